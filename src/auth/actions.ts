@@ -1,0 +1,56 @@
+import { forbidden, unauthenticated } from '../shared/errors.ts';
+import type { ApiKeyScope, Principal, UserRole } from './principal.ts';
+
+/**
+ * The action catalogue: every operation the API offers maps to one action, and this file is the
+ * single place that says who may perform it. Resolver scopes (wall 1) and services both ask
+ * `can()`; tenant isolation itself is not decided here but by the ORM filter and RLS.
+ */
+export type Action =
+  | 'tenant.read'
+  | 'member.read'
+  | 'member.manage'
+  | 'agent.read'
+  | 'agent.write'
+  | 'apiKey.read'
+  | 'apiKey.manage'
+  | 'audit.read'
+  | 'platform.tenants.read';
+
+const VIEWER: readonly Action[] = ['tenant.read', 'member.read', 'agent.read'];
+const MEMBER: readonly Action[] = [...VIEWER, 'agent.write'];
+const ADMIN: readonly Action[] = [...MEMBER, 'member.manage', 'apiKey.read', 'apiKey.manage', 'audit.read'];
+
+const roleActions: Record<UserRole, ReadonlySet<Action>> = {
+  OWNER: new Set(ADMIN),
+  ADMIN: new Set(ADMIN),
+  MEMBER: new Set(MEMBER),
+  VIEWER: new Set(VIEWER),
+};
+
+/** An API key grants only the actions of its scopes; it never manages members, keys or audit. */
+const apiKeyScopeActions: Record<ApiKeyScope, readonly Action[]> = {
+  AGENTS_READ: ['tenant.read', 'agent.read'],
+  AGENTS_WRITE: ['tenant.read', 'agent.read', 'agent.write'],
+};
+
+/** Operators see platform metadata only: no action here reaches a row inside a tenant. */
+const operatorActions: ReadonlySet<Action> = new Set(['platform.tenants.read']);
+
+export function can(principal: Principal, action: Action): boolean {
+  switch (principal.kind) {
+    case 'user':
+      return roleActions[principal.role].has(action);
+    case 'apiKey':
+      return principal.scopes.some((scope) => apiKeyScopeActions[scope].includes(action));
+    case 'operator':
+      return operatorActions.has(action);
+    case 'anonymous':
+      return false;
+  }
+}
+
+/** First line of every service method: the same catalogue the resolver scopes use, checked again. */
+export function assertCan(principal: Principal, action: Action): void {
+  if (!can(principal, action)) throw principal.kind === 'anonymous' ? unauthenticated('Authentication required') : forbidden();
+}

@@ -1,0 +1,41 @@
+import type { MikroORM } from '@mikro-orm/postgresql';
+import { forkForPrincipal } from '../db/request-scope.ts';
+import { ApiKey } from '../modules/api-keys/api-key.entity.ts';
+import { unauthenticated } from '../shared/errors.ts';
+import type { Logger } from '../shared/logger.ts';
+import { looksLikeApiKey, parseApiKey, secretMatches } from './api-keys.ts';
+import type { Principal } from './principal.ts';
+import type { TokenIssuer } from './tokens.ts';
+
+/**
+ * Derives the request's single principal from its credential. No credential: anonymous. A
+ * credential that is present but invalid (expired, forged, revoked, unknown, wrong algorithm) is
+ * refused outright with UNAUTHENTICATED rather than downgraded to anonymous.
+ */
+export async function authenticate(request: Request, deps: { orm: MikroORM; tokens: TokenIssuer; log: Logger }): Promise<Principal> {
+  const header = request.headers.get('authorization');
+  if (header === null || header.trim() === '') return { kind: 'anonymous' };
+  const match = /^Bearer\s+(\S{1,4096})$/i.exec(header.trim());
+  if (!match?.[1]) throw unauthenticated();
+  const credential = match[1];
+  const principal = looksLikeApiKey(credential) ? await verifyApiKey(credential, deps.orm) : await deps.tokens.verify(credential);
+  if (!principal) {
+    deps.log.info({ credential: looksLikeApiKey(credential) ? 'apiKey' : 'token' }, 'authentication refused');
+    throw unauthenticated();
+  }
+  return principal;
+}
+
+/**
+ * Looks the key up under the tenant id the key claims, inside that tenant's RLS context: a key
+ * claiming another tenant finds no row there. Then compares the secret hash in constant time.
+ */
+async function verifyApiKey(credential: string, orm: MikroORM): Promise<Principal | undefined> {
+  const parsed = parseApiKey(credential);
+  if (!parsed) return undefined;
+  const claimed: Principal = { kind: 'apiKey', tenantId: parsed.tenantId, keyId: parsed.keyId, scopes: [] };
+  const em = forkForPrincipal(orm, claimed);
+  const key = await em.transactional((tx) => tx.findOne(ApiKey, { id: parsed.keyId, revokedAt: null }, { populate: ['secretHash'] }));
+  if (!key || !secretMatches(key.secretHash, parsed.secretHash)) return undefined;
+  return { ...claimed, scopes: key.scopes };
+}

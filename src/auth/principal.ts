@@ -1,0 +1,33 @@
+/**
+ * Who is calling. A request carries exactly one principal, derived from its credential alone and
+ * never from arguments or headers the client chooses. Every tenant id here came from a verified
+ * token or a verified API key.
+ */
+export type UserRole = 'OWNER' | 'ADMIN' | 'MEMBER' | 'VIEWER';
+export type ApiKeyScope = 'AGENTS_READ' | 'AGENTS_WRITE';
+
+export type Principal =
+  | { kind: 'anonymous' }
+  | { kind: 'user'; tenantId: string; userId: string; role: UserRole }
+  | { kind: 'apiKey'; tenantId: string; keyId: string; scopes: readonly ApiKeyScope[] }
+  | { kind: 'operator'; operatorId: string };
+
+export type TenantPrincipal = Extract<Principal, { tenantId: string }>;
+
+export function tenantOf(principal: Principal): string | undefined {
+  return 'tenantId' in principal ? principal.tenantId : undefined;
+}
+
+/** Actor fields for the audit log: never a token, only who. */
+export function actorOf(principal: Principal): { actorType: string; actorId: string } {
+  switch (principal.kind) {
+    case 'user':
+      return { actorType: 'USER', actorId: principal.userId };
+    case 'apiKey':
+      return { actorType: 'API_KEY', actorId: principal.keyId };
+    case 'operator':
+      return { actorType: 'OPERATOR', actorId: principal.operatorId };
+    case 'anonymous':
+      return { actorType: 'ANONYMOUS', actorId: 'anonymous' };
+  }
+}

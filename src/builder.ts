@@ -1,0 +1,62 @@
+import SchemaBuilder from '@pothos/core';
+import RelayPlugin from '@pothos/plugin-relay';
+import ScopeAuthPlugin from '@pothos/plugin-scope-auth';
+import { type Action, can } from './auth/actions.ts';
+import { tenantOf } from './auth/principal.ts';
+import type { Context } from './context.ts';
+import { forbidden, unauthenticated } from './shared/errors.ts';
+import { decodeGlobalId, encodeGlobalId } from './shared/global-id.ts';
+
+/**
+ * Wall 1: resolver scopes. Query and Mutation carry the `nobody` scope at type level, so a root
+ * field that forgets to declare its own scopes (with `skipTypeScopes`) is denied: default deny.
+ * Object types check `sameTenant` on every instance, so even an object that slipped past the ORM
+ * and RLS walls is not rendered to another tenant.
+ *
+ * Relay is listed before scope-auth so scope functions receive decoded global IDs.
+ */
+export const builder = new SchemaBuilder<{
+  Context: Context;
+  AuthScopes: {
+    /** Anyone, including anonymous callers. Only onboarding uses it. */
+    public: boolean;
+    /** Never granted: the type-level default of Query and Mutation. */
+    nobody: boolean;
+    /** The principal may perform this action (see auth/actions.ts). */
+    can: Action;
+    /** The object belongs to the principal's own tenant. */
+    sameTenant: string;
+    /** The principal belongs to a tenant (user or API key). */
+    tenantPrincipal: boolean;
+  };
+  Scalars: {
+    ID: { Input: string; Output: string };
+    DateTime: { Input: Date; Output: Date };
+    JSONObject: { Input: Record<string, unknown>; Output: Record<string, unknown> };
+  };
+  DefaultFieldNullability: false;
+}>({
+  plugins: [RelayPlugin, ScopeAuthPlugin],
+  defaultFieldNullability: false,
+  scopeAuth: {
+    authScopes: (ctx) => ({
+      public: true,
+      nobody: false,
+      can: (action) => can(ctx.principal, action),
+      sameTenant: (tenantId) => tenantOf(ctx.principal) === tenantId,
+      tenantPrincipal: tenantOf(ctx.principal) !== undefined,
+    }),
+    unauthorizedError: (_parent, ctx) => (ctx.principal.kind === 'anonymous' ? unauthenticated('Authentication required') : forbidden()),
+  },
+  relay: {
+    clientMutationId: 'omit',
+    cursorType: 'String',
+    nodeQueryOptions: { skipTypeScopes: true, authScopes: { tenantPrincipal: true } },
+    nodesQueryOptions: { skipTypeScopes: true, authScopes: { tenantPrincipal: true } },
+    decodeGlobalID: decodeGlobalId,
+    encodeGlobalID: encodeGlobalId,
+  },
+});
+
+builder.queryType({ authScopes: { nobody: true } });
+builder.mutationType({ authScopes: { nobody: true } });

@@ -1,0 +1,38 @@
+import { resolve } from 'node:path';
+import { z } from 'zod';
+
+const schema = z.object({
+  /** Administrative Postgres URL used for migrations (creates roles, owns the schema). Unset: embedded Postgres. */
+  DATABASE_URL: z.url().optional(),
+  /** URL the gateway serves requests with. Defaults to DATABASE_URL with the `fleetgate_app` role. */
+  APP_DATABASE_URL: z.url().optional(),
+  /** Where the embedded defaults keep their state: `pgdata/` and `keyring/` (kept apart). */
+  FLEETGATE_HOME: z.string().default('.fleetgate'),
+  /** Port of the embedded Postgres (the system one usually holds 5432). */
+  EMBEDDED_PG_PORT: z.coerce.number().int().min(1024).max(65535).default(54329),
+  HOST: z.string().default('127.0.0.1'),
+  PORT: z.coerce.number().int().min(0).max(65535).default(4000),
+  LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+  /** Lifetime of user tokens minted by signUp, addMember and refreshToken. */
+  USER_TOKEN_TTL: z
+    .string()
+    .regex(/^\d+[smhd]$/)
+    .default('12h'),
+});
+
+export type Config = ReturnType<typeof loadConfig>;
+
+/** Parses the environment once at start-up; a bad value stops the process with the variable's name. */
+export function loadConfig(env: NodeJS.ProcessEnv = process.env) {
+  const parsed = schema.safeParse(env);
+  if (!parsed.success) {
+    const fields = parsed.error.issues.map((issue) => issue.path.join('.')).join(', ');
+    throw new Error(`invalid configuration: ${fields}`);
+  }
+  const home = resolve(parsed.data.FLEETGATE_HOME);
+  return {
+    ...parsed.data,
+    pgDataDir: resolve(home, 'pgdata'),
+    keyringDir: resolve(home, 'keyring'),
+  };
+}

@@ -1,0 +1,45 @@
+import type { EntityManager, MikroORM } from '@mikro-orm/postgresql';
+import type { YogaInitialContext } from 'graphql-yoga';
+import { authenticate } from './auth/authenticate.ts';
+import type { Principal } from './auth/principal.ts';
+import type { TokenIssuer } from './auth/tokens.ts';
+import { forkForPrincipal } from './db/request-scope.ts';
+import type { Logger } from './shared/logger.ts';
+
+export interface Context extends YogaInitialContext, RequestContext {}
+
+/** What the gateway adds to yoga's context for every request. */
+export interface RequestContext {
+  principal: Principal;
+  /**
+   * The request's EntityManager. Before execution it is a fork bound to the principal's tenant
+   * (filter params and RLS session variables); during execution the request-transaction plugin
+   * replaces it with the transaction's EntityManager, so every resolver shares one transaction.
+   */
+  em: EntityManager;
+  log: Logger;
+  requestId: string;
+  tokens: TokenIssuer;
+}
+
+export interface ContextDeps {
+  orm: MikroORM;
+  tokens: TokenIssuer;
+  log: Logger;
+}
+
+export function createContextFactory(deps: ContextDeps) {
+  return async (initial: YogaInitialContext): Promise<RequestContext> => {
+    const requestId = initial.request.headers.get('x-request-id')?.slice(0, 64) || crypto.randomUUID();
+    const principal = await authenticate(initial.request, deps);
+    const log = deps.log.child({
+      requestId,
+      principal: principal.kind,
+      tenantId: 'tenantId' in principal ? principal.tenantId : undefined,
+    });
+    return { principal, em: forkForPrincipal(deps.orm, principal), log, requestId, tokens: deps.tokens };
+  };
+}
+
+/** What a service needs from a request: who is calling, the transaction's EntityManager, correlation. */
+export type RequestScope = Pick<Context, 'principal' | 'em' | 'requestId' | 'log'>;

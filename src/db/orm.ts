@@ -1,0 +1,25 @@
+import { MikroORM } from '@mikro-orm/postgresql';
+import { Agent } from '../modules/agents/agent.entity.ts';
+import { ApiKey } from '../modules/api-keys/api-key.entity.ts';
+import { AuditEvent } from '../modules/audit/audit-event.entity.ts';
+import { Tenant } from '../modules/tenants/tenant.entity.ts';
+import { User } from '../modules/users/user.entity.ts';
+
+export const entities = [Tenant, User, Agent, ApiKey, AuditEvent];
+
+/**
+ * The ORM, connected as the app role. Schema changes come only from SQL migrations (run as the
+ * owner), never from the ORM. Session variables are applied per transaction (`set_config(..., true)`),
+ * never per connection, so nothing survives into the next request on a pooled connection.
+ */
+export function openOrm(appUrl: string, options: { poolSize?: number } = {}): Promise<MikroORM> {
+  return MikroORM.init({
+    clientUrl: appUrl,
+    entities,
+    sessionContext: 'transaction',
+    allowGlobalContext: false,
+    discovery: { warnWhenNoEntities: true },
+    pool: { min: 0, max: options.poolSize ?? 10 },
+    debug: false,
+  });
+}

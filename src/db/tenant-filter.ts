@@ -1,0 +1,25 @@
+/**
+ * Wall 2: the ORM's tenant filter. On by default for every tenant-owned entity, so every find,
+ * count, update and delete carries `tenant_id = <principal's tenant>` in its WHERE clause.
+ * Its parameter is set per request from the principal (see request-context.ts); a request
+ * without a tenant has no parameter and MikroORM refuses the query ("No arguments provided for
+ * filter"): fail closed.
+ */
+export const TENANT_FILTER = 'tenant';
+
+export const tenantFilter = {
+  [TENANT_FILTER]: {
+    name: TENANT_FILTER,
+    cond: (args: Record<string, unknown>) => ({ tenantId: args.tenantId }),
+    default: true,
+  },
+};
+
+/** The tenants table keys tenants by `id`; same filter name, so one parameter drives both. */
+export const ownTenantFilter = {
+  [TENANT_FILTER]: {
+    name: TENANT_FILTER,
+    cond: (args: Record<string, unknown>) => ({ id: args.tenantId }),
+    default: true,
+  },
+};

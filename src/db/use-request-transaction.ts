@@ -1,0 +1,31 @@
+import type { Plugin } from 'graphql-yoga';
+import type { Context, RequestContext } from '../context.ts';
+
+class RollbackForErrors extends Error {}
+
+/**
+ * Runs each operation's execution in one database transaction on the request's EntityManager:
+ * one `begin; set_config(…, true)` per request instead of one per query, and a single unit of
+ * work for a mutation and its audit event. GraphQL does not abort an operation when a resolver
+ * throws, so a result carrying any error is rolled back: nothing half-done is committed.
+ */
+export function useRequestTransaction(): Plugin<RequestContext> {
+  return {
+    onExecute({ executeFn, setExecuteFn }) {
+      setExecuteFn(async (args) => {
+        const ctx = args.contextValue as Context;
+        let result: Awaited<ReturnType<typeof executeFn>> | undefined;
+        try {
+          await ctx.em.transactional(async (em) => {
+            ctx.em = em;
+            result = await executeFn(args);
+            if (result && 'errors' in result && result.errors?.length) throw new RollbackForErrors();
+          });
+        } catch (error) {
+          if (!(error instanceof RollbackForErrors)) throw error;
+        }
+        return result as Awaited<ReturnType<typeof executeFn>>;
+      });
+    },
+  };
+}

@@ -1,0 +1,25 @@
+import { defineEntity, p } from '@mikro-orm/core';
+import { ownTenantFilter } from '../../db/tenant-filter.ts';
+
+export const TENANT_PLANS = ['STANDARD', 'ENTERPRISE'] as const;
+export const TENANT_STATUSES = ['ACTIVE', 'FROZEN'] as const;
+
+const TenantSchema = defineEntity({
+  name: 'Tenant',
+  tableName: 'tenants',
+  filters: ownTenantFilter,
+  properties: {
+    id: p.uuid().primary(),
+    name: p.string(),
+    plan: p.enum(TENANT_PLANS).default('STANDARD'),
+    region: p.string().default('eu-1'),
+    status: p.enum(TENANT_STATUSES).default('ACTIVE'),
+    /** Maintained by a database trigger; read-only here. */
+    userCount: p.integer().default(0).persist(false),
+    agentCount: p.integer().default(0).persist(false),
+    createdAt: p.datetime().onCreate(() => new Date()),
+  },
+});
+
+export class Tenant extends TenantSchema.class {}
+TenantSchema.setClass(Tenant);

@@ -1,0 +1,82 @@
+import { builder } from '../../builder.ts';
+import { keysetConnection } from '../common/connection.ts';
+import type { User } from '../users/user.entity.ts';
+import { UserRef } from '../users/user.schema.ts';
+import { TENANT_PLANS, TENANT_STATUSES, Tenant } from './tenant.entity.ts';
+import { getOwnTenant, listPlatformTenants, loadTenants, signUp } from './tenant.service.ts';
+
+const TenantPlan = builder.enumType('TenantPlan', { values: TENANT_PLANS });
+const TenantStatus = builder.enumType('TenantStatus', { values: TENANT_STATUSES });
+
+/** Tenant metadata: readable by the tenant's own principals and by operators, nothing inside it. */
+export const TenantRef = builder.node(Tenant, {
+  name: 'Tenant',
+  id: { resolve: (tenant) => tenant.id },
+  authScopes: (tenant) => ({ $any: { sameTenant: tenant.id, can: 'platform.tenants.read' } }),
+  loadMany: (ids, ctx) => loadTenants(ctx, ids),
+  fields: (t) => ({
+    name: t.exposeString('name'),
+    plan: t.field({ type: TenantPlan, resolve: (tenant) => tenant.plan }),
+    region: t.exposeString('region'),
+    status: t.field({ type: TenantStatus, resolve: (tenant) => tenant.status }),
+    memberCount: t.exposeInt('userCount'),
+    agentCount: t.exposeInt('agentCount'),
+    createdAt: t.expose('createdAt', { type: 'DateTime' }),
+  }),
+});
+
+builder.queryFields((t) => ({
+  tenant: t.field({
+    description: "The caller's own tenant.",
+    type: TenantRef,
+    skipTypeScopes: true,
+    authScopes: { can: 'tenant.read' },
+    resolve: (_root, _args, ctx) => getOwnTenant(ctx),
+  }),
+  platformTenants: t.connection({
+    description: 'Operators: every tenant, metadata only.',
+    type: TenantRef,
+    skipTypeScopes: true,
+    authScopes: { can: 'platform.tenants.read' },
+    resolve: (_root, args, ctx) => keysetConnection(args, (page) => listPlatformTenants(ctx, page)),
+  }),
+}));
+
+const SignUpOwnerInput = builder.inputType('SignUpOwnerInput', {
+  fields: (t) => ({
+    email: t.string({ required: true }),
+    name: t.string({ required: true }),
+  }),
+});
+
+const SignUpInput = builder.inputType('SignUpInput', {
+  fields: (t) => ({
+    tenantName: t.string({ required: true }),
+    owner: t.field({ type: SignUpOwnerInput, required: true }),
+  }),
+});
+
+const SignUpPayload = builder.objectRef<{ tenant: Tenant; owner: User; token: string }>('SignUpPayload').implement({
+  fields: (t) => ({
+    tenant: t.expose('tenant', { type: TenantRef }),
+    owner: t.expose('owner', { type: UserRef }),
+    token: t.exposeString('token', { description: "The owner's access token. Shown once." }),
+  }),
+});
+
+builder.mutationField('signUp', (t) =>
+  t.field({
+    description: 'Self-service onboarding: creates a STANDARD tenant and its owner, and returns the owner token.',
+    type: SignUpPayload,
+    skipTypeScopes: true,
+    authScopes: { public: true },
+    args: { input: t.arg({ type: SignUpInput, required: true }) },
+    resolve: async (_root, { input }, ctx) => {
+      const result = await signUp(ctx, input, (owner) => ctx.tokens.issue(owner));
+      // The caller is now the new tenant's owner, as if it had signed in with the returned token:
+      // the payload's objects are rendered under that principal's scopes.
+      ctx.principal = result.principal;
+      return { tenant: result.tenant, owner: result.owner, token: result.token.reveal() };
+    },
+  }),
+);

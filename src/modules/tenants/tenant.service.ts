@@ -1,0 +1,78 @@
+import { z } from 'zod';
+import { assertCan } from '../../auth/actions.ts';
+import type { Principal } from '../../auth/principal.ts';
+import type { RequestScope } from '../../context.ts';
+import { findPage, type PageArgs } from '../../db/pagination.ts';
+import { enterNewTenant } from '../../db/request-scope.ts';
+import { TENANT_FILTER } from '../../db/tenant-filter.ts';
+import { notFound } from '../../shared/errors.ts';
+import { newId } from '../../shared/ids.ts';
+import type { Secret } from '../../shared/secret.ts';
+import { parseInput } from '../../shared/validation.ts';
+import { recordAudit } from '../audit/audit.service.ts';
+import { User } from '../users/user.entity.ts';
+import { userInputShape } from '../users/user.service.ts';
+import { Tenant } from './tenant.entity.ts';
+
+const signUpInput = z.object({
+  tenantName: z.string().trim().min(1).max(100),
+  owner: z.object(userInputShape).omit({ role: true }),
+});
+
+export interface SignUpResult {
+  tenant: Tenant;
+  owner: User;
+  /** The new owner, as whom the rest of the onboarding request acts. */
+  principal: Principal & { kind: 'user' };
+  token: Secret;
+}
+
+/**
+ * Self-service onboarding: a new STANDARD tenant and its owner in one transaction. The caller is
+ * anonymous; the tenant id is generated here and entered for the rest of the transaction, so the
+ * inserts pass RLS like any other request's would.
+ */
+export async function signUp(
+  scope: RequestScope,
+  input: unknown,
+  issueToken: (owner: Principal & { kind: 'user' }) => Promise<Secret>,
+): Promise<SignUpResult> {
+  const { tenantName, owner } = parseInput(signUpInput, input);
+  const tenantId = newId();
+  await enterNewTenant(scope.em, tenantId);
+  const tenant = scope.em.create(Tenant, { id: tenantId, name: tenantName });
+  await scope.em.flush();
+  const user = scope.em.create(User, { id: newId(), tenantId, email: owner.email, name: owner.name, role: 'OWNER' });
+  const principal = { kind: 'user', tenantId, userId: user.id, role: 'OWNER' } as const;
+  recordAudit(
+    { ...scope, principal },
+    { action: 'tenant.signUp', targetType: 'Tenant', targetId: tenantId, detail: { plan: tenant.plan } },
+  );
+  await scope.em.flush();
+  return { tenant, owner: user, principal, token: await issueToken(principal) };
+}
+
+export async function getOwnTenant(scope: RequestScope): Promise<Tenant> {
+  assertCan(scope.principal, 'tenant.read');
+  const tenant = await scope.em.findOne(Tenant, {});
+  if (!tenant) throw notFound('Tenant');
+  return tenant;
+}
+
+export async function loadTenants(scope: RequestScope, ids: string[]): Promise<(Tenant | null)[]> {
+  const own = 'tenantId' in scope.principal ? scope.principal.tenantId : undefined;
+  if (!own) return ids.map(() => null);
+  const wanted = ids.filter((id) => id === own);
+  const found = wanted.length > 0 ? await scope.em.find(Tenant, { id: { $in: wanted } }) : [];
+  return ids.map((id) => found.find((tenant) => tenant.id === id) ?? null);
+}
+
+/**
+ * Operators page through every tenant's metadata. The ORM tenant filter is lifted for this one
+ * query on purpose (operators have no tenant); RLS still admits only the `tenants` table to an
+ * operator session, so no row inside a tenant is reachable from here.
+ */
+export async function listPlatformTenants(scope: RequestScope, page: PageArgs): Promise<Tenant[]> {
+  assertCan(scope.principal, 'platform.tenants.read');
+  return findPage(scope.em, Tenant, {}, page, { filters: { [TENANT_FILTER]: false } });
+}

@@ -1,0 +1,12 @@
+import { builder } from './builder.ts';
+import './modules/common/scalars.schema.ts';
+import './modules/tenants/tenant.schema.ts';
+import './modules/users/user.schema.ts';
+import './modules/agents/agent.schema.ts';
+import './modules/api-keys/api-key.schema.ts';
+import './modules/audit/audit.schema.ts';
+
+/** The whole schema. `disableScopeAuth` exists for the wall-removal tests only. */
+export function buildSchema(options: { disableScopeAuth?: boolean } = {}) {
+  return builder.toSchema({ disableScopeAuth: options.disableScopeAuth ?? false, sortSchema: true });
+}
