@@ -1,7 +1,25 @@
-import { writeFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { printSchema } from 'graphql';
 import { buildSchema } from '../schema.ts';
 
-/** Writes schema/schema.graphql (or the path given) from the code-first schema. */
-const target = process.argv[2] ?? 'schema/schema.graphql';
-writeFileSync(target, `${printSchema(buildSchema())}\n`);
+/**
+ * `schema/schema.graphql` is generated from the code-first schema, never edited by hand.
+ * With `--check`, fails when the checked-in file is stale (CI runs this).
+ */
+const TARGET = 'schema/schema.graphql';
+const printed = `${printSchema(buildSchema())}\n`;
+
+if (process.argv.includes('--check')) {
+  let current = '';
+  try {
+    current = readFileSync(TARGET, 'utf8');
+  } catch {
+    // missing counts as stale
+  }
+  if (current !== printed) {
+    process.stderr.write(`${TARGET} is stale: run \`npm run schema\` and commit the result.\n`);
+    process.exit(1);
+  }
+} else {
+  writeFileSync(TARGET, printed);
+}

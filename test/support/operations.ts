@@ -1,0 +1,130 @@
+import { graphql } from '../gql/index.ts';
+
+export const SignUp = graphql(`
+  mutation SignUp($input: SignUpInput!) {
+    signUp(input: $input) {
+      token
+      tenant { id name plan status memberCount agentCount }
+      owner { id email role }
+    }
+  }
+`);
+
+export const AddMember = graphql(`
+  mutation AddMember($input: AddMemberInput!) {
+    addMember(input: $input) {
+      token
+      member { id email role }
+    }
+  }
+`);
+
+export const CreateAgent = graphql(`
+  mutation CreateAgent($input: CreateAgentInput!) {
+    createAgent(input: $input) {
+      agent { id name description image config status }
+    }
+  }
+`);
+
+export const UpdateAgent = graphql(`
+  mutation UpdateAgent($input: UpdateAgentInput!) {
+    updateAgent(input: $input) {
+      agent { id name description image config }
+    }
+  }
+`);
+
+export const DeleteAgent = graphql(`
+  mutation DeleteAgent($id: ID!) {
+    deleteAgent(id: $id) { deletedAgentId }
+  }
+`);
+
+export const Agents = graphql(`
+  query Agents($first: Int, $after: String, $last: Int, $before: String) {
+    agents(first: $first, after: $after, last: $last, before: $before) {
+      edges { cursor node { id name } }
+      pageInfo { hasNextPage hasPreviousPage endCursor startCursor }
+    }
+  }
+`);
+
+export const AgentById = graphql(`
+  query AgentById($id: ID!) {
+    agent(id: $id) { id name config }
+  }
+`);
+
+export const NodeById = graphql(`
+  query NodeById($id: ID!) {
+    node(id: $id) {
+      id
+      __typename
+      ... on Agent { name }
+      ... on ApiKey { name }
+      ... on User { email }
+      ... on Tenant { name }
+    }
+  }
+`);
+
+export const CreateApiKey = graphql(`
+  mutation CreateApiKey($input: CreateApiKeyInput!) {
+    createApiKey(input: $input) {
+      key
+      apiKey { id name scopes revokedAt }
+    }
+  }
+`);
+
+export const RevokeApiKey = graphql(`
+  mutation RevokeApiKey($id: ID!) {
+    revokeApiKey(id: $id) { apiKey { id revokedAt } }
+  }
+`);
+
+export const ApiKeys = graphql(`
+  query ApiKeys {
+    apiKeys(first: 100) { edges { node { id name scopes revokedAt } } }
+  }
+`);
+
+export const OwnTenant = graphql(`
+  query OwnTenant {
+    tenant { id name plan region status memberCount agentCount }
+  }
+`);
+
+export const Me = graphql(`
+  query Me {
+    me { id email role }
+  }
+`);
+
+export const Members = graphql(`
+  query Members {
+    members(first: 100) { edges { node { id email role } } }
+  }
+`);
+
+export const PlatformTenants = graphql(`
+  query PlatformTenants($first: Int, $after: String) {
+    platformTenants(first: $first, after: $after) {
+      edges { node { id name plan region status memberCount agentCount } }
+      pageInfo { hasNextPage endCursor }
+    }
+  }
+`);
+
+export const AuditEvents = graphql(`
+  query AuditEvents {
+    auditEvents(first: 100) { edges { node { action actorType actorId targetType targetId outcome requestId detail } } }
+  }
+`);
+
+export const RefreshToken = graphql(`
+  mutation RefreshToken {
+    refreshToken { token member { id role } }
+  }
+`);
