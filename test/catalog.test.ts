@@ -1,0 +1,77 @@
+import { afterAll, beforeAll, expect, test } from 'vitest';
+import { adminQuery, createTestDatabase } from './support/database.ts';
+
+/** What the database itself guarantees, read from the catalog of a freshly migrated database. */
+let db: Awaited<ReturnType<typeof createTestDatabase>>;
+beforeAll(async () => {
+  db = await createTestDatabase();
+});
+afterAll(() => db?.drop());
+
+const query = async (sql: string) => (await adminQuery(db.adminUrl, sql)).rows;
+
+test('the app role is not superuser, cannot bypass RLS, create roles or databases', async () => {
+  expect(await query("select rolsuper, rolbypassrls, rolcreaterole, rolcreatedb from pg_roles where rolname = 'fleetgate_app'")).toEqual([
+    { rolsuper: false, rolbypassrls: false, rolcreaterole: false, rolcreatedb: false },
+  ]);
+});
+
+test('the app role owns nothing: no table, function, type or schema', async () => {
+  const owned = await query(`
+    with app as (select oid from pg_roles where rolname = 'fleetgate_app')
+    select 'class' as kind, relname as name from pg_class, app where relowner = app.oid
+    union all select 'proc', proname from pg_proc, app where proowner = app.oid
+    union all select 'type', typname from pg_type, app where typowner = app.oid
+    union all select 'schema', nspname from pg_namespace, app where nspowner = app.oid`);
+  expect(owned).toEqual([]);
+});
+
+test('the app role cannot create objects in the public schema', async () => {
+  expect(await query("select has_schema_privilege('fleetgate_app', 'public', 'CREATE') as can")).toEqual([{ can: false }]);
+});
+
+test('every table with a tenant_id, and tenants itself, has RLS enabled and forced with a policy per command', async () => {
+  const tables = await query(`
+    select c.relname as table, c.relrowsecurity as enabled, c.relforcerowsecurity as forced,
+           array(select distinct p.cmd from pg_policies p where p.tablename = c.relname order by 1) as commands
+    from pg_class c join pg_namespace n on n.oid = c.relnamespace
+    where n.nspname = 'public' and c.relkind = 'r'
+      and (c.relname = 'tenants' or exists (select from information_schema.columns col
+           where col.table_schema = 'public' and col.table_name = c.relname and col.column_name = 'tenant_id'))
+    order by 1`);
+  expect(tables.map((t) => t.table)).toEqual(['agents', 'api_keys', 'audit_events', 'tenants', 'users']);
+  for (const table of tables) {
+    expect(table, table.table).toMatchObject({ enabled: true, forced: true });
+    expect(table.commands, table.table).toEqual(['DELETE', 'INSERT', 'SELECT', 'UPDATE']);
+  }
+});
+
+test('every policy keys on the transaction-local tenant setting, with USING and WITH CHECK where they apply', async () => {
+  const policies = await query('select tablename, cmd, qual, with_check from pg_policies order by 1, 2');
+  for (const policy of policies) {
+    const expression = `${policy.qual ?? ''} ${policy.with_check ?? ''}`;
+    expect(expression, `${policy.tablename} ${policy.cmd}`).toContain('app_current_tenant()');
+    if (policy.cmd !== 'INSERT') expect(policy.qual, `${policy.tablename} ${policy.cmd} USING`).not.toBeNull();
+    if (policy.cmd === 'INSERT' || policy.cmd === 'UPDATE')
+      expect(policy.with_check, `${policy.tablename} ${policy.cmd} CHECK`).not.toBeNull();
+  }
+});
+
+test('the audit log is append-only for the app role', async () => {
+  const [grants] = await query(`select has_table_privilege('fleetgate_app', 'audit_events', 'INSERT') as insert,
+    has_table_privilege('fleetgate_app', 'audit_events', 'SELECT') as select,
+    has_table_privilege('fleetgate_app', 'audit_events', 'UPDATE') as update,
+    has_table_privilege('fleetgate_app', 'audit_events', 'DELETE') as delete,
+    has_table_privilege('fleetgate_app', 'audit_events', 'TRUNCATE') as truncate`);
+  expect(grants).toEqual({ insert: true, select: true, update: false, delete: false, truncate: false });
+});
+
+test('uniques and foreign keys inside tenants include tenant_id', async () => {
+  const constraints = await query(`
+    select conrelid::regclass::text as table, pg_get_constraintdef(oid) as definition
+    from pg_constraint where contype in ('u', 'f') and connamespace = 'public'::regnamespace
+      and conrelid::regclass::text <> 'tenants' and confrelid::regclass::text is distinct from 'tenants'
+    order by 1, 2`);
+  expect(constraints.length).toBeGreaterThan(0);
+  for (const constraint of constraints) expect(constraint.definition, constraint.table).toContain('tenant_id');
+});
