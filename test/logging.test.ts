@@ -1,0 +1,86 @@
+import { Writable } from 'node:stream';
+import { afterAll, beforeAll, describe, expect, test } from 'vitest';
+import { createLogger } from '../src/shared/logger.ts';
+import { Secret } from '../src/shared/secret.ts';
+import { expectNoErrors, type Gateway, startGateway } from './support/gateway.ts';
+import { Agents, CreateApiKey, RefreshToken } from './support/operations.ts';
+
+function capture() {
+  const lines: string[] = [];
+  const log = createLogger({
+    level: 'trace',
+    destination: new Writable({
+      write(chunk, _encoding, done) {
+        lines.push(String(chunk));
+        done();
+      },
+    }),
+  });
+  return { log, text: () => lines.join('') };
+}
+
+describe('the logger never prints a secret', () => {
+  const canary = `canary-${Math.random().toString(36).slice(2)}-value`;
+
+  test.each([
+    ['a secret-named field', (log: ReturnType<typeof capture>['log']) => log.info({ token: canary }, 'hello')],
+    [
+      'a nested secret-named field',
+      (log: ReturnType<typeof capture>['log']) => log.info({ request: { headers: { authorization: canary } } }, 'hello'),
+    ],
+    [
+      'an authorization header',
+      (log: ReturnType<typeof capture>['log']) => log.info({ req: { headers: { authorization: `Bearer ${canary}` } } }, 'x'),
+    ],
+  ])('%s is redacted by path', (_name, write) => {
+    const { log, text } = capture();
+    write(log);
+    expect(text()).toContain('[redacted]');
+    expect(text()).not.toContain(canary);
+  });
+
+  test('a Secret prints as [redacted] in fields, messages and errors', () => {
+    const { log, text } = capture();
+    const secret = new Secret(canary);
+    log.info({ whatever: secret }, `message with ${secret}`);
+    log.error({ err: new Error(`failed with ${secret.reveal()}`) }, 'boom'); // value pasted into an error message
+    log.info({ deeply: { nested: { unlisted: secret.reveal() } } }, 'deep');
+    expect(text()).not.toContain(canary);
+  });
+
+  test('a bearer token or API key pasted into free text is scrubbed even if never registered', () => {
+    const { log, text } = capture();
+    const jwt = 'eyJhbGciOiJFZERTQSJ9.eyJzdWIiOiJ4In0.c2lnbmF0dXJlLXZhbHVlLWhlcmU';
+    const apiKey = `fgk_${'A'.repeat(86)}`;
+    log.warn(`upstream said: Authorization: Bearer ${jwt} and key ${apiKey}`);
+    expect(text()).not.toContain(jwt);
+    expect(text()).not.toContain(apiKey);
+  });
+});
+
+describe('a gateway run at trace level logs no token or key it handled', () => {
+  let gw: Gateway;
+  beforeAll(async () => {
+    gw = await startGateway();
+  });
+  afterAll(() => gw?.close());
+
+  test('sign-up, keys, refreshed tokens and refused credentials leave no secret in the logs', async () => {
+    const acme = await gw.seed.tenant();
+    const { createApiKey } = expectNoErrors(
+      await gw.execute(CreateApiKey, { input: { name: 'ci', scopes: ['AGENTS_READ'] } }, { token: acme.ownerToken }),
+    );
+    const { refreshToken } = expectNoErrors(await gw.execute(RefreshToken, {}, { token: acme.ownerToken }));
+    expectNoErrors(await gw.execute(Agents, { first: 1 }, { token: createApiKey.key }));
+    // Refused: a tampered key and a tampered token.
+    await gw.execute(Agents, { first: 1 }, { token: `${createApiKey.key.slice(0, -2)}xx` });
+    await gw.execute(Agents, { first: 1 }, { token: `${acme.ownerToken}x` });
+
+    const logs = gw.logs();
+    expect(logs.length).toBeGreaterThan(0);
+    for (const secret of [acme.ownerToken, createApiKey.key, refreshToken.token]) {
+      expect(logs).not.toContain(secret);
+      expect(logs).not.toContain(secret.slice(-24)); // not even the signature or secret part
+    }
+  });
+});
