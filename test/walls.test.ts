@@ -49,6 +49,34 @@ describe('wall 2 (ORM filter) holds without wall 1 (scopes) and wall 3 (RLS)', (
   });
 });
 
+describe('wall 1 (scopes) holds without wall 2 (ORM filter) and wall 3 (RLS)', () => {
+  let gw: Gateway;
+  let tokenA: string;
+  let agentB: string;
+
+  beforeAll(async () => {
+    gw = await startGateway({ ormUrl: ADMIN_URL }); // superuser: RLS bypassed
+    for (const meta of gw.orm.getMetadata().getAll().values()) meta.filters = {}; // the tenant filter removed
+    const a = await gw.seed.tenant();
+    const b = await gw.seed.tenant();
+    await a.agent('a-agent');
+    tokenA = a.ownerToken;
+    agentB = (await b.agent('b-secret-agent')).id;
+  });
+  afterAll(() => gw?.close());
+
+  test('with both lower walls gone, B’s agent is loaded but never rendered to A', async () => {
+    const byId = await gw.execute(AgentById, { id: agentB }, { token: tokenA });
+    expect(errorCodes(byId)).toEqual(['FORBIDDEN']);
+    expect(JSON.stringify(byId)).not.toContain('b-secret-agent');
+
+    // The list now holds B's agent too: the whole field fails closed rather than render it.
+    const list = await gw.execute(Agents, { first: 100 }, { token: tokenA });
+    expect(errorCodes(list)).toContain('FORBIDDEN');
+    expect(JSON.stringify(list)).not.toContain('b-secret-agent');
+  });
+});
+
 describe('wall 3 (RLS) holds without walls 1 and 2', () => {
   let gw: Gateway;
   let tenantA: string;
