@@ -1,9 +1,9 @@
 import { randomBytes } from 'node:crypto';
 import pg from 'pg';
+import { inject } from 'vitest';
 
 /** The administrative connection of the test Postgres (a superuser; trust auth on CI machines). */
 export const ADMIN_URL = process.env.TEST_DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres';
-export const TEMPLATE_DB = 'fleetgate_test_template';
 
 export function urlForDatabase(url: string, database: string): string {
   const parsed = new URL(url);
@@ -24,7 +24,7 @@ export async function adminQuery<T extends pg.QueryResultRow = pg.QueryResultRow
 /** A fresh database for one test file, cloned from the migrated template (see global-setup.ts). */
 export async function createTestDatabase(): Promise<{ name: string; adminUrl: string; drop: () => Promise<void> }> {
   const name = `fleetgate_test_${randomBytes(6).toString('hex')}`;
-  await adminQuery(ADMIN_URL, `CREATE DATABASE ${name} TEMPLATE ${TEMPLATE_DB}`);
+  await adminQuery(ADMIN_URL, `CREATE DATABASE ${name} TEMPLATE ${inject('templateDatabase')}`);
   return {
     name,
     adminUrl: urlForDatabase(ADMIN_URL, name),
