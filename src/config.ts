@@ -13,6 +13,14 @@ const schema = z.object({
   HOST: z.string().default('127.0.0.1'),
   PORT: z.coerce.number().int().min(0).max(65535).default(4000),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+  /** `production`: only operators may send operations outside the trusted-documents manifest. */
+  FLEETGATE_MODE: z.enum(['development', 'production']).default('development'),
+  RATE_LIMIT_TENANT_PER_MINUTE: z.coerce.number().int().min(1).default(1_200),
+  RATE_LIMIT_API_KEY_PER_MINUTE: z.coerce.number().int().min(1).default(600),
+  /** Shared rate-limit counters for several replicas; unset: per process. */
+  REDIS_URL: z.url().optional(),
+  /** Isolation canary period; 0 runs it at start only. */
+  CANARY_INTERVAL_SECONDS: z.coerce.number().int().min(0).default(60),
   /** Lifetime of user tokens minted by signUp, addMember and refreshToken. */
   USER_TOKEN_TTL: z
     .string()

@@ -1,10 +1,12 @@
 import type { EntityManager, MikroORM } from '@mikro-orm/postgresql';
 import type { YogaInitialContext } from 'graphql-yoga';
-import { authenticate } from './auth/authenticate.ts';
+import { principalOf } from './auth/authenticate.ts';
 import type { Principal } from './auth/principal.ts';
 import type { TokenIssuer } from './auth/tokens.ts';
 import { forkForPrincipal } from './db/request-scope.ts';
+import type { AccessGate } from './modules/policy/access-gate.ts';
 import type { Logger } from './shared/logger.ts';
+import type { Metrics } from './shared/metrics.ts';
 
 export interface Context extends YogaInitialContext, RequestContext {}
 
@@ -20,24 +22,28 @@ export interface RequestContext {
   log: Logger;
   requestId: string;
   tokens: TokenIssuer;
+  metrics: Metrics;
 }
 
 export interface ContextDeps {
   orm: MikroORM;
   tokens: TokenIssuer;
   log: Logger;
+  gate: AccessGate;
+  metrics: Metrics;
 }
 
 export function createContextFactory(deps: ContextDeps) {
   return async (initial: YogaInitialContext): Promise<RequestContext> => {
     const requestId = initial.request.headers.get('x-request-id')?.slice(0, 64) || crypto.randomUUID();
-    const principal = await authenticate(initial.request, deps);
+    const principal = await principalOf(initial.request, deps);
+    deps.gate.check(principal);
     const log = deps.log.child({
       requestId,
       principal: principal.kind,
       tenantId: 'tenantId' in principal ? principal.tenantId : undefined,
     });
-    return { principal, em: forkForPrincipal(deps.orm, principal), log, requestId, tokens: deps.tokens };
+    return { principal, em: forkForPrincipal(deps.orm, principal), log, requestId, tokens: deps.tokens, metrics: deps.metrics };
   };
 }
 

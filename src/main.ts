@@ -1,17 +1,16 @@
 import { createServer as createHttpServer } from 'node:http';
+import { Redis } from 'ioredis';
 import { openKeyring } from './auth/keyring.ts';
-import { TokenIssuer } from './auth/tokens.ts';
 import { loadConfig } from './config.ts';
 import { appUrlFor } from './db/database-urls.ts';
 import { startEmbeddedPostgres } from './db/embedded.ts';
 import { migrate, setAppRolePassword } from './db/migrate.ts';
-import { openOrm } from './db/orm.ts';
-import { createServer } from './server.ts';
+import { startGateway } from './gateway.ts';
 import { createLogger } from './shared/logger.ts';
 
 /**
  * Start-up: configuration, keyring, database (embedded when DATABASE_URL is unset), migrations as
- * the owner, the ORM as the app role, then HTTP on loopback by default.
+ * the owner, then the gateway as the app role, on loopback by default.
  */
 async function main() {
   const config = loadConfig();
@@ -27,17 +26,28 @@ async function main() {
     await setAppRolePassword(adminUrl, keyring.embeddedDbPassword.reveal());
     appUrl = appUrlFor(adminUrl, keyring.embeddedDbPassword.reveal());
   }
-  const orm = await openOrm(appUrl);
-  const tokens = new TokenIssuer(keyring, config.USER_TOKEN_TTL);
-  const yoga = createServer({ orm, tokens, log });
-  const http = createHttpServer(yoga);
+  const redis = config.REDIS_URL ? new Redis(config.REDIS_URL, { lazyConnect: false, maxRetriesPerRequest: 1 }) : undefined;
+  const gateway = await startGateway({
+    appUrl,
+    keyring,
+    log,
+    userTokenTtl: config.USER_TOKEN_TTL,
+    canaryIntervalMs: config.CANARY_INTERVAL_SECONDS * 1000,
+    policy: {
+      mode: config.FLEETGATE_MODE,
+      tenantRateLimitPerMinute: config.RATE_LIMIT_TENANT_PER_MINUTE,
+      apiKeyRateLimitPerMinute: config.RATE_LIMIT_API_KEY_PER_MINUTE,
+      redis,
+    },
+  });
+  const http = createHttpServer(gateway.yoga);
   await new Promise<void>((resolve) => http.listen(config.PORT, config.HOST, resolve));
   const url = `http://${config.HOST === '0.0.0.0' ? 'localhost' : config.HOST}:${config.PORT}/graphql`;
-  log.info({ url, database: embedded ? 'embedded' : 'external' }, 'fleetgate listening');
+  log.info({ url, database: embedded ? 'embedded' : 'external', mode: config.FLEETGATE_MODE }, 'fleetgate listening');
 
   if (keyring.created) {
     // Printed to the terminal once, on the start that created the keyring; never logged.
-    const operatorToken = await tokens.issue({ kind: 'operator', operatorId: 'operator' }, '30d');
+    const operatorToken = await gateway.tokens.issue({ kind: 'operator', operatorId: 'operator' }, '30d');
     process.stdout.write(`\nFleetgate is up: ${url}\nOperator token (shown once, valid 30 days):\n  ${operatorToken.reveal()}\n\n`);
   } else {
     process.stdout.write(`\nFleetgate is up: ${url}\nNeed an operator token? npm run operator-token\n\n`);
@@ -46,7 +56,8 @@ async function main() {
   const shutdown = async (signal: string) => {
     log.info({ signal }, 'shutting down');
     http.close();
-    await orm.close();
+    await gateway.close();
+    redis?.disconnect();
     await embedded?.stop();
     process.exit(0);
   };

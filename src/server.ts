@@ -1,31 +1,85 @@
+import { EnvelopArmorPlugin } from '@escape.tech/graphql-armor';
+import { useCSRFPrevention } from '@graphql-yoga/plugin-csrf-prevention';
 import type { MikroORM } from '@mikro-orm/postgresql';
-import type { GraphQLSchema } from 'graphql';
-import { createYoga } from 'graphql-yoga';
+import { createYoga, type Plugin } from 'graphql-yoga';
+import type { Redis } from 'ioredis';
+import { principalOf } from './auth/authenticate.ts';
 import type { TokenIssuer } from './auth/tokens.ts';
 import { createContextFactory, type RequestContext } from './context.ts';
 import { useRequestTransaction } from './db/use-request-transaction.ts';
+import type { AccessGate } from './modules/policy/access-gate.ts';
+import { useCostLimit } from './modules/policy/use-cost-limit.ts';
+import { useOperatorEndpoints } from './modules/policy/use-operator-endpoints.ts';
+import { useRateLimit } from './modules/policy/use-rate-limit.ts';
+import { useSchemaPrivacy } from './modules/policy/use-schema-privacy.ts';
+import { useTrustedDocuments } from './modules/policy/use-trusted-documents.ts';
 import { buildSchema } from './schema.ts';
 import { badInput, internalError, isGraphQLError } from './shared/errors.ts';
 import type { Logger } from './shared/logger.ts';
-import { useRequestLog } from './shared/use-request-log.ts';
+import type { Metrics } from './shared/metrics.ts';
+import { useObservability } from './shared/use-observability.ts';
+
+export interface PolicyOptions {
+  /** See useTrustedDocuments: who may send operations outside the manifest. */
+  mode: 'development' | 'production';
+  tenantRateLimitPerMinute: number;
+  apiKeyRateLimitPerMinute: number;
+  /** Shared rate-limit counters across replicas. */
+  redis?: Redis;
+}
 
 export interface ServerDeps {
   orm: MikroORM;
   tokens: TokenIssuer;
   log: Logger;
+  gate: AccessGate;
+  metrics: Metrics;
+  policy: PolicyOptions;
   /** Tests only: build the schema without wall 1 to show the other walls hold alone. */
   disableScopeAuth?: boolean;
+  /** Benchmarks only: drop the request policies (trusted documents, limits, rate limits, CSRF) to measure their cost. */
+  withoutPolicies?: boolean;
 }
+
+/** Limits whose messages never disclose the threshold. Depth and tokens leave room for GraphiQL's introspection. */
+const armor = EnvelopArmorPlugin({
+  maxDepth: { n: 12, exposeLimits: false, ignoreIntrospection: true },
+  maxAliases: { n: 15, exposeLimits: false },
+  maxDirectives: { n: 20, exposeLimits: false },
+  maxTokens: { n: 4_000, exposeLimits: false },
+  costLimit: { enabled: false }, // replaced by useCostLimit, which knows page sizes
+  blockFieldSuggestion: { enabled: false }, // per principal in useSchemaPrivacy
+});
 
 /** Builds the gateway from its dependencies; no globals, so every test builds its own. */
 export function createServer(deps: ServerDeps) {
-  const schema: GraphQLSchema = buildSchema({ disableScopeAuth: deps.disableScopeAuth ?? false });
+  const schema = buildSchema({ disableScopeAuth: deps.disableScopeAuth ?? false });
   const log = deps.log.child({ component: 'graphql' });
+  const auth = { orm: deps.orm, tokens: deps.tokens, log: deps.log };
+  // biome-ignore lint/suspicious/noExplicitAny: yoga, envelop and armor plugins differ only in their context type parameter.
+  const policies: Plugin<any>[] = deps.withoutPolicies
+    ? []
+    : [
+        useCSRFPrevention({ requestHeaders: ['x-graphql-csrf'] }),
+        useTrustedDocuments({ auth, mode: deps.policy.mode }),
+        armor,
+        useRateLimit({
+          tenantPerMinute: deps.policy.tenantRateLimitPerMinute,
+          apiKeyPerMinute: deps.policy.apiKeyRateLimitPerMinute,
+          redis: deps.policy.redis,
+          policies: deps.gate.policies,
+          metrics: deps.metrics,
+        }),
+        useCostLimit({ maxCost: 5_000, defaultPageSize: 20 }),
+      ];
   return createYoga<Record<string, never>, RequestContext>({
     schema,
     context: createContextFactory(deps),
     graphqlEndpoint: '/graphql',
+    healthCheckEndpoint: '/livez',
     landingPage: false,
+    graphiql: { title: 'Fleetgate', defaultQuery: '# Send your token in the Headers tab: {"Authorization": "Bearer …"}\n' },
+    batching: { limit: 5 },
     logging: {
       debug: (...args) => log.debug({ args }, 'yoga'),
       info: (...args) => log.info({ args }, 'yoga'),
@@ -42,6 +96,22 @@ export function createServer(deps: ServerDeps) {
         return internalError(message);
       },
     },
-    plugins: [useRequestLog(), useRequestTransaction()],
+    plugins: [
+      useOperatorEndpoints({ gate: deps.gate, metrics: deps.metrics, auth }),
+      useAuthenticateEarly(auth),
+      useSchemaPrivacy(),
+      ...policies,
+      useObservability(deps.metrics),
+      useRequestTransaction(),
+    ],
   });
+}
+
+/** Authenticates as soon as the parameters are parsed, so synchronous validation hooks know the principal. */
+function useAuthenticateEarly(auth: Parameters<typeof principalOf>[1]): Plugin {
+  return {
+    async onParams({ request }) {
+      await principalOf(request, auth).catch(() => undefined); // refused with 401 when the context is built
+    },
+  };
 }

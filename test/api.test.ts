@@ -6,8 +6,10 @@ import {
   ApiKeys,
   AuditEvents,
   CreateAgent,
+  CreateAgentRecord,
   CreateApiKey,
   DeleteAgent,
+  ListAgents,
   Me,
   Members,
   OwnTenant,
@@ -130,17 +132,17 @@ describe('members and API keys', () => {
     const stored = await gw.orm.em.fork().getConnection().execute('select count(*)::int as n from api_keys', [], 'get');
     expect(stored).toEqual({ n: 0 }); // the app role sees nothing without a tenant context
 
-    const listed = expectNoErrors(await gw.execute(Agents, { first: 5 }, { token: createApiKey.key }));
+    const listed = expectNoErrors(await gw.execute(ListAgents, { first: 5 }, { token: createApiKey.key }));
     expect(listed.agents.edges.map((edge) => edge.node.name)).toEqual(['visible']);
     // A read-only key cannot write.
-    const write = await gw.execute(CreateAgent, { input: { name: 'nope', image: 'fleetgate/agent:1' } }, { token: createApiKey.key });
+    const write = await gw.execute(CreateAgentRecord, { input: { name: 'nope', image: 'fleetgate/agent:1' } }, { token: createApiKey.key });
     expect(errorCodes(write)).toEqual(['FORBIDDEN']);
     // Key metadata never includes the key.
     const { apiKeys } = expectNoErrors(await gw.execute(ApiKeys, {}, { token: acme.ownerToken }));
     expect(JSON.stringify(apiKeys)).not.toContain(createApiKey.key);
 
     expectNoErrors(await gw.execute(RevokeApiKey, { id: createApiKey.apiKey.id }, { token: acme.ownerToken }));
-    expect(errorCodes(await gw.execute(Agents, { first: 5 }, { token: createApiKey.key }))).toEqual(['UNAUTHENTICATED']);
+    expect(errorCodes(await gw.execute(ListAgents, { first: 5 }, { token: createApiKey.key }))).toEqual(['UNAUTHENTICATED']);
   });
 });
 

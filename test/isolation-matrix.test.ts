@@ -2,7 +2,7 @@ import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { encodeGlobalId } from '../src/shared/global-id.ts';
 import { newId } from '../src/shared/ids.ts';
 import { type Execute, type Gateway, type GraphQLResponse, startGateway } from './support/gateway.ts';
-import { AgentById, Agents, DeleteAgent, NodeById, RevokeApiKey, UpdateAgent } from './support/operations.ts';
+import { DeleteAgentRecord, GetAgent, ListAgents, NodeById, RevokeApiKey, UpdateAgentRecord } from './support/operations.ts';
 
 /**
  * Every principal × every operation × own / foreign / missing target. The expected outcome of a
@@ -10,7 +10,7 @@ import { AgentById, Agents, DeleteAgent, NodeById, RevokeApiKey, UpdateAgent } f
  */
 type Principal = 'OWNER' | 'ADMIN' | 'MEMBER' | 'VIEWER' | 'KEY_READ' | 'KEY_WRITE' | 'OPERATOR' | 'ANONYMOUS';
 type Target = 'own' | 'foreign' | 'missing';
-type Outcome = 'ok' | 'null' | 'NOT_FOUND' | 'FORBIDDEN' | 'UNAUTHENTICATED';
+type Outcome = 'ok' | 'null' | 'NOT_FOUND' | 'FORBIDDEN' | 'UNAUTHENTICATED' | 'PERSISTED_QUERY_ONLY';
 
 const PRINCIPALS: Principal[] = ['OWNER', 'ADMIN', 'MEMBER', 'VIEWER', 'KEY_READ', 'KEY_WRITE', 'OPERATOR', 'ANONYMOUS'];
 const READERS: Principal[] = ['OWNER', 'ADMIN', 'MEMBER', 'VIEWER', 'KEY_READ', 'KEY_WRITE'];
@@ -19,6 +19,8 @@ const KEY_MANAGERS: Principal[] = ['OWNER', 'ADMIN'];
 
 interface Operation {
   name: string;
+  /** In the trusted-documents manifest: the only operations API keys may run. */
+  persisted: boolean;
   allowed: Principal[];
   /** What an allowed principal gets for a foreign or missing target. */
   absent: Outcome;
@@ -33,31 +35,36 @@ interface Targets {
 const operations: Operation[] = [
   {
     name: 'agent(id)',
+    persisted: true,
     allowed: READERS,
     absent: 'NOT_FOUND',
-    run: async (execute, token, t, target) => execute(AgentById, { id: await t.agentId(target) }, { token }),
+    run: async (execute, token, t, target) => execute(GetAgent, { id: await t.agentId(target) }, { token }),
   },
   {
     name: 'node(id)',
+    persisted: false,
     allowed: READERS,
     absent: 'null',
     run: async (execute, token, t, target) => execute(NodeById, { id: await t.agentId(target) }, { token }),
   },
   {
     name: 'updateAgent',
+    persisted: true,
     allowed: WRITERS,
     absent: 'NOT_FOUND',
     run: async (execute, token, t, target) =>
-      execute(UpdateAgent, { input: { id: await t.agentId(target), name: `renamed-${newId()}` } }, { token }),
+      execute(UpdateAgentRecord, { input: { id: await t.agentId(target), name: `renamed-${newId()}` } }, { token }),
   },
   {
     name: 'deleteAgent',
+    persisted: true,
     allowed: WRITERS,
     absent: 'NOT_FOUND',
-    run: async (execute, token, t, target) => execute(DeleteAgent, { id: await t.agentId(target) }, { token }),
+    run: async (execute, token, t, target) => execute(DeleteAgentRecord, { id: await t.agentId(target) }, { token }),
   },
   {
     name: 'revokeApiKey',
+    persisted: false,
     allowed: KEY_MANAGERS,
     absent: 'NOT_FOUND',
     run: async (execute, token, t, target) => execute(RevokeApiKey, { id: await t.apiKeyId(target) }, { token }),
@@ -66,6 +73,7 @@ const operations: Operation[] = [
 
 function expected(operation: Operation, principal: Principal, target: Target): Outcome {
   if (principal === 'ANONYMOUS') return 'UNAUTHENTICATED';
+  if (principal.startsWith('KEY_') && !operation.persisted) return 'PERSISTED_QUERY_ONLY';
   if (!operation.allowed.includes(principal)) return 'FORBIDDEN';
   return target === 'own' ? 'ok' : operation.absent;
 }
@@ -119,7 +127,7 @@ describe.each(operations)('$name', (operation) => {
 });
 
 test('tenant B’s agent survived every attempt unchanged', async () => {
-  const b = await gw.execute(AgentById, { id: foreignAgentId }, { token: tokens.get('OWNER') });
+  const b = await gw.execute(GetAgent, { id: foreignAgentId }, { token: tokens.get('OWNER') });
   expect(b.errors?.[0]?.extensions?.code).toBe('NOT_FOUND');
   const rows = await gw.orm.em.fork().getConnection().execute("select name from agents where name = 'b-private'");
   expect(rows).toEqual([]); // and the app role without a tenant sees nothing at all
@@ -129,7 +137,7 @@ test('tenant B’s agent survived every attempt unchanged', async () => {
 });
 
 test.each(READERS)('agents as %s lists only its own tenant’s agents', async (principal) => {
-  const { data } = await gw.execute(Agents, { first: 100 }, { token: tokens.get(principal) });
+  const { data } = await gw.execute(ListAgents, { first: 100 }, { token: tokens.get(principal) });
   const ids = data?.agents.edges.map((edge) => edge.node.id) ?? [];
   expect(ids.length).toBeGreaterThan(0);
   expect(ids).not.toContain(foreignAgentId);

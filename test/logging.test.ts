@@ -3,7 +3,7 @@ import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { createLogger } from '../src/shared/logger.ts';
 import { Secret } from '../src/shared/secret.ts';
 import { expectNoErrors, type Gateway, startGateway } from './support/gateway.ts';
-import { Agents, CreateApiKey, RefreshToken } from './support/operations.ts';
+import { CreateApiKey, ListAgents, RefreshToken } from './support/operations.ts';
 
 function capture() {
   const lines: string[] = [];
@@ -71,10 +71,10 @@ describe('a gateway run at trace level logs no token or key it handled', () => {
       await gw.execute(CreateApiKey, { input: { name: 'ci', scopes: ['AGENTS_READ'] } }, { token: acme.ownerToken }),
     );
     const { refreshToken } = expectNoErrors(await gw.execute(RefreshToken, {}, { token: acme.ownerToken }));
-    expectNoErrors(await gw.execute(Agents, { first: 1 }, { token: createApiKey.key }));
+    expectNoErrors(await gw.execute(ListAgents, { first: 1 }, { token: createApiKey.key }));
     // Refused: a tampered key and a tampered token.
-    await gw.execute(Agents, { first: 1 }, { token: `${createApiKey.key.slice(0, -2)}xx` });
-    await gw.execute(Agents, { first: 1 }, { token: `${acme.ownerToken}x` });
+    await gw.execute(ListAgents, { first: 1 }, { token: `${createApiKey.key.slice(0, -2)}xx` });
+    await gw.execute(ListAgents, { first: 1 }, { token: `${acme.ownerToken}x` });
 
     const logs = gw.logs();
     expect(logs.length).toBeGreaterThan(0);

@@ -61,9 +61,16 @@ test('npm start with no configuration serves GraphiQL on an embedded Postgres', 
   const tenants = await fetch(`http://127.0.0.1:${port}/graphql`, {
     method: 'POST',
     headers: { 'content-type': 'application/json', authorization: `Bearer ${token}` },
-    body: JSON.stringify({ query: '{ platformTenants(first: 1) { edges { node { id } } } }' }),
+    body: JSON.stringify({ query: '{ platformTenants(first: 10) { edges { node { name status } } } }' }),
   });
-  expect(await tenants.json()).toEqual({ data: { platformTenants: { edges: [] } } });
+  // The isolation canary ran at start: its two tenants exist and nothing froze them.
+  expect(await tenants.json()).toEqual({
+    data: {
+      platformTenants: { edges: [{ node: { name: '__canary-a', status: 'ACTIVE' } }, { node: { name: '__canary-b', status: 'ACTIVE' } }] },
+    },
+  });
+  const health = await fetch(`http://127.0.0.1:${port}/health`);
+  expect(health.status).toBe(200);
 
   // The keyring lives outside the database directory, readable by its owner only.
   expect((await stat(join(home, 'keyring', 'keyring.json'))).mode & 0o777).toBe(0o600);

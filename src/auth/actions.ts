@@ -15,7 +15,8 @@ export type Action =
   | 'apiKey.read'
   | 'apiKey.manage'
   | 'audit.read'
-  | 'platform.tenants.read';
+  | 'platform.tenants.read'
+  | 'platform.tenants.manage';
 
 const VIEWER: readonly Action[] = ['tenant.read', 'member.read', 'agent.read'];
 const MEMBER: readonly Action[] = [...VIEWER, 'agent.write'];
@@ -35,7 +36,7 @@ const apiKeyScopeActions: Record<ApiKeyScope, readonly Action[]> = {
 };
 
 /** Operators see platform metadata only: no action here reaches a row inside a tenant. */
-const operatorActions: ReadonlySet<Action> = new Set(['platform.tenants.read']);
+const operatorActions: ReadonlySet<Action> = new Set(['platform.tenants.read', 'platform.tenants.manage']);
 
 export function can(principal: Principal, action: Action): boolean {
   switch (principal.kind) {

@@ -7,12 +7,43 @@ import { looksLikeApiKey, parseApiKey, secretMatches } from './api-keys.ts';
 import type { Principal } from './principal.ts';
 import type { TokenIssuer } from './tokens.ts';
 
+const principals = new WeakMap<Request, Promise<Principal>>();
+const settled = new WeakMap<Request, Principal>();
+
+/**
+ * The request's principal, authenticated once per request however many plugins ask (policies
+ * decide before the context exists: trusted documents, introspection).
+ */
+export function principalOf(request: Request, deps: AuthDeps): Promise<Principal> {
+  let principal = principals.get(request);
+  if (!principal) {
+    principal = authenticate(request, deps);
+    principals.set(request, principal);
+    principal.then((value) => settled.set(request, value)).catch(() => undefined);
+  }
+  return principal;
+}
+
+/**
+ * The principal of a request already authenticated by `principalOf`, for synchronous hooks
+ * (validation). Undefined when authentication has not finished or failed: treat as anonymous.
+ */
+export function settledPrincipalOf(request: Request): Principal | undefined {
+  return settled.get(request);
+}
+
+export interface AuthDeps {
+  orm: MikroORM;
+  tokens: TokenIssuer;
+  log: Logger;
+}
+
 /**
  * Derives the request's single principal from its credential. No credential: anonymous. A
  * credential that is present but invalid (expired, forged, revoked, unknown, wrong algorithm) is
  * refused outright with UNAUTHENTICATED rather than downgraded to anonymous.
  */
-export async function authenticate(request: Request, deps: { orm: MikroORM; tokens: TokenIssuer; log: Logger }): Promise<Principal> {
+async function authenticate(request: Request, deps: AuthDeps): Promise<Principal> {
   const header = request.headers.get('authorization');
   if (header === null || header.trim() === '') return { kind: 'anonymous' };
   const match = /^Bearer\s+(\S{1,4096})$/i.exec(header.trim());

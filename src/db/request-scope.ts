@@ -15,6 +15,11 @@ export const OPERATOR_SETTING = 'app.operator';
  * Anonymous and operator principals get no tenant: the filter has no parameter (tenant-owned
  * queries are refused) and the policies match no tenant row.
  */
+/** A fork bound to one tenant, for the gateway's own work in a tenant (jobs, the isolation canary). */
+export function forkForTenant(orm: MikroORM, tenantId: string): EntityManager {
+  return forkForPrincipal(orm, { kind: 'apiKey', tenantId, keyId: 'system', scopes: [] });
+}
+
 export function forkForPrincipal(orm: MikroORM, principal: Principal): EntityManager {
   const variables: Record<string, string> = {};
   if ('tenantId' in principal) variables[TENANT_SETTING] = principal.tenantId;
@@ -25,11 +30,12 @@ export function forkForPrincipal(orm: MikroORM, principal: Principal): EntityMan
 }
 
 /**
- * Enters a tenant that was created inside the current transaction (self-service onboarding only):
- * sets the transaction-local RLS setting and the filter parameter for the rest of the transaction.
- * The id is server-generated, never client input.
+ * Enters a tenant for the rest of the current transaction (RLS setting and filter parameter) when
+ * the principal has none: self-service onboarding (a tenant just created, its id generated here)
+ * and operator lifecycle actions (to write the tenant's own audit event). Never with client input
+ * that has not been resolved to an existing tenant first.
  */
-export async function enterNewTenant(em: EntityManager, tenantId: string): Promise<void> {
+export async function enterTenant(em: EntityManager, tenantId: string): Promise<void> {
   await em.execute('select set_config(?, ?, true)', [TENANT_SETTING, tenantId]);
   em.setFilterParams(TENANT_FILTER, { tenantId });
 }

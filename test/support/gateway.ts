@@ -6,10 +6,8 @@ import type { ResultOf, TypedDocumentNode, VariablesOf } from '@graphql-typed-do
 import type { MikroORM } from '@mikro-orm/postgresql';
 import { print } from 'graphql';
 import { openKeyring } from '../../src/auth/keyring.ts';
-import { TokenIssuer } from '../../src/auth/tokens.ts';
 import { appUrlFor } from '../../src/db/database-urls.ts';
-import { openOrm } from '../../src/db/orm.ts';
-import { createServer } from '../../src/server.ts';
+import { startGateway as startFleetgate } from '../../src/gateway.ts';
 import { createLogger } from '../../src/shared/logger.ts';
 import { createTestDatabase, urlForDatabase } from './database.ts';
 import { createSeed } from './seed.ts';
@@ -34,7 +32,14 @@ export interface GatewayOptions {
   /** Wall removal: the ORM connects with this URL instead of the app role (e.g. a superuser, bypassing RLS). */
   ormUrl?: string;
   poolSize?: number;
+  /** Policy overrides (production mode, low rate limits, Redis). */
+  policy?: Partial<ServerPolicy>;
+  /** Run the isolation canary at start (it creates two tenants of its own). */
+  canary?: boolean;
+  withoutPolicies?: boolean;
 }
+
+type ServerPolicy = Parameters<typeof startFleetgate>[0]['policy'];
 
 /**
  * A gateway in-process against its own real database. Logs are captured at trace level so tests
@@ -55,9 +60,21 @@ export async function startGateway(options: GatewayOptions = {}) {
     }),
   });
   const appUrl = appUrlFor(database.adminUrl);
-  const orm = await openOrm(options.ormUrl ? urlForDatabase(options.ormUrl, database.name) : appUrl, { poolSize: options.poolSize ?? 5 });
-  const tokens = new TokenIssuer(keyring, '1h');
-  const yoga = createServer({ orm, tokens, log, disableScopeAuth: options.disableScopeAuth ?? false });
+  const fleetgate = await startFleetgate({
+    appUrl,
+    keyring,
+    log,
+    userTokenTtl: '1h',
+    canaryIntervalMs: 0,
+    withoutCanary: !options.canary,
+    poolSize: options.poolSize ?? 5,
+    ormUrl: options.ormUrl ? urlForDatabase(options.ormUrl, database.name) : undefined,
+    disableScopeAuth: options.disableScopeAuth,
+    withoutPolicies: options.withoutPolicies,
+    watcher: { refreshMs: 1_000, staleAfterMs: 5_000 },
+    policy: { mode: 'development', tenantRateLimitPerMinute: 100_000, apiKeyRateLimitPerMinute: 100_000, ...options.policy },
+  });
+  const { yoga, orm, tokens } = fleetgate;
 
   const execute: Execute = async (document, variables, auth) => {
     const response = await yoga.fetch('http://gateway.test/graphql', {
@@ -67,7 +84,8 @@ export async function startGateway(options: GatewayOptions = {}) {
         ...(auth?.token ? { authorization: `Bearer ${auth.token}` } : {}),
         ...auth?.headers,
       },
-      body: JSON.stringify({ query: print(document), variables }),
+      // Documents of schema/operations/ carry their manifest hash: send them as trusted documents.
+      body: JSON.stringify(hashOf(document) ? { documentId: hashOf(document), variables } : { query: print(document), variables }),
     });
     return { status: response.status, ...((await response.json()) as object) };
   };
@@ -76,6 +94,7 @@ export async function startGateway(options: GatewayOptions = {}) {
     yoga,
     orm: orm as MikroORM,
     tokens,
+    fleetgate,
     keyring,
     database,
     appUrl,
@@ -83,7 +102,7 @@ export async function startGateway(options: GatewayOptions = {}) {
     execute,
     seed: createSeed(execute),
     async close() {
-      await orm.close(true);
+      await fleetgate.close();
       await database.drop();
       await rm(keyringDir, { recursive: true, force: true });
     },
@@ -104,4 +123,8 @@ export function expectNoErrors<T>(response: GraphQLResponse<T>): T {
 /** The error codes of a response, in order. */
 export function errorCodes(response: GraphQLResponse<unknown>): (string | undefined)[] {
   return (response.errors ?? []).map((error) => error.extensions?.code);
+}
+
+function hashOf(document: object): string | undefined {
+  return (document as { __meta__?: { hash?: string } }).__meta__?.hash;
 }

@@ -1,5 +1,14 @@
 import { graphql } from '../gql/index.ts';
 
+/** The trusted documents (schema/operations/), sent by hash: the only operations API keys may run. */
+export {
+  CreateAgentRecordDocument as CreateAgentRecord,
+  DeleteAgentRecordDocument as DeleteAgentRecord,
+  GetAgentDocument as GetAgent,
+  ListAgentsDocument as ListAgents,
+  UpdateAgentRecordDocument as UpdateAgentRecord,
+} from '../../src/generated/operations/graphql.ts';
+
 export const SignUp = graphql(`
   mutation SignUp($input: SignUpInput!) {
     signUp(input: $input) {

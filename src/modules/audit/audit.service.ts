@@ -12,6 +12,8 @@ export interface AuditRecord {
   outcome?: 'SUCCESS' | 'DENIED' | 'FAILED';
   /** The minimum detail needed to understand the event. Never a secret. */
   detail?: Record<string, unknown>;
+  /** Only for principals without a tenant (operators) acting on one; after `enterTenant`. */
+  tenantId?: string;
 }
 
 /**
@@ -19,7 +21,7 @@ export interface AuditRecord {
  * it records: no committed change without its event.
  */
 export function recordAudit(scope: RequestScope, record: AuditRecord): void {
-  const tenantId = tenantOf(scope.principal);
+  const tenantId = tenantOf(scope.principal) ?? record.tenantId;
   if (!tenantId) throw new Error(`audit event ${record.action} has no tenant`);
   scope.em.create(AuditEvent, {
     id: newId(),

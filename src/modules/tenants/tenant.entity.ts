@@ -14,6 +14,9 @@ const TenantSchema = defineEntity({
     plan: p.enum(TENANT_PLANS).default('STANDARD'),
     region: p.string().default('eu-1'),
     status: p.enum(TENANT_STATUSES).default('ACTIVE'),
+    frozenReason: p.string().nullable(),
+    /** Operations per minute; null: the gateway's default. */
+    rateLimitPerMinute: p.integer().nullable(),
     /** Maintained by a database trigger; read-only here. */
     userCount: p.integer().default(0).persist(false),
     agentCount: p.integer().default(0).persist(false),

@@ -4,6 +4,7 @@ import type { User } from '../users/user.entity.ts';
 import { UserRef } from '../users/user.schema.ts';
 import { TENANT_PLANS, TENANT_STATUSES, Tenant } from './tenant.entity.ts';
 import { getOwnTenant, listPlatformTenants, loadTenants, signUp } from './tenant.service.ts';
+import { freezeTenant, setTenantRateLimit, unfreezeTenant } from './tenant-lifecycle.service.ts';
 
 const TenantPlan = builder.enumType('TenantPlan', { values: TENANT_PLANS });
 const TenantStatus = builder.enumType('TenantStatus', { values: TENANT_STATUSES });
@@ -19,6 +20,8 @@ export const TenantRef = builder.node(Tenant, {
     plan: t.field({ type: TenantPlan, resolve: (tenant) => tenant.plan }),
     region: t.exposeString('region'),
     status: t.field({ type: TenantStatus, resolve: (tenant) => tenant.status }),
+    frozenReason: t.exposeString('frozenReason', { nullable: true }),
+    rateLimitPerMinute: t.exposeInt('rateLimitPerMinute', { nullable: true, description: 'Operations per minute; null: the default.' }),
     memberCount: t.exposeInt('userCount'),
     agentCount: t.exposeInt('agentCount'),
     createdAt: t.expose('createdAt', { type: 'DateTime' }),
@@ -80,3 +83,37 @@ builder.mutationField('signUp', (t) =>
     },
   }),
 );
+
+builder.mutationFields((t) => ({
+  freezeTenant: t.field({
+    description: 'Operators: refuse every request of the tenant on every replica, with a reason the tenant can read.',
+    type: TenantRef,
+    skipTypeScopes: true,
+    authScopes: { can: 'platform.tenants.manage' },
+    args: { id: t.arg.globalID({ required: true, for: TenantRef }), reason: t.arg.string({ required: true }) },
+    resolve: async (_root, { id, reason }, ctx) => {
+      const tenant = await freezeTenant(ctx, id.id, { reason });
+      ctx.metrics.freezeEvents.inc({ action: 'freeze', cause: 'operator' });
+      return tenant;
+    },
+  }),
+  unfreezeTenant: t.field({
+    type: TenantRef,
+    skipTypeScopes: true,
+    authScopes: { can: 'platform.tenants.manage' },
+    args: { id: t.arg.globalID({ required: true, for: TenantRef }) },
+    resolve: async (_root, { id }, ctx) => {
+      const tenant = await unfreezeTenant(ctx, id.id);
+      ctx.metrics.freezeEvents.inc({ action: 'unfreeze', cause: 'operator' });
+      return tenant;
+    },
+  }),
+  setTenantRateLimit: t.field({
+    description: "Operators: the tenant's operations per minute, or null for the gateway's default.",
+    type: TenantRef,
+    skipTypeScopes: true,
+    authScopes: { can: 'platform.tenants.manage' },
+    args: { id: t.arg.globalID({ required: true, for: TenantRef }), perMinute: t.arg.int() },
+    resolve: (_root, { id, perMinute }, ctx) => setTenantRateLimit(ctx, id.id, { perMinute: perMinute ?? null }),
+  }),
+}));

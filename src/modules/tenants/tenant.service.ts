@@ -3,7 +3,7 @@ import { assertCan } from '../../auth/actions.ts';
 import type { Principal } from '../../auth/principal.ts';
 import type { RequestScope } from '../../context.ts';
 import { findPage, type PageArgs } from '../../db/pagination.ts';
-import { enterNewTenant } from '../../db/request-scope.ts';
+import { enterTenant } from '../../db/request-scope.ts';
 import { TENANT_FILTER } from '../../db/tenant-filter.ts';
 import { notFound } from '../../shared/errors.ts';
 import { newId } from '../../shared/ids.ts';
@@ -39,7 +39,7 @@ export async function signUp(
 ): Promise<SignUpResult> {
   const { tenantName, owner } = parseInput(signUpInput, input);
   const tenantId = newId();
-  await enterNewTenant(scope.em, tenantId);
+  await enterTenant(scope.em, tenantId);
   const tenant = scope.em.create(Tenant, { id: tenantId, name: tenantName });
   await scope.em.flush();
   const user = scope.em.create(User, { id: newId(), tenantId, email: owner.email, name: owner.name, role: 'OWNER' });

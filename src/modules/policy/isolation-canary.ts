@@ -1,0 +1,225 @@
+import type { EntityManager, MikroORM } from '@mikro-orm/postgresql';
+import pg from 'pg';
+import type { Principal } from '../../auth/principal.ts';
+import type { TokenIssuer } from '../../auth/tokens.ts';
+import { enterTenant, forkForPrincipal, forkForTenant, TENANT_SETTING } from '../../db/request-scope.ts';
+import { TENANT_FILTER } from '../../db/tenant-filter.ts';
+import manifest from '../../generated/operations/persisted-documents.json' with { type: 'json' };
+import { encodeGlobalId } from '../../shared/global-id.ts';
+import type { Logger } from '../../shared/logger.ts';
+import type { Metrics } from '../../shared/metrics.ts';
+import { Agent } from '../agents/agent.entity.ts';
+import { createAgent } from '../agents/agent.service.ts';
+import { recordAudit } from '../audit/audit.service.ts';
+import { Tenant } from '../tenants/tenant.entity.ts';
+import { signUp } from '../tenants/tenant.service.ts';
+import { User } from '../users/user.entity.ts';
+import type { AccessGate } from './access-gate.ts';
+
+const CANARY_A = '__canary-a';
+const CANARY_B = '__canary-b';
+const documentIds = Object.fromEntries(
+  Object.entries(manifest as Record<string, string>).map(([id, text]) => [/^\w+ (\w+)/.exec(text)?.[1] ?? '', id]),
+);
+
+interface Canaries {
+  a: { tenantId: string; ownerId: string };
+  b: { tenantId: string; agentId: string };
+}
+
+export interface CanaryResult {
+  exposures: string[];
+}
+
+/**
+ * The isolation self-test. Two synthetic tenants; as A it tries to read and write B's agent
+ * through the API (persisted operations, like an integrator) and directly in the database under
+ * A's RLS setting, then checks the catalog guarantees the walls rely on. Any exposure is systemic
+ * (the walls are shared by every tenant): the gateway is locked down at once, the canary tenants
+ * are frozen, `/health` turns 503, and the finding is logged and audited.
+ */
+export class IsolationCanary {
+  #canaries: Canaries | undefined;
+  #timer: NodeJS.Timeout | undefined;
+  readonly #log: Logger;
+
+  constructor(
+    private readonly deps: {
+      orm: MikroORM;
+      appUrl: string;
+      tokens: TokenIssuer;
+      gate: AccessGate;
+      metrics: Metrics;
+      log: Logger;
+      fetch: (url: string, init: RequestInit) => Promise<Response>;
+    },
+  ) {
+    this.#log = deps.log.child({ component: 'isolation-canary' });
+  }
+
+  /** Runs once now and then every `intervalMs` (0: only now). */
+  async start(intervalMs: number): Promise<CanaryResult> {
+    const result = await this.runOnce();
+    if (intervalMs > 0) {
+      this.#timer = setInterval(() => void this.runOnce(), intervalMs);
+      this.#timer.unref();
+    }
+    return result;
+  }
+
+  stop(): void {
+    clearInterval(this.#timer);
+  }
+
+  async runOnce(): Promise<CanaryResult> {
+    let exposures: string[];
+    try {
+      this.#canaries ??= await this.#ensureCanaries();
+      exposures = [
+        ...(await this.#checkCatalog()),
+        ...(await this.#probeDatabase(this.#canaries)),
+        ...(await this.#probeApi(this.#canaries)),
+      ];
+    } catch (error) {
+      this.#log.error({ err: error }, 'isolation canary could not run');
+      this.deps.metrics.canaryRuns.inc({ result: 'error' });
+      return { exposures: [] };
+    }
+    if (exposures.length === 0) {
+      this.deps.metrics.canaryRuns.inc({ result: 'ok' });
+      return { exposures };
+    }
+    this.deps.gate.lockDown(exposures.join('; '));
+    this.deps.metrics.canaryRuns.inc({ result: 'exposed' });
+    await this.#freezeCanaries(exposures).catch((error: unknown) => this.#log.error({ err: error }, 'could not freeze canary tenants'));
+    return { exposures };
+  }
+
+  async #checkCatalog(): Promise<string[]> {
+    return this.#asAppRole(null, async (client) => {
+      const found: string[] = [];
+      const [role] = (await client.query('select rolsuper, rolbypassrls from pg_roles where rolname = current_user')).rows;
+      if (role?.rolsuper) found.push('app role is superuser');
+      if (role?.rolbypassrls) found.push('app role bypasses RLS');
+      const { rows } = await client.query(`select c.relname, c.relrowsecurity, c.relforcerowsecurity from pg_class c
+        join pg_attribute a on a.attrelid = c.oid and a.attname = 'tenant_id' and not a.attisdropped
+        where c.relkind = 'r' and c.relnamespace = 'public'::regnamespace`);
+      for (const table of rows) {
+        if (!table.relrowsecurity || !table.relforcerowsecurity) found.push(`RLS not enabled and forced on ${table.relname}`);
+      }
+      return found;
+    });
+  }
+
+  async #probeDatabase({ a, b }: Canaries): Promise<string[]> {
+    return this.#asAppRole(a.tenantId, async (client) => {
+      const found: string[] = [];
+      const seen = await client.query('select count(*)::int as n from agents where tenant_id = $1 or id = $2', [b.tenantId, b.agentId]);
+      if (seen.rows[0]?.n !== 0) found.push('database: A read B’s agents under A’s RLS setting');
+      await client.query('savepoint implant');
+      const implant = await client
+        .query("insert into agents (id, tenant_id, name, image, created_by) values (gen_random_uuid(), $1, '__implant', 'x', 'CANARY:a')", [
+          b.tenantId,
+        ])
+        .then(
+          () => 'inserted',
+          (error: { code?: string }) => error.code,
+        );
+      await client.query('rollback to savepoint implant');
+      if (implant !== '42501') found.push('database: A wrote a row into B under A’s RLS setting');
+      return found;
+    });
+  }
+
+  async #probeApi({ a, b }: Canaries): Promise<string[]> {
+    const token = (await this.deps.tokens.issue({ kind: 'user', tenantId: a.tenantId, userId: a.ownerId, role: 'OWNER' }, '5m')).reveal();
+    const agentB = encodeGlobalId('Agent', b.agentId);
+    const call = async (operation: string, variables: Record<string, unknown>) => {
+      const response = await this.deps.fetch('http://canary/graphql', {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', authorization: `Bearer ${token}` },
+        body: JSON.stringify({ documentId: documentIds[operation], variables }),
+      });
+      return JSON.stringify(await response.json());
+    };
+    const found: string[] = [];
+    if ((await call('GetAgent', { id: agentB })).includes('__canary-b-agent')) found.push('api: A read B’s agent by id');
+    if ((await call('ListAgents', { first: 100 })).includes(agentB)) found.push('api: A listed B’s agent');
+    if (!(await call('UpdateAgentRecord', { input: { id: agentB, description: 'canary write' } })).includes('NOT_FOUND')) {
+      found.push('api: A’s update of B’s agent was not refused as not found');
+    }
+    return found;
+  }
+
+  /** The canary tenants, created on first run; found by name (operators see them in the tenant list). */
+  async #ensureCanaries(): Promise<Canaries> {
+    const a = (await this.#findCanary(CANARY_A)) ?? (await this.#createCanary(CANARY_A));
+    const b = (await this.#findCanary(CANARY_B)) ?? (await this.#createCanary(CANARY_B));
+    const owner = await this.#inTenant(a, (em) => em.findOne(User, { role: 'OWNER' }, { orderBy: { id: 'asc' } }));
+    let agent = await this.#inTenant(b, (em) => em.findOne(Agent, { name: '__canary-b-agent' }));
+    if (!agent) {
+      const bOwner = await this.#inTenant(b, (em) => em.findOne(User, { role: 'OWNER' }, { orderBy: { id: 'asc' } }));
+      const principal: Principal = { kind: 'user', tenantId: b, userId: bOwner?.id ?? '', role: 'OWNER' };
+      agent = await forkForPrincipal(this.deps.orm, principal).transactional((em) =>
+        createAgent({ principal, em, requestId: 'canary', log: this.#log }, { name: '__canary-b-agent', image: 'fleetgate/canary' }),
+      );
+    }
+    if (!owner) throw new Error('canary tenant A has no owner');
+    return { a: { tenantId: a, ownerId: owner.id }, b: { tenantId: b, agentId: agent.id } };
+  }
+
+  async #findCanary(name: string): Promise<string | undefined> {
+    const em = forkForPrincipal(this.deps.orm, { kind: 'operator', operatorId: 'canary' });
+    const tenant = await em.transactional((tx) =>
+      tx.findOne(Tenant, { name }, { filters: { [TENANT_FILTER]: false }, orderBy: { id: 'asc' } }),
+    );
+    return tenant?.id;
+  }
+
+  async #createCanary(name: string): Promise<string> {
+    const em = forkForPrincipal(this.deps.orm, { kind: 'anonymous' });
+    const scope = { principal: { kind: 'anonymous' } as const, requestId: 'canary', log: this.#log };
+    const { tenant } = await em.transactional((tx) =>
+      signUp({ ...scope, em: tx }, { tenantName: name, owner: { email: `${name}@canary.invalid`, name } }, (owner) =>
+        this.deps.tokens.issue(owner, '1m'),
+      ),
+    );
+    return tenant.id;
+  }
+
+  #inTenant<T>(tenantId: string, work: (em: EntityManager) => Promise<T>): Promise<T> {
+    return forkForTenant(this.deps.orm, tenantId).transactional(work);
+  }
+
+  async #freezeCanaries(exposures: string[]): Promise<void> {
+    if (!this.#canaries) return;
+    const operator: Principal = { kind: 'operator', operatorId: 'isolation-canary' };
+    for (const tenantId of [this.#canaries.a.tenantId, this.#canaries.b.tenantId]) {
+      await forkForPrincipal(this.deps.orm, operator).transactional(async (em) => {
+        const tenant = await em.findOneOrFail(Tenant, { id: tenantId }, { filters: { [TENANT_FILTER]: false } });
+        tenant.status = 'FROZEN';
+        tenant.frozenReason = 'isolation canary found an exposure';
+        await enterTenant(em, tenantId);
+        recordAudit(
+          { principal: operator, em, requestId: 'canary', log: this.#log },
+          { tenantId, action: 'isolation.exposure', outcome: 'FAILED', detail: { exposures } },
+        );
+        await em.flush();
+      });
+      this.deps.metrics.freezeEvents.inc({ action: 'freeze', cause: 'canary' });
+    }
+  }
+
+  async #asAppRole<T>(tenantId: string | null, work: (client: pg.Client) => Promise<T>): Promise<T> {
+    const client = new pg.Client({ connectionString: this.deps.appUrl, application_name: 'fleetgate-canary' });
+    await client.connect();
+    try {
+      await client.query('begin');
+      if (tenantId) await client.query('select set_config($1, $2, true)', [TENANT_SETTING, tenantId]);
+      return await work(client);
+    } finally {
+      await client.query('rollback').catch(() => undefined);
+      await client.end();
+    }
+  }
+}

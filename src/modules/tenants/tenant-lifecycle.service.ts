@@ -1,0 +1,57 @@
+import { z } from 'zod';
+import { assertCan } from '../../auth/actions.ts';
+import type { RequestScope } from '../../context.ts';
+import { enterTenant } from '../../db/request-scope.ts';
+import { TENANT_FILTER } from '../../db/tenant-filter.ts';
+import { notFound } from '../../shared/errors.ts';
+import { parseInput } from '../../shared/validation.ts';
+import { recordAudit } from '../audit/audit.service.ts';
+import { Tenant } from './tenant.entity.ts';
+
+const UUID = z.uuid();
+const freezeInput = z.object({ reason: z.string().trim().min(1).max(500) });
+const rateLimitInput = z.object({ perMinute: z.number().int().min(1).max(1_000_000).nullable() });
+
+/**
+ * Operator lifecycle actions on one tenant's metadata row. The update is allowed by RLS only in an
+ * operator transaction and only on the lifecycle columns (migrations/0003). The change reaches
+ * every replica through the tenant policy feed at commit; the event goes into the tenant's own
+ * audit log, in the same transaction.
+ */
+async function changeTenant(scope: RequestScope, tenantId: string, action: string, change: (tenant: Tenant) => Record<string, unknown>) {
+  assertCan(scope.principal, 'platform.tenants.manage');
+  const tenant = UUID.safeParse(tenantId).success
+    ? await scope.em.findOne(Tenant, { id: tenantId }, { filters: { [TENANT_FILTER]: false } })
+    : null;
+  if (!tenant) throw notFound('Tenant');
+  const detail = change(tenant);
+  await enterTenant(scope.em, tenant.id);
+  recordAudit(scope, { tenantId: tenant.id, action, targetType: 'Tenant', targetId: tenant.id, detail });
+  await scope.em.flush();
+  return tenant;
+}
+
+export function freezeTenant(scope: RequestScope, tenantId: string, input: unknown): Promise<Tenant> {
+  const { reason } = parseInput(freezeInput, input);
+  return changeTenant(scope, tenantId, 'tenant.freeze', (tenant) => {
+    tenant.status = 'FROZEN';
+    tenant.frozenReason = reason;
+    return { reason };
+  });
+}
+
+export function unfreezeTenant(scope: RequestScope, tenantId: string): Promise<Tenant> {
+  return changeTenant(scope, tenantId, 'tenant.unfreeze', (tenant) => {
+    tenant.status = 'ACTIVE';
+    tenant.frozenReason = null;
+    return {};
+  });
+}
+
+export function setTenantRateLimit(scope: RequestScope, tenantId: string, input: unknown): Promise<Tenant> {
+  const { perMinute } = parseInput(rateLimitInput, input);
+  return changeTenant(scope, tenantId, 'tenant.rateLimit', (tenant) => {
+    tenant.rateLimitPerMinute = perMinute;
+    return { perMinute };
+  });
+}
