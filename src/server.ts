@@ -70,7 +70,7 @@ export function createServer(deps: ServerDeps) {
           policies: deps.gate.policies,
           metrics: deps.metrics,
         }),
-        useCostLimit({ maxCost: 5_000, defaultPageSize: 20 }),
+        useCostLimit({ maxCost: 3_000, defaultPageSize: 20 }),
       ];
   return createYoga<Record<string, never>, RequestContext>({
     schema,
