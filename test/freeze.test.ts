@@ -1,0 +1,198 @@
+import { type ChildProcess, spawn } from 'node:child_process';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import pg from 'pg';
+import { afterAll, beforeAll, describe, expect, test } from 'vitest';
+import { openKeyring } from '../src/auth/keyring.ts';
+import { TokenIssuer } from '../src/auth/tokens.ts';
+import { appUrlFor } from '../src/db/database-urls.ts';
+import { adminQuery, createTestDatabase } from './support/database.ts';
+import { errorCodes, expectNoErrors, type Gateway, startGateway } from './support/gateway.ts';
+import { AuditEvents, ListAgents, Me, OwnTenant } from './support/operations.ts';
+
+const FREEZE = 'mutation ($id: ID!, $reason: String!) { freezeTenant(id: $id, reason: $reason) { status frozenReason } }';
+const UNFREEZE = 'mutation ($id: ID!) { unfreezeTenant(id: $id) { status } }';
+
+async function graphql(url: string, token: string, query: string, variables: Record<string, unknown> = {}) {
+  const response = await fetch(url, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json', authorization: `Bearer ${token}` },
+    body: JSON.stringify({ query, variables }),
+  });
+  return { status: response.status, body: (await response.json()) as { data?: unknown; errors?: { extensions?: { code?: string } }[] } };
+}
+
+describe('freeze on one gateway', () => {
+  let gw: Gateway;
+  let operator: string;
+  beforeAll(async () => {
+    gw = await startGateway();
+    operator = (await gw.tokens.issue({ kind: 'operator', operatorId: 'op' })).reveal();
+  });
+  afterAll(() => gw?.close());
+  const run = (token: string, query: string, variables: Record<string, unknown> = {}) => gwFetch(gw, token, query, variables);
+
+  test('a frozen tenant is refused everything, tokens and keys alike; unfreezing restores it', async () => {
+    const acme = await gw.seed.tenant();
+    const { key } = await acme.apiKey();
+    const other = await gw.seed.tenant();
+
+    const frozen = await run(operator, FREEZE, { id: acme.id, reason: 'unpaid invoice' });
+    expect(frozen.body).toEqual({ data: { freezeTenant: { status: 'FROZEN', frozenReason: 'unpaid invoice' } } });
+
+    // The change reaches this replica through the same feed as every other, within a second.
+    await waitFor(async () => errorCodes(await gw.execute(Me, {}, { token: acme.ownerToken }))[0] === 'TENANT_FROZEN', 1_000);
+    for (const response of [
+      await gw.execute(Me, {}, { token: acme.ownerToken }),
+      await gw.execute(ListAgents, { first: 1 }, { token: key }),
+    ]) {
+      expect(response.status).toBe(403);
+      expect(response.errors).toEqual([{ message: 'This tenant is frozen', extensions: { code: 'TENANT_FROZEN' } }]);
+    }
+    expectNoErrors(await gw.execute(Me, {}, { token: other.ownerToken })); // others unaffected
+
+    await run(operator, UNFREEZE, { id: acme.id });
+    await waitFor(async () => !(await gw.execute(OwnTenant, {}, { token: acme.ownerToken })).errors, 1_000);
+    const { auditEvents } = expectNoErrors(await gw.execute(AuditEvents, {}, { token: acme.ownerToken }));
+    const lifecycle = auditEvents.edges.map((edge) => edge.node).filter((event) => event.action.startsWith('tenant.'));
+    expect(lifecycle.map((event) => [event.action, event.actorType, event.detail])).toEqual([
+      ['tenant.signUp', 'USER', { plan: 'STANDARD' }],
+      ['tenant.freeze', 'OPERATOR', { reason: 'unpaid invoice' }],
+      ['tenant.unfreeze', 'OPERATOR', {}],
+    ]);
+  });
+
+  test('only operators freeze, and a tenant cannot unfreeze itself even in SQL', async () => {
+    const acme = await gw.seed.tenant();
+    expect((await run(acme.ownerToken, FREEZE, { id: acme.id, reason: 'x' })).body.errors?.[0]?.extensions?.code).toBe('FORBIDDEN');
+    await run(operator, FREEZE, { id: acme.id, reason: 'investigation' });
+    const tenantId = Buffer.from(acme.id, 'base64').toString().split(':')[1];
+    const client = new pg.Client({ connectionString: gw.appUrl });
+    await client.connect();
+    try {
+      await client.query('begin');
+      await client.query("select set_config('app.tenant_id', $1, true)", [tenantId]);
+      const update = await client.query("update tenants set status = 'ACTIVE' where id = $1", [tenantId]);
+      expect(update.rowCount).toBe(0); // RLS: only an operator transaction may update lifecycle columns
+      await client.query('commit');
+    } finally {
+      await client.end();
+    }
+    await waitFor(async () => errorCodes(await gw.execute(Me, {}, { token: acme.ownerToken }))[0] === 'TENANT_FROZEN', 1_000);
+    expect(errorCodes(await gw.execute(Me, {}, { token: acme.ownerToken }))).toEqual(['TENANT_FROZEN']);
+  });
+
+  test('freezing a missing tenant is NOT_FOUND', async () => {
+    const missing = Buffer.from('Tenant:00000000-0000-4000-8000-000000000000').toString('base64');
+    expect((await run(operator, FREEZE, { id: missing, reason: 'x' })).body.errors?.[0]?.extensions?.code).toBe('NOT_FOUND');
+  });
+
+  test('when the freeze feed is lost, tenant requests are refused until it is back', async () => {
+    const acme = await gw.seed.tenant();
+    await adminQuery(
+      gw.database.adminUrl,
+      "select pg_terminate_backend(pid) from pg_stat_activity where application_name = 'fleetgate-policy-watcher' and datname = current_database()",
+    );
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    const refused = await gw.execute(Me, {}, { token: acme.ownerToken });
+    expect(refused.status).toBe(503);
+    expect(errorCodes(refused)).toEqual(['SERVICE_UNAVAILABLE']);
+    expect((await gw.yoga.fetch('http://gateway.test/health')).status).toBe(503);
+    // It reconnects by itself and serves again.
+    await waitFor(async () => !(await gw.execute(Me, {}, { token: acme.ownerToken })).errors, 5_000);
+    expect((await gw.yoga.fetch('http://gateway.test/health')).status).toBe(200);
+  });
+});
+
+async function gwFetch(gw: Gateway, token: string, query: string, variables: Record<string, unknown>) {
+  const response = await gw.yoga.fetch('http://gateway.test/graphql', {
+    method: 'POST',
+    headers: { 'content-type': 'application/json', authorization: `Bearer ${token}` },
+    body: JSON.stringify({ query, variables }),
+  });
+  return { status: response.status, body: (await response.json()) as { data?: unknown; errors?: { extensions?: { code?: string } }[] } };
+}
+
+async function waitFor(condition: () => Promise<boolean>, timeoutMs: number): Promise<number> {
+  const started = performance.now();
+  while (performance.now() - started < timeoutMs) {
+    if (await condition()) return performance.now() - started;
+    await new Promise((resolve) => setTimeout(resolve, 10));
+  }
+  throw new Error(`condition not met within ${timeoutMs}ms`);
+}
+
+describe('freeze across two gateway processes on one database', () => {
+  const replicas: ChildProcess[] = [];
+  let home: string;
+  let database: Awaited<ReturnType<typeof createTestDatabase>>;
+  afterAll(async () => {
+    for (const replica of replicas) replica.kill('SIGKILL');
+    await database?.drop();
+    if (home) await rm(home, { recursive: true, force: true });
+  });
+
+  function startReplica(port: number): Promise<string> {
+    const child = spawn(process.execPath, ['--import', 'tsx', 'src/main.ts'], {
+      env: {
+        PATH: process.env.PATH,
+        HOME: process.env.HOME,
+        FLEETGATE_HOME: home,
+        DATABASE_URL: database.adminUrl,
+        APP_DATABASE_URL: appUrlFor(database.adminUrl),
+        PORT: String(port),
+        LOG_LEVEL: 'warn',
+        CANARY_INTERVAL_SECONDS: '0',
+      },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    replicas.push(child);
+    let output = '';
+    return new Promise((resolve, reject) => {
+      const timer = setTimeout(() => reject(new Error(`replica not up:\n${output}`)), 60_000);
+      const onData = (chunk: Buffer) => {
+        output += String(chunk);
+        if (output.includes('Fleetgate is up')) {
+          clearTimeout(timer);
+          resolve(`http://127.0.0.1:${port}/graphql`);
+        }
+      };
+      child.stdout?.on('data', onData);
+      child.stderr?.on('data', onData);
+      child.on('exit', (code) => reject(new Error(`replica exited ${code}:\n${output}`)));
+    });
+  }
+
+  test('a freeze through replica 1 is enforced by replica 2 within one second', async () => {
+    home = await mkdtemp(join(tmpdir(), 'fleetgate-replicas-'));
+    database = await createTestDatabase();
+    const port = 20_000 + Math.floor(Math.random() * 20_000);
+    const [one, two] = await Promise.all([startReplica(port), startReplica(port + 1)]);
+    const tokens = new TokenIssuer(await openKeyring(join(home, 'keyring')), '1h');
+    const operator = (await tokens.issue({ kind: 'operator', operatorId: 'op' })).reveal();
+
+    const signUp = await fetch(one, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({
+        query: 'mutation { signUp(input: { tenantName: "r", owner: { email: "r@r.io", name: "R" } }) { token tenant { id } } }',
+      }),
+    });
+    const { data } = (await signUp.json()) as { data: { signUp: { token: string; tenant: { id: string } } } };
+    const owner = data.signUp.token;
+    expect((await graphql(two, owner, '{ me { id } }')).body.errors).toBeUndefined();
+
+    const frozenAt = performance.now();
+    expect((await graphql(one, operator, FREEZE, { id: data.signUp.tenant.id, reason: 'replica test' })).body.errors).toBeUndefined();
+    const propagation = await waitFor(
+      async () => (await graphql(two, owner, '{ me { id } }')).body.errors?.[0]?.extensions?.code === 'TENANT_FROZEN',
+      5_000,
+    );
+    expect(performance.now() - frozenAt).toBeLessThan(1_000);
+    expect(propagation).toBeLessThan(1_000);
+
+    await graphql(two, operator, UNFREEZE, { id: data.signUp.tenant.id });
+    await waitFor(async () => !(await graphql(one, owner, '{ me { id } }')).body.errors, 1_000);
+  }, 120_000);
+});
