@@ -22,7 +22,8 @@ export function useOperatorEndpoints(options: { gate: AccessGate; metrics: Metri
       } else if (url.pathname === '/metrics') {
         const principal = await principalOf(request, options.auth).catch(() => undefined);
         if (principal?.kind !== 'operator') {
-          endResponse(new fetchAPI.Response('operator token required\n', { status: principal ? 403 : 401 }));
+          const anonymous = !principal || principal.kind === 'anonymous';
+          endResponse(new fetchAPI.Response('operator token required\n', { status: anonymous ? 401 : 403 }));
           return;
         }
         endResponse(

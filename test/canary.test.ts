@@ -1,0 +1,97 @@
+import { afterAll, beforeAll, describe, expect, test } from 'vitest';
+import { adminQuery } from './support/database.ts';
+import { errorCodes, expectNoErrors, type Gateway, startGateway } from './support/gateway.ts';
+import { Me, PlatformTenants } from './support/operations.ts';
+
+describe('isolation canary', () => {
+  let gw: Gateway;
+  let operator: string;
+  beforeAll(async () => {
+    gw = await startGateway({ canary: true });
+    operator = (await gw.tokens.issue({ kind: 'operator', operatorId: 'op' })).reveal();
+  });
+  afterAll(() => gw?.close());
+
+  test('on an intact database the canary finds nothing and the gateway stays healthy', async () => {
+    expect(await gw.fleetgate.canary.runOnce()).toEqual({ exposures: [] });
+    expect((await gw.yoga.fetch('http://gateway.test/health')).status).toBe(200);
+    const { platformTenants } = expectNoErrors(await gw.execute(PlatformTenants, { first: 10 }, { token: operator }));
+    expect(platformTenants.edges.map((edge) => edge.node.name)).toEqual(['__canary-a', '__canary-b']);
+  });
+
+  test('an injected permissive policy is detected and every tenant is refused within a second', async () => {
+    const bystander = await gw.seed.tenant();
+    expectNoErrors(await gw.execute(Me, {}, { token: bystander.ownerToken }));
+
+    // The attack on wall 3: someone adds a policy that opens agents to every tenant.
+    await adminQuery(gw.database.adminUrl, 'create policy oops on agents for select using (true)');
+    const started = performance.now();
+    const result = await gw.fleetgate.canary.runOnce();
+    // The API still holds (the ORM filter and scopes are intact); the database wall does not.
+    expect(result.exposures).toEqual(['database: A read B’s agents under A’s RLS setting']);
+
+    const refused = await gw.execute(Me, {}, { token: bystander.ownerToken });
+    expect(performance.now() - started).toBeLessThan(1_000);
+    expect(refused.status).toBe(503);
+    expect(errorCodes(refused)).toEqual(['SERVICE_UNAVAILABLE']);
+    const health = await gw.yoga.fetch('http://gateway.test/health');
+    expect(health.status).toBe(503);
+    expect(await health.json()).toEqual({ status: 'locked-down' });
+
+    // The canary tenants are frozen and the finding is in canary A's audit log; the alert is logged.
+    const { platformTenants } = expectNoErrors(await gw.execute(PlatformTenants, { first: 10 }, { token: operator }));
+    const statuses = platformTenants.edges.map((edge) => [edge.node.name, edge.node.status]);
+    expect(statuses.filter(([name]) => name?.startsWith('__canary'))).toEqual([
+      ['__canary-a', 'FROZEN'],
+      ['__canary-b', 'FROZEN'],
+    ]);
+    const { rows } = await adminQuery(gw.database.adminUrl, "select outcome, detail from audit_events where action = 'isolation.exposure'");
+    expect(rows).toHaveLength(2);
+    expect(rows[0]?.outcome).toBe('FAILED');
+    expect(gw.logs()).toContain('ISOLATION EXPOSURE');
+    const metrics = await gw.yoga.fetch('http://gateway.test/metrics', { headers: { authorization: `Bearer ${operator}` } });
+    expect(await metrics.text()).toMatch(/fleetgate_canary_runs_total\{result="exposed"\} 1/);
+  });
+});
+
+describe('catalog guarantees checked by the canary', () => {
+  let gw: Gateway;
+  beforeAll(async () => {
+    gw = await startGateway({ canary: true });
+  });
+  afterAll(() => gw?.close());
+
+  test('RLS no longer forced on a tenant table is an exposure', async () => {
+    await adminQuery(gw.database.adminUrl, 'alter table api_keys no force row level security');
+    const result = await gw.fleetgate.canary.runOnce();
+    expect(result.exposures).toEqual(['RLS not enabled and forced on api_keys']);
+    expect(gw.fleetgate.gate.lockedDown).toBe(true);
+  });
+});
+
+describe('metrics', () => {
+  let gw: Gateway;
+  beforeAll(async () => {
+    gw = await startGateway();
+  });
+  afterAll(() => gw?.close());
+
+  test('/metrics is for operators and counts operations, denials and cross-tenant lookups per tenant', async () => {
+    const acme = await gw.seed.tenant();
+    const other = await gw.seed.tenant();
+    const foreign = await other.agent();
+    const { AgentById } = await import('./support/operations.ts');
+    await gw.execute(AgentById, { id: foreign.id }, { token: acme.ownerToken });
+    expect((await gw.yoga.fetch('http://gateway.test/metrics')).status).toBe(401);
+    expect((await gw.yoga.fetch('http://gateway.test/metrics', { headers: { authorization: `Bearer ${acme.ownerToken}` } })).status).toBe(
+      403,
+    );
+
+    const operator = (await gw.tokens.issue({ kind: 'operator', operatorId: 'op' })).reveal();
+    const text = await (await gw.yoga.fetch('http://gateway.test/metrics', { headers: { authorization: `Bearer ${operator}` } })).text();
+    const tenantId = Buffer.from(acme.id, 'base64').toString().split(':')[1];
+    expect(text).toContain(`fleetgate_cross_tenant_attempts_total{tenant="${tenantId}"} 1`);
+    expect(text).toContain(`fleetgate_denials_total{tenant="${tenantId}",code="NOT_FOUND"} 1`);
+    expect(text).toMatch(new RegExp(`fleetgate_operations_total\\{tenant="${tenantId}",outcome="error"\\} 1`));
+  });
+});
