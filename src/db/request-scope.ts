@@ -1,5 +1,5 @@
 import type { EntityManager, MikroORM } from '@mikro-orm/postgresql';
-import type { Principal } from '../auth/principal.ts';
+import { type Principal, tenantOf } from '../auth/principal.ts';
 import { TENANT_FILTER } from './tenant-filter.ts';
 
 /** Transaction-local settings the RLS policies read (see migrations/0001_data_plane.sql). */
@@ -15,17 +15,21 @@ export const OPERATOR_SETTING = 'app.operator';
  * Anonymous and operator principals get no tenant: the filter has no parameter (tenant-owned
  * queries are refused) and the policies match no tenant row.
  */
-/** A fork bound to one tenant, for the gateway's own work in a tenant (jobs, the isolation canary). */
-export function forkForTenant(orm: MikroORM, tenantId: string): EntityManager {
-  return forkForPrincipal(orm, { kind: 'apiKey', tenantId, keyId: 'system', scopes: [] });
+export function forkForPrincipal(orm: MikroORM, principal: Principal): EntityManager {
+  return forkWith(orm, { tenantId: tenantOf(principal), operator: principal.kind === 'operator' });
 }
 
-export function forkForPrincipal(orm: MikroORM, principal: Principal): EntityManager {
+/** A fork bound to one tenant, for the gateway's own work in a tenant (jobs, the isolation canary). */
+export function forkForTenant(orm: MikroORM, tenantId: string): EntityManager {
+  return forkWith(orm, { tenantId, operator: false });
+}
+
+function forkWith(orm: MikroORM, { tenantId, operator }: { tenantId: string | undefined; operator: boolean }): EntityManager {
   const variables: Record<string, string> = {};
-  if ('tenantId' in principal) variables[TENANT_SETTING] = principal.tenantId;
-  if (principal.kind === 'operator') variables[OPERATOR_SETTING] = 'on';
+  if (tenantId) variables[TENANT_SETTING] = tenantId;
+  if (operator) variables[OPERATOR_SETTING] = 'on';
   const em = orm.em.fork({ clear: true, session: { variables } });
-  if ('tenantId' in principal) em.setFilterParams(TENANT_FILTER, { tenantId: principal.tenantId });
+  if (tenantId) em.setFilterParams(TENANT_FILTER, { tenantId });
   return em;
 }
 

@@ -32,7 +32,7 @@ export class AccessGate {
 
   /** Whether tenant requests can be served at all: false in lockdown or without a live freeze feed. */
   healthy(): boolean {
-    return !this.lockedDown && this.policies.policyOf('00000000-0000-0000-0000-000000000000') !== 'unknown';
+    return !this.lockedDown && this.policies.isCurrent();
   }
 
   check(principal: Principal): void {

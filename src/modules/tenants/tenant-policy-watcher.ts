@@ -61,9 +61,14 @@ export class TenantPolicyWatcher {
     await this.#client?.end().catch(() => undefined);
   }
 
+  /** Whether this replica can vouch for its view: the feed is live and the last full load is recent. */
+  isCurrent(): boolean {
+    return this.#listening && Date.now() - this.#loadedAt <= this.#staleAfterMs;
+  }
+
   /** The tenant's policy, or 'unknown' when this replica cannot currently vouch for it. */
   policyOf(tenantId: string): TenantPolicy | 'unknown' {
-    if (!this.#listening || Date.now() - this.#loadedAt > this.#staleAfterMs) return 'unknown';
+    if (!this.isCurrent()) return 'unknown';
     return this.#policies.get(tenantId) ?? { frozen: false, rateLimitPerMinute: null };
   }
 
