@@ -1,0 +1,43 @@
+/**
+ * Child process: the real gateway, wired by `startGateway` exactly as src/main.ts does it (ORM as
+ * the app role, tenant policy feed, access gate, policies, GraphQL server) on the bench database
+ * and an ephemeral port. `--without-policies` drops the request policies (trusted documents,
+ * limits, rate limits, CSRF) to show their share of the cost.
+ */
+import pino from 'pino';
+import { openKeyring } from '../src/auth/keyring.ts';
+import { loadConfig } from '../src/config.ts';
+import { startGateway } from '../src/gateway.ts';
+import { createLogger } from '../src/shared/logger.ts';
+import { childConfig, failChild, serveChild } from './child.ts';
+
+/** Far above what one load generator sends a tenant, so nothing is throttled; the limiter still runs on every request. */
+const UNTHROTTLED_PER_MINUTE = 1_000_000;
+
+async function main() {
+  const config = childConfig();
+  // The gateway's defaults, not this environment: `development` mode lets users send the bench's
+  // ad-hoc query (production mode admits only the trusted-documents manifest).
+  const defaults = loadConfig({});
+  // stdout carries the READY line; warnings and errors go to stderr, which the orchestrator shows.
+  const log = createLogger({ level: 'warn', destination: pino.destination(2) });
+  const gateway = await startGateway({
+    appUrl: config.appUrl,
+    keyring: await openKeyring(config.keyringDir),
+    log,
+    userTokenTtl: '1h',
+    poolSize: config.poolSize,
+    policy: {
+      mode: defaults.FLEETGATE_MODE,
+      tenantRateLimitPerMinute: UNTHROTTLED_PER_MINUTE,
+      apiKeyRateLimitPerMinute: UNTHROTTLED_PER_MINUTE,
+    },
+    canaryIntervalMs: 0,
+    // The canary creates tenants of its own; the bench's data set stays exactly as seeded.
+    withoutCanary: true,
+    withoutPolicies: process.argv.includes('--without-policies'),
+  });
+  await serveChild(gateway.yoga, () => gateway.close());
+}
+
+main().catch(failChild('fleetgate server'));

@@ -1,0 +1,118 @@
+/**
+ * Child process: the floor. A bare graphql-yoga server answering the same `agents(first)` query
+ * with the least work that is still correct and isolated: the same JWT check (jose, EdDSA, issuer,
+ * audience, required claims), then one `pg` transaction as `fleetgate_app` that sets the RLS
+ * setting and runs the page query. No ORM, no scope plugin, no identity map.
+ */
+import { GraphQLError } from 'graphql';
+import { createSchema, createYoga } from 'graphql-yoga';
+import { jwtVerify } from 'jose';
+import pg from 'pg';
+import { openKeyring } from '../src/auth/keyring.ts';
+import { childConfig, failChild, serveChild } from './child.ts';
+
+interface FloorContext {
+  tenantId: string;
+}
+
+interface AgentRow {
+  id: string;
+  name: string;
+}
+
+const typeDefs = /* GraphQL */ `
+  type Query {
+    agents(first: Int): AgentConnection!
+  }
+  type AgentConnection {
+    edges: [AgentEdge!]!
+    pageInfo: PageInfo!
+  }
+  type AgentEdge {
+    cursor: String!
+    node: Agent!
+  }
+  type PageInfo {
+    hasNextPage: Boolean!
+    endCursor: String
+  }
+  type Agent {
+    id: ID!
+    name: String!
+  }
+`;
+
+/**
+ * Every column of the Agent entity, as the ORM selects them, and `limit first + 1` as the Relay
+ * connection helper asks for (to know hasNextPage); `tenant_id = $1` mirrors the ORM's tenant filter.
+ */
+const PAGE_SQL = `SELECT id, tenant_id, name, description, image, config, status, created_by, created_at, updated_at
+  FROM agents WHERE tenant_id = $1 ORDER BY id ASC LIMIT $2`;
+
+async function main() {
+  const config = childConfig();
+  const keyring = await openKeyring(config.keyringDir);
+  const pool = new pg.Pool({ connectionString: config.appUrl, max: config.poolSize });
+
+  async function listAgents(tenantId: string, limit: number): Promise<AgentRow[]> {
+    const client = await pool.connect();
+    try {
+      await client.query('BEGIN');
+      await client.query("SELECT set_config('app.tenant_id', $1, true)", [tenantId]);
+      const { rows } = await client.query<AgentRow>(PAGE_SQL, [tenantId, limit]);
+      await client.query('COMMIT');
+      return rows;
+    } catch (error) {
+      await client.query('ROLLBACK').catch(() => undefined);
+      throw error;
+    } finally {
+      client.release();
+    }
+  }
+
+  const yoga = createYoga<object, FloorContext>({
+    graphqlEndpoint: '/graphql',
+    landingPage: false,
+    context: async ({ request }) => {
+      const token = /^Bearer\s+(\S+)$/i.exec(request.headers.get('authorization') ?? '')?.[1];
+      if (!token) throw unauthenticated();
+      try {
+        const { payload } = await jwtVerify(token, keyring.signingKey.publicKey, {
+          algorithms: ['EdDSA'],
+          issuer: 'fleetgate',
+          audience: 'fleetgate-api',
+          requiredClaims: ['exp', 'iat', 'sub'],
+        });
+        if (typeof payload.tid !== 'string') throw unauthenticated();
+        return { tenantId: payload.tid };
+      } catch {
+        throw unauthenticated();
+      }
+    },
+    schema: createSchema<FloorContext>({
+      typeDefs,
+      resolvers: {
+        Query: {
+          agents: async (_root: unknown, args: { first?: number | null }, ctx: FloorContext) => {
+            const first = Math.min(Math.max(args.first ?? 20, 0), 100);
+            const rows = await listAgents(ctx.tenantId, first + 1);
+            const page = rows.slice(0, first);
+            return {
+              edges: page.map((row) => ({ cursor: row.id, node: row })),
+              pageInfo: { hasNextPage: rows.length > first, endCursor: page.at(-1)?.id ?? null },
+            };
+          },
+        },
+        // The same Relay global id Fleetgate returns, so one response checker serves both servers.
+        Agent: { id: (row: AgentRow) => Buffer.from(`Agent:${row.id}`).toString('base64') },
+      },
+    }),
+  });
+  await serveChild(yoga, () => pool.end());
+}
+
+function unauthenticated() {
+  return new GraphQLError('Invalid or expired credentials', { extensions: { code: 'UNAUTHENTICATED' } });
+}
+
+main().catch(failChild('floor server'));

@@ -1,0 +1,168 @@
+import { Agent, request } from 'node:http';
+import { performance } from 'node:perf_hooks';
+import { AGENTS_PER_TENANT, type Fixtures, type TenantFixture } from './seed.ts';
+
+const QUERY = JSON.stringify({ query: `{ agents(first: ${AGENTS_PER_TENANT}) { edges { node { id name } } } }` });
+const MAX_EXAMPLES = 5;
+
+export interface LoadOptions {
+  port: number;
+  fixtures: Fixtures;
+  concurrency: number;
+  warmupMs: number;
+  durationMs: number;
+  /** The server's CPU time so far (µs), read at both ends of the window. */
+  serverCpuMicros: () => Promise<number>;
+}
+
+/** One measurement window; requests answered during the warm-up are checked but not counted. */
+export interface LoadResult {
+  requests: number;
+  seconds: number;
+  latenciesMs: number[];
+  /**
+   * The server process's CPU time per response completed in the window, in ms. Unlike throughput,
+   * it hardly moves when other processes compete for the CPU, so it compares servers on a busy machine.
+   */
+  serverCpuMsPerRequest: number;
+  /** Responses checked, warm-up included. */
+  checked: number;
+  /** Responses that were not a clean page of the tenant's own agents (HTTP or GraphQL error, wrong size). */
+  failed: number;
+  /** Rows belonging to another tenant (or to no seeded tenant). */
+  foreignRows: number;
+  examples: string[];
+}
+
+/**
+ * Closed-loop load: `concurrency` workers, each sending the next request as soon as the previous
+ * answer is read, each request with a random tenant's token. Workers run through warm-up and
+ * measurement without a pause, so the window starts at full concurrency; a request counts when it
+ * starts and ends inside the window. Every response, warm-up included, is checked.
+ */
+export async function runLoad(options: LoadOptions): Promise<LoadResult> {
+  const agent = new Agent({ keepAlive: true, maxSockets: options.concurrency });
+  const start = performance.now();
+  const windowStart = start + options.warmupMs;
+  const windowEnd = windowStart + options.durationMs;
+  const result: LoadResult = {
+    requests: 0,
+    seconds: options.durationMs / 1000,
+    latenciesMs: [],
+    serverCpuMsPerRequest: Number.NaN,
+    checked: 0,
+    failed: 0,
+    foreignRows: 0,
+    examples: [],
+  };
+  const { tenants, agentOwner } = options.fixtures;
+  let completedInWindow = 0;
+  const cpuAtStart = delay(options.warmupMs).then(options.serverCpuMicros);
+  const cpuAtEnd = delay(options.warmupMs + options.durationMs).then(options.serverCpuMicros);
+
+  async function worker() {
+    while (performance.now() < windowEnd) {
+      const tenant = tenants[Math.floor(Math.random() * tenants.length)] as TenantFixture;
+      const sent = performance.now();
+      const { status, body } = await post(agent, options.port, tenant.token).catch((error: Error) => ({ status: 0, body: error.message }));
+      const received = performance.now();
+      if (sent >= windowStart && received <= windowEnd) {
+        result.requests += 1;
+        result.latenciesMs.push(received - sent);
+      }
+      if (received >= windowStart && received <= windowEnd) completedInWindow += 1;
+      result.checked += 1;
+      const check = checkPage(status, body, tenant.tenantId, agentOwner);
+      result.foreignRows += check.foreignRows;
+      if (check.problem) {
+        result.failed += 1;
+        if (result.examples.length < MAX_EXAMPLES) result.examples.push(check.problem);
+      }
+    }
+  }
+
+  try {
+    await Promise.all(Array.from({ length: options.concurrency }, worker));
+  } finally {
+    agent.destroy();
+  }
+  result.serverCpuMsPerRequest = ((await cpuAtEnd) - (await cpuAtStart)) / 1000 / completedInWindow;
+  return result;
+}
+
+function delay(ms: number): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, ms));
+}
+
+function post(agent: Agent, port: number, token: string): Promise<{ status: number; body: string }> {
+  return new Promise((resolve, reject) => {
+    const req = request(
+      {
+        agent,
+        host: '127.0.0.1',
+        port,
+        path: '/graphql',
+        method: 'POST',
+        headers: {
+          'content-type': 'application/json',
+          'content-length': Buffer.byteLength(QUERY),
+          authorization: `Bearer ${token}`,
+        },
+      },
+      (res) => {
+        const chunks: Buffer[] = [];
+        res.on('data', (chunk: Buffer) => chunks.push(chunk));
+        res.on('end', () => resolve({ status: res.statusCode ?? 0, body: Buffer.concat(chunks).toString('utf8') }));
+        res.on('error', reject);
+      },
+    );
+    req.on('error', reject);
+    req.end(QUERY);
+  });
+}
+
+interface PageResponse {
+  data?: { agents?: { edges?: { node?: { id?: unknown } }[] } };
+  errors?: { message?: string }[];
+}
+
+/**
+ * A good answer is HTTP 200 without errors and exactly the tenant's AGENTS_PER_TENANT agents. The
+ * count matters as much as ownership: an empty page (say, the RLS setting missing) has no foreign
+ * row but is still wrong, and would otherwise look fast.
+ */
+export function checkPage(
+  status: number,
+  body: string,
+  tenantId: string,
+  agentOwner: ReadonlyMap<string, string>,
+): { foreignRows: number; problem?: string } {
+  let parsed: PageResponse;
+  try {
+    parsed = JSON.parse(body) as PageResponse;
+  } catch {
+    return { foreignRows: 0, problem: `HTTP ${status}, not JSON: ${body.slice(0, 200)}` };
+  }
+  const edges = parsed.data?.agents?.edges ?? [];
+  let foreignRows = 0;
+  for (const edge of edges) {
+    const globalId = typeof edge.node?.id === 'string' ? edge.node.id : '';
+    const agentId = Buffer.from(globalId, 'base64')
+      .toString('utf8')
+      .replace(/^Agent:/, '');
+    if (agentOwner.get(agentId) !== tenantId) foreignRows += 1;
+  }
+  if (foreignRows > 0) return { foreignRows, problem: `tenant ${tenantId} received ${foreignRows} foreign row(s)` };
+  if (status !== 200 || parsed.errors?.length) {
+    return { foreignRows, problem: `HTTP ${status}: ${parsed.errors?.map((e) => e.message).join('; ') ?? body.slice(0, 200)}` };
+  }
+  if (edges.length !== AGENTS_PER_TENANT) return { foreignRows, problem: `tenant ${tenantId} received ${edges.length} agents` };
+  return { foreignRows };
+}
+
+/** Nearest-rank percentile of unsorted samples. */
+export function percentile(samples: readonly number[], p: number): number {
+  if (samples.length === 0) return Number.NaN;
+  const sorted = [...samples].sort((a, b) => a - b);
+  return sorted[Math.min(sorted.length - 1, Math.max(0, Math.ceil((p / 100) * sorted.length) - 1))] as number;
+}

@@ -1,0 +1,161 @@
+/**
+ * `npm run bench`: Fleetgate's `agents(first: 20)` against a floor (bare yoga + pg), at 1,000 and
+ * 10,000 tenants of 20 agents each, on a throw-away database. Prints throughput, p50/p99 and the
+ * server process's CPU per request for each server and point, and the goals (report, not gate: a
+ * MISS still exits 0). Exits non-zero if any response carried a foreign row or an error, or the
+ * run itself failed.
+ *
+ * Environment (all optional):
+ *   BENCH_DATABASE_URL  administrative URL (default postgres://postgres@127.0.0.1:5432/postgres)
+ *   BENCH_TENANTS       data-set sizes, ascending (default 1000,10000)
+ *   BENCH_CONCURRENCY   concurrent requests (default 32)
+ *   BENCH_POOL_SIZE     database pool size of both servers (default 10, the ORM's default)
+ *   BENCH_WARMUP_S      warm-up before each measurement (default 2)
+ *   BENCH_DURATION_S    length of each measurement (default 6)
+ *   BENCH_ROUNDS        measurements per server and point (default 4)
+ *   BENCH_POLICY_COST   0: skip `fleetgate-bare`, the gateway without its request policies (default 1)
+ *   BENCH_FREEZES       freeze propagation samples between two gateway replicas (default 10)
+ *   BENCH_CPU_PROF      a directory: each server writes <name>.cpuprofile there when it stops
+ */
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { openKeyring } from '../src/auth/keyring.ts';
+import { TokenIssuer } from '../src/auth/tokens.ts';
+import { appUrlFor } from '../src/db/database-urls.ts';
+import { migrate } from '../src/db/migrate.ts';
+import { createLogger } from '../src/shared/logger.ts';
+import { MAX_FREEZE_PROPAGATION_MS, measureFreezePropagation } from './freeze-propagation.ts';
+import { type LoadResult, runLoad } from './load.ts';
+import { busyShare, describeMachine } from './machine.ts';
+import { describeRound, type Measurement, merge, renderReport } from './report.ts';
+import { createBenchDatabase, type Fixtures, seedTenants } from './seed.ts';
+import { type ServerProcess, startServer } from './servers.ts';
+
+const settings = {
+  adminUrl: process.env.BENCH_DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres',
+  points: (process.env.BENCH_TENANTS ?? '1000,10000').split(',').map((n) => positiveInt('BENCH_TENANTS', n)),
+  concurrency: positiveInt('BENCH_CONCURRENCY', process.env.BENCH_CONCURRENCY ?? '32'),
+  poolSize: positiveInt('BENCH_POOL_SIZE', process.env.BENCH_POOL_SIZE ?? '10'),
+  warmupMs: positiveInt('BENCH_WARMUP_S', process.env.BENCH_WARMUP_S ?? '2') * 1000,
+  durationMs: positiveInt('BENCH_DURATION_S', process.env.BENCH_DURATION_S ?? '6') * 1000,
+  rounds: positiveInt('BENCH_ROUNDS', process.env.BENCH_ROUNDS ?? '4'),
+  policyCost: process.env.BENCH_POLICY_COST !== '0',
+  freezes: positiveInt('BENCH_FREEZES', process.env.BENCH_FREEZES ?? '10'),
+};
+
+class BenchFailure extends Error {}
+
+/** Undone in reverse order on every exit path: servers, keyring directory, database. */
+const cleanups: (() => Promise<unknown>)[] = [];
+
+async function main(): Promise<void> {
+  const machine = describeMachine(await busyShare());
+  const log = createLogger({ level: 'warn' });
+  const db = await createBenchDatabase(settings.adminUrl);
+  cleanups.push(db.drop);
+  await migrate(db.url, log);
+  const keyringDir = await mkdtemp(join(tmpdir(), 'fleetgate-bench-'));
+  cleanups.push(() => rm(keyringDir, { recursive: true, force: true }));
+  const tokens = new TokenIssuer(await openKeyring(keyringDir), '1h');
+
+  const childConfig = { appUrl: appUrlFor(db.url), keyringDir, poolSize: settings.poolSize };
+  const starting = [startServer('floor', './floor-server.ts', childConfig), startServer('fleetgate', './fleetgate-server.ts', childConfig)];
+  if (settings.policyCost) starting.push(startServer('fleetgate-bare', './fleetgate-server.ts', childConfig, ['--without-policies']));
+  // allSettled: a server that did start is still stopped when another one fails to.
+  const started = await Promise.allSettled(starting);
+  for (const outcome of started) if (outcome.status === 'fulfilled') cleanups.push(outcome.value.stop);
+  const servers = started.map((outcome) => {
+    if (outcome.status === 'rejected') throw outcome.reason;
+    return outcome.value;
+  });
+
+  const { concurrency, poolSize, warmupMs, durationMs, rounds } = settings;
+  console.log(
+    `Fleetgate bench on ${db.name}: agents(first: 20), concurrency ${concurrency}, pool ${poolSize}, ` +
+      `${rounds} round(s) of ${warmupMs / 1000} s warm-up + ${durationMs / 1000} s per server and point ` +
+      `(${machine})`,
+  );
+
+  const fixtures: Fixtures = { tenants: [], agentOwner: new Map() };
+  const measurements: Measurement[] = [];
+  let checked = 0;
+  for (const tenants of settings.points) {
+    const seedStart = performance.now();
+    await seedTenants(db.url, fixtures, tenants, tokens);
+    console.log(
+      `\n${tenants.toLocaleString('en-US')} tenants seeded (${fixtures.agentOwner.size} agents, ${Math.round(performance.now() - seedStart)} ms)`,
+    );
+    const results = new Map<ServerProcess, LoadResult[]>(servers.map((server) => [server, []]));
+    for (let round = 0; round < rounds; round++) {
+      // ABBA order (ABBAABBA over rounds), so drift and bursts of other load on the machine do not favour one server.
+      const order = round % 2 === 0 ? servers : [...servers].reverse();
+      for (const server of order) {
+        const { name, port, cpuMicros } = server;
+        const result = await runLoad({ port, fixtures, concurrency, warmupMs, durationMs, serverCpuMicros: cpuMicros });
+        checked += result.checked;
+        console.log(`  round ${round + 1} ${name.padEnd(14)} ${describeRound(result)}`);
+        if (result.failed > 0 || result.foreignRows > 0) {
+          throw new BenchFailure(
+            `${name} at ${tenants} tenants: ${result.foreignRows} foreign row(s), ${result.failed} bad response(s) of ${result.checked}:\n  ` +
+              result.examples.join('\n  '),
+          );
+        }
+        results.get(server)?.push(result);
+      }
+    }
+    for (const [server, serverRounds] of results) measurements.push(merge(tenants, server.name, serverRounds));
+  }
+  console.log(renderReport(measurements, settings.points));
+
+  // Freeze propagation: freeze through one gateway process, measured at another (both LISTEN for
+  // tenant policy changes). Needs two Fleetgate replicas: the bare one is a second replica here.
+  const replicas = servers.filter((server) => server.name !== 'floor');
+  const tenant = fixtures.tenants[0];
+  if (replicas.length >= 2 && tenant && replicas[0] && replicas[1]) {
+    const samples = await measureFreezePropagation({
+      portA: replicas[0].port,
+      portB: replicas[1].port,
+      tenant,
+      tokens,
+      times: settings.freezes,
+    });
+    const sorted = [...samples].sort((a, b) => a - b);
+    const p50 = sorted[Math.floor(sorted.length / 2)] ?? Number.NaN;
+    const max = sorted.at(-1) ?? Number.NaN;
+    const verdict = max <= MAX_FREEZE_PROPAGATION_MS ? 'PASS' : 'MISS';
+    console.log(
+      `\nFreeze propagation between two replicas (${samples.length} freezes): p50 ${p50.toFixed(1)} ms, max ${max.toFixed(1)} ms  (goal <= ${MAX_FREEZE_PROPAGATION_MS} ms)  ${verdict}`,
+    );
+  }
+  console.log(`\nEvery one of ${checked} responses checked: no foreign rows, no errors.`);
+}
+
+async function cleanUp(): Promise<void> {
+  for (const cleanup of cleanups.splice(0).reverse()) {
+    await cleanup().catch((error: unknown) => console.error(`cleanup failed: ${error instanceof Error ? error.message : String(error)}`));
+  }
+}
+
+function positiveInt(name: string, value: string): number {
+  const n = Number(value);
+  if (!Number.isInteger(n) || n <= 0) throw new Error(`${name} must be a positive integer, got ${value}`);
+  return n;
+}
+
+for (const signal of ['SIGINT', 'SIGTERM'] as const) {
+  process.once(signal, () => {
+    console.error(`\n${signal}: cleaning up`);
+    void cleanUp().finally(() => process.exit(130));
+  });
+}
+
+main()
+  .then(cleanUp, async (error: unknown) => {
+    console.error(error instanceof BenchFailure ? `\nFAIL: ${error.message}` : error);
+    await cleanUp();
+    process.exitCode = 1;
+  })
+  .catch(() => {
+    process.exitCode = 1;
+  });

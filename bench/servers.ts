@@ -1,0 +1,86 @@
+import { type ChildProcess, spawn } from 'node:child_process';
+import { once } from 'node:events';
+import { createInterface } from 'node:readline';
+import { fileURLToPath } from 'node:url';
+import type { ChildConfig } from './child.ts';
+
+const START_TIMEOUT_MS = 60_000;
+const STOP_TIMEOUT_MS = 5_000;
+
+export interface ServerProcess {
+  name: string;
+  port: number;
+  /** CPU time the server process has used so far, in microseconds. */
+  cpuMicros: () => Promise<number>;
+  stop: () => Promise<void>;
+}
+
+/**
+ * Starts `bench/<script>` in its own Node process (this Node, with tsx), so the server under test
+ * and the load generator never share an event loop, and resolves once it prints `READY <port>`.
+ */
+export async function startServer(name: string, script: string, config: ChildConfig, args: string[] = []): Promise<ServerProcess> {
+  // BENCH_CPU_PROF=<dir>: each server writes a V8 CPU profile there when it stops (open it in Chrome DevTools).
+  const profile = process.env.BENCH_CPU_PROF
+    ? ['--cpu-prof', `--cpu-prof-dir=${process.env.BENCH_CPU_PROF}`, `--cpu-prof-name=${name}.cpuprofile`]
+    : [];
+  const child = spawn(process.execPath, [...profile, '--import', 'tsx', fileURLToPath(new URL(script, import.meta.url)), ...args], {
+    cwd: fileURLToPath(new URL('..', import.meta.url)),
+    env: {
+      ...process.env,
+      NODE_ENV: 'production',
+      BENCH_APP_URL: config.appUrl,
+      BENCH_KEYRING_DIR: config.keyringDir,
+      BENCH_POOL_SIZE: String(config.poolSize),
+    },
+    stdio: ['pipe', 'pipe', 'inherit'],
+  });
+  const cpuReplies: ((micros: number) => void)[] = [];
+  const port = await waitForReady(name, child, (micros) => cpuReplies.shift()?.(micros));
+  // A server that died answers NaN rather than never; its requests fail and the bench reports that.
+  const exited = () => child.exitCode !== null || child.signalCode !== null;
+  child.once('exit', () => {
+    for (const reply of cpuReplies.splice(0)) reply(Number.NaN);
+  });
+  child.stdin?.on('error', () => undefined);
+  const cpuMicros = () =>
+    new Promise<number>((resolve) => {
+      if (exited()) return resolve(Number.NaN);
+      cpuReplies.push(resolve);
+      child.stdin?.write('cpu\n');
+    });
+  return { name, port, cpuMicros, stop: () => stopChild(child) };
+}
+
+function waitForReady(name: string, child: ChildProcess, onCpu: (micros: number) => void): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const timer = setTimeout(() => fail(new Error(`${name} did not start within ${START_TIMEOUT_MS} ms`)), START_TIMEOUT_MS);
+    const onExit = (code: number | null) => fail(new Error(`${name} exited during start-up (code ${code})`));
+    const fail = (error: Error) => {
+      clearTimeout(timer);
+      child.kill('SIGKILL');
+      reject(error);
+    };
+    child.once('exit', onExit);
+    if (!child.stdout) return fail(new Error('child has no stdout'));
+    // Anything else a child prints on stdout is passed through to ours.
+    createInterface({ input: child.stdout }).on('line', (line) => {
+      const cpu = /^CPU (\d+)$/.exec(line);
+      if (cpu) return onCpu(Number(cpu[1]));
+      const ready = /^READY (\d+)$/.exec(line);
+      if (!ready) return void process.stdout.write(`[${name}] ${line}\n`);
+      clearTimeout(timer);
+      child.off('exit', onExit);
+      resolve(Number(ready[1]));
+    });
+  });
+}
+
+async function stopChild(child: ChildProcess): Promise<void> {
+  if (child.exitCode !== null || child.signalCode !== null) return;
+  const exited = once(child, 'exit');
+  child.kill('SIGTERM');
+  const timer = setTimeout(() => child.kill('SIGKILL'), STOP_TIMEOUT_MS);
+  await exited;
+  clearTimeout(timer);
+}
