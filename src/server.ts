@@ -26,6 +26,8 @@ export interface PolicyOptions {
   apiKeyRateLimitPerMinute: number;
   /** Shared rate-limit counters across replicas. */
   redis?: Redis;
+  /** Highest operation cost (see useCostLimit); default 3,000: one 100-item page of ten fields costs about 1,200. */
+  maxCost?: number;
 }
 
 export interface ServerDeps {
@@ -70,7 +72,7 @@ export function createServer(deps: ServerDeps) {
           policies: deps.gate.policies,
           metrics: deps.metrics,
         }),
-        useCostLimit({ maxCost: 3_000, defaultPageSize: 20 }),
+        useCostLimit({ maxCost: deps.policy.maxCost ?? 3_000, defaultPageSize: 20 }),
       ];
   return createYoga<Record<string, never>, RequestContext>({
     schema,

@@ -45,6 +45,19 @@ describe('trusted documents', () => {
     expect(response.body.errors?.map((error) => error.extensions?.code)).toEqual(['PERSISTED_QUERY_NOT_IN_LIST']);
   });
 
+  test('the cost limit applies to persisted operations too', async () => {
+    const strict = await startGateway({ policy: { maxCost: 500 } });
+    try {
+      const acme = await strict.seed.tenant();
+      const { key } = await acme.apiKey();
+      expectNoErrors(await strict.execute(ListAgents, { first: 10 }, { token: key }));
+      const refused = await strict.execute(ListAgents, { first: 100 }, { token: key });
+      expect(refused.errors?.map((error) => error.message)).toEqual(['Operation too expensive: ask for fewer items']);
+    } finally {
+      await strict.close();
+    }
+  });
+
   test('Apollo-style persisted query hashes are accepted too', async () => {
     const hash = (ListAgents as unknown as { __meta__: { hash: string } }).__meta__.hash.replace('sha256:', '');
     const response = await post(gw, { extensions: { persistedQuery: { version: 1, sha256Hash: hash } }, variables: { first: 1 } });
