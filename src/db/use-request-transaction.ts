@@ -1,3 +1,4 @@
+import { type DocumentNode, getOperationAST } from 'graphql';
 import type { Plugin } from 'graphql-yoga';
 import type { Context, RequestContext } from '../context.ts';
 
@@ -8,6 +9,8 @@ class RollbackForErrors extends Error {}
  * one `begin; set_config(…, true)` per request instead of one per query, and a single unit of
  * work for a mutation and its audit event. GraphQL does not abort an operation when a resolver
  * throws, so a result carrying any error is rolled back: nothing half-done is committed.
+ * A query's unit of work is cleared before commit: a read never writes, and the commit skips
+ * computing change sets for every entity it loaded.
  */
 export function useRequestTransaction(): Plugin<RequestContext> {
   return {
@@ -20,6 +23,7 @@ export function useRequestTransaction(): Plugin<RequestContext> {
             ctx.em = em;
             result = await executeFn(args);
             if (result && 'errors' in result && result.errors?.length) throw new RollbackForErrors();
+            if (getOperationAST(args.document as DocumentNode, args.operationName)?.operation === 'query') em.clear();
           });
         } catch (error) {
           if (!(error instanceof RollbackForErrors)) throw error;
