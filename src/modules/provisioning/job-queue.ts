@@ -72,7 +72,8 @@ export class JobWorker {
   readonly #busyAgents = new Set<string>();
 
   constructor(options: JobWorkerOptions) {
-    this.#options = { concurrency: 8, leaseSeconds: 60, pollMs: 1_000, baseBackoffMs: 500, maxBackoffMs: 30_000, ...options };
+    const given = Object.fromEntries(Object.entries(options).filter(([, value]) => value !== undefined)) as JobWorkerOptions;
+    this.#options = { concurrency: 8, leaseSeconds: 60, pollMs: 1_000, baseBackoffMs: 500, maxBackoffMs: 30_000, ...given };
     this.#log = options.log.child({ component: 'job-worker', workerId: this.#workerId });
   }
 

@@ -82,19 +82,20 @@ export class Provisioner {
     const image = allowList.resolve(agent.image);
     await runtime.ensureImage(image, image === this.#deps.reference.tag ? this.#deps.reference.build : undefined);
     let state = await runtime.inspect(agent.id);
-    if (!state) {
-      await runtime.create({
-        tenantId: agent.tenant_id,
-        agentId: agent.id,
-        image,
-        command: agent.command,
-        memoryMb: agent.memory_mb,
-        cpuMillis: agent.cpu_millis,
-        channelDir: channels.dirOf(agent.id),
-      });
-    }
     if (!state?.running) {
-      await channels.reset(agent.tenant_id, agent.id); // fresh FIFOs before the process opens them
+      // Fresh FIFOs before the process opens them (the bind mount needs the directory to exist at create).
+      await channels.reset(agent.tenant_id, agent.id);
+      if (!state) {
+        await runtime.create({
+          tenantId: agent.tenant_id,
+          agentId: agent.id,
+          image,
+          command: agent.command,
+          memoryMb: agent.memory_mb,
+          cpuMillis: agent.cpu_millis,
+          channelDir: channels.dirOf(agent.id),
+        });
+      }
       await runtime.start(agent.id);
       state = await runtime.inspect(agent.id);
     } else {
