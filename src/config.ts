@@ -21,6 +21,33 @@ const schema = z.object({
   REDIS_URL: z.url().optional(),
   /** Isolation canary period; 0 runs it at start only. */
   CANARY_INTERVAL_SECONDS: z.coerce.number().int().min(0).default(60),
+  /**
+   * The operator's allow-list of agent images, JSON: `[{"image": "acme/agent:2", "commands": [["/agent", "--fast"]]}]`.
+   * The reference image `fleetgate/agent:1` is always allowed.
+   */
+  AGENT_IMAGES: z
+    .string()
+    .default('[]')
+    .transform((text, ctx) => {
+      const parsed = z
+        .array(z.object({ image: z.string().min(1).max(200), commands: z.array(z.array(z.string()).min(1)).optional() }))
+        .safeParse(safeJson(text));
+      if (!parsed.success) {
+        ctx.addIssue({ code: 'custom', message: 'must be a JSON allow-list' });
+        return z.NEVER;
+      }
+      return parsed.data;
+    }),
+  /** Labels this gateway's containers; replicas sharing one engine and database share it. */
+  FLEETGATE_INSTANCE: z
+    .string()
+    .regex(/^[a-z0-9][a-z0-9_.-]{0,62}$/)
+    .default('fleetgate'),
+  /** An agent whose container exited or vanished: provision it again (`restart`) or mark it FAILED (`fail`). */
+  AGENT_RESTART_POLICY: z.enum(['restart', 'fail']).default('restart'),
+  RECONCILE_INTERVAL_SECONDS: z.coerce.number().int().min(0).default(30),
+  /** Parallel provisioning jobs per replica. */
+  PROVISION_WORKERS: z.coerce.number().int().min(1).max(64).default(8),
   /** Lifetime of user tokens minted by signUp, addMember and refreshToken. */
   USER_TOKEN_TTL: z
     .string()
@@ -42,5 +69,14 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env) {
     ...parsed.data,
     pgDataDir: resolve(home, 'pgdata'),
     keyringDir: resolve(home, 'keyring'),
+    channelDir: resolve(home, 'run', 'agents'),
   };
+}
+
+function safeJson(text: string): unknown {
+  try {
+    return JSON.parse(text);
+  } catch {
+    return undefined;
+  }
 }

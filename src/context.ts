@@ -5,6 +5,7 @@ import type { Principal } from './auth/principal.ts';
 import type { TokenIssuer } from './auth/tokens.ts';
 import { forkForPrincipal } from './db/request-scope.ts';
 import type { AccessGate } from './modules/policy/access-gate.ts';
+import type { AgentRuntimeAccess } from './modules/provisioning/agent-runtime.ts';
 import type { Logger } from './shared/logger.ts';
 import type { Metrics } from './shared/metrics.ts';
 
@@ -23,6 +24,8 @@ export interface RequestContext {
   requestId: string;
   tokens: TokenIssuer;
   metrics: Metrics;
+  /** The operator's image allow-list and, when this replica runs agents, the container engine. */
+  agentRuntime: AgentRuntimeAccess;
 }
 
 export interface ContextDeps {
@@ -31,6 +34,7 @@ export interface ContextDeps {
   log: Logger;
   gate: AccessGate;
   metrics: Metrics;
+  agentRuntime: AgentRuntimeAccess;
 }
 
 export function createContextFactory(deps: ContextDeps) {
@@ -43,7 +47,15 @@ export function createContextFactory(deps: ContextDeps) {
       principal: principal.kind,
       tenantId: 'tenantId' in principal ? principal.tenantId : undefined,
     });
-    return { principal, em: forkForPrincipal(deps.orm, principal), log, requestId, tokens: deps.tokens, metrics: deps.metrics };
+    return {
+      principal,
+      em: forkForPrincipal(deps.orm, principal),
+      log,
+      requestId,
+      tokens: deps.tokens,
+      metrics: deps.metrics,
+      agentRuntime: deps.agentRuntime,
+    };
   };
 }
 

@@ -4,6 +4,8 @@ import { TokenIssuer } from './auth/tokens.ts';
 import { openOrm } from './db/orm.ts';
 import { AccessGate } from './modules/policy/access-gate.ts';
 import { IsolationCanary } from './modules/policy/isolation-canary.ts';
+import { type AgentRuntime, type AgentRuntimeOptions, startAgentRuntime } from './modules/provisioning/agent-runtime.ts';
+import { type AllowedImage, ImageAllowList } from './modules/provisioning/image-allow-list.ts';
 import { TenantPolicyWatcher, type TenantPolicyWatcherOptions } from './modules/tenants/tenant-policy-watcher.ts';
 import { createServer, type PolicyOptions } from './server.ts';
 import type { Logger } from './shared/logger.ts';
@@ -28,6 +30,10 @@ export interface GatewayOptions {
   withoutPolicies?: boolean;
   /** Tests and benchmarks: skip the canary (it creates two tenants). */
   withoutCanary?: boolean;
+  /** The operator's allow-list of agent images (the reference image is always on it). */
+  agentImages?: AllowedImage[];
+  /** Run agents: the container engine and its settings. Absent: agents are recorded and their jobs wait. */
+  runtime?: Omit<AgentRuntimeOptions, 'orm' | 'appUrl' | 'log' | 'allowList'>;
 }
 
 /**
@@ -42,6 +48,10 @@ export async function startGateway(options: GatewayOptions) {
   const watcher = new TenantPolicyWatcher(options.appUrl, options.log, options.watcher);
   await watcher.start();
   const gate = new AccessGate(watcher, options.log);
+  const allowList = new ImageAllowList(options.agentImages);
+  const runtime: AgentRuntime | undefined = options.runtime
+    ? await startAgentRuntime({ ...options.runtime, orm, appUrl: options.appUrl, log: options.log, allowList })
+    : undefined;
   const yoga = createServer({
     orm,
     tokens,
@@ -49,6 +59,7 @@ export async function startGateway(options: GatewayOptions) {
     gate,
     metrics,
     policy: options.policy,
+    agentRuntime: { allowList, engine: runtime?.engine },
     disableScopeAuth: options.disableScopeAuth,
     withoutPolicies: options.withoutPolicies,
   });
@@ -70,8 +81,10 @@ export async function startGateway(options: GatewayOptions) {
     gate,
     watcher,
     canary,
+    runtime,
     async close() {
       canary.stop();
+      await runtime?.stop();
       await watcher.stop();
       await orm.close(true);
     },

@@ -6,6 +6,7 @@ import { appUrlFor } from './db/database-urls.ts';
 import { startEmbeddedPostgres } from './db/embedded.ts';
 import { migrate, setAppRolePassword } from './db/migrate.ts';
 import { startGateway } from './gateway.ts';
+import { DockerRuntime } from './modules/provisioning/docker-runtime.ts';
 import { createLogger } from './shared/logger.ts';
 
 /**
@@ -38,6 +39,14 @@ async function main() {
       tenantRateLimitPerMinute: config.RATE_LIMIT_TENANT_PER_MINUTE,
       apiKeyRateLimitPerMinute: config.RATE_LIMIT_API_KEY_PER_MINUTE,
       redis,
+    },
+    agentImages: config.AGENT_IMAGES,
+    runtime: {
+      engine: new DockerRuntime({ instance: config.FLEETGATE_INSTANCE, log }),
+      channelRoot: config.channelDir,
+      restartPolicy: config.AGENT_RESTART_POLICY,
+      reconcileIntervalMs: config.RECONCILE_INTERVAL_SECONDS * 1000,
+      workers: config.PROVISION_WORKERS,
     },
   });
   const http = createHttpServer(gateway.yoga);

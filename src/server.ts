@@ -13,6 +13,7 @@ import { useOperatorEndpoints } from './modules/policy/use-operator-endpoints.ts
 import { useRateLimit } from './modules/policy/use-rate-limit.ts';
 import { useSchemaPrivacy } from './modules/policy/use-schema-privacy.ts';
 import { useTrustedDocuments } from './modules/policy/use-trusted-documents.ts';
+import type { AgentRuntimeAccess } from './modules/provisioning/agent-runtime.ts';
 import { buildSchema } from './schema.ts';
 import { badInput, internalError, isGraphQLError } from './shared/errors.ts';
 import type { Logger } from './shared/logger.ts';
@@ -37,6 +38,7 @@ export interface ServerDeps {
   gate: AccessGate;
   metrics: Metrics;
   policy: PolicyOptions;
+  agentRuntime: AgentRuntimeAccess;
   /** Tests only: build the schema without wall 1 to show the other walls hold alone. */
   disableScopeAuth?: boolean;
   /** Benchmarks only: drop the request policies (trusted documents, limits, rate limits, CSRF) to measure their cost. */

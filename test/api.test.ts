@@ -64,7 +64,7 @@ describe('agents', () => {
     const { createAgent } = expectNoErrors(
       await gw.execute(CreateAgent, { input: { name: 'scout', image: 'fleetgate/agent:1', config: { model: 'small' } } }, { token }),
     );
-    expect(createAgent.agent).toMatchObject({ name: 'scout', description: '', status: 'CREATED', config: { model: 'small' } });
+    expect(createAgent.agent).toMatchObject({ name: 'scout', description: '', status: 'PROVISIONING', config: { model: 'small' } });
 
     const { updateAgent } = expectNoErrors(
       await gw.execute(UpdateAgent, { input: { id: createAgent.agent.id, description: 'finds things' } }, { token }),

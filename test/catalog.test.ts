@@ -39,7 +39,7 @@ test('every table with a tenant_id, and tenants itself, has RLS enabled and forc
       and (c.relname = 'tenants' or exists (select from information_schema.columns col
            where col.table_schema = 'public' and col.table_name = c.relname and col.column_name = 'tenant_id'))
     order by 1`);
-  expect(tables.map((t) => t.table)).toEqual(['agents', 'api_keys', 'audit_events', 'tenants', 'users']);
+  expect(tables.map((t) => t.table)).toEqual(['agents', 'api_keys', 'audit_events', 'jobs', 'tasks', 'tenants', 'users']);
   for (const table of tables) {
     expect(table, table.table).toMatchObject({ enabled: true, forced: true });
     expect(table.commands, table.table).toEqual(['DELETE', 'INSERT', 'SELECT', 'UPDATE']);
@@ -47,7 +47,7 @@ test('every table with a tenant_id, and tenants itself, has RLS enabled and forc
 });
 
 test('every policy keys on the transaction-local settings, with USING and WITH CHECK where they apply', async () => {
-  const policies = await query('select tablename, cmd, qual, with_check from pg_policies order by 1, 2');
+  const policies = await query("select tablename, cmd, qual, with_check from pg_policies where roles <> '{fleetgate_owner}' order by 1, 2");
   for (const policy of policies) {
     const expression = `${policy.qual ?? ''} ${policy.with_check ?? ''}`;
     // Tenant rows key on the tenant setting; only the tenants table also admits operator transactions.
@@ -57,6 +57,24 @@ test('every policy keys on the transaction-local settings, with USING and WITH C
     if (policy.cmd === 'INSERT' || policy.cmd === 'UPDATE')
       expect(policy.with_check, `${policy.tablename} ${policy.cmd} CHECK`).not.toBeNull();
   }
+});
+
+test('the only policies without the tenant setting are owner-only, for the two SECURITY DEFINER runtime functions', async () => {
+  // claim_job() and runtime_agents() run as fleetgate_owner (NOLOGIN) and return ids only; the app role gets no such policy.
+  expect(
+    await query("select tablename, policyname, cmd, roles::text from pg_policies where qual = 'true' or with_check = 'true' order by 1, 2"),
+  ).toEqual([
+    { tablename: 'agents', policyname: 'agents_runtime_select', cmd: 'SELECT', roles: '{fleetgate_owner}' },
+    { tablename: 'jobs', policyname: 'jobs_claim_select', cmd: 'SELECT', roles: '{fleetgate_owner}' },
+    { tablename: 'jobs', policyname: 'jobs_claim_update', cmd: 'UPDATE', roles: '{fleetgate_owner}' },
+  ]);
+  expect(
+    await query(`select proname, prosecdef, pg_get_userbyid(proowner) as owner from pg_proc
+      where proname in ('claim_job', 'runtime_agents') order by 1`),
+  ).toEqual([
+    { proname: 'claim_job', prosecdef: true, owner: 'fleetgate_owner' },
+    { proname: 'runtime_agents', prosecdef: true, owner: 'fleetgate_owner' },
+  ]);
 });
 
 test('the audit log is append-only for the app role', async () => {

@@ -11,6 +11,7 @@ export type ErrorCode =
   | 'NOT_FOUND'
   | 'BAD_USER_INPUT'
   | 'CONFLICT'
+  | 'QUOTA_EXCEEDED'
   | 'TENANT_FROZEN'
   | 'RATE_LIMITED'
   | 'SERVICE_UNAVAILABLE'

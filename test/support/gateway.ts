@@ -8,6 +8,8 @@ import { print } from 'graphql';
 import { openKeyring } from '../../src/auth/keyring.ts';
 import { appUrlFor } from '../../src/db/database-urls.ts';
 import { startGateway as startFleetgate } from '../../src/gateway.ts';
+import { DockerRuntime } from '../../src/modules/provisioning/docker-runtime.ts';
+import type { AllowedImage } from '../../src/modules/provisioning/image-allow-list.ts';
 import { createLogger } from '../../src/shared/logger.ts';
 import { createTestDatabase, urlForDatabase } from './database.ts';
 import { createSeed } from './seed.ts';
@@ -37,6 +39,9 @@ export interface GatewayOptions {
   /** Run the isolation canary at start (it creates two tenants of its own). */
   canary?: boolean;
   withoutPolicies?: boolean;
+  /** Run agents on the real Docker engine; containers are labelled with this gateway's database and removed on close. */
+  runtime?: boolean | { socketPath?: string; manualJobs?: boolean; restartPolicy?: 'restart' | 'fail' };
+  agentImages?: AllowedImage[];
 }
 
 type ServerPolicy = Parameters<typeof startFleetgate>[0]['policy'];
@@ -60,6 +65,9 @@ export async function startGateway(options: GatewayOptions = {}) {
     }),
   });
   const appUrl = appUrlFor(database.adminUrl);
+  const runtimeOptions = options.runtime === true ? {} : options.runtime || undefined;
+  const channelRoot = await mkdtemp(join(tmpdir(), 'fleetgate-channels-'));
+  const engine = runtimeOptions ? new DockerRuntime({ instance: database.name, log, socketPath: runtimeOptions.socketPath }) : undefined;
   const fleetgate = await startFleetgate({
     appUrl,
     keyring,
@@ -73,6 +81,19 @@ export async function startGateway(options: GatewayOptions = {}) {
     withoutPolicies: options.withoutPolicies,
     watcher: { refreshMs: 1_000, staleAfterMs: 5_000 },
     policy: { mode: 'development', tenantRateLimitPerMinute: 100_000, apiKeyRateLimitPerMinute: 100_000, ...options.policy },
+    agentImages: options.agentImages,
+    runtime:
+      engine && runtimeOptions
+        ? {
+            engine,
+            channelRoot: `${channelRoot}/agents`,
+            reconcileIntervalMs: 0,
+            restartPolicy: runtimeOptions.restartPolicy,
+            manualJobs: runtimeOptions.manualJobs,
+            baseBackoffMs: 200,
+            maxBackoffMs: 1_000,
+          }
+        : undefined,
   });
   const { yoga, orm, tokens } = fleetgate;
 
@@ -101,10 +122,16 @@ export async function startGateway(options: GatewayOptions = {}) {
     logs: () => logLines.join(''),
     execute,
     seed: createSeed(execute),
+    engine,
     async close() {
       await fleetgate.close();
+      // Nothing outlives the test file: every container and workspace of this gateway's instance label goes.
+      if (engine && !runtimeOptions?.socketPath) {
+        for (const container of await engine.list()) await engine.remove(container.agentId);
+      }
       await database.drop();
       await rm(keyringDir, { recursive: true, force: true });
+      await rm(channelRoot, { recursive: true, force: true });
     },
   };
   return gateway;

@@ -137,3 +137,54 @@ export const RefreshToken = graphql(`
     refreshToken { token member { id role } }
   }
 `);
+
+export const CreateRuntimeAgent = graphql(`
+  mutation CreateRuntimeAgent($input: CreateAgentInput!) {
+    createAgent(input: $input) { agent { id status desiredState } }
+  }
+`);
+
+export const AgentRuntimeState = graphql(`
+  query AgentRuntimeState($id: ID!) {
+    agent(id: $id) {
+      id status statusReason desiredState
+      runtime { image command startedAt exitCode memoryMb cpuMillis pidsLimit }
+    }
+  }
+`);
+
+export const AgentLogs = graphql(`
+  query AgentLogs($id: ID!, $tail: Int) {
+    agent(id: $id) { logs(tail: $tail) }
+  }
+`);
+
+export const StartAgent = graphql(`
+  mutation StartAgent($id: ID!) { startAgent(id: $id) { agent { id status desiredState } } }
+`);
+
+export const StopAgent = graphql(`
+  mutation StopAgent($id: ID!) { stopAgent(id: $id) { agent { id status desiredState } } }
+`);
+
+export const RestartAgent = graphql(`
+  mutation RestartAgent($id: ID!) { restartAgent(id: $id) { agent { id status desiredState } } }
+`);
+
+export const RunTask = graphql(`
+  mutation RunTask($agentId: ID!, $input: String!) {
+    runTask(agentId: $agentId, input: $input) { task { id status input result } }
+  }
+`);
+
+export const TaskById = graphql(`
+  query TaskById($id: ID!) {
+    task(id: $id) { id agentId status input result startedAt finishedAt }
+  }
+`);
+
+export const AgentTasks = graphql(`
+  query AgentTasks($id: ID!) {
+    agent(id: $id) { tasks(first: 50) { edges { node { id status input result } } } }
+  }
+`);

@@ -13,17 +13,26 @@ export type AgentStatus =
   | 'STOPPED';
 
 export type CreateAgentInput = {
+  /** One of the allow-listed commands for the image; omitted: the image's default. */
+  command?: Array<string> | null | undefined;
   config?: unknown;
+  /** CPU limit, thousandths of a CPU (default 250). */
+  cpuMillis?: number | null | undefined;
   description?: string | null | undefined;
   image: string;
+  /** Memory limit, MB (default 64). */
+  memoryMb?: number | null | undefined;
   name: string;
 };
 
 export type UpdateAgentInput = {
+  command?: Array<string> | null | undefined;
   config?: unknown;
+  cpuMillis?: number | null | undefined;
   description?: string | null | undefined;
   id: string | number;
   image?: string | null | undefined;
+  memoryMb?: number | null | undefined;
   name?: string | null | undefined;
 };
 

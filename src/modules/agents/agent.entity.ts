@@ -2,6 +2,8 @@ import { defineEntity, p } from '@mikro-orm/core';
 import { tenantFilter } from '../../db/tenant-filter.ts';
 
 export const AGENT_STATUSES = ['CREATED', 'PROVISIONING', 'RUNNING', 'STOPPED', 'FAILED', 'DELETING'] as const;
+export const DESIRED_STATES = ['RUNNING', 'STOPPED'] as const;
+export type AgentStatus = (typeof AGENT_STATUSES)[number];
 
 const AgentSchema = defineEntity({
   name: 'Agent',
@@ -15,6 +17,18 @@ const AgentSchema = defineEntity({
     image: p.string(),
     config: p.json<Record<string, unknown>>(),
     status: p.enum(AGENT_STATUSES).default('CREATED'),
+    /** What the tenant asked for; provisioning jobs converge the container to it. */
+    desiredState: p.enum(DESIRED_STATES).default('RUNNING'),
+    /** One of the allow-listed commands of the image; null runs the image's default. */
+    command: p.array().nullable(),
+    memoryMb: p.integer().default(64),
+    cpuMillis: p.integer().default(250),
+    /** What the engine last reported (see the provisioner and the reconciler). */
+    containerId: p.string().nullable(),
+    runtimeImage: p.string().nullable(),
+    startedAt: p.datetime().nullable(),
+    exitCode: p.integer().nullable(),
+    statusReason: p.string().nullable(),
     /** The creating actor, `USER:<id>` or `API_KEY:<id>`. */
     createdBy: p.string(),
     createdAt: p.datetime().onCreate(() => new Date()),

@@ -1,10 +1,25 @@
 import { builder } from '../../builder.ts';
 import { encodeGlobalId } from '../../shared/global-id.ts';
 import { keysetConnection } from '../common/connection.ts';
-import { AGENT_STATUSES, Agent } from './agent.entity.ts';
-import { createAgent, deleteAgent, getAgent, listAgents, loadAgents, updateAgent } from './agent.service.ts';
+import { HARDENING } from '../provisioning/container-runtime.ts';
+import { AGENT_STATUSES, Agent, DESIRED_STATES } from './agent.entity.ts';
+import { agentLogs, createAgent, deleteAgent, getAgent, listAgents, loadAgents, transitionAgent, updateAgent } from './agent.service.ts';
 
 const AgentStatus = builder.enumType('AgentStatus', { values: AGENT_STATUSES });
+const AgentDesiredState = builder.enumType('AgentDesiredState', { values: DESIRED_STATES });
+
+/** What the engine last reported for the agent's container, and the limits it runs under. */
+const AgentRuntimeRef = builder.objectRef<Agent>('AgentRuntime').implement({
+  fields: (t) => ({
+    image: t.string({ nullable: true, description: 'The engine image the container runs.', resolve: (agent) => agent.runtimeImage }),
+    command: t.stringList({ nullable: true, resolve: (agent) => agent.command }),
+    startedAt: t.field({ type: 'DateTime', nullable: true, resolve: (agent) => agent.startedAt }),
+    exitCode: t.int({ nullable: true, resolve: (agent) => agent.exitCode }),
+    memoryMb: t.int({ resolve: (agent) => agent.memoryMb }),
+    cpuMillis: t.int({ resolve: (agent) => agent.cpuMillis }),
+    pidsLimit: t.int({ resolve: () => HARDENING.pidsLimit }),
+  }),
+});
 
 export const AgentRef = builder.node(Agent, {
   name: 'Agent',
@@ -17,6 +32,18 @@ export const AgentRef = builder.node(Agent, {
     image: t.exposeString('image'),
     config: t.expose('config', { type: 'JSONObject' }),
     status: t.field({ type: AgentStatus, resolve: (agent) => agent.status }),
+    statusReason: t.exposeString('statusReason', {
+      nullable: true,
+      description: 'Why the agent is in its status, when it is not obvious.',
+    }),
+    desiredState: t.field({ type: AgentDesiredState, resolve: (agent) => agent.desiredState }),
+    command: t.stringList({ nullable: true, resolve: (agent) => agent.command }),
+    runtime: t.field({ type: AgentRuntimeRef, resolve: (agent) => agent }),
+    logs: t.string({
+      description: "The last lines of the agent container's output.",
+      args: { tail: t.arg.int({ defaultValue: 100 }) },
+      resolve: (agent, { tail }, ctx) => agentLogs(ctx, agent, tail ?? 100),
+    }),
     createdAt: t.expose('createdAt', { type: 'DateTime' }),
     updatedAt: t.expose('updatedAt', { type: 'DateTime' }),
   }),
@@ -45,6 +72,9 @@ const CreateAgentInput = builder.inputType('CreateAgentInput', {
     description: t.string(),
     image: t.string({ required: true }),
     config: t.field({ type: 'JSONObject' }),
+    command: t.stringList({ description: "One of the allow-listed commands for the image; omitted: the image's default." }),
+    memoryMb: t.int({ description: 'Memory limit, MB (default 64).' }),
+    cpuMillis: t.int({ description: 'CPU limit, thousandths of a CPU (default 250).' }),
   }),
 });
 
@@ -55,6 +85,9 @@ const UpdateAgentInput = builder.inputType('UpdateAgentInput', {
     description: t.string(),
     image: t.string(),
     config: t.field({ type: 'JSONObject' }),
+    command: t.stringList(),
+    memoryMb: t.int(),
+    cpuMillis: t.int(),
   }),
 });
 
@@ -72,7 +105,7 @@ builder.mutationFields((t) => ({
     skipTypeScopes: true,
     authScopes: { can: 'agent.write' },
     args: { input: t.arg({ type: CreateAgentInput, required: true }) },
-    resolve: async (_root, { input }, ctx) => ({ agent: await createAgent(ctx, input) }),
+    resolve: async (_root, { input }, ctx) => ({ agent: await createAgent(ctx, withoutNulls(input)) }),
   }),
   updateAgent: t.field({
     type: AgentPayload,
@@ -92,6 +125,18 @@ builder.mutationFields((t) => ({
       deletedAgentId: encodeGlobalId('Agent', await deleteAgent(ctx, id.id)),
     }),
   }),
+  ...Object.fromEntries(
+    (['start', 'stop', 'restart'] as const).map((transition) => [
+      `${transition}Agent`,
+      t.field({
+        type: AgentPayload,
+        skipTypeScopes: true,
+        authScopes: { can: 'agent.write' },
+        args: { id: t.arg.globalID({ required: true, for: AgentRef }) },
+        resolve: async (_root, { id }, ctx) => ({ agent: await transitionAgent(ctx, id.id, transition) }),
+      }),
+    ]),
+  ),
 }));
 
 /** GraphQL sends omitted optional fields as null; an update changes only what was given. */

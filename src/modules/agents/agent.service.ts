@@ -8,7 +8,13 @@ import { clientError, notFound } from '../../shared/errors.ts';
 import { newId } from '../../shared/ids.ts';
 import { parseInput } from '../../shared/validation.ts';
 import { recordAudit } from '../audit/audit.service.ts';
+import type { AgentRuntimeAccess } from '../provisioning/agent-runtime.ts';
+import { EngineUnavailableError } from '../provisioning/container-runtime.ts';
+import { enqueueJob, type JobKind } from '../provisioning/job-queue.ts';
 import { Agent } from './agent.entity.ts';
+
+/** Agent services also need the operator's allow-list and, for logs, the engine. */
+export type AgentScope = RequestScope & { agentRuntime: AgentRuntimeAccess };
 
 /** Upper bound of an agent's config, serialised. */
 export const MAX_CONFIG_BYTES = 64 * 1024;
@@ -24,11 +30,17 @@ const agentFields = {
   config: z.record(z.string(), z.unknown()).refine((value) => Buffer.byteLength(JSON.stringify(value)) <= MAX_CONFIG_BYTES, {
     message: `must be at most ${MAX_CONFIG_BYTES} bytes`,
   }),
+  command: z.array(z.string().max(1000)).min(1).max(32).nullable(),
+  memoryMb: z.number().int().min(16).max(1024),
+  cpuMillis: z.number().int().min(10).max(2000),
 };
 const createAgentInput = z.object({
   ...agentFields,
   description: agentFields.description.default(''),
   config: agentFields.config.default({}),
+  command: agentFields.command.default(null),
+  memoryMb: agentFields.memoryMb.default(64),
+  cpuMillis: agentFields.cpuMillis.default(250),
 });
 const updateAgentInput = z.object(agentFields).partial();
 
@@ -51,33 +63,140 @@ export async function getAgent(scope: RequestScope, id: string): Promise<Agent> 
   return agent;
 }
 
-export async function createAgent(scope: RequestScope, input: unknown): Promise<Agent> {
+/**
+ * Records the agent and queues its provisioning in the same transaction: the agent exists with its
+ * job or not at all. The container is created by the job worker, never inside the request.
+ */
+export async function createAgent(scope: AgentScope, input: unknown, options: { start?: boolean } = {}): Promise<Agent> {
+  const start = options.start ?? true;
   assertCan(scope.principal, 'agent.write');
   const fields = parseInput(createAgentInput, input);
-  const tenantId = 'tenantId' in scope.principal ? scope.principal.tenantId : '';
-  const agent = scope.em.create(Agent, { id: newId(), tenantId, ...fields, createdBy: creatorOf(scope) });
-  recordAudit(scope, { action: 'agent.create', targetType: 'Agent', targetId: agent.id, detail: { name: agent.name, image: agent.image } });
+  scope.agentRuntime.allowList.check(fields.image, fields.command);
+  const tenantId = tenantIdOf(scope);
+  await assertWithinQuota(scope, { agents: 1, memoryMb: fields.memoryMb, cpuMillis: fields.cpuMillis });
+  const agent = scope.em.create(Agent, {
+    id: newId(),
+    tenantId,
+    ...fields,
+    status: start ? 'PROVISIONING' : 'CREATED',
+    desiredState: start ? 'RUNNING' : 'STOPPED',
+    createdBy: creatorOf(scope),
+  });
+  recordAudit(scope, {
+    action: 'agent.create',
+    targetType: 'Agent',
+    targetId: agent.id,
+    detail: { name: agent.name, image: agent.image, memoryMb: agent.memoryMb, cpuMillis: agent.cpuMillis },
+  });
   await flushMappingConflicts(scope);
+  if (start) await enqueueJob(scope.em, { tenantId, kind: 'agent.converge', agentId: agent.id });
   return agent;
 }
 
-export async function updateAgent(scope: RequestScope, id: string, input: unknown): Promise<Agent> {
+/** Image, command and limits apply from the next restartAgent (which recreates the container). */
+export async function updateAgent(scope: AgentScope, id: string, input: unknown): Promise<Agent> {
   assertCan(scope.principal, 'agent.write');
   const changes = parseInput(updateAgentInput, input);
   const agent = await getAgent(scope, id);
+  if (changes.image !== undefined || changes.command !== undefined) {
+    scope.agentRuntime.allowList.check(changes.image ?? agent.image, changes.command === undefined ? agent.command : changes.command);
+  }
+  if (changes.memoryMb !== undefined || changes.cpuMillis !== undefined) {
+    await assertWithinQuota(scope, {
+      agents: 0,
+      memoryMb: (changes.memoryMb ?? agent.memoryMb) - agent.memoryMb,
+      cpuMillis: (changes.cpuMillis ?? agent.cpuMillis) - agent.cpuMillis,
+    });
+  }
   scope.em.assign(agent, changes);
   recordAudit(scope, { action: 'agent.update', targetType: 'Agent', targetId: agent.id, detail: { fields: Object.keys(changes) } });
   await flushMappingConflicts(scope);
   return agent;
 }
 
-export async function deleteAgent(scope: RequestScope, id: string): Promise<string> {
+/** The record goes at once; its container, workspace and channel are removed by a durable job. */
+export async function deleteAgent(scope: AgentScope, id: string): Promise<string> {
   assertCan(scope.principal, 'agent.write');
   const agent = await getAgent(scope, id);
   scope.em.remove(agent);
   recordAudit(scope, { action: 'agent.delete', targetType: 'Agent', targetId: agent.id, detail: { name: agent.name } });
   await scope.em.flush();
+  await enqueueJob(scope.em, { tenantId: agent.tenantId, kind: 'agent.remove', agentId: agent.id });
   return agent.id;
+}
+
+type Transition = 'start' | 'stop' | 'restart';
+
+/** start, stop and restart set the desired state and queue a job that converges the container to it. */
+export async function transitionAgent(scope: AgentScope, id: string, transition: Transition): Promise<Agent> {
+  assertCan(scope.principal, 'agent.write');
+  const agent = await getAgent(scope, id);
+  if (transition === 'stop') {
+    agent.desiredState = 'STOPPED';
+  } else {
+    agent.desiredState = 'RUNNING';
+    if (transition === 'restart' || agent.status !== 'RUNNING') agent.status = 'PROVISIONING';
+  }
+  agent.statusReason = null;
+  recordAudit(scope, { action: `agent.${transition}`, targetType: 'Agent', targetId: agent.id });
+  await scope.em.flush();
+  const kind: JobKind = 'agent.converge';
+  await enqueueJob(scope.em, {
+    tenantId: agent.tenantId,
+    kind,
+    agentId: agent.id,
+    payload: transition === 'restart' ? { restart: true } : {},
+  });
+  return agent;
+}
+
+/** The container's recent output; empty before it first ran. */
+export async function agentLogs(scope: AgentScope, agent: Agent, tail: number): Promise<string> {
+  assertCan(scope.principal, 'agent.read');
+  const engine = scope.agentRuntime.engine;
+  if (!engine) return '';
+  try {
+    return await engine.logs(agent.id, Math.min(Math.max(tail, 1), 1000));
+  } catch (error) {
+    if (error instanceof EngineUnavailableError)
+      throw clientError('SERVICE_UNAVAILABLE', 'The container engine is unreachable; try again shortly');
+    throw error;
+  }
+}
+
+/**
+ * Per-tenant quotas (columns of tenants, set by operators): number of agents and the sum of their
+ * memory and CPU. Serialised per tenant with a transaction-scoped advisory lock, so two concurrent
+ * creates cannot both take the last slot.
+ */
+async function assertWithinQuota(scope: AgentScope, delta: { agents: number; memoryMb: number; cpuMillis: number }): Promise<void> {
+  const tenantId = tenantIdOf(scope);
+  await scope.em.execute("select pg_advisory_xact_lock(hashtextextended('fleetgate.quota:' || ?, 0))", [tenantId]);
+  const [usage] = await scope.em.execute<{ agents: number; memory_mb: number; cpu_millis: number }[]>(
+    'select count(*)::int as agents, coalesce(sum(memory_mb), 0)::int as memory_mb, coalesce(sum(cpu_millis), 0)::int as cpu_millis from agents',
+  );
+  const [quota] = await scope.em.execute<{ max_agents: number; max_memory_mb: number; max_cpu_millis: number }[]>(
+    'select max_agents, max_memory_mb, max_cpu_millis from tenants where id = ?',
+    [tenantId],
+  );
+  if (!usage || !quota) throw new Error('quota unreadable');
+  const exceeded = [
+    delta.agents > 0 && usage.agents + delta.agents > quota.max_agents && `at most ${quota.max_agents} agents`,
+    delta.memoryMb > 0 &&
+      usage.memory_mb + delta.memoryMb > quota.max_memory_mb &&
+      `at most ${quota.max_memory_mb} MB of agent memory in total`,
+    delta.cpuMillis > 0 &&
+      usage.cpu_millis + delta.cpuMillis > quota.max_cpu_millis &&
+      `at most ${quota.max_cpu_millis} millicpus in total`,
+  ].filter(Boolean);
+  if (exceeded.length > 0) {
+    throw clientError('QUOTA_EXCEEDED', `Quota exceeded: this tenant may run ${exceeded.join(' and ')}`);
+  }
+}
+
+function tenantIdOf(scope: RequestScope): string {
+  if (!('tenantId' in scope.principal)) throw new Error('agent services need a tenant principal');
+  return scope.principal.tenantId;
 }
 
 function creatorOf(scope: RequestScope): string {

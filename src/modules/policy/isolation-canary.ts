@@ -11,6 +11,7 @@ import type { Metrics } from '../../shared/metrics.ts';
 import { Agent } from '../agents/agent.entity.ts';
 import { createAgent } from '../agents/agent.service.ts';
 import { recordAudit } from '../audit/audit.service.ts';
+import { ImageAllowList } from '../provisioning/image-allow-list.ts';
 import { Tenant } from '../tenants/tenant.entity.ts';
 import { signUp } from '../tenants/tenant.service.ts';
 import { User } from '../users/user.entity.ts';
@@ -161,7 +162,18 @@ export class IsolationCanary {
       const bOwner = await this.#inTenant(b, (em) => em.findOne(User, { role: 'OWNER' }, { orderBy: { id: 'asc' } }));
       const principal: Principal = { kind: 'user', tenantId: b, userId: bOwner?.id ?? '', role: 'OWNER' };
       agent = await forkForPrincipal(this.deps.orm, principal).transactional((em) =>
-        createAgent({ principal, em, requestId: 'canary', log: this.#log }, { name: '__canary-b-agent', image: 'fleetgate/canary' }),
+        // A record only: the canary probes data isolation, it never runs a container.
+        createAgent(
+          {
+            principal,
+            em,
+            requestId: 'canary',
+            log: this.#log,
+            agentRuntime: { allowList: new ImageAllowList([{ image: 'fleetgate/canary' }]) },
+          },
+          { name: '__canary-b-agent', image: 'fleetgate/canary' },
+          { start: false },
+        ),
       );
     }
     if (!owner) throw new Error('canary tenant A has no owner');

@@ -1,0 +1,166 @@
+/**
+ * Provisioning benchmark: createAgent → RUNNING for 20 agents one by one and 20 at once, beside a
+ * floor measured in the same run (bare dockerode create + start of the same image with the same
+ * hardened config), then 100 running agents and `agents(first: 20)` latency with and without them.
+ *
+ *   npm run bench:provisioning     (needs Postgres at TEST_DATABASE_URL or 127.0.0.1:5432, and Docker)
+ */
+import { randomBytes } from 'node:crypto';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import Docker from 'dockerode';
+import pg from 'pg';
+import { openKeyring } from '../src/auth/keyring.ts';
+import { appUrlFor } from '../src/db/database-urls.ts';
+import { migrate } from '../src/db/migrate.ts';
+import { startGateway } from '../src/gateway.ts';
+import { REFERENCE_IMAGE, referenceImage } from '../src/modules/provisioning/agent-image.ts';
+import { DockerRuntime } from '../src/modules/provisioning/docker-runtime.ts';
+import { createLogger } from '../src/shared/logger.ts';
+
+const ADMIN_URL = process.env.TEST_DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres';
+const log = createLogger({ level: 'warn' });
+const docker = new Docker();
+
+async function admin(sql: string) {
+  const client = new pg.Client({ connectionString: ADMIN_URL });
+  await client.connect();
+  try {
+    await client.query(sql);
+  } finally {
+    await client.end();
+  }
+}
+
+function percentile(values: number[], p: number): number {
+  const sorted = [...values].sort((a, b) => a - b);
+  return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))] ?? Number.NaN;
+}
+
+function summary(label: string, values: number[]) {
+  return { label, n: values.length, p50: Math.round(percentile(values, 50)), p95: Math.round(percentile(values, 95)) };
+}
+
+async function main() {
+  const database = `fleetgate_bench_${randomBytes(4).toString('hex')}`;
+  await admin(`CREATE DATABASE ${database}`);
+  const adminUrl = new URL(ADMIN_URL);
+  adminUrl.pathname = `/${database}`;
+  await migrate(adminUrl.toString(), log);
+  const home = await mkdtemp(join(tmpdir(), 'fleetgate-bench-'));
+  const keyring = await openKeyring(join(home, 'keyring'));
+  const engine = new DockerRuntime({ instance: database, log });
+  const gateway = await startGateway({
+    appUrl: appUrlFor(adminUrl.toString()),
+    keyring,
+    log,
+    userTokenTtl: '1h',
+    canaryIntervalMs: 0,
+    withoutCanary: true,
+    poolSize: 20,
+    policy: { mode: 'development', tenantRateLimitPerMinute: 1_000_000, apiKeyRateLimitPerMinute: 1_000_000 },
+    runtime: { engine, channelRoot: join(home, 'agents'), reconcileIntervalMs: 0, workers: 20 },
+  });
+  const gql = async (query: string, variables: Record<string, unknown>, token?: string) => {
+    const response = await gateway.yoga.fetch('http://bench/graphql', {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', ...(token ? { authorization: `Bearer ${token}` } : {}) },
+      body: JSON.stringify({ query, variables }),
+    });
+    // biome-ignore lint/suspicious/noExplicitAny: untyped bench documents; every field read is checked by use.
+    const body = (await response.json()) as { data?: any; errors?: unknown[] };
+    if (body.errors) throw new Error(JSON.stringify(body.errors));
+    return body.data;
+  };
+  const tenant = async (name: string) =>
+    (
+      await gql('mutation($i: SignUpInput!) { signUp(input: $i) { token } }', {
+        i: { tenantName: name, owner: { email: `${name}@bench.io`, name } },
+      })
+    ).signUp.token as string;
+  const createRunning = async (token: string, name: string) => {
+    const started = performance.now();
+    const { createAgent } = await gql(
+      'mutation($i: CreateAgentInput!) { createAgent(input: $i) { agent { id } } }',
+      { i: { name, image: REFERENCE_IMAGE, memoryMb: 16, cpuMillis: 100 } },
+      token,
+    );
+    for (;;) {
+      const { agent } = await gql('query($id: ID!) { agent(id: $id) { status } }', { id: createAgent.agent.id }, token);
+      if (agent.status === 'RUNNING') return performance.now() - started;
+      if (agent.status === 'FAILED') throw new Error('agent failed');
+      await new Promise((resolve) => setTimeout(resolve, 5));
+    }
+  };
+
+  const image = (await referenceImage()).tag;
+  const floorOnce = async (i: number) => {
+    const started = performance.now();
+    const container = await docker.createContainer({
+      name: `fleetgate-floor-${database}-${i}`,
+      Image: image,
+      Cmd: ['/bin/sleep', '3600'],
+      User: '65534:65534',
+      Labels: { 'fleetgate.bench': database },
+      HostConfig: {
+        NetworkMode: 'none',
+        ReadonlyRootfs: true,
+        CapDrop: ['ALL'],
+        SecurityOpt: ['no-new-privileges'],
+        PidsLimit: 128,
+        Memory: 16 << 20,
+        MemorySwap: 16 << 20,
+        NanoCpus: 100_000_000,
+        Tmpfs: { '/tmp': 'rw,noexec,nosuid,nodev,size=16m' },
+      },
+    });
+    await container.start();
+    return performance.now() - started;
+  };
+
+  const results = [];
+  const floorSerial: number[] = [];
+  for (let i = 0; i < 20; i++) floorSerial.push(await floorOnce(i));
+  results.push(summary('floor: docker create+start, one by one', floorSerial));
+  const floorParallel = await Promise.all(Array.from({ length: 20 }, (_, i) => floorOnce(100 + i)));
+  results.push(summary('floor: docker create+start, 20 at once', floorParallel));
+  for (const c of await docker.listContainers({ all: true, filters: { label: [`fleetgate.bench=${database}`] } })) {
+    await docker.getContainer(c.Id).remove({ force: true });
+  }
+
+  const tokens = await Promise.all(Array.from({ length: 5 }, (_, i) => tenant(`bench-${i}`)));
+  const t0 = tokens[0] ?? '';
+  const listLatency = async () => {
+    const samples: number[] = [];
+    for (let i = 0; i < 200; i++) {
+      const started = performance.now();
+      await gql('query { agents(first: 20) { edges { node { id name status } } } }', {}, tokens[i % tokens.length]);
+      samples.push(performance.now() - started);
+    }
+    return samples;
+  };
+  const idle = await listLatency();
+
+  const serial: number[] = [];
+  for (let i = 0; i < 20; i++) serial.push(await createRunning(t0, `serial-${i}`));
+  results.push(summary('gateway: createAgent → RUNNING, one by one', serial));
+  const parallel = await Promise.all(Array.from({ length: 20 }, (_, i) => createRunning(tokens[1] ?? '', `parallel-${i}`)));
+  results.push(summary('gateway: createAgent → RUNNING, 20 at once', parallel));
+  await Promise.all(tokens.slice(2).flatMap((token, t) => Array.from({ length: 20 }, (_, i) => createRunning(token, `fill-${t}-${i}`))));
+  const running = (await engine.list()).filter((c) => c.running).length;
+  const busy = await listLatency();
+  results.push(summary('agents(first: 20), no agent running (ms)', idle));
+  results.push(summary(`agents(first: 20), ${running} agents running (ms)`, busy));
+  console.table(results);
+
+  await gateway.close();
+  for (const c of await engine.list()) await engine.remove(c.agentId);
+  await admin(`DROP DATABASE IF EXISTS ${database} WITH (FORCE)`);
+  await rm(home, { recursive: true, force: true });
+}
+
+main().catch((error) => {
+  console.error(error);
+  process.exit(1);
+});

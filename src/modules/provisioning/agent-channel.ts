@@ -1,0 +1,222 @@
+import { execFile } from 'node:child_process';
+import { constants, openSync } from 'node:fs';
+import { chmod, chown, mkdir, rm } from 'node:fs/promises';
+import { Socket } from 'node:net';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
+import type { MikroORM } from '@mikro-orm/postgresql';
+import { forkForTenant } from '../../db/request-scope.ts';
+import type { Logger } from '../../shared/logger.ts';
+import { agentConfig, answerTask, requeueUnanswered, takeNextTask } from '../tasks/task-delivery.ts';
+
+const run = promisify(execFile);
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
+/** A request line longer than this closes nothing but is dropped. */
+const MAX_LINE = 128 * 1024;
+const AGENT_UID = 65534;
+
+export interface AgentChannelsOptions {
+  orm: MikroORM;
+  log: Logger;
+  /** Host directory holding one subdirectory per agent; 0700, so no other host user reaches a channel. */
+  root: string;
+  /** How long NEXT waits for a task before answering NONE. */
+  longPollMs?: number;
+}
+
+/**
+ * The agent's only way to the gateway: a directory per agent holding two FIFOs (`from-agent`,
+ * `to-agent`), bind-mounted read-only into that agent's container and no other. The gateway knows
+ * who is on the other end from which FIFO a line arrives on, never from what the agent says, and
+ * acts for it in its tenant's RLS context. No network, no token, nothing to steal or replay.
+ *
+ * FIFOs rather than a Unix socket: the reference image is busybox alone, and busybox's `nc` cannot
+ * speak AF_UNIX; FIFOs need only the shell.
+ */
+export class AgentChannels {
+  readonly #options: AgentChannelsOptions;
+  readonly #log: Logger;
+  readonly #open = new Map<string, AgentChannel>();
+
+  constructor(options: AgentChannelsOptions) {
+    this.#options = options;
+    this.#log = options.log.child({ component: 'agent-channel' });
+  }
+
+  async init(): Promise<void> {
+    await mkdir(this.#options.root, { recursive: true, mode: 0o700 });
+    await chmod(this.#options.root, 0o700);
+  }
+
+  dirOf(agentId: string): string {
+    if (!UUID.test(agentId)) throw new Error('invalid agent id');
+    return join(this.#options.root, agentId);
+  }
+
+  isOpen(agentId: string): boolean {
+    return this.#open.has(agentId);
+  }
+
+  /**
+   * Fresh FIFOs for a container that is about to start: whatever the previous container left in
+   * them is gone, and tasks it had taken go back to the queue.
+   */
+  async reset(tenantId: string, agentId: string): Promise<string> {
+    this.close(agentId);
+    const dir = this.dirOf(agentId);
+    await rm(dir, { recursive: true, force: true });
+    await mkdir(dir, { mode: 0o755 });
+    await run('mkfifo', ['-m', '0600', join(dir, 'to-agent'), join(dir, 'from-agent')]);
+    if (process.getuid?.() === 0) {
+      for (const fifo of ['to-agent', 'from-agent']) await chown(join(dir, fifo), AGENT_UID, AGENT_UID);
+    } else {
+      // Without root the FIFOs cannot be given to the agent's user; the 0700 root directory still keeps host users out.
+      for (const fifo of ['to-agent', 'from-agent']) await chmod(join(dir, fifo), 0o666);
+    }
+    await requeueUnanswered(forkForTenant(this.#options.orm, tenantId), agentId);
+    this.open(tenantId, agentId);
+    return dir;
+  }
+
+  /** Attaches to the agent's existing FIFOs (a running container after a gateway restart). */
+  open(tenantId: string, agentId: string): void {
+    if (this.#open.has(agentId)) return;
+    const channel = new AgentChannel(tenantId, agentId, this.dirOf(agentId), this.#options, this.#log);
+    this.#open.set(agentId, channel);
+  }
+
+  /** A task for this agent committed: answer its waiting NEXT now. */
+  wake(agentId: string): void {
+    this.#open.get(agentId)?.wake();
+  }
+
+  close(agentId: string): void {
+    this.#open.get(agentId)?.close();
+    this.#open.delete(agentId);
+  }
+
+  async destroy(agentId: string): Promise<void> {
+    this.close(agentId);
+    await rm(this.dirOf(agentId), { recursive: true, force: true });
+  }
+
+  closeAll(): void {
+    for (const agentId of [...this.#open.keys()]) this.close(agentId);
+  }
+}
+
+class AgentChannel {
+  readonly #tenantId: string;
+  readonly #agentId: string;
+  readonly #options: AgentChannelsOptions;
+  readonly #log: Logger;
+  readonly #in: Socket;
+  readonly #out: Socket;
+  #buffer = '';
+  #closed = false;
+  #waiter: (() => void) | undefined;
+  #queue: Promise<void> = Promise.resolve();
+
+  constructor(tenantId: string, agentId: string, dir: string, options: AgentChannelsOptions, log: Logger) {
+    this.#tenantId = tenantId;
+    this.#agentId = agentId;
+    this.#options = options;
+    this.#log = log.child({ tenantId, agentId });
+    // O_RDWR never blocks on a FIFO and keeps it open across agent restarts (no EOF, no SIGPIPE).
+    const flags = constants.O_RDWR | constants.O_NONBLOCK;
+    this.#in = new Socket({ fd: openSync(join(dir, 'from-agent'), flags), readable: true, writable: false });
+    this.#out = new Socket({ fd: openSync(join(dir, 'to-agent'), flags), readable: false, writable: true });
+    for (const socket of [this.#in, this.#out]) socket.on('error', (error) => this.#log.warn({ err: error }, 'channel error'));
+    this.#in.setEncoding('utf8');
+    this.#in.on('data', (chunk: string) => this.#receive(chunk));
+  }
+
+  wake(): void {
+    this.#waiter?.();
+  }
+
+  close(): void {
+    this.#closed = true;
+    this.wake();
+    this.#in.destroy();
+    this.#out.destroy();
+  }
+
+  #receive(chunk: string): void {
+    this.#buffer += chunk;
+    if (this.#buffer.length > MAX_LINE && !this.#buffer.includes('\n')) {
+      this.#log.warn('oversized request line dropped');
+      this.#buffer = '';
+      return;
+    }
+    let newline = this.#buffer.indexOf('\n');
+    while (newline >= 0) {
+      const line = this.#buffer.slice(0, newline);
+      this.#buffer = this.#buffer.slice(newline + 1);
+      // One request at a time, in order: the agent waits for each answer anyway.
+      this.#queue = this.#queue.then(() => this.#handle(line)).catch((error) => this.#log.error({ err: error }, 'channel request failed'));
+      newline = this.#buffer.indexOf('\n');
+    }
+  }
+
+  async #handle(line: string): Promise<void> {
+    const em = () => forkForTenant(this.#options.orm, this.#tenantId);
+    const [verb, ...args] = line.trim().split(' ');
+    switch (verb) {
+      case 'HELLO':
+        return this.#reply('OK');
+      case 'ANSWERS': {
+        const config = await agentConfig(em(), this.#agentId);
+        const answers = typeof config.answers === 'object' && config.answers !== null ? (config.answers as Record<string, unknown>) : {};
+        const lines = Object.entries(answers).map(([question, answer]) => `${b64(question)} ${b64(text(answer))}`);
+        lines.push(`* ${b64(typeof config.fallback === 'string' ? config.fallback : "I don't know that one yet.")}`);
+        return this.#reply(`${lines.join('\n')}\nEND`);
+      }
+      case 'NEXT': {
+        const deadline = Date.now() + (this.#options.longPollMs ?? 20_000);
+        while (!this.#closed) {
+          const task = await takeNextTask(em(), this.#agentId);
+          if (task) {
+            if (this.#closed) return requeueUnanswered(em(), this.#agentId);
+            this.#log.debug({ taskId: task.id }, 'task delivered');
+            return this.#reply(`TASK ${task.id} ${b64(task.input)}`);
+          }
+          const left = deadline - Date.now();
+          if (left <= 0) break;
+          await new Promise<void>((resolve) => {
+            const timer = setTimeout(resolve, Math.min(left, 2_000)); // poll too: a NOTIFY may be lost
+            this.#waiter = () => {
+              clearTimeout(timer);
+              resolve();
+            };
+          });
+          this.#waiter = undefined;
+        }
+        return this.#reply('NONE');
+      }
+      case 'RESULT':
+      case 'FAIL': {
+        const [taskId, encoded = ''] = args;
+        if (!taskId || !UUID.test(taskId)) return this.#reply('ERR');
+        const result = Buffer.from(encoded, 'base64').toString('utf8').slice(0, 65_536);
+        const ok = await answerTask(em(), this.#agentId, taskId, result, verb === 'RESULT');
+        this.#log.debug({ taskId, ok }, 'task answered');
+        return this.#reply(ok ? 'OK' : 'ERR');
+      }
+      default:
+        return this.#reply('ERR');
+    }
+  }
+
+  #reply(text: string): void {
+    if (!this.#closed) this.#out.write(`${text}\n`);
+  }
+}
+
+function b64(value: string): string {
+  return Buffer.from(value, 'utf8').toString('base64');
+}
+
+function text(value: unknown): string {
+  return typeof value === 'string' ? value : JSON.stringify(value);
+}

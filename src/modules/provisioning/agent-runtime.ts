@@ -1,0 +1,97 @@
+import type { MikroORM } from '@mikro-orm/postgresql';
+import { forkForTenant } from '../../db/request-scope.ts';
+import type { Logger } from '../../shared/logger.ts';
+import { AgentChannels } from './agent-channel.ts';
+import { referenceImage } from './agent-image.ts';
+import type { ContainerRuntime } from './container-runtime.ts';
+import type { ImageAllowList } from './image-allow-list.ts';
+import { JobWorker } from './job-queue.ts';
+import { Provisioner } from './provisioner.service.ts';
+import { Reconciler, type RestartPolicy } from './reconciler.ts';
+import { RuntimeNotifier } from './runtime-notifier.ts';
+
+/** What requests need from the runtime: the allow-list to validate against, the engine for logs. */
+export interface AgentRuntimeAccess {
+  allowList: ImageAllowList;
+  /** Absent when this gateway runs no agents (some tests, tools). */
+  engine?: ContainerRuntime;
+}
+
+export interface AgentRuntimeOptions {
+  orm: MikroORM;
+  appUrl: string;
+  log: Logger;
+  engine: ContainerRuntime;
+  allowList: ImageAllowList;
+  /** Host directory for the per-agent channels. */
+  channelRoot: string;
+  restartPolicy?: RestartPolicy;
+  /** 0: reconcile at start only. */
+  reconcileIntervalMs?: number;
+  workers?: number;
+  /** Job retry backoff (tests shorten it). */
+  baseBackoffMs?: number;
+  maxBackoffMs?: number;
+  leaseSeconds?: number;
+  /** Tests only: do not start the job loops (they drive `worker.runOne()` themselves). */
+  manualJobs?: boolean;
+}
+
+/**
+ * Everything that runs agents on one gateway replica: the engine, the per-agent channels, the
+ * durable job worker with its provisioner, the reconciler and the notification listener.
+ */
+export async function startAgentRuntime(options: AgentRuntimeOptions) {
+  const log = options.log;
+  const reference = await referenceImage();
+  options.allowList.setReferenceTag(reference.tag);
+  const channels = new AgentChannels({ orm: options.orm, log, root: options.channelRoot });
+  await channels.init();
+  const provisioner = new Provisioner({ runtime: options.engine, channels, allowList: options.allowList, reference, log });
+  const worker = new JobWorker({
+    orm: options.orm,
+    log,
+    handler: provisioner.handle,
+    onGiveUp: (job, error) => provisioner.giveUp(job, () => forkForTenant(options.orm, job.tenantId), error),
+    concurrency: options.workers ?? 8,
+    baseBackoffMs: options.baseBackoffMs,
+    maxBackoffMs: options.maxBackoffMs,
+    leaseSeconds: options.leaseSeconds,
+  });
+  const reconciler = new Reconciler({
+    orm: options.orm,
+    runtime: options.engine,
+    channels,
+    log,
+    restartPolicy: options.restartPolicy ?? 'restart',
+  });
+  const notifier = new RuntimeNotifier(options.appUrl, log);
+  notifier.onJob = () => worker.poke();
+  notifier.onTask = (agentId) => channels.wake(agentId);
+  await notifier.start();
+
+  // Build the reference image now so the first agent starts fast; an engine that is down now is retried by the jobs.
+  await options.engine.ensureImage(reference.tag, reference.build).catch((error) => {
+    log.warn({ err: error }, 'reference image not built at start; provisioning will retry');
+  });
+  await reconciler.reconcile().catch(() => undefined);
+  if (!options.manualJobs) worker.start();
+  reconciler.start(options.reconcileIntervalMs ?? 30_000);
+
+  return {
+    engine: options.engine,
+    allowList: options.allowList,
+    reference,
+    channels,
+    worker,
+    reconciler,
+    async stop() {
+      reconciler.stop();
+      await worker.stop();
+      channels.closeAll();
+      await notifier.stop();
+    },
+  };
+}
+
+export type AgentRuntime = Awaited<ReturnType<typeof startAgentRuntime>>;

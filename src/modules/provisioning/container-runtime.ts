@@ -1,0 +1,81 @@
+/**
+ * The container engine behind the agent runtime. Docker (dockerode) is one implementation; a
+ * Kubernetes driver implements the same interface. Every method addresses containers by agent id
+ * and only ever sees containers labelled with this gateway's instance.
+ */
+export interface ContainerRuntime {
+  readonly kind: string;
+  /** Resolves when the engine answers; rejects with EngineUnavailableError otherwise. */
+  ping(): Promise<void>;
+  /** Makes sure the image exists locally, building it from `build` when given and missing. */
+  ensureImage(image: string, build?: ImageBuild): Promise<void>;
+  /** Creates the agent's hardened container and workspace; returns the existing one if it already exists. */
+  create(spec: AgentContainerSpec): Promise<string>;
+  start(agentId: string): Promise<void>;
+  /** Stops the container (SIGTERM, then SIGKILL after `timeoutSeconds`); a stopped or missing container is fine. */
+  stop(agentId: string, timeoutSeconds?: number): Promise<void>;
+  /** Removes the container and (unless kept) its workspace volume; missing ones are fine. */
+  remove(agentId: string, options?: { keepWorkspace?: boolean }): Promise<void>;
+  /** The engine's view of the agent's container, or null when there is none. */
+  inspect(agentId: string): Promise<ContainerState | null>;
+  /** The last `tail` lines of the container's stdout and stderr. */
+  logs(agentId: string, tail: number): Promise<string>;
+  /** Every container of this gateway instance, by label. */
+  list(): Promise<ContainerSummary[]>;
+}
+
+export interface ImageBuild {
+  /** A tar archive holding a Dockerfile and its context. */
+  context: () => Promise<Buffer>;
+}
+
+export interface AgentContainerSpec {
+  tenantId: string;
+  agentId: string;
+  image: string;
+  /** null: the image's default command. */
+  command: string[] | null;
+  memoryMb: number;
+  cpuMillis: number;
+  /** Host directory holding the agent's private channel, mounted read-only at /run/fleetgate. */
+  channelDir: string;
+}
+
+export interface ContainerState {
+  id: string;
+  image: string;
+  running: boolean;
+  /** The engine's word: created, running, exited, dead, … */
+  state: string;
+  startedAt: Date | null;
+  exitCode: number | null;
+  oomKilled: boolean;
+}
+
+export interface ContainerSummary {
+  id: string;
+  tenantId: string;
+  agentId: string;
+  running: boolean;
+}
+
+/** Fixed hardening values, the same for every agent (per-agent memory and CPU come from the agent). */
+export const HARDENING = {
+  user: '65534:65534',
+  pidsLimit: 128,
+  tmpfs: { '/tmp': 'rw,noexec,nosuid,nodev,size=16m' },
+  /** Where the agent's channel directory appears inside its container. */
+  channelMount: '/run/fleetgate',
+  workspaceMount: '/workspace',
+} as const;
+
+export const LABELS = {
+  instance: 'fleetgate.instance',
+  tenant: 'fleetgate.tenant',
+  agent: 'fleetgate.agent',
+} as const;
+
+/** The engine did not answer: callers retry later; nothing was created. */
+export class EngineUnavailableError extends Error {
+  override name = 'EngineUnavailableError';
+}

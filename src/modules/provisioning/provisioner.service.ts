@@ -1,0 +1,170 @@
+import type { EntityManager } from '@mikro-orm/postgresql';
+import type { Logger } from '../../shared/logger.ts';
+import type { AgentChannels } from './agent-channel.ts';
+import type { ReferenceImage } from './agent-image.ts';
+import { type ContainerRuntime, EngineUnavailableError } from './container-runtime.ts';
+import type { ImageAllowList } from './image-allow-list.ts';
+import type { Job } from './job-queue.ts';
+
+interface AgentRow {
+  id: string;
+  tenant_id: string;
+  image: string;
+  command: string[] | null;
+  memory_mb: number;
+  cpu_millis: number;
+  desired_state: 'RUNNING' | 'STOPPED';
+  status: string;
+}
+
+export interface ProvisionerDeps {
+  runtime: ContainerRuntime;
+  channels: AgentChannels;
+  allowList: ImageAllowList;
+  /** Built on demand (content-hashed tag) when an agent needs it and the engine lacks it. */
+  reference: ReferenceImage;
+  log: Logger;
+}
+
+/**
+ * The job handlers of the agent runtime. `agent.converge` brings the agent's container to the
+ * desired state the database holds now (so a job that runs twice, late, or after a crash is
+ * harmless); `agent.remove` removes a deleted agent's container, workspace and channel. Every read
+ * and write goes through the job's tenant-bound EntityManager, under RLS.
+ */
+export class Provisioner {
+  readonly #deps: ProvisionerDeps;
+  readonly #log: Logger;
+
+  constructor(deps: ProvisionerDeps) {
+    this.#deps = deps;
+    this.#log = deps.log.child({ component: 'provisioner' });
+  }
+
+  handle = async (job: Job, em: () => EntityManager): Promise<void> => {
+    try {
+      if (job.kind === 'agent.remove') return await this.#remove(job.agentId);
+      return await this.#converge(job, em);
+    } catch (error) {
+      if (error instanceof EngineUnavailableError) {
+        await setStatus(em(), job.agentId, {}, 'container engine unreachable; retrying');
+      }
+      throw error;
+    }
+  };
+
+  /** After the last attempt: the agent is FAILED with the reason, visible to its tenant. */
+  giveUp = async (job: Job, em: () => EntityManager, error: unknown): Promise<void> => {
+    if (job.kind !== 'agent.converge') return;
+    const reason = error instanceof EngineUnavailableError ? 'container engine unreachable' : 'provisioning failed';
+    await setStatus(em(), job.agentId, { status: 'FAILED' }, reason);
+  };
+
+  async #converge(job: Job, em: () => EntityManager): Promise<void> {
+    const { runtime, channels, allowList } = this.#deps;
+    const agent = await loadAgent(em(), job.agentId);
+    if (!agent) return this.#remove(job.agentId); // deleted meanwhile
+    const log = this.#log.child({ tenantId: agent.tenant_id, agentId: agent.id, jobId: job.id });
+
+    if (agent.desired_state === 'STOPPED') {
+      await runtime.stop(agent.id);
+      channels.close(agent.id);
+      const state = await runtime.inspect(agent.id);
+      await setStatus(em(), agent.id, { status: 'STOPPED', exitCode: state?.exitCode ?? null, expectDesired: 'STOPPED' }, null);
+      return;
+    }
+
+    // A restart recreates the container (keeping the workspace), so a changed image, command or limit applies.
+    if (job.payload.restart === true) {
+      channels.close(agent.id);
+      await runtime.remove(agent.id, { keepWorkspace: true });
+    }
+    const image = allowList.resolve(agent.image);
+    await runtime.ensureImage(image, image === this.#deps.reference.tag ? this.#deps.reference.build : undefined);
+    let state = await runtime.inspect(agent.id);
+    if (!state?.running) {
+      // Fresh FIFOs before the process opens them (the bind mount needs the directory to exist at create).
+      await channels.reset(agent.tenant_id, agent.id);
+      if (!state) {
+        await runtime.create({
+          tenantId: agent.tenant_id,
+          agentId: agent.id,
+          image,
+          command: agent.command,
+          memoryMb: agent.memory_mb,
+          cpuMillis: agent.cpu_millis,
+          channelDir: channels.dirOf(agent.id),
+        });
+      }
+      await runtime.start(agent.id);
+      state = await runtime.inspect(agent.id);
+    } else {
+      channels.open(agent.tenant_id, agent.id);
+    }
+    if (!state?.running) throw new Error(`container did not stay up (${state?.state ?? 'missing'}, exit ${state?.exitCode ?? '?'})`);
+    await setStatus(
+      em(),
+      agent.id,
+      {
+        status: 'RUNNING',
+        containerId: state.id,
+        runtimeImage: image,
+        startedAt: state.startedAt,
+        exitCode: null,
+        expectDesired: 'RUNNING',
+      },
+      null,
+    );
+    log.info({ containerId: state.id }, 'agent running');
+  }
+
+  async #remove(agentId: string): Promise<void> {
+    await this.#deps.runtime.remove(agentId);
+    await this.#deps.channels.destroy(agentId);
+  }
+}
+
+export async function loadAgent(em: EntityManager, agentId: string): Promise<AgentRow | null> {
+  const rows = await em.transactional((tx) =>
+    tx.execute<AgentRow[]>('select id, tenant_id, image, command, memory_mb, cpu_millis, desired_state, status from agents where id = ?', [
+      agentId,
+    ]),
+  );
+  return rows[0] ?? null;
+}
+
+interface StatusChange {
+  status?: string;
+  containerId?: string | null;
+  runtimeImage?: string;
+  startedAt?: Date | null;
+  exitCode?: number | null;
+  /** Write only if the tenant has not changed its mind meanwhile (a later job will converge again). */
+  expectDesired?: 'RUNNING' | 'STOPPED';
+}
+
+/** Records what the engine said; `reason` null clears the previous reason. */
+export async function setStatus(em: EntityManager, agentId: string, change: StatusChange, reason: string | null): Promise<void> {
+  const sets: string[] = ['status_reason = ?', 'updated_at = now()'];
+  const params: unknown[] = [reason];
+  const columns: [keyof StatusChange, string][] = [
+    ['status', 'status'],
+    ['containerId', 'container_id'],
+    ['runtimeImage', 'runtime_image'],
+    ['startedAt', 'started_at'],
+    ['exitCode', 'exit_code'],
+  ];
+  for (const [key, column] of columns) {
+    if (key in change) {
+      sets.push(`${column} = ?`);
+      params.push(change[key] ?? null);
+    }
+  }
+  let where = 'id = ?';
+  params.push(agentId);
+  if (change.expectDesired) {
+    where += ' and desired_state = ?';
+    params.push(change.expectDesired);
+  }
+  await em.transactional((tx) => tx.execute(`update agents set ${sets.join(', ')} where ${where}`, params));
+}

@@ -1,0 +1,51 @@
+import { z } from 'zod';
+import { assertCan } from '../../auth/actions.ts';
+import { actorOf } from '../../auth/principal.ts';
+import type { RequestScope } from '../../context.ts';
+import { findPage, type PageArgs } from '../../db/pagination.ts';
+import { notFound } from '../../shared/errors.ts';
+import { newId } from '../../shared/ids.ts';
+import { parseInput } from '../../shared/validation.ts';
+import { getAgent } from '../agents/agent.service.ts';
+import { recordAudit } from '../audit/audit.service.ts';
+import { Task } from './task.entity.ts';
+
+const UUID = z.uuid();
+const runTaskInput = z.object({ input: z.string().min(1).max(65_536) });
+
+/** Queues a task for one of the caller's agents; the agent takes it over its channel when it asks for work. */
+export async function runTask(scope: RequestScope, agentId: string, input: unknown): Promise<Task> {
+  assertCan(scope.principal, 'agent.write');
+  const fields = parseInput(runTaskInput, input);
+  const agent = await getAgent(scope, agentId);
+  const { actorType, actorId } = actorOf(scope.principal);
+  const task = scope.em.create(Task, {
+    id: newId(),
+    tenantId: agent.tenantId,
+    agentId: agent.id,
+    input: fields.input,
+    createdBy: `${actorType}:${actorId}`,
+  });
+  recordAudit(scope, { action: 'task.run', targetType: 'Task', targetId: task.id, detail: { agentId: agent.id } });
+  await scope.em.flush();
+  return task;
+}
+
+export function listTasks(scope: RequestScope, agentId: string, page: PageArgs): Promise<Task[]> {
+  assertCan(scope.principal, 'agent.read');
+  return findPage(scope.em, Task, { agentId }, page);
+}
+
+export async function loadTasks(scope: RequestScope, ids: string[]): Promise<(Task | null)[]> {
+  assertCan(scope.principal, 'agent.read');
+  const valid = ids.filter((id) => UUID.safeParse(id).success);
+  const found = valid.length > 0 ? await scope.em.find(Task, { id: { $in: valid } }) : [];
+  return ids.map((id) => found.find((task) => task.id === id) ?? null);
+}
+
+/** Another tenant's task and a missing one give the same NOT_FOUND. */
+export async function getTask(scope: RequestScope, id: string): Promise<Task> {
+  const [task] = await loadTasks(scope, [id]);
+  if (!task) throw notFound('Task');
+  return task;
+}
