@@ -1,6 +1,7 @@
 import type { EntityManager, MikroORM } from '@mikro-orm/postgresql';
 import type { YogaInitialContext } from 'graphql-yoga';
 import { authenticate } from './auth/authenticate.ts';
+import type { Keyring } from './auth/keyring.ts';
 import type { Principal } from './auth/principal.ts';
 import type { TokenIssuer } from './auth/tokens.ts';
 import { forkForPrincipal } from './db/request-scope.ts';
@@ -20,11 +21,16 @@ export interface RequestContext {
   log: Logger;
   requestId: string;
   tokens: TokenIssuer;
+  /** Signs audit reports and retention checkpoints; its public half is `auditSigningKey`. */
+  auditKey: Keyring['auditKey'];
+  /** For work outside the request's transaction: denied attempts are recorded after its rollback. */
+  orm: MikroORM;
 }
 
 export interface ContextDeps {
   orm: MikroORM;
   tokens: TokenIssuer;
+  auditKey: Keyring['auditKey'];
   log: Logger;
 }
 
@@ -37,7 +43,15 @@ export function createContextFactory(deps: ContextDeps) {
       principal: principal.kind,
       tenantId: 'tenantId' in principal ? principal.tenantId : undefined,
     });
-    return { principal, em: forkForPrincipal(deps.orm, principal), log, requestId, tokens: deps.tokens };
+    return {
+      principal,
+      em: forkForPrincipal(deps.orm, principal),
+      log,
+      requestId,
+      tokens: deps.tokens,
+      auditKey: deps.auditKey,
+      orm: deps.orm,
+    };
   };
 }
 

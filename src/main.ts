@@ -6,6 +6,7 @@ import { appUrlFor } from './db/database-urls.ts';
 import { startEmbeddedPostgres } from './db/embedded.ts';
 import { migrate, setAppRolePassword } from './db/migrate.ts';
 import { openOrm } from './db/orm.ts';
+import { runAuditRetention } from './modules/audit/retention.ts';
 import { createServer } from './server.ts';
 import { createLogger } from './shared/logger.ts';
 
@@ -29,7 +30,7 @@ async function main() {
   }
   const orm = await openOrm(appUrl);
   const tokens = new TokenIssuer(keyring, config.USER_TOKEN_TTL);
-  const yoga = createServer({ orm, tokens, log });
+  const yoga = createServer({ orm, tokens, auditKey: keyring.auditKey, log });
   const http = createHttpServer(yoga);
   await new Promise<void>((resolve) => http.listen(config.PORT, config.HOST, resolve));
   const url = `http://${config.HOST === '0.0.0.0' ? 'localhost' : config.HOST}:${config.PORT}/graphql`;
@@ -43,8 +44,15 @@ async function main() {
     process.stdout.write(`\nFleetgate is up: ${url}\nNeed an operator token? npm run operator-token\n\n`);
   }
 
+  // Audit retention: at start and every 6 hours; each tenant's old events go behind a signed checkpoint.
+  const retention = { orm, auditKey: keyring.auditKey, log };
+  const retentionTimer = setInterval(() => void runAuditRetention(retention), 6 * 60 * 60 * 1000);
+  retentionTimer.unref();
+  void runAuditRetention(retention);
+
   const shutdown = async (signal: string) => {
     log.info({ signal }, 'shutting down');
+    clearInterval(retentionTimer);
     http.close();
     await orm.close();
     await embedded?.stop();

@@ -5,6 +5,7 @@ import './modules/users/user.schema.ts';
 import './modules/agents/agent.schema.ts';
 import './modules/api-keys/api-key.schema.ts';
 import './modules/audit/audit.schema.ts';
+import './modules/support/support.schema.ts';
 
 /** The whole schema. `disableScopeAuth` exists for the wall-removal tests only. */
 export function buildSchema(options: { disableScopeAuth?: boolean } = {}) {

@@ -1,9 +1,11 @@
 import type { MikroORM } from '@mikro-orm/postgresql';
 import type { GraphQLSchema } from 'graphql';
 import { createYoga } from 'graphql-yoga';
+import type { Keyring } from './auth/keyring.ts';
 import type { TokenIssuer } from './auth/tokens.ts';
 import { createContextFactory, type RequestContext } from './context.ts';
 import { useRequestTransaction } from './db/use-request-transaction.ts';
+import { auditTrail } from './modules/audit/audit-trail.ts';
 import { buildSchema } from './schema.ts';
 import { badInput, internalError, isGraphQLError } from './shared/errors.ts';
 import type { Logger } from './shared/logger.ts';
@@ -12,6 +14,8 @@ import { useRequestLog } from './shared/use-request-log.ts';
 export interface ServerDeps {
   orm: MikroORM;
   tokens: TokenIssuer;
+  /** The keyring's audit signing key (reports, retention checkpoints). */
+  auditKey: Keyring['auditKey'];
   log: Logger;
   /** Tests only: build the schema without wall 1 to show the other walls hold alone. */
   disableScopeAuth?: boolean;
@@ -42,6 +46,6 @@ export function createServer(deps: ServerDeps) {
         return internalError(message);
       },
     },
-    plugins: [useRequestLog(), useRequestTransaction()],
+    plugins: [useRequestLog(), useRequestTransaction(auditTrail)],
   });
 }

@@ -39,7 +39,15 @@ test('every table with a tenant_id, and tenants itself, has RLS enabled and forc
       and (c.relname = 'tenants' or exists (select from information_schema.columns col
            where col.table_schema = 'public' and col.table_name = c.relname and col.column_name = 'tenant_id'))
     order by 1`);
-  expect(tables.map((t) => t.table)).toEqual(['agents', 'api_keys', 'audit_events', 'tenants', 'users']);
+  expect(tables.map((t) => t.table)).toEqual([
+    'agents',
+    'api_keys',
+    'audit_checkpoints',
+    'audit_events',
+    'support_grants',
+    'tenants',
+    'users',
+  ]);
   for (const table of tables) {
     expect(table, table.table).toMatchObject({ enabled: true, forced: true });
     expect(table.commands, table.table).toEqual(['DELETE', 'INSERT', 'SELECT', 'UPDATE']);

@@ -33,3 +33,18 @@ export async function enterNewTenant(em: EntityManager, tenantId: string): Promi
   await em.execute('select set_config(?, ?, true)', [TENANT_SETTING, tenantId]);
   em.setFilterParams(TENANT_FILTER, { tenantId });
 }
+
+/**
+ * An EntityManager bound to one tenant for the gateway's own jobs (audit retention), which act for
+ * no principal. The tenant id comes from the tenants table, never from a client.
+ */
+export function forkForTenant(orm: MikroORM, tenantId: string): EntityManager {
+  const em = orm.em.fork({ clear: true, session: { variables: { [TENANT_SETTING]: tenantId } } });
+  em.setFilterParams(TENANT_FILTER, { tenantId });
+  return em;
+}
+
+/** An operator-bound EntityManager (tenant metadata only) for platform jobs. */
+export function forkForOperator(orm: MikroORM): EntityManager {
+  return orm.em.fork({ clear: true, session: { variables: { [OPERATOR_SETTING]: 'on' } } });
+}

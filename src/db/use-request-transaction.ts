@@ -1,7 +1,15 @@
+import type { ExecutionArgs, GraphQLError } from 'graphql';
 import type { Plugin } from 'graphql-yoga';
 import type { Context, RequestContext } from '../context.ts';
 
 class RollbackForErrors extends Error {}
+
+export interface RequestTransactionOptions {
+  /** Runs in the transaction after an error-free execution, before commit; if it throws, nothing commits. */
+  beforeCommit?: (ctx: Context, args: ExecutionArgs) => Promise<void>;
+  /** Runs after a rollback for errors, outside the rolled-back transaction (the audit trail records refusals here). */
+  afterRollback?: (ctx: Context, args: ExecutionArgs, result: { errors?: readonly GraphQLError[] }) => Promise<void>;
+}
 
 /**
  * Runs each operation's execution in one database transaction on the request's EntityManager:
@@ -9,7 +17,7 @@ class RollbackForErrors extends Error {}
  * work for a mutation and its audit event. GraphQL does not abort an operation when a resolver
  * throws, so a result carrying any error is rolled back: nothing half-done is committed.
  */
-export function useRequestTransaction(): Plugin<RequestContext> {
+export function useRequestTransaction(options: RequestTransactionOptions = {}): Plugin<RequestContext> {
   return {
     onExecute({ executeFn, setExecuteFn }) {
       setExecuteFn(async (args) => {
@@ -20,9 +28,11 @@ export function useRequestTransaction(): Plugin<RequestContext> {
             ctx.em = em;
             result = await executeFn(args);
             if (result && 'errors' in result && result.errors?.length) throw new RollbackForErrors();
+            await options.beforeCommit?.(ctx, args);
           });
         } catch (error) {
           if (!(error instanceof RollbackForErrors)) throw error;
+          if (result && 'errors' in result) await options.afterRollback?.(ctx, args, result);
         }
         return result as Awaited<ReturnType<typeof executeFn>>;
       });

@@ -57,7 +57,7 @@ export async function startGateway(options: GatewayOptions = {}) {
   const appUrl = appUrlFor(database.adminUrl);
   const orm = await openOrm(options.ormUrl ? urlForDatabase(options.ormUrl, database.name) : appUrl, { poolSize: options.poolSize ?? 5 });
   const tokens = new TokenIssuer(keyring, '1h');
-  const yoga = createServer({ orm, tokens, log, disableScopeAuth: options.disableScopeAuth ?? false });
+  const yoga = createServer({ orm, tokens, auditKey: keyring.auditKey, log, disableScopeAuth: options.disableScopeAuth ?? false });
 
   const execute: Execute = async (document, variables, auth) => {
     const response = await yoga.fetch('http://gateway.test/graphql', {
@@ -77,8 +77,10 @@ export async function startGateway(options: GatewayOptions = {}) {
     orm: orm as MikroORM,
     tokens,
     keyring,
+    keyringDir,
     database,
     appUrl,
+    log,
     logs: () => logLines.join(''),
     execute,
     seed: createSeed(execute),

@@ -128,3 +128,48 @@ export const RefreshToken = graphql(`
     refreshToken { token member { id role } }
   }
 `);
+
+export const AuditLog = graphql(`
+  query AuditLog($filter: AuditLogFilter, $first: Int, $after: String) {
+    auditLog(filter: $filter, first: $first, after: $after) {
+      edges { cursor node { id seq action actorType actorId targetType targetId outcome requestId detail prevHash hash } }
+      pageInfo { hasNextPage endCursor }
+    }
+  }
+`);
+
+export const VerifyAuditLog = graphql(`
+  query VerifyAuditLog {
+    verifyAuditLog { intact eventsChecked firstSeq lastSeq headHash checkpointSeq brokenAt { seq eventId reason } }
+  }
+`);
+
+export const ExportAuditReport = graphql(`
+  query ExportAuditReport($from: DateTime!, $to: DateTime!) {
+    exportAuditReport(from: $from, to: $to) { ndjson csv signatureFile eventCount chainIntact headHash }
+  }
+`);
+
+export const AuditSigningKey = graphql(`
+  query AuditSigningKey {
+    auditSigningKey { keyId publicKeyPem }
+  }
+`);
+
+export const SetAuditRetention = graphql(`
+  mutation SetAuditRetention($days: Int!) {
+    setAuditRetention(days: $days) { tenant { id auditRetentionDays } }
+  }
+`);
+
+export const GrantSupportAccess = graphql(`
+  mutation GrantSupportAccess($input: GrantSupportAccessInput!) {
+    grantSupportAccess(input: $input) { token grant { id supportPrincipal expiresAt revokedAt } }
+  }
+`);
+
+export const RevokeSupportAccess = graphql(`
+  mutation RevokeSupportAccess($id: ID!) {
+    revokeSupportAccess(id: $id) { grant { id revokedAt } }
+  }
+`);

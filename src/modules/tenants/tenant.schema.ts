@@ -21,6 +21,7 @@ export const TenantRef = builder.node(Tenant, {
     status: t.field({ type: TenantStatus, resolve: (tenant) => tenant.status }),
     memberCount: t.exposeInt('userCount'),
     agentCount: t.exposeInt('agentCount'),
+    auditRetentionDays: t.exposeInt('auditRetentionDays', { description: 'Days audit events are kept.' }),
     createdAt: t.expose('createdAt', { type: 'DateTime' }),
   }),
 });
