@@ -74,6 +74,46 @@ test('the audit log is append-only for the app role', async () => {
   expect(grants).toEqual({ insert: true, select: true, update: false, delete: false, truncate: false });
 });
 
+test('checkpoints are insert-and-select for the app role; grants and tenants change only in the columns it needs', async () => {
+  const privileges = await query(`
+    select t as table, p as privilege, has_table_privilege('fleetgate_app', t, p) as granted
+    from unnest(array['audit_checkpoints', 'support_grants']) t, unnest(array['SELECT', 'INSERT', 'UPDATE', 'DELETE', 'TRUNCATE']) p
+    order by 1, 2`);
+  expect(privileges.filter((row) => row.granted).map((row) => `${row.table} ${row.privilege}`)).toEqual([
+    'audit_checkpoints INSERT',
+    'audit_checkpoints SELECT',
+    'support_grants INSERT',
+    'support_grants SELECT',
+  ]);
+  const columns = await query(`
+    select table_name as table, column_name as column from information_schema.column_privileges
+    where grantee = 'fleetgate_app' and privilege_type = 'UPDATE' and table_name in ('tenants', 'support_grants', 'audit_events', 'audit_checkpoints')
+    order by 1, 2`);
+  expect(columns).toEqual([
+    { table: 'support_grants', column: 'revoked_at' },
+    { table: 'tenants', column: 'audit_retention_days' },
+  ]);
+});
+
+test('the audit tables refuse UPDATE, DELETE and TRUNCATE by trigger, and events are chained on insert', async () => {
+  const triggers = await query(`
+    select tgrelid::regclass::text as table, tgname as name from pg_trigger
+    where not tgisinternal and tgrelid::regclass::text in ('audit_events', 'audit_checkpoints') order by 1, 2`);
+  expect(triggers).toEqual([
+    { table: 'audit_checkpoints', name: 'audit_checkpoints_append_only' },
+    { table: 'audit_checkpoints', name: 'audit_checkpoints_no_truncate' },
+    { table: 'audit_events', name: 'audit_events_append_only' },
+    { table: 'audit_events', name: 'audit_events_chain' },
+    { table: 'audit_events', name: 'audit_events_no_truncate' },
+  ]);
+  // The one deletion path is owned by the owner role, runs as it, and is callable by the app role only.
+  expect(
+    await query(`select pg_get_userbyid(proowner) as owner, prosecdef as definer,
+      has_function_privilege('fleetgate_app', oid, 'EXECUTE') as app, has_function_privilege('public', oid, 'EXECUTE') as public
+      from pg_proc where proname = 'audit_drop_through'`),
+  ).toEqual([{ owner: 'fleetgate_owner', definer: true, app: true, public: false }]);
+});
+
 test('uniques and foreign keys inside tenants include tenant_id', async () => {
   const constraints = await query(`
     select conrelid::regclass::text as table, pg_get_constraintdef(oid) as definition
