@@ -129,6 +129,28 @@ describe('append-only', () => {
     expect((await verify(acme.ownerToken)).intact).toBe(true);
   });
 
+  test('a temporary table named audit_events cannot stand in for the real one in the chain trigger', async () => {
+    const acme = await tenantWithEvents();
+    const client = new pg.Client({ connectionString: gw.appUrl });
+    await client.connect();
+    try {
+      await client.query('BEGIN');
+      await client.query("select set_config('app.tenant_id', $1, true)", [acme.uuid]);
+      await client.query('create temp table audit_events (tenant_id uuid, seq bigint, hash bytea)');
+      await client.query("insert into pg_temp.audit_events values ($1, 1000, sha256('forged'))", [acme.uuid]);
+      const { rows } = await client.query(
+        `insert into public.audit_events (id, tenant_id, actor_type, actor_id, action, outcome, detail)
+         values (gen_random_uuid(), $1, 'USER', 'x', 'probe', 'SUCCESS', '{}') returning seq::text`,
+        [acme.uuid],
+      );
+      expect(rows).toEqual([{ seq: '6' }]);
+      await client.query('COMMIT');
+    } finally {
+      await client.end();
+    }
+    expect((await verify(acme.ownerToken)).intact).toBe(true);
+  });
+
   test.each([
     ['UPDATE', 'update audit_events set detail = \'{"x": 1}\''],
     ['DELETE', 'delete from audit_events'],

@@ -131,14 +131,14 @@ export async function exportAuditReport(scope: AuditScope, input: unknown): Prom
   const { firstSeq, lastSeq, count } = range as { firstSeq: string | null; lastSeq: string | null; count: number };
   if (count > MAX_REPORT_EVENTS) throw badInput(`The range holds more than ${MAX_REPORT_EVENTS} events; narrow it`, 'to');
   const events: ChainEvent[] = [];
-  const verification = lastSeq
-    ? await verifyTenantChain(sql, tenantId, scope.auditKey.publicKey, {
-        toSeq: lastSeq,
-        onEvent: (event) => {
-          if (BigInt(event.seq) >= BigInt(firstSeq ?? lastSeq)) events.push(event);
-        },
-      })
-    : await verifyTenantChain(sql, tenantId, scope.auditKey.publicKey);
+  const verification =
+    lastSeq && firstSeq
+      ? await verifyTenantChain(sql, tenantId, scope.auditKey.publicKey, {
+          toSeq: lastSeq,
+          collectFrom: firstSeq,
+          onEvent: (event) => events.push(event),
+        })
+      : await verifyTenantChain(sql, tenantId, scope.auditKey.publicKey);
   const report = buildReport({ tenantId, from, to, events, verification, key: scope.auditKey });
   recordAudit(scope, {
     action: 'audit.export',

@@ -1,6 +1,6 @@
 import type { KeyObject } from 'node:crypto';
 import type { EntityManager } from '@mikro-orm/postgresql';
-import { type ChainEvent, type ChainVerification, ChainVerifier, type Checkpoint } from './chain.ts';
+import { CHAIN_VERSION, type ChainEvent, type ChainVerification, ChainVerifier, type Checkpoint, type EncodedEvent } from './chain.ts';
 
 /** Runs one SQL statement with `?` placeholders and returns its rows (the request's transaction, or a bench client). */
 export type Sql = (sql: string, params: unknown[]) => Promise<Record<string, unknown>[]>;
@@ -13,31 +13,88 @@ export function sqlOf(em: EntityManager): Sql {
  * Every field rendered as the text the canonical encoding hashes, by Postgres built-ins only (not
  * by the chain's own SQL functions, so a replaced function cannot make a changed row read as intact).
  */
-const CHAIN_COLUMNS = `tenant_id::text as "tenantId", seq::text as seq, id::text as id,
-  to_char(created_at at time zone 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"') as "createdAt",
-  actor_type as "actorType", actor_id as "actorId", action, target_type as "targetType", target_id as "targetId",
-  outcome, request_id as "requestId", detail::text as detail, encode(prev_hash, 'hex') as "prevHash", encode(hash, 'hex') as hash`;
+const FIELDS = {
+  tenantId: 'tenant_id::text',
+  seq: 'seq::text',
+  id: 'id::text',
+  createdAt: `to_char(created_at at time zone 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"')`,
+  actorType: 'actor_type',
+  actorId: 'actor_id',
+  action: 'action',
+  targetType: 'target_type',
+  targetId: 'target_id',
+  outcome: 'outcome',
+  requestId: 'request_id',
+  detail: 'detail::text',
+  prevHash: `encode(prev_hash, 'hex')`,
+  hash: `encode(hash, 'hex')`,
+} as const;
 
-/** Streams a tenant's events in seq order in keyset batches: constant memory whatever the log's size. */
-export async function* chainEvents(
+const CHAIN_COLUMNS = Object.entries(FIELDS)
+  .map(([name, expression]) => `${expression} as "${name}"`)
+  .join(', ');
+
+/** The canonical encoding (chain.ts) assembled in the query: netstrings of the same fields, in the same order. */
+const netstring = (expression: string) =>
+  `coalesce(octet_length(convert_to(${expression}, 'UTF8'))::text || ':' || ${expression} || ',', '-,')`;
+const ENCODING = [
+  `'${Buffer.byteLength(CHAIN_VERSION)}:${CHAIN_VERSION},'`,
+  ...(
+    [
+      'tenantId',
+      'seq',
+      'id',
+      'createdAt',
+      'actorType',
+      'actorId',
+      'action',
+      'targetType',
+      'targetId',
+      'outcome',
+      'requestId',
+      'detail',
+      'prevHash',
+    ] as const
+  ).map((field) => netstring(FIELDS[field])),
+].join(' || ');
+const ENCODED_COLUMNS = `${FIELDS.tenantId} as "tenantId", ${FIELDS.seq} as seq, ${FIELDS.id} as id, ${FIELDS.prevHash} as "prevHash",
+  ${FIELDS.hash} as hash, ${ENCODING} as encoding`;
+
+/**
+ * Streams a tenant's events in seq order in keyset batches: constant memory whatever the log's
+ * size. The next batch is requested before the current one is handed out, so the database
+ * renders rows while the caller hashes.
+ */
+async function* stream<T extends { seq: string }>(
   sql: Sql,
+  columns: string,
   tenantId: string,
-  options: { afterSeq?: string; toSeq?: string; batch?: number } = {},
-): AsyncGenerator<ChainEvent> {
-  const batch = options.batch ?? 10_000;
-  let after = options.afterSeq ?? '0';
-  for (;;) {
-    const rows = (await sql(
-      `select ${CHAIN_COLUMNS} from audit_events
-       where tenant_id = ?::uuid and seq > ?::bigint and (?::bigint is null or seq <= ?::bigint)
-       order by audit_events.seq limit ?`,
-      [tenantId, after, options.toSeq ?? null, options.toSeq ?? null, batch],
-    )) as unknown as ChainEvent[];
-    for (const row of rows) yield row;
+  options: { afterSeq?: string; toSeq?: string; batch?: number },
+): AsyncGenerator<T> {
+  const batch = options.batch ?? 20_000;
+  const upTo = options.toSeq ? 'and seq <= ?::bigint' : '';
+  const fetch = (after: string) =>
+    sql(
+      `select ${columns} from audit_events where tenant_id = ?::uuid and seq > ?::bigint ${upTo} order by audit_events.seq limit ?`,
+      options.toSeq ? [tenantId, after, options.toSeq, batch] : [tenantId, after, batch],
+    ) as unknown as Promise<T[]>;
+  let pending: Promise<T[]> | undefined = fetch(options.afterSeq ?? '0');
+  while (pending) {
+    const rows: T[] = await pending;
     const last = rows.at(-1);
-    if (!last || rows.length < batch) return;
-    after = last.seq;
+    pending = last && rows.length === batch ? fetch(last.seq) : undefined;
+    yield* rows;
   }
+}
+
+/** Every field of each event, as exported. */
+export function chainEvents(sql: Sql, tenantId: string, options: { afterSeq?: string; toSeq?: string; batch?: number } = {}) {
+  return stream<ChainEvent>(sql, CHAIN_COLUMNS, tenantId, options);
+}
+
+/** Only what verification needs: ids, links and the canonical encoding. */
+export function encodedEvents(sql: Sql, tenantId: string, options: { afterSeq?: string; toSeq?: string; batch?: number } = {}) {
+  return stream<EncodedEvent>(sql, ENCODED_COLUMNS, tenantId, options);
 }
 
 /** The checkpoint the tenant's earliest remaining event must link to (none while seq 1 is still there). */
@@ -54,18 +111,25 @@ export async function startingCheckpoint(sql: Sql, tenantId: string): Promise<Ch
 
 /**
  * verifyAuditLog's core: recomputes every hash and link of the tenant's chain from genesis or its
- * signed checkpoint, streaming. `onEvent` sees each verified event (the export collects its range).
+ * signed checkpoint, streaming. With `collectFrom`, events from that seq on are streamed with all
+ * their fields and handed to `onEvent` (the export collects its range this way).
  */
 export async function verifyTenantChain(
   sql: Sql,
   tenantId: string,
   publicKey: KeyObject,
-  options: { toSeq?: string; onEvent?: (event: ChainEvent) => void } = {},
+  options: { toSeq?: string; collectFrom?: string; onEvent?: (event: ChainEvent) => void } = {},
 ): Promise<ChainVerification> {
   const verifier = new ChainVerifier(tenantId, { checkpoint: await startingCheckpoint(sql, tenantId), publicKey });
-  for await (const event of chainEvents(sql, tenantId, options.toSeq ? { toSeq: options.toSeq } : {})) {
+  const { toSeq, collectFrom, onEvent } = options;
+  const fastUntil = collectFrom !== undefined ? String(BigInt(collectFrom) - 1n) : toSeq;
+  for await (const event of encodedEvents(sql, tenantId, fastUntil !== undefined ? { toSeq: fastUntil } : {})) {
+    if (!verifier.push(event)) return verifier.result();
+  }
+  if (collectFrom === undefined) return verifier.result();
+  for await (const event of chainEvents(sql, tenantId, { afterSeq: fastUntil ?? '0', ...(toSeq ? { toSeq } : {}) })) {
     if (!verifier.push(event)) break;
-    options.onEvent?.(event);
+    onEvent?.(event);
   }
   return verifier.result();
 }

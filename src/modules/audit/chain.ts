@@ -77,7 +77,25 @@ export function canonicalEncoding(event: Omit<ChainEvent, 'hash'>): string {
 }
 
 export function eventHash(event: Omit<ChainEvent, 'hash'>): string {
-  return createHash('sha256').update(canonicalEncoding(event), 'utf8').digest('hex');
+  return encodingHash(canonicalEncoding(event));
+}
+
+function encodingHash(encoding: string): string {
+  return createHash('sha256').update(encoding, 'utf8').digest('hex');
+}
+
+/**
+ * An event as verifyAuditLog streams it: the canonical encoding already assembled by its query
+ * (from the row's columns, with Postgres built-ins, see chain-store.ts), so only what the chain
+ * needs crosses the wire. The hash is still recomputed here, never read from the database's functions.
+ */
+export interface EncodedEvent {
+  tenantId: string;
+  seq: string;
+  id: string;
+  prevHash: string;
+  hash: string;
+  encoding: string;
 }
 
 /** A signed checkpoint: the chain's hash at seq, where retention cut the log. */
@@ -168,7 +186,7 @@ export class ChainVerifier {
   }
 
   /** Returns false once the chain is broken (further events are ignored). */
-  push(event: ChainEvent): boolean {
+  push(event: ChainEvent | EncodedEvent): boolean {
     const result = this.#result;
     if (!result.intact) return false;
     if (this.#expectedSeq === null) this.#start(event);
@@ -181,7 +199,7 @@ export class ChainVerifier {
     if (event.tenantId !== this.tenantId) return fail('WRONG_TENANT');
     if (BigInt(event.seq) !== this.#expectedSeq) return fail('SEQUENCE_GAP');
     if (event.prevHash !== this.#prevHash) return fail('BROKEN_LINK');
-    if (eventHash(event) !== event.hash) return fail('HASH_MISMATCH');
+    if (('encoding' in event ? encodingHash(event.encoding) : eventHash(event)) !== event.hash) return fail('HASH_MISMATCH');
     result.eventsChecked++;
     result.firstSeq ??= event.seq;
     result.lastSeq = event.seq;
@@ -191,7 +209,7 @@ export class ChainVerifier {
     return true;
   }
 
-  #start(first: ChainEvent): void {
+  #start(first: ChainEvent | EncodedEvent): void {
     const result = this.#result;
     const { checkpoint, publicKey, startAt } = this.options;
     this.#expectedSeq = 1n;
