@@ -57,8 +57,7 @@ const ENCODING = [
     ] as const
   ).map((field) => netstring(FIELDS[field])),
 ].join(' || ');
-const ENCODED_COLUMNS = `${FIELDS.tenantId} as "tenantId", ${FIELDS.seq} as seq, ${FIELDS.id} as id, ${FIELDS.prevHash} as "prevHash",
-  ${FIELDS.hash} as hash, ${ENCODING} as encoding`;
+const ENCODED_COLUMNS = `${FIELDS.seq} as seq, ${FIELDS.id} as id, ${FIELDS.hash} as hash, ${ENCODING} as encoding`;
 
 /**
  * Streams a tenant's events in seq order in keyset batches: constant memory whatever the log's

@@ -1,4 +1,4 @@
-import { createHash, createPublicKey, type KeyObject, verify } from 'node:crypto';
+import { createPublicKey, hash, type KeyObject, verify } from 'node:crypto';
 
 /**
  * The audit chain's canonical encoding (v1), the one definition shared by the database trigger
@@ -81,7 +81,7 @@ export function eventHash(event: Omit<ChainEvent, 'hash'>): string {
 }
 
 function encodingHash(encoding: string): string {
-  return createHash('sha256').update(encoding, 'utf8').digest('hex');
+  return hash('sha256', encoding, 'hex');
 }
 
 /**
@@ -90,12 +90,15 @@ function encodingHash(encoding: string): string {
  * needs crosses the wire. The hash is still recomputed here, never read from the database's functions.
  */
 export interface EncodedEvent {
-  tenantId: string;
   seq: string;
   id: string;
-  prevHash: string;
   hash: string;
   encoding: string;
+}
+
+/** prevHash is the encoding's last netstring, `64:<hex>,`; anything else fails the link check. */
+function prevHashOf(event: ChainEvent | EncodedEvent): string {
+  return 'encoding' in event ? event.encoding.slice(-65, -1) : event.prevHash;
 }
 
 /** A signed checkpoint: the chain's hash at seq, where retention cut the log. */
@@ -196,9 +199,10 @@ export class ChainVerifier {
       result.brokenAt = { seq: event.seq, eventId: event.id, reason };
       return false;
     };
-    if (event.tenantId !== this.tenantId) return fail('WRONG_TENANT');
+    // An encoded event was selected by its tenant and its encoding (hashed below) holds the tenant id.
+    if (!('encoding' in event) && event.tenantId !== this.tenantId) return fail('WRONG_TENANT');
     if (BigInt(event.seq) !== this.#expectedSeq) return fail('SEQUENCE_GAP');
-    if (event.prevHash !== this.#prevHash) return fail('BROKEN_LINK');
+    if (prevHashOf(event) !== this.#prevHash) return fail('BROKEN_LINK');
     if (('encoding' in event ? encodingHash(event.encoding) : eventHash(event)) !== event.hash) return fail('HASH_MISMATCH');
     result.eventsChecked++;
     result.firstSeq ??= event.seq;
