@@ -1,6 +1,7 @@
 import type { EntityManager, MikroORM } from '@mikro-orm/postgresql';
 import type { YogaInitialContext } from 'graphql-yoga';
 import { principalOf } from './auth/authenticate.ts';
+import type { Keyring } from './auth/keyring.ts';
 import type { Principal } from './auth/principal.ts';
 import type { TokenIssuer } from './auth/tokens.ts';
 import { forkForPrincipal } from './db/request-scope.ts';
@@ -26,11 +27,16 @@ export interface RequestContext {
   metrics: Metrics;
   /** The operator's image allow-list and, when this replica runs agents, the container engine. */
   agentRuntime: AgentRuntimeAccess;
+  /** Signs audit reports and retention checkpoints; its public half is `auditSigningKey`. */
+  auditKey: Keyring['auditKey'];
+  /** For work outside the request's transaction: denied attempts are recorded after its rollback. */
+  orm: MikroORM;
 }
 
 export interface ContextDeps {
   orm: MikroORM;
   tokens: TokenIssuer;
+  auditKey: Keyring['auditKey'];
   log: Logger;
   gate: AccessGate;
   metrics: Metrics;
@@ -55,6 +61,8 @@ export function createContextFactory(deps: ContextDeps) {
       tokens: deps.tokens,
       metrics: deps.metrics,
       agentRuntime: deps.agentRuntime,
+      auditKey: deps.auditKey,
+      orm: deps.orm,
     };
   };
 }

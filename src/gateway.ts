@@ -55,6 +55,7 @@ export async function startGateway(options: GatewayOptions) {
   const yoga = createServer({
     orm,
     tokens,
+    auditKey: options.keyring.auditKey,
     log: options.log,
     gate,
     metrics,

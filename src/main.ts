@@ -6,6 +6,7 @@ import { appUrlFor } from './db/database-urls.ts';
 import { startEmbeddedPostgres } from './db/embedded.ts';
 import { migrate, setAppRolePassword } from './db/migrate.ts';
 import { startGateway } from './gateway.ts';
+import { runAuditRetention } from './modules/audit/retention.ts';
 import { DockerRuntime } from './modules/provisioning/docker-runtime.ts';
 import { createLogger } from './shared/logger.ts';
 
@@ -49,6 +50,11 @@ async function main() {
       workers: config.PROVISION_WORKERS,
     },
   });
+  // Audit retention: at start and every 6 hours; each tenant's old events go behind a signed checkpoint.
+  const retention = { orm: gateway.orm, auditKey: keyring.auditKey, log };
+  const retentionTimer = setInterval(() => void runAuditRetention(retention), 6 * 60 * 60 * 1000);
+  retentionTimer.unref();
+  void runAuditRetention(retention);
   const http = createHttpServer(gateway.yoga);
   await new Promise<void>((resolve) => http.listen(config.PORT, config.HOST, resolve));
   const url = `http://${config.HOST === '0.0.0.0' ? 'localhost' : config.HOST}:${config.PORT}/graphql`;
@@ -65,6 +71,7 @@ async function main() {
   const shutdown = async (signal: string) => {
     log.info({ signal }, 'shutting down');
     http.close();
+    clearInterval(retentionTimer);
     await gateway.close();
     redis?.disconnect();
     await embedded?.stop();

@@ -6,6 +6,7 @@ import './modules/agents/agent.schema.ts';
 import './modules/tasks/task.schema.ts';
 import './modules/api-keys/api-key.schema.ts';
 import './modules/audit/audit.schema.ts';
+import './modules/support/support.schema.ts';
 
 /** The whole schema. `disableScopeAuth` exists for the wall-removal tests only. */
 export function buildSchema(options: { disableScopeAuth?: boolean } = {}) {

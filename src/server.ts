@@ -4,9 +4,11 @@ import type { MikroORM } from '@mikro-orm/postgresql';
 import { createYoga, type Plugin } from 'graphql-yoga';
 import type { Redis } from 'ioredis';
 import { principalOf } from './auth/authenticate.ts';
+import type { Keyring } from './auth/keyring.ts';
 import type { TokenIssuer } from './auth/tokens.ts';
 import { createContextFactory, type RequestContext } from './context.ts';
 import { useRequestTransaction } from './db/use-request-transaction.ts';
+import { auditTrail } from './modules/audit/audit-trail.ts';
 import type { AccessGate } from './modules/policy/access-gate.ts';
 import { useCostLimit } from './modules/policy/use-cost-limit.ts';
 import { useOperatorEndpoints } from './modules/policy/use-operator-endpoints.ts';
@@ -34,6 +36,8 @@ export interface PolicyOptions {
 export interface ServerDeps {
   orm: MikroORM;
   tokens: TokenIssuer;
+  /** The keyring's audit signing key (reports, retention checkpoints). */
+  auditKey: Keyring['auditKey'];
   log: Logger;
   gate: AccessGate;
   metrics: Metrics;
@@ -106,7 +110,7 @@ export function createServer(deps: ServerDeps) {
       useSchemaPrivacy(),
       ...policies,
       useObservability(deps.metrics),
-      useRequestTransaction(),
+      useRequestTransaction(auditTrail),
     ],
   });
 }

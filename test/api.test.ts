@@ -79,8 +79,12 @@ describe('agents', () => {
     expect(errorCodes(await gw.execute(AgentById, { id: createAgent.agent.id }, { token }))).toEqual(['NOT_FOUND']);
 
     const { auditEvents } = expectNoErrors(await gw.execute(AuditEvents, {}, { token }));
-    expect(auditEvents.edges.map((edge) => edge.node.action)).toEqual(['tenant.signUp', 'agent.create', 'agent.update', 'agent.delete']);
-    expect(auditEvents.edges.every((edge) => edge.node.actorType === 'USER' && edge.node.outcome === 'SUCCESS')).toBe(true);
+    const changes = auditEvents.edges.filter((edge) => edge.node.outcome === 'SUCCESS');
+    expect(changes.map((edge) => edge.node.action)).toEqual(['tenant.signUp', 'agent.create', 'agent.update', 'agent.delete']);
+    expect(changes.every((edge) => edge.node.actorType === 'USER')).toBe(true);
+    // Reading the deleted agent was refused, and that refusal is on record too.
+    const denied = auditEvents.edges.filter((edge) => edge.node.outcome === 'DENIED').map((edge) => edge.node);
+    expect(denied).toMatchObject([{ action: 'Query.agent', targetType: 'Agent', detail: { code: 'NOT_FOUND' } }]);
   });
 
   test('a duplicate name is a CONFLICT and rolls back the mutation with its audit event', async () => {

@@ -39,7 +39,17 @@ test('every table with a tenant_id, and tenants itself, has RLS enabled and forc
       and (c.relname = 'tenants' or exists (select from information_schema.columns col
            where col.table_schema = 'public' and col.table_name = c.relname and col.column_name = 'tenant_id'))
     order by 1`);
-  expect(tables.map((t) => t.table)).toEqual(['agents', 'api_keys', 'audit_events', 'jobs', 'tasks', 'tenants', 'users']);
+  expect(tables.map((t) => t.table)).toEqual([
+    'agents',
+    'api_keys',
+    'audit_checkpoints',
+    'audit_events',
+    'jobs',
+    'support_grants',
+    'tasks',
+    'tenants',
+    'users',
+  ]);
   for (const table of tables) {
     expect(table, table.table).toMatchObject({ enabled: true, forced: true });
     expect(table.commands, table.table).toEqual(['DELETE', 'INSERT', 'SELECT', 'UPDATE']);
@@ -84,6 +94,54 @@ test('the audit log is append-only for the app role', async () => {
     has_table_privilege('fleetgate_app', 'audit_events', 'DELETE') as delete,
     has_table_privilege('fleetgate_app', 'audit_events', 'TRUNCATE') as truncate`);
   expect(grants).toEqual({ insert: true, select: true, update: false, delete: false, truncate: false });
+});
+
+test('checkpoints are insert-and-select for the app role; grants and tenants change only in the columns it needs', async () => {
+  const privileges = await query(`
+    select t as table, p as privilege, has_table_privilege('fleetgate_app', t, p) as granted
+    from unnest(array['audit_checkpoints', 'support_grants']) t, unnest(array['SELECT', 'INSERT', 'UPDATE', 'DELETE', 'TRUNCATE']) p
+    order by 1, 2`);
+  expect(privileges.filter((row) => row.granted).map((row) => `${row.table} ${row.privilege}`)).toEqual([
+    'audit_checkpoints INSERT',
+    'audit_checkpoints SELECT',
+    'support_grants INSERT',
+    'support_grants SELECT',
+  ]);
+  const columns = await query(`
+    select table_name as table, column_name as column from information_schema.column_privileges
+    where grantee = 'fleetgate_app' and privilege_type = 'UPDATE' and table_name in ('tenants', 'support_grants', 'audit_events', 'audit_checkpoints')
+    order by 1, 2`);
+  // tenants: the lifecycle, limit and quota columns are granted for operator transactions; a tenant
+  // transaction may change audit_retention_days only (trigger tenants_guard_columns, tested in freeze).
+  expect(columns).toEqual([
+    { table: 'support_grants', column: 'revoked_at' },
+    { table: 'tenants', column: 'audit_retention_days' },
+    { table: 'tenants', column: 'frozen_reason' },
+    { table: 'tenants', column: 'max_agents' },
+    { table: 'tenants', column: 'max_cpu_millis' },
+    { table: 'tenants', column: 'max_memory_mb' },
+    { table: 'tenants', column: 'rate_limit_per_minute' },
+    { table: 'tenants', column: 'status' },
+  ]);
+});
+
+test('the audit tables refuse UPDATE, DELETE and TRUNCATE by trigger, and events are chained on insert', async () => {
+  const triggers = await query(`
+    select tgrelid::regclass::text as table, tgname as name from pg_trigger
+    where not tgisinternal and tgrelid::regclass::text in ('audit_events', 'audit_checkpoints') order by 1, 2`);
+  expect(triggers).toEqual([
+    { table: 'audit_checkpoints', name: 'audit_checkpoints_append_only' },
+    { table: 'audit_checkpoints', name: 'audit_checkpoints_no_truncate' },
+    { table: 'audit_events', name: 'audit_events_append_only' },
+    { table: 'audit_events', name: 'audit_events_chain' },
+    { table: 'audit_events', name: 'audit_events_no_truncate' },
+  ]);
+  // The one deletion path is owned by the owner role, runs as it, and is callable by the app role only.
+  expect(
+    await query(`select pg_get_userbyid(proowner) as owner, prosecdef as definer,
+      has_function_privilege('fleetgate_app', oid, 'EXECUTE') as app, has_function_privilege('public', oid, 'EXECUTE') as public
+      from pg_proc where proname = 'audit_drop_through'`),
+  ).toEqual([{ owner: 'fleetgate_owner', definer: true, app: true, public: false }]);
 });
 
 test('uniques and foreign keys inside tenants include tenant_id', async () => {

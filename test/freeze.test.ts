@@ -73,9 +73,9 @@ describe('freeze on one gateway', () => {
     try {
       await client.query('begin');
       await client.query("select set_config('app.tenant_id', $1, true)", [tenantId]);
-      const update = await client.query("update tenants set status = 'ACTIVE' where id = $1", [tenantId]);
-      expect(update.rowCount).toBe(0); // RLS: only an operator transaction may update lifecycle columns
-      await client.query('commit');
+      const update = client.query("update tenants set status = 'ACTIVE' where id = $1", [tenantId]);
+      await expect(update).rejects.toMatchObject({ code: '42501' }); // only operators change lifecycle columns
+      await client.query('rollback');
     } finally {
       await client.end();
     }

@@ -2,18 +2,26 @@ import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { encodeGlobalId } from '../src/shared/global-id.ts';
 import { newId } from '../src/shared/ids.ts';
 import { type Execute, type Gateway, type GraphQLResponse, startGateway } from './support/gateway.ts';
-import { DeleteAgentRecord, GetAgent, ListAgents, NodeById, RevokeApiKey, UpdateAgentRecord } from './support/operations.ts';
+import {
+  DeleteAgentRecord,
+  GetAgent,
+  GrantSupportAccess,
+  ListAgents,
+  NodeById,
+  RevokeApiKey,
+  UpdateAgentRecord,
+} from './support/operations.ts';
 
 /**
  * Every principal × every operation × own / foreign / missing target. The expected outcome of a
  * foreign target is always exactly the response for a missing one: same code, same shape.
  */
-type Principal = 'OWNER' | 'ADMIN' | 'MEMBER' | 'VIEWER' | 'KEY_READ' | 'KEY_WRITE' | 'OPERATOR' | 'ANONYMOUS';
+type Principal = 'OWNER' | 'ADMIN' | 'MEMBER' | 'VIEWER' | 'KEY_READ' | 'KEY_WRITE' | 'SUPPORT' | 'OPERATOR' | 'ANONYMOUS';
 type Target = 'own' | 'foreign' | 'missing';
 type Outcome = 'ok' | 'null' | 'NOT_FOUND' | 'FORBIDDEN' | 'UNAUTHENTICATED' | 'PERSISTED_QUERY_ONLY';
 
-const PRINCIPALS: Principal[] = ['OWNER', 'ADMIN', 'MEMBER', 'VIEWER', 'KEY_READ', 'KEY_WRITE', 'OPERATOR', 'ANONYMOUS'];
-const READERS: Principal[] = ['OWNER', 'ADMIN', 'MEMBER', 'VIEWER', 'KEY_READ', 'KEY_WRITE'];
+const PRINCIPALS: Principal[] = ['OWNER', 'ADMIN', 'MEMBER', 'VIEWER', 'KEY_READ', 'KEY_WRITE', 'SUPPORT', 'OPERATOR', 'ANONYMOUS'];
+const READERS: Principal[] = ['OWNER', 'ADMIN', 'MEMBER', 'VIEWER', 'KEY_READ', 'KEY_WRITE', 'SUPPORT'];
 const WRITERS: Principal[] = ['OWNER', 'ADMIN', 'MEMBER', 'KEY_WRITE'];
 const KEY_MANAGERS: Principal[] = ['OWNER', 'ADMIN'];
 
@@ -98,6 +106,12 @@ beforeAll(async () => {
   for (const role of ['ADMIN', 'MEMBER', 'VIEWER'] as const) tokens.set(role, (await a.member(role)).token);
   tokens.set('KEY_READ', (await a.apiKey(['AGENTS_READ'])).key);
   tokens.set('KEY_WRITE', (await a.apiKey(['AGENTS_WRITE'])).key);
+  const grant = await gw.execute(
+    GrantSupportAccess,
+    { input: { supportPrincipal: 'sam@support.example', reason: 'matrix', durationMinutes: 60 } },
+    { token: a.ownerToken },
+  );
+  tokens.set('SUPPORT', grant.data?.grantSupportAccess.token);
   tokens.set('OPERATOR', (await gw.tokens.issue({ kind: 'operator', operatorId: 'op' })).reveal());
   tokens.set('ANONYMOUS', undefined);
   foreignAgentId = (await b.agent('b-private')).id;

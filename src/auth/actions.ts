@@ -15,6 +15,8 @@ export type Action =
   | 'apiKey.read'
   | 'apiKey.manage'
   | 'audit.read'
+  | 'audit.manage'
+  | 'support.manage'
   | 'platform.tenants.read'
   | 'platform.tenants.manage';
 
@@ -22,8 +24,11 @@ const VIEWER: readonly Action[] = ['tenant.read', 'member.read', 'agent.read'];
 const MEMBER: readonly Action[] = [...VIEWER, 'agent.write'];
 const ADMIN: readonly Action[] = [...MEMBER, 'member.manage', 'apiKey.read', 'apiKey.manage', 'audit.read'];
 
+/** Only owners set the audit retention and grant support access to their tenant. */
+const OWNER: readonly Action[] = [...ADMIN, 'audit.manage', 'support.manage'];
+
 const roleActions: Record<UserRole, ReadonlySet<Action>> = {
-  OWNER: new Set(ADMIN),
+  OWNER: new Set(OWNER),
   ADMIN: new Set(ADMIN),
   MEMBER: new Set(MEMBER),
   VIEWER: new Set(VIEWER),
@@ -35,6 +40,12 @@ const apiKeyScopeActions: Record<ApiKeyScope, readonly Action[]> = {
   AGENTS_WRITE: ['tenant.read', 'agent.read', 'agent.write'],
 };
 
+/**
+ * Support grants are read-only: they read what an admin reads and change nothing, not even their
+ * own grant. Every request under a grant is audited with the grant (see audit-trail.ts).
+ */
+const supportActions: ReadonlySet<Action> = new Set(['tenant.read', 'member.read', 'agent.read', 'apiKey.read', 'audit.read']);
+
 /** Operators see platform metadata only: no action here reaches a row inside a tenant. */
 const operatorActions: ReadonlySet<Action> = new Set(['platform.tenants.read', 'platform.tenants.manage']);
 
@@ -44,6 +55,8 @@ export function can(principal: Principal, action: Action): boolean {
       return roleActions[principal.role].has(action);
     case 'apiKey':
       return principal.scopes.some((scope) => apiKeyScopeActions[scope].includes(action));
+    case 'support':
+      return supportActions.has(action);
     case 'operator':
       return operatorActions.has(action);
     case 'anonymous':

@@ -1,6 +1,7 @@
 import type { MikroORM } from '@mikro-orm/postgresql';
 import { forkForPrincipal } from '../db/request-scope.ts';
 import { ApiKey } from '../modules/api-keys/api-key.entity.ts';
+import { SupportGrant } from '../modules/support/support-grant.entity.ts';
 import { unauthenticated } from '../shared/errors.ts';
 import type { Logger } from '../shared/logger.ts';
 import { looksLikeApiKey, parseApiKey, secretMatches } from './api-keys.ts';
@@ -49,7 +50,8 @@ async function authenticate(request: Request, deps: AuthDeps): Promise<Principal
   const match = /^Bearer\s+(\S{1,4096})$/i.exec(header.trim());
   if (!match?.[1]) throw unauthenticated();
   const credential = match[1];
-  const principal = looksLikeApiKey(credential) ? await verifyApiKey(credential, deps.orm) : await deps.tokens.verify(credential);
+  let principal = looksLikeApiKey(credential) ? await verifyApiKey(credential, deps.orm) : await deps.tokens.verify(credential);
+  if (principal?.kind === 'support' && !(await grantIsLive(principal, deps.orm))) principal = undefined;
   if (!principal) {
     deps.log.info({ credential: looksLikeApiKey(credential) ? 'apiKey' : 'token' }, 'authentication refused');
     throw unauthenticated();
@@ -69,4 +71,21 @@ async function verifyApiKey(credential: string, orm: MikroORM): Promise<Principa
   const key = await em.transactional((tx) => tx.findOne(ApiKey, { id: parsed.keyId, revokedAt: null }, { populate: ['secretHash'] }));
   if (!key || !secretMatches(key.secretHash, parsed.secretHash)) return undefined;
   return { ...claimed, scopes: key.scopes };
+}
+
+/**
+ * A support token is only as good as its grant: found under the grant's tenant (RLS), not revoked
+ * and not expired. The token's own `exp` ends it too; this check makes revocation immediate.
+ */
+async function grantIsLive(principal: Principal & { kind: 'support' }, orm: MikroORM): Promise<boolean> {
+  const em = forkForPrincipal(orm, principal);
+  const grant = await em.transactional((tx) =>
+    tx.findOne(SupportGrant, {
+      id: principal.grantId,
+      supportPrincipal: principal.supportPrincipal,
+      revokedAt: null,
+      expiresAt: { $gt: new Date() },
+    }),
+  );
+  return grant !== null;
 }

@@ -1,5 +1,5 @@
-import { randomBytes } from 'node:crypto';
-import { chmod, mkdir, readFile, writeFile } from 'node:fs/promises';
+import { createPrivateKey, createPublicKey, generateKeyPairSync, type KeyObject, randomBytes } from 'node:crypto';
+import { chmod, mkdir, readFile, rename, writeFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { type CryptoKey, exportJWK, generateKeyPair, importJWK, type JWK } from 'jose';
 import { Secret } from '../shared/secret.ts';
@@ -12,6 +12,11 @@ import { Secret } from '../shared/secret.ts';
 export interface Keyring {
   /** Ed25519 key pair signing and verifying every JWT the gateway issues. */
   readonly signingKey: { privateKey: CryptoKey; publicKey: CryptoKey; kid: string };
+  /**
+   * Ed25519 key pair signing audit report digests and retention checkpoints. Separate from the JWT
+   * key so neither signature can stand in for the other; its public half is published (auditSigningKey).
+   */
+  readonly auditKey: { privateKey: KeyObject; publicKey: KeyObject; kid: string; publicKeyPem: string };
   /** Password of the embedded Postgres superuser (embedded default only). */
   readonly embeddedDbPassword: Secret;
   /** True when this start created the keyring (used to print the first operator token once). */
@@ -21,6 +26,8 @@ export interface Keyring {
 interface KeyringFile {
   version: 1;
   signingKey: JWK & { kid: string };
+  /** Added after version 1 shipped: a keyring without it gains one on its next open. */
+  auditSigningKey?: JWK & { kid: string };
   embeddedDbPassword: string;
 }
 
@@ -39,11 +46,29 @@ export async function openKeyring(dir: string): Promise<Keyring> {
     await chmod(path, 0o600);
     created = true;
   }
+  let auditJwk = file.auditSigningKey;
+  if (!auditJwk) {
+    auditJwk = newAuditKey();
+    file = { ...file, auditSigningKey: auditJwk };
+    // Replace atomically: a crash leaves the old keyring or the new one, never half a file.
+    await writeFile(`${path}.tmp`, JSON.stringify(file), { mode: 0o600 });
+    await rename(`${path}.tmp`, path);
+    await chmod(path, 0o600);
+  }
+  const { kid: auditKid, ...auditKeyJwk } = auditJwk;
+  const auditPrivate = createPrivateKey({ key: auditKeyJwk as Record<string, string>, format: 'jwk' });
+  const auditPublic = createPublicKey(auditPrivate);
   const privateKey = (await importJWK(file.signingKey, 'EdDSA')) as CryptoKey;
   const { d: _private, ...publicJwk } = file.signingKey;
   const publicKey = (await importJWK(publicJwk, 'EdDSA')) as CryptoKey;
   return {
     signingKey: { privateKey, publicKey, kid: file.signingKey.kid },
+    auditKey: {
+      privateKey: auditPrivate,
+      publicKey: auditPublic,
+      kid: auditKid,
+      publicKeyPem: auditPublic.export({ type: 'spki', format: 'pem' }).toString(),
+    },
     embeddedDbPassword: new Secret(file.embeddedDbPassword),
     created,
   };
@@ -55,6 +80,12 @@ async function createKeyringFile(): Promise<KeyringFile> {
   return {
     version: 1,
     signingKey: { ...jwk, kid: randomBytes(8).toString('hex') },
+    auditSigningKey: newAuditKey(),
     embeddedDbPassword: randomBytes(24).toString('base64url'),
   };
+}
+
+function newAuditKey(): JWK & { kid: string } {
+  const { privateKey } = generateKeyPairSync('ed25519');
+  return { ...(privateKey.export({ format: 'jwk' }) as JWK), kid: `audit-${randomBytes(8).toString('hex')}` };
 }

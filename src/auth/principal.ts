@@ -10,6 +10,8 @@ export type Principal =
   | { kind: 'anonymous' }
   | { kind: 'user'; tenantId: string; userId: string; role: UserRole }
   | { kind: 'apiKey'; tenantId: string; keyId: string; scopes: readonly ApiKeyScope[] }
+  /** A named support person acting under a tenant owner's time-bound, read-only grant. */
+  | { kind: 'support'; tenantId: string; grantId: string; supportPrincipal: string }
   | { kind: 'operator'; operatorId: string };
 
 export type TenantPrincipal = Extract<Principal, { tenantId: string }>;
@@ -25,6 +27,8 @@ export function actorOf(principal: Principal): { actorType: string; actorId: str
       return { actorType: 'USER', actorId: principal.userId };
     case 'apiKey':
       return { actorType: 'API_KEY', actorId: principal.keyId };
+    case 'support':
+      return { actorType: 'SUPPORT', actorId: principal.supportPrincipal };
     case 'operator':
       return { actorType: 'OPERATOR', actorId: principal.operatorId };
     case 'anonymous':

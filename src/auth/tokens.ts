@@ -10,7 +10,10 @@ const ALGORITHMS = ['EdDSA'];
 const USER_ROLES: readonly UserRole[] = ['OWNER', 'ADMIN', 'MEMBER', 'VIEWER'];
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
 
-export type TokenSubject = { kind: 'user'; tenantId: string; userId: string; role: UserRole } | { kind: 'operator'; operatorId: string };
+export type TokenSubject =
+  | { kind: 'user'; tenantId: string; userId: string; role: UserRole }
+  | { kind: 'operator'; operatorId: string }
+  | { kind: 'support'; tenantId: string; grantId: string; supportPrincipal: string };
 
 export class TokenIssuer {
   constructor(
@@ -18,11 +21,11 @@ export class TokenIssuer {
     private readonly userTokenTtl: string,
   ) {}
 
-  async issue(subject: TokenSubject, ttl = this.userTokenTtl): Promise<Secret> {
-    const claims = subject.kind === 'user' ? { typ: 'user', tid: subject.tenantId, role: subject.role } : { typ: 'operator' };
-    const jwt = await new SignJWT(claims)
+  /** `ttl` is a duration ('12h') or, for support grants, the grant's expiry as a Date. */
+  async issue(subject: TokenSubject, ttl: string | Date = this.userTokenTtl): Promise<Secret> {
+    const jwt = await new SignJWT(claimsOf(subject))
       .setProtectedHeader({ alg: 'EdDSA', kid: this.keyring.signingKey.kid, typ: 'JWT' })
-      .setSubject(subject.kind === 'user' ? subject.userId : subject.operatorId)
+      .setSubject(subjectOf(subject))
       .setIssuer(ISSUER)
       .setAudience(AUDIENCE)
       .setIssuedAt()
@@ -47,6 +50,17 @@ export class TokenIssuer {
       const sub = payload.sub ?? '';
       if (payload.typ === 'operator' && sub.length > 0) return { kind: 'operator', operatorId: sub };
       if (
+        payload.typ === 'support' &&
+        UUID.test(sub) &&
+        typeof payload.tid === 'string' &&
+        UUID.test(payload.tid) &&
+        typeof payload.spn === 'string' &&
+        payload.spn.length > 0
+      ) {
+        // Only a claim: authenticate() admits it after finding the grant unexpired and unrevoked.
+        return { kind: 'support', tenantId: payload.tid, grantId: sub, supportPrincipal: payload.spn };
+      }
+      if (
         payload.typ === 'user' &&
         UUID.test(sub) &&
         typeof payload.tid === 'string' &&
@@ -60,5 +74,27 @@ export class TokenIssuer {
       if (error instanceof joseErrors.JOSEError) return undefined;
       throw error;
     }
+  }
+}
+
+function claimsOf(subject: TokenSubject): Record<string, string> {
+  switch (subject.kind) {
+    case 'user':
+      return { typ: 'user', tid: subject.tenantId, role: subject.role };
+    case 'support':
+      return { typ: 'support', tid: subject.tenantId, spn: subject.supportPrincipal };
+    case 'operator':
+      return { typ: 'operator' };
+  }
+}
+
+function subjectOf(subject: TokenSubject): string {
+  switch (subject.kind) {
+    case 'user':
+      return subject.userId;
+    case 'support':
+      return subject.grantId;
+    case 'operator':
+      return subject.operatorId;
   }
 }

@@ -2,11 +2,12 @@ import { MikroORM } from '@mikro-orm/postgresql';
 import { Agent } from '../modules/agents/agent.entity.ts';
 import { ApiKey } from '../modules/api-keys/api-key.entity.ts';
 import { AuditEvent } from '../modules/audit/audit-event.entity.ts';
+import { SupportGrant } from '../modules/support/support-grant.entity.ts';
 import { Task } from '../modules/tasks/task.entity.ts';
 import { Tenant } from '../modules/tenants/tenant.entity.ts';
 import { User } from '../modules/users/user.entity.ts';
 
-export const entities = [Tenant, User, Agent, ApiKey, AuditEvent, Task];
+export const entities = [Tenant, User, Agent, ApiKey, AuditEvent, SupportGrant, Task];
 
 /**
  * The ORM, connected as the app role. Schema changes come only from SQL migrations (run as the

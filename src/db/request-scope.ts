@@ -19,7 +19,10 @@ export function forkForPrincipal(orm: MikroORM, principal: Principal): EntityMan
   return forkWith(orm, { tenantId: tenantOf(principal), operator: principal.kind === 'operator' });
 }
 
-/** A fork bound to one tenant, for the gateway's own work in a tenant (jobs, the isolation canary). */
+/**
+ * A fork bound to one tenant for the gateway's own work in it (jobs, audit retention, the isolation
+ * canary), which acts for no principal. The tenant id comes from the tenants table, never from a client.
+ */
 export function forkForTenant(orm: MikroORM, tenantId: string): EntityManager {
   return forkWith(orm, { tenantId, operator: false });
 }
@@ -42,4 +45,9 @@ function forkWith(orm: MikroORM, { tenantId, operator }: { tenantId: string | un
 export async function enterTenant(em: EntityManager, tenantId: string): Promise<void> {
   await em.execute('select set_config(?, ?, true)', [TENANT_SETTING, tenantId]);
   em.setFilterParams(TENANT_FILTER, { tenantId });
+}
+
+/** An operator-bound EntityManager (tenant metadata only) for platform jobs. */
+export function forkForOperator(orm: MikroORM): EntityManager {
+  return forkWith(orm, { tenantId: undefined, operator: true });
 }

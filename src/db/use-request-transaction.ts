@@ -1,8 +1,16 @@
-import { type DocumentNode, getOperationAST } from 'graphql';
+import { type DocumentNode, type ExecutionArgs, type GraphQLError, getOperationAST } from 'graphql';
+
 import type { Plugin } from 'graphql-yoga';
 import type { Context, RequestContext } from '../context.ts';
 
 class RollbackForErrors extends Error {}
+
+export interface RequestTransactionOptions {
+  /** Runs in the transaction after an error-free execution, before commit; if it throws, nothing commits. */
+  beforeCommit?: (ctx: Context, args: ExecutionArgs) => Promise<void>;
+  /** Runs after a rollback for errors, outside the rolled-back transaction (the audit trail records refusals here). */
+  afterRollback?: (ctx: Context, args: ExecutionArgs, result: { errors?: readonly GraphQLError[] }) => Promise<void>;
+}
 
 /**
  * Runs each operation's execution in one database transaction on the request's EntityManager:
@@ -12,7 +20,7 @@ class RollbackForErrors extends Error {}
  * A query's unit of work is cleared before commit: a read never writes, and the commit skips
  * computing change sets for every entity it loaded.
  */
-export function useRequestTransaction(): Plugin<RequestContext> {
+export function useRequestTransaction(options: RequestTransactionOptions = {}): Plugin<RequestContext> {
   return {
     onExecute({ executeFn, setExecuteFn }) {
       setExecuteFn(async (args) => {
@@ -24,9 +32,11 @@ export function useRequestTransaction(): Plugin<RequestContext> {
             result = await executeFn(args);
             if (result && 'errors' in result && result.errors?.length) throw new RollbackForErrors();
             if (getOperationAST(args.document as DocumentNode, args.operationName)?.operation === 'query') em.clear();
+            await options.beforeCommit?.(ctx, args);
           });
         } catch (error) {
           if (!(error instanceof RollbackForErrors)) throw error;
+          if (result && 'errors' in result) await options.afterRollback?.(ctx, args, result);
         }
         return result as Awaited<ReturnType<typeof executeFn>>;
       });

@@ -25,8 +25,19 @@ export function clientError(code: ErrorCode, message: string, extra: Record<stri
  * The single "not found" answer. A missing object and another tenant's object must be
  * indistinguishable to the caller: same code, same message, no echo of the id.
  */
-export function notFound(typeName: string) {
-  return clientError('NOT_FOUND', `${typeName} not found`);
+export function notFound(typeName: string, id?: string) {
+  const error = clientError('NOT_FOUND', `${typeName} not found`);
+  // For the audit log only (a NOT_FOUND may be a cross-tenant probe): never serialised to the client.
+  if (id !== undefined) Object.defineProperty(error, AUDIT_TARGET, { value: { type: typeName, id: id.slice(0, 200) } });
+  return error;
+}
+
+const AUDIT_TARGET = Symbol('auditTarget');
+
+/** The object a NOT_FOUND was about, whether the error is ours or graphql's wrapper around it. */
+export function auditTargetOf(error: unknown): { type: string; id: string } | undefined {
+  const own = (value: unknown) => (value as { [AUDIT_TARGET]?: { type: string; id: string } } | null)?.[AUDIT_TARGET];
+  return own(error) ?? own((error as { originalError?: unknown } | null)?.originalError);
 }
 
 export function badInput(message: string, field?: string) {

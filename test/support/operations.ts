@@ -153,6 +153,15 @@ export const AgentRuntimeState = graphql(`
   }
 `);
 
+export const AuditLog = graphql(`
+  query AuditLog($filter: AuditLogFilter, $first: Int, $after: String) {
+    auditLog(filter: $filter, first: $first, after: $after) {
+      edges { cursor node { id seq action actorType actorId targetType targetId outcome requestId detail prevHash hash } }
+      pageInfo { hasNextPage endCursor }
+    }
+  }
+`);
+
 export const AgentLogs = graphql(`
   query AgentLogs($id: ID!, $tail: Int) {
     agent(id: $id) { logs(tail: $tail) }
@@ -186,5 +195,41 @@ export const TaskById = graphql(`
 export const AgentTasks = graphql(`
   query AgentTasks($id: ID!) {
     agent(id: $id) { tasks(first: 50) { edges { node { id status input result } } } }
+  }
+`);
+
+export const VerifyAuditLog = graphql(`
+  query VerifyAuditLog {
+    verifyAuditLog { intact eventsChecked firstSeq lastSeq headHash checkpointSeq brokenAt { seq eventId reason } }
+  }
+`);
+
+export const ExportAuditReport = graphql(`
+  query ExportAuditReport($from: DateTime!, $to: DateTime!) {
+    exportAuditReport(from: $from, to: $to) { ndjson csv signatureFile eventCount chainIntact headHash }
+  }
+`);
+
+export const AuditSigningKey = graphql(`
+  query AuditSigningKey {
+    auditSigningKey { keyId publicKeyPem }
+  }
+`);
+
+export const SetAuditRetention = graphql(`
+  mutation SetAuditRetention($days: Int!) {
+    setAuditRetention(days: $days) { tenant { id auditRetentionDays } }
+  }
+`);
+
+export const GrantSupportAccess = graphql(`
+  mutation GrantSupportAccess($input: GrantSupportAccessInput!) {
+    grantSupportAccess(input: $input) { token grant { id supportPrincipal expiresAt revokedAt } }
+  }
+`);
+
+export const RevokeSupportAccess = graphql(`
+  mutation RevokeSupportAccess($id: ID!) {
+    revokeSupportAccess(id: $id) { grant { id revokedAt } }
   }
 `);

@@ -59,7 +59,7 @@ export async function loadAgents(scope: RequestScope, ids: string[]): Promise<(A
 /** Another tenant's agent and a missing one give the same NOT_FOUND. */
 export async function getAgent(scope: RequestScope, id: string): Promise<Agent> {
   const [agent] = await loadAgents(scope, [id]);
-  if (!agent) throw notFound('Agent');
+  if (!agent) throw notFound('Agent', id);
   return agent;
 }
 

@@ -53,7 +53,7 @@ export async function createApiKey(scope: RequestScope, input: unknown): Promise
 export async function revokeApiKey(scope: RequestScope, id: string): Promise<ApiKey> {
   assertCan(scope.principal, 'apiKey.manage');
   const [apiKey] = await loadApiKeys(scope, [id]);
-  if (!apiKey) throw notFound('ApiKey');
+  if (!apiKey) throw notFound('ApiKey', id);
   if (apiKey.revokedAt) throw clientError('CONFLICT', 'This API key is already revoked');
   apiKey.revokedAt = new Date();
   recordAudit(scope, { action: 'apiKey.revoke', targetType: 'ApiKey', targetId: id });

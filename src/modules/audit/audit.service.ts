@@ -1,9 +1,16 @@
+import { z } from 'zod';
 import { assertCan } from '../../auth/actions.ts';
 import { actorOf, tenantOf } from '../../auth/principal.ts';
-import type { RequestScope } from '../../context.ts';
+import type { Context, RequestScope } from '../../context.ts';
 import { findPage, type PageArgs } from '../../db/pagination.ts';
+import { badInput, notFound } from '../../shared/errors.ts';
 import { newId } from '../../shared/ids.ts';
-import { AuditEvent } from './audit-event.entity.ts';
+import { parseInput } from '../../shared/validation.ts';
+import { Tenant } from '../tenants/tenant.entity.ts';
+import { AUDIT_OUTCOMES, AuditEvent } from './audit-event.entity.ts';
+import type { ChainEvent, ChainVerification } from './chain.ts';
+import { sqlOf, verifyTenantChain } from './chain-store.ts';
+import { buildReport, type ReportDigest, type ReportSignatureFile } from './report.ts';
 
 export interface AuditRecord {
   action: string;
@@ -16,13 +23,22 @@ export interface AuditRecord {
   tenantId?: string;
 }
 
+/** What the audit services need beyond a request scope: the key that signs reports. */
+export type AuditScope = RequestScope & Pick<Context, 'auditKey'>;
+
+/** Most events one export holds; a longer range is refused with a request to narrow it. */
+export const MAX_REPORT_EVENTS = 100_000;
+
 /**
  * Stages an audit event in the caller's unit of work, so it commits or rolls back with the change
- * it records: no committed change without its event.
+ * it records: no committed change without its event, and a failed audit write fails the change.
+ * The database appends it to the tenant's hash chain (seq, prev_hash, hash, created_at) on insert.
+ * An event under a support grant carries the grant's id.
  */
 export function recordAudit(scope: RequestScope, record: AuditRecord): void {
   const tenantId = tenantOf(scope.principal) ?? record.tenantId;
   if (!tenantId) throw new Error(`audit event ${record.action} has no tenant`);
+  const grant = scope.principal.kind === 'support' ? { supportGrantId: scope.principal.grantId } : {};
   scope.em.create(AuditEvent, {
     id: newId(),
     tenantId,
@@ -32,11 +48,121 @@ export function recordAudit(scope: RequestScope, record: AuditRecord): void {
     targetId: record.targetId ?? null,
     outcome: record.outcome ?? 'SUCCESS',
     requestId: scope.requestId,
-    detail: record.detail ?? {},
+    detail: { ...record.detail, ...grant },
   });
 }
 
 export function listAuditEvents(scope: RequestScope, page: PageArgs): Promise<AuditEvent[]> {
   assertCan(scope.principal, 'audit.read');
   return findPage(scope.em, AuditEvent, {}, page);
+}
+
+const auditFilter = z
+  .object({
+    action: z.string().max(200),
+    actorType: z.string().max(50),
+    actorId: z.string().max(200),
+    targetId: z.string().max(200),
+    outcome: z.enum(AUDIT_OUTCOMES),
+    from: z.date(),
+    to: z.date(),
+  })
+  .partial();
+export type AuditFilter = z.infer<typeof auditFilter>;
+
+/** Keyset pagination over the chain's order (seq); the cursor is the seq. */
+export async function listAuditLog(
+  scope: RequestScope,
+  filter: unknown,
+  { before, after, limit, inverted }: PageArgs,
+): Promise<AuditEvent[]> {
+  assertCan(scope.principal, 'audit.read');
+  const { from, to, ...fields } = parseInput(auditFilter, filter ?? {});
+  const where: Record<string, unknown> = {};
+  for (const [key, value] of Object.entries(fields)) if (value !== undefined) where[key] = value;
+  const createdAt: Record<string, Date> = {};
+  if (from) createdAt.$gte = from;
+  if (to) createdAt.$lt = to;
+  if (from || to) where.createdAt = createdAt;
+  const seq: Record<string, string> = {};
+  for (const [cursor, op] of [
+    [after, '$gt'],
+    [before, '$lt'],
+  ] as const) {
+    if (cursor === undefined) continue;
+    if (!/^\d{1,19}$/.test(cursor)) throw badInput('Invalid cursor');
+    seq[op] = cursor;
+  }
+  if (Object.keys(seq).length > 0) where.seq = seq;
+  return scope.em.find(AuditEvent, where, { orderBy: { seq: inverted ? 'desc' : 'asc' }, limit });
+}
+
+/** Recomputes the caller's tenant's whole chain: intact, or the first broken link. */
+export async function verifyAuditLog(scope: AuditScope): Promise<ChainVerification> {
+  assertCan(scope.principal, 'audit.read');
+  const tenantId = tenantOf(scope.principal) ?? '';
+  return verifyTenantChain(sqlOf(scope.em), tenantId, scope.auditKey.publicKey);
+}
+
+const reportRange = z
+  .object({ from: z.date(), to: z.date() })
+  .refine((range) => range.from < range.to, { message: 'must be after from', path: ['to'] });
+
+export interface AuditReport {
+  ndjson: string;
+  csv: string;
+  digest: ReportDigest;
+  signatureFile: ReportSignatureFile;
+}
+
+/**
+ * The one-click audit report for [from, to): verifies the tenant's chain up to the range's end in
+ * one streaming pass, collecting the range's events, then signs the digest. A broken chain is not
+ * hidden: the signed digest says so and the offline verifier fails on it. The export is itself audited.
+ */
+export async function exportAuditReport(scope: AuditScope, input: unknown): Promise<AuditReport> {
+  assertCan(scope.principal, 'audit.read');
+  const { from, to } = parseInput(reportRange, input);
+  const tenantId = tenantOf(scope.principal) ?? '';
+  const sql = sqlOf(scope.em);
+  const [range] = await sql(
+    `select min(seq)::text as "firstSeq", max(seq)::text as "lastSeq", count(*)::int as count
+     from audit_events where tenant_id = ?::uuid and created_at >= ? and created_at < ?`,
+    [tenantId, from, to],
+  );
+  const { firstSeq, lastSeq, count } = range as { firstSeq: string | null; lastSeq: string | null; count: number };
+  if (count > MAX_REPORT_EVENTS) throw badInput(`The range holds more than ${MAX_REPORT_EVENTS} events; narrow it`, 'to');
+  const events: ChainEvent[] = [];
+  const verification =
+    lastSeq && firstSeq
+      ? await verifyTenantChain(sql, tenantId, scope.auditKey.publicKey, {
+          toSeq: lastSeq,
+          collectFrom: firstSeq,
+          onEvent: (event) => events.push(event),
+        })
+      : await verifyTenantChain(sql, tenantId, scope.auditKey.publicKey);
+  const report = buildReport({ tenantId, from, to, events, verification, key: scope.auditKey });
+  recordAudit(scope, {
+    action: 'audit.export',
+    targetType: 'Tenant',
+    targetId: tenantId,
+    detail: { from: report.digest.from, to: report.digest.to, events: events.length, chainIntact: verification.intact },
+  });
+  await scope.em.flush();
+  return report;
+}
+
+const retentionInput = z.object({ days: z.number().int().min(30).max(3650) });
+
+/** Owners choose how long their audit events are kept (30–3650 days; 365 by default). */
+export async function setAuditRetention(scope: RequestScope, input: unknown): Promise<Tenant> {
+  assertCan(scope.principal, 'audit.manage');
+  const { days } = parseInput(retentionInput, input);
+  const tenant = await scope.em.findOne(Tenant, {});
+  if (!tenant) throw notFound('Tenant');
+  const previous = tenant.auditRetentionDays;
+  tenant.auditRetentionDays = days;
+  recordAudit(scope, { action: 'audit.retention.set', targetType: 'Tenant', targetId: tenant.id, detail: { days, previous } });
+  await scope.em.flush();
+  return tenant;
 }

@@ -21,6 +21,8 @@ const TenantSchema = defineEntity({
     userCount: p.integer().default(0).persist(false),
     agentCount: p.integer().default(0).persist(false),
     createdAt: p.datetime().onCreate(() => new Date()),
+    /** Days audit events are kept; older ones are dropped behind a signed checkpoint (30–3650). */
+    auditRetentionDays: p.integer().default(365),
   },
 });
 

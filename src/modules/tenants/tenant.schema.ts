@@ -24,6 +24,7 @@ export const TenantRef = builder.node(Tenant, {
     rateLimitPerMinute: t.exposeInt('rateLimitPerMinute', { nullable: true, description: 'Operations per minute; null: the default.' }),
     memberCount: t.exposeInt('userCount'),
     agentCount: t.exposeInt('agentCount'),
+    auditRetentionDays: t.exposeInt('auditRetentionDays', { description: 'Days audit events are kept.' }),
     createdAt: t.expose('createdAt', { type: 'DateTime' }),
   }),
 });
