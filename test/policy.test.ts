@@ -1,5 +1,6 @@
 import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
+import { adminQuery } from './support/database.ts';
 import { errorCodes, expectNoErrors, type Gateway, startGateway } from './support/gateway.ts';
 import { Agents, CreateAgentRecord, ListAgents, Me, SignUp } from './support/operations.ts';
 
@@ -213,6 +214,14 @@ describe('rate limits', () => {
         expect(refused?.status).toBe(429);
         expect(refused?.errors?.[0]?.extensions).toMatchObject({ code: 'RATE_LIMITED' });
         expectNoErrors(await gw.execute(Me, {}, { token: b.ownerToken }));
+        // The first refusal of the window is audited, once, even though the operation rolled back.
+        const tenantId = Buffer.from(a.id, 'base64').toString().split(':')[1];
+        const { rows } = await adminQuery(
+          gw.database.adminUrl,
+          "select outcome, detail->>'limit' as limit from audit_events where tenant_id = $1 and action = 'rateLimit.exceeded'",
+          [tenantId],
+        );
+        expect(rows).toEqual([{ outcome: 'DENIED', limit: 'tenant' }]);
       });
 
       test('an API key has its own, lower limit', async () => {

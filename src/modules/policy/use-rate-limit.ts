@@ -4,6 +4,7 @@ import { type RateLimiterAbstract, RateLimiterMemory, RateLimiterRedis, RateLimi
 import type { Context, RequestContext } from '../../context.ts';
 import { clientError } from '../../shared/errors.ts';
 import type { Metrics } from '../../shared/metrics.ts';
+import { recordDeniedAttempt } from '../audit/audit-trail.ts';
 import type { TenantPolicyWatcher } from '../tenants/tenant-policy-watcher.ts';
 
 export interface RateLimitOptions {
@@ -45,17 +46,33 @@ export function useRateLimit(options: RateLimitOptions): Plugin<RequestContext> 
 
   return {
     async onExecute({ args, setResultAndStopExecution }) {
-      const { principal } = args.contextValue as Context;
+      const ctx = args.contextValue as Context;
+      const { principal } = ctx;
       if (!('tenantId' in principal)) return;
       const policy = options.policies.policyOf(principal.tenantId);
       const tenantLimit = (policy !== 'unknown' && policy.rateLimitPerMinute) || options.tenantPerMinute;
-      try {
-        await limiter('tenant', tenantLimit).consume(principal.tenantId);
-        if (principal.kind === 'apiKey') await limiter('api-key', options.apiKeyPerMinute).consume(principal.keyId);
-      } catch (rejection) {
-        if (!(rejection instanceof RateLimiterRes)) throw rejection;
-        const retryAfter = Math.max(1, Math.ceil(rejection.msBeforeNext / 1000));
-        options.metrics.rateLimited.inc({ tenant: principal.tenantId, limit: principal.kind === 'apiKey' ? 'api-key' : 'tenant' });
+      const checks: [name: 'tenant' | 'api-key', points: number, key: string][] = [['tenant', tenantLimit, principal.tenantId]];
+      if (principal.kind === 'apiKey') checks.push(['api-key', options.apiKeyPerMinute, principal.keyId]);
+      for (const [name, points, key] of checks) {
+        const refusal = await limiter(name, points)
+          .consume(key)
+          .then(
+            () => undefined,
+            (rejection: unknown) => {
+              if (rejection instanceof RateLimiterRes) return rejection;
+              throw rejection;
+            },
+          );
+        if (!refusal) continue;
+        const retryAfter = Math.max(1, Math.ceil(refusal.msBeforeNext / 1000));
+        options.metrics.rateLimited.inc({ tenant: principal.tenantId, limit: name });
+        // One audit event per limit and window (its first refusal): a flood does not become a flood of writes.
+        if (refusal.consumedPoints === points + 1) {
+          await recordDeniedAttempt(ctx, principal, ctx.requestId, {
+            action: 'rateLimit.exceeded',
+            detail: { limit: name, retryAfterSeconds: retryAfter },
+          });
+        }
         setResultAndStopExecution({
           errors: [
             clientError('RATE_LIMITED', `Rate limit exceeded; retry in ${retryAfter}s`, {
@@ -64,6 +81,7 @@ export function useRateLimit(options: RateLimitOptions): Plugin<RequestContext> 
             }),
           ],
         });
+        return;
       }
     },
   };
