@@ -206,3 +206,39 @@ describe('operator controls', () => {
     expect(jobs.rows[0]).toEqual({ n: 2 }); // refused creates queued nothing
   });
 });
+
+describe('freeze', () => {
+  test('freezing a tenant stops its running agents; unfreezing brings them back', async () => {
+    const acme = await gw.seed.tenant();
+    const agent = await runningAgent(acme.ownerToken);
+    const operator = (await gw.tokens.issue({ kind: 'operator', operatorId: 'op' })).reveal();
+    const lifecycle = (query: string) =>
+      gw.yoga.fetch('http://gateway.test/graphql', {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', authorization: `Bearer ${operator}` },
+        body: JSON.stringify({ query, variables: { id: acme.id } }),
+      });
+
+    await lifecycle('mutation ($id: ID!) { freezeTenant(id: $id, reason: "runtime test") { status } }');
+    // The tenant cannot look (it is frozen): ask the engine and the database.
+    await waitFor(
+      async () => (await containerOf(agent.id).inspect()).State.Running,
+      (running) => !running,
+    );
+    const agentId = decodeGlobalId(agent.id).id;
+    const row = await waitFor(
+      async () =>
+        (await adminQuery(gw.database.adminUrl, 'select status, status_reason, desired_state from agents where id = $1', [agentId]))
+          .rows[0],
+      (value) => value?.status === 'STOPPED',
+    );
+    expect(row).toEqual({ status: 'STOPPED', status_reason: 'tenant frozen', desired_state: 'RUNNING' });
+
+    await lifecycle('mutation ($id: ID!) { unfreezeTenant(id: $id) { status } }');
+    await waitFor(
+      async () => (await gw.execute(AgentRuntimeState, { id: agent.id }, { token: acme.ownerToken })).data?.agent.status,
+      (status) => status === 'RUNNING',
+    );
+    expect((await containerOf(agent.id).inspect()).State.Running).toBe(true);
+  });
+});

@@ -58,8 +58,8 @@ describe('freeze on one gateway', () => {
     const lifecycle = auditEvents.edges.map((edge) => edge.node).filter((event) => event.action.startsWith('tenant.'));
     expect(lifecycle.map((event) => [event.action, event.actorType, event.detail])).toEqual([
       ['tenant.signUp', 'USER', { plan: 'STANDARD' }],
-      ['tenant.freeze', 'OPERATOR', { reason: 'unpaid invoice' }],
-      ['tenant.unfreeze', 'OPERATOR', {}],
+      ['tenant.freeze', 'OPERATOR', { reason: 'unpaid invoice', agentsToConverge: 0 }],
+      ['tenant.unfreeze', 'OPERATOR', { agentsToConverge: 0 }],
     ]);
   });
 

@@ -4,7 +4,7 @@ import type { AgentChannels } from './agent-channel.ts';
 import type { ReferenceImage } from './agent-image.ts';
 import { type ContainerRuntime, EngineUnavailableError } from './container-runtime.ts';
 import type { ImageAllowList } from './image-allow-list.ts';
-import type { Job } from './job-queue.ts';
+import { enqueueJob, type Job } from './job-queue.ts';
 
 interface AgentRow {
   id: string;
@@ -66,11 +66,19 @@ export class Provisioner {
     if (!agent) return this.#remove(job.agentId); // deleted meanwhile
     const log = this.#log.child({ tenantId: agent.tenant_id, agentId: agent.id, jobId: job.id });
 
-    if (agent.desired_state === 'STOPPED') {
+    // A frozen tenant's agents stop without changing what the tenant asked for: unfreezing converges them back.
+    const frozen = await tenantIsFrozen(em(), agent.tenant_id);
+    if (agent.desired_state === 'STOPPED' || frozen) {
       await runtime.stop(agent.id);
       channels.close(agent.id);
       const state = await runtime.inspect(agent.id);
-      await setStatus(em(), agent.id, { status: 'STOPPED', exitCode: state?.exitCode ?? null, expectDesired: 'STOPPED' }, null);
+      const expectDesired = frozen ? agent.desired_state : 'STOPPED';
+      await setStatus(
+        em(),
+        agent.id,
+        { status: 'STOPPED', exitCode: state?.exitCode ?? null, expectDesired },
+        frozen ? 'tenant frozen' : null,
+      );
       return;
     }
 
@@ -131,6 +139,22 @@ export async function loadAgent(em: EntityManager, agentId: string): Promise<Age
     ]),
   );
   return rows[0] ?? null;
+}
+
+async function tenantIsFrozen(em: EntityManager, tenantId: string): Promise<boolean> {
+  const rows = await em.transactional((tx) => tx.execute<{ status: string }[]>('select status from tenants where id = ?', [tenantId]));
+  // Not visible under the job's own tenant setting would be a broken invariant: refuse to start anything.
+  return rows[0]?.status !== 'ACTIVE';
+}
+
+/**
+ * Queues a converge for every agent of the tenant that should be running, so a freeze stops them and
+ * an unfreeze brings them back. Runs in the caller's transaction, under that tenant's RLS setting.
+ */
+export async function convergeTenantAgents(em: EntityManager, tenantId: string): Promise<number> {
+  const agents = await em.execute<{ id: string }[]>("select id from agents where desired_state = 'RUNNING'");
+  for (const agent of agents) await enqueueJob(em, { tenantId, kind: 'agent.converge', agentId: agent.id });
+  return agents.length;
 }
 
 interface StatusChange {

@@ -6,6 +6,7 @@ import { TENANT_FILTER } from '../../db/tenant-filter.ts';
 import { notFound } from '../../shared/errors.ts';
 import { parseInput } from '../../shared/validation.ts';
 import { recordAudit } from '../audit/audit.service.ts';
+import { convergeTenantAgents } from '../provisioning/provisioner.service.ts';
 import { Tenant } from './tenant.entity.ts';
 
 const UUID = z.uuid();
@@ -18,7 +19,13 @@ const rateLimitInput = z.object({ perMinute: z.number().int().min(1).max(1_000_0
  * every replica through the tenant policy feed at commit; the event goes into the tenant's own
  * audit log, in the same transaction.
  */
-async function changeTenant(scope: RequestScope, tenantId: string, action: string, change: (tenant: Tenant) => Record<string, unknown>) {
+async function changeTenant(
+  scope: RequestScope,
+  tenantId: string,
+  action: string,
+  change: (tenant: Tenant) => Record<string, unknown>,
+  options: { convergeAgents?: boolean } = {},
+) {
   assertCan(scope.principal, 'platform.tenants.manage');
   const tenant = UUID.safeParse(tenantId).success
     ? await scope.em.findOne(Tenant, { id: tenantId }, { filters: { [TENANT_FILTER]: false } })
@@ -26,6 +33,7 @@ async function changeTenant(scope: RequestScope, tenantId: string, action: strin
   if (!tenant) throw notFound('Tenant');
   const detail = change(tenant);
   await enterTenant(scope.em, tenant.id);
+  if (options.convergeAgents) detail.agentsToConverge = await convergeTenantAgents(scope.em, tenant.id);
   recordAudit(scope, { tenantId: tenant.id, action, targetType: 'Tenant', targetId: tenant.id, detail });
   await scope.em.flush();
   return tenant;
@@ -33,19 +41,31 @@ async function changeTenant(scope: RequestScope, tenantId: string, action: strin
 
 export function freezeTenant(scope: RequestScope, tenantId: string, input: unknown): Promise<Tenant> {
   const { reason } = parseInput(freezeInput, input);
-  return changeTenant(scope, tenantId, 'tenant.freeze', (tenant) => {
-    tenant.status = 'FROZEN';
-    tenant.frozenReason = reason;
-    return { reason };
-  });
+  return changeTenant(
+    scope,
+    tenantId,
+    'tenant.freeze',
+    (tenant) => {
+      tenant.status = 'FROZEN';
+      tenant.frozenReason = reason;
+      return { reason };
+    },
+    { convergeAgents: true },
+  );
 }
 
 export function unfreezeTenant(scope: RequestScope, tenantId: string): Promise<Tenant> {
-  return changeTenant(scope, tenantId, 'tenant.unfreeze', (tenant) => {
-    tenant.status = 'ACTIVE';
-    tenant.frozenReason = null;
-    return {};
-  });
+  return changeTenant(
+    scope,
+    tenantId,
+    'tenant.unfreeze',
+    (tenant) => {
+      tenant.status = 'ACTIVE';
+      tenant.frozenReason = null;
+      return {};
+    },
+    { convergeAgents: true },
+  );
 }
 
 export function setTenantRateLimit(scope: RequestScope, tenantId: string, input: unknown): Promise<Tenant> {
