@@ -1,6 +1,14 @@
 import type { KeyObject } from 'node:crypto';
 import type { EntityManager } from '@mikro-orm/postgresql';
-import { CHAIN_VERSION, type ChainEvent, type ChainVerification, ChainVerifier, type Checkpoint, type EncodedEvent } from './chain.ts';
+import {
+  CHAIN_VERSION,
+  type ChainEvent,
+  type ChainVerification,
+  ChainVerifier,
+  type Checkpoint,
+  type EncodedEvent,
+  HASHED_FIELDS,
+} from './chain.ts';
 
 /** Runs one SQL statement with `?` placeholders and returns its rows (the request's transaction, or a bench client). */
 export type Sql = (sql: string, params: unknown[]) => Promise<Record<string, unknown>[]>;
@@ -39,23 +47,7 @@ const netstring = (expression: string) =>
   `coalesce(octet_length(convert_to(${expression}, 'UTF8'))::text || ':' || ${expression} || ',', '-,')`;
 const ENCODING = [
   `'${Buffer.byteLength(CHAIN_VERSION)}:${CHAIN_VERSION},'`,
-  ...(
-    [
-      'tenantId',
-      'seq',
-      'id',
-      'createdAt',
-      'actorType',
-      'actorId',
-      'action',
-      'targetType',
-      'targetId',
-      'outcome',
-      'requestId',
-      'detail',
-      'prevHash',
-    ] as const
-  ).map((field) => netstring(FIELDS[field])),
+  ...HASHED_FIELDS.map((field) => netstring(FIELDS[field])),
 ].join(' || ');
 const ENCODED_COLUMNS = `${FIELDS.seq} as seq, ${FIELDS.id} as id, ${FIELDS.hash} as hash, ${ENCODING} as encoding`;
 

@@ -51,29 +51,15 @@ export const CHAIN_FIELDS = [
   'hash',
 ] as const satisfies readonly (keyof ChainEvent)[];
 
+/** The fields the hash covers, in encoding order: every chain field but the hash itself. */
+export const HASHED_FIELDS = CHAIN_FIELDS.filter((field): field is Exclude<(typeof CHAIN_FIELDS)[number], 'hash'> => field !== 'hash');
+
 function netstring(value: string | null): string {
   return value === null ? '-,' : `${Buffer.byteLength(value, 'utf8')}:${value},`;
 }
 
 export function canonicalEncoding(event: Omit<ChainEvent, 'hash'>): string {
-  return [
-    CHAIN_VERSION,
-    event.tenantId,
-    event.seq,
-    event.id,
-    event.createdAt,
-    event.actorType,
-    event.actorId,
-    event.action,
-    event.targetType,
-    event.targetId,
-    event.outcome,
-    event.requestId,
-    event.detail,
-    event.prevHash,
-  ]
-    .map(netstring)
-    .join('');
+  return [CHAIN_VERSION, ...HASHED_FIELDS.map((field) => event[field])].map(netstring).join('');
 }
 
 export function eventHash(event: Omit<ChainEvent, 'hash'>): string {
