@@ -95,10 +95,14 @@ CREATE POLICY tenants_insert ON tenants FOR INSERT WITH CHECK (id = app_current_
 CREATE POLICY tenants_update ON tenants FOR UPDATE USING (id = app_current_tenant()) WITH CHECK (id = app_current_tenant());
 CREATE POLICY tenants_delete ON tenants FOR DELETE USING (id = app_current_tenant());
 
-DO $$
+-- The tenant wall for one table, defined once: RLS enabled and forced, and one policy per command
+-- keyed on the transaction-local tenant setting. Used by every migration that adds a tenant table.
+CREATE PROCEDURE enable_tenant_rls(VARIADIC tables text[])
+  LANGUAGE plpgsql SET search_path = pg_catalog, public
+  AS $$
 DECLARE t text;
 BEGIN
-  FOREACH t IN ARRAY ARRAY['users', 'agents', 'api_keys', 'audit_events'] LOOP
+  FOREACH t IN ARRAY tables LOOP
     EXECUTE format('ALTER TABLE %I ENABLE ROW LEVEL SECURITY', t);
     EXECUTE format('ALTER TABLE %I FORCE ROW LEVEL SECURITY', t);
     EXECUTE format('CREATE POLICY %I ON %I FOR SELECT USING (tenant_id = app_current_tenant())', t || '_select', t);
@@ -108,6 +112,9 @@ BEGIN
   END LOOP;
 END
 $$;
+REVOKE EXECUTE ON PROCEDURE enable_tenant_rls(text[]) FROM PUBLIC;
+
+CALL enable_tenant_rls('users', 'agents', 'api_keys', 'audit_events');
 
 -- Member and agent counts for operators, who may read tenants but no row inside them.
 -- SECURITY DEFINER so the app role needs no UPDATE on tenants; it still runs under FORCE RLS with

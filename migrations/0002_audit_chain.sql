@@ -198,19 +198,7 @@ CREATE TABLE support_grants (
 );
 CREATE INDEX support_grants_tenant_page ON support_grants (tenant_id, id);
 
-DO $$
-DECLARE t text;
-BEGIN
-  FOREACH t IN ARRAY ARRAY['audit_checkpoints', 'support_grants'] LOOP
-    EXECUTE format('ALTER TABLE %I ENABLE ROW LEVEL SECURITY', t);
-    EXECUTE format('ALTER TABLE %I FORCE ROW LEVEL SECURITY', t);
-    EXECUTE format('CREATE POLICY %I ON %I FOR SELECT USING (tenant_id = app_current_tenant())', t || '_select', t);
-    EXECUTE format('CREATE POLICY %I ON %I FOR INSERT WITH CHECK (tenant_id = app_current_tenant())', t || '_insert', t);
-    EXECUTE format('CREATE POLICY %I ON %I FOR UPDATE USING (tenant_id = app_current_tenant()) WITH CHECK (tenant_id = app_current_tenant())', t || '_update', t);
-    EXECUTE format('CREATE POLICY %I ON %I FOR DELETE USING (tenant_id = app_current_tenant())', t || '_delete', t);
-  END LOOP;
-END
-$$;
+CALL enable_tenant_rls('audit_checkpoints', 'support_grants');
 
 -- The same for 0001's SECURITY DEFINER counter: with `public` alone, pg_temp was searched first.
 ALTER FUNCTION tenants_count_rows() SET search_path = pg_catalog, public, pg_temp;

@@ -89,19 +89,7 @@ $$;
 CREATE TRIGGER jobs_announce AFTER INSERT ON jobs FOR EACH ROW EXECUTE FUNCTION jobs_announce();
 CREATE INDEX jobs_tenant_agent ON jobs (tenant_id, agent_id) WHERE status IN ('QUEUED', 'RUNNING');
 
-DO $$
-DECLARE t text;
-BEGIN
-  FOREACH t IN ARRAY ARRAY['tasks', 'jobs'] LOOP
-    EXECUTE format('ALTER TABLE %I ENABLE ROW LEVEL SECURITY', t);
-    EXECUTE format('ALTER TABLE %I FORCE ROW LEVEL SECURITY', t);
-    EXECUTE format('CREATE POLICY %I ON %I FOR SELECT USING (tenant_id = app_current_tenant())', t || '_select', t);
-    EXECUTE format('CREATE POLICY %I ON %I FOR INSERT WITH CHECK (tenant_id = app_current_tenant())', t || '_insert', t);
-    EXECUTE format('CREATE POLICY %I ON %I FOR UPDATE USING (tenant_id = app_current_tenant()) WITH CHECK (tenant_id = app_current_tenant())', t || '_update', t);
-    EXECUTE format('CREATE POLICY %I ON %I FOR DELETE USING (tenant_id = app_current_tenant())', t || '_delete', t);
-  END LOOP;
-END
-$$;
+CALL enable_tenant_rls('tasks', 'jobs');
 
 -- Owner-only, for the two SECURITY DEFINER functions below (see the header).
 CREATE POLICY jobs_claim_select ON jobs FOR SELECT TO fleetgate_owner USING (true);
