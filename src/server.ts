@@ -92,7 +92,8 @@ export function createServer(deps: ServerDeps) {
       debug: (...args) => log.debug({ args }, 'yoga'),
       info: (...args) => log.info({ args }, 'yoga'),
       warn: (...args) => log.warn({ args }, 'yoga'),
-      error: (...args) => log.error({ args }, 'yoga'),
+      // Yoga reports every GraphQL error here; the ones answered to a client on purpose are not server errors.
+      error: (...args) => (args.every(isClientAnswer) ? log.debug({ args }, 'yoga') : log.error({ args }, 'yoga')),
     },
     maskedErrors: {
       maskError(error, message) {
@@ -122,4 +123,8 @@ function useAuthenticateEarly(auth: Parameters<typeof principalOf>[1]): Plugin {
       await principalOf(request, auth).catch(() => undefined); // refused with 401 when the context is built
     },
   };
+}
+
+function isClientAnswer(value: unknown): boolean {
+  return isGraphQLError(value) && value.extensions?.code !== undefined && value.extensions.code !== 'INTERNAL_SERVER_ERROR';
 }
