@@ -33,7 +33,7 @@ export interface GatewayOptions {
   /** The operator's allow-list of agent images (the reference image is always on it). */
   agentImages?: AllowedImage[];
   /** Run agents: the container engine and its settings. Absent: agents are recorded and their jobs wait. */
-  runtime?: Omit<AgentRuntimeOptions, 'orm' | 'appUrl' | 'log' | 'allowList'>;
+  runtime?: Omit<AgentRuntimeOptions, 'orm' | 'appUrl' | 'log' | 'metrics' | 'allowList'>;
 }
 
 /**
@@ -50,7 +50,7 @@ export async function startGateway(options: GatewayOptions) {
   const gate = new AccessGate(watcher, options.log);
   const allowList = new ImageAllowList(options.agentImages);
   const runtime: AgentRuntime | undefined = options.runtime
-    ? await startAgentRuntime({ ...options.runtime, orm, appUrl: options.appUrl, log: options.log, allowList })
+    ? await startAgentRuntime({ ...options.runtime, orm, appUrl: options.appUrl, log: options.log, metrics, allowList })
     : undefined;
   const yoga = createServer({
     orm,

@@ -240,5 +240,13 @@ describe('freeze', () => {
       (status) => status === 'RUNNING',
     );
     expect((await containerOf(agent.id).inspect()).State.Running).toBe(true);
+
+    // Provisioning outcomes are counted per tenant: create, the freeze's stop and the unfreeze's start.
+    const metrics = await gw.yoga.fetch('http://gateway.test/metrics', { headers: { authorization: `Bearer ${operator}` } });
+    const tenantId = decodeGlobalId(acme.id).id;
+    const line = (await metrics.text())
+      .split('\n')
+      .find((text) => text.startsWith(`fleetgate_provisioning_jobs_total{tenant="${tenantId}",kind="agent.converge",outcome="ok"}`));
+    expect(Number(line?.split(' ')[1])).toBeGreaterThanOrEqual(3);
   });
 });

@@ -36,6 +36,12 @@ export class Metrics {
     labelNames: ['action', 'cause'],
     registers: [this.registry],
   });
+  readonly provisioning = new Counter({
+    name: 'fleetgate_provisioning_jobs_total',
+    help: 'Agent runtime jobs by kind and outcome (ok, retry, failed: gave up)',
+    labelNames: ['tenant', 'kind', 'outcome'],
+    registers: [this.registry],
+  });
   readonly canaryRuns = new Counter({
     name: 'fleetgate_canary_runs_total',
     help: 'Isolation canary runs by result',

@@ -1,6 +1,7 @@
 import type { MikroORM } from '@mikro-orm/postgresql';
 import { forkForTenant } from '../../db/request-scope.ts';
 import type { Logger } from '../../shared/logger.ts';
+import type { Metrics } from '../../shared/metrics.ts';
 import { AgentChannels } from './agent-channel.ts';
 import { referenceImage } from './agent-image.ts';
 import type { ContainerRuntime } from './container-runtime.ts';
@@ -21,6 +22,7 @@ export interface AgentRuntimeOptions {
   orm: MikroORM;
   appUrl: string;
   log: Logger;
+  metrics: Metrics;
   engine: ContainerRuntime;
   allowList: ImageAllowList;
   /** Host directory for the per-agent channels. */
@@ -47,7 +49,14 @@ export async function startAgentRuntime(options: AgentRuntimeOptions) {
   options.allowList.setReferenceTag(reference.tag);
   const channels = new AgentChannels({ orm: options.orm, log, root: options.channelRoot });
   await channels.init();
-  const provisioner = new Provisioner({ runtime: options.engine, channels, allowList: options.allowList, reference, log });
+  const provisioner = new Provisioner({
+    runtime: options.engine,
+    channels,
+    allowList: options.allowList,
+    reference,
+    log,
+    metrics: options.metrics,
+  });
   const worker = new JobWorker({
     orm: options.orm,
     log,

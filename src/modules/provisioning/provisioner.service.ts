@@ -1,5 +1,6 @@
 import type { EntityManager } from '@mikro-orm/postgresql';
 import type { Logger } from '../../shared/logger.ts';
+import type { Metrics } from '../../shared/metrics.ts';
 import type { AgentChannels } from './agent-channel.ts';
 import type { ReferenceImage } from './agent-image.ts';
 import { type ContainerRuntime, EngineUnavailableError } from './container-runtime.ts';
@@ -24,6 +25,7 @@ export interface ProvisionerDeps {
   /** Built on demand (content-hashed tag) when an agent needs it and the engine lacks it. */
   reference: ReferenceImage;
   log: Logger;
+  metrics: Metrics;
 }
 
 /**
@@ -43,9 +45,11 @@ export class Provisioner {
 
   handle = async (job: Job, em: () => EntityManager): Promise<void> => {
     try {
-      if (job.kind === 'agent.remove') return await this.#remove(job.agentId);
-      return await this.#converge(job, em);
+      if (job.kind === 'agent.remove') await this.#remove(job.agentId);
+      else await this.#converge(job, em);
+      this.#deps.metrics.provisioning.inc({ tenant: job.tenantId, kind: job.kind, outcome: 'ok' });
     } catch (error) {
+      this.#deps.metrics.provisioning.inc({ tenant: job.tenantId, kind: job.kind, outcome: 'retry' });
       if (error instanceof EngineUnavailableError) {
         await setStatus(em(), job.agentId, {}, 'container engine unreachable; retrying');
       }
@@ -55,6 +59,7 @@ export class Provisioner {
 
   /** After the last attempt: the agent is FAILED with the reason, visible to its tenant. */
   giveUp = async (job: Job, em: () => EntityManager, error: unknown): Promise<void> => {
+    this.#deps.metrics.provisioning.inc({ tenant: job.tenantId, kind: job.kind, outcome: 'failed' });
     if (job.kind !== 'agent.converge') return;
     const reason = error instanceof EngineUnavailableError ? 'container engine unreachable' : 'provisioning failed';
     await setStatus(em(), job.agentId, { status: 'FAILED' }, reason);
