@@ -1,5 +1,5 @@
 import type { MikroORM } from '@mikro-orm/postgresql';
-import type { ExecutionArgs, GraphQLError } from 'graphql';
+import { type ExecutionArgs, type GraphQLError, getOperationAST } from 'graphql';
 import type { Principal } from '../../auth/principal.ts';
 import { tenantOf } from '../../auth/principal.ts';
 import type { Context } from '../../context.ts';
@@ -18,11 +18,9 @@ type Result = { errors?: readonly GraphQLError[] };
 
 /** The operation's root type and its root fields by response key (aliases are the client's words, names are ours). */
 function rootFieldsOf(args: ExecutionArgs): { root: string; byKey: Map<string, string> } {
-  const operation = args.document.definitions.find(
-    (definition) => definition.kind === 'OperationDefinition' && (!args.operationName || definition.name?.value === args.operationName),
-  );
+  const operation = getOperationAST(args.document, args.operationName);
   const byKey = new Map<string, string>();
-  if (operation?.kind !== 'OperationDefinition') return { root: 'Query', byKey };
+  if (!operation) return { root: 'Query', byKey };
   for (const selection of operation.selectionSet.selections) {
     if (selection.kind === 'Field') byKey.set(selection.alias?.value ?? selection.name.value, selection.name.value);
   }

@@ -1,8 +1,8 @@
 import {
-  type DefinitionNode,
   type DocumentNode,
   type FieldNode,
   type FragmentDefinitionNode,
+  getOperationAST,
   Kind,
   type SelectionSetNode,
   type ValueNode,
@@ -30,11 +30,8 @@ export function useCostLimit(options: CostLimitOptions): Plugin {
       for (const definition of document.definitions) {
         if (definition.kind === Kind.FRAGMENT_DEFINITION) fragments.set(definition.name.value, definition);
       }
-      const operation = document.definitions.find(
-        (definition: DefinitionNode) =>
-          definition.kind === Kind.OPERATION_DEFINITION && (!args.operationName || definition.name?.value === args.operationName),
-      );
-      if (!operation || operation.kind !== Kind.OPERATION_DEFINITION) return;
+      const operation = getOperationAST(document, args.operationName);
+      if (!operation) return;
       const variables = (args.variableValues ?? {}) as Record<string, unknown>;
       const cost = costOf(operation.selectionSet, 1, { fragments, variables, options, seen: new Set() });
       if (cost > options.maxCost) {
