@@ -18,6 +18,7 @@ import { startGateway } from '../src/gateway.ts';
 import { REFERENCE_IMAGE, referenceImage } from '../src/modules/provisioning/agent-image.ts';
 import { DockerRuntime } from '../src/modules/provisioning/docker-runtime.ts';
 import { createLogger } from '../src/shared/logger.ts';
+import { benchGraphql } from './graphql.ts';
 
 const ADMIN_URL = process.env.TEST_DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres';
 const log = createLogger({ level: 'warn' });
@@ -62,17 +63,9 @@ async function main() {
     policy: { mode: 'development', tenantRateLimitPerMinute: 1_000_000, apiKeyRateLimitPerMinute: 1_000_000 },
     runtime: { engine, channelRoot: join(home, 'agents'), reconcileIntervalMs: 0, workers: 20 },
   });
-  const gql = async (query: string, variables: Record<string, unknown>, token?: string) => {
-    const response = await gateway.yoga.fetch('http://bench/graphql', {
-      method: 'POST',
-      headers: { 'content-type': 'application/json', ...(token ? { authorization: `Bearer ${token}` } : {}) },
-      body: JSON.stringify({ query, variables }),
-    });
-    // biome-ignore lint/suspicious/noExplicitAny: untyped bench documents; every field read is checked by use.
-    const body = (await response.json()) as { data?: any; errors?: unknown[] };
-    if (body.errors) throw new Error(JSON.stringify(body.errors));
-    return body.data;
-  };
+  const gql = (query: string, variables: Record<string, unknown>, token?: string) =>
+    benchGraphql(gateway.yoga, query, variables, { token });
+
   const tenant = async (name: string) =>
     (
       await gql('mutation($i: SignUpInput!) { signUp(input: $i) { token } }', {

@@ -143,12 +143,18 @@ describe('engine unreachable', () => {
       (state) => state.statusReason !== null,
     );
     expect(agent).toMatchObject({ status: 'PROVISIONING', statusReason: 'container engine unreachable; retrying' });
-    const [job] = (
-      await adminQuery(gw.database.adminUrl, 'select status, attempts, run_at > now() as later, last_error from jobs where agent_id = $1', [
-        decodeGlobalId(createAgent.agent.id).id,
-      ])
-    ).rows;
-    expect(job).toMatchObject({ status: 'QUEUED', later: true });
+    // Between attempts the job waits, queued for later (read it there: mid-attempt it is RUNNING).
+    const job = await waitFor(
+      async () =>
+        (
+          await adminQuery(
+            gw.database.adminUrl,
+            'select status, attempts, run_at > now() as later, last_error from jobs where agent_id = $1',
+            [decodeGlobalId(createAgent.agent.id).id],
+          )
+        ).rows[0],
+      (row) => row?.status === 'QUEUED' && row.later === true && row.attempts >= 2,
+    );
     expect(job?.last_error).toContain('container engine unreachable');
     // The real engine holds nothing for this agent.
     const found = await docker.listContainers({

@@ -22,6 +22,14 @@ export interface AgentChannelsOptions {
   root: string;
   /** How long NEXT waits for a task before answering NONE. */
   longPollMs?: number;
+  /** Verbs other modules add to the line protocol (agent memory: TOKEN, MEMPUT, MEMGET). */
+  extensions?: ChannelExtensions;
+}
+
+/** More verbs for the channel, answered for the agent the line arrived from and no other. */
+export interface ChannelExtensions {
+  /** The answer line for `verb`, or undefined when the verb is not this extension's. */
+  handle(agent: { tenantId: string; agentId: string }, verb: string, args: string[]): Promise<string | undefined>;
 }
 
 /**
@@ -203,8 +211,10 @@ class AgentChannel {
         this.#log.debug({ taskId, ok }, 'task answered');
         return this.#reply(ok ? 'OK' : 'ERR');
       }
-      default:
-        return this.#reply('ERR');
+      default: {
+        const answer = await this.#options.extensions?.handle({ tenantId: this.#tenantId, agentId: this.#agentId }, verb ?? '', args);
+        return this.#reply(answer ?? 'ERR');
+      }
     }
   }
 

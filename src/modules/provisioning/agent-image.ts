@@ -57,13 +57,14 @@ export interface ReferenceImage {
  */
 export async function referenceImage(busyboxPath = BUSYBOX_CANDIDATES.find((path) => existsSync(path))): Promise<ReferenceImage> {
   if (!busyboxPath) throw new Error('busybox-static is not installed (apt-get install busybox-static)');
-  const [busybox, script, dockerfile] = await Promise.all([
+  const [busybox, script, dockerfile, bootstrap] = await Promise.all([
     readFile(busyboxPath),
     readFile(`${AGENT_DIR}agent.sh`),
     readFile(`${AGENT_DIR}Dockerfile`),
+    readFile(`${AGENT_DIR}bootstrap.sh`),
   ]);
   const hash = createHash('sha256');
-  for (const part of [busybox, script, dockerfile, Buffer.from(APPLETS.join(','))]) hash.update(part).update('\0');
+  for (const part of [busybox, script, dockerfile, bootstrap, Buffer.from(APPLETS.join(','))]) hash.update(part).update('\0');
   const tag = `fleetgate/agent:${hash.digest('hex').slice(0, 16)}`;
   return {
     tag,
@@ -77,6 +78,7 @@ export async function referenceImage(busyboxPath = BUSYBOX_CANDIDATES.find((path
           pack.entry({ name: 'bin/busybox', mode: 0o755, mtime: EPOCH }, busybox);
           for (const applet of APPLETS) pack.entry({ name: `bin/${applet}`, type: 'symlink', linkname: 'busybox', mtime: EPOCH });
           pack.entry({ name: 'bin/agent', mode: 0o755, mtime: EPOCH }, script);
+          pack.entry({ name: 'bin/bootstrap', mode: 0o755, mtime: EPOCH }, bootstrap);
           pack.entry(
             { name: 'etc/passwd', mode: 0o644, mtime: EPOCH },
             'root:x:0:0:root:/:/bin/sh\nnobody:x:65534:65534:nobody:/workspace:/bin/sh\n',

@@ -2,9 +2,12 @@ import type { MikroORM } from '@mikro-orm/postgresql';
 import { forkForTenant } from '../../db/request-scope.ts';
 import type { Logger } from '../../shared/logger.ts';
 import type { Metrics } from '../../shared/metrics.ts';
-import { AgentChannels } from './agent-channel.ts';
+import type { StartSecretSource } from '../credentials/start-secrets.ts';
+import { TaskTimeouts } from '../tasks/task-timeouts.ts';
+import { AgentChannels, type ChannelExtensions } from './agent-channel.ts';
 import { referenceImage } from './agent-image.ts';
 import type { ContainerRuntime } from './container-runtime.ts';
+import type { CrashLoopPolicy } from './crash-loop.ts';
 import type { ImageAllowList } from './image-allow-list.ts';
 import { JobWorker } from './job-queue.ts';
 import { Provisioner } from './provisioner.service.ts';
@@ -14,6 +17,8 @@ import { RuntimeNotifier } from './runtime-notifier.ts';
 /** What requests need from the runtime: the allow-list to validate against, the engine for logs. */
 export interface AgentRuntimeAccess {
   allowList: ImageAllowList;
+  /** runTask's timeout when the caller gives none (default 600 s). */
+  taskTimeoutSeconds?: number;
   /** Absent when this gateway runs no agents (some tests, tools). */
   engine?: ContainerRuntime;
 }
@@ -28,6 +33,12 @@ export interface AgentRuntimeOptions {
   /** Host directory for the per-agent channels. */
   channelRoot: string;
   restartPolicy?: RestartPolicy;
+  /** Backoff and cap for agents whose container keeps exiting (default DEFAULT_CRASH_LOOP). */
+  crashLoop?: CrashLoopPolicy;
+  /** Default task timeout when runTask gives none (default 600 s). */
+  taskTimeoutSeconds?: number;
+  /** How often overdue tasks are marked TIMED_OUT (default 1000 ms). */
+  taskSweepMs?: number;
   /** 0: reconcile at start only. */
   reconcileIntervalMs?: number;
   workers?: number;
@@ -37,6 +48,10 @@ export interface AgentRuntimeOptions {
   leaseSeconds?: number;
   /** Tests only: do not start the job loops (they drive `worker.runOne()` themselves). */
   manualJobs?: boolean;
+  /** Secrets delivered into each agent's process at start (see StartSecretSource). */
+  startSecrets?: StartSecretSource[];
+  /** More channel verbs (agent memory). */
+  channelExtensions?: ChannelExtensions;
 }
 
 /**
@@ -47,7 +62,7 @@ export async function startAgentRuntime(options: AgentRuntimeOptions) {
   const log = options.log;
   const reference = await referenceImage();
   options.allowList.setReferenceTag(reference.tag);
-  const channels = new AgentChannels({ orm: options.orm, log, root: options.channelRoot });
+  const channels = new AgentChannels({ orm: options.orm, log, root: options.channelRoot, extensions: options.channelExtensions });
   await channels.init();
   const provisioner = new Provisioner({
     runtime: options.engine,
@@ -56,6 +71,9 @@ export async function startAgentRuntime(options: AgentRuntimeOptions) {
     reference,
     log,
     metrics: options.metrics,
+    restartPolicy: options.restartPolicy,
+    crashLoop: options.crashLoop,
+    startSecrets: options.startSecrets,
   });
   const worker = new JobWorker({
     orm: options.orm,
@@ -73,6 +91,7 @@ export async function startAgentRuntime(options: AgentRuntimeOptions) {
     channels,
     log,
     restartPolicy: options.restartPolicy ?? 'restart',
+    crashLoop: options.crashLoop,
   });
   const notifier = new RuntimeNotifier(options.appUrl, log);
   notifier.onJob = () => worker.poke();
@@ -86,6 +105,8 @@ export async function startAgentRuntime(options: AgentRuntimeOptions) {
   await reconciler.reconcile().catch(() => undefined);
   if (!options.manualJobs) worker.start();
   reconciler.start(options.reconcileIntervalMs ?? 30_000);
+  const taskTimeouts = new TaskTimeouts(options.orm, log);
+  taskTimeouts.start(options.taskSweepMs ?? 1_000);
 
   return {
     engine: options.engine,
@@ -94,7 +115,9 @@ export async function startAgentRuntime(options: AgentRuntimeOptions) {
     channels,
     worker,
     reconciler,
+    taskTimeouts,
     async stop() {
+      taskTimeouts.stop();
       reconciler.stop();
       await worker.stop();
       channels.closeAll();

@@ -1,3 +1,5 @@
+import type { StartSecret } from '../credentials/start-secrets.ts';
+
 /**
  * The container engine behind the agent runtime. Docker (dockerode) is one implementation; a
  * Kubernetes driver implements the same interface. Every method addresses containers by agent id
@@ -11,7 +13,11 @@ export interface ContainerRuntime {
   ensureImage(image: string, build?: ImageBuild): Promise<void>;
   /** Creates the agent's hardened container and workspace; returns the existing one if it already exists. */
   create(spec: AgentContainerSpec): Promise<string>;
-  start(agentId: string): Promise<void>;
+  /**
+   * Starts the container and hands `secrets` to its entrypoint over stdin, so they become its
+   * process's environment without entering the container's configuration, disk or logs.
+   */
+  start(agentId: string, secrets?: readonly StartSecret[]): Promise<void>;
   /** Stops the container (SIGTERM, then SIGKILL after `timeoutSeconds`); a stopped or missing container is fine. */
   stop(agentId: string, timeoutSeconds?: number): Promise<void>;
   /** Removes the container and (unless kept) its workspace volume; missing ones are fine. */
@@ -22,6 +28,16 @@ export interface ContainerRuntime {
   logs(agentId: string, tail: number): Promise<string>;
   /** Every container of this gateway instance, by label. */
   list(): Promise<ContainerSummary[]>;
+  /** Every tenant network of this gateway instance, by label. */
+  listNetworks(): Promise<TenantNetwork[]>;
+  /** Removes the tenant's network; false when containers are still attached (try again later). */
+  removeNetwork(tenantId: string): Promise<boolean>;
+}
+
+export interface TenantNetwork {
+  id: string;
+  name: string;
+  tenantId: string;
 }
 
 export interface ImageBuild {
@@ -39,6 +55,11 @@ export interface AgentContainerSpec {
   cpuMillis: number;
   /** Host directory holding the agent's private channel, mounted read-only at /run/fleetgate. */
   channelDir: string;
+  /**
+   * Off (the default): no network at all, only `lo`. On: the container joins its tenant's own
+   * bridge network, created on demand, shared with that tenant's other egress agents and no one else's.
+   */
+  egress?: boolean;
 }
 
 export interface ContainerState {
@@ -50,6 +71,8 @@ export interface ContainerState {
   startedAt: Date | null;
   exitCode: number | null;
   oomKilled: boolean;
+  /** On a network (its tenant's); false: NetworkMode none. */
+  egress: boolean;
 }
 
 export interface ContainerSummary {

@@ -1,6 +1,7 @@
 import { Readable } from 'node:stream';
 import Docker from 'dockerode';
 import type { Logger } from '../../shared/logger.ts';
+import { encodeStartPayload, type StartSecret } from '../credentials/start-secrets.ts';
 import {
   type AgentContainerSpec,
   type ContainerRuntime,
@@ -10,6 +11,7 @@ import {
   HARDENING,
   type ImageBuild,
   LABELS,
+  type TenantNetwork,
 } from './container-runtime.ts';
 
 export interface DockerRuntimeOptions {
@@ -30,6 +32,7 @@ export class DockerRuntime implements ContainerRuntime {
   readonly #docker: Docker;
   readonly #instance: string;
   readonly #log: Logger;
+  readonly #networkCreations = new Map<string, Promise<string>>();
 
   constructor(options: DockerRuntimeOptions) {
     this.#docker = new Docker(options.socketPath ? { socketPath: options.socketPath } : undefined);
@@ -43,6 +46,11 @@ export class DockerRuntime implements ContainerRuntime {
 
   static volumeName(agentId: string): string {
     return `fleetgate-workspace-${agentId}`;
+  }
+
+  /** One bridge network per tenant and instance: egress agents of one tenant share it, no one else joins it. */
+  static networkName(instance: string, tenantId: string): string {
+    return `fleetgate-${instance}-tenant-${tenantId}`;
   }
 
   async ping(): Promise<void> {
@@ -77,7 +85,8 @@ export class DockerRuntime implements ContainerRuntime {
     const name = DockerRuntime.containerName(spec.agentId);
     const labels = { [LABELS.instance]: this.#instance, [LABELS.tenant]: spec.tenantId, [LABELS.agent]: spec.agentId };
     const memory = spec.memoryMb * 1024 * 1024;
-    return this.#call('container.create', { agentId: spec.agentId, image: spec.image }, async () => {
+    const networkMode = spec.egress ? await this.#ensureTenantNetwork(spec.tenantId) : 'none';
+    return this.#call('container.create', { agentId: spec.agentId, image: spec.image, networkMode }, async () => {
       try {
         const container: Docker.Container = await this.#docker.createContainer({
           name,
@@ -86,9 +95,12 @@ export class DockerRuntime implements ContainerRuntime {
           User: HARDENING.user,
           WorkingDir: HARDENING.workspaceMount,
           Env: [],
+          // Secrets arrive on stdin at each start (see start); only the entrypoint reads it, then closes it.
+          OpenStdin: true,
+          StdinOnce: true,
           Labels: labels,
           HostConfig: {
-            NetworkMode: 'none',
+            NetworkMode: networkMode,
             ReadonlyRootfs: true,
             CapDrop: ['ALL'],
             SecurityOpt: ['no-new-privileges'],
@@ -126,12 +138,34 @@ export class DockerRuntime implements ContainerRuntime {
     });
   }
 
-  async start(agentId: string): Promise<void> {
-    await this.#call('container.start', { agentId }, async () => {
+  async start(agentId: string, secrets: readonly StartSecret[] = []): Promise<void> {
+    await this.#call('container.start', { agentId, secretCount: secrets.length }, async () => {
+      const container = this.#docker.getContainer(DockerRuntime.containerName(agentId));
+      // Attached before the start so the entrypoint's stdin is ours; StdinOnce closes it when we detach.
+      const stdin = (await container.attach({
+        stream: true,
+        stdin: true,
+        stdout: false,
+        stderr: false,
+        hijack: true,
+      })) as NodeJS.ReadWriteStream & {
+        destroy(): void;
+      };
+      const payload = encodeStartPayload(secrets);
       try {
-        await this.#docker.getContainer(DockerRuntime.containerName(agentId)).start();
-      } catch (error) {
-        if (statusOf(error) !== 304) throw error; // already started
+        try {
+          await container.start();
+        } catch (error) {
+          if (statusOf(error) === 304) return; // already running: it had its secrets; send nothing
+          throw error;
+        }
+        await new Promise<void>((resolve, reject) => {
+          stdin.once('error', reject);
+          stdin.end(payload, () => resolve());
+        });
+      } finally {
+        stdin.destroy();
+        payload.fill(0);
       }
     });
   }
@@ -177,6 +211,7 @@ export class DockerRuntime implements ContainerRuntime {
           startedAt: started,
           exitCode: exited ? info.State.ExitCode : null,
           oomKilled: info.State.OOMKilled,
+          egress: info.HostConfig.NetworkMode !== 'none',
         };
       } catch (error) {
         if (statusOf(error) === 404) return null;
@@ -209,6 +244,91 @@ export class DockerRuntime implements ContainerRuntime {
         running: c.State === 'running',
       }));
     });
+  }
+
+  async listNetworks(): Promise<TenantNetwork[]> {
+    return this.#call('network.list', {}, async () => {
+      const networks = await this.#docker.listNetworks({ filters: { label: [`${LABELS.instance}=${this.#instance}`] } });
+      return networks.map((n) => ({ id: n.Id, name: n.Name, tenantId: n.Labels?.[LABELS.tenant] ?? '' }));
+    });
+  }
+
+  async removeNetwork(tenantId: string): Promise<boolean> {
+    const name = DockerRuntime.networkName(this.#instance, tenantId);
+    return this.#call('network.remove', { tenantId, name }, async () => {
+      let removed = true;
+      for (const network of await this.#networksNamed(name)) removed = (await this.#removeNetworkById(network.Id)) && removed;
+      return removed;
+    });
+  }
+
+  /**
+   * The tenant's own bridge network, created on first use and labelled with instance and tenant.
+   * A network of that name with other labels is refused, never joined. Default bridge settings: the
+   * engine's iptables rules isolate it from every other bridge network (dockerd must run with iptables on).
+   *
+   * The engine does not make names unique: `CheckDuplicate` is best effort, and two creates in flight
+   * together both succeed (seen in CI: two egress agents of one tenant starting at once). A name held
+   * by two networks cannot be joined, so creations are single-flight per tenant in this process, and
+   * whoever finds duplicates (another replica's race) keeps the oldest, which every replica picks
+   * alike, and removes the others.
+   */
+  #ensureTenantNetwork(tenantId: string): Promise<string> {
+    let pending = this.#networkCreations.get(tenantId);
+    if (!pending) {
+      pending = this.#createTenantNetwork(tenantId).finally(() => this.#networkCreations.delete(tenantId));
+      this.#networkCreations.set(tenantId, pending);
+    }
+    return pending;
+  }
+
+  async #createTenantNetwork(tenantId: string): Promise<string> {
+    const name = DockerRuntime.networkName(this.#instance, tenantId);
+    return this.#call('network.ensure', { tenantId, name }, async () => {
+      let networks = await this.#networksNamed(name);
+      if (networks.length === 0) {
+        try {
+          await this.#docker.createNetwork({
+            Name: name,
+            Driver: 'bridge',
+            CheckDuplicate: true,
+            Internal: false,
+            Attachable: false,
+            Labels: { [LABELS.instance]: this.#instance, [LABELS.tenant]: tenantId },
+          });
+        } catch (error) {
+          if (statusOf(error) !== 409) throw error; // created concurrently elsewhere: checked below
+        }
+        networks = await this.#networksNamed(name);
+      }
+      if (networks.some((n) => n.Labels?.[LABELS.instance] !== this.#instance || n.Labels?.[LABELS.tenant] !== tenantId)) {
+        throw new Error(`network ${name} exists with foreign labels`);
+      }
+      const [kept, ...duplicates] = networks.sort((a, b) => Date.parse(a.Created) - Date.parse(b.Created) || a.Id.localeCompare(b.Id));
+      if (!kept) throw new Error(`network ${name} was removed while it was being created`);
+      for (const duplicate of duplicates) {
+        this.#log.warn({ tenantId, name, kept: kept.Id, removed: duplicate.Id }, 'removing a duplicate tenant network');
+        await this.#removeNetworkById(duplicate.Id);
+      }
+      return name;
+    });
+  }
+
+  /** Networks whose name is exactly `name` (the engine's name filter matches substrings). */
+  async #networksNamed(name: string): Promise<Docker.NetworkInspectInfo[]> {
+    return (await this.#docker.listNetworks({ filters: { name: [name] } })).filter((n) => n.Name === name);
+  }
+
+  /** False when endpoints are still attached; a network already gone counts as removed. */
+  async #removeNetworkById(id: string): Promise<boolean> {
+    try {
+      await this.#docker.getNetwork(id).remove();
+      return true;
+    } catch (error) {
+      if (statusOf(error) === 404) return true;
+      if (statusOf(error) === 403 || statusOf(error) === 409) return false;
+      throw error;
+    }
   }
 
   async #call<T>(operation: string, ids: Record<string, unknown>, fn: () => Promise<T>): Promise<T> {

@@ -22,16 +22,13 @@ export interface Job {
  */
 export async function enqueueJob(
   em: EntityManager,
-  job: { tenantId: string; kind: JobKind; agentId: string; payload?: Record<string, unknown> },
+  job: { tenantId: string; kind: JobKind; agentId: string; payload?: Record<string, unknown>; delayMs?: number },
 ): Promise<string> {
   const id = newId();
-  await em.execute('insert into jobs (id, tenant_id, kind, agent_id, payload) values (?, ?, ?, ?, ?)', [
-    id,
-    job.tenantId,
-    job.kind,
-    job.agentId,
-    JSON.stringify(job.payload ?? {}),
-  ]);
+  await em.execute(
+    'insert into jobs (id, tenant_id, kind, agent_id, payload, run_at) values (?, ?, ?, ?, ?, now() + make_interval(secs => ?))',
+    [id, job.tenantId, job.kind, job.agentId, JSON.stringify(job.payload ?? {}), (job.delayMs ?? 0) / 1000],
+  );
   return id;
 }
 

@@ -1,9 +1,13 @@
 import type { EntityManager } from '@mikro-orm/postgresql';
 import type { Logger } from '../../shared/logger.ts';
 import type { Metrics } from '../../shared/metrics.ts';
+import { KeyProviderUnavailableError } from '../credentials/key-provider.ts';
+import type { StartSecret, StartSecretSource } from '../credentials/start-secrets.ts';
+import { revokeAgentTokens } from '../memory/agent-tokens.ts';
 import type { AgentChannels } from './agent-channel.ts';
 import type { ReferenceImage } from './agent-image.ts';
 import { type ContainerRuntime, EngineUnavailableError } from './container-runtime.ts';
+import { type CrashLoopPolicy, DEFAULT_CRASH_LOOP, exitReason, handleExit, type RestartPolicy } from './crash-loop.ts';
 import type { ImageAllowList } from './image-allow-list.ts';
 import { enqueueJob, type Job } from './job-queue.ts';
 
@@ -16,6 +20,7 @@ interface AgentRow {
   cpu_millis: number;
   desired_state: 'RUNNING' | 'STOPPED';
   status: string;
+  egress: boolean;
 }
 
 export interface ProvisionerDeps {
@@ -26,6 +31,11 @@ export interface ProvisionerDeps {
   reference: ReferenceImage;
   log: Logger;
   metrics: Metrics;
+  /** A container that exits right after its start counts as a crash, like one the reconciler finds exited. */
+  restartPolicy?: RestartPolicy;
+  crashLoop?: CrashLoopPolicy;
+  /** Secrets each start hands to the agent's process (its credentials, …); none when absent. */
+  startSecrets?: StartSecretSource[];
 }
 
 /**
@@ -53,6 +63,9 @@ export class Provisioner {
       if (error instanceof EngineUnavailableError) {
         await setStatus(em(), job.agentId, {}, 'container engine unreachable; retrying');
       }
+      if (error instanceof KeyProviderUnavailableError) {
+        await setStatus(em(), job.agentId, {}, 'key provider unavailable; retrying');
+      }
       throw error;
     }
   };
@@ -61,7 +74,12 @@ export class Provisioner {
   giveUp = async (job: Job, em: () => EntityManager, error: unknown): Promise<void> => {
     this.#deps.metrics.provisioning.inc({ tenant: job.tenantId, kind: job.kind, outcome: 'failed' });
     if (job.kind !== 'agent.converge') return;
-    const reason = error instanceof EngineUnavailableError ? 'container engine unreachable' : 'provisioning failed';
+    const reason =
+      error instanceof EngineUnavailableError
+        ? 'container engine unreachable'
+        : error instanceof KeyProviderUnavailableError
+          ? 'key provider unavailable'
+          : 'provisioning failed';
     await setStatus(em(), job.agentId, { status: 'FAILED' }, reason);
   };
 
@@ -74,6 +92,8 @@ export class Provisioner {
     // A frozen tenant's agents stop without changing what the tenant asked for: unfreezing converges them back.
     const frozen = await tenantIsFrozen(em(), agent.tenant_id);
     if (agent.desired_state === 'STOPPED' || frozen) {
+      // The stopped container's agent token dies now, on every replica (a deleted agent's died with its row).
+      await revokeAgentTokens(em(), agent.id);
       await runtime.stop(agent.id);
       channels.close(agent.id);
       const state = await runtime.inspect(agent.id);
@@ -95,7 +115,15 @@ export class Provisioner {
     const image = allowList.resolve(agent.image);
     await runtime.ensureImage(image, image === this.#deps.reference.tag ? this.#deps.reference.build : undefined);
     let state = await runtime.inspect(agent.id);
+    if (state && state.egress !== agent.egress) {
+      // Egress changed while the agent was stopped: never start the old container on its old network.
+      channels.close(agent.id);
+      await runtime.remove(agent.id, { keepWorkspace: true });
+      state = null;
+    }
     if (!state?.running) {
+      // Decrypted before anything starts: without its secrets (key provider down) the agent does not start.
+      const secrets = await this.#startSecrets(em, agent);
       // Fresh FIFOs before the process opens them (the bind mount needs the directory to exist at create).
       await channels.reset(agent.tenant_id, agent.id);
       if (!state) {
@@ -107,12 +135,21 @@ export class Provisioner {
           memoryMb: agent.memory_mb,
           cpuMillis: agent.cpu_millis,
           channelDir: channels.dirOf(agent.id),
+          egress: agent.egress,
         });
       }
-      await runtime.start(agent.id);
+      await runtime.start(agent.id, secrets);
       state = await runtime.inspect(agent.id);
     } else {
       channels.open(agent.tenant_id, agent.id);
+    }
+    if (state && !state.running && state.exitCode !== null) {
+      // It started and exited at once: a crash like any other, restarted with backoff up to the cap.
+      channels.close(agent.id);
+      const exit = { tenantId: agent.tenant_id, agentId: agent.id, reason: exitReason(state), exitCode: state.exitCode };
+      const outcome = await handleExit(em(), exit, this.#deps.restartPolicy ?? 'restart', this.#deps.crashLoop ?? DEFAULT_CRASH_LOOP);
+      log.warn({ exitCode: state.exitCode, outcome }, 'container exited right after its start');
+      return;
     }
     if (!state?.running) throw new Error(`container did not stay up (${state?.state ?? 'missing'}, exit ${state?.exitCode ?? '?'})`);
     await setStatus(
@@ -131,6 +168,13 @@ export class Provisioner {
     log.info({ containerId: state.id }, 'agent running');
   }
 
+  async #startSecrets(em: () => EntityManager, agent: AgentRow): Promise<StartSecret[]> {
+    const secrets: StartSecret[] = [];
+    for (const source of this.#deps.startSecrets ?? [])
+      secrets.push(...(await source(em(), { tenantId: agent.tenant_id, agentId: agent.id })));
+    return secrets;
+  }
+
   async #remove(agentId: string): Promise<void> {
     await this.#deps.runtime.remove(agentId);
     await this.#deps.channels.destroy(agentId);
@@ -139,9 +183,10 @@ export class Provisioner {
 
 export async function loadAgent(em: EntityManager, agentId: string): Promise<AgentRow | null> {
   const rows = await em.transactional((tx) =>
-    tx.execute<AgentRow[]>('select id, tenant_id, image, command, memory_mb, cpu_millis, desired_state, status from agents where id = ?', [
-      agentId,
-    ]),
+    tx.execute<AgentRow[]>(
+      'select id, tenant_id, image, command, memory_mb, cpu_millis, desired_state, status, egress from agents where id = ?',
+      [agentId],
+    ),
   );
   return rows[0] ?? null;
 }

@@ -3,10 +3,10 @@ import { forkForTenant } from '../../db/request-scope.ts';
 import type { Logger } from '../../shared/logger.ts';
 import type { AgentChannels } from './agent-channel.ts';
 import type { ContainerRuntime } from './container-runtime.ts';
-import { enqueueJob } from './job-queue.ts';
-import { loadAgent, setStatus } from './provisioner.service.ts';
+import { type CrashLoopPolicy, DEFAULT_CRASH_LOOP, exitReason, handleExit, type RestartPolicy } from './crash-loop.ts';
+import { loadAgent } from './provisioner.service.ts';
 
-export type RestartPolicy = 'restart' | 'fail';
+export type { RestartPolicy } from './crash-loop.ts';
 
 export interface ReconcilerOptions {
   orm: MikroORM;
@@ -15,12 +15,16 @@ export interface ReconcilerOptions {
   log: Logger;
   /** What to do with an agent whose container exited or vanished: provision it again, or mark it FAILED. */
   restartPolicy: RestartPolicy;
+  /** Under `restart`: backoff and the cap on restarts per window (default DEFAULT_CRASH_LOOP). */
+  crashLoop?: CrashLoopPolicy;
 }
 
 export interface ReconcileReport {
   removedOrphans: string[];
   restarted: string[];
   failed: string[];
+  /** Tenants whose network went because none of their agents has egress any more. */
+  removedNetworks: string[];
 }
 
 /**
@@ -29,7 +33,9 @@ export interface ReconcileReport {
  *   label, with RLS) is removed with its workspace;
  * - a running container of a live agent gets its channel reattached (after a gateway restart);
  * - an agent that should run but whose container exited or vanished is marked FAILED with the
- *   reason and, under the `restart` policy, queued for provisioning again.
+ *   reason and, under the `restart` policy, queued for provisioning again after a backoff, until
+ *   it has crashed too often in a window (see crash-loop.ts);
+ * - a tenant network whose tenant has no egress agent left is removed.
  * It never decides on its own what an agent should be: that is the database's desired state.
  */
 export class Reconciler {
@@ -64,7 +70,7 @@ export class Reconciler {
 
   async #pass(): Promise<ReconcileReport> {
     const { orm, runtime, channels } = this.#options;
-    const report: ReconcileReport = { removedOrphans: [], restarted: [], failed: [] };
+    const report: ReconcileReport = { removedOrphans: [], restarted: [], failed: [], removedNetworks: [] };
     try {
       const containers = await runtime.list();
       const seen = new Set<string>();
@@ -88,31 +94,42 @@ export class Reconciler {
         }
         if (await this.#pending(agent.tenant_id, agent.id)) continue;
         const state = await runtime.inspect(agent.id);
-        const reason = state?.oomKilled ? 'container was killed: out of memory' : `container exited with code ${state?.exitCode ?? '?'}`;
-        await this.#recover(agent.tenant_id, agent.id, reason, state?.exitCode ?? null, report);
+        await this.#recover(agent.tenant_id, agent.id, exitReason(state), state?.exitCode ?? null, report);
       }
       const rows = await orm.em.fork().execute<{ agent_id: string; agent_tenant_id: string }[]>('select * from runtime_agents()');
       for (const row of rows) {
         if (seen.has(row.agent_id) || (await this.#pending(row.agent_tenant_id, row.agent_id))) continue;
-        await this.#recover(row.agent_tenant_id, row.agent_id, 'container vanished', null, report);
+        await this.#recover(row.agent_tenant_id, row.agent_id, exitReason(null), null, report);
       }
+      await this.#removeUnusedNetworks(report);
     } catch (error) {
       this.#log.warn({ err: error }, 'reconcile pass failed');
       throw error;
     }
-    if (report.removedOrphans.length + report.restarted.length + report.failed.length > 0) this.#log.info(report, 'reconciled');
+    if (report.removedOrphans.length + report.restarted.length + report.failed.length + report.removedNetworks.length > 0)
+      this.#log.info(report, 'reconciled');
     return report;
   }
 
   async #recover(tenantId: string, agentId: string, reason: string, exitCode: number | null, report: ReconcileReport): Promise<void> {
     const em = forkForTenant(this.#options.orm, tenantId);
     this.#options.channels.close(agentId);
-    await setStatus(em, agentId, { status: 'FAILED', exitCode, expectDesired: 'RUNNING' }, reason);
-    if (this.#options.restartPolicy === 'restart') {
-      await em.transactional((tx) => enqueueJob(tx, { tenantId, kind: 'agent.converge', agentId, payload: { reason } }));
-      report.restarted.push(agentId);
-    } else {
-      report.failed.push(agentId);
+    const exit = { tenantId, agentId, reason, exitCode };
+    const outcome = await handleExit(em, exit, this.#options.restartPolicy, this.#options.crashLoop ?? DEFAULT_CRASH_LOOP);
+    if (outcome === 'restarting') report.restarted.push(agentId);
+    else if (outcome === 'failed') report.failed.push(agentId);
+  }
+
+  /** Read under each network's tenant label, with RLS: a tenant with no egress agent keeps no network. */
+  async #removeUnusedNetworks(report: ReconcileReport): Promise<void> {
+    for (const network of await this.#options.runtime.listNetworks()) {
+      if (!network.tenantId) continue;
+      const users = await forkForTenant(this.#options.orm, network.tenantId).transactional((tx) =>
+        tx.execute('select 1 from agents where egress limit 1'),
+      );
+      if (users.length > 0) continue;
+      if (await this.#options.runtime.removeNetwork(network.tenantId)) report.removedNetworks.push(network.tenantId);
+      else this.#log.info({ tenantId: network.tenantId, network: network.name }, 'tenant network still has containers; next pass');
     }
   }
 

@@ -18,7 +18,8 @@ export async function takeNextTask(em: EntityManager, agentId: string): Promise<
   const rows = await em.transactional((tx) =>
     tx.execute<{ id: string; input: string }[]>(
       `update tasks set status = 'RUNNING', started_at = now()
-        where id = (select id from tasks where agent_id = ? and status = 'QUEUED' order by id limit 1 for update skip locked)
+        where id = (select id from tasks where agent_id = ? and status = 'QUEUED' and (deadline is null or deadline > now())
+                     order by id limit 1 for update skip locked)
         returning id, input`,
       [agentId],
     ),

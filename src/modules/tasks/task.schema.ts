@@ -20,6 +20,11 @@ export const TaskRef = builder.node(Task, {
     createdAt: t.expose('createdAt', { type: 'DateTime' }),
     startedAt: t.expose('startedAt', { type: 'DateTime', nullable: true }),
     finishedAt: t.expose('finishedAt', { type: 'DateTime', nullable: true }),
+    deadline: t.expose('deadline', {
+      type: 'DateTime',
+      nullable: true,
+      description: 'Not answered by then, the task is TIMED_OUT and a late answer is refused.',
+    }),
   }),
 });
 
@@ -46,8 +51,11 @@ builder.mutationFields((t) => ({
     args: {
       agentId: t.arg.globalID({ required: true, for: AgentRef }),
       input: t.arg.string({ required: true }),
+      timeoutSeconds: t.arg.int({ description: "Seconds the agent has to answer, 1–86400; omitted: the gateway's default (600)." }),
     },
-    resolve: async (_root, { agentId, input }, ctx) => ({ task: await runTask(ctx, agentId.id, { input }) }),
+    resolve: async (_root, { agentId, input, timeoutSeconds }, ctx) => ({
+      task: await runTask(ctx, agentId.id, { input, timeoutSeconds: timeoutSeconds ?? undefined }),
+    }),
   }),
 }));
 

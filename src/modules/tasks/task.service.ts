@@ -6,27 +6,37 @@ import { findPage, type PageArgs } from '../../db/pagination.ts';
 import { notFound } from '../../shared/errors.ts';
 import { newId } from '../../shared/ids.ts';
 import { parseInput } from '../../shared/validation.ts';
-import { getAgent } from '../agents/agent.service.ts';
+import { type AgentScope, getAgent } from '../agents/agent.service.ts';
 import { recordAudit } from '../audit/audit.service.ts';
 import { Task } from './task.entity.ts';
 
 const UUID = z.uuid();
-const runTaskInput = z.object({ input: z.string().min(1).max(65_536) });
+const runTaskInput = z.object({ input: z.string().min(1).max(65_536), timeoutSeconds: z.number().int().min(1).max(86_400).optional() });
+export const DEFAULT_TASK_TIMEOUT_SECONDS = 600;
 
-/** Queues a task for one of the caller's agents; the agent takes it over its channel when it asks for work. */
-export async function runTask(scope: RequestScope, agentId: string, input: unknown): Promise<Task> {
+/**
+ * Queues a task for one of the caller's agents; the agent takes it over its channel when it asks for
+ * work. Every task has a deadline, so none waits forever on an agent that is down or hangs.
+ */
+export async function runTask(scope: AgentScope, agentId: string, input: unknown): Promise<Task> {
   assertCan(scope.principal, 'agent.write');
   const fields = parseInput(runTaskInput, input);
   const agent = await getAgent(scope, agentId);
   const { actorType, actorId } = actorOf(scope.principal);
+  // One instant for both, so the deadline is exactly the timeout after the task's creation.
+  const createdAt = new Date();
   const task = scope.em.create(Task, {
     id: newId(),
     tenantId: agent.tenantId,
     agentId: agent.id,
     input: fields.input,
+    createdAt,
+    deadline: new Date(
+      createdAt.getTime() + 1000 * (fields.timeoutSeconds ?? scope.agentRuntime.taskTimeoutSeconds ?? DEFAULT_TASK_TIMEOUT_SECONDS),
+    ),
     createdBy: `${actorType}:${actorId}`,
   });
-  recordAudit(scope, { action: 'task.run', targetType: 'Task', targetId: task.id, detail: { agentId: agent.id } });
+  recordAudit(scope, { action: 'task.run', targetType: 'Task', targetId: task.id, detail: { agentId: agent.id, deadline: task.deadline } });
   await scope.em.flush();
   return task;
 }

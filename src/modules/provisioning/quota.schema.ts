@@ -1,0 +1,43 @@
+import { builder } from '../../builder.ts';
+import type { Tenant } from '../tenants/tenant.entity.ts';
+import { TenantRef } from '../tenants/tenant.schema.ts';
+import { setTenantQuotas } from './quota.service.ts';
+
+/** A tenant's agent quotas: visible wherever the tenant is (its own principals, operators). */
+const TenantQuotasRef = builder.objectRef<Tenant>('TenantQuotas').implement({
+  fields: (t) => ({
+    maxAgents: t.int({ resolve: (tenant) => tenant.maxAgents }),
+    maxMemoryMb: t.int({ description: "Total memory of the tenant's agents, MB.", resolve: (tenant) => tenant.maxMemoryMb }),
+    maxCpuMillis: t.int({
+      description: "Total CPU of the tenant's agents, thousandths of a CPU.",
+      resolve: (tenant) => tenant.maxCpuMillis,
+    }),
+  }),
+});
+
+builder.objectField(TenantRef, 'quotas', (t) => t.field({ type: TenantQuotasRef, resolve: (tenant) => tenant }));
+
+const TenantQuotasInput = builder.inputType('TenantQuotasInput', {
+  description: 'Omitted fields keep their value.',
+  fields: (t) => ({
+    maxAgents: t.int({ description: '0–100000' }),
+    maxMemoryMb: t.int({ description: '0–16777216' }),
+    maxCpuMillis: t.int({ description: '0–10000000' }),
+  }),
+});
+
+builder.mutationField('setTenantQuotas', (t) =>
+  t.field({
+    description: "Operators: the tenant's agent quotas. Audited in the tenant's log.",
+    type: TenantRef,
+    skipTypeScopes: true,
+    authScopes: { can: 'platform.tenants.manage' },
+    args: { id: t.arg.globalID({ required: true, for: TenantRef }), input: t.arg({ type: TenantQuotasInput, required: true }) },
+    resolve: (_root, { id, input }, ctx) =>
+      setTenantQuotas(ctx, id.id, {
+        maxAgents: input.maxAgents ?? undefined,
+        maxMemoryMb: input.maxMemoryMb ?? undefined,
+        maxCpuMillis: input.maxCpuMillis ?? undefined,
+      }),
+  }),
+);

@@ -1,0 +1,35 @@
+import { z } from 'zod';
+import type { RequestScope } from '../../context.ts';
+import { parseInput } from '../../shared/validation.ts';
+import type { Tenant } from '../tenants/tenant.entity.ts';
+import { changeTenant } from '../tenants/tenant-lifecycle.service.ts';
+
+const quotasInput = z
+  .object({
+    maxAgents: z.number().int().min(0).max(100_000),
+    maxMemoryMb: z
+      .number()
+      .int()
+      .min(0)
+      .max(16 * 1024 * 1024),
+    maxCpuMillis: z.number().int().min(0).max(10_000_000),
+  })
+  .partial()
+  .refine((quotas) => Object.values(quotas).some((value) => value !== undefined), { message: 'give at least one quota' });
+
+/**
+ * Operators set a tenant's agent quotas. Operator-only twice over: the service checks
+ * `platform.tenants.manage` first (in changeTenant), and the database lets only an operator
+ * transaction change these columns (tenants_guard_columns). Audited in the tenant's own log.
+ * Lowering a quota below current use stops nothing that runs; it refuses what would exceed it.
+ */
+export function setTenantQuotas(scope: RequestScope, tenantId: string, input: unknown): Promise<Tenant> {
+  const quotas = parseInput(quotasInput, input);
+  return changeTenant(scope, tenantId, 'tenant.quotas', (tenant) => {
+    const before = { maxAgents: tenant.maxAgents, maxMemoryMb: tenant.maxMemoryMb, maxCpuMillis: tenant.maxCpuMillis };
+    tenant.maxAgents = quotas.maxAgents ?? tenant.maxAgents;
+    tenant.maxMemoryMb = quotas.maxMemoryMb ?? tenant.maxMemoryMb;
+    tenant.maxCpuMillis = quotas.maxCpuMillis ?? tenant.maxCpuMillis;
+    return { before, after: { maxAgents: tenant.maxAgents, maxMemoryMb: tenant.maxMemoryMb, maxCpuMillis: tenant.maxCpuMillis } };
+  });
+}
