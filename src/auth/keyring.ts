@@ -1,5 +1,5 @@
 import { createPrivateKey, createPublicKey, generateKeyPairSync, type KeyObject, randomBytes } from 'node:crypto';
-import { chmod, mkdir, readFile, rename, writeFile } from 'node:fs/promises';
+import { chmod, link, mkdir, readFile, rename, unlink, writeFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { type CryptoKey, exportJWK, generateKeyPair, importJWK, type JWK } from 'jose';
 import { Secret } from '../shared/secret.ts';
@@ -35,16 +35,16 @@ export async function openKeyring(dir: string): Promise<Keyring> {
   const path = join(dir, 'keyring.json');
   let file: KeyringFile;
   let created = false;
-  try {
-    file = JSON.parse(await readFile(path, 'utf8')) as KeyringFile;
-  } catch (error) {
-    if ((error as NodeJS.ErrnoException).code !== 'ENOENT') throw new Error(`keyring at ${path} is unreadable`);
-    file = await createKeyringFile();
+  const existing = await readKeyringFile(path);
+  if (existing) {
+    file = existing;
+  } else {
     await mkdir(dirname(dir), { recursive: true, mode: 0o755 });
     await mkdir(dir, { recursive: true, mode: 0o700 });
-    await writeFile(path, JSON.stringify(file), { mode: 0o600, flag: 'wx' });
-    await chmod(path, 0o600);
-    created = true;
+    const fresh = await createKeyringFile();
+    created = await publishOnce(path, JSON.stringify(fresh));
+    // Another replica starting at the same moment may have published first: everybody uses the winner's keys.
+    file = created ? fresh : ((await readKeyringFile(path)) as KeyringFile);
   }
   let auditJwk = file.auditSigningKey;
   if (!auditJwk) {
@@ -72,6 +72,35 @@ export async function openKeyring(dir: string): Promise<Keyring> {
     embeddedDbPassword: new Secret(file.embeddedDbPassword),
     created,
   };
+}
+
+async function readKeyringFile(path: string): Promise<KeyringFile | undefined> {
+  try {
+    return JSON.parse(await readFile(path, 'utf8')) as KeyringFile;
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
+    throw new Error(`keyring at ${path} is unreadable`);
+  }
+}
+
+/**
+ * Writes a complete file beside `path` and hard-links it into place: link() is atomic and fails if
+ * `path` exists, so concurrent first starts agree on one keyring and nobody reads half a file.
+ * Returns false when another process published first.
+ */
+async function publishOnce(path: string, content: string): Promise<boolean> {
+  const staging = `${path}.${process.pid}.${randomBytes(4).toString('hex')}`;
+  await writeFile(staging, content, { mode: 0o600, flag: 'wx' });
+  await chmod(staging, 0o600);
+  try {
+    await link(staging, path);
+    return true;
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === 'EEXIST') return false;
+    throw error;
+  } finally {
+    await unlink(staging);
+  }
 }
 
 async function createKeyringFile(): Promise<KeyringFile> {

@@ -1,0 +1,127 @@
+import { Kind } from 'graphql';
+import { builder } from '../../builder.ts';
+import { Secret } from '../../shared/secret.ts';
+import type { Agent } from '../agents/agent.entity.ts';
+import { AgentRef } from '../agents/agent.schema.ts';
+import type { AgentCredential } from './credential.entity.ts';
+import {
+  credentialKeyStatus,
+  deleteCredential,
+  listCredentials,
+  MAX_CREDENTIAL_BYTES,
+  rotateCredential,
+  rotateCredentialKey,
+  setCredential,
+} from './credential.service.ts';
+
+/**
+ * Parsed straight into a Secret, so from here on it prints as `[redacted]` and the log scrubber
+ * knows it. It never throws: graphql-js would quote the rejected value in its error, so anything
+ * that is not a string becomes an empty Secret and the service refuses it without echoing it.
+ */
+builder.scalarType('CredentialValue', {
+  description: `A credential's value (1 to ${MAX_CREDENTIAL_BYTES} bytes of UTF-8). Write-only: never returned.`,
+  serialize: () => {
+    throw new Error('credential values are write-only');
+  },
+  parseValue: (value) => new Secret(typeof value === 'string' ? value : ''),
+  parseLiteral: (node) => new Secret(node.kind === Kind.STRING ? node.value : ''),
+});
+
+/** Metadata of one credential: never its value, which only the agent's process ever receives. */
+export const AgentCredentialRef = builder.objectRef<AgentCredential>('AgentCredential').implement({
+  authScopes: (credential) => ({ $all: { can: 'credential.read', sameTenant: credential.tenantId } }),
+  fields: (t) => ({
+    name: t.exposeString('name', { description: "Also the environment variable's name in the agent's process." }),
+    version: t.exposeInt('version', { description: '1 when set, +1 on every rotation.' }),
+    fingerprint: t.exposeString('fingerprint', {
+      description: 'Tells versions apart; keyed by the value’s own data key, so it reveals nothing about the value.',
+    }),
+    createdAt: t.expose('createdAt', { type: 'DateTime' }),
+    rotatedAt: t.expose('rotatedAt', { type: 'DateTime', nullable: true }),
+  }),
+});
+
+builder.objectField(AgentRef, 'credentials', (t) =>
+  t.field({
+    type: [AgentCredentialRef],
+    description: 'The credentials this agent receives as environment variables at start (owners and admins).',
+    authScopes: { can: 'credential.read' },
+    resolve: (agent, _args, ctx) => listCredentials(ctx, agent),
+  }),
+);
+
+const CredentialPayload = builder.objectRef<{ credential: AgentCredential; agent: Agent }>('CredentialPayload').implement({
+  fields: (t) => ({
+    credential: t.expose('credential', { type: AgentCredentialRef }),
+    agent: t.expose('agent', { type: AgentRef, description: 'A running agent restarts to receive the change.' }),
+  }),
+});
+
+const DeleteCredentialPayload = builder.objectRef<{ deletedName: string; agent: Agent }>('DeleteCredentialPayload').implement({
+  fields: (t) => ({
+    deletedName: t.exposeString('deletedName'),
+    agent: t.expose('agent', { type: AgentRef }),
+  }),
+});
+
+const CredentialKeyStatus = builder
+  .objectRef<{ provider: string; latestVersion: number; minDecryptionVersion: number; pendingRewrap: number }>('CredentialKeyStatus')
+  .implement({
+    fields: (t) => ({
+      provider: t.exposeString('provider', { description: '`local` or `vault`.' }),
+      latestVersion: t.exposeInt('latestVersion', { description: 'The KEK version new data keys are wrapped with.' }),
+      minDecryptionVersion: t.exposeInt('minDecryptionVersion', { description: 'Older versions are retired: they unwrap nothing.' }),
+      pendingRewrap: t.exposeInt('pendingRewrap', { description: 'Data keys still wrapped under an older version.' }),
+    }),
+  });
+
+builder.queryFields((t) => ({
+  credentialKeyStatus: t.field({
+    type: CredentialKeyStatus,
+    description: 'Operators: where the key-encryption key and its background rewrap stand.',
+    skipTypeScopes: true,
+    authScopes: { can: 'platform.keys.manage' },
+    resolve: (_root, _args, ctx) => credentialKeyStatus(ctx),
+  }),
+}));
+
+const credentialTarget = (t: Parameters<Parameters<typeof builder.mutationFields>[0]>[0]) => ({
+  agentId: t.arg.globalID({ required: true, for: AgentRef }),
+  name: t.arg.string({ required: true }),
+});
+
+builder.mutationFields((t) => ({
+  setCredential: t.field({
+    type: CredentialPayload,
+    description: 'Adds a credential to an agent (CONFLICT if the name exists). Owners and admins.',
+    skipTypeScopes: true,
+    authScopes: { can: 'credential.manage' },
+    args: { ...credentialTarget(t), value: t.arg({ type: 'CredentialValue', required: true }) },
+    resolve: (_root, { agentId, name, value }, ctx) => setCredential(ctx, { agentId: agentId.id, name, value }),
+  }),
+  rotateCredential: t.field({
+    type: CredentialPayload,
+    description: "Replaces a credential's value; its version goes up by one. Owners and admins.",
+    skipTypeScopes: true,
+    authScopes: { can: 'credential.manage' },
+    args: { ...credentialTarget(t), value: t.arg({ type: 'CredentialValue', required: true }) },
+    resolve: (_root, { agentId, name, value }, ctx) => rotateCredential(ctx, { agentId: agentId.id, name, value }),
+  }),
+  deleteCredential: t.field({
+    type: DeleteCredentialPayload,
+    description: 'Removes a credential from an agent. Owners and admins.',
+    skipTypeScopes: true,
+    authScopes: { can: 'credential.manage' },
+    args: credentialTarget(t),
+    resolve: (_root, { agentId, name }, ctx) => deleteCredential(ctx, { agentId: agentId.id, name }),
+  }),
+  rotateCredentialKey: t.field({
+    type: 'Int',
+    description:
+      'Operators: a new key-encryption key version; existing data keys are rewrapped in the background, then older versions retired.',
+    skipTypeScopes: true,
+    authScopes: { can: 'platform.keys.manage' },
+    resolve: (_root, _args, ctx) => rotateCredentialKey(ctx),
+  }),
+}));

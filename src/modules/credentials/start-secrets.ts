@@ -1,0 +1,40 @@
+import type { EntityManager } from '@mikro-orm/postgresql';
+import type { Secret } from '../../shared/secret.ts';
+
+/**
+ * A secret delivered into an agent's process as an environment variable when its container starts,
+ * never into the container's stored configuration (see DockerRuntime.start and docker/agent/bootstrap.sh).
+ */
+export interface StartSecret {
+  /** The environment variable; `FLEETGATE_*` names are reserved for the platform's own. */
+  name: string;
+  value: Secret;
+}
+
+/**
+ * The hook for "secrets delivered at start": the provisioner asks every source before each start,
+ * inside the agent's tenant (`em` carries its RLS setting and filter), and delivers their union in
+ * one payload. Agent credentials are one source; a per-start agent token can be another. A source
+ * that throws (key provider down) stops the start: the job retries, nothing starts without its secrets.
+ */
+export type StartSecretSource = (em: EntityManager, agent: { tenantId: string; agentId: string }) => Promise<StartSecret[]>;
+
+const NAME = /^[A-Z][A-Z0-9_]{0,63}$/;
+
+/**
+ * The bytes written to the container's stdin at start: one `NAME=<base64 value>` line per secret,
+ * then end of input. Base64 keeps any value on one line; bootstrap.sh decodes each into the
+ * environment and execs the agent. Zero the buffer once written.
+ */
+export function encodeStartPayload(secrets: readonly StartSecret[]): Buffer {
+  const seen = new Set<string>();
+  for (const { name } of secrets) {
+    if (!NAME.test(name)) throw new Error('a start secret has an invalid name');
+    if (seen.has(name)) throw new Error(`two start secrets are named ${name}`);
+    seen.add(name);
+  }
+  return Buffer.from(
+    secrets.map(({ name, value }) => `${name}=${Buffer.from(value.reveal(), 'utf8').toString('base64')}\n`).join(''),
+    'utf8',
+  );
+}
