@@ -1,0 +1,229 @@
+import { randomBytes, randomUUID } from 'node:crypto';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import pg from 'pg';
+import { openKeyring } from '../src/auth/keyring.ts';
+import { appUrlFor } from '../src/db/database-urls.ts';
+import { migrate } from '../src/db/migrate.ts';
+import { startGateway } from '../src/gateway.ts';
+import { LocalKeyProvider } from '../src/modules/credentials/local-key-provider.ts';
+import { mintAgentToken } from '../src/modules/memory/agent-tokens.ts';
+import { aadOf, sealValue } from '../src/modules/memory/memory-crypto.ts';
+import { decodeGlobalId } from '../src/shared/global-id.ts';
+import { createLogger } from '../src/shared/logger.ts';
+import { benchGraphql } from './graphql.ts';
+
+/**
+ * `npm run bench:memory`: agent memory put/get throughput through the gateway (in-process, yoga's
+ * full HTTP handling, agent token checked per request, values sealed under the agent's data key)
+ * beside a floor of the same inserts/selects sent straight through `pg`, each in a transaction
+ * with the same transaction-local `set_config` calls, on the same database in the same run.
+ * One agent (CONCURRENCY requests in flight), then 100 agents at once (one in flight each).
+ * Rounds alternate floor/gateway so drift hits both. Goal: ≥ 0.6× the floor.
+ */
+const ADMIN_URL = process.env.BENCH_DATABASE_URL ?? process.env.TEST_DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres';
+const AGENTS = Number(process.env.BENCH_AGENTS ?? 100);
+const CONCURRENCY = Number(process.env.BENCH_CONCURRENCY ?? 16);
+const ROUND_MS = Number(process.env.BENCH_ROUND_MS ?? 3000);
+const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 3);
+const POOL = 10;
+const VALUE = JSON.stringify({ note: 'the customer prefers email', score: 0.82, tags: ['a', 'b', 'c'] });
+
+const log = createLogger({ level: 'silent' });
+
+function urlFor(database: string) {
+  const url = new URL(ADMIN_URL);
+  url.pathname = `/${database}`;
+  return url.toString();
+}
+
+async function admin(url: string, sql: string) {
+  const client = new pg.Client({ connectionString: url });
+  await client.connect();
+  try {
+    return await client.query(sql);
+  } finally {
+    await client.end();
+  }
+}
+
+interface BenchAgent {
+  id: string;
+  tenantId: string;
+  token: string;
+}
+
+/** Runs `op(worker, i)` on `workers` workers for `ms`; returns operations per second. */
+async function throughput(workers: number, ms: number, op: (worker: number, i: number) => Promise<void>): Promise<number> {
+  const deadline = performance.now() + ms;
+  let done = 0;
+  const start = performance.now();
+  await Promise.all(
+    Array.from({ length: workers }, async (_, worker) => {
+      for (let i = 0; performance.now() < deadline; i++) {
+        await op(worker, i);
+        done++;
+      }
+    }),
+  );
+  return done / ((performance.now() - start) / 1000);
+}
+
+async function main() {
+  const database = `fleetgate_bench_memory_${randomBytes(4).toString('hex')}`;
+  await admin(ADMIN_URL, `CREATE DATABASE ${database}`);
+  const keyringDir = await mkdtemp(join(tmpdir(), 'fleetgate-bench-'));
+  const adminUrl = urlFor(database);
+  const appUrl = appUrlFor(adminUrl);
+  let gateway: Awaited<ReturnType<typeof startGateway>> | undefined;
+  const floorPool = new pg.Pool({ connectionString: appUrl, max: POOL });
+  try {
+    await migrate(adminUrl, log);
+    gateway = await startGateway({
+      appUrl,
+      keyring: await openKeyring(keyringDir),
+      keyProvider: await LocalKeyProvider.open(keyringDir, log),
+      log,
+      userTokenTtl: '1h',
+      canaryIntervalMs: 0,
+      withoutCanary: true,
+      poolSize: POOL,
+      memoryMaintenanceIntervalMs: 0,
+      policy: { mode: 'development', tenantRateLimitPerMinute: 10_000_000, apiKeyRateLimitPerMinute: 10_000_000 },
+    });
+    const gw = gateway;
+    const call = (token: string | undefined, query: string, variables: Record<string, unknown>): Promise<unknown> =>
+      benchGraphql(gw.yoga, query, variables, { token });
+
+    // Ten tenants, AGENTS agents spread over them, each with a token as its container would get.
+    const agents: BenchAgent[] = [];
+    const owners: string[] = [];
+    for (let t = 0; t < 10; t++) {
+      const signUp = (await call(undefined, 'mutation ($i: SignUpInput!) { signUp(input: $i) { token } }', {
+        i: { tenantName: `bench-${t}`, owner: { email: `o${t}@bench.io`, name: 'O' } },
+      })) as { signUp: { token: string } };
+      owners.push(signUp.signUp.token);
+    }
+    for (let n = 0; n < AGENTS; n++) {
+      const owner = owners[n % owners.length] as string;
+      const created = (await call(owner, 'mutation ($i: CreateAgentInput!) { createAgent(input: $i) { agent { id } } }', {
+        i: { name: `agent-${n}`, image: 'fleetgate/agent:1' },
+      })) as { createAgent: { agent: { id: string } } };
+      const id = decodeGlobalId(created.createAgent.agent.id).id;
+      const tenantId = (await admin(adminUrl, `select tenant_id from agents where id = '${id}'`)).rows[0].tenant_id as string;
+      const token = await mintAgentToken({ orm: gw.orm, tokens: gw.tokens }, { id, tenantId });
+      agents.push({ id, tenantId, token: token?.reveal() ?? '' });
+    }
+
+    const PUT = 'mutation ($i: PutMemoryInput!) { putMemory(input: $i) { entry { key } } }';
+    const GET = 'query ($k: String!) { memoryEntry(key: $k) { value } }';
+    const gatewayPut = (agent: BenchAgent, key: string) => call(agent.token, PUT, { i: { key, value: VALUE, tags: ['bench'] } });
+    const gatewayGet = async (agent: BenchAgent, key: string) => {
+      await call(agent.token, GET, { k: key });
+    };
+
+    // The floor: the same row, sealed the same way once, upserted and read by key in a transaction
+    // with the same transaction-local settings the gateway applies.
+    const dataKey = randomBytes(32);
+    const floorTx = async (agent: BenchAgent, sql: string, params: unknown[]) => {
+      const client = await floorPool.connect();
+      try {
+        await client.query('begin');
+        await client.query("select set_config('app.tenant_id', $1, true), set_config('app.agent_id', $2, true)", [
+          agent.tenantId,
+          agent.id,
+        ]);
+        await client.query(sql, params);
+        await client.query('commit');
+      } finally {
+        client.release();
+      }
+    };
+    const floorPut = (agent: BenchAgent, key: string) =>
+      floorTx(
+        agent,
+        `insert into agent_memory (id, tenant_id, agent_id, key, tags, ciphertext, size_bytes) values ($1, $2, $3, $4, $5, $6, $7)
+         on conflict (tenant_id, agent_id, key) do update set ciphertext = excluded.ciphertext, tags = excluded.tags,
+           size_bytes = excluded.size_bytes, updated_at = now()`,
+        [
+          randomUUID(),
+          agent.tenantId,
+          agent.id,
+          `f-${key}`,
+          ['bench'],
+          sealValue(dataKey, aadOf(agent.tenantId, agent.id, key), VALUE),
+          VALUE.length,
+        ],
+      );
+    const floorGet = (agent: BenchAgent, key: string) =>
+      floorTx(
+        agent,
+        'select ciphertext, tags, expires_at from agent_memory where agent_id = $1 and key = $2 and (expires_at is null or expires_at > now())',
+        [agent.id, `f-${key}`],
+      );
+
+    const KEYS = 200;
+    const one = agents[0] as BenchAgent;
+    const scenarios = [
+      { name: `put, 1 agent × ${CONCURRENCY} in flight`, workers: CONCURRENCY, agentOf: () => one, floor: floorPut, gateway: gatewayPut },
+      { name: `get, 1 agent × ${CONCURRENCY} in flight`, workers: CONCURRENCY, agentOf: () => one, floor: floorGet, gateway: gatewayGet },
+      {
+        name: `put, ${AGENTS} agents at once`,
+        workers: AGENTS,
+        agentOf: (w: number) => agents[w] as BenchAgent,
+        floor: floorPut,
+        gateway: gatewayPut,
+      },
+      {
+        name: `get, ${AGENTS} agents at once`,
+        workers: AGENTS,
+        agentOf: (w: number) => agents[w] as BenchAgent,
+        floor: floorGet,
+        gateway: gatewayGet,
+      },
+    ];
+    // Warm both paths and make sure every key a get asks for exists on both.
+    for (const agent of agents) {
+      for (let k = 0; k < 5; k++) {
+        await gatewayPut(agent, `k${k}`);
+        await floorPut(agent, `k${k}`);
+      }
+    }
+    for (let k = 5; k < KEYS; k++) {
+      await gatewayPut(one, `k${k}`);
+      await floorPut(one, `k${k}`);
+    }
+
+    console.log(`agent memory (${AGENTS} agents, pool ${POOL}, ${ROUNDS} rounds × ${ROUND_MS} ms; shared machine: noisy)`);
+    console.log('scenario                                  floor ops/s   gateway ops/s   ratio   goal ≥ 0.60');
+    let allMet = true;
+    for (const scenario of scenarios) {
+      const floor: number[] = [];
+      const through: number[] = [];
+      const keyOf = (worker: number, i: number) => (scenario.workers === AGENTS ? `k${i % 5}` : `k${(worker * 13 + i) % KEYS}`);
+      for (let round = 0; round < ROUNDS; round++) {
+        floor.push(await throughput(scenario.workers, ROUND_MS, (w, i) => scenario.floor(scenario.agentOf(w), keyOf(w, i))));
+        through.push(
+          await throughput(scenario.workers, ROUND_MS, async (w, i) => {
+            await scenario.gateway(scenario.agentOf(w), keyOf(w, i));
+          }),
+        );
+      }
+      const median = (values: number[]) => [...values].sort((x, y) => x - y)[Math.floor(values.length / 2)] ?? 0;
+      const ratio = median(through) / median(floor);
+      allMet &&= ratio >= 0.6;
+      console.log(
+        `${scenario.name.padEnd(40)} ${median(floor).toFixed(0).padStart(12)} ${median(through).toFixed(0).padStart(15)} ${ratio.toFixed(2).padStart(7)}   ${ratio >= 0.6 ? 'met' : 'NOT met'}`,
+      );
+    }
+    console.log(allMet ? 'memory goal met' : 'memory goal NOT met');
+  } finally {
+    await gateway?.close();
+    await floorPool.end();
+    await admin(ADMIN_URL, `DROP DATABASE IF EXISTS ${database} WITH (FORCE)`);
+    await rm(keyringDir, { recursive: true, force: true });
+  }
+}
+
+await main();

@@ -1,0 +1,69 @@
+import { z } from 'zod';
+import { assertCan } from '../../auth/actions.ts';
+import type { Principal } from '../../auth/principal.ts';
+import type { RequestScope } from '../../context.ts';
+import { findPage, type PageArgs } from '../../db/pagination.ts';
+import { badInput, notFound } from '../../shared/errors.ts';
+import { newId } from '../../shared/ids.ts';
+import { parseInput } from '../../shared/validation.ts';
+import { recordAudit } from '../audit/audit.service.ts';
+import { Handoff } from './memory.entity.ts';
+import { canonicalJson } from './memory.service.ts';
+
+const sendInput = z.object({ toAgentId: z.string().max(100), payload: z.string() });
+const UUID = z.uuid();
+
+type AgentPrincipal = Extract<Principal, { kind: 'agent' }>;
+
+/**
+ * Agent A hands a JSON payload to agent B of its own tenant, audited as `handoff.send`. B is looked
+ * up under the tenant's RLS setting only, so another tenant's agent is exactly as absent as a
+ * missing one: the same NOT_FOUND, and nothing is written.
+ */
+export async function sendHandoff(scope: RequestScope, input: unknown): Promise<Handoff> {
+  assertCan(scope.principal, 'agent.self.handoff');
+  const self = scope.principal as AgentPrincipal;
+  const { toAgentId, payload } = parseInput(sendInput, input);
+  const json = canonicalJson(payload);
+  const [limit] = await scope.em.execute<{ memory_max_value_bytes: number }[]>('select memory_max_value_bytes from tenants');
+  const size = Buffer.byteLength(json, 'utf8');
+  if (limit && size > limit.memory_max_value_bytes) {
+    throw badInput(`payload is too large: ${size} bytes, this tenant allows at most ${limit.memory_max_value_bytes} bytes`, 'payload');
+  }
+  const found = UUID.safeParse(toAgentId).success ? await scope.em.execute('select 1 from agents where id = ?', [toAgentId]) : [];
+  if (found.length === 0) throw notFound('Agent', toAgentId);
+  if (toAgentId === self.agentId) throw badInput('An agent cannot hand off to itself', 'toAgentId');
+  const handoff = scope.em.create(Handoff, {
+    id: newId(),
+    tenantId: self.tenantId,
+    agentId: toAgentId,
+    fromAgentId: self.agentId,
+    payload: JSON.parse(json),
+    receivedAt: null,
+  });
+  recordAudit(scope, { action: 'handoff.send', targetType: 'Agent', targetId: toAgentId, detail: { handoffId: handoff.id, bytes: size } });
+  await scope.em.flush();
+  return handoff;
+}
+
+/**
+ * The calling agent's inbox, oldest first. Handoffs it sees for the first time are marked received
+ * and audited (`handoff.receive`, by the recipient): both ends of every handoff are in the log.
+ */
+export async function handoffInbox(scope: RequestScope, page: PageArgs): Promise<Handoff[]> {
+  assertCan(scope.principal, 'agent.self.handoff');
+  const self = scope.principal as AgentPrincipal;
+  const handoffs = await findPage(scope.em, Handoff, { agentId: self.agentId }, page);
+  const now = new Date();
+  for (const handoff of handoffs.filter((h) => h.receivedAt === null || h.receivedAt === undefined)) {
+    handoff.receivedAt = now;
+    recordAudit(scope, {
+      action: 'handoff.receive',
+      targetType: 'Agent',
+      targetId: handoff.fromAgentId,
+      detail: { handoffId: handoff.id },
+    });
+  }
+  await scope.em.flush();
+  return handoffs;
+}

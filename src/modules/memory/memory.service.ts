@@ -1,0 +1,293 @@
+import { z } from 'zod';
+import { assertCan } from '../../auth/actions.ts';
+import type { Principal } from '../../auth/principal.ts';
+import type { RequestScope } from '../../context.ts';
+import { findPage, type PageArgs } from '../../db/pagination.ts';
+import { AGENT_FILTER } from '../../db/tenant-filter.ts';
+import { badInput, clientError, notFound } from '../../shared/errors.ts';
+import { newId } from '../../shared/ids.ts';
+import { parseInput } from '../../shared/validation.ts';
+import { recordAudit } from '../audit/audit.service.ts';
+import { type KeyProvider, KeyProviderUnavailableError } from '../credentials/key-provider.ts';
+import { MemoryEntry, MemoryKey, MemoryPurge } from './memory.entity.ts';
+import { aadOf, openValue, sealValue } from './memory-crypto.ts';
+
+/** What memory services need beyond a request: the key provider wrapping the agents' data keys. */
+export type MemoryScope = RequestScope & { keys: { provider: KeyProvider } };
+
+/** A decrypted entry, as the API returns it. `value` is JSON text. */
+export interface MemoryItem {
+  /** The row id: the pagination cursor. */
+  id: string;
+  tenantId: string;
+  agentId: string;
+  key: string;
+  value: string;
+  tags: string[];
+  expiresAt: Date | null;
+  createdAt: Date;
+  updatedAt: Date;
+}
+
+/** Most entries one export returns; an agent holding more is refused with a clear error. */
+export const MAX_EXPORT_ENTRIES = 10_000;
+
+/** Printable text only: keys and tags end up in exports and logs' neighbours, never control characters. */
+const printable = (text: string) => !/\p{Cc}/u.test(text);
+const KEY = z.string().min(1).max(256).refine(printable, 'must not contain control characters');
+const TAG = z.string().min(1).max(64).refine(printable, 'must not contain control characters');
+const putInput = z.object({
+  key: KEY,
+  value: z.string(),
+  tags: z.array(TAG).max(32).default([]),
+  expiresAt: z.date().nullable().default(null),
+});
+const listInput = z.object({ prefix: KEY.optional(), tag: TAG.optional() });
+const UUID = z.uuid();
+
+type AgentPrincipal = Extract<Principal, { kind: 'agent' }>;
+
+/** Memory through an agent token is always the token's own agent: the principal is the only source of the id. */
+function selfOf(scope: RequestScope): AgentPrincipal {
+  if (scope.principal.kind !== 'agent') throw new Error('agent memory needs an agent principal');
+  return scope.principal;
+}
+
+/**
+ * Writes (or replaces) one entry of the calling agent. The value must be JSON text within the
+ * tenant's per-value limit; it is stored encrypted under the agent's data key. A failure (bad
+ * input, key provider down) changes nothing: the previous value, if any, stays.
+ */
+export async function putMemory(scope: MemoryScope, input: unknown): Promise<MemoryItem> {
+  assertCan(scope.principal, 'agent.self.memory');
+  const self = selfOf(scope);
+  const fields = parseInput(putInput, input);
+  const json = canonicalJson(fields.value);
+  const size = Buffer.byteLength(json, 'utf8');
+  const limit = await maxValueBytes(scope);
+  if (size > limit) throw badInput(`value is too large: ${size} bytes, this tenant allows at most ${limit} bytes per entry`, 'value');
+  if (fields.expiresAt && fields.expiresAt.getTime() <= Date.now()) throw badInput('expiresAt must be in the future', 'expiresAt');
+  const ciphertext = await withDataKey(scope, self.agentId, { create: true }, (dataKey) =>
+    sealValue(dataKey, aadOf(self.tenantId, self.agentId, fields.key), json),
+  );
+  const now = new Date();
+  const entry = await scope.em.upsert(
+    MemoryEntry,
+    {
+      id: newId(),
+      tenantId: self.tenantId,
+      agentId: self.agentId,
+      key: fields.key,
+      tags: [...new Set(fields.tags)],
+      ciphertext,
+      sizeBytes: size,
+      expiresAt: fields.expiresAt,
+      createdAt: now,
+      updatedAt: now,
+    },
+    { onConflictFields: ['tenantId', 'agentId', 'key'], onConflictExcludeFields: ['id', 'createdAt'] },
+  );
+  return itemOf(entry, json);
+}
+
+/** The calling agent's entry, or null when there is none or it expired. */
+export async function getMemory(scope: MemoryScope, key: string): Promise<MemoryItem | null> {
+  assertCan(scope.principal, 'agent.self.memory');
+  const self = selfOf(scope);
+  const { key: valid } = parseInput(z.object({ key: KEY }), { key });
+  const entry = await scope.em.findOne(MemoryEntry, { key: valid });
+  if (!entry) return null;
+  return withDataKey(scope, self.agentId, { create: false }, (dataKey) => decrypt(entry, dataKey));
+}
+
+export async function deleteMemory(scope: MemoryScope, key: string): Promise<boolean> {
+  assertCan(scope.principal, 'agent.self.memory');
+  const { key: valid } = parseInput(z.object({ key: KEY }), { key });
+  return (await scope.em.nativeDelete(MemoryEntry, { key: valid })) > 0;
+}
+
+/** The calling agent's live entries, by key prefix and/or tag, in creation order (keyset pages). */
+export async function listMemory(scope: MemoryScope, filter: unknown, page: PageArgs): Promise<MemoryItem[]> {
+  assertCan(scope.principal, 'agent.self.memory');
+  const self = selfOf(scope);
+  const { prefix, tag } = parseInput(listInput, filter ?? {});
+  const where: Record<string, unknown> = {};
+  if (prefix) where.key = { $like: `${prefix.replace(/[\\%_]/g, (c) => `\\${c}`)}%` };
+  if (tag) where.tags = { $contains: [tag] };
+  const entries = await findPage(scope.em, MemoryEntry, where, page);
+  if (entries.length === 0) return [];
+  return withDataKey(scope, self.agentId, { create: false }, (dataKey) => entries.map((entry) => decrypt(entry, dataKey)));
+}
+
+/**
+ * Owners and admins export ONE agent's memory, decrypted, and the export is audited. The agent is
+ * looked up in the caller's tenant first (another tenant's agent is NOT_FOUND, like a missing one),
+ * and the query names that agent in the ORM's agent filter: there is no way to ask for several.
+ */
+export async function exportAgentMemory(scope: MemoryScope, agentId: string): Promise<{ agentId: string; entries: MemoryItem[] }> {
+  assertCan(scope.principal, 'memory.manage');
+  await assertAgentInTenant(scope, agentId);
+  const entries = await scope.em.find(
+    MemoryEntry,
+    {},
+    { filters: { [AGENT_FILTER]: { agentId } }, orderBy: { id: 'asc' }, limit: MAX_EXPORT_ENTRIES + 1 },
+  );
+  if (entries.length > MAX_EXPORT_ENTRIES) throw badInput(`This agent holds more than ${MAX_EXPORT_ENTRIES} entries; export is refused`);
+  const items =
+    entries.length > 0
+      ? await withDataKey(scope, agentId, { create: false }, (dataKey) => entries.map((entry) => decrypt(entry, dataKey)))
+      : [];
+  recordAudit(scope, { action: 'memory.export', targetType: 'Agent', targetId: agentId, detail: { entries: items.length } });
+  await scope.em.flush();
+  return { agentId, entries: items };
+}
+
+/**
+ * Owners and admins wipe ONE agent's memory: its entries and its data key (the next write makes a
+ * new one), audited with the number of entries removed.
+ */
+export async function wipeAgentMemory(scope: MemoryScope, agentId: string): Promise<number> {
+  assertCan(scope.principal, 'memory.manage');
+  await assertAgentInTenant(scope, agentId);
+  const filters = { [AGENT_FILTER]: { agentId } };
+  const deleted = await scope.em.nativeDelete(MemoryEntry, {}, { filters: { ...filters, live: false } });
+  await scope.em.nativeDelete(MemoryKey, {}, { filters });
+  recordAudit(scope, { action: 'memory.wipe', targetType: 'Agent', targetId: agentId, detail: { entries: deleted } });
+  await scope.em.flush();
+  return deleted;
+}
+
+export interface PendingPurge {
+  agentId: string;
+  deletedAt: Date;
+  purgeAfter: Date;
+  entries: number;
+}
+
+/** Deleted agents whose (already unreadable) memory rows await the purge, soonest first. */
+export async function pendingMemoryPurges(scope: RequestScope): Promise<PendingPurge[]> {
+  assertCan(scope.principal, 'memory.manage');
+  const purges = await scope.em.find(MemoryPurge, {}, { orderBy: { purgeAfter: 'asc' }, limit: 1000 });
+  if (purges.length === 0) return [];
+  const counts = await scope.em.execute<{ agent_id: string; entries: number }[]>(
+    'select agent_id, count(*)::int as entries from agent_memory where agent_id in (?) group by agent_id',
+    [purges.map((purge) => purge.agentId)],
+  );
+  const byAgent = new Map(counts.map((row) => [row.agent_id, row.entries]));
+  return purges.map((purge) => ({
+    agentId: purge.agentId,
+    deletedAt: purge.deletedAt,
+    purgeAfter: purge.purgeAfter,
+    entries: byAgent.get(purge.agentId) ?? 0,
+  }));
+}
+
+const retentionInput = z.object({ days: z.number().int().min(1).max(3650) });
+
+/**
+ * Owners choose how long a deleted agent's memory rows are kept before the purge (1–3650 days, 30 by
+ * default). The data is unreadable from the deletion on either way; pending purges move with it.
+ */
+export async function setMemoryRetention(scope: RequestScope, input: unknown): Promise<number> {
+  assertCan(scope.principal, 'memory.retention');
+  const { days } = parseInput(retentionInput, input);
+  const [previous] = await scope.em.execute<{ memory_retention_days: number }[]>('select memory_retention_days from tenants');
+  await scope.em.execute('update tenants set memory_retention_days = ?', [days]);
+  await scope.em.execute('update memory_purges set purge_after = deleted_at + make_interval(days => ?)', [days]);
+  recordAudit(scope, {
+    action: 'memory.retention.set',
+    targetType: 'Tenant',
+    detail: { days, previous: previous?.memory_retention_days ?? null },
+  });
+  await scope.em.flush();
+  return days;
+}
+
+/** Another tenant's agent and a missing one give the same NOT_FOUND. */
+export async function assertAgentInTenant(scope: RequestScope, agentId: string): Promise<void> {
+  const rows = UUID.safeParse(agentId).success ? await scope.em.execute('select 1 from agents where id = ?', [agentId]) : [];
+  if (rows.length === 0) throw notFound('Agent', agentId);
+}
+
+/**
+ * The agent's data key, unwrapped by the key provider. With `create`, the first write makes one
+ * (a concurrent first write of the same agent loses the insert race and uses the winner's key).
+ * Without a key row the agent has no readable memory. A provider that cannot unwrap is a clear
+ * SERVICE_UNAVAILABLE, and nothing is written. The caller zeroes the key after use.
+ */
+async function dataKeyOf(scope: MemoryScope, agentId: string, { create }: { create: boolean }): Promise<Buffer> {
+  const filters = { [AGENT_FILTER]: { agentId } };
+  let row = await scope.em.findOne(MemoryKey, { agentId }, { filters });
+  if (!row && create) {
+    const fresh = await withProvider(() => scope.keys.provider.generateDataKey());
+    fresh.plaintext.fill(0);
+    const tenantId = (scope.principal as AgentPrincipal).tenantId;
+    await scope.em.execute(
+      'insert into agent_memory_keys (agent_id, tenant_id, provider, wrapped_key) values (?, ?, ?, ?) on conflict (agent_id) do nothing',
+      [agentId, tenantId, scope.keys.provider.kind, fresh.wrapped],
+    );
+    row = await scope.em.findOne(MemoryKey, { agentId }, { filters, refresh: true });
+  }
+  if (!row) throw clientError('SERVICE_UNAVAILABLE', 'This agent’s memory cannot be decrypted: its data key is gone');
+  // Unwrapped on every request, never cached: a provider that is down, sealed or lost its KEK
+  // refuses at once, and a destroyed key row leaves nothing behind in this process.
+  return withProvider(() => scope.keys.provider.unwrapDataKey(row.wrappedKey));
+}
+
+/** Runs `use` with the agent's plaintext data key, then zeroes it. */
+async function withDataKey<T>(scope: MemoryScope, agentId: string, options: { create: boolean }, use: (dataKey: Buffer) => T): Promise<T> {
+  const dataKey = await dataKeyOf(scope, agentId, options);
+  try {
+    return use(dataKey);
+  } finally {
+    dataKey.fill(0);
+  }
+}
+
+async function withProvider<T>(call: () => Promise<T>): Promise<T> {
+  try {
+    return await call();
+  } catch (error) {
+    if (error instanceof KeyProviderUnavailableError) {
+      throw clientError('SERVICE_UNAVAILABLE', 'Agent memory is unavailable: the key provider cannot be used. Nothing was changed.');
+    }
+    throw error;
+  }
+}
+
+function decrypt(entry: MemoryEntry, dataKey: Buffer): MemoryItem {
+  try {
+    return itemOf(entry, openValue(dataKey, aadOf(entry.tenantId, entry.agentId, entry.key), Buffer.from(entry.ciphertext)));
+  } catch {
+    throw clientError('SERVICE_UNAVAILABLE', 'This agent’s memory cannot be decrypted with its data key');
+  }
+}
+
+function itemOf(entry: MemoryEntry, value: string): MemoryItem {
+  return {
+    id: entry.id,
+    tenantId: entry.tenantId,
+    agentId: entry.agentId,
+    key: entry.key,
+    value,
+    tags: entry.tags as string[],
+    expiresAt: entry.expiresAt ?? null,
+    createdAt: entry.createdAt,
+    updatedAt: entry.updatedAt,
+  };
+}
+
+/** JSON text in, canonical JSON text out (whitespace removed); anything else is a clear BAD_USER_INPUT. */
+export function canonicalJson(text: string): string {
+  try {
+    return JSON.stringify(JSON.parse(text));
+  } catch {
+    throw badInput('value must be valid JSON text', 'value');
+  }
+}
+
+async function maxValueBytes(scope: RequestScope): Promise<number> {
+  const [row] = await scope.em.execute<{ memory_max_value_bytes: number }[]>('select memory_max_value_bytes from tenants');
+  if (!row) throw new Error('tenant settings unreadable');
+  return row.memory_max_value_bytes;
+}
