@@ -1,0 +1,229 @@
+import { createCipheriv, createDecipheriv, createHash, randomBytes } from 'node:crypto';
+import { mkdir, readdir, readFile, rename, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { gunzipSync, gzipSync } from 'node:zlib';
+import { IsolationLevel, type MikroORM } from '@mikro-orm/postgresql';
+import { z } from 'zod';
+import { assertCan } from '../../auth/actions.ts';
+import type { Principal } from '../../auth/principal.ts';
+import { forkForOperator, forkForTenant, tenantSchemaName } from '../../db/request-scope.ts';
+import { TENANT_FILTER } from '../../db/tenant-filter.ts';
+import { badInput, clientError, notFound } from '../../shared/errors.ts';
+import type { Logger } from '../../shared/logger.ts';
+import type { KeyProvider, WrappedKeyHolder } from '../credentials/key-provider.ts';
+import { Tenant } from '../tenants/tenant.entity.ts';
+
+const FORMAT = 'fleetgate-backup-v1';
+const BACKUP_ID = /^([0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12})-(\d{8}T\d{9}Z)\.fgbackup$/;
+
+/** What the gateway is configured with for backups. */
+export interface BackupAccess {
+  keys: KeyProvider;
+  dir: string;
+}
+
+export interface BackupDeps {
+  orm: MikroORM;
+  /** Wraps each archive's fresh data key (src/modules/credentials/key-provider.ts). */
+  keys: KeyProvider;
+  /** Where archives are written and read from; a restore names an archive in it, never a path. */
+  dir: string;
+  log: Logger;
+}
+
+/** One archive on disk: everything needed to restore it except the key provider. */
+interface ArchiveFile {
+  format: typeof FORMAT;
+  tenantId: string;
+  createdAt: string;
+  provider: KeyProvider['kind'];
+  wrappedKey: string;
+  iv: string;
+  tag: string;
+  ciphertext: string;
+}
+
+/**
+ * Backup archives as a holder of wrapped data keys: a KEK rotation rewraps each archive's key in
+ * place (the archive is rewritten atomically; its ciphertext is untouched) before an old version is
+ * retired, so old backups stay restorable. Only archives in `dir` are known: an archive copied
+ * elsewhere keeps its old wrapping and stops opening once that version is retired.
+ */
+export function backupArchiveKeyHolder(dir: string, keys: KeyProvider): WrappedKeyHolder {
+  const archivesBelow = async (version: number): Promise<string[]> => {
+    const names = await readdir(dir).catch((error: NodeJS.ErrnoException) => {
+      if (error.code === 'ENOENT') return [] as string[];
+      throw error;
+    });
+    const below: string[] = [];
+    for (const name of names.filter((n) => BACKUP_ID.test(n))) {
+      const archive = JSON.parse(await readFile(join(dir, name), 'utf8')) as ArchiveFile;
+      if (keys.versionOf(archive.wrappedKey) < version) below.push(name);
+    }
+    return below;
+  };
+  return {
+    name: 'backup_archives',
+    countBelow: async (version) => (await archivesBelow(version)).length,
+    async rewrapBelow(version, limit) {
+      const names = (await archivesBelow(version)).slice(0, limit);
+      for (const name of names) {
+        const path = join(dir, name);
+        const archive = JSON.parse(await readFile(path, 'utf8')) as ArchiveFile;
+        const rewrapped: ArchiveFile = { ...archive, wrappedKey: await keys.rewrapDataKey(archive.wrappedKey) };
+        await writeFile(`${path}.rewrap`, JSON.stringify(rewrapped), { mode: 0o600 });
+        await rename(`${path}.rewrap`, path);
+      }
+      return names.length;
+    },
+  };
+}
+
+export interface BackupResult {
+  backupId: string;
+  sha256: string;
+  bytes: number;
+  rows: Record<string, number>;
+}
+
+/**
+ * Writes one tenant's rows, every tenant table, to a self-contained encrypted archive: gzip'd JSON
+ * under AES-256-GCM with a fresh data key, the key wrapped by the KeyProvider, and the tenant id
+ * and time bound in as additional authenticated data (an archive relabelled for another tenant
+ * does not decrypt). The rows are read in one REPEATABLE READ snapshot through the app role bound
+ * to that tenant (RLS setting and search_path, the same walls as its own requests) with an explicit
+ * tenant_id condition on top, so an archive can only ever hold that tenant's rows. Both tiers.
+ *
+ * Operators only: backups are a platform duty; the operator receives an id and counts, never rows.
+ */
+export async function backupTenant(deps: BackupDeps, principal: Principal, tenantId: string): Promise<BackupResult> {
+  assertCan(principal, 'platform.enterprise.manage');
+  await requireTenant(deps.orm, tenantId);
+  const tables = await forkForTenant(deps.orm, tenantId).transactional(
+    async (em) => {
+      const names = (await em.execute<{ t: string }[]>('select tenant_tables() as t')).map((r) => r.t);
+      const rows: Record<string, unknown[]> = {};
+      for (const name of names) {
+        const result = await em.execute<{ row: unknown }[]>(`select to_jsonb(x) as row from ${quoteIdent(name)} x where x.tenant_id = ?`, [
+          tenantId,
+        ]);
+        rows[name] = result.map((r) => r.row);
+      }
+      return rows;
+    },
+    { isolationLevel: IsolationLevel.REPEATABLE_READ },
+  );
+  const createdAt = new Date().toISOString();
+  const dataKey = await deps.keys.generateDataKey();
+  const iv = randomBytes(12);
+  let ciphertext: Buffer;
+  let tag: Buffer;
+  try {
+    const cipher = createCipheriv('aes-256-gcm', dataKey.plaintext, iv);
+    cipher.setAAD(aadOf(tenantId, createdAt));
+    ciphertext = Buffer.concat([cipher.update(gzipSync(JSON.stringify({ tables }))), cipher.final()]);
+    tag = cipher.getAuthTag();
+  } finally {
+    dataKey.plaintext.fill(0);
+  }
+  const archive: ArchiveFile = {
+    format: FORMAT,
+    tenantId,
+    createdAt,
+    provider: deps.keys.kind,
+    wrappedKey: dataKey.wrapped,
+    iv: iv.toString('base64'),
+    tag: tag.toString('base64'),
+    ciphertext: ciphertext.toString('base64'),
+  };
+  const body = JSON.stringify(archive);
+  const backupId = `${tenantId}-${createdAt.replace(/[-:.]/g, '')}.fgbackup`;
+  await mkdir(deps.dir, { recursive: true, mode: 0o700 });
+  await writeFile(join(deps.dir, backupId), body, { mode: 0o600, flag: 'wx' });
+  const rows = Object.fromEntries(Object.entries(tables).map(([name, list]) => [name, list.length]));
+  deps.log.info({ tenantId, backupId, rows }, 'tenant backup written');
+  return { backupId, sha256: createHash('sha256').update(body).digest('hex'), bytes: Buffer.byteLength(body), rows };
+}
+
+const restoreInput = z.object({
+  backupId: z.string().regex(BACKUP_ID),
+  /** SAME: the tenant's own (enterprise) schema, which must be empty; NEW: a fresh schema beside it, to inspect. */
+  into: z.enum(['SAME', 'NEW']),
+});
+
+export interface RestoreResult {
+  tenantId: string;
+  schema: string;
+  rows: Record<string, number>;
+}
+
+/**
+ * Brings an archive back: decrypts it (a tampered or relabelled archive fails authentication) and
+ * hands the rows to restore_tenant_rows(), which checks as the owner that the target is a schema of
+ * that tenant, empty, and pinned to it, and keeps ids, times and the audit chain exactly.
+ *
+ * Operators only, like backups; the rows pass through the gateway's memory, never the operator's answer.
+ */
+export async function restoreTenant(deps: BackupDeps, principal: Principal, input: unknown): Promise<RestoreResult> {
+  assertCan(principal, 'platform.enterprise.manage');
+  const { backupId, into } = parseRestoreInput(input);
+  const archive = JSON.parse(await readFile(join(deps.dir, backupId), 'utf8')) as ArchiveFile;
+  if (archive.format !== FORMAT || `${archive.tenantId}-` !== backupId.slice(0, 37)) throw badInput('Not a backup of this gateway');
+  const dataKey = await deps.keys.unwrapDataKey(archive.wrappedKey);
+  let plaintext: Buffer;
+  try {
+    const decipher = createDecipheriv('aes-256-gcm', dataKey, Buffer.from(archive.iv, 'base64'));
+    decipher.setAAD(aadOf(archive.tenantId, archive.createdAt));
+    decipher.setAuthTag(Buffer.from(archive.tag, 'base64'));
+    plaintext = Buffer.concat([decipher.update(Buffer.from(archive.ciphertext, 'base64')), decipher.final()]);
+  } catch {
+    throw badInput('The backup does not authenticate: damaged, altered or not for this tenant');
+  } finally {
+    dataKey.fill(0);
+  }
+  const { tables } = JSON.parse(gunzipSync(plaintext).toString('utf8')) as { tables: Record<string, unknown[]> };
+  await requireTenant(deps.orm, archive.tenantId);
+  const own = tenantSchemaName(archive.tenantId);
+  const schema = into === 'SAME' ? own : `${own}_restore_${Date.parse(archive.createdAt).toString(36)}`;
+  const [result] = await forkForOperator(deps.orm)
+    .transactional((em) =>
+      em.execute<{ rows: Record<string, number> }[]>('select restore_tenant_rows(?, ?, ?::jsonb) as rows', [
+        archive.tenantId,
+        schema,
+        JSON.stringify(tables),
+      ]),
+    )
+    .catch(refusalAsConflict('restore_tenant_rows'));
+  deps.log.info({ tenantId: archive.tenantId, backupId, schema }, 'tenant backup restored');
+  return { tenantId: archive.tenantId, schema, rows: result?.rows ?? {} };
+}
+
+/** The database's own refusals (raised by our functions, naming no row) become CONFLICT answers; anything else stays unexpected. */
+export function refusalAsConflict(functionName: string) {
+  return (error: unknown): never => {
+    const match = error instanceof Error ? new RegExp(`${functionName}: ([^\n]+)`).exec(error.message) : null;
+    if (match?.[1]) throw clientError('CONFLICT', `Refused: ${match[1].slice(0, 200)}`);
+    throw error;
+  };
+}
+
+function parseRestoreInput(input: unknown) {
+  const parsed = restoreInput.safeParse(input);
+  if (!parsed.success) throw badInput('Invalid backup id or target');
+  return parsed.data;
+}
+
+async function requireTenant(orm: MikroORM, tenantId: string): Promise<void> {
+  const exists = z.uuid().safeParse(tenantId).success
+    ? await forkForOperator(orm).count(Tenant, { id: tenantId }, { filters: { [TENANT_FILTER]: false } })
+    : 0;
+  if (!exists) throw notFound('Tenant');
+}
+
+function aadOf(tenantId: string, createdAt: string): Buffer {
+  return Buffer.from(`${FORMAT}\n${tenantId}\n${createdAt}`);
+}
+
+function quoteIdent(name: string): string {
+  return `"${name.replace(/"/g, '""')}"`;
+}

@@ -1,0 +1,96 @@
+import { builder } from '../../builder.ts';
+import type { Tenant } from '../tenants/tenant.entity.ts';
+import { TenantRef } from '../tenants/tenant.schema.ts';
+import type { BackupResult, RestoreResult } from './backup.service.ts';
+import { backupTenantFromRequest, createEnterpriseTenant, restoreTenantFromRequest } from './enterprise.service.ts';
+import { upgradeTenantToEnterprise } from './upgrade.service.ts';
+
+const EnterpriseOwnerInput = builder.inputType('EnterpriseOwnerInput', {
+  fields: (t) => ({
+    email: t.string({ required: true }),
+    name: t.string({ required: true }),
+  }),
+});
+
+const CreateEnterpriseTenantInput = builder.inputType('CreateEnterpriseTenantInput', {
+  fields: (t) => ({
+    tenantName: t.string({ required: true }),
+    owner: t.field({ type: EnterpriseOwnerInput, required: true }),
+  }),
+});
+
+const CreateEnterpriseTenantPayload = builder.objectRef<{ tenant: Tenant; ownerToken: string }>('CreateEnterpriseTenantPayload').implement({
+  fields: (t) => ({
+    tenant: t.expose('tenant', { type: TenantRef }),
+    ownerToken: t.exposeString('ownerToken', { description: "The new owner's first access token, to hand over. Shown once." }),
+  }),
+});
+
+builder.mutationField('createEnterpriseTenant', (t) =>
+  t.field({
+    description: 'Operators: onboard an ENTERPRISE tenant, with its own database schema, and its owner.',
+    type: CreateEnterpriseTenantPayload,
+    skipTypeScopes: true,
+    authScopes: { can: 'platform.enterprise.manage' },
+    args: { input: t.arg({ type: CreateEnterpriseTenantInput, required: true }) },
+    resolve: async (_root, { input }, ctx) => {
+      const result = await createEnterpriseTenant(ctx, input, (owner) => ctx.tokens.issue(owner));
+      return { tenant: result.tenant, ownerToken: result.ownerToken.reveal() };
+    },
+  }),
+);
+
+builder.mutationField('upgradeTenantToEnterprise', (t) =>
+  t.field({
+    description: 'Operators: move a STANDARD tenant into its own schema, verified by counts and checksums, in one transaction.',
+    type: TenantRef,
+    skipTypeScopes: true,
+    authScopes: { can: 'platform.enterprise.manage' },
+    args: { id: t.arg.globalID({ required: true, for: TenantRef }) },
+    resolve: async (_root, { id }, ctx) => (await upgradeTenantToEnterprise(ctx, id.id)).tenant,
+  }),
+);
+
+const TenantBackup = builder.objectRef<BackupResult>('TenantBackup').implement({
+  description: 'An encrypted archive of one tenant’s rows, kept in the gateway’s backup directory.',
+  fields: (t) => ({
+    backupId: t.exposeString('backupId', { description: 'The archive’s name; give it to restoreTenant.' }),
+    sha256: t.exposeString('sha256', { description: 'SHA-256 of the archive file, hex.' }),
+    bytes: t.exposeInt('bytes'),
+    rows: t.expose('rows', { type: 'JSONObject', description: 'Rows per table.' }),
+  }),
+});
+
+const TenantRestore = builder.objectRef<RestoreResult & { tenant: Tenant }>('TenantRestore').implement({
+  fields: (t) => ({
+    tenant: t.expose('tenant', { type: TenantRef }),
+    schema: t.exposeString('schema', { description: 'The database schema the rows were restored into.' }),
+    rows: t.expose('rows', { type: 'JSONObject', description: 'Rows per table.' }),
+  }),
+});
+
+const RestoreTarget = builder.enumType('RestoreTarget', {
+  values: {
+    SAME: { description: 'The tenant’s own (enterprise) schema, which must be empty: after a loss.' },
+    NEW: { description: 'A fresh schema beside the live one, to inspect or compare.' },
+  },
+});
+
+builder.mutationFields((t) => ({
+  backupTenant: t.field({
+    description: 'Operators: write an encrypted archive of one tenant’s rows (either tier).',
+    type: TenantBackup,
+    skipTypeScopes: true,
+    authScopes: { can: 'platform.enterprise.manage' },
+    args: { id: t.arg.globalID({ required: true, for: TenantRef }) },
+    resolve: (_root, { id }, ctx) => backupTenantFromRequest(ctx, id.id),
+  }),
+  restoreTenant: t.field({
+    description: 'Operators: bring an archive back into the tenant’s own schema or a new one beside it.',
+    type: TenantRestore,
+    skipTypeScopes: true,
+    authScopes: { can: 'platform.enterprise.manage' },
+    args: { backupId: t.arg.string({ required: true }), into: t.arg({ type: RestoreTarget, required: true }) },
+    resolve: (_root, args, ctx) => restoreTenantFromRequest(ctx, { backupId: args.backupId, into: args.into }),
+  }),
+}));

@@ -1,0 +1,105 @@
+import { z } from 'zod';
+import { assertCan } from '../../auth/actions.ts';
+import type { Principal } from '../../auth/principal.ts';
+import type { Context, RequestScope } from '../../context.ts';
+import { enterTenant } from '../../db/request-scope.ts';
+import { TENANT_FILTER } from '../../db/tenant-filter.ts';
+import { clientError } from '../../shared/errors.ts';
+import { newId } from '../../shared/ids.ts';
+import type { Secret } from '../../shared/secret.ts';
+import { parseInput } from '../../shared/validation.ts';
+import { recordAudit } from '../audit/audit.service.ts';
+import { Tenant } from '../tenants/tenant.entity.ts';
+import { User } from '../users/user.entity.ts';
+import { userInputShape } from '../users/user.service.ts';
+import { type BackupResult, backupTenant, type RestoreResult, restoreTenant } from './backup.service.ts';
+
+const createEnterpriseTenantInput = z.object({
+  tenantName: z.string().trim().min(1).max(100),
+  owner: z.object(userInputShape).omit({ role: true }),
+});
+
+export interface EnterpriseTenantCreated {
+  tenant: Tenant;
+  schema: string;
+  /** The owner's first token, for the operator to hand over: the owner's only way in. */
+  ownerToken: Secret;
+}
+
+/**
+ * Onboards an ENTERPRISE tenant in one transaction: its row, its own schema (created and migrated
+ * by the owner role through provision_tenant_schema(), which admits operator transactions only),
+ * its owner and the first event of its audit log, the last two already in the new schema, because
+ * entering the tenant also routes this transaction's SQL there. If anything fails, nothing exists.
+ *
+ * Operators only: choosing a tier is a platform decision (billing, capacity, region), never a
+ * tenant's. The operator gets the owner's first token to hand over, as an invitation; the operator
+ * still reads no row inside the tenant (its own principal has no tenant).
+ */
+export async function createEnterpriseTenant(
+  scope: RequestScope,
+  input: unknown,
+  issueToken: (owner: Principal & { kind: 'user' }) => Promise<Secret>,
+): Promise<EnterpriseTenantCreated> {
+  assertCan(scope.principal, 'platform.enterprise.manage');
+  const { tenantName, owner } = parseInput(createEnterpriseTenantInput, input);
+  const tenantId = newId();
+  await enterTenant(scope.em, tenantId);
+  const tenant = scope.em.create(Tenant, { id: tenantId, name: tenantName, plan: 'ENTERPRISE' });
+  await scope.em.flush();
+  const [row] = await scope.em.execute<{ schema: string }[]>('select provision_tenant_schema(?) as schema', [tenantId]);
+  const user = scope.em.create(User, { id: newId(), tenantId, email: owner.email, name: owner.name, role: 'OWNER' });
+  recordAudit(scope, {
+    tenantId,
+    action: 'tenant.createEnterprise',
+    targetType: 'Tenant',
+    targetId: tenantId,
+    detail: { plan: 'ENTERPRISE', schema: row?.schema },
+  });
+  await scope.em.flush();
+  const ownerPrincipal = { kind: 'user', tenantId, userId: user.id, role: 'OWNER' } as const;
+  return { tenant, schema: row?.schema ?? '', ownerToken: await issueToken(ownerPrincipal) };
+}
+
+type BackupScope = RequestScope & Pick<Context, 'orm' | 'backups'>;
+
+function backupDeps(scope: BackupScope) {
+  if (!scope.backups) throw clientError('SERVICE_UNAVAILABLE', 'Backups are not configured on this gateway');
+  return { orm: scope.orm, keys: scope.backups.keys, dir: scope.backups.dir, log: scope.log };
+}
+
+/** backupTenant for a request: the archive, then its event in the tenant's own audit log (operators only, checked by the service). */
+export async function backupTenantFromRequest(scope: BackupScope, tenantId: string): Promise<BackupResult> {
+  assertCan(scope.principal, 'platform.enterprise.manage');
+  const result = await backupTenant(backupDeps(scope), scope.principal, tenantId);
+  await enterTenant(scope.em, tenantId);
+  recordAudit(scope, {
+    tenantId,
+    action: 'tenant.backup',
+    targetType: 'Tenant',
+    targetId: tenantId,
+    detail: { backupId: result.backupId, sha256: result.sha256 },
+  });
+  await scope.em.flush();
+  return result;
+}
+
+/** restoreTenant for a request, with its event in the restored tenant's audit log (operators only, checked by the service). */
+export async function restoreTenantFromRequest(
+  scope: BackupScope,
+  input: { backupId: string; into: string },
+): Promise<RestoreResult & { tenant: Tenant }> {
+  assertCan(scope.principal, 'platform.enterprise.manage');
+  const result = await restoreTenant(backupDeps(scope), scope.principal, input);
+  await enterTenant(scope.em, result.tenantId);
+  recordAudit(scope, {
+    tenantId: result.tenantId,
+    action: 'tenant.restore',
+    targetType: 'Tenant',
+    targetId: result.tenantId,
+    detail: { backupId: input.backupId, schema: result.schema },
+  });
+  await scope.em.flush();
+  const tenant = await scope.em.findOneOrFail(Tenant, { id: result.tenantId }, { filters: { [TENANT_FILTER]: false } });
+  return { ...result, tenant };
+}
