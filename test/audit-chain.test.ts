@@ -334,7 +334,7 @@ describe('no change without its event', () => {
 async function stalled(database: string): Promise<number> {
   const { rows } = await adminQuery<{ n: number }>(
     gw.database.adminUrl,
-    'select count(*)::int as n from pg_stat_activity where datname = $1 and query like \'insert into "audit_events"%\'',
+    "select count(*)::int as n from pg_stat_activity where datname = $1 and query ~* '^insert into \"?audit_events'",
     [database],
   );
   return rows[0]?.n ?? 0;

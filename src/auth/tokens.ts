@@ -1,4 +1,5 @@
-import { errors as joseErrors, jwtVerify, SignJWT } from 'jose';
+import { createHash } from 'node:crypto';
+import { type JWTPayload, errors as joseErrors, jwtVerify, SignJWT } from 'jose';
 import { Secret } from '../shared/secret.ts';
 import type { Keyring } from './keyring.ts';
 import type { Principal, UserRole } from './principal.ts';
@@ -13,13 +14,31 @@ const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
 export type TokenSubject =
   | { kind: 'user'; tenantId: string; userId: string; role: UserRole }
   | { kind: 'operator'; operatorId: string }
-  | { kind: 'support'; tenantId: string; grantId: string; supportPrincipal: string };
+  | { kind: 'support'; tenantId: string; grantId: string; supportPrincipal: string }
+  | { kind: 'agent'; tenantId: string; agentId: string; generation: number };
+
+/** Tokens whose verification is remembered, at most; the oldest entry goes first. */
+const VERIFIED_CACHE_SIZE = 10_000;
 
 export class TokenIssuer {
+  /**
+   * Principals of tokens this issuer has verified, by SHA-256 of the token (the cache holds no
+   * token), each until its token's `exp`. Verifying an Ed25519 signature is the largest CPU cost
+   * of a small read (bench/run.ts), and clients send the same token many times. Only successes
+   * are kept: a token that differs by one byte is another key and is verified in full.
+   */
+  private readonly verified = new Map<string, { principal: Readonly<Principal>; expiresAtMs: number }>();
+
   constructor(
     private readonly keyring: Keyring,
     private readonly userTokenTtl: string,
+    private readonly cacheSize = VERIFIED_CACHE_SIZE,
   ) {}
+
+  /** How many verified tokens are remembered now (tests). */
+  get cachedTokens(): number {
+    return this.verified.size;
+  }
 
   /** `ttl` is a duration ('12h') or, for support grants, the grant's expiry as a Date. */
   async issue(subject: TokenSubject, ttl: string | Date = this.userTokenTtl): Promise<Secret> {
@@ -37,9 +56,30 @@ export class TokenIssuer {
   /**
    * Verifies signature, algorithm, issuer, audience and expiry (all required), then maps the claims
    * to a principal. Returns undefined for every kind of invalid token: the caller answers
-   * UNAUTHENTICATED without saying which check failed.
+   * UNAUTHENTICATED without saying which check failed. A token verified before answers from the
+   * cache until its `exp` (the same instant jose refuses it), never after.
    */
   async verify(token: string): Promise<Principal | undefined> {
+    const key = createHash('sha256').update(token).digest('base64');
+    const known = this.verified.get(key);
+    if (known && Date.now() < known.expiresAtMs) return known.principal;
+    this.verified.delete(key);
+    const verified = await this.verifyInFull(token);
+    if (verified) this.remember(key, verified.principal, verified.expiresAtMs);
+    return verified?.principal;
+  }
+
+  /** Expired entries are dropped when met; when full, the oldest entry makes room. */
+  private remember(key: string, principal: Readonly<Principal>, expiresAtMs: number): void {
+    if (this.verified.size >= this.cacheSize) {
+      const oldest = this.verified.keys().next();
+      if (!oldest.done) this.verified.delete(oldest.value);
+    }
+    this.verified.set(key, { principal, expiresAtMs });
+  }
+
+  /** The full check: signature, algorithm, issuer, audience, expiry, then the claims' shape. */
+  private async verifyInFull(token: string): Promise<{ principal: Readonly<Principal>; expiresAtMs: number } | undefined> {
     try {
       const { payload } = await jwtVerify(token, this.keyring.signingKey.publicKey, {
         algorithms: ALGORITHMS,
@@ -47,29 +87,10 @@ export class TokenIssuer {
         audience: AUDIENCE,
         requiredClaims: ['exp', 'iat', 'sub'],
       });
-      const sub = payload.sub ?? '';
-      if (payload.typ === 'operator' && sub.length > 0) return { kind: 'operator', operatorId: sub };
-      if (
-        payload.typ === 'support' &&
-        UUID.test(sub) &&
-        typeof payload.tid === 'string' &&
-        UUID.test(payload.tid) &&
-        typeof payload.spn === 'string' &&
-        payload.spn.length > 0
-      ) {
-        // Only a claim: authenticate() admits it after finding the grant unexpired and unrevoked.
-        return { kind: 'support', tenantId: payload.tid, grantId: sub, supportPrincipal: payload.spn };
-      }
-      if (
-        payload.typ === 'user' &&
-        UUID.test(sub) &&
-        typeof payload.tid === 'string' &&
-        UUID.test(payload.tid) &&
-        USER_ROLES.includes(payload.role as UserRole)
-      ) {
-        return { kind: 'user', tenantId: payload.tid, userId: sub, role: payload.role as UserRole };
-      }
-      return undefined;
+      const principal = principalOf(payload);
+      // jose refuses a token without a numeric exp (required above); the check is for the type only.
+      if (!principal || typeof payload.exp !== 'number') return undefined;
+      return { principal: Object.freeze(principal), expiresAtMs: payload.exp * 1000 };
     } catch (error) {
       if (error instanceof joseErrors.JOSEError) return undefined;
       throw error;
@@ -77,7 +98,44 @@ export class TokenIssuer {
   }
 }
 
-function claimsOf(subject: TokenSubject): Record<string, string> {
+/** Maps verified claims to a principal; undefined when they do not describe one. */
+function principalOf(payload: JWTPayload): Principal | undefined {
+  const sub = payload.sub ?? '';
+  if (payload.typ === 'operator' && sub.length > 0) return { kind: 'operator', operatorId: sub };
+  if (
+    payload.typ === 'support' &&
+    UUID.test(sub) &&
+    typeof payload.tid === 'string' &&
+    UUID.test(payload.tid) &&
+    typeof payload.spn === 'string' &&
+    payload.spn.length > 0
+  ) {
+    // Only a claim: authenticate() admits it after finding the grant unexpired and unrevoked.
+    return { kind: 'support', tenantId: payload.tid, grantId: sub, supportPrincipal: payload.spn };
+  }
+  if (
+    payload.typ === 'agent' &&
+    UUID.test(sub) &&
+    typeof payload.tid === 'string' &&
+    UUID.test(payload.tid) &&
+    Number.isSafeInteger(payload.gen)
+  ) {
+    // Only a claim: authenticate() admits it while the agent row still holds this generation.
+    return { kind: 'agent', tenantId: payload.tid, agentId: sub, generation: payload.gen as number };
+  }
+  if (
+    payload.typ === 'user' &&
+    UUID.test(sub) &&
+    typeof payload.tid === 'string' &&
+    UUID.test(payload.tid) &&
+    USER_ROLES.includes(payload.role as UserRole)
+  ) {
+    return { kind: 'user', tenantId: payload.tid, userId: sub, role: payload.role as UserRole };
+  }
+  return undefined;
+}
+
+function claimsOf(subject: TokenSubject): Record<string, string | number> {
   switch (subject.kind) {
     case 'user':
       return { typ: 'user', tid: subject.tenantId, role: subject.role };
@@ -85,6 +143,8 @@ function claimsOf(subject: TokenSubject): Record<string, string> {
       return { typ: 'support', tid: subject.tenantId, spn: subject.supportPrincipal };
     case 'operator':
       return { typ: 'operator' };
+    case 'agent':
+      return { typ: 'agent', tid: subject.tenantId, gen: subject.generation };
   }
 }
 
@@ -96,5 +156,7 @@ function subjectOf(subject: TokenSubject): string {
       return subject.grantId;
     case 'operator':
       return subject.operatorId;
+    case 'agent':
+      return subject.agentId;
   }
 }

@@ -8,6 +8,7 @@ import { newId } from '../../shared/ids.ts';
 import { parseInput } from '../../shared/validation.ts';
 import { Tenant } from '../tenants/tenant.entity.ts';
 import { AUDIT_OUTCOMES, AuditEvent } from './audit-event.entity.ts';
+import { stageAuditEvent } from './audit-writer.ts';
 import type { ChainEvent, ChainVerification } from './chain.ts';
 import { sqlOf, verifyTenantChain } from './chain-store.ts';
 import { buildReport, type ReportDigest, type ReportSignatureFile } from './report.ts';
@@ -30,16 +31,17 @@ export type AuditScope = RequestScope & Pick<Context, 'auditKey'>;
 export const MAX_REPORT_EVENTS = 100_000;
 
 /**
- * Stages an audit event in the caller's unit of work, so it commits or rolls back with the change
- * it records: no committed change without its event, and a failed audit write fails the change.
- * The database appends it to the tenant's hash chain (seq, prev_hash, hash, created_at) on insert.
- * An event under a support grant carries the grant's id.
+ * Stages an audit event in the caller's transaction (see audit-writer.ts), written as its last
+ * statement before COMMIT: it commits or rolls back with the change it records, so there is no
+ * committed change without its event, and a failed audit write fails the change. The database
+ * appends it to the tenant's hash chain (seq, prev_hash, hash, created_at) on insert. An event
+ * under a support grant carries the grant's id.
  */
 export function recordAudit(scope: RequestScope, record: AuditRecord): void {
   const tenantId = tenantOf(scope.principal) ?? record.tenantId;
   if (!tenantId) throw new Error(`audit event ${record.action} has no tenant`);
   const grant = scope.principal.kind === 'support' ? { supportGrantId: scope.principal.grantId } : {};
-  scope.em.create(AuditEvent, {
+  stageAuditEvent(scope.em, {
     id: newId(),
     tenantId,
     ...actorOf(scope.principal),
