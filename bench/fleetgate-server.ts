@@ -8,6 +8,7 @@ import pino from 'pino';
 import { openKeyring } from '../src/auth/keyring.ts';
 import { loadConfig } from '../src/config.ts';
 import { startGateway } from '../src/gateway.ts';
+import { LocalKeyProvider } from '../src/modules/credentials/local-key-provider.ts';
 import { createLogger } from '../src/shared/logger.ts';
 import { childConfig, failChild, serveChild } from './child.ts';
 
@@ -24,6 +25,7 @@ async function main() {
   const gateway = await startGateway({
     appUrl: config.appUrl,
     keyring: await openKeyring(config.keyringDir),
+    keyProvider: await LocalKeyProvider.open(config.keyringDir, log),
     log,
     userTokenTtl: '1h',
     poolSize: config.poolSize,

@@ -1,7 +1,10 @@
 import { type LoadResult, percentile } from './load.ts';
 
-/** `fleetgate-bare`: the gateway without its request policies (skip with BENCH_POLICY_COST=0). */
-export type ServerName = 'floor' | 'fleetgate' | 'fleetgate-bare';
+/**
+ * `fleetgate-bare`: the gateway without its request policies (skip with BENCH_POLICY_COST=0).
+ * `baseline`: the gateway of another checkout (BENCH_BASELINE), measured before/after in one run.
+ */
+export type ServerName = 'floor' | 'fleetgate' | 'fleetgate-bare' | 'baseline';
 
 /** Goals from the issue: Fleetgate's throughput against the floor's, and its latency growth with tenants. */
 export const MIN_THROUGHPUT_RATIO = 0.7;
@@ -95,6 +98,13 @@ export function renderReport(measurements: readonly Measurement[], points: reado
     // The throughput ratio a quiet machine would show when the server process is the bottleneck.
     const label = `server cpu/req floor/fleetgate at ${tenants.toLocaleString('en-US')}`;
     lines.push(`${reference(label, floor.cpuMsPerRequest / fleetgate.cpuMsPerRequest)}  (less moved by other load)`);
+    const baseline = find(tenants, 'baseline');
+    if (!baseline) continue;
+    const before = `throughput baseline/floor at ${tenants.toLocaleString('en-US')} tenants`;
+    lines.push(`${reference(before, throughput(baseline) / throughput(floor))}  (${pairedSpread(baseline, floor)})`);
+    lines.push(
+      reference(`server cpu/req floor/baseline at ${tenants.toLocaleString('en-US')}`, floor.cpuMsPerRequest / baseline.cpuMsPerRequest),
+    );
   }
   return lines.join('\n');
 }

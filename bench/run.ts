@@ -16,10 +16,13 @@
  *   BENCH_POLICY_COST   0: skip `fleetgate-bare`, the gateway without its request policies (default 1)
  *   BENCH_FREEZES       freeze propagation samples between two gateway replicas (default 10)
  *   BENCH_CPU_PROF      a directory: each server writes <name>.cpuprofile there when it stops
+ *   BENCH_BASELINE      another checkout (with node_modules): its gateway runs as `baseline` in the same
+ *                       rounds, for a before/after comparison under the same load
  */
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { join, resolve } from 'node:path';
+import { pathToFileURL } from 'node:url';
 import { openKeyring } from '../src/auth/keyring.ts';
 import { TokenIssuer } from '../src/auth/tokens.ts';
 import { appUrlFor } from '../src/db/database-urls.ts';
@@ -62,6 +65,9 @@ async function main(): Promise<void> {
   const childConfig = { appUrl: appUrlFor(db.url), keyringDir, poolSize: settings.poolSize };
   const starting = [startServer('floor', './floor-server.ts', childConfig), startServer('fleetgate', './fleetgate-server.ts', childConfig)];
   if (settings.policyCost) starting.push(startServer('fleetgate-bare', './fleetgate-server.ts', childConfig, ['--without-policies']));
+  const baseline = process.env.BENCH_BASELINE;
+  if (baseline)
+    starting.push(startServer('baseline', pathToFileURL(join(resolve(baseline), 'bench/fleetgate-server.ts')).href, childConfig));
   // allSettled: a server that did start is still stopped when another one fails to.
   const started = await Promise.allSettled(starting);
   for (const outcome of started) if (outcome.status === 'fulfilled') cleanups.push(outcome.value.stop);

@@ -6,6 +6,7 @@ import { tenantOf } from './auth/principal.ts';
 import type { Context } from './context.ts';
 import { forbidden, unauthenticated } from './shared/errors.ts';
 import { decodeGlobalId, encodeGlobalId } from './shared/global-id.ts';
+import type { Secret } from './shared/secret.ts';
 
 /**
  * Wall 1: resolver scopes. Query and Mutation carry the `nobody` scope at type level, so a root
@@ -33,6 +34,8 @@ export const builder = new SchemaBuilder<{
     ID: { Input: string; Output: string };
     DateTime: { Input: Date; Output: Date };
     JSONObject: { Input: Record<string, unknown>; Output: Record<string, unknown> };
+    /** Write-only: a credential's value, a Secret from the moment it is parsed; never serialised. */
+    CredentialValue: { Input: Secret; Output: never };
   };
   DefaultFieldNullability: false;
 }>({

@@ -1,5 +1,6 @@
 import { resolve } from 'node:path';
 import { z } from 'zod';
+import { Secret } from './shared/secret.ts';
 
 const schema = z.object({
   /** Administrative Postgres URL used for migrations (creates roles, owns the schema). Unset: embedded Postgres. */
@@ -8,6 +9,8 @@ const schema = z.object({
   APP_DATABASE_URL: z.url().optional(),
   /** Where the embedded defaults keep their state: `pgdata/` and `keyring/` (kept apart). */
   FLEETGATE_HOME: z.string().default('.fleetgate'),
+  /** Where tenant backup archives are written (encrypted; default FLEETGATE_HOME/backups). */
+  BACKUP_DIR: z.string().optional(),
   /** Port of the embedded Postgres (the system one usually holds 5432). */
   EMBEDDED_PG_PORT: z.coerce.number().int().min(1024).max(65535).default(54329),
   HOST: z.string().default('127.0.0.1'),
@@ -46,8 +49,33 @@ const schema = z.object({
   /** An agent whose container exited or vanished: provision it again (`restart`) or mark it FAILED (`fail`). */
   AGENT_RESTART_POLICY: z.enum(['restart', 'fail']).default('restart'),
   RECONCILE_INTERVAL_SECONDS: z.coerce.number().int().min(0).default(30),
+  /** Under `restart`: an agent whose container exits more often than this within the window is FAILED for good. */
+  AGENT_MAX_RESTARTS: z.coerce.number().int().min(0).max(1000).default(5),
+  AGENT_RESTART_WINDOW_SECONDS: z.coerce.number().int().min(1).max(86_400).default(600),
+  /** How long an agent has to answer a task when runTask gives no timeout. */
+  TASK_TIMEOUT_SECONDS: z.coerce.number().int().min(1).max(86_400).default(600),
   /** Parallel provisioning jobs per replica. */
   PROVISION_WORKERS: z.coerce.number().int().min(1).max(64).default(8),
+  /** Where agent credentials' key-encryption key lives: `local` (FLEETGATE_HOME/keyring/kek.json) or `vault` (Transit). */
+  KEY_PROVIDER: z.enum(['local', 'vault']).default('local'),
+  VAULT_ADDR: z.url().optional(),
+  /** Vault token for the Transit paths; a Secret from here on. */
+  VAULT_TOKEN: z
+    .string()
+    .min(1)
+    .optional()
+    .transform((token) => (token === undefined ? undefined : new Secret(token))),
+  VAULT_NAMESPACE: z.string().min(1).optional(),
+  VAULT_TRANSIT_MOUNT: z
+    .string()
+    .regex(/^[\w\-/]+$/)
+    .default('transit'),
+  VAULT_TRANSIT_KEY: z
+    .string()
+    .regex(/^[\w\-.]+$/)
+    .default('fleetgate'),
+  /** How often each replica looks for data keys to rewrap after a KEK rotation. */
+  KEY_REWRAP_INTERVAL_SECONDS: z.coerce.number().int().min(0).default(60),
   /** Lifetime of user tokens minted by signUp, addMember and refreshToken. */
   USER_TOKEN_TTL: z
     .string()
@@ -59,7 +87,12 @@ export type Config = ReturnType<typeof loadConfig>;
 
 /** Parses the environment once at start-up; a bad value stops the process with the variable's name. */
 export function loadConfig(env: NodeJS.ProcessEnv = process.env) {
-  const parsed = schema.safeParse(env);
+  const parsed = schema
+    .refine((config) => config.KEY_PROVIDER !== 'vault' || (config.VAULT_ADDR && config.VAULT_TOKEN), {
+      message: 'KEY_PROVIDER=vault needs VAULT_ADDR and VAULT_TOKEN',
+      path: ['VAULT_ADDR', 'VAULT_TOKEN'],
+    })
+    .safeParse(env);
   if (!parsed.success) {
     const fields = parsed.error.issues.map((issue) => issue.path.join('.')).join(', ');
     throw new Error(`invalid configuration: ${fields}`);
@@ -70,6 +103,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env) {
     pgDataDir: resolve(home, 'pgdata'),
     keyringDir: resolve(home, 'keyring'),
     channelDir: resolve(home, 'run', 'agents'),
+    backupDir: resolve(parsed.data.BACKUP_DIR ?? resolve(home, 'backups')),
   };
 }
 

@@ -5,6 +5,8 @@ import type { Keyring } from './auth/keyring.ts';
 import type { Principal } from './auth/principal.ts';
 import type { TokenIssuer } from './auth/tokens.ts';
 import { forkForPrincipal } from './db/request-scope.ts';
+import type { CredentialKeys } from './modules/credentials/credential.service.ts';
+import type { BackupAccess } from './modules/enterprise/backup.service.ts';
 import type { AccessGate } from './modules/policy/access-gate.ts';
 import type { AgentRuntimeAccess } from './modules/provisioning/agent-runtime.ts';
 import type { Logger } from './shared/logger.ts';
@@ -31,6 +33,13 @@ export interface RequestContext {
   auditKey: Keyring['auditKey'];
   /** For work outside the request's transaction: denied attempts are recorded after its rollback. */
   orm: MikroORM;
+  /**
+   * The key provider (KEK outside the database) and its rotation: it wraps the data keys of agent
+   * credentials and agent memory (envelope encryption).
+   */
+  keys: CredentialKeys;
+  /** Tenant backups (operators): the key provider and archive directory; absent when none is configured. */
+  backups?: BackupAccess;
 }
 
 export interface ContextDeps {
@@ -41,6 +50,8 @@ export interface ContextDeps {
   gate: AccessGate;
   metrics: Metrics;
   agentRuntime: AgentRuntimeAccess;
+  keys: CredentialKeys;
+  backups?: BackupAccess;
 }
 
 export function createContextFactory(deps: ContextDeps) {
@@ -63,6 +74,8 @@ export function createContextFactory(deps: ContextDeps) {
       agentRuntime: deps.agentRuntime,
       auditKey: deps.auditKey,
       orm: deps.orm,
+      keys: deps.keys,
+      backups: deps.backups,
     };
   };
 }

@@ -7,6 +7,8 @@ import { startEmbeddedPostgres } from './db/embedded.ts';
 import { migrate, setAppRolePassword } from './db/migrate.ts';
 import { startGateway } from './gateway.ts';
 import { runAuditRetention } from './modules/audit/retention.ts';
+import { openKeyProvider } from './modules/credentials/open-key-provider.ts';
+import { DEFAULT_CRASH_LOOP } from './modules/provisioning/crash-loop.ts';
 import { DockerRuntime } from './modules/provisioning/docker-runtime.ts';
 import { createLogger } from './shared/logger.ts';
 
@@ -42,10 +44,19 @@ async function main() {
       redis,
     },
     agentImages: config.AGENT_IMAGES,
+    keyProvider: await openKeyProvider(config, log),
+    keyRewrapIntervalMs: config.KEY_REWRAP_INTERVAL_SECONDS * 1000,
+    backups: { dir: config.backupDir },
     runtime: {
       engine: new DockerRuntime({ instance: config.FLEETGATE_INSTANCE, log }),
       channelRoot: config.channelDir,
       restartPolicy: config.AGENT_RESTART_POLICY,
+      crashLoop: {
+        ...DEFAULT_CRASH_LOOP,
+        maxRestarts: config.AGENT_MAX_RESTARTS,
+        windowSeconds: config.AGENT_RESTART_WINDOW_SECONDS,
+      },
+      taskTimeoutSeconds: config.TASK_TIMEOUT_SECONDS,
       reconcileIntervalMs: config.RECONCILE_INTERVAL_SECONDS * 1000,
       workers: config.PROVISION_WORKERS,
     },

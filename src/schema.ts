@@ -4,9 +4,13 @@ import './modules/tenants/tenant.schema.ts';
 import './modules/users/user.schema.ts';
 import './modules/agents/agent.schema.ts';
 import './modules/tasks/task.schema.ts';
+import './modules/provisioning/quota.schema.ts';
 import './modules/api-keys/api-key.schema.ts';
 import './modules/audit/audit.schema.ts';
 import './modules/support/support.schema.ts';
+import './modules/credentials/credential.schema.ts';
+import './modules/memory/memory.schema.ts';
+import './modules/enterprise/enterprise.schema.ts';
 
 /** The whole schema. `disableScopeAuth` exists for the wall-removal tests only. */
 export function buildSchema(options: { disableScopeAuth?: boolean } = {}) {

@@ -9,6 +9,8 @@ import type { TokenIssuer } from './auth/tokens.ts';
 import { createContextFactory, type RequestContext } from './context.ts';
 import { useRequestTransaction } from './db/use-request-transaction.ts';
 import { auditTrail } from './modules/audit/audit-trail.ts';
+import type { CredentialKeys } from './modules/credentials/credential.service.ts';
+import type { BackupAccess } from './modules/enterprise/backup.service.ts';
 import type { AccessGate } from './modules/policy/access-gate.ts';
 import { useCostLimit } from './modules/policy/use-cost-limit.ts';
 import { useOperatorEndpoints } from './modules/policy/use-operator-endpoints.ts';
@@ -43,6 +45,10 @@ export interface ServerDeps {
   metrics: Metrics;
   policy: PolicyOptions;
   agentRuntime: AgentRuntimeAccess;
+  /** The key provider and KEK rotation behind agent credentials. */
+  keys: CredentialKeys;
+  /** Tenant backups (operators); see BackupAccess. */
+  backups?: BackupAccess;
   /** Tests only: build the schema without wall 1 to show the other walls hold alone. */
   disableScopeAuth?: boolean;
   /** Benchmarks only: drop the request policies (trusted documents, limits, rate limits, CSRF) to measure their cost. */

@@ -40,15 +40,22 @@ test('every table with a tenant_id, and tenants itself, has RLS enabled and forc
            where col.table_schema = 'public' and col.table_name = c.relname and col.column_name = 'tenant_id'))
     order by 1`);
   expect(tables.map((t) => t.table)).toEqual([
+    'agent_credentials',
+    'agent_memory',
+    'agent_memory_keys',
     'agents',
     'api_keys',
     'audit_checkpoints',
     'audit_events',
+    'handoffs',
     'jobs',
+    'memory_purges',
     'support_grants',
     'tasks',
     'tenants',
     'users',
+    'workspace_file_grants',
+    'workspace_files',
   ]);
   for (const table of tables) {
     expect(table, table.table).toMatchObject({ enabled: true, forced: true });
@@ -69,20 +76,28 @@ test('every policy keys on the transaction-local settings, with USING and WITH C
   }
 });
 
-test('the only policies without the tenant setting are owner-only, for the two SECURITY DEFINER runtime functions', async () => {
+test('the only policies without the tenant setting are owner-only, for the SECURITY DEFINER functions that find work', async () => {
   // claim_job() and runtime_agents() run as fleetgate_owner (NOLOGIN) and return ids only; the app role gets no such policy.
   expect(
     await query("select tablename, policyname, cmd, roles::text from pg_policies where qual = 'true' or with_check = 'true' order by 1, 2"),
   ).toEqual([
+    // KEK rewrap lists ids of credentials under old key versions through credentials_below_key_version().
+    { tablename: 'agent_credentials', policyname: 'agent_credentials_rewrap_select', cmd: 'SELECT', roles: '{fleetgate_owner}' },
+    // memory_maintenance_tenants(): tenant ids with expired entries or due purges, nothing else.
+    { tablename: 'agent_memory', policyname: 'agent_memory_expired', cmd: 'SELECT', roles: '{fleetgate_owner}' },
+    // KEK rewrap lists agent ids of memory keys under old versions through memory_keys_below_key_version().
+    { tablename: 'agent_memory_keys', policyname: 'agent_memory_keys_rewrap_select', cmd: 'SELECT', roles: '{fleetgate_owner}' },
     { tablename: 'agents', policyname: 'agents_runtime_select', cmd: 'SELECT', roles: '{fleetgate_owner}' },
     { tablename: 'jobs', policyname: 'jobs_claim_select', cmd: 'SELECT', roles: '{fleetgate_owner}' },
     { tablename: 'jobs', policyname: 'jobs_claim_update', cmd: 'UPDATE', roles: '{fleetgate_owner}' },
+    { tablename: 'memory_purges', policyname: 'memory_purges_due', cmd: 'SELECT', roles: '{fleetgate_owner}' },
   ]);
   expect(
     await query(`select proname, prosecdef, pg_get_userbyid(proowner) as owner from pg_proc
-      where proname in ('claim_job', 'runtime_agents') order by 1`),
+      where proname in ('claim_job', 'runtime_agents', 'memory_maintenance_tenants') order by 1`),
   ).toEqual([
     { proname: 'claim_job', prosecdef: true, owner: 'fleetgate_owner' },
+    { proname: 'memory_maintenance_tenants', prosecdef: true, owner: 'fleetgate_owner' },
     { proname: 'runtime_agents', prosecdef: true, owner: 'fleetgate_owner' },
   ]);
 });
@@ -112,7 +127,8 @@ test('checkpoints are insert-and-select for the app role; grants and tenants cha
     where grantee = 'fleetgate_app' and privilege_type = 'UPDATE' and table_name in ('tenants', 'support_grants', 'audit_events', 'audit_checkpoints')
     order by 1, 2`);
   // tenants: the lifecycle, limit and quota columns are granted for operator transactions; a tenant
-  // transaction may change audit_retention_days only (trigger tenants_guard_columns, tested in freeze).
+  // transaction may change audit_retention_days and memory_retention_days only (trigger
+  // tenants_guard_columns, tested in freeze and memory-shredding).
   expect(columns).toEqual([
     { table: 'support_grants', column: 'revoked_at' },
     { table: 'tenants', column: 'audit_retention_days' },
@@ -120,6 +136,8 @@ test('checkpoints are insert-and-select for the app role; grants and tenants cha
     { table: 'tenants', column: 'max_agents' },
     { table: 'tenants', column: 'max_cpu_millis' },
     { table: 'tenants', column: 'max_memory_mb' },
+    { table: 'tenants', column: 'memory_max_value_bytes' },
+    { table: 'tenants', column: 'memory_retention_days' },
     { table: 'tenants', column: 'rate_limit_per_minute' },
     { table: 'tenants', column: 'status' },
   ]);
@@ -132,9 +150,11 @@ test('the audit tables refuse UPDATE, DELETE and TRUNCATE by trigger, and events
   expect(triggers).toEqual([
     { table: 'audit_checkpoints', name: 'audit_checkpoints_append_only' },
     { table: 'audit_checkpoints', name: 'audit_checkpoints_no_truncate' },
+    { table: 'audit_checkpoints', name: 'tenant_rows_stay_in_their_tier' }, // 0008: no enterprise rows in shared tables
     { table: 'audit_events', name: 'audit_events_append_only' },
     { table: 'audit_events', name: 'audit_events_chain' },
     { table: 'audit_events', name: 'audit_events_no_truncate' },
+    { table: 'audit_events', name: 'tenant_rows_stay_in_their_tier' },
   ]);
   // The one deletion path is owned by the owner role, runs as it, and is callable by the app role only.
   expect(

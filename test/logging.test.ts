@@ -1,46 +1,26 @@
-import { Writable } from 'node:stream';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
-import { createLogger } from '../src/shared/logger.ts';
+import type { Logger } from '../src/shared/logger.ts';
 import { Secret } from '../src/shared/secret.ts';
+import { capturedLogger } from './support/captured-logger.ts';
 import { expectNoErrors, type Gateway, startGateway } from './support/gateway.ts';
 import { CreateApiKey, ListAgents, RefreshToken } from './support/operations.ts';
-
-function capture() {
-  const lines: string[] = [];
-  const log = createLogger({
-    level: 'trace',
-    destination: new Writable({
-      write(chunk, _encoding, done) {
-        lines.push(String(chunk));
-        done();
-      },
-    }),
-  });
-  return { log, text: () => lines.join('') };
-}
 
 describe('the logger never prints a secret', () => {
   const canary = `canary-${Math.random().toString(36).slice(2)}-value`;
 
   test.each([
-    ['a secret-named field', (log: ReturnType<typeof capture>['log']) => log.info({ token: canary }, 'hello')],
-    [
-      'a nested secret-named field',
-      (log: ReturnType<typeof capture>['log']) => log.info({ request: { headers: { authorization: canary } } }, 'hello'),
-    ],
-    [
-      'an authorization header',
-      (log: ReturnType<typeof capture>['log']) => log.info({ req: { headers: { authorization: `Bearer ${canary}` } } }, 'x'),
-    ],
+    ['a secret-named field', (log: Logger) => log.info({ token: canary }, 'hello')],
+    ['a nested secret-named field', (log: Logger) => log.info({ request: { headers: { authorization: canary } } }, 'hello')],
+    ['an authorization header', (log: Logger) => log.info({ req: { headers: { authorization: `Bearer ${canary}` } } }, 'x')],
   ])('%s is redacted by path', (_name, write) => {
-    const { log, text } = capture();
+    const { log, text } = capturedLogger();
     write(log);
     expect(text()).toContain('[redacted]');
     expect(text()).not.toContain(canary);
   });
 
   test('a Secret prints as [redacted] in fields, messages and errors', () => {
-    const { log, text } = capture();
+    const { log, text } = capturedLogger();
     const secret = new Secret(canary);
     log.info({ whatever: secret }, `message with ${secret}`);
     log.error({ err: new Error(`failed with ${secret.reveal()}`) }, 'boom'); // value pasted into an error message
@@ -49,7 +29,7 @@ describe('the logger never prints a secret', () => {
   });
 
   test('a bearer token or API key pasted into free text is scrubbed even if never registered', () => {
-    const { log, text } = capture();
+    const { log, text } = capturedLogger();
     const jwt = 'eyJhbGciOiJFZERTQSJ9.eyJzdWIiOiJ4In0.c2lnbmF0dXJlLXZhbHVlLWhlcmU';
     const apiKey = `fgk_${'A'.repeat(86)}`;
     log.warn(`upstream said: Authorization: Bearer ${jwt} and key ${apiKey}`);

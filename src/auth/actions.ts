@@ -12,20 +12,54 @@ export type Action =
   | 'member.manage'
   | 'agent.read'
   | 'agent.write'
+  | 'agent.egress'
   | 'apiKey.read'
   | 'apiKey.manage'
   | 'audit.read'
   | 'audit.manage'
   | 'support.manage'
   | 'platform.tenants.read'
-  | 'platform.tenants.manage';
+  | 'platform.tenants.manage'
+  | 'credential.read'
+  | 'credential.manage'
+  | 'platform.keys.manage'
+  | 'memory.manage'
+  | 'memory.retention'
+  | 'workspace.manage'
+  | 'agent.self.memory'
+  | 'agent.self.handoff'
+  | 'agent.self.workspace'
+  | 'agent.self.token'
+  | 'platform.enterprise.manage';
 
 const VIEWER: readonly Action[] = ['tenant.read', 'member.read', 'agent.read'];
 const MEMBER: readonly Action[] = [...VIEWER, 'agent.write'];
-const ADMIN: readonly Action[] = [...MEMBER, 'member.manage', 'apiKey.read', 'apiKey.manage', 'audit.read'];
+/**
+ * Owners and admins decide which agents may reach the network (`agent.egress`): egress is the one
+ * way data leaves an agent other than through the gateway, so members and API keys cannot grant it.
+ * Agent credentials (metadata, and setting, rotating, deleting values) are for owners and admins
+ * only: members run agents but cannot plant or list the secrets an agent holds; API keys and support
+ * grants never reach them. No action anywhere returns a credential's value.
+ */
+const CREDENTIALS: readonly Action[] = ['credential.read', 'credential.manage'];
+/**
+ * Admins also export or wipe one agent's memory at a time (never a query across agents) and manage
+ * the shared workspace files and their per-agent grants: both are the tenant's data, not a member's.
+ */
+const MEMORY: readonly Action[] = ['memory.manage', 'workspace.manage'];
+const ADMIN: readonly Action[] = [
+  ...MEMBER,
+  'member.manage',
+  'apiKey.read',
+  'apiKey.manage',
+  'audit.read',
+  'agent.egress',
+  ...CREDENTIALS,
+  ...MEMORY,
+];
 
-/** Only owners set the audit retention and grant support access to their tenant. */
-const OWNER: readonly Action[] = [...ADMIN, 'audit.manage', 'support.manage'];
+/** Only owners set the audit and memory retention and grant support access to their tenant. */
+const OWNER: readonly Action[] = [...ADMIN, 'audit.manage', 'support.manage', 'memory.retention'];
 
 const roleActions: Record<UserRole, ReadonlySet<Action>> = {
   OWNER: new Set(OWNER),
@@ -46,8 +80,25 @@ const apiKeyScopeActions: Record<ApiKeyScope, readonly Action[]> = {
  */
 const supportActions: ReadonlySet<Action> = new Set(['tenant.read', 'member.read', 'agent.read', 'apiKey.read', 'audit.read']);
 
-/** Operators see platform metadata only: no action here reaches a row inside a tenant. */
-const operatorActions: ReadonlySet<Action> = new Set(['platform.tenants.read', 'platform.tenants.manage']);
+/**
+ * Operators see platform metadata only: no action here reaches a row inside a tenant. Rotating the
+ * key-encryption key is theirs: it rewraps data keys and never decrypts a value. Enterprise
+ * onboarding, upgrades and backups (a tier is a platform decision) move a tenant's rows between
+ * schemas or into an encrypted archive; the operator sees ids and counts, never the rows.
+ */
+const operatorActions: ReadonlySet<Action> = new Set([
+  'platform.tenants.read',
+  'platform.tenants.manage',
+  'platform.keys.manage',
+  'platform.enterprise.manage',
+]);
+
+/**
+ * An agent token reaches only that agent's own memory, its handoffs, the workspace files granted to
+ * it, and its own token's renewal; no action here touches the tenant, its members or other agents.
+ * Which agent is always the principal's own (services, the ORM's agent filter and RLS all key on it).
+ */
+const agentActions: ReadonlySet<Action> = new Set(['agent.self.memory', 'agent.self.handoff', 'agent.self.workspace', 'agent.self.token']);
 
 export function can(principal: Principal, action: Action): boolean {
   switch (principal.kind) {
@@ -59,6 +110,8 @@ export function can(principal: Principal, action: Action): boolean {
       return supportActions.has(action);
     case 'operator':
       return operatorActions.has(action);
+    case 'agent':
+      return agentActions.has(action);
     case 'anonymous':
       return false;
   }

@@ -12,7 +12,12 @@ export type Principal =
   | { kind: 'apiKey'; tenantId: string; keyId: string; scopes: readonly ApiKeyScope[] }
   /** A named support person acting under a tenant owner's time-bound, read-only grant. */
   | { kind: 'support'; tenantId: string; grantId: string; supportPrincipal: string }
-  | { kind: 'operator'; operatorId: string };
+  | { kind: 'operator'; operatorId: string }
+  /**
+   * An agent acting as itself, from the token the gateway minted for its container. `generation` is
+   * the agent row's token generation at minting: the token is admitted only while they still match.
+   */
+  | { kind: 'agent'; tenantId: string; agentId: string; generation: number };
 
 export type TenantPrincipal = Extract<Principal, { tenantId: string }>;
 
@@ -31,6 +36,8 @@ export function actorOf(principal: Principal): { actorType: string; actorId: str
       return { actorType: 'SUPPORT', actorId: principal.supportPrincipal };
     case 'operator':
       return { actorType: 'OPERATOR', actorId: principal.operatorId };
+    case 'agent':
+      return { actorType: 'AGENT', actorId: principal.agentId };
     case 'anonymous':
       return { actorType: 'ANONYMOUS', actorId: 'anonymous' };
   }

@@ -13,15 +13,32 @@ const MIGRATION_LOCK = 7_364_201;
  * object and the app role owns none. Runs with the administrative connection, never the app role.
  */
 export async function migrate(adminUrl: string, log: Logger): Promise<string[]> {
+  return (await migrateWithReport(adminUrl, log)).applied;
+}
+
+/** What one migration run did: shared migrations applied, tenant schemas brought up to date, and those that failed. */
+export interface MigrationReport {
+  applied: string[];
+  tenantSchemas: TenantSchemaReport;
+}
+
+/**
+ * `migrate()`, then every enterprise tenant schema brought up to date (see syncTenantSchemas). A
+ * tenant schema that fails is reported here and logged; the others and the shared tables are not held back.
+ */
+export async function migrateWithReport(adminUrl: string, log: Logger): Promise<MigrationReport> {
   const client = new pg.Client({ connectionString: adminUrl });
   await client.connect();
   const applied: string[] = [];
+  let tenantSchemas: TenantSchemaReport = { synced: [], failed: [] };
   try {
     await client.query('SELECT pg_advisory_lock($1)', [MIGRATION_LOCK]);
     await client.query(await readFile(`${MIGRATIONS_DIR}roles.sql`, 'utf8'));
     // The owner creates objects in the public schema; nobody else may (Postgres 15 default).
     await client.query('GRANT USAGE, CREATE ON SCHEMA public TO fleetgate_owner');
     await client.query('REVOKE CREATE ON SCHEMA public FROM PUBLIC');
+    // The owner creates one schema per enterprise tenant (migrations/0008_enterprise_tier.sql).
+    await client.query(`DO $$ BEGIN EXECUTE format('GRANT CREATE ON DATABASE %I TO fleetgate_owner', current_database()); END $$`);
     await client.query('SET ROLE fleetgate_owner');
     await client.query(
       'CREATE TABLE IF NOT EXISTS schema_migrations (version text PRIMARY KEY, applied_at timestamptz NOT NULL DEFAULT now())',
@@ -45,12 +62,49 @@ export async function migrate(adminUrl: string, log: Logger): Promise<string[]> 
       log.info({ migration: version }, 'migration applied');
       applied.push(version);
     }
+    // A shared tenant table added by a later migration gets the tier guard too (0008_enterprise_tier.sql).
+    await client.query('SELECT ensure_tier_guards()');
+    tenantSchemas = await syncTenantSchemas(client, log);
   } finally {
     await client.query('RESET ROLE').catch(() => undefined);
     await client.query('SELECT pg_advisory_unlock($1)', [MIGRATION_LOCK]).catch(() => undefined);
     await client.end();
   }
-  return applied;
+  return { applied, tenantSchemas };
+}
+
+export interface TenantSchemaReport {
+  synced: string[];
+  failed: { schema: string; error: string }[];
+}
+
+/**
+ * Brings every existing tenant schema up to date with the shared tables, each in its own
+ * transaction, so one broken schema is rolled back, logged and reported while the others go on.
+ * Idempotent: sync_tenant_schema() only adds what is missing. Runs as the owner role.
+ */
+async function syncTenantSchemas(client: pg.Client, log: Logger): Promise<TenantSchemaReport> {
+  const report: TenantSchemaReport = { synced: [], failed: [] };
+  const { rows } = await client.query<{ schema: string; tenant_id: string }>(
+    `SELECT nspname AS schema, t.id AS tenant_id
+       FROM pg_namespace JOIN LATERAL (SELECT (regexp_match(nspname, '^tenant_([0-9a-f]{32})$'))[1]::uuid AS id) t ON t.id IS NOT NULL
+      ORDER BY nspname`,
+  );
+  for (const { schema, tenant_id } of rows) {
+    try {
+      await client.query('BEGIN');
+      await client.query('SELECT sync_tenant_schema($1)', [tenant_id]);
+      await client.query('COMMIT');
+      report.synced.push(schema);
+    } catch (error) {
+      await client.query('ROLLBACK');
+      const message = error instanceof Error ? error.message : String(error);
+      log.error({ err: error, schema }, 'tenant schema migration failed');
+      report.failed.push({ schema, error: message });
+    }
+  }
+  if (rows.length > 0) log.info({ synced: report.synced.length, failed: report.failed.length }, 'tenant schemas migrated');
+  return report;
 }
 
 /** Sets the app role's password; used only when the gateway derives its own app URL (embedded default). */

@@ -2,22 +2,27 @@ import { MikroORM } from '@mikro-orm/postgresql';
 import { Agent } from '../modules/agents/agent.entity.ts';
 import { ApiKey } from '../modules/api-keys/api-key.entity.ts';
 import { AuditEvent } from '../modules/audit/audit-event.entity.ts';
+import { auditWriter } from '../modules/audit/audit-writer.ts';
+import { AgentCredential } from '../modules/credentials/credential.entity.ts';
+import { memoryEntities } from '../modules/memory/memory.entity.ts';
 import { SupportGrant } from '../modules/support/support-grant.entity.ts';
 import { Task } from '../modules/tasks/task.entity.ts';
 import { Tenant } from '../modules/tenants/tenant.entity.ts';
 import { User } from '../modules/users/user.entity.ts';
 
-export const entities = [Tenant, User, Agent, ApiKey, AuditEvent, SupportGrant, Task];
+export const entities = [Tenant, User, Agent, ApiKey, AuditEvent, SupportGrant, Task, AgentCredential, ...memoryEntities];
 
 /**
  * The ORM, connected as the app role. Schema changes come only from SQL migrations (run as the
  * owner), never from the ORM. Session variables are applied per transaction (`set_config(..., true)`),
  * never per connection, so nothing survives into the next request on a pooled connection.
  */
-export function openOrm(appUrl: string, options: { poolSize?: number } = {}): Promise<MikroORM> {
+export function openOrm(appUrl: string, options: { poolSize?: number; withoutAudit?: boolean } = {}): Promise<MikroORM> {
   return MikroORM.init({
     clientUrl: appUrl,
     entities,
+    // Writes staged audit events before each COMMIT. Off only in bench/audit-bench.ts, to measure the audit's cost.
+    subscribers: options.withoutAudit ? [] : [auditWriter],
     sessionContext: 'transaction',
     allowGlobalContext: false,
     discovery: { warnWhenNoEntities: true },

@@ -1,10 +1,27 @@
 import type { EntityManager, MikroORM } from '@mikro-orm/postgresql';
 import { type Principal, tenantOf } from '../auth/principal.ts';
-import { TENANT_FILTER } from './tenant-filter.ts';
+import { AGENT_FILTER, TENANT_FILTER } from './tenant-filter.ts';
 
 /** Transaction-local settings the RLS policies read (see migrations/0001_data_plane.sql). */
 export const TENANT_SETTING = 'app.tenant_id';
 export const OPERATOR_SETTING = 'app.operator';
+/** Set only when the principal is an agent: the agent wall of migrations/0007_agent_memory.sql. */
+export const AGENT_SETTING = 'app.agent_id';
+
+/** Where an enterprise tenant's tables live (migrations/0008_enterprise_tier.sql, tenant_schema_name()). */
+export function tenantSchemaName(tenantId: string): string {
+  return `tenant_${tenantId.replace(/-/g, '').toLowerCase()}`;
+}
+
+/**
+ * Routes a tenant's unqualified SQL: its own schema first, then the shared one. Set transaction-locally
+ * with the tenant setting, so it ends with the transaction like the RLS setting does. A standard
+ * tenant has no such schema and Postgres skips a missing schema in the path, so no plan lookup is
+ * needed per request; only the owner creates tenant schemas, and only for enterprise tenants.
+ */
+export function tenantSearchPath(tenantId: string): string {
+  return `${tenantSchemaName(tenantId)}, public`;
+}
 
 /**
  * A fresh EntityManager for one request, bound to its principal's tenant twice over:
@@ -16,7 +33,11 @@ export const OPERATOR_SETTING = 'app.operator';
  * queries are refused) and the policies match no tenant row.
  */
 export function forkForPrincipal(orm: MikroORM, principal: Principal): EntityManager {
-  return forkWith(orm, { tenantId: tenantOf(principal), operator: principal.kind === 'operator' });
+  return forkWith(orm, {
+    tenantId: tenantOf(principal),
+    operator: principal.kind === 'operator',
+    agentId: principal.kind === 'agent' ? principal.agentId : undefined,
+  });
 }
 
 /**
@@ -27,12 +48,24 @@ export function forkForTenant(orm: MikroORM, tenantId: string): EntityManager {
   return forkWith(orm, { tenantId, operator: false });
 }
 
-function forkWith(orm: MikroORM, { tenantId, operator }: { tenantId: string | undefined; operator: boolean }): EntityManager {
+/**
+ * An agent principal is bound to its agent as well (RLS setting and the ORM's agent filter), so
+ * a sibling agent's memory, handoffs and grants are out of reach at walls 2 and 3 too.
+ */
+function forkWith(
+  orm: MikroORM,
+  { tenantId, operator, agentId }: { tenantId: string | undefined; operator: boolean; agentId?: string },
+): EntityManager {
   const variables: Record<string, string> = {};
-  if (tenantId) variables[TENANT_SETTING] = tenantId;
+  if (tenantId) {
+    variables[TENANT_SETTING] = tenantId;
+    variables.search_path = tenantSearchPath(tenantId);
+  }
   if (operator) variables[OPERATOR_SETTING] = 'on';
+  if (tenantId && agentId) variables[AGENT_SETTING] = agentId;
   const em = orm.em.fork({ clear: true, session: { variables } });
   if (tenantId) em.setFilterParams(TENANT_FILTER, { tenantId });
+  if (tenantId && agentId) em.setFilterParams(AGENT_FILTER, { agentId });
   return em;
 }
 
@@ -43,7 +76,12 @@ function forkWith(orm: MikroORM, { tenantId, operator }: { tenantId: string | un
  * that has not been resolved to an existing tenant first.
  */
 export async function enterTenant(em: EntityManager, tenantId: string): Promise<void> {
-  await em.execute('select set_config(?, ?, true)', [TENANT_SETTING, tenantId]);
+  await em.execute('select set_config(?, ?, true), set_config(?, ?, true)', [
+    TENANT_SETTING,
+    tenantId,
+    'search_path',
+    tenantSearchPath(tenantId),
+  ]);
   em.setFilterParams(TENANT_FILTER, { tenantId });
 }
 

@@ -23,3 +23,19 @@ export const ownTenantFilter = {
     default: true,
   },
 };
+
+/**
+ * Wall 2 for agent-owned rows (memory, handoffs, file grants): on by default, so a query on them
+ * carries `agent_id = <agent>`. An agent principal's fork sets the parameter to its own agent; a
+ * tenant member must name the one agent it acts on (`filters: { agent: { agentId } }`), and a query
+ * that names none is refused by MikroORM ("No arguments provided for filter"): no query spans agents.
+ */
+export const AGENT_FILTER = 'agent';
+
+export const agentFilter = {
+  [AGENT_FILTER]: {
+    name: AGENT_FILTER,
+    cond: (args: Record<string, unknown>) => ({ agentId: args.agentId }),
+    default: true,
+  },
+};

@@ -25,6 +25,8 @@ export async function adminQuery<T extends pg.QueryResultRow = pg.QueryResultRow
 export async function createTestDatabase(): Promise<{ name: string; adminUrl: string; drop: () => Promise<void> }> {
   const name = `fleetgate_test_${randomBytes(6).toString('hex')}`;
   await adminQuery(ADMIN_URL, `CREATE DATABASE ${name} TEMPLATE ${inject('templateDatabase')}`);
+  // Database privileges are not copied from a template; migrate() grants this one (enterprise tenant schemas).
+  await adminQuery(ADMIN_URL, `GRANT CREATE ON DATABASE ${name} TO fleetgate_owner`);
   return {
     name,
     adminUrl: urlForDatabase(ADMIN_URL, name),

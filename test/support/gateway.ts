@@ -1,16 +1,19 @@
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { Writable } from 'node:stream';
 import type { ResultOf, TypedDocumentNode, VariablesOf } from '@graphql-typed-document-node/core';
 import type { MikroORM } from '@mikro-orm/postgresql';
 import { print } from 'graphql';
 import { openKeyring } from '../../src/auth/keyring.ts';
 import { appUrlFor } from '../../src/db/database-urls.ts';
 import { startGateway as startFleetgate } from '../../src/gateway.ts';
+import type { KeyProvider } from '../../src/modules/credentials/key-provider.ts';
+import { LocalKeyProvider } from '../../src/modules/credentials/local-key-provider.ts';
+import type { AgentRuntimeOptions } from '../../src/modules/provisioning/agent-runtime.ts';
 import { DockerRuntime } from '../../src/modules/provisioning/docker-runtime.ts';
 import type { AllowedImage } from '../../src/modules/provisioning/image-allow-list.ts';
 import { createLogger } from '../../src/shared/logger.ts';
+import { capturedLogger } from './captured-logger.ts';
 import { createTestDatabase, urlForDatabase } from './database.ts';
 import { createSeed } from './seed.ts';
 
@@ -40,8 +43,20 @@ export interface GatewayOptions {
   canary?: boolean;
   withoutPolicies?: boolean;
   /** Run agents on the real Docker engine; containers are labelled with this gateway's database and removed on close. */
-  runtime?: boolean | { socketPath?: string; manualJobs?: boolean; restartPolicy?: 'restart' | 'fail' };
+  runtime?:
+    | boolean
+    | {
+        socketPath?: string;
+        manualJobs?: boolean;
+        restartPolicy?: 'restart' | 'fail';
+        /** Crash-loop and task-timeout settings, shortened by the tests that exercise them. */
+        tuning?: Partial<Pick<AgentRuntimeOptions, 'crashLoop' | 'taskTimeoutSeconds' | 'taskSweepMs'>>;
+      };
   agentImages?: AllowedImage[];
+  /** The KEK behind credentials and agent memory; default: a local keyring in the test's keyring directory. */
+  keyProvider?: KeyProvider;
+  /** Tenant backups: key provider and archive directory. */
+  backups?: Parameters<typeof startFleetgate>[0]['backups'];
 }
 
 type ServerPolicy = Parameters<typeof startFleetgate>[0]['policy'];
@@ -50,21 +65,18 @@ type ServerPolicy = Parameters<typeof startFleetgate>[0]['policy'];
  * A gateway in-process against its own real database. Logs are captured at trace level so tests
  * can grep them for secrets. `execute` goes through yoga's full HTTP handling (`yoga.fetch`).
  */
+/** A fresh local key-encryption keyring in a directory of its own (a gateway whose KEK was lost). */
+export async function freshLocalKeyProvider(): Promise<LocalKeyProvider> {
+  return LocalKeyProvider.open(await mkdtemp(join(tmpdir(), 'fleetgate-kek-')), createLogger({ level: 'silent' }));
+}
+
 export async function startGateway(options: GatewayOptions = {}) {
   const database = await createTestDatabase();
   const keyringDir = await mkdtemp(join(tmpdir(), 'fleetgate-keyring-'));
   const keyring = await openKeyring(keyringDir);
-  const logLines: string[] = [];
-  const log = createLogger({
-    level: 'trace',
-    destination: new Writable({
-      write(chunk, _encoding, done) {
-        logLines.push(String(chunk));
-        done();
-      },
-    }),
-  });
+  const { log, text: logText } = capturedLogger();
   const appUrl = appUrlFor(database.adminUrl);
+  const keyProvider = options.keyProvider ?? (await LocalKeyProvider.open(keyringDir, log));
   const runtimeOptions = options.runtime === true ? {} : options.runtime || undefined;
   const channelRoot = await mkdtemp(join(tmpdir(), 'fleetgate-channels-'));
   const engine = runtimeOptions ? new DockerRuntime({ instance: database.name, log, socketPath: runtimeOptions.socketPath }) : undefined;
@@ -82,6 +94,9 @@ export async function startGateway(options: GatewayOptions = {}) {
     watcher: { refreshMs: 1_000, staleAfterMs: 5_000 },
     policy: { mode: 'development', tenantRateLimitPerMinute: 100_000, apiKeyRateLimitPerMinute: 100_000, ...options.policy },
     agentImages: options.agentImages,
+    keyProvider,
+    keyRewrapIntervalMs: 0,
+    backups: options.backups,
     runtime:
       engine && runtimeOptions
         ? {
@@ -92,6 +107,7 @@ export async function startGateway(options: GatewayOptions = {}) {
             manualJobs: runtimeOptions.manualJobs,
             baseBackoffMs: 200,
             maxBackoffMs: 1_000,
+            ...runtimeOptions.tuning,
           }
         : undefined,
   });
@@ -118,10 +134,11 @@ export async function startGateway(options: GatewayOptions = {}) {
     fleetgate,
     keyring,
     keyringDir,
+    keyProvider,
     database,
     appUrl,
     log,
-    logs: () => logLines.join(''),
+    logs: logText,
     execute,
     seed: createSeed(execute),
     engine,
@@ -130,6 +147,7 @@ export async function startGateway(options: GatewayOptions = {}) {
       // Nothing outlives the test file: every container and workspace of this gateway's instance label goes.
       if (engine && !runtimeOptions?.socketPath) {
         for (const container of await engine.list()) await engine.remove(container.agentId);
+        for (const network of await engine.listNetworks()) await engine.removeNetwork(network.tenantId);
       }
       await database.drop();
       await rm(keyringDir, { recursive: true, force: true });

@@ -233,3 +233,12 @@ export const RevokeSupportAccess = graphql(`
     revokeSupportAccess(id: $id) { grant { id revokedAt } }
   }
 `);
+
+export const CreateEnterpriseTenant = graphql(`
+  mutation CreateEnterpriseTenant($input: CreateEnterpriseTenantInput!) {
+    createEnterpriseTenant(input: $input) {
+      ownerToken
+      tenant { id name plan status memberCount agentCount }
+    }
+  }
+`);

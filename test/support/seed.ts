@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import type { UserRole } from '../gql/graphql.ts';
 import { type Execute, expectNoErrors } from './gateway.ts';
-import { AddMember, CreateAgent, CreateApiKey, SignUp } from './operations.ts';
+import { AddMember, CreateAgent, CreateApiKey, CreateEnterpriseTenant, Me, SignUp } from './operations.ts';
 
 const unique = () => randomBytes(4).toString('hex');
 
@@ -11,16 +11,27 @@ const unique = () => randomBytes(4).toString('hex');
  */
 export function createSeed(execute: Execute) {
   return {
-    async tenant(name = `tenant-${unique()}`) {
-      const { signUp } = expectNoErrors(
-        await execute(SignUp, { input: { tenantName: name, owner: { email: `owner-${unique()}@example.com`, name: 'Owner' } } }),
-      );
-      const ownerToken = signUp.token;
+    /** A STANDARD tenant by self-service sign-up, or, given an operator token, an ENTERPRISE tenant with its own schema. */
+    async tenant(name = `tenant-${unique()}`, options: { enterpriseBy?: string } = {}) {
+      const input = { tenantName: name, owner: { email: `owner-${unique()}@example.com`, name: 'Owner' } };
+      const created = options.enterpriseBy
+        ? await (async () => {
+            const { createEnterpriseTenant } = expectNoErrors(
+              await execute(CreateEnterpriseTenant, { input }, { token: options.enterpriseBy }),
+            );
+            const { me } = expectNoErrors(await execute(Me, {}, { token: createEnterpriseTenant.ownerToken }));
+            return { id: createEnterpriseTenant.tenant.id, token: createEnterpriseTenant.ownerToken, ownerId: me.id };
+          })()
+        : await (async () => {
+            const { signUp } = expectNoErrors(await execute(SignUp, { input }));
+            return { id: signUp.tenant.id, token: signUp.token, ownerId: signUp.owner.id };
+          })();
+      const ownerToken = created.token;
       const tenant = {
-        id: signUp.tenant.id,
+        id: created.id,
         name,
         ownerToken,
-        ownerId: signUp.owner.id,
+        ownerId: created.ownerId,
         async agent(agentName = `agent-${unique()}`, config: Record<string, unknown> = {}) {
           const { createAgent } = expectNoErrors(
             await execute(CreateAgent, { input: { name: agentName, image: 'fleetgate/agent:1', config } }, { token: ownerToken }),

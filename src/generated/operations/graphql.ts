@@ -19,6 +19,8 @@ export type CreateAgentInput = {
   /** CPU limit, thousandths of a CPU (default 250). */
   cpuMillis?: number | null | undefined;
   description?: string | null | undefined;
+  /** Owners and admins: join the tenant's own network (default: no network). */
+  egress?: boolean | null | undefined;
   image: string;
   /** Memory limit, MB (default 64). */
   memoryMb?: number | null | undefined;
@@ -30,6 +32,8 @@ export type UpdateAgentInput = {
   config?: unknown;
   cpuMillis?: number | null | undefined;
   description?: string | null | undefined;
+  /** Owners and admins; a running agent is recreated on its new network at once. */
+  egress?: boolean | null | undefined;
   id: string | number;
   image?: string | null | undefined;
   memoryMb?: number | null | undefined;

@@ -23,6 +23,11 @@ const AgentSchema = defineEntity({
     command: p.array().nullable(),
     memoryMb: p.integer().default(64),
     cpuMillis: p.integer().default(250),
+    /** On: the container joins its tenant's own bridge network; off: no network at all. */
+    egress: p.boolean().default(false),
+    /** Exits of the container in the current crash-loop window (see provisioning/crash-loop.ts). */
+    crashCount: p.integer().default(0),
+    crashWindowStartedAt: p.datetime().nullable(),
     /** What the engine last reported (see the provisioner and the reconciler). */
     containerId: p.string().nullable(),
     runtimeImage: p.string().nullable(),
@@ -41,3 +46,6 @@ const AgentSchema = defineEntity({
 
 export class Agent extends AgentSchema.class {}
 AgentSchema.setClass(Agent);
+
+/** An agent's fields as a plain object: a managed `Agent`, or a row of a read-only list (`findPageRows`). */
+export type AgentRecord = { [K in keyof Agent]: Agent[K] };

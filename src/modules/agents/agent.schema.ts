@@ -2,14 +2,14 @@ import { builder } from '../../builder.ts';
 import { encodeGlobalId } from '../../shared/global-id.ts';
 import { keysetConnection } from '../common/connection.ts';
 import { HARDENING } from '../provisioning/container-runtime.ts';
-import { AGENT_STATUSES, Agent, DESIRED_STATES } from './agent.entity.ts';
+import { AGENT_STATUSES, type Agent, type AgentRecord, DESIRED_STATES } from './agent.entity.ts';
 import { agentLogs, createAgent, deleteAgent, getAgent, listAgents, loadAgents, transitionAgent, updateAgent } from './agent.service.ts';
 
 const AgentStatus = builder.enumType('AgentStatus', { values: AGENT_STATUSES });
 const AgentDesiredState = builder.enumType('AgentDesiredState', { values: DESIRED_STATES });
 
 /** What the engine last reported for the agent's container, and the limits it runs under. */
-const AgentRuntimeRef = builder.objectRef<Agent>('AgentRuntime').implement({
+const AgentRuntimeRef = builder.objectRef<AgentRecord>('AgentRuntime').implement({
   fields: (t) => ({
     image: t.string({ nullable: true, description: 'The engine image the container runs.', resolve: (agent) => agent.runtimeImage }),
     command: t.stringList({ nullable: true, resolve: (agent) => agent.command }),
@@ -18,11 +18,15 @@ const AgentRuntimeRef = builder.objectRef<Agent>('AgentRuntime').implement({
     memoryMb: t.int({ resolve: (agent) => agent.memoryMb }),
     cpuMillis: t.int({ resolve: (agent) => agent.cpuMillis }),
     pidsLimit: t.int({ resolve: () => HARDENING.pidsLimit }),
+    crashCount: t.int({
+      description: 'Times the container exited on its own in the current crash-loop window (restarts stop past the cap).',
+      resolve: (agent) => agent.crashCount,
+    }),
   }),
 });
 
-export const AgentRef = builder.node(Agent, {
-  name: 'Agent',
+/** Managed entities (node, mutations) and plain rows (the `agents` list) render alike: the type reads fields only. */
+export const AgentRef = builder.node(builder.objectRef<AgentRecord>('Agent'), {
   id: { resolve: (agent) => agent.id },
   authScopes: (agent) => ({ $all: { can: 'agent.read', sameTenant: agent.tenantId } }),
   loadMany: (ids, ctx) => loadAgents(ctx, ids),
@@ -38,6 +42,7 @@ export const AgentRef = builder.node(Agent, {
     }),
     desiredState: t.field({ type: AgentDesiredState, resolve: (agent) => agent.desiredState }),
     command: t.stringList({ nullable: true, resolve: (agent) => agent.command }),
+    egress: t.exposeBoolean('egress', { description: "Whether the agent's container is on its tenant's network (else: no network)." }),
     runtime: t.field({ type: AgentRuntimeRef, resolve: (agent) => agent }),
     logs: t.string({
       description: "The last lines of the agent container's output.",
@@ -75,6 +80,7 @@ const CreateAgentInput = builder.inputType('CreateAgentInput', {
     command: t.stringList({ description: "One of the allow-listed commands for the image; omitted: the image's default." }),
     memoryMb: t.int({ description: 'Memory limit, MB (default 64).' }),
     cpuMillis: t.int({ description: 'CPU limit, thousandths of a CPU (default 250).' }),
+    egress: t.boolean({ description: "Owners and admins: join the tenant's own network (default: no network)." }),
   }),
 });
 
@@ -88,6 +94,7 @@ const UpdateAgentInput = builder.inputType('UpdateAgentInput', {
     command: t.stringList(),
     memoryMb: t.int(),
     cpuMillis: t.int(),
+    egress: t.boolean({ description: 'Owners and admins; a running agent is recreated on its new network at once.' }),
   }),
 });
 

@@ -3,7 +3,7 @@ import { z } from 'zod';
 import { assertCan } from '../../auth/actions.ts';
 import { actorOf } from '../../auth/principal.ts';
 import type { RequestScope } from '../../context.ts';
-import { findPage, type PageArgs } from '../../db/pagination.ts';
+import { findPageRows, type PageArgs } from '../../db/pagination.ts';
 import { clientError, notFound } from '../../shared/errors.ts';
 import { newId } from '../../shared/ids.ts';
 import { parseInput } from '../../shared/validation.ts';
@@ -11,7 +11,7 @@ import { recordAudit } from '../audit/audit.service.ts';
 import type { AgentRuntimeAccess } from '../provisioning/agent-runtime.ts';
 import { EngineUnavailableError } from '../provisioning/container-runtime.ts';
 import { enqueueJob, type JobKind } from '../provisioning/job-queue.ts';
-import { Agent } from './agent.entity.ts';
+import { Agent, type AgentRecord } from './agent.entity.ts';
 
 /** Agent services also need the operator's allow-list and, for logs, the engine. */
 export type AgentScope = RequestScope & { agentRuntime: AgentRuntimeAccess };
@@ -33,6 +33,7 @@ const agentFields = {
   command: z.array(z.string().max(1000)).min(1).max(32).nullable(),
   memoryMb: z.number().int().min(16).max(1024),
   cpuMillis: z.number().int().min(10).max(2000),
+  egress: z.boolean(),
 };
 const createAgentInput = z.object({
   ...agentFields,
@@ -41,12 +42,14 @@ const createAgentInput = z.object({
   command: agentFields.command.default(null),
   memoryMb: agentFields.memoryMb.default(64),
   cpuMillis: agentFields.cpuMillis.default(250),
+  egress: agentFields.egress.default(false),
 });
 const updateAgentInput = z.object(agentFields).partial();
 
-export function listAgents(scope: RequestScope, page: PageArgs): Promise<Agent[]> {
+/** A read-only page: plain rows, not managed entities (the hot path of `agents(first:)`). */
+export function listAgents(scope: RequestScope, page: PageArgs): Promise<AgentRecord[]> {
   assertCan(scope.principal, 'agent.read');
-  return findPage(scope.em, Agent, {}, page);
+  return findPageRows(scope.em, Agent, {}, page);
 }
 
 export async function loadAgents(scope: RequestScope, ids: string[]): Promise<(Agent | null)[]> {
@@ -65,12 +68,14 @@ export async function getAgent(scope: RequestScope, id: string): Promise<Agent> 
 
 /**
  * Records the agent and queues its provisioning in the same transaction: the agent exists with its
- * job or not at all. The container is created by the job worker, never inside the request.
+ * job or not at all. The container is created by the job worker, never inside the request. Asking
+ * for egress also needs `agent.egress` (owners and admins): a network is a way out for the agent's data.
  */
 export async function createAgent(scope: AgentScope, input: unknown, options: { start?: boolean } = {}): Promise<Agent> {
   const start = options.start ?? true;
   assertCan(scope.principal, 'agent.write');
   const fields = parseInput(createAgentInput, input);
+  if (fields.egress) assertCan(scope.principal, 'agent.egress');
   scope.agentRuntime.allowList.check(fields.image, fields.command);
   const tenantId = tenantIdOf(scope);
   await assertWithinQuota(scope, { agents: 1, memoryMb: fields.memoryMb, cpuMillis: fields.cpuMillis });
@@ -86,18 +91,24 @@ export async function createAgent(scope: AgentScope, input: unknown, options: { 
     action: 'agent.create',
     targetType: 'Agent',
     targetId: agent.id,
-    detail: { name: agent.name, image: agent.image, memoryMb: agent.memoryMb, cpuMillis: agent.cpuMillis },
+    detail: { name: agent.name, image: agent.image, memoryMb: agent.memoryMb, cpuMillis: agent.cpuMillis, egress: agent.egress },
   });
   await flushMappingConflicts(scope);
   if (start) await enqueueJob(scope.em, { tenantId, kind: 'agent.converge', agentId: agent.id });
   return agent;
 }
 
-/** Image, command and limits apply from the next restartAgent (which recreates the container). */
+/**
+ * Image, command and limits apply from the next restartAgent (which recreates the container). A
+ * change of egress needs `agent.egress`, like creating with it, and recreates a running agent's
+ * container at once: turning it off must not wait.
+ */
 export async function updateAgent(scope: AgentScope, id: string, input: unknown): Promise<Agent> {
   assertCan(scope.principal, 'agent.write');
   const changes = parseInput(updateAgentInput, input);
+  if (changes.egress !== undefined) assertCan(scope.principal, 'agent.egress');
   const agent = await getAgent(scope, id);
+  const egressChanged = changes.egress !== undefined && changes.egress !== agent.egress;
   if (changes.image !== undefined || changes.command !== undefined) {
     scope.agentRuntime.allowList.check(changes.image ?? agent.image, changes.command === undefined ? agent.command : changes.command);
   }
@@ -109,8 +120,17 @@ export async function updateAgent(scope: AgentScope, id: string, input: unknown)
     });
   }
   scope.em.assign(agent, changes);
-  recordAudit(scope, { action: 'agent.update', targetType: 'Agent', targetId: agent.id, detail: { fields: Object.keys(changes) } });
+  const recreate = egressChanged && agent.desiredState === 'RUNNING';
+  if (recreate) agent.status = 'PROVISIONING';
+  recordAudit(scope, {
+    action: 'agent.update',
+    targetType: 'Agent',
+    targetId: agent.id,
+    detail: { fields: Object.keys(changes), ...(egressChanged ? { egress: agent.egress } : {}) },
+  });
   await flushMappingConflicts(scope);
+  if (recreate)
+    await enqueueJob(scope.em, { tenantId: agent.tenantId, kind: 'agent.converge', agentId: agent.id, payload: { restart: true } });
   return agent;
 }
 
@@ -136,6 +156,9 @@ export async function transitionAgent(scope: AgentScope, id: string, transition:
   } else {
     agent.desiredState = 'RUNNING';
     if (transition === 'restart' || agent.status !== 'RUNNING') agent.status = 'PROVISIONING';
+    // The tenant asked again: a crash loop given up on gets a fresh count.
+    agent.crashCount = 0;
+    agent.crashWindowStartedAt = null;
   }
   agent.statusReason = null;
   recordAudit(scope, { action: `agent.${transition}`, targetType: 'Agent', targetId: agent.id });
@@ -151,7 +174,7 @@ export async function transitionAgent(scope: AgentScope, id: string, transition:
 }
 
 /** The container's recent output; empty before it first ran. */
-export async function agentLogs(scope: AgentScope, agent: Agent, tail: number): Promise<string> {
+export async function agentLogs(scope: AgentScope, agent: AgentRecord, tail: number): Promise<string> {
   assertCan(scope.principal, 'agent.read');
   const engine = scope.agentRuntime.engine;
   if (!engine) return '';

@@ -102,9 +102,12 @@ export class IsolationCanary {
       const [role] = (await client.query('select rolsuper, rolbypassrls from pg_roles where rolname = current_user')).rows;
       if (role?.rolsuper) found.push('app role is superuser');
       if (role?.rolbypassrls) found.push('app role bypasses RLS');
-      const { rows } = await client.query(`select c.relname, c.relrowsecurity, c.relforcerowsecurity from pg_class c
+      // The shared tables, and every enterprise tenant's schema (migrations/0008_enterprise_tier.sql).
+      const { rows } =
+        await client.query(`select case when n.nspname = 'public' then c.relname else n.nspname || '.' || c.relname end as relname,
+          c.relrowsecurity, c.relforcerowsecurity from pg_class c join pg_namespace n on n.oid = c.relnamespace
         join pg_attribute a on a.attrelid = c.oid and a.attname = 'tenant_id' and not a.attisdropped
-        where c.relkind = 'r' and c.relnamespace = 'public'::regnamespace`);
+        where c.relkind = 'r' and (n.nspname = 'public' or n.nspname ~ '^tenant_[0-9a-f]{32}')`);
       for (const table of rows) {
         if (!table.relrowsecurity || !table.relforcerowsecurity) found.push(`RLS not enabled and forced on ${table.relname}`);
       }

@@ -19,7 +19,7 @@ const rateLimitInput = z.object({ perMinute: z.number().int().min(1).max(1_000_0
  * every replica through the tenant policy feed at commit; the event goes into the tenant's own
  * audit log, in the same transaction.
  */
-async function changeTenant(
+export async function changeTenant(
   scope: RequestScope,
   tenantId: string,
   action: string,

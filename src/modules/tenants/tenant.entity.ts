@@ -23,6 +23,12 @@ const TenantSchema = defineEntity({
     createdAt: p.datetime().onCreate(() => new Date()),
     /** Days audit events are kept; older ones are dropped behind a signed checkpoint (30–3650). */
     auditRetentionDays: p.integer().default(365),
+    /** Agent quotas; only operators change them (migrations/0003 tenants_guard_columns). */
+    maxAgents: p.integer().default(200),
+    maxMemoryMb: p.integer().default(16384),
+    maxCpuMillis: p.integer().default(64000),
+    /** Days a deleted agent's (already unreadable) memory rows are kept before the purge (1–3650). */
+    memoryRetentionDays: p.integer().default(30),
   },
 });
 

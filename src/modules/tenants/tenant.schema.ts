@@ -73,7 +73,8 @@ builder.mutationField('signUp', (t) =>
     description: 'Self-service onboarding: creates a STANDARD tenant and its owner, and returns the owner token.',
     type: SignUpPayload,
     skipTypeScopes: true,
-    authScopes: { public: true },
+    /** Anyone may onboard, except an agent: its token reaches only its own memory and handoffs. */
+    authScopes: (_root, _args, ctx) => ctx.principal.kind !== 'agent',
     args: { input: t.arg({ type: SignUpInput, required: true }) },
     resolve: async (_root, { input }, ctx) => {
       const result = await signUp(ctx, input, (owner) => ctx.tokens.issue(owner));
