@@ -45,12 +45,15 @@ export interface RequestContext {
 export interface ContextDeps {
   orm: MikroORM;
   tokens: TokenIssuer;
+  /** The keyring's audit signing key (reports, retention checkpoints). */
   auditKey: Keyring['auditKey'];
   log: Logger;
   gate: AccessGate;
   metrics: Metrics;
   agentRuntime: AgentRuntimeAccess;
+  /** The key provider and KEK rotation behind agent credentials and memory. */
   keys: CredentialKeys;
+  /** Tenant backups (operators); see BackupAccess. */
   backups?: BackupAccess;
 }
 

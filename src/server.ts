@@ -1,27 +1,18 @@
 import { EnvelopArmorPlugin } from '@escape.tech/graphql-armor';
 import { useCSRFPrevention } from '@graphql-yoga/plugin-csrf-prevention';
-import type { MikroORM } from '@mikro-orm/postgresql';
 import { createYoga, type Plugin } from 'graphql-yoga';
 import type { Redis } from 'ioredis';
 import { principalOf } from './auth/authenticate.ts';
-import type { Keyring } from './auth/keyring.ts';
-import type { TokenIssuer } from './auth/tokens.ts';
-import { createContextFactory, type RequestContext } from './context.ts';
+import { type ContextDeps, createContextFactory, type RequestContext } from './context.ts';
 import { useRequestTransaction } from './db/use-request-transaction.ts';
 import { auditTrail } from './modules/audit/audit-trail.ts';
-import type { CredentialKeys } from './modules/credentials/credential.service.ts';
-import type { BackupAccess } from './modules/enterprise/backup.service.ts';
-import type { AccessGate } from './modules/policy/access-gate.ts';
 import { useCostLimit } from './modules/policy/use-cost-limit.ts';
 import { useOperatorEndpoints } from './modules/policy/use-operator-endpoints.ts';
 import { useRateLimit } from './modules/policy/use-rate-limit.ts';
 import { useSchemaPrivacy } from './modules/policy/use-schema-privacy.ts';
 import { useTrustedDocuments } from './modules/policy/use-trusted-documents.ts';
-import type { AgentRuntimeAccess } from './modules/provisioning/agent-runtime.ts';
 import { buildSchema } from './schema.ts';
 import { badInput, internalError, isGraphQLError } from './shared/errors.ts';
-import type { Logger } from './shared/logger.ts';
-import type { Metrics } from './shared/metrics.ts';
 import { useObservability } from './shared/use-observability.ts';
 
 export interface PolicyOptions {
@@ -35,20 +26,9 @@ export interface PolicyOptions {
   maxCost?: number;
 }
 
-export interface ServerDeps {
-  orm: MikroORM;
-  tokens: TokenIssuer;
-  /** The keyring's audit signing key (reports, retention checkpoints). */
-  auditKey: Keyring['auditKey'];
-  log: Logger;
-  gate: AccessGate;
-  metrics: Metrics;
+/** What each request's context is built from (see ContextDeps), plus the request policies. */
+export interface ServerDeps extends ContextDeps {
   policy: PolicyOptions;
-  agentRuntime: AgentRuntimeAccess;
-  /** The key provider and KEK rotation behind agent credentials. */
-  keys: CredentialKeys;
-  /** Tenant backups (operators); see BackupAccess. */
-  backups?: BackupAccess;
   /** Tests only: build the schema without wall 1 to show the other walls hold alone. */
   disableScopeAuth?: boolean;
   /** Benchmarks only: drop the request policies (trusted documents, limits, rate limits, CSRF) to measure their cost. */
