@@ -19,21 +19,14 @@
  *   BENCH_CONCURRENCY     concurrent requests (default 16)
  *   BENCH_WARMUP_S, BENCH_DURATION_S, BENCH_ROUNDS   per measurement (default 1, 4, 3)
  */
-import { mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import pg from 'pg';
-import { openKeyring } from '../src/auth/keyring.ts';
-import { TokenIssuer } from '../src/auth/tokens.ts';
 import { appUrlFor } from '../src/db/database-urls.ts';
-import { migrate } from '../src/db/migrate.ts';
 import { tenantSchemaName } from '../src/db/request-scope.ts';
 import { decodeGlobalId, encodeGlobalId } from '../src/shared/global-id.ts';
-import { createLogger } from '../src/shared/logger.ts';
+import { benchFixture, type Cleanup } from './fixture.ts';
 import { type LoadResult, percentile, runLoad } from './load.ts';
-import { busyShare, describeMachine } from './machine.ts';
-import { AGENTS_PER_TENANT, createBenchDatabase, type Fixtures, seedTenants } from './seed.ts';
+import { AGENTS_PER_TENANT, type Fixtures, seedTenants } from './seed.ts';
 import { startServer } from './servers.ts';
 
 const env = (name: string, fallback: number) => {
@@ -53,17 +46,10 @@ const settings = {
 };
 const ONBOARDING_GOAL_MS = 2_000;
 
-const cleanups: (() => Promise<unknown>)[] = [];
+const cleanups: Cleanup[] = [];
 
 async function main(): Promise<void> {
-  const machine = describeMachine(await busyShare());
-  const log = createLogger({ level: 'warn' });
-  const db = await createBenchDatabase(settings.adminUrl);
-  cleanups.push(db.drop);
-  await migrate(db.url, log);
-  const keyringDir = await mkdtemp(join(tmpdir(), 'fleetgate-bench-ent-'));
-  cleanups.push(() => rm(keyringDir, { recursive: true, force: true }));
-  const tokens = new TokenIssuer(await openKeyring(keyringDir), '1h');
+  const { machine, db, keyringDir, tokens } = await benchFixture(settings.adminUrl, cleanups);
   const operatorToken = (await tokens.issue({ kind: 'operator', operatorId: 'bench' })).reveal();
   const all: Fixtures = { tenants: [], agentOwner: new Map() };
   await seedTenants(db.url, all, settings.tenants, tokens);

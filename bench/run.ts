@@ -19,20 +19,14 @@
  *   BENCH_BASELINE      another checkout (with node_modules): its gateway runs as `baseline` in the same
  *                       rounds, for a before/after comparison under the same load
  */
-import { mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
-import { openKeyring } from '../src/auth/keyring.ts';
-import { TokenIssuer } from '../src/auth/tokens.ts';
 import { appUrlFor } from '../src/db/database-urls.ts';
-import { migrate } from '../src/db/migrate.ts';
-import { createLogger } from '../src/shared/logger.ts';
+import { benchFixture, type Cleanup } from './fixture.ts';
 import { MAX_FREEZE_PROPAGATION_MS, measureFreezePropagation } from './freeze-propagation.ts';
 import { type LoadResult, runLoad } from './load.ts';
-import { busyShare, describeMachine } from './machine.ts';
 import { describeRound, type Measurement, merge, renderReport } from './report.ts';
-import { createBenchDatabase, type Fixtures, seedTenants } from './seed.ts';
+import { type Fixtures, seedTenants } from './seed.ts';
 import { type ServerProcess, startServer } from './servers.ts';
 
 const settings = {
@@ -50,17 +44,10 @@ const settings = {
 class BenchFailure extends Error {}
 
 /** Undone in reverse order on every exit path: servers, keyring directory, database. */
-const cleanups: (() => Promise<unknown>)[] = [];
+const cleanups: Cleanup[] = [];
 
 async function main(): Promise<void> {
-  const machine = describeMachine(await busyShare());
-  const log = createLogger({ level: 'warn' });
-  const db = await createBenchDatabase(settings.adminUrl);
-  cleanups.push(db.drop);
-  await migrate(db.url, log);
-  const keyringDir = await mkdtemp(join(tmpdir(), 'fleetgate-bench-'));
-  cleanups.push(() => rm(keyringDir, { recursive: true, force: true }));
-  const tokens = new TokenIssuer(await openKeyring(keyringDir), '1h');
+  const { machine, db, keyringDir, tokens } = await benchFixture(settings.adminUrl, cleanups);
 
   const childConfig = { appUrl: appUrlFor(db.url), keyringDir, poolSize: settings.poolSize };
   const starting = [startServer('floor', './floor-server.ts', childConfig), startServer('fleetgate', './fleetgate-server.ts', childConfig)];
