@@ -20,6 +20,13 @@ const schema = z.object({
   FLEETGATE_MODE: z.enum(['development', 'production']).default('development'),
   RATE_LIMIT_TENANT_PER_MINUTE: z.coerce.number().int().min(1).default(1_200),
   RATE_LIMIT_API_KEY_PER_MINUTE: z.coerce.number().int().min(1).default(600),
+  /** Largest request body the gateway reads (bytes); larger ones get 413 before they are parsed. */
+  MAX_REQUEST_BYTES: z.coerce
+    .number()
+    .int()
+    .min(64 * 1024)
+    .max(64 * 1024 * 1024)
+    .default(4 * 1024 * 1024),
   /** Shared rate-limit counters for several replicas; unset: per process. */
   REDIS_URL: z.url().optional(),
   /** Isolation canary period; 0 runs it at start only. */

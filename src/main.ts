@@ -41,6 +41,7 @@ async function main() {
       mode: config.FLEETGATE_MODE,
       tenantRateLimitPerMinute: config.RATE_LIMIT_TENANT_PER_MINUTE,
       apiKeyRateLimitPerMinute: config.RATE_LIMIT_API_KEY_PER_MINUTE,
+      maxRequestBytes: config.MAX_REQUEST_BYTES,
       redis,
     },
     agentImages: config.AGENT_IMAGES,

@@ -24,7 +24,15 @@ export interface PolicyOptions {
   redis?: Redis;
   /** Highest operation cost (see useCostLimit); default 3,000: one 100-item page of ten fields costs about 1,200. */
   maxCost?: number;
+  /** Largest request body in bytes, answered with 413 beyond; default DEFAULT_MAX_REQUEST_BYTES. */
+  maxRequestBytes?: number;
 }
+
+/**
+ * 4 MiB: room for the largest memory value a tenant may allow (1 MiB) in a request, far below
+ * yoga's own default (25 MB), which would let every request make the gateway buffer and parse 25 MB.
+ */
+export const DEFAULT_MAX_REQUEST_BYTES = 4 * 1024 * 1024;
 
 /** What each request's context is built from (see ContextDeps), plus the request policies. */
 export interface ServerDeps extends ContextDeps {
@@ -74,6 +82,7 @@ export function createServer(deps: ServerDeps) {
     landingPage: false,
     graphiql: { title: 'Fleetgate', defaultQuery: '# Send your token in the Headers tab: {"Authorization": "Bearer …"}\n' },
     batching: { limit: 5 },
+    maxRequestBodySize: deps.policy.maxRequestBytes ?? DEFAULT_MAX_REQUEST_BYTES,
     logging: {
       debug: (...args) => log.debug({ args }, 'yoga'),
       info: (...args) => log.info({ args }, 'yoga'),

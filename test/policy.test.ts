@@ -1,5 +1,6 @@
 import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
+import { DEFAULT_MAX_REQUEST_BYTES } from '../src/server.ts';
 import { adminQuery } from './support/database.ts';
 import { errorCodes, expectNoErrors, type Gateway, startGateway } from './support/gateway.ts';
 import { Agents, CreateAgentRecord, ListAgents, Me, SignUp } from './support/operations.ts';
@@ -175,6 +176,27 @@ describe('schema privacy, limits and request hygiene', () => {
       body: JSON.stringify(batch),
     });
     expect(response.status).toBe(413);
+  });
+
+  test('a body over the request limit is refused with 413 before it is parsed, declared or not', async () => {
+    const huge = JSON.stringify({ query: '{ __typename }', variables: { pad: 'x'.repeat(DEFAULT_MAX_REQUEST_BYTES) } });
+    const declared = await gw.yoga.fetch('http://gateway.test/graphql', {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', 'content-length': String(Buffer.byteLength(huge)) },
+      body: huge,
+    });
+    expect(declared.status).toBe(413);
+    expect(((await declared.json()) as { errors: { message: string }[] }).errors[0]?.message).toBe('Request body too large');
+    // Without a Content-Length (chunked), the body is counted as it is read.
+    const counted = await gw.yoga.fetch('http://gateway.test/graphql', {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: huge,
+    });
+    expect(counted.status).toBe(413);
+    // Just under the limit is read and answered.
+    const fits = JSON.stringify({ query: '{ __typename }', variables: { pad: 'x'.repeat(DEFAULT_MAX_REQUEST_BYTES - 100) } });
+    expect((await post(gw, JSON.parse(fits))).status).toBe(200);
   });
 
   test('mutations are refused over GET', async () => {
