@@ -11,7 +11,7 @@ import { agentWithToken } from './memory-support.ts';
 import { seedTenantWithHistory } from './support/audit.ts';
 import { adminQuery } from './support/database.ts';
 import { errorCodes, expectNoErrors, type Gateway, startGateway } from './support/gateway.ts';
-import { CreateAgent, DeleteAgent, VerifyAuditLog } from './support/operations.ts';
+import { CreateAgent, DeleteAgent, GrantSupportAccess, VerifyAuditLog } from './support/operations.ts';
 
 const RetentionUpgradeTenant = graphql(`
   mutation RetentionUpgradeTenant($id: ID!) {
@@ -326,7 +326,21 @@ describe('setting the retention', () => {
         expect(errorCodes(await gw.execute(SetTaskRetention, { days: 7 }, { token: member.token }))).toEqual(['FORBIDDEN']);
       }
       const apiKey = await tenant.apiKey(['AGENTS_WRITE']);
-      expect(errorCodes(await gw.execute(SetTaskRetention, { days: 7 }, { token: apiKey.key }))).not.toEqual([]);
+      expect(errorCodes(await gw.execute(SetTaskRetention, { days: 7 }, { token: apiKey.key }))).toEqual(['PERSISTED_QUERY_ONLY']);
+      const { grantSupportAccess } = expectNoErrors(
+        await gw.execute(
+          GrantSupportAccess,
+          { input: { supportPrincipal: 'sam@support.example', reason: 'ticket 8', durationMinutes: 60 } },
+          { token },
+        ),
+      );
+      expect(errorCodes(await gw.execute(SetTaskRetention, { days: 7 }, { token: grantSupportAccess.token }))).toEqual(['FORBIDDEN']);
+      // Support reads the settings (tenant metadata) but changes none of them.
+      expect(expectNoErrors(await gw.execute(TenantRetention, {}, { token: grantSupportAccess.token })).tenant.retention).toEqual({
+        auditDays: 365,
+        memoryPurgeDays: 30,
+        taskHistoryDays: 90,
+      });
       expect(errorCodes(await gw.execute(SetTaskRetention, { days: 7 }, { token: operatorToken }))).toEqual(['FORBIDDEN']);
 
       expect(expectNoErrors(await gw.execute(SetTaskRetention, { days: 14 }, { token })).setTaskRetention.tenant).toMatchObject({
