@@ -14,6 +14,7 @@ import { AccessGate } from './modules/policy/access-gate.ts';
 import { IsolationCanary } from './modules/policy/isolation-canary.ts';
 import { type AgentRuntime, type AgentRuntimeOptions, startAgentRuntime } from './modules/provisioning/agent-runtime.ts';
 import { type AllowedImage, ImageAllowList } from './modules/provisioning/image-allow-list.ts';
+import { TaskHistoryRetention } from './modules/retention/task-history.ts';
 import { TenantPolicyWatcher, type TenantPolicyWatcherOptions } from './modules/tenants/tenant-policy-watcher.ts';
 import { createServer, type PolicyOptions } from './server.ts';
 import type { Logger } from './shared/logger.ts';
@@ -55,6 +56,8 @@ export interface GatewayOptions {
   keyRewrapIntervalMs?: number;
   /** Memory expiry and purge period; 0 runs it once at start only. Default: hourly. */
   memoryMaintenanceIntervalMs?: number;
+  /** Task history retention period (finished tasks past their tenant's retention); 0 runs it once at start only. Default: hourly. */
+  taskRetentionIntervalMs?: number;
 }
 
 /**
@@ -133,6 +136,8 @@ export async function startGateway(options: GatewayOptions) {
   if (!options.withoutCanary) await canary.start(options.canaryIntervalMs);
   const memoryMaintenance = new MemoryMaintenance(orm, options.log);
   memoryMaintenance.start(options.memoryMaintenanceIntervalMs ?? 3_600_000);
+  const taskRetention = new TaskHistoryRetention(orm, options.log);
+  taskRetention.start(options.taskRetentionIntervalMs ?? 3_600_000);
   return {
     yoga: server,
     orm,
@@ -148,6 +153,7 @@ export async function startGateway(options: GatewayOptions) {
       canary.stop();
       await keyRotation.stop();
       await memoryMaintenance.stop();
+      await taskRetention.stop();
       await runtime?.stop();
       await watcher.stop();
       await orm.close(true);

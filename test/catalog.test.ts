@@ -127,8 +127,8 @@ test('checkpoints are insert-and-select for the app role; grants and tenants cha
     where grantee = 'fleetgate_app' and privilege_type = 'UPDATE' and table_name in ('tenants', 'support_grants', 'audit_events', 'audit_checkpoints')
     order by 1, 2`);
   // tenants: the lifecycle, limit and quota columns are granted for operator transactions; a tenant
-  // transaction may change audit_retention_days and memory_retention_days only (trigger
-  // tenants_guard_columns, tested in freeze and memory-shredding).
+  // transaction may change audit_retention_days, memory_retention_days and task_retention_days only
+  // (trigger tenants_guard_columns, tested in freeze, memory-shredding and retention).
   expect(columns).toEqual([
     { table: 'support_grants', column: 'revoked_at' },
     { table: 'tenants', column: 'audit_retention_days' },
@@ -140,6 +140,7 @@ test('checkpoints are insert-and-select for the app role; grants and tenants cha
     { table: 'tenants', column: 'memory_retention_days' },
     { table: 'tenants', column: 'rate_limit_per_minute' },
     { table: 'tenants', column: 'status' },
+    { table: 'tenants', column: 'task_retention_days' },
   ]);
 });
 

@@ -25,6 +25,7 @@ export type Action =
   | 'platform.keys.manage'
   | 'memory.manage'
   | 'memory.retention'
+  | 'task.retention'
   | 'workspace.manage'
   | 'agent.self.memory'
   | 'agent.self.handoff'
@@ -58,8 +59,8 @@ const ADMIN: readonly Action[] = [
   ...MEMORY,
 ];
 
-/** Only owners set the audit and memory retention and grant support access to their tenant. */
-const OWNER: readonly Action[] = [...ADMIN, 'audit.manage', 'support.manage', 'memory.retention'];
+/** Only owners set the audit, memory and task history retention and grant support access to their tenant. */
+const OWNER: readonly Action[] = [...ADMIN, 'audit.manage', 'support.manage', 'memory.retention', 'task.retention'];
 
 const roleActions: Record<UserRole, ReadonlySet<Action>> = {
   OWNER: new Set(OWNER),

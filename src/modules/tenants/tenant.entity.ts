@@ -29,6 +29,8 @@ const TenantSchema = defineEntity({
     maxCpuMillis: p.integer().default(64000),
     /** Days a deleted agent's (already unreadable) memory rows are kept before the purge (1–3650). */
     memoryRetentionDays: p.integer().default(30),
+    /** Days finished tasks (and their results) are kept before the task history purge (1–3650). */
+    taskRetentionDays: p.integer().default(90),
   },
 });
 

@@ -1,0 +1,97 @@
+import type { MikroORM } from '@mikro-orm/postgresql';
+import { forkForOperator, forkForTenant } from '../../db/request-scope.ts';
+import { newId } from '../../shared/ids.ts';
+import type { Logger } from '../../shared/logger.ts';
+import { AuditEvent } from '../audit/audit-event.entity.ts';
+
+export interface TaskHistoryDeps {
+  orm: MikroORM;
+  log: Logger;
+}
+
+export interface TaskHistoryOutcome {
+  tenantId: string;
+  deleted: number;
+}
+
+/**
+ * Deletes one tenant's finished tasks older than its `task_retention_days`, in one transaction under
+ * the tenant's own setting: `purge_task_history()` (migrations/0013) decides what goes, in the tier
+ * that holds the tenant's rows, and never touches a queued or running task. A purge that deleted
+ * something records a `task.history.purge` event in the tenant's audit log in the same transaction.
+ */
+export async function applyTaskHistoryRetention(deps: TaskHistoryDeps, tenantId: string): Promise<TaskHistoryOutcome> {
+  return forkForTenant(deps.orm, tenantId).transactional(async (em) => {
+    const [row] = await em.execute<{ deleted: number; days: number }[]>(
+      'select purge_task_history(?::uuid)::int as deleted, (select task_retention_days from tenants where id = ?::uuid) as days',
+      [tenantId, tenantId],
+    );
+    const deleted = Number(row?.deleted ?? 0);
+    if (deleted > 0) {
+      em.create(AuditEvent, {
+        id: newId(),
+        tenantId,
+        actorType: 'SYSTEM',
+        actorId: 'task-retention',
+        action: 'task.history.purge',
+        targetType: 'Tenant',
+        targetId: tenantId,
+        outcome: 'SUCCESS',
+        requestId: null,
+        detail: { deleted, retentionDays: row?.days ?? null },
+      });
+      await em.flush();
+      deps.log.info({ component: 'task-retention', tenantId, deleted }, 'finished tasks deleted after their retention');
+    }
+    return { tenantId, deleted };
+  });
+}
+
+/**
+ * The task history job: the tenants with something to delete come from `task_history_tenants()`
+ * (owner-only, ids only, both tiers), then each in its own transaction; one tenant's failure is
+ * logged and does not stop the others.
+ */
+export async function runTaskHistoryRetention(deps: TaskHistoryDeps): Promise<TaskHistoryOutcome[]> {
+  const due = await forkForOperator(deps.orm).transactional((em) =>
+    em.execute<{ tenant_id: string }[]>('select tenant_id from task_history_tenants()'),
+  );
+  const outcomes: TaskHistoryOutcome[] = [];
+  for (const { tenant_id: tenantId } of due) {
+    try {
+      outcomes.push(await applyTaskHistoryRetention(deps, tenantId));
+    } catch (error) {
+      deps.log.error({ err: error, component: 'task-retention', tenantId }, 'task history retention failed');
+    }
+  }
+  return outcomes;
+}
+
+/** Runs the task history job at start and then periodically, one run at a time. */
+export class TaskHistoryRetention {
+  readonly #deps: TaskHistoryDeps;
+  #timer: NodeJS.Timeout | undefined;
+  #running: Promise<void> = Promise.resolve();
+
+  constructor(orm: MikroORM, log: Logger) {
+    this.#deps = { orm, log: log.child({ component: 'task-retention' }) };
+  }
+
+  start(intervalMs: number): void {
+    this.#tick();
+    if (intervalMs > 0) this.#timer = setInterval(() => this.#tick(), intervalMs);
+  }
+
+  async stop(): Promise<void> {
+    clearInterval(this.#timer);
+    await this.#running;
+  }
+
+  #tick(): void {
+    this.#running = this.#running
+      .then(async () => {
+        await runTaskHistoryRetention(this.#deps);
+      })
+      .catch((error) => this.#deps.log.error({ err: error }, 'task history retention failed'));
+  }
+}
