@@ -1,0 +1,171 @@
+import { createDecipheriv } from 'node:crypto';
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { gunzipSync } from 'node:zlib';
+import { afterAll, beforeAll, describe, expect, test } from 'vitest';
+import { tenantSchemaName } from '../src/db/request-scope.ts';
+import { type BackupDeps, backupTenant, restoreTenant } from '../src/modules/enterprise/backup.service.ts';
+import { aadOf, openValue } from '../src/modules/memory/memory-crypto.ts';
+import { decodeGlobalId } from '../src/shared/global-id.ts';
+import { ExportAgentMemory, PutMemory } from './memory-operations.ts';
+import { agentWithToken } from './memory-support.ts';
+import { adminQuery } from './support/database.ts';
+import { errorCodes, expectNoErrors, type Gateway, startGateway } from './support/gateway.ts';
+import { DeleteAgent } from './support/operations.ts';
+
+// Issue 5 regression: backups carried agent_memory_keys, so restoring one taken before an agent's
+// deletion brought its data key back and its crypto-shredded memory became readable again.
+
+type Seeded = Awaited<ReturnType<Gateway['seed']['tenant']>>;
+type Agent = Awaited<ReturnType<typeof agentWithToken>>;
+type MemoryRow = { tenant_id: string; agent_id: string; key: string; ciphertext: string };
+
+const operator = { kind: 'operator', operatorId: 'op' } as const;
+let gw: Gateway;
+let deps: BackupDeps;
+let operatorToken: string;
+const admin = (sql: string, params: unknown[] = []) => adminQuery(gw.database.adminUrl, sql, params).then((r) => r.rows);
+
+beforeAll(async () => {
+  const backups = { dir: await mkdtemp(join(tmpdir(), 'fleetgate-shred-backups-')) };
+  gw = await startGateway({ backups });
+  deps = { ...backups, keys: gw.keyProvider, orm: gw.orm, log: gw.log };
+  operatorToken = (await gw.tokens.issue(operator)).reveal();
+});
+afterAll(async () => {
+  await gw?.close();
+  if (deps) await rm(deps.dir, { recursive: true, force: true });
+});
+
+/** The archive opened with nothing but the file and the key provider, as anyone holding both could. */
+async function openArchive(backupId: string): Promise<{ text: string; tables: Record<string, Record<string, unknown>[]> }> {
+  const archive = JSON.parse(await readFile(join(deps.dir, backupId), 'utf8'));
+  const dataKey = await gw.keyProvider.unwrapDataKey(archive.wrappedKey);
+  const decipher = createDecipheriv('aes-256-gcm', dataKey, Buffer.from(archive.iv, 'base64'));
+  decipher.setAAD(Buffer.from(`${archive.format}\n${archive.tenantId}\n${archive.createdAt}`));
+  decipher.setAuthTag(Buffer.from(archive.tag, 'base64'));
+  const text = gunzipSync(Buffer.concat([decipher.update(Buffer.from(archive.ciphertext, 'base64')), decipher.final()])).toString('utf8');
+  return { text, tables: JSON.parse(text).tables };
+}
+
+/** bytea as to_jsonb writes it (`\x…`) or as pg returns it (Buffer). */
+const bytesOf = (value: unknown) => (Buffer.isBuffer(value) ? value : Buffer.from(String(value).replace(/^\\x/, ''), 'hex'));
+
+/** How many of `rows` open with any of `wrappedKeys` (each unwrapped by the real provider). */
+async function readableWith(wrappedKeys: string[], rows: MemoryRow[]): Promise<number> {
+  let readable = 0;
+  for (const row of rows) {
+    for (const wrapped of new Set(wrappedKeys)) {
+      const dataKey = await gw.keyProvider.unwrapDataKey(wrapped).catch(() => null);
+      if (!dataKey) continue;
+      try {
+        openValue(dataKey, aadOf(row.tenant_id, row.agent_id, row.key), bytesOf(row.ciphertext));
+        readable++;
+        break;
+      } catch {
+        // not this key
+      } finally {
+        dataKey.fill(0);
+      }
+    }
+  }
+  return readable;
+}
+
+/** Every wrapped data key written anywhere in `text` (`local:v1:…`, `vault:v1:…`). */
+const wrappedKeysIn = (text: string) => [...text.matchAll(/(?:local|vault):v\d+:[A-Za-z0-9+/=_.:-]+/g)].map((m) => m[0]);
+
+async function tenantWithMemory(name: string, enterprise: boolean) {
+  const tenant: Seeded = await gw.seed.tenant(name, enterprise ? { enterpriseBy: operatorToken } : {});
+  const doomed = await agentWithToken(gw, tenant, `${name}-doomed`);
+  const survivor = await agentWithToken(gw, tenant, `${name}-survivor`);
+  for (const agent of [doomed, survivor]) {
+    for (const key of ['plan', 'notes']) {
+      const value = JSON.stringify({ secret: `${key}-of-${agent.id}` });
+      expectNoErrors(await gw.execute(PutMemory, { input: { key, value } }, { token: agent.token }));
+    }
+  }
+  return { tenant, tenantId: decodeGlobalId(tenant.id).id, doomed, survivor };
+}
+
+const exported = async (tenant: Seeded, agent: Agent) => {
+  const response = await gw.execute(ExportAgentMemory, { agentId: agent.globalId }, { token: tenant.ownerToken });
+  return response.errors ? errorCodes(response) : response.data?.exportAgentMemory.entries.map((e) => [e.key, e.value]).sort();
+};
+const expected = (agent: Agent) =>
+  ['notes', 'plan'].map((key) => [key, JSON.stringify({ secret: `${key}-of-${agent.id}` })]);
+
+describe.each([
+  ['enterprise', true],
+  ['standard', false],
+])('a %s tenant backed up, then an agent deleted, then the backup restored', (name, enterprise) => {
+  test('the deleted agent’s memory stays unreadable by every path; the live agent’s reads back equal', async () => {
+    const { tenant, tenantId, doomed, survivor } = await tenantWithMemory(`shred-${name}`, enterprise);
+    const live = enterprise ? tenantSchemaName(tenantId) : 'public';
+    const liveKeysAtBackup = (await admin(`select wrapped_key from ${live}.agent_memory_keys where tenant_id = $1`, [tenantId])).map(
+      (r) => r.wrapped_key as string,
+    );
+    expect(liveKeysAtBackup).toHaveLength(2);
+
+    const backup = await backupTenant(deps, operator, tenantId);
+    // The archive's plaintext holds no key table and no wrapped key of any kind.
+    const archive = await openArchive(backup.backupId);
+    expect(Object.keys(archive.tables)).not.toContain('agent_memory_keys');
+    expect(backup.rows).not.toHaveProperty('agent_memory_keys');
+    expect(wrappedKeysIn(archive.text)).toEqual([]);
+    for (const wrapped of liveKeysAtBackup) expect(archive.text).not.toContain(wrapped);
+    const archivedMemory = (archive.tables.agent_memory ?? []) as MemoryRow[];
+    expect(archivedMemory).toHaveLength(4); // the ciphertexts are backed up, only the keys are not
+
+    expectNoErrors(await gw.execute(DeleteAgent, { id: doomed.globalId }, { token: tenant.ownerToken }));
+    const doomedInArchive = archivedMemory.filter((row) => row.agent_id === doomed.id);
+    expect(doomedInArchive).toHaveLength(2);
+
+    const restored = await restoreTenant(deps, operator, { backupId: backup.backupId, into: 'NEW' });
+    expect(restored.memoryShredded).toEqual({ agents: 1, entries: 2 });
+    expect(restored.rows).not.toHaveProperty('agent_memory_keys');
+    expect(restored.rows.agent_memory).toBe(2);
+    // No key came back from the archive: the restored key table is empty; live rows open with the live key.
+    expect(await admin(`select * from ${restored.schema}.agent_memory_keys`)).toEqual([]);
+    const restoredMemory = (await admin(
+      `select tenant_id::text, agent_id::text, key, ciphertext from ${restored.schema}.agent_memory`,
+    )) as MemoryRow[];
+    expect(restoredMemory.map((row) => row.agent_id)).toEqual([survivor.id, survivor.id]);
+
+    // Every key that exists anywhere now: live table, restored table, the archive itself.
+    const everyKey = [
+      ...(await admin(`select wrapped_key from ${live}.agent_memory_keys`)).map((r) => r.wrapped_key as string),
+      ...(await admin(`select wrapped_key from ${restored.schema}.agent_memory_keys`)).map((r) => r.wrapped_key as string),
+      ...wrappedKeysIn(archive.text),
+    ];
+    expect(await readableWith(everyKey, doomedInArchive)).toBe(0);
+    expect(await readableWith(everyKey, restoredMemory)).toBe(2);
+    // Through the API: the deleted agent is gone, the survivor's memory is intact.
+    expect(await exported(tenant, doomed)).toEqual(['NOT_FOUND']);
+    expect(await exported(tenant, survivor)).toEqual(expected(survivor));
+  });
+});
+
+describe('into the same (enterprise) schema after losing it', () => {
+  test('no key comes back from the archive: no agent’s memory rows are restored, and the report says so', async () => {
+    const { tenant, tenantId, doomed, survivor } = await tenantWithMemory('shred-same', true);
+    const own = tenantSchemaName(tenantId);
+    const backup = await backupTenant(deps, operator, tenantId);
+    expectNoErrors(await gw.execute(DeleteAgent, { id: doomed.globalId }, { token: tenant.ownerToken }));
+    await admin(`drop schema ${own} cascade`); // the loss: the key table goes with the schema
+    const restored = await restoreTenant(deps, operator, { backupId: backup.backupId, into: 'SAME' });
+    expect(restored.schema).toBe(own);
+    // The keys lived only in the lost schema and are in no archive: nobody's memory can come back.
+    expect(restored.memoryShredded).toEqual({ agents: 2, entries: 4 });
+    expect(await admin(`select * from ${own}.agent_memory_keys`)).toEqual([]);
+    expect(await admin(`select * from ${own}.agent_memory`)).toEqual([]);
+    // The deleted agent's row is back (it is in the archive), but none of its memory, by any path.
+    expect(await exported(tenant, doomed)).toEqual([]);
+    expect(await exported(tenant, survivor)).toEqual([]);
+    const archive = await openArchive(backup.backupId);
+    expect(await readableWith(wrappedKeysIn(archive.text), archive.tables.agent_memory as MemoryRow[])).toBe(0);
+    // The agents write memory again under fresh keys.
+    expectNoErrors(await gw.execute(PutMemory, { input: { key: 'again', value: '1' } }, { token: survivor.token }));
+  });
+});
