@@ -1,18 +1,19 @@
-import { createDecipheriv } from 'node:crypto';
-import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { createCipheriv, createDecipheriv, randomBytes } from 'node:crypto';
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { gunzipSync } from 'node:zlib';
+import { gunzipSync, gzipSync } from 'node:zlib';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { tenantSchemaName } from '../src/db/request-scope.ts';
 import { type BackupDeps, backupTenant, restoreTenant } from '../src/modules/enterprise/backup.service.ts';
 import { aadOf, openValue } from '../src/modules/memory/memory-crypto.ts';
 import { decodeGlobalId } from '../src/shared/global-id.ts';
+import { graphql } from './gql/index.ts';
 import { ExportAgentMemory, PutMemory } from './memory-operations.ts';
 import { agentWithToken } from './memory-support.ts';
 import { adminQuery } from './support/database.ts';
 import { errorCodes, expectNoErrors, type Gateway, startGateway } from './support/gateway.ts';
-import { DeleteAgent } from './support/operations.ts';
+import { AuditLog, DeleteAgent } from './support/operations.ts';
 
 // Issue 5 regression: backups carried agent_memory_keys, so restoring one taken before an agent's
 // deletion brought its data key back and its crypto-shredded memory became readable again.
@@ -93,8 +94,7 @@ const exported = async (tenant: Seeded, agent: Agent) => {
   const response = await gw.execute(ExportAgentMemory, { agentId: agent.globalId }, { token: tenant.ownerToken });
   return response.errors ? errorCodes(response) : response.data?.exportAgentMemory.entries.map((e) => [e.key, e.value]).sort();
 };
-const expected = (agent: Agent) =>
-  ['notes', 'plan'].map((key) => [key, JSON.stringify({ secret: `${key}-of-${agent.id}` })]);
+const expected = (agent: Agent) => ['notes', 'plan'].map((key) => [key, JSON.stringify({ secret: `${key}-of-${agent.id}` })]);
 
 describe.each([
   ['enterprise', true],
@@ -168,4 +168,94 @@ describe('into the same (enterprise) schema after losing it', () => {
     // The agents write memory again under fresh keys.
     expectNoErrors(await gw.execute(PutMemory, { input: { key: 'again', value: '1' } }, { token: survivor.token }));
   });
+});
+
+/** An archive as the gateway wrote them before migrations/0012: with the key table in it. */
+async function writeArchiveWithKeys(backupId: string, tables: Record<string, unknown[]>): Promise<string> {
+  const old = JSON.parse(await readFile(join(deps.dir, backupId), 'utf8'));
+  const createdAt = new Date(Date.parse(old.createdAt) + 1).toISOString();
+  const dataKey = await gw.keyProvider.generateDataKey();
+  const iv = randomBytes(12);
+  const cipher = createCipheriv('aes-256-gcm', dataKey.plaintext, iv);
+  cipher.setAAD(Buffer.from(`${old.format}\n${old.tenantId}\n${createdAt}`));
+  const ciphertext = Buffer.concat([cipher.update(gzipSync(JSON.stringify({ tables }))), cipher.final()]);
+  const archive = {
+    ...old,
+    createdAt,
+    wrappedKey: dataKey.wrapped,
+    iv: iv.toString('base64'),
+    tag: cipher.getAuthTag().toString('base64'),
+  };
+  const id = `${old.tenantId}-${createdAt.replace(/[-:.]/g, '')}.fgbackup`;
+  await writeFile(join(deps.dir, id), JSON.stringify({ ...archive, ciphertext: ciphertext.toString('base64') }), { mode: 0o600 });
+  return id;
+}
+
+describe('an archive written before the fix, which carries agent_memory_keys', () => {
+  test('restores without a single key: the deleted agent’s memory stays shredded', async () => {
+    const { tenant, tenantId, doomed, survivor } = await tenantWithMemory('shred-old-archive', true);
+    const own = tenantSchemaName(tenantId);
+    const keyRows = await admin(`select to_jsonb(k) as row from ${own}.agent_memory_keys k`);
+    expect(keyRows).toHaveLength(2);
+    const backup = await backupTenant(deps, operator, tenantId);
+    const { tables } = await openArchive(backup.backupId);
+    const oldId = await writeArchiveWithKeys(backup.backupId, { ...tables, agent_memory_keys: keyRows.map((r) => r.row) });
+    expect(wrappedKeysIn((await openArchive(oldId)).text)).toHaveLength(2); // the old format did hold them
+    expectNoErrors(await gw.execute(DeleteAgent, { id: doomed.globalId }, { token: tenant.ownerToken }));
+
+    const restored = await restoreTenant(deps, operator, { backupId: oldId, into: 'NEW' });
+    expect(await admin(`select * from ${restored.schema}.agent_memory_keys`)).toEqual([]);
+    expect(restored.memoryShredded).toEqual({ agents: 1, entries: 2 });
+    const doomedRows = (tables.agent_memory as MemoryRow[]).filter((row) => row.agent_id === doomed.id);
+    const everyKey = [
+      ...(await admin(`select wrapped_key from ${own}.agent_memory_keys`)).map((r) => r.wrapped_key as string),
+      ...(await admin(`select wrapped_key from ${restored.schema}.agent_memory_keys`)).map((r) => r.wrapped_key as string),
+    ];
+    expect(await readableWith(everyKey, doomedRows)).toBe(0);
+    expect(await exported(tenant, survivor)).toEqual(expected(survivor));
+  });
+
+  test('the database refuses to take a key from an archive even when the gateway passes one on', async () => {
+    const { tenantId, doomed } = await tenantWithMemory('shred-sql', false);
+    const [keyRow] = await admin('select to_jsonb(k) as row from agent_memory_keys k where agent_id = $1', [doomed.id]);
+    const report = await gw.orm.em.fork().transactional(async (em) => {
+      await em.execute("select set_config('app.operator', 'on', true)");
+      const [row] = await em.execute<{ report: { rows: Record<string, number> } }[]>(
+        'select restore_tenant_rows(?, ?, ?::jsonb) as report',
+        [
+          tenantId,
+          `${tenantSchemaName(tenantId)}_restore_sqlonly`,
+          JSON.stringify({
+            agents: await admin('select to_jsonb(a) as row from agents a where id = $1', [doomed.id]).then((r) => r.map((x) => x.row)),
+            agent_memory_keys: [keyRow?.row],
+          }),
+        ],
+      );
+      return row?.report;
+    });
+    expect(report?.rows).toMatchObject({ agents: 1 });
+    expect(report?.rows).not.toHaveProperty('agent_memory_keys');
+    expect(await admin(`select * from ${tenantSchemaName(tenantId)}_restore_sqlonly.agent_memory_keys`)).toEqual([]);
+  });
+});
+
+const RestoreTenant = graphql(`
+  mutation RestoreTenantShredded($backupId: String!, $into: RestoreTarget!) {
+    restoreTenant(backupId: $backupId, into: $into) { schema rows memoryShreddedAgents memoryShreddedEntries }
+  }
+`);
+
+test('through the API the operator sees how many agents’ memory was shredded; the tenant’s log records it', async () => {
+  const { tenant, tenantId, doomed } = await tenantWithMemory('shred-api', false);
+  const backup = await backupTenant(deps, operator, tenantId);
+  expectNoErrors(await gw.execute(DeleteAgent, { id: doomed.globalId }, { token: tenant.ownerToken }));
+  const { restoreTenant: restored } = expectNoErrors(
+    await gw.execute(RestoreTenant, { backupId: backup.backupId, into: 'NEW' }, { token: operatorToken }),
+  );
+  expect(restored).toMatchObject({ memoryShreddedAgents: 1, memoryShreddedEntries: 2 });
+  expect(restored.rows).not.toHaveProperty('agent_memory_keys');
+  const { auditLog } = expectNoErrors(await gw.execute(AuditLog, { first: 50 }, { token: tenant.ownerToken }));
+  expect(auditLog.edges.map((e) => e.node.action)).toContain('tenant.restore');
+  const [event] = await admin("select detail from audit_events where tenant_id = $1 and action = 'tenant.restore'", [tenantId]);
+  expect(event?.detail).toMatchObject({ memoryShredded: { agents: 1, entries: 2 } });
 });
