@@ -29,6 +29,8 @@ const TenantSchema = defineEntity({
     maxCpuMillis: p.integer().default(64000),
     /** Days a deleted agent's (already unreadable) memory rows are kept before the purge (1–3650). */
     memoryRetentionDays: p.integer().default(30),
+    /** Largest memory value (and handoff payload) one entry may hold, bytes (1–1048576); only operators change it. */
+    memoryMaxValueBytes: p.integer().default(65536),
   },
 });
 
