@@ -9,7 +9,7 @@ import { type BackupDeps, backupTenant, restoreTenant } from '../src/modules/ent
 import { aadOf, openValue } from '../src/modules/memory/memory-crypto.ts';
 import { decodeGlobalId } from '../src/shared/global-id.ts';
 import { graphql } from './gql/index.ts';
-import { ExportAgentMemory, PutMemory } from './memory-operations.ts';
+import { ExportAgentMemory, PutMemory, WipeAgentMemory } from './memory-operations.ts';
 import { agentWithToken } from './memory-support.ts';
 import { adminQuery } from './support/database.ts';
 import { errorCodes, expectNoErrors, type Gateway, startGateway } from './support/gateway.ts';
@@ -148,25 +148,90 @@ describe.each([
 });
 
 describe('into the same (enterprise) schema after losing it', () => {
-  test('no key comes back from the archive: no agent’s memory rows are restored, and the report says so', async () => {
+  test('live agents get their live key back (from the mirror, never the archive) and their memory reads as before; the deleted one gets nothing', async () => {
     const { tenant, tenantId, doomed, survivor } = await tenantWithMemory('shred-same', true);
     const own = tenantSchemaName(tenantId);
+    const liveKey = async () => admin(`select to_jsonb(k) as row from ${own}.agent_memory_keys k where agent_id = $1`, [survivor.id]);
+    const [survivorKey] = await liveKey();
     const backup = await backupTenant(deps, operator, tenantId);
     expectNoErrors(await gw.execute(DeleteAgent, { id: doomed.globalId }, { token: tenant.ownerToken }));
+    // Crypto-shredding reached the mirror in the deleting transaction.
+    expect(await admin('select agent_id::text from memory_key_escrow where tenant_id = $1', [tenantId])).toEqual([
+      { agent_id: survivor.id },
+    ]);
     await admin(`drop schema ${own} cascade`); // the loss: the key table goes with the schema
     const restored = await restoreTenant(deps, operator, { backupId: backup.backupId, into: 'SAME' });
     expect(restored.schema).toBe(own);
-    // The keys lived only in the lost schema and are in no archive: nobody's memory can come back.
-    expect(restored.memoryShredded).toEqual({ agents: 2, entries: 4 });
-    expect(await admin(`select * from ${own}.agent_memory_keys`)).toEqual([]);
-    expect(await admin(`select * from ${own}.agent_memory`)).toEqual([]);
+    expect(restored.memoryShredded).toEqual({ agents: 1, entries: 2 });
+    expect(await admin(`select agent_id::text from ${own}.agent_memory_keys`)).toEqual([{ agent_id: survivor.id }]);
+    expect(await liveKey()).toEqual([survivorKey]); // the very key it had
+    expect(await admin(`select distinct agent_id::text from ${own}.agent_memory`)).toEqual([{ agent_id: survivor.id }]);
     // The deleted agent's row is back (it is in the archive), but none of its memory, by any path.
     expect(await exported(tenant, doomed)).toEqual([]);
-    expect(await exported(tenant, survivor)).toEqual([]);
+    expect(await exported(tenant, survivor)).toEqual(expected(survivor));
     const archive = await openArchive(backup.backupId);
-    expect(await readableWith(wrappedKeysIn(archive.text), archive.tables.agent_memory as MemoryRow[])).toBe(0);
-    // The agents write memory again under fresh keys.
+    const everyKey = [
+      ...(await admin(`select wrapped_key from ${own}.agent_memory_keys`)).map((r) => r.wrapped_key as string),
+      ...wrappedKeysIn(archive.text),
+    ];
+    const doomedRows = (archive.tables.agent_memory as MemoryRow[]).filter((row) => row.agent_id === doomed.id);
+    expect(await readableWith(everyKey, doomedRows)).toBe(0);
+    // Both write again; the restored one under a fresh key, which the mirror follows.
     expectNoErrors(await gw.execute(PutMemory, { input: { key: 'again', value: '1' } }, { token: survivor.token }));
+    expectNoErrors(await gw.execute(PutMemory, { input: { key: 'again', value: '2' } }, { token: doomed.token }));
+    expect((await admin('select count(*)::int as n from memory_key_escrow where tenant_id = $1', [tenantId]))[0]?.n).toBe(2);
+  });
+});
+
+describe('the live key mirror (memory_key_escrow)', () => {
+  test('follows every key table exactly: writes, wipes, deletions, KEK rewraps; the app role cannot touch it', async () => {
+    const std = await tenantWithMemory('mirror-std', false);
+    const ent = await tenantWithMemory('mirror-ent', true);
+    const liveKeys = async () =>
+      (
+        await admin(
+          `select agent_id::text, wrapped_key from agent_memory_keys where tenant_id = $1
+           union all select agent_id::text, wrapped_key from ${tenantSchemaName(ent.tenantId)}.agent_memory_keys
+           order by 1`,
+          [std.tenantId],
+        )
+      ).map((r) => [r.agent_id, r.wrapped_key]);
+    const mirrored = async () =>
+      (
+        await admin('select agent_id::text, wrapped_key from memory_key_escrow where tenant_id = any($1) order by 1', [
+          [std.tenantId, ent.tenantId],
+        ])
+      ).map((r) => [r.agent_id, r.wrapped_key]);
+    expect(await liveKeys()).toHaveLength(4);
+    expect(await mirrored()).toEqual(await liveKeys());
+    expectNoErrors(await gw.execute(DeleteAgent, { id: std.doomed.globalId }, { token: std.tenant.ownerToken }));
+    expectNoErrors(await gw.execute(DeleteAgent, { id: ent.doomed.globalId }, { token: ent.tenant.ownerToken }));
+    expect(await mirrored()).toEqual(await liveKeys());
+    expect(await liveKeys()).toHaveLength(2);
+    expectNoErrors(await gw.execute(WipeAgentMemory, { agentId: ent.survivor.globalId }, { token: ent.tenant.ownerToken }));
+    expect(await liveKeys()).toHaveLength(1);
+    expect(await mirrored()).toEqual(await liveKeys());
+    expectNoErrors(await gw.execute(PutMemory, { input: { key: 'fresh', value: '1' } }, { token: ent.survivor.token }));
+    expect(await liveKeys()).toHaveLength(2);
+    expect(await mirrored()).toEqual(await liveKeys());
+    await gw.keyProvider.rotate();
+    await gw.fleetgate.keyRotation.poke();
+    const after = await mirrored();
+    expect(after).toEqual(await liveKeys());
+    for (const [, wrapped] of after)
+      expect(gw.keyProvider.versionOf(String(wrapped))).toBe(await gw.keyProvider.status().then((s) => s.latestVersion));
+
+    const pg = await import('pg');
+    const client = new pg.default.Client({ connectionString: gw.appUrl });
+    await client.connect();
+    try {
+      await client.query('begin');
+      await client.query("select set_config('app.tenant_id', $1, true)", [std.tenantId]);
+      await expect(client.query('select * from memory_key_escrow')).rejects.toMatchObject({ code: '42501' });
+      await client.query('rollback');
+    } finally {
+      await client.end();
+    }
   });
 });
 
@@ -258,4 +323,25 @@ test('through the API the operator sees how many agents’ memory was shredded; 
   expect(auditLog.edges.map((e) => e.node.action)).toContain('tenant.restore');
   const [event] = await admin("select detail from audit_events where tenant_id = $1 and action = 'tenant.restore'", [tenantId]);
   expect(event?.detail).toMatchObject({ memoryShredded: { agents: 1, entries: 2 } });
+});
+
+const UpgradeToEnterprise = graphql(`
+  mutation UpgradeForShredding($id: ID!) {
+    upgradeTenantToEnterprise(id: $id) { id plan }
+  }
+`);
+
+test('a tenant upgraded to enterprise keeps its mirrored keys: a SAME restore after losing its schema brings its memory back', async () => {
+  const { tenant, tenantId, doomed, survivor } = await tenantWithMemory('shred-upgraded', false);
+  expectNoErrors(await gw.execute(UpgradeToEnterprise, { id: tenant.id }, { token: operatorToken }));
+  const own = tenantSchemaName(tenantId);
+  expect(await admin(`select count(*)::int as n from ${own}.agent_memory_keys`)).toEqual([{ n: 2 }]);
+  expect(await admin('select count(*)::int as n from memory_key_escrow where tenant_id = $1', [tenantId])).toEqual([{ n: 2 }]);
+  const backup = await backupTenant(deps, operator, tenantId);
+  expectNoErrors(await gw.execute(DeleteAgent, { id: doomed.globalId }, { token: tenant.ownerToken }));
+  await admin(`drop schema ${own} cascade`);
+  const restored = await restoreTenant(deps, operator, { backupId: backup.backupId, into: 'SAME' });
+  expect(restored.memoryShredded).toEqual({ agents: 1, entries: 2 });
+  expect(await exported(tenant, survivor)).toEqual(expected(survivor));
+  expect(await exported(tenant, doomed)).toEqual([]);
 });

@@ -164,8 +164,7 @@ export interface RestoreResult {
   rows: Record<string, number>;
   /**
    * Memory in the archive that was NOT restored because its agent has no live data key any more
-   * (deleted or wiped since the backup, or the key table was lost with the schema): it could never
-   * be opened, and no archive holds a key.
+   * (deleted or wiped since the backup): it could never be opened again, and no archive holds a key.
    */
   memoryShredded: { agents: number; entries: number };
 }
@@ -175,7 +174,9 @@ export interface RestoreResult {
  * hands the rows to restore_tenant_rows(), which checks as the owner that the target is a schema of
  * that tenant, empty, and pinned to it, and keeps ids, times and the audit chain exactly.
  * Agent memory's data keys never come from an archive: memory rows are restored only for agents
- * that still have a live key (which opens them, unchanged); the others are counted, not restored.
+ * that still have a live key (the mirror memory_key_escrow, migrations/0012, which outlives a lost
+ * schema); the others are counted, not restored. Into SAME the live keys of the restored agents are
+ * put back from the mirror; into NEW no key is copied (the live key opens those rows while it lives).
  *
  * Operators only, like backups; the rows pass through the gateway's memory, never the operator's answer.
  */
