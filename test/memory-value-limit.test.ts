@@ -16,6 +16,12 @@ const SetMemoryValueLimit = graphql(`
   }
 `);
 
+const TenantMemoryLimit = graphql(`
+  query TenantMemoryLimit {
+    tenant { memoryMaxValueBytes }
+  }
+`);
+
 let gw: Gateway;
 let operator: string;
 beforeAll(async () => {
@@ -39,6 +45,10 @@ test('operators lower the limit: an oversized value gets a clear error, nothing 
     await gw.execute(SetMemoryValueLimit, { id: acme.id, maxValueBytes: 100 }, { token: operator }),
   );
   expect(setMemoryValueLimit).toEqual({ id: acme.id, memoryMaxValueBytes: 100 });
+  expect(expectNoErrors(await gw.execute(TenantMemoryLimit, {}, { token: acme.ownerToken })).tenant).toEqual({ memoryMaxValueBytes: 100 });
+  expect(expectNoErrors(await gw.execute(TenantMemoryLimit, {}, { token: other.ownerToken })).tenant).toEqual({
+    memoryMaxValueBytes: 65536,
+  });
 
   const refused = await gw.execute(PutMemory, { input: { key: 'big', value: jsonOfBytes(101) } }, { token: agent.token });
   expect(refused.errors?.map((e) => [e.extensions?.code, e.message])).toEqual([
