@@ -1,7 +1,8 @@
 -- Crypto-shredding reaches backups (issue 5). Agent memory's data keys (agent_memory_keys) are never
 -- written to a backup archive and never read back from one: deleting an agent deletes its key row,
--- and no archive taken before that can bring it back. The keys exist in one place only, the live
--- key table of the tenant (public for standard tenants, the tenant's own schema for enterprise ones).
+-- and no archive taken before that can bring it back. The keys exist only in the live database: the
+-- tenant's key table (public for standard tenants, its own schema for enterprise ones) and the
+-- mirror memory_key_escrow below, which the same transaction clears.
 --
 -- What a backup holds: every tenant table except those listed here.
 CREATE TABLE backup_exclusions (
