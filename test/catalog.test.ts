@@ -49,6 +49,7 @@ test('every table with a tenant_id, and tenants itself, has RLS enabled and forc
     'audit_events',
     'handoffs',
     'jobs',
+    'memory_key_escrow',
     'memory_purges',
     'support_grants',
     'tasks',
@@ -90,6 +91,11 @@ test('the only policies without the tenant setting are owner-only, for the SECUR
     { tablename: 'agents', policyname: 'agents_runtime_select', cmd: 'SELECT', roles: '{fleetgate_owner}' },
     { tablename: 'jobs', policyname: 'jobs_claim_select', cmd: 'SELECT', roles: '{fleetgate_owner}' },
     { tablename: 'jobs', policyname: 'jobs_claim_update', cmd: 'UPDATE', roles: '{fleetgate_owner}' },
+    // The live memory key mirror (migrations/0012): only the owner's trigger and restore_tenant_rows() touch it; the app role has no grant.
+    { tablename: 'memory_key_escrow', policyname: 'memory_key_escrow_delete', cmd: 'DELETE', roles: '{fleetgate_owner}' },
+    { tablename: 'memory_key_escrow', policyname: 'memory_key_escrow_insert', cmd: 'INSERT', roles: '{fleetgate_owner}' },
+    { tablename: 'memory_key_escrow', policyname: 'memory_key_escrow_select', cmd: 'SELECT', roles: '{fleetgate_owner}' },
+    { tablename: 'memory_key_escrow', policyname: 'memory_key_escrow_update', cmd: 'UPDATE', roles: '{fleetgate_owner}' },
     { tablename: 'memory_purges', policyname: 'memory_purges_due', cmd: 'SELECT', roles: '{fleetgate_owner}' },
   ]);
   expect(

@@ -14,6 +14,11 @@ import type { KeyProvider, WrappedKeyHolder } from '../credentials/key-provider.
 import { Tenant } from '../tenants/tenant.entity.ts';
 
 const FORMAT = 'fleetgate-backup-v1';
+/**
+ * Tables no archive ever holds, and no restore ever fills (the database enforces both as well,
+ * migrations/0012): a deleted agent's data key must be gone from every copy the moment it is deleted.
+ */
+const NEVER_BACKED_UP: readonly string[] = ['agent_memory_keys'];
 const BACKUP_ID = /^([0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12})-(\d{8}T\d{9}Z)\.fgbackup$/;
 
 /** What the gateway is configured with for backups. */
@@ -87,7 +92,8 @@ export interface BackupResult {
 }
 
 /**
- * Writes one tenant's rows, every tenant table, to a self-contained encrypted archive: gzip'd JSON
+ * Writes one tenant's rows, every tenant table but agent memory's data keys (`tenant_backup_tables()`,
+ * migrations/0012: crypto-shredding must reach backups), to a self-contained encrypted archive: gzip'd JSON
  * under AES-256-GCM with a fresh data key, the key wrapped by the KeyProvider, and the tenant id
  * and time bound in as additional authenticated data (an archive relabelled for another tenant
  * does not decrypt). The rows are read in one REPEATABLE READ snapshot through the app role bound
@@ -101,7 +107,8 @@ export async function backupTenant(deps: BackupDeps, principal: Principal, tenan
   await requireTenant(deps.orm, tenantId);
   const tables = await forkForTenant(deps.orm, tenantId).transactional(
     async (em) => {
-      const names = (await em.execute<{ t: string }[]>('select tenant_tables() as t')).map((r) => r.t);
+      const names = (await em.execute<{ t: string }[]>('select tenant_backup_tables() as t')).map((r) => r.t);
+      if (names.some((name) => NEVER_BACKED_UP.includes(name))) throw new Error('backup refused: the table list names agent memory keys');
       const rows: Record<string, unknown[]> = {};
       for (const name of names) {
         const result = await em.execute<{ row: unknown }[]>(`select to_jsonb(x) as row from ${quoteIdent(name)} x where x.tenant_id = ?`, [
@@ -155,12 +162,21 @@ export interface RestoreResult {
   tenantId: string;
   schema: string;
   rows: Record<string, number>;
+  /**
+   * Memory in the archive that was NOT restored because its agent has no live data key any more
+   * (deleted or wiped since the backup): it could never be opened again, and no archive holds a key.
+   */
+  memoryShredded: { agents: number; entries: number };
 }
 
 /**
  * Brings an archive back: decrypts it (a tampered or relabelled archive fails authentication) and
  * hands the rows to restore_tenant_rows(), which checks as the owner that the target is a schema of
  * that tenant, empty, and pinned to it, and keeps ids, times and the audit chain exactly.
+ * Agent memory's data keys never come from an archive: memory rows are restored only for agents
+ * that still have a live key (the mirror memory_key_escrow, migrations/0012, which outlives a lost
+ * schema); the others are counted, not restored. Into SAME the live keys of the restored agents are
+ * put back from the mirror; into NEW no key is copied (the live key opens those rows while it lives).
  *
  * Operators only, like backups; the rows pass through the gateway's memory, never the operator's answer.
  */
@@ -182,20 +198,30 @@ export async function restoreTenant(deps: BackupDeps, principal: Principal, inpu
     dataKey.fill(0);
   }
   const { tables } = JSON.parse(gunzipSync(plaintext).toString('utf8')) as { tables: Record<string, unknown[]> };
+  // An archive written before migrations/0012 still carries memory keys: they never come back.
+  const ignoredKeyRows = NEVER_BACKED_UP.reduce((n, name) => n + (tables[name]?.length ?? 0), 0);
+  for (const name of NEVER_BACKED_UP) delete tables[name];
   await requireTenant(deps.orm, archive.tenantId);
   const own = tenantSchemaName(archive.tenantId);
   const schema = into === 'SAME' ? own : `${own}_restore_${Date.parse(archive.createdAt).toString(36)}`;
   const [result] = await forkForOperator(deps.orm)
     .transactional((em) =>
-      em.execute<{ rows: Record<string, number> }[]>('select restore_tenant_rows(?, ?, ?::jsonb) as rows', [
+      em.execute<{ report: RestoreReport }[]>('select restore_tenant_rows(?, ?, ?::jsonb) as report', [
         archive.tenantId,
         schema,
         JSON.stringify(tables),
       ]),
     )
     .catch(refusalAsConflict('restore_tenant_rows'));
-  deps.log.info({ tenantId: archive.tenantId, backupId, schema }, 'tenant backup restored');
-  return { tenantId: archive.tenantId, schema, rows: result?.rows ?? {} };
+  const memoryShredded = result?.report.memory_shredded ?? { agents: 0, entries: 0 };
+  deps.log.info({ tenantId: archive.tenantId, backupId, schema, memoryShredded, ignoredKeyRows }, 'tenant backup restored');
+  return { tenantId: archive.tenantId, schema, rows: result?.report.rows ?? {}, memoryShredded };
+}
+
+/** What restore_tenant_rows() answers (migrations/0012). */
+interface RestoreReport {
+  rows: Record<string, number>;
+  memory_shredded: { agents: number; entries: number };
 }
 
 /** The database's own refusals (raised by our functions, naming no row) become CONFLICT answers; anything else stays unexpected. */

@@ -66,6 +66,14 @@ const TenantRestore = builder.objectRef<RestoreResult & { tenant: Tenant }>('Ten
     tenant: t.expose('tenant', { type: TenantRef }),
     schema: t.exposeString('schema', { description: 'The database schema the rows were restored into.' }),
     rows: t.expose('rows', { type: 'JSONObject', description: 'Rows per table.' }),
+    memoryShreddedAgents: t.int({
+      description: 'Agents whose memory in the archive was not restored: their data key is gone (no archive holds one).',
+      resolve: (restore) => restore.memoryShredded.agents,
+    }),
+    memoryShreddedEntries: t.int({
+      description: 'Memory entries not restored, for the same reason.',
+      resolve: (restore) => restore.memoryShredded.entries,
+    }),
   }),
 });
 

@@ -97,7 +97,7 @@ export async function restoreTenantFromRequest(
     action: 'tenant.restore',
     targetType: 'Tenant',
     targetId: result.tenantId,
-    detail: { backupId: input.backupId, schema: result.schema },
+    detail: { backupId: input.backupId, schema: result.schema, memoryShredded: result.memoryShredded },
   });
   await scope.em.flush();
   const tenant = await scope.em.findOneOrFail(Tenant, { id: result.tenantId }, { filters: { [TENANT_FILTER]: false } });

@@ -17,6 +17,7 @@ import {
   pendingMemoryPurges,
   putMemory,
   setMemoryRetention,
+  setMemoryValueLimit,
   wipeAgentMemory,
 } from './memory.service.ts';
 import {
@@ -194,10 +195,24 @@ builder.mutationFields((t) => ({
     args: { days: t.arg.int({ required: true }) },
     resolve: async (_root, { days }, ctx) => ({ memoryRetentionDays: await setMemoryRetention(ctx, { days }) }),
   }),
+  setMemoryValueLimit: t.field({
+    description:
+      "Operators: the largest value one memory entry or handoff payload of the tenant may hold, 1–1048576 bytes (64 KiB by default). Stored entries stay; later writes above it are refused. Audited in the tenant's log.",
+    type: TenantRef,
+    skipTypeScopes: true,
+    authScopes: { can: 'platform.tenants.manage' },
+    args: { id: t.arg.globalID({ required: true, for: TenantRef }), maxValueBytes: t.arg.int({ required: true }) },
+    resolve: (_root, { id, maxValueBytes }, ctx) => setMemoryValueLimit(ctx, id.id, { maxValueBytes }),
+  }),
 }));
 
 builder.objectField(TenantRef, 'memoryRetentionDays', (t) =>
   t.exposeInt('memoryRetentionDays', { description: "Days a deleted agent's memory rows are kept before the purge." }),
+);
+builder.objectField(TenantRef, 'memoryMaxValueBytes', (t) =>
+  t.exposeInt('memoryMaxValueBytes', {
+    description: 'Largest value one memory entry or handoff payload may hold, bytes (operators set it).',
+  }),
 );
 
 // --- Handoffs: explicit sharing between two agents of one tenant ---

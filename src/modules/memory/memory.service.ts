@@ -9,6 +9,8 @@ import { newId } from '../../shared/ids.ts';
 import { parseInput } from '../../shared/validation.ts';
 import { recordAudit } from '../audit/audit.service.ts';
 import { type KeyProvider, KeyProviderUnavailableError } from '../credentials/key-provider.ts';
+import type { Tenant } from '../tenants/tenant.entity.ts';
+import { changeTenant } from '../tenants/tenant-lifecycle.service.ts';
 import { MemoryEntry, MemoryKey, MemoryPurge } from './memory.entity.ts';
 import { aadOf, openValue, sealValue } from './memory-crypto.ts';
 
@@ -201,6 +203,33 @@ export async function setMemoryRetention(scope: RequestScope, input: unknown): P
   });
   await scope.em.flush();
   return days;
+}
+
+/** The database's bounds on `tenants.memory_max_value_bytes` (migrations/0007): 1 byte to 1 MiB. */
+export const MEMORY_VALUE_LIMIT_BOUNDS = { min: 1, max: 1_048_576 } as const;
+const valueLimitInput = z.object({
+  maxValueBytes: z
+    .number()
+    .int('must be a whole number of bytes')
+    .min(MEMORY_VALUE_LIMIT_BOUNDS.min, `must be at least ${MEMORY_VALUE_LIMIT_BOUNDS.min} byte`)
+    .max(MEMORY_VALUE_LIMIT_BOUNDS.max, `must be at most ${MEMORY_VALUE_LIMIT_BOUNDS.max} bytes (1 MiB)`),
+});
+
+/**
+ * Operators set the largest value one memory entry (and one handoff payload) of a tenant may hold,
+ * like every other limit: `platform.tenants.manage` here (through changeTenant), and the database
+ * refuses the change from any transaction that is not an operator's (tenants_guard_columns). Audited
+ * in the tenant's own log with the previous value. A lower limit refuses later writes that exceed
+ * it; what is stored stays, readable and unchanged.
+ */
+export function setMemoryValueLimit(scope: RequestScope, tenantId: string, input: unknown): Promise<Tenant> {
+  assertCan(scope.principal, 'platform.tenants.manage');
+  const { maxValueBytes } = parseInput(valueLimitInput, input);
+  return changeTenant(scope, tenantId, 'memory.valueLimit.set', (tenant) => {
+    const previous = tenant.memoryMaxValueBytes;
+    tenant.memoryMaxValueBytes = maxValueBytes;
+    return { maxValueBytes, previous };
+  });
 }
 
 /** Another tenant's agent and a missing one give the same NOT_FOUND. */

@@ -31,6 +31,8 @@ const TenantSchema = defineEntity({
     memoryRetentionDays: p.integer().default(30),
     /** Days finished tasks (and their results) are kept before the task history purge (1–3650). */
     taskRetentionDays: p.integer().default(90),
+    /** Largest memory value (and handoff payload) one entry may hold, bytes (1–1048576); only operators change it. */
+    memoryMaxValueBytes: p.integer().default(65536),
   },
 });
 
