@@ -9,12 +9,12 @@ import { backupArchiveKeyHolder } from './modules/enterprise/backup.service.ts';
 import { agentTokenStartSecret } from './modules/memory/agent-tokens.ts';
 import { MemoryChannel } from './modules/memory/memory-channel.ts';
 import { memoryKeyHolder } from './modules/memory/memory-keys.ts';
-import { MemoryMaintenance } from './modules/memory/memory-maintenance.ts';
+import { memoryMaintenanceJob } from './modules/memory/memory-maintenance.ts';
 import { AccessGate } from './modules/policy/access-gate.ts';
 import { IsolationCanary } from './modules/policy/isolation-canary.ts';
 import { type AgentRuntime, type AgentRuntimeOptions, startAgentRuntime } from './modules/provisioning/agent-runtime.ts';
 import { type AllowedImage, ImageAllowList } from './modules/provisioning/image-allow-list.ts';
-import { TaskHistoryRetention } from './modules/retention/task-history.ts';
+import { taskHistoryRetentionJob } from './modules/retention/task-history.ts';
 import { TenantPolicyWatcher, type TenantPolicyWatcherOptions } from './modules/tenants/tenant-policy-watcher.ts';
 import { createServer, type PolicyOptions } from './server.ts';
 import type { Logger } from './shared/logger.ts';
@@ -134,9 +134,9 @@ export async function startGateway(options: GatewayOptions) {
     fetch: (url, init) => Promise.resolve(server.fetch(url, init)),
   });
   if (!options.withoutCanary) await canary.start(options.canaryIntervalMs);
-  const memoryMaintenance = new MemoryMaintenance(orm, options.log);
+  const memoryMaintenance = memoryMaintenanceJob(orm, options.log);
   memoryMaintenance.start(options.memoryMaintenanceIntervalMs ?? 3_600_000);
-  const taskRetention = new TaskHistoryRetention(orm, options.log);
+  const taskRetention = taskHistoryRetentionJob(orm, options.log);
   taskRetention.start(options.taskRetentionIntervalMs ?? 3_600_000);
   return {
     yoga: server,

@@ -394,3 +394,42 @@ describe('the memory purge window on the enterprise tier', () => {
     expect(await count(`${schema}.agent_memory`, entSurvivor.id)).toBe(1);
   });
 });
+
+describe('memory maintenance', () => {
+  test("one tenant's failure is logged and rolled back; the other tenants are still purged", async () => {
+    const broken = await gw.seed.tenant('mem-broken');
+    const fine = await gw.seed.tenant('mem-fine');
+    const [brokenAgent, fineAgent] = [await agentWithToken(gw, broken), await agentWithToken(gw, fine)];
+    for (const [tenant, agent] of [
+      [broken, brokenAgent],
+      [fine, fineAgent],
+    ] as const) {
+      expectNoErrors(await gw.execute(PutMemory, { input: { key: 'k', value: '1' } }, { token: agent.token }));
+      expectNoErrors(await gw.execute(SetMemoryRetention, { days: 1 }, { token: tenant.ownerToken }));
+      expectNoErrors(await gw.execute(DeleteAgent, { id: agent.globalId }, { token: tenant.ownerToken }));
+    }
+    const rows = async (agentId: string) =>
+      (await admin('select count(*)::int as n from public.agent_memory where agent_id = $1', [agentId]))[0]?.n;
+    await admin(`create function public.test_refuse_memory_delete() returns trigger language plpgsql as $$
+                 begin if OLD.tenant_id = '${uuidOf(broken.id)}' then raise exception 'refused by the test'; end if; return OLD; end $$`);
+    await admin(
+      'create trigger test_refuse before delete on public.agent_memory for each row execute function public.test_refuse_memory_delete()',
+    );
+    try {
+      const result = await runMemoryMaintenance(gw.orm, new Date(Date.now() + 2 * DAY), gw.log);
+      expect(result.failedTenants).toBe(1);
+      expect(await rows(fineAgent.id)).toBe(0);
+      expect(await rows(brokenAgent.id)).toBe(1); // rolled back whole: its purge is still pending
+      expect(gw.logs()).toMatch(
+        new RegExp(
+          `memory maintenance failed for a tenant[^\\n]*${uuidOf(broken.id)}|${uuidOf(broken.id)}[^\\n]*memory maintenance failed for a tenant`,
+        ),
+      );
+    } finally {
+      await admin('drop trigger test_refuse on public.agent_memory');
+      await admin('drop function public.test_refuse_memory_delete()');
+    }
+    expect((await runMemoryMaintenance(gw.orm, new Date(Date.now() + 2 * DAY), gw.log)).failedTenants).toBe(0);
+    expect(await rows(brokenAgent.id)).toBe(0);
+  });
+});

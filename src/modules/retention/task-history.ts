@@ -2,6 +2,7 @@ import type { MikroORM } from '@mikro-orm/postgresql';
 import { forkForOperator, forkForTenant } from '../../db/request-scope.ts';
 import { newId } from '../../shared/ids.ts';
 import type { Logger } from '../../shared/logger.ts';
+import { PeriodicJob } from '../../shared/periodic-job.ts';
 import { AuditEvent } from '../audit/audit-event.entity.ts';
 
 export interface TaskHistoryDeps {
@@ -67,31 +68,10 @@ export async function runTaskHistoryRetention(deps: TaskHistoryDeps): Promise<Ta
   return outcomes;
 }
 
-/** Runs the task history job at start and then periodically, one run at a time. */
-export class TaskHistoryRetention {
-  readonly #deps: TaskHistoryDeps;
-  #timer: NodeJS.Timeout | undefined;
-  #running: Promise<void> = Promise.resolve();
-
-  constructor(orm: MikroORM, log: Logger) {
-    this.#deps = { orm, log: log.child({ component: 'task-retention' }) };
-  }
-
-  start(intervalMs: number): void {
-    this.#tick();
-    if (intervalMs > 0) this.#timer = setInterval(() => this.#tick(), intervalMs);
-  }
-
-  async stop(): Promise<void> {
-    clearInterval(this.#timer);
-    await this.#running;
-  }
-
-  #tick(): void {
-    this.#running = this.#running
-      .then(async () => {
-        await runTaskHistoryRetention(this.#deps);
-      })
-      .catch((error) => this.#deps.log.error({ err: error }, 'task history retention failed'));
-  }
+/** The task history job at start and then periodically (see PeriodicJob). */
+export function taskHistoryRetentionJob(orm: MikroORM, log: Logger): PeriodicJob {
+  const deps = { orm, log: log.child({ component: 'task-retention' }) };
+  return new PeriodicJob('task history retention', deps.log, async () => {
+    await runTaskHistoryRetention(deps);
+  });
 }
