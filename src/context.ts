@@ -4,7 +4,7 @@ import { principalOf } from './auth/authenticate.ts';
 import type { Keyring } from './auth/keyring.ts';
 import type { Principal } from './auth/principal.ts';
 import type { TokenIssuer } from './auth/tokens.ts';
-import { forkForPrincipal } from './db/request-scope.ts';
+import { forkForRequest } from './db/request-scope.ts';
 import type { CredentialKeys } from './modules/credentials/credential.service.ts';
 import type { BackupAccess } from './modules/enterprise/backup.service.ts';
 import type { AccessGate } from './modules/policy/access-gate.ts';
@@ -66,7 +66,7 @@ export function createContextFactory(deps: ContextDeps) {
     });
     return {
       principal,
-      em: forkForPrincipal(deps.orm, principal),
+      em: forkForRequest(deps.orm, principal),
       log,
       requestId,
       tokens: deps.tokens,
