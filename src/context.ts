@@ -19,8 +19,10 @@ export interface RequestContext {
   principal: Principal;
   /**
    * The request's EntityManager. Before execution it is a fork bound to the principal's tenant
-   * (filter params and RLS session variables); during execution the request-transaction plugin
-   * replaces it with the transaction's EntityManager, so every resolver shares one transaction.
+   * (filter params and RLS session variables; for an agent, filter params only: its transaction's
+   * first statement sets the settings and checks its token, see forkForRequest); during execution
+   * the request-transaction plugin replaces it with the transaction's EntityManager, so every
+   * resolver shares one transaction.
    */
   em: EntityManager;
   log: Logger;
