@@ -120,3 +120,20 @@ test('the entry statement sets the agent wall itself: RLS alone keeps a sibling�
   const stale = await gw.orm.em.fork().transactional((tx) => enterAgentRequest(tx, { ...principal, generation: 0 }));
   expect(stale).toBe(false);
 });
+
+test('the lean put/get keep keys, tags, values and expiry exactly, quotes and backslashes included', async () => {
+  const acme = await gw.seed.tenant();
+  const agent = await agentWithToken(gw, acme);
+  const key = `it's a "key" \\ with ? and $1`;
+  const tags = ['a\\b', "it's", 'x"y', 'NULL', ' padded ', '{brace}', 'comma,tag', 'ünï'];
+  const value = JSON.stringify({ text: `back\\slash 'quote' "dq" ?`, n: 1.5 });
+  const expiresAt = new Date(Date.now() + 3_600_000).toISOString();
+  const put = expectNoErrors(await gw.execute(PutMemory, { input: { key, value, tags, expiresAt } }, { token: agent.token })).putMemory
+    .entry;
+  const got = expectNoErrors(await gw.execute(GetMemory, { key }, { token: agent.token })).memoryEntry;
+  for (const entry of [put, got]) {
+    expect(entry).toEqual({ key, value, tags, expiresAt });
+  }
+  const stored = await adminQuery(gw.database.adminUrl, 'select key, tags from agent_memory where agent_id = $1', [agent.id]);
+  expect(stored.rows).toEqual([{ key, tags }]);
+});
