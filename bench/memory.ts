@@ -9,7 +9,7 @@ import { migrate } from '../src/db/migrate.ts';
 import { startGateway } from '../src/gateway.ts';
 import { LocalKeyProvider } from '../src/modules/credentials/local-key-provider.ts';
 import { mintAgentToken } from '../src/modules/memory/agent-tokens.ts';
-import { aadOf, sealValue } from '../src/modules/memory/memory-crypto.ts';
+import { aadOf, openValue, sealValue } from '../src/modules/memory/memory-crypto.ts';
 import { decodeGlobalId } from '../src/shared/global-id.ts';
 import { createLogger } from '../src/shared/logger.ts';
 import { benchGraphql } from './graphql.ts';
@@ -123,8 +123,8 @@ async function main() {
       await call(agent.token, GET, { k: key });
     };
 
-    // The floor: the same row, sealed the same way once, upserted and read by key in a transaction
-    // with the same transaction-local settings the gateway applies.
+    // The floor: the same row, sealed the same way, upserted and read by key in a transaction with
+    // the same transaction-local settings the gateway applies; a read decrypts what it found.
     const dataKey = randomBytes(32);
     const floorTx = async (agent: BenchAgent, sql: string, params: unknown[]) => {
       const client = await floorPool.connect();
@@ -134,34 +134,41 @@ async function main() {
           agent.tenantId,
           agent.id,
         ]);
-        await client.query(sql, params);
+        const { rows } = await client.query(sql, params);
         await client.query('commit');
+        return rows;
       } finally {
         client.release();
       }
     };
-    const floorPut = (agent: BenchAgent, key: string) =>
-      floorTx(
+    const floorPut = async (agent: BenchAgent, key: string) => {
+      await floorTx(
         agent,
         `insert into agent_memory (id, tenant_id, agent_id, key, tags, ciphertext, size_bytes) values ($1, $2, $3, $4, $5, $6, $7)
          on conflict (tenant_id, agent_id, key) do update set ciphertext = excluded.ciphertext, tags = excluded.tags,
-           size_bytes = excluded.size_bytes, updated_at = now()`,
+           size_bytes = excluded.size_bytes, expires_at = excluded.expires_at, updated_at = now()
+         returning id, created_at`,
         [
           randomUUID(),
           agent.tenantId,
           agent.id,
           `f-${key}`,
           ['bench'],
-          sealValue(dataKey, aadOf(agent.tenantId, agent.id, key), VALUE),
+          sealValue(dataKey, aadOf(agent.tenantId, agent.id, `f-${key}`), VALUE),
           VALUE.length,
         ],
       );
-    const floorGet = (agent: BenchAgent, key: string) =>
-      floorTx(
+    };
+    // A read opens the value it found, as the gateway must to answer it (a write seals it, above).
+    const floorGet = async (agent: BenchAgent, key: string) => {
+      const [row] = await floorTx(
         agent,
         'select ciphertext, tags, expires_at from agent_memory where agent_id = $1 and key = $2 and (expires_at is null or expires_at > now())',
         [agent.id, `f-${key}`],
       );
+      if (!row) throw new Error(`floor: no entry f-${key}`);
+      openValue(dataKey, aadOf(agent.tenantId, agent.id, `f-${key}`), row.ciphertext);
+    };
 
     const KEYS = 200;
     const one = agents[0] as BenchAgent;

@@ -4,7 +4,7 @@ import { principalOf } from './auth/authenticate.ts';
 import type { Keyring } from './auth/keyring.ts';
 import type { Principal } from './auth/principal.ts';
 import type { TokenIssuer } from './auth/tokens.ts';
-import { forkForPrincipal } from './db/request-scope.ts';
+import { forkForRequest } from './db/request-scope.ts';
 import type { CredentialKeys } from './modules/credentials/credential.service.ts';
 import type { BackupAccess } from './modules/enterprise/backup.service.ts';
 import type { AccessGate } from './modules/policy/access-gate.ts';
@@ -19,8 +19,10 @@ export interface RequestContext {
   principal: Principal;
   /**
    * The request's EntityManager. Before execution it is a fork bound to the principal's tenant
-   * (filter params and RLS session variables); during execution the request-transaction plugin
-   * replaces it with the transaction's EntityManager, so every resolver shares one transaction.
+   * (filter params and RLS session variables; for an agent, filter params only: its transaction's
+   * first statement sets the settings and checks its token, see forkForRequest); during execution
+   * the request-transaction plugin replaces it with the transaction's EntityManager, so every
+   * resolver shares one transaction.
    */
   em: EntityManager;
   log: Logger;
@@ -69,7 +71,7 @@ export function createContextFactory(deps: ContextDeps) {
     });
     return {
       principal,
-      em: forkForPrincipal(deps.orm, principal),
+      em: forkForRequest(deps.orm, principal),
       log,
       requestId,
       tokens: deps.tokens,

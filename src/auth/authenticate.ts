@@ -1,7 +1,6 @@
 import type { MikroORM } from '@mikro-orm/postgresql';
 import { forkForPrincipal } from '../db/request-scope.ts';
 import { ApiKey } from '../modules/api-keys/api-key.entity.ts';
-import { agentTokenIsLive } from '../modules/memory/agent-tokens.ts';
 import { SupportGrant } from '../modules/support/support-grant.entity.ts';
 import { unauthenticated } from '../shared/errors.ts';
 import type { Logger } from '../shared/logger.ts';
@@ -53,7 +52,8 @@ async function authenticate(request: Request, deps: AuthDeps): Promise<Principal
   const credential = match[1];
   let principal = looksLikeApiKey(credential) ? await verifyApiKey(credential, deps.orm) : await deps.tokens.verify(credential);
   if (principal?.kind === 'support' && !(await grantIsLive(principal, deps.orm))) principal = undefined;
-  if (principal?.kind === 'agent' && !(await agentTokenIsLive(deps.orm, principal))) principal = undefined;
+  // An agent token's liveness (its agent still holds the token's generation) is checked in the
+  // request's own transaction, by its first statement: see useRequestTransaction.
   if (!principal) {
     deps.log.info({ credential: looksLikeApiKey(credential) ? 'apiKey' : 'token' }, 'authentication refused');
     throw unauthenticated();

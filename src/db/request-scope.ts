@@ -41,6 +41,36 @@ export function forkForPrincipal(orm: MikroORM, principal: Principal): EntityMan
 }
 
 /**
+ * The request's EntityManager (src/context.ts). For every principal but an agent, forkForPrincipal.
+ * An agent's fork carries the ORM filter parameters but no session variables: its transaction's
+ * first statement, `enterAgentRequest`, sets the same settings and checks the token's liveness in
+ * one round trip. Until then RLS matches no row (fail closed).
+ */
+export function forkForRequest(orm: MikroORM, principal: Principal): EntityManager {
+  if (principal.kind !== 'agent') return forkForPrincipal(orm, principal);
+  const em = orm.em.fork({ clear: true });
+  em.setFilterParams(TENANT_FILTER, { tenantId: principal.tenantId });
+  em.setFilterParams(AGENT_FILTER, { agentId: principal.agentId });
+  return em;
+}
+
+/**
+ * First statement of an agent's request transaction (migrations/0015_agent_request_entry.sql): sets
+ * app.tenant_id, search_path and app.agent_id transaction-locally, then answers whether the agent
+ * still exists in its tenant with the token's generation (stop, restart and delete revoke at once).
+ * The caller rolls back and answers UNAUTHENTICATED when it does not.
+ */
+export async function enterAgentRequest(em: EntityManager, principal: Extract<Principal, { kind: 'agent' }>): Promise<boolean> {
+  const [row] = await em.execute<{ live: boolean }[]>('select enter_agent_request(?, ?, ?, ?) as live', [
+    principal.tenantId,
+    principal.agentId,
+    tenantSearchPath(principal.tenantId),
+    principal.generation,
+  ]);
+  return row?.live === true;
+}
+
+/**
  * A fork bound to one tenant for the gateway's own work in it (jobs, audit retention, the isolation
  * canary), which acts for no principal. The tenant id comes from the tenants table, never from a client.
  */

@@ -3,7 +3,7 @@ import { assertCan } from '../../auth/actions.ts';
 import type { Principal } from '../../auth/principal.ts';
 import type { TokenIssuer } from '../../auth/tokens.ts';
 import type { RequestScope } from '../../context.ts';
-import { forkForPrincipal, forkForTenant } from '../../db/request-scope.ts';
+import { forkForTenant } from '../../db/request-scope.ts';
 import type { Secret } from '../../shared/secret.ts';
 import type { StartSecretSource } from '../credentials/start-secrets.ts';
 
@@ -15,7 +15,7 @@ type AgentPrincipal = Extract<Principal, { kind: 'agent' }>;
 /**
  * Mints the token for one container start of an agent. Moving the agent's token generation on
  * revokes every token of its earlier starts in the same statement, on every replica (each request
- * compares the generation, see `agentTokenIsLive`). Runs in the caller's transaction, under the
+ * compares the generation in its first statement, see `enterAgentRequest` in src/db/request-scope.ts). Runs in the caller's transaction, under the
  * agent's tenant (RLS). Returns undefined when the agent does not exist (deleted meanwhile).
  */
 export async function mintAgentTokenIn(
@@ -60,18 +60,6 @@ export function agentTokenStartSecret(tokens: TokenIssuer): StartSecretSource {
  */
 export async function revokeAgentTokens(em: EntityManager, agentId: string): Promise<void> {
   await em.transactional((tx) => tx.execute('update agents set token_generation = token_generation + 1 where id = ?', [agentId]));
-}
-
-/**
- * A verified agent token is admitted only while its agent exists in the token's tenant (looked up
- * under that tenant's RLS setting) and still holds the token's generation: stop and delete revoke
- * immediately, whatever the token's own `exp` says.
- */
-export async function agentTokenIsLive(orm: MikroORM, principal: AgentPrincipal): Promise<boolean> {
-  const rows = await forkForPrincipal(orm, principal).transactional((tx) =>
-    tx.execute<{ token_generation: number }[]>('select token_generation from agents where id = ?', [principal.agentId]),
-  );
-  return rows[0]?.token_generation === principal.generation;
 }
 
 /**

@@ -45,6 +45,8 @@ const putInput = z.object({
   expiresAt: z.date().nullable().default(null),
 });
 const listInput = z.object({ prefix: KEY.optional(), tag: TAG.optional() });
+/** Built once: zod compiles an object schema on its first parse, which is far dearer than the parse. */
+const keyInput = z.object({ key: KEY });
 const UUID = z.uuid();
 
 type AgentPrincipal = Extract<Principal, { kind: 'agent' }>;
@@ -59,6 +61,10 @@ function selfOf(scope: RequestScope): AgentPrincipal {
  * Writes (or replaces) one entry of the calling agent. The value must be JSON text within the
  * tenant's per-value limit; it is stored encrypted under the agent's data key. A failure (bad
  * input, key provider down) changes nothing: the previous value, if any, stays.
+ *
+ * The hot path is two statements in the request's transaction, lean SQL rather than the unit of
+ * work: the tenant's limit and the agent's wrapped key in one, then the upsert. Every statement
+ * names the principal's tenant and agent itself (the ORM filters' wall, in SQL), under RLS (wall 3).
  */
 export async function putMemory(scope: MemoryScope, input: unknown): Promise<MemoryItem> {
   assertCan(scope.principal, 'agent.self.memory');
@@ -66,45 +72,90 @@ export async function putMemory(scope: MemoryScope, input: unknown): Promise<Mem
   const fields = parseInput(putInput, input);
   const json = canonicalJson(fields.value);
   const size = Buffer.byteLength(json, 'utf8');
-  const limit = await maxValueBytes(scope);
+  const [settings] = await scope.em.execute<{ max_value_bytes: number; wrapped_key: string | null }[]>(
+    `select t.memory_max_value_bytes as max_value_bytes, k.wrapped_key
+       from tenants t left join agent_memory_keys k on k.tenant_id = t.id and k.agent_id = ?
+      where t.id = ?`,
+    [self.agentId, self.tenantId],
+  );
+  if (!settings) throw new Error('tenant settings unreadable');
+  const limit = settings.max_value_bytes;
   if (size > limit) throw badInput(`value is too large: ${size} bytes, this tenant allows at most ${limit} bytes per entry`, 'value');
   if (fields.expiresAt && fields.expiresAt.getTime() <= Date.now()) throw badInput('expiresAt must be in the future', 'expiresAt');
-  const ciphertext = await withDataKey(scope, self.agentId, { create: true }, (dataKey) =>
+  const wrapped = settings.wrapped_key ?? (await createDataKey(scope, self));
+  const ciphertext = await withUnwrapped(scope, wrapped, (dataKey) =>
     sealValue(dataKey, aadOf(self.tenantId, self.agentId, fields.key), json),
   );
   const now = new Date();
-  const entry = await scope.em.upsert(
-    MemoryEntry,
-    {
-      id: newId(),
-      tenantId: self.tenantId,
-      agentId: self.agentId,
-      key: fields.key,
-      tags: [...new Set(fields.tags)],
-      ciphertext,
-      sizeBytes: size,
-      expiresAt: fields.expiresAt,
-      createdAt: now,
-      updatedAt: now,
-    },
-    { onConflictFields: ['tenantId', 'agentId', 'key'], onConflictExcludeFields: ['id', 'createdAt'] },
+  const tags = [...new Set(fields.tags)];
+  const [saved] = await scope.em.execute<{ id: string; created_ms: number }[]>(
+    `insert into agent_memory (id, tenant_id, agent_id, key, tags, ciphertext, size_bytes, expires_at, created_at, updated_at)
+     values (?, ?, ?, ?, array(select jsonb_array_elements_text(?::jsonb)), ?, ?, ?, ?, ?)
+     on conflict (tenant_id, agent_id, key) do update set tags = excluded.tags, ciphertext = excluded.ciphertext,
+       size_bytes = excluded.size_bytes, expires_at = excluded.expires_at, updated_at = excluded.updated_at
+     returning id, extract(epoch from created_at)::float8 * 1000 as created_ms`,
+    [newId(), self.tenantId, self.agentId, fields.key, JSON.stringify(tags), ciphertext, size, fields.expiresAt, now, now],
   );
-  return itemOf(entry, json);
+  if (!saved) throw new Error('memory entry not written');
+  return {
+    id: saved.id,
+    tenantId: self.tenantId,
+    agentId: self.agentId,
+    key: fields.key,
+    value: json,
+    tags,
+    expiresAt: fields.expiresAt,
+    createdAt: new Date(saved.created_ms),
+    updatedAt: now,
+  };
 }
 
-/** The calling agent's entry, or null when there is none or it expired. */
+/**
+ * The calling agent's entry, or null when there is none or it expired. One statement: the entry and
+ * the agent's wrapped data key, named by the principal's tenant and agent, under RLS.
+ */
 export async function getMemory(scope: MemoryScope, key: string): Promise<MemoryItem | null> {
   assertCan(scope.principal, 'agent.self.memory');
   const self = selfOf(scope);
-  const { key: valid } = parseInput(z.object({ key: KEY }), { key });
-  const entry = await scope.em.findOne(MemoryEntry, { key: valid });
-  if (!entry) return null;
-  return withDataKey(scope, self.agentId, { create: false }, (dataKey) => decrypt(entry, dataKey));
+  const { key: valid } = parseInput(keyInput, { key });
+  const [row] = await scope.em.execute<
+    {
+      id: string;
+      tags: string[];
+      ciphertext: Buffer;
+      expires_ms: number | null;
+      created_ms: number;
+      updated_ms: number;
+      wrapped_key: string | null;
+    }[]
+  >(
+    `select m.id, m.tags, m.ciphertext, extract(epoch from m.expires_at)::float8 * 1000 as expires_ms,
+            extract(epoch from m.created_at)::float8 * 1000 as created_ms, extract(epoch from m.updated_at)::float8 * 1000 as updated_ms,
+            k.wrapped_key
+       from agent_memory m left join agent_memory_keys k on k.tenant_id = m.tenant_id and k.agent_id = m.agent_id
+      where m.tenant_id = ? and m.agent_id = ? and m.key = ? and (m.expires_at is null or m.expires_at > ?)`,
+    [self.tenantId, self.agentId, valid, new Date()],
+  );
+  if (!row) return null;
+  if (!row.wrapped_key) throw keyGone();
+  const aad = aadOf(self.tenantId, self.agentId, valid);
+  const value = await withUnwrapped(scope, row.wrapped_key, (dataKey) => openOrRefuse(dataKey, aad, Buffer.from(row.ciphertext)));
+  return {
+    id: row.id,
+    tenantId: self.tenantId,
+    agentId: self.agentId,
+    key: valid,
+    value,
+    tags: row.tags,
+    expiresAt: row.expires_ms === null ? null : new Date(row.expires_ms),
+    createdAt: new Date(row.created_ms),
+    updatedAt: new Date(row.updated_ms),
+  };
 }
 
 export async function deleteMemory(scope: MemoryScope, key: string): Promise<boolean> {
   assertCan(scope.principal, 'agent.self.memory');
-  const { key: valid } = parseInput(z.object({ key: KEY }), { key });
+  const { key: valid } = parseInput(keyInput, { key });
   return (await scope.em.nativeDelete(MemoryEntry, { key: valid })) > 0;
 }
 
@@ -118,7 +169,7 @@ export async function listMemory(scope: MemoryScope, filter: unknown, page: Page
   if (tag) where.tags = { $contains: [tag] };
   const entries = await findPage(scope.em, MemoryEntry, where, page);
   if (entries.length === 0) return [];
-  return withDataKey(scope, self.agentId, { create: false }, (dataKey) => entries.map((entry) => decrypt(entry, dataKey)));
+  return withDataKey(scope, self.agentId, (dataKey) => entries.map((entry) => decrypt(entry, dataKey)));
 }
 
 /**
@@ -135,10 +186,7 @@ export async function exportAgentMemory(scope: MemoryScope, agentId: string): Pr
     { filters: { [AGENT_FILTER]: { agentId } }, orderBy: { id: 'asc' }, limit: MAX_EXPORT_ENTRIES + 1 },
   );
   if (entries.length > MAX_EXPORT_ENTRIES) throw badInput(`This agent holds more than ${MAX_EXPORT_ENTRIES} entries; export is refused`);
-  const items =
-    entries.length > 0
-      ? await withDataKey(scope, agentId, { create: false }, (dataKey) => entries.map((entry) => decrypt(entry, dataKey)))
-      : [];
+  const items = entries.length > 0 ? await withDataKey(scope, agentId, (dataKey) => entries.map((entry) => decrypt(entry, dataKey))) : [];
   recordAudit(scope, { action: 'memory.export', targetType: 'Agent', targetId: agentId, detail: { entries: items.length } });
   await scope.em.flush();
   return { agentId, entries: items };
@@ -239,33 +287,54 @@ export async function assertAgentInTenant(scope: RequestScope, agentId: string):
 }
 
 /**
- * The agent's data key, unwrapped by the key provider. With `create`, the first write makes one
- * (a concurrent first write of the same agent loses the insert race and uses the winner's key).
- * Without a key row the agent has no readable memory. A provider that cannot unwrap is a clear
- * SERVICE_UNAVAILABLE, and nothing is written. The caller zeroes the key after use.
+ * The agent's data key (of an agent of the caller's tenant), unwrapped by the key provider. Without a
+ * key row the agent has no readable memory. A provider that cannot unwrap is a clear
+ * SERVICE_UNAVAILABLE. The caller zeroes the key after use.
  */
-async function dataKeyOf(scope: MemoryScope, agentId: string, { create }: { create: boolean }): Promise<Buffer> {
-  const filters = { [AGENT_FILTER]: { agentId } };
-  let row = await scope.em.findOne(MemoryKey, { agentId }, { filters });
-  if (!row && create) {
-    const fresh = await withProvider(() => scope.keys.provider.generateDataKey());
-    fresh.plaintext.fill(0);
-    const tenantId = (scope.principal as AgentPrincipal).tenantId;
-    await scope.em.execute(
-      'insert into agent_memory_keys (agent_id, tenant_id, provider, wrapped_key) values (?, ?, ?, ?) on conflict (agent_id) do nothing',
-      [agentId, tenantId, scope.keys.provider.kind, fresh.wrapped],
-    );
-    row = await scope.em.findOne(MemoryKey, { agentId }, { filters, refresh: true });
-  }
-  if (!row) throw clientError('SERVICE_UNAVAILABLE', 'This agent’s memory cannot be decrypted: its data key is gone');
+async function dataKeyOf(scope: MemoryScope, agentId: string): Promise<Buffer> {
+  const row = await scope.em.findOne(MemoryKey, { agentId }, { filters: { [AGENT_FILTER]: { agentId } } });
+  if (!row) throw keyGone();
   // Unwrapped on every request, never cached: a provider that is down, sealed or lost its KEK
   // refuses at once, and a destroyed key row leaves nothing behind in this process.
   return withProvider(() => scope.keys.provider.unwrapDataKey(row.wrappedKey));
 }
 
+/**
+ * The agent's first write makes its data key; a concurrent first write of the same agent loses the
+ * insert race and uses the winner's key. Returns the wrapped key now stored.
+ */
+async function createDataKey(scope: MemoryScope, agent: { agentId: string; tenantId: string }): Promise<string> {
+  const fresh = await withProvider(() => scope.keys.provider.generateDataKey());
+  fresh.plaintext.fill(0);
+  await scope.em.execute(
+    'insert into agent_memory_keys (agent_id, tenant_id, provider, wrapped_key) values (?, ?, ?, ?) on conflict (agent_id) do nothing',
+    [agent.agentId, agent.tenantId, scope.keys.provider.kind, fresh.wrapped],
+  );
+  const [row] = await scope.em.execute<{ wrapped_key: string }[]>(
+    'select wrapped_key from agent_memory_keys where tenant_id = ? and agent_id = ?',
+    [agent.tenantId, agent.agentId],
+  );
+  if (!row) throw keyGone();
+  return row.wrapped_key;
+}
+
+function keyGone() {
+  return clientError('SERVICE_UNAVAILABLE', 'This agent’s memory cannot be decrypted: its data key is gone');
+}
+
 /** Runs `use` with the agent's plaintext data key, then zeroes it. */
-async function withDataKey<T>(scope: MemoryScope, agentId: string, options: { create: boolean }, use: (dataKey: Buffer) => T): Promise<T> {
-  const dataKey = await dataKeyOf(scope, agentId, options);
+async function withDataKey<T>(scope: MemoryScope, agentId: string, use: (dataKey: Buffer) => T): Promise<T> {
+  const dataKey = await dataKeyOf(scope, agentId);
+  try {
+    return use(dataKey);
+  } finally {
+    dataKey.fill(0);
+  }
+}
+
+/** Runs `use` with the plaintext of a wrapped data key (unwrapped on every call, never cached), then zeroes it. */
+async function withUnwrapped<T>(scope: MemoryScope, wrapped: string, use: (dataKey: Buffer) => T): Promise<T> {
+  const dataKey = await withProvider(() => scope.keys.provider.unwrapDataKey(wrapped));
   try {
     return use(dataKey);
   } finally {
@@ -285,8 +354,12 @@ async function withProvider<T>(call: () => Promise<T>): Promise<T> {
 }
 
 function decrypt(entry: MemoryEntry, dataKey: Buffer): MemoryItem {
+  return itemOf(entry, openOrRefuse(dataKey, aadOf(entry.tenantId, entry.agentId, entry.key), Buffer.from(entry.ciphertext)));
+}
+
+function openOrRefuse(dataKey: Buffer, aad: string, sealed: Buffer): string {
   try {
-    return itemOf(entry, openValue(dataKey, aadOf(entry.tenantId, entry.agentId, entry.key), Buffer.from(entry.ciphertext)));
+    return openValue(dataKey, aad, sealed);
   } catch {
     throw clientError('SERVICE_UNAVAILABLE', 'This agent’s memory cannot be decrypted with its data key');
   }
@@ -313,10 +386,4 @@ export function canonicalJson(text: string): string {
   } catch {
     throw badInput('value must be valid JSON text', 'value');
   }
-}
-
-async function maxValueBytes(scope: RequestScope): Promise<number> {
-  const [row] = await scope.em.execute<{ memory_max_value_bytes: number }[]>('select memory_max_value_bytes from tenants');
-  if (!row) throw new Error('tenant settings unreadable');
-  return row.memory_max_value_bytes;
 }
