@@ -56,6 +56,14 @@ describe('the lean page path: wall 2 (ORM filter) alone, without scopes and RLS'
     expect(rows).toEqual([]);
   });
 
+  test('a condition the lean path cannot render is refused, never dropped', async () => {
+    for (const where of [{ name: null }, { name: { $like: '%' } }, { $or: [{ name: 'a-agent' }] }, { nosuch: 'x' }]) {
+      await expect(inTransaction(ownerOfA(), (em) => findPageRows(em, Agent, where, PAGE))).rejects.toThrow(/unsupported condition/);
+    }
+    const named = await inTransaction(ownerOfA(), (em) => findPageRows(em, Agent, { name: 'a-agent' }, PAGE));
+    expect(named.map((row) => row.name)).toEqual(['a-agent']);
+  });
+
   test('the agents list through the service and through GraphQL holds only A’s agents', async () => {
     const rows = await inTransaction(ownerOfA(), (em) => listAgents({ principal: ownerOfA(), em, requestId: 'test', log: gw.log }, PAGE));
     expect(rows.map((row) => row.name)).toEqual(['a-agent']);
