@@ -2,6 +2,7 @@ import { spawn } from 'node:child_process';
 import { print } from 'graphql';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
+import { tenantSchemaName, tenantSearchPath } from '../src/db/request-scope.ts';
 import { canonicalEncoding, eventHash, GENESIS_HASH } from '../src/modules/audit/chain.ts';
 import { asOwner, uuidOf } from './support/audit.ts';
 import { adminQuery } from './support/database.ts';
@@ -92,6 +93,48 @@ describe('the chain', () => {
       [event.tenantId, event.seq, event.id, '2024-06-01 12:34:56.789012+00', event.detail, Buffer.alloc(32)],
     );
     expect(rows[0]?.hash).toBe(eventHash(event));
+  });
+});
+
+describe('the trigger writes the documented encoding (0014 computes it inline)', () => {
+  // Awkward values (NULLs, multi-byte UTF-8, nested JSON, quotes and backslashes) appended by the
+  // chain trigger on both tiers; the TypeScript verifier recomputes every hash from the columns.
+  test.each(['standard', 'enterprise'] as const)('for any content, on a %s tenant', async (tier) => {
+    const operatorToken = (await gw.tokens.issue({ kind: 'operator', operatorId: 'op' })).reveal();
+    const tenant = tier === 'enterprise' ? await gw.seed.tenant(undefined, { enterpriseBy: operatorToken }) : await gw.seed.tenant();
+    const uuid = uuidOf(tenant.id);
+    const client = new pg.Client({ connectionString: gw.appUrl });
+    await client.connect();
+    try {
+      await client.query('BEGIN');
+      await client.query("select set_config('app.tenant_id', $1, true), set_config('search_path', $2, true)", [
+        uuid,
+        tenantSearchPath(uuid),
+      ]);
+      const rows: [string, string, string | null, string | null, string | null, string][] = [
+        ['USER', 'ünïcødé-👩‍💻', null, null, null, '{}'],
+        ['SYSTEM', 'x', 'Agent', '日本語', 'req-é', '{"name": "scöut", "n": [1, 2.50, {"a": "\\u00e9"}], "q": "\\"\\\\"}'],
+        ['API_KEY', "o'brien", 'Tenant', '', '', '{"deep": {"deeper": {"deepest": [null, true, false]}}}'],
+      ];
+      for (const [actorType, actorId, targetType, targetId, requestId, detail] of rows) {
+        await client.query(
+          `insert into audit_events (id, tenant_id, actor_type, actor_id, action, target_type, target_id, outcome, request_id, detail)
+           values (gen_random_uuid(), $1, $2, $3, 'test.encoding', $4, $5, 'SUCCESS', $6, $7)`,
+          [uuid, actorType, actorId, targetType, targetId, requestId, detail],
+        );
+      }
+      await client.query('COMMIT');
+    } finally {
+      await client.end();
+    }
+    const schema = tier === 'enterprise' ? tenantSchemaName(uuid) : 'public';
+    const { rows } = await adminQuery<{ n: number }>(
+      gw.database.adminUrl,
+      `select count(*)::int as n from ${schema}.audit_events where tenant_id = $1 and action = 'test.encoding'`,
+      [uuid],
+    );
+    expect(rows).toEqual([{ n: 3 }]);
+    expect(await verify(tenant.ownerToken)).toMatchObject({ intact: true, brokenAt: null });
   });
 });
 
