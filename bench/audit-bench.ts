@@ -1,5 +1,5 @@
 import { randomBytes, randomUUID } from 'node:crypto';
-import { mkdtemp, rm } from 'node:fs/promises';
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import pg from 'pg';
@@ -84,8 +84,35 @@ async function seedTenants(yoga: Yoga, count: number): Promise<BenchTenant[]> {
   );
 }
 
-/** Runs mutations at CONCURRENCY for `ms`; returns mutations per second and adds the count to `total`. */
-async function drive(yoga: Yoga, tenants: BenchTenant[], ms: number, total: { n: number }): Promise<number> {
+/**
+ * CPU time (µs) the Postgres backends serving `database` have used so far, read from /proc (the
+ * benchmark runs beside the database); null where that is not readable (another host, not Linux).
+ */
+async function backendCpuMicros(database: string): Promise<number | null> {
+  try {
+    const { rows } = await admin(ADMIN_URL, 'select pid from pg_stat_activity where datname = $1', [database]);
+    let ticks = 0;
+    for (const { pid } of rows) {
+      const fields = (await readFile(`/proc/${pid}/stat`, 'utf8')).split(') ')[1]?.split(' ') ?? [];
+      ticks += Number(fields[11]) + Number(fields[12]); // utime + stime, in clock ticks (1/100 s)
+    }
+    return Number.isFinite(ticks) ? ticks * 10_000 : null;
+  } catch {
+    return null;
+  }
+}
+
+interface Round {
+  rate: number;
+  /** CPU per mutation, µs: this process (the gateway) and the database's backends. */
+  gatewayCpu: number;
+  databaseCpu: number | null;
+}
+
+/** Runs mutations at CONCURRENCY for `ms`; returns mutations per second and CPU per mutation, and adds the count to `total`. */
+async function drive(yoga: Yoga, tenants: BenchTenant[], ms: number, total: { n: number }, database?: string): Promise<Round> {
+  const cpuBefore = process.cpuUsage();
+  const dbBefore = database ? await backendCpuMicros(database) : null;
   const deadline = performance.now() + ms;
   let done = 0;
   let n = 0;
@@ -108,7 +135,15 @@ async function drive(yoga: Yoga, tenants: BenchTenant[], ms: number, total: { n:
     }),
   );
   total.n += done;
-  return done / ((performance.now() - started) / 1000);
+  const rate = done / ((performance.now() - started) / 1000);
+  const cpu = process.cpuUsage(cpuBefore);
+  const dbAfter = database ? await backendCpuMicros(database) : null;
+  const per = (micros: number) => micros / Math.max(done, 1);
+  return {
+    rate,
+    gatewayCpu: per(cpu.user + cpu.system),
+    databaseCpu: dbBefore !== null && dbAfter !== null ? per(dbAfter - dbBefore) : null,
+  };
 }
 
 const mutationsOn = { n: 0 };
@@ -120,19 +155,27 @@ interface Variant {
   yoga: Yoga;
   tenants: BenchTenant[];
   total: { n: number };
+  /** The database it writes to, for its backends' CPU time. */
+  database: string;
 }
 
 /** Alternates the variants round by round (so drift hits all) and prints each one's mean rate. */
 async function compare(label: string, variants: Variant[]) {
   for (const variant of variants) await drive(variant.yoga, variant.tenants, 1000, variant.total); // warm-up
-  const rates = new Map<string, number[]>(variants.map((variant) => [variant.name, []]));
+  const rounds = new Map<string, Round[]>(variants.map((variant) => [variant.name, []]));
   for (let round = 0; round < ROUNDS; round++) {
-    for (const variant of variants) rates.get(variant.name)?.push(await drive(variant.yoga, variant.tenants, ROUND_MS, variant.total));
+    for (const variant of variants) {
+      rounds.get(variant.name)?.push(await drive(variant.yoga, variant.tenants, ROUND_MS, variant.total, variant.database));
+    }
   }
   const mean = (values: number[] = []) => values.reduce((a, b) => a + b, 0) / Math.max(values.length, 1);
-  const offRate = mean(rates.get('off'));
-  const onRate = mean(rates.get('on'));
-  const plainRate = mean(rates.get('plain'));
+  const of = (name: string, pick: (round: Round) => number | null) => {
+    const values = (rounds.get(name) ?? []).map(pick);
+    return values.every((value) => value !== null) ? mean(values as number[]) : null;
+  };
+  const offRate = of('off', (round) => round.rate) ?? 0;
+  const onRate = of('on', (round) => round.rate) ?? 0;
+  const plainRate = of('plain', (round) => round.rate) ?? 0;
   const cost = (1 - onRate / offRate) * 100;
   console.log(
     `${label}: audit off ${offRate.toFixed(0)} mutations/s, audit on ${onRate.toFixed(0)} mutations/s, ` +
@@ -144,6 +187,20 @@ async function compare(label: string, variants: Variant[]) {
         `cost ${((1 - plainRate / offRate) * 100).toFixed(1)} %; the chain itself: ${((1 - onRate / plainRate) * 100).toFixed(1)} %`,
     );
   }
+  // CPU per mutation barely depends on what else the machine runs, unlike throughput: on a busy
+  // machine it is the steadier measure of what the audit adds (on a quiet one the two agree).
+  const cpu = (name: string) => {
+    const gateway = of(name, (round) => round.gatewayCpu);
+    const database = of(name, (round) => round.databaseCpu);
+    return { gateway: gateway ?? 0, database, total: (gateway ?? 0) + (database ?? 0) };
+  };
+  const [off, on, plain] = [cpu('off'), cpu('on'), cpu('plain')];
+  const show = (name: string, c: ReturnType<typeof cpu>) =>
+    `${name} ${c.total.toFixed(0)} (gateway ${c.gateway.toFixed(0)} + database ${c.database === null ? '?' : c.database.toFixed(0)})`;
+  console.log(
+    `  CPU per mutation, µs: ${show('off', off)}, ${show('on', on)}, ${show('unchained', plain)}; ` +
+      `audit CPU cost ${((1 - off.total / on.total) * 100).toFixed(1)} %${off.database === null ? ' (gateway only: database CPU not readable here)' : ''}`,
+  );
   return cost;
 }
 
@@ -253,9 +310,9 @@ async function main() {
     }
     const eventsBefore = await countEvents(urlFor(database));
     const variants = (count: number): Variant[] => [
-      { name: 'off', yoga: off, tenants: tenantsOff.slice(0, count), total: mutationsOff },
-      { name: 'on', yoga: on, tenants: tenantsOn.slice(0, count), total: mutationsOn },
-      { name: 'plain', yoga: plain, tenants: tenantsPlain.slice(0, count), total: mutationsPlain },
+      { name: 'off', yoga: off, tenants: tenantsOff.slice(0, count), total: mutationsOff, database },
+      { name: 'on', yoga: on, tenants: tenantsOn.slice(0, count), total: mutationsOn, database },
+      { name: 'plain', yoga: plain, tenants: tenantsPlain.slice(0, count), total: mutationsPlain, database: `${database}_plain` },
     ];
     const spread = await compare(`${TENANTS} tenants`, variants(TENANTS));
     const hot = await compare('1 hot tenant', variants(1));
