@@ -9,6 +9,7 @@ import { auditTrail } from './modules/audit/audit-trail.ts';
 import { useCostLimit } from './modules/policy/use-cost-limit.ts';
 import { useOperatorEndpoints } from './modules/policy/use-operator-endpoints.ts';
 import { useRateLimit } from './modules/policy/use-rate-limit.ts';
+import { useRequestBodyLimit } from './modules/policy/use-request-body-limit.ts';
 import { useSchemaPrivacy } from './modules/policy/use-schema-privacy.ts';
 import { useTrustedDocuments } from './modules/policy/use-trusted-documents.ts';
 import { buildSchema } from './schema.ts';
@@ -82,7 +83,7 @@ export function createServer(deps: ServerDeps) {
     landingPage: false,
     graphiql: { title: 'Fleetgate', defaultQuery: '# Send your token in the Headers tab: {"Authorization": "Bearer …"}\n' },
     batching: { limit: 5 },
-    maxRequestBodySize: deps.policy.maxRequestBytes ?? DEFAULT_MAX_REQUEST_BYTES,
+    maxRequestBodySize: false, // useRequestBodyLimit below, without a stream per request
     logging: {
       debug: (...args) => log.debug({ args }, 'yoga'),
       info: (...args) => log.info({ args }, 'yoga'),
@@ -101,6 +102,7 @@ export function createServer(deps: ServerDeps) {
       },
     },
     plugins: [
+      useRequestBodyLimit(deps.policy.maxRequestBytes ?? DEFAULT_MAX_REQUEST_BYTES),
       useOperatorEndpoints({ gate: deps.gate, metrics: deps.metrics, auth }),
       useAuthenticateEarly(auth),
       useSchemaPrivacy(),

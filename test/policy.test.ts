@@ -1,3 +1,5 @@
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { DEFAULT_MAX_REQUEST_BYTES } from '../src/server.ts';
@@ -197,6 +199,35 @@ describe('schema privacy, limits and request hygiene', () => {
     // Just under the limit is read and answered.
     const fits = JSON.stringify({ query: '{ __typename }', variables: { pad: 'x'.repeat(DEFAULT_MAX_REQUEST_BYTES - 100) } });
     expect((await post(gw, JSON.parse(fits))).status).toBe(200);
+  });
+
+  test('over HTTP: a declared length over the limit is refused unread, a chunked body as soon as it passes it', async () => {
+    const server = createServer((request, response) => void gw.yoga(request, response));
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}/graphql`;
+    const headers = { 'content-type': 'application/json' };
+    try {
+      const pad = 'x'.repeat(DEFAULT_MAX_REQUEST_BYTES);
+      const declared = await fetch(url, { method: 'POST', headers, body: JSON.stringify({ query: '{ __typename }', variables: { pad } }) });
+      expect(declared.status).toBe(413);
+      const chunks = [JSON.stringify({ query: '{ __typename }', variables: { pad: '' } }).slice(0, -3), pad, '"}}'];
+      const chunked = await fetch(url, {
+        method: 'POST',
+        headers,
+        body: new ReadableStream({
+          start(controller) {
+            for (const chunk of chunks) controller.enqueue(new TextEncoder().encode(chunk));
+            controller.close();
+          },
+        }),
+        duplex: 'half',
+      } as RequestInit);
+      expect(chunked.status).toBe(413);
+      const small = await fetch(url, { method: 'POST', headers, body: JSON.stringify({ query: '{ __typename }' }) });
+      expect(await small.json()).toEqual({ data: { __typename: 'Query' } });
+    } finally {
+      server.close();
+    }
   });
 
   test('mutations are refused over GET', async () => {

@@ -10,6 +10,8 @@ export type ErrorCode =
   | 'FORBIDDEN'
   | 'NOT_FOUND'
   | 'BAD_USER_INPUT'
+  | 'BAD_REQUEST'
+  | 'REQUEST_TOO_LARGE'
   | 'CONFLICT'
   | 'QUOTA_EXCEEDED'
   | 'TENANT_FROZEN'
