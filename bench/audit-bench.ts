@@ -11,6 +11,7 @@ import { type ChainEvent, eventHash, GENESIS_HASH } from '../src/modules/audit/c
 import { verifyTenantChain } from '../src/modules/audit/chain-store.ts';
 import { createLogger } from '../src/shared/logger.ts';
 import { benchGraphql } from './graphql.ts';
+import { adminQuery } from './seed.ts';
 
 /**
  * `npm run bench:audit`: what the audit chain costs, measured in one run on one database.
@@ -37,16 +38,6 @@ function urlFor(database: string) {
   const url = new URL(ADMIN_URL);
   url.pathname = `/${database}`;
   return url.toString();
-}
-
-async function admin(url: string, sql: string, params: unknown[] = []) {
-  const client = new pg.Client({ connectionString: url });
-  await client.connect();
-  try {
-    return await client.query(sql, params);
-  } finally {
-    await client.end();
-  }
 }
 
 type Gateway = Awaited<ReturnType<typeof startGateway>>;
@@ -90,7 +81,7 @@ async function seedTenants(yoga: Yoga, count: number): Promise<BenchTenant[]> {
  */
 async function backendCpuMicros(database: string): Promise<number | null> {
   try {
-    const { rows } = await admin(ADMIN_URL, 'select pid from pg_stat_activity where datname = $1', [database]);
+    const { rows } = await adminQuery(ADMIN_URL, 'select pid from pg_stat_activity where datname = $1', [database]);
     let ticks = 0;
     for (const { pid } of rows) {
       const fields = (await readFile(`/proc/${pid}/stat`, 'utf8')).split(') ')[1]?.split(' ') ?? [];
@@ -255,12 +246,12 @@ async function seedChain(url: string, tenantId: string, count: number) {
 }
 
 async function countEvents(url: string): Promise<number> {
-  return Number((await admin(url, 'select count(*)::int as n from audit_events')).rows[0]?.n ?? 0);
+  return Number((await adminQuery(url, 'select count(*)::int as n from audit_events')).rows[0]?.n ?? 0);
 }
 
 async function main() {
   const database = `fleetgate_bench_audit_${randomBytes(4).toString('hex')}`;
-  await admin(ADMIN_URL, `CREATE DATABASE ${database}`);
+  await adminQuery(ADMIN_URL, `CREATE DATABASE ${database}`);
   const keyringDir = await mkdtemp(join(tmpdir(), 'fleetgate-bench-keyring-'));
   const gateways: Gateway[] = [];
   /** The real wiring (src/gateway.ts), unthrottled and without the canary, so only the audit differs. */
@@ -285,15 +276,15 @@ async function main() {
     const appUrl = appUrlFor(urlFor(database));
     const on = (await start(appUrl, keyring)).yoga;
     const off = (await start(appUrl, keyring, true)).yoga;
-    const [version] = (await admin(ADMIN_URL, 'show server_version')).rows;
+    const [version] = (await adminQuery(ADMIN_URL, 'show server_version')).rows;
     console.log(
       `audit bench: Node ${process.version}, Postgres ${version?.server_version}, concurrency ${CONCURRENCY}, ${ROUNDS} × ${ROUND_MS} ms per side`,
     );
 
     // Context only: a second database where audit rows are plain inserts (chain trigger and columns off).
-    await admin(ADMIN_URL, `CREATE DATABASE ${database}_plain`);
+    await adminQuery(ADMIN_URL, `CREATE DATABASE ${database}_plain`);
     await migrate(urlFor(`${database}_plain`), log);
-    await admin(
+    await adminQuery(
       urlFor(`${database}_plain`),
       `ALTER TABLE audit_events DISABLE TRIGGER audit_events_chain;
        ALTER TABLE audit_events DROP CONSTRAINT audit_events_tenant_seq,
@@ -306,7 +297,7 @@ async function main() {
     const tenantsPlain = await seedTenants(plain, TENANTS);
     // Every round creates agents: lift the per-tenant quotas (200 agents by default) so the hot tenant is never refused.
     for (const db of [database, `${database}_plain`]) {
-      await admin(urlFor(db), 'UPDATE tenants SET max_agents = 1000000000, max_memory_mb = 2000000000, max_cpu_millis = 2000000000');
+      await adminQuery(urlFor(db), 'UPDATE tenants SET max_agents = 1000000000, max_memory_mb = 2000000000, max_cpu_millis = 2000000000');
     }
     const eventsBefore = await countEvents(urlFor(database));
     const variants = (count: number): Variant[] => [
@@ -361,8 +352,8 @@ async function main() {
     if (hot > 15) console.log('note: one hot tenant serialises on its chain lock (see README: Audit, performance)');
   } finally {
     for (const gateway of gateways) await gateway.close();
-    await admin(ADMIN_URL, `DROP DATABASE IF EXISTS ${database} WITH (FORCE)`);
-    await admin(ADMIN_URL, `DROP DATABASE IF EXISTS ${database}_plain WITH (FORCE)`);
+    await adminQuery(ADMIN_URL, `DROP DATABASE IF EXISTS ${database} WITH (FORCE)`);
+    await adminQuery(ADMIN_URL, `DROP DATABASE IF EXISTS ${database}_plain WITH (FORCE)`);
     await rm(keyringDir, { recursive: true, force: true });
   }
 }

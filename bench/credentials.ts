@@ -16,7 +16,6 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import Docker from 'dockerode';
-import pg from 'pg';
 import { openKeyring } from '../src/auth/keyring.ts';
 import { appUrlFor } from '../src/db/database-urls.ts';
 import { migrate } from '../src/db/migrate.ts';
@@ -35,6 +34,7 @@ import { createLogger } from '../src/shared/logger.ts';
 import { Secret } from '../src/shared/secret.ts';
 import { startTransitServer } from '../test/support/vault-transit.ts';
 import { benchGraphql } from './graphql.ts';
+import { adminQuery } from './seed.ts';
 
 const ADMIN_URL = process.env.BENCH_DATABASE_URL ?? process.env.TEST_DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres';
 const SET_SECONDS = Number(process.env.BENCH_SET_SECONDS ?? 5);
@@ -43,16 +43,6 @@ const START_SAMPLES = Number(process.env.BENCH_START_SAMPLES ?? 6);
 /** Goals: a set costs the gateway's usual mutation work, not crypto; 10 credentials add little to a start. */
 const GOAL_ADDED_START_MS = 100;
 const log = createLogger({ level: 'warn' });
-
-async function admin(sql: string) {
-  const client = new pg.Client({ connectionString: ADMIN_URL });
-  await client.connect();
-  try {
-    await client.query(sql);
-  } finally {
-    await client.end();
-  }
-}
 
 const median = (values: number[]) => [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)] ?? Number.NaN;
 const round = (n: number, digits = 1) => Math.round(n * 10 ** digits) / 10 ** digits;
@@ -111,7 +101,7 @@ async function withGateway<T>(
   work: (g: BenchGateway, gateway: Awaited<ReturnType<typeof startGateway>>, engine: DockerRuntime | undefined) => Promise<T>,
 ) {
   const database = `fleetgate_bench_creds_${randomBytes(4).toString('hex')}`;
-  await admin(`CREATE DATABASE ${database}`);
+  await adminQuery(ADMIN_URL, `CREATE DATABASE ${database}`);
   const adminUrl = new URL(ADMIN_URL);
   adminUrl.pathname = `/${database}`;
   await migrate(adminUrl.toString(), log);
@@ -138,7 +128,7 @@ async function withGateway<T>(
   } finally {
     await gateway.close();
     if (engine) for (const c of await engine.list()) await engine.remove(c.agentId);
-    await admin(`DROP DATABASE IF EXISTS ${database} WITH (FORCE)`);
+    await adminQuery(ADMIN_URL, `DROP DATABASE IF EXISTS ${database} WITH (FORCE)`);
     await rm(home, { recursive: true, force: true });
   }
 }

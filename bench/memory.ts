@@ -13,6 +13,7 @@ import { aadOf, openValue, sealValue } from '../src/modules/memory/memory-crypto
 import { decodeGlobalId } from '../src/shared/global-id.ts';
 import { createLogger } from '../src/shared/logger.ts';
 import { benchGraphql } from './graphql.ts';
+import { adminQuery } from './seed.ts';
 
 /**
  * `npm run bench:memory`: agent memory put/get throughput through the gateway (in-process, yoga's
@@ -36,16 +37,6 @@ function urlFor(database: string) {
   const url = new URL(ADMIN_URL);
   url.pathname = `/${database}`;
   return url.toString();
-}
-
-async function admin(url: string, sql: string) {
-  const client = new pg.Client({ connectionString: url });
-  await client.connect();
-  try {
-    return await client.query(sql);
-  } finally {
-    await client.end();
-  }
 }
 
 interface BenchAgent {
@@ -72,7 +63,7 @@ async function throughput(workers: number, ms: number, op: (worker: number, i: n
 
 async function main() {
   const database = `fleetgate_bench_memory_${randomBytes(4).toString('hex')}`;
-  await admin(ADMIN_URL, `CREATE DATABASE ${database}`);
+  await adminQuery(ADMIN_URL, `CREATE DATABASE ${database}`);
   const keyringDir = await mkdtemp(join(tmpdir(), 'fleetgate-bench-'));
   const adminUrl = urlFor(database);
   const appUrl = appUrlFor(adminUrl);
@@ -111,7 +102,7 @@ async function main() {
         i: { name: `agent-${n}`, image: 'fleetgate/agent:1' },
       })) as { createAgent: { agent: { id: string } } };
       const id = decodeGlobalId(created.createAgent.agent.id).id;
-      const tenantId = (await admin(adminUrl, `select tenant_id from agents where id = '${id}'`)).rows[0].tenant_id as string;
+      const tenantId = (await adminQuery(adminUrl, 'select tenant_id from agents where id = $1', [id])).rows[0].tenant_id as string;
       const token = await mintAgentToken({ orm: gw.orm, tokens: gw.tokens }, { id, tenantId });
       agents.push({ id, tenantId, token: token?.reveal() ?? '' });
     }
@@ -228,7 +219,7 @@ async function main() {
   } finally {
     await gateway?.close();
     await floorPool.end();
-    await admin(ADMIN_URL, `DROP DATABASE IF EXISTS ${database} WITH (FORCE)`);
+    await adminQuery(ADMIN_URL, `DROP DATABASE IF EXISTS ${database} WITH (FORCE)`);
     await rm(keyringDir, { recursive: true, force: true });
   }
 }

@@ -10,7 +10,6 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import Docker from 'dockerode';
-import pg from 'pg';
 import { openKeyring } from '../src/auth/keyring.ts';
 import { appUrlFor } from '../src/db/database-urls.ts';
 import { migrate } from '../src/db/migrate.ts';
@@ -19,20 +18,11 @@ import { REFERENCE_IMAGE, referenceImage } from '../src/modules/provisioning/age
 import { DockerRuntime } from '../src/modules/provisioning/docker-runtime.ts';
 import { createLogger } from '../src/shared/logger.ts';
 import { benchGraphql } from './graphql.ts';
+import { adminQuery } from './seed.ts';
 
 const ADMIN_URL = process.env.TEST_DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres';
 const log = createLogger({ level: 'warn' });
 const docker = new Docker();
-
-async function admin(sql: string) {
-  const client = new pg.Client({ connectionString: ADMIN_URL });
-  await client.connect();
-  try {
-    await client.query(sql);
-  } finally {
-    await client.end();
-  }
-}
 
 function percentile(values: number[], p: number): number {
   const sorted = [...values].sort((a, b) => a - b);
@@ -45,7 +35,7 @@ function summary(label: string, values: number[]) {
 
 async function main() {
   const database = `fleetgate_bench_${randomBytes(4).toString('hex')}`;
-  await admin(`CREATE DATABASE ${database}`);
+  await adminQuery(ADMIN_URL, `CREATE DATABASE ${database}`);
   const adminUrl = new URL(ADMIN_URL);
   adminUrl.pathname = `/${database}`;
   await migrate(adminUrl.toString(), log);
@@ -149,7 +139,7 @@ async function main() {
 
   await gateway.close();
   for (const c of await engine.list()) await engine.remove(c.agentId);
-  await admin(`DROP DATABASE IF EXISTS ${database} WITH (FORCE)`);
+  await adminQuery(ADMIN_URL, `DROP DATABASE IF EXISTS ${database} WITH (FORCE)`);
   await rm(home, { recursive: true, force: true });
 }
 

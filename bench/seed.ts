@@ -80,6 +80,11 @@ export async function seedTenants(benchUrl: string, fixtures: Fixtures, targetTe
   }
 }
 
+/** One statement on a connection of its own (administration: databases, seeding, checks). */
+export function adminQuery(url: string, sql: string, params: unknown[] = []): Promise<pg.QueryResult> {
+  return withClient(url, (client) => client.query(sql, params));
+}
+
 async function withClient<T>(url: string, run: (client: pg.Client) => Promise<T>): Promise<T> {
   const client = new pg.Client({ connectionString: url });
   await client.connect();
