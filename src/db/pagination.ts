@@ -1,4 +1,11 @@
-import { type EntityManager, type EntityMetadata, type EntityName, type FilterQuery, ReferenceKind } from '@mikro-orm/postgresql';
+import {
+  type EntityManager,
+  type EntityMetadata,
+  type EntityName,
+  type EntityProperty,
+  type FilterQuery,
+  ReferenceKind,
+} from '@mikro-orm/postgresql';
 import { badInput } from '../shared/errors.ts';
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
@@ -48,32 +55,44 @@ export async function findPageRows<T extends { id: string }>(
   const meta = em.getMetadata(entity);
   const conditions = await em.applyFilters(entity, pageWhere(where, page) as FilterQuery<T>, {}, 'read');
   const params: unknown[] = [];
-  const sql = `select ${columnsOf(meta)} from "${meta.tableName}" where ${sqlWhere(meta, conditions ?? {}, params)} order by "id" ${page.inverted ? 'desc' : 'asc'} limit ?`;
+  const { columns, dates, converted } = shapeOf(meta);
+  const sql = `select ${columns} from "${meta.tableName}" where ${sqlWhere(meta, conditions ?? {}, params)} order by "id" ${page.inverted ? 'desc' : 'asc'} limit ?`;
   const rows = await em.execute<Record<string, unknown>[]>(sql, [...params, page.limit]);
   const platform = em.getPlatform();
-  const dates = meta.props.filter((prop) => prop.runtimeType === 'Date');
-  const custom = meta.props.filter((prop) => prop.customType && prop.runtimeType !== 'Date');
   for (const row of rows) {
     // As the ORM's hydrator does: MikroORM's connection leaves timestamps as text.
     for (const prop of dates) if (typeof row[prop.name] === 'string') row[prop.name] = platform.parseDate(row[prop.name] as string);
-    for (const prop of custom) if (row[prop.name] != null) row[prop.name] = prop.customType?.convertToJSValue(row[prop.name], platform);
+    for (const prop of converted) if (row[prop.name] != null) row[prop.name] = prop.customType?.convertToJSValue(row[prop.name], platform);
   }
   return rows as { [K in keyof T]: T[K] }[];
 }
 
-const columnLists = new WeakMap<EntityMetadata, string>();
+interface RowShape {
+  /** `"tenant_id" as "tenantId", …`: every persisted scalar property under its property name. */
+  columns: string;
+  /** Properties whose text the platform parses into a Date. */
+  dates: EntityProperty[];
+  /** Other properties with a custom type that converts the database value. */
+  converted: EntityProperty[];
+}
 
-/** `"tenant_id" as "tenantId", …`: every persisted scalar property under its property name. */
-function columnsOf(meta: EntityMetadata): string {
-  let columns = columnLists.get(meta);
-  if (!columns) {
-    columns = meta.props
-      .filter((prop) => prop.kind === ReferenceKind.SCALAR && prop.persist !== false && prop.fieldNames.length === 1)
-      .map((prop) => `"${prop.fieldNames[0]}" as "${prop.name}"`)
-      .join(', ');
-    columnLists.set(meta, columns);
+const shapes = new WeakMap<EntityMetadata, RowShape>();
+
+/** Worked out once per entity, not per page. */
+function shapeOf(meta: EntityMetadata): RowShape {
+  let shape = shapes.get(meta);
+  if (!shape) {
+    const persisted = meta.props.filter(
+      (prop) => prop.kind === ReferenceKind.SCALAR && prop.persist !== false && prop.fieldNames.length === 1,
+    );
+    shape = {
+      columns: persisted.map((prop) => `"${prop.fieldNames[0]}" as "${prop.name}"`).join(', '),
+      dates: persisted.filter((prop) => prop.runtimeType === 'Date'),
+      converted: persisted.filter((prop) => prop.customType && prop.runtimeType !== 'Date'),
+    };
+    shapes.set(meta, shape);
   }
-  return columns;
+  return shape;
 }
 
 const OPERATORS: Record<string, string> = { $gt: '>', $lt: '<' };
