@@ -11,6 +11,7 @@ import { openKeyProvider } from './modules/credentials/open-key-provider.ts';
 import { DEFAULT_CRASH_LOOP } from './modules/provisioning/crash-loop.ts';
 import { DockerRuntime } from './modules/provisioning/docker-runtime.ts';
 import { createLogger } from './shared/logger.ts';
+import { PeriodicJob } from './shared/periodic-job.ts';
 
 /**
  * Start-up: configuration, keyring, database (embedded when DATABASE_URL is unset), migrations as
@@ -64,9 +65,10 @@ async function main() {
   });
   // Audit retention: at start and every 6 hours; each tenant's old events go behind a signed checkpoint.
   const retention = { orm: gateway.orm, auditKey: keyring.auditKey, log };
-  const retentionTimer = setInterval(() => void runAuditRetention(retention), 6 * 60 * 60 * 1000);
-  retentionTimer.unref();
-  void runAuditRetention(retention);
+  const auditRetention = new PeriodicJob('audit retention', log, async () => {
+    await runAuditRetention(retention);
+  });
+  auditRetention.start(6 * 60 * 60 * 1000);
   const http = createHttpServer(gateway.yoga);
   await new Promise<void>((resolve) => http.listen(config.PORT, config.HOST, resolve));
   const url = `http://${config.HOST === '0.0.0.0' ? 'localhost' : config.HOST}:${config.PORT}/graphql`;
@@ -83,7 +85,7 @@ async function main() {
   const shutdown = async (signal: string) => {
     log.info({ signal }, 'shutting down');
     http.close();
-    clearInterval(retentionTimer);
+    await auditRetention.stop(); // before the ORM closes under a run in progress
     await gateway.close();
     redis?.disconnect();
     await embedded?.stop();
