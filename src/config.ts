@@ -1,5 +1,6 @@
 import { resolve } from 'node:path';
 import { z } from 'zod';
+import { DEFAULT_REGION, REGION_NAME } from './db/regions.ts';
 import { Secret } from './shared/secret.ts';
 
 const schema = z.object({
@@ -7,6 +8,29 @@ const schema = z.object({
   DATABASE_URL: z.url().optional(),
   /** URL the gateway serves requests with. Defaults to DATABASE_URL with the `fleetgate_app` role. */
   APP_DATABASE_URL: z.url().optional(),
+  /** The region of DATABASE_URL (or of the embedded database): the home region, where tenants go unless they name another. */
+  HOME_REGION: z.string().regex(REGION_NAME).default(DEFAULT_REGION),
+  /**
+   * Further regions, JSON: `{"us-1": {"databaseUrl": "postgres://admin@host/us", "appDatabaseUrl": "postgres://fleetgate_app:…@host/us",
+   * "backupDir": "/backups/us"}}`. Each is migrated as its region; a tenant's data lives only in its region's database.
+   * appDatabaseUrl defaults to databaseUrl with the app role (and the embedded password, set on that server).
+   */
+  REGIONS: z
+    .string()
+    .default('{}')
+    .transform((text, ctx) => {
+      const parsed = z
+        .record(
+          z.string().regex(REGION_NAME),
+          z.object({ databaseUrl: z.url(), appDatabaseUrl: z.url().optional(), backupDir: z.string().min(1).optional() }),
+        )
+        .safeParse(safeJson(text));
+      if (!parsed.success) {
+        ctx.addIssue({ code: 'custom', message: 'must be a JSON object of regions' });
+        return z.NEVER;
+      }
+      return parsed.data;
+    }),
   /** Where the embedded defaults keep their state: `pgdata/` and `keyring/` (kept apart). */
   FLEETGATE_HOME: z.string().default('.fleetgate'),
   /** Where tenant backup archives are written (encrypted; default FLEETGATE_HOME/backups). */
@@ -99,6 +123,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env) {
       message: 'KEY_PROVIDER=vault needs VAULT_ADDR and VAULT_TOKEN',
       path: ['VAULT_ADDR', 'VAULT_TOKEN'],
     })
+    .refine((config) => !(config.HOME_REGION in config.REGIONS), { message: 'HOME_REGION is listed in REGIONS too', path: ['REGIONS'] })
     .safeParse(env);
   if (!parsed.success) {
     const fields = parsed.error.issues.map((issue) => issue.path.join('.')).join(', ');

@@ -4,11 +4,13 @@ import { principalOf } from './auth/authenticate.ts';
 import type { Keyring } from './auth/keyring.ts';
 import type { Principal } from './auth/principal.ts';
 import type { TokenIssuer } from './auth/tokens.ts';
+import type { Region, Regions } from './db/regions.ts';
 import { forkForRequest } from './db/request-scope.ts';
 import type { CredentialKeys } from './modules/credentials/credential.service.ts';
 import type { BackupAccess } from './modules/enterprise/backup.service.ts';
 import type { AccessGate } from './modules/policy/access-gate.ts';
 import type { AgentRuntimeAccess } from './modules/provisioning/agent-runtime.ts';
+import { unauthenticated } from './shared/errors.ts';
 import type { Logger } from './shared/logger.ts';
 import type { Metrics } from './shared/metrics.ts';
 
@@ -29,12 +31,19 @@ export interface RequestContext {
   requestId: string;
   tokens: TokenIssuer;
   metrics: Metrics;
-  /** The operator's image allow-list and, when this replica runs agents, the container engine. */
+  /** The operator's image allow-list and, when this replica runs the request's region's agents, its container engine. */
   agentRuntime: AgentRuntimeAccess;
   /** Signs audit reports and retention checkpoints; its public half is `auditSigningKey`. */
   auditKey: Keyring['auditKey'];
-  /** For work outside the request's transaction: denied attempts are recorded after its rollback. */
+  /**
+   * The ORM of the request's region (its tenant's; home for anonymous and operator requests), for
+   * work outside the request's transaction: denied attempts are recorded after its rollback.
+   */
   orm: MikroORM;
+  /** The request's region; `orm` is its ORM. */
+  region: Region;
+  /** Every region's database: operators act on a tenant in its own region (see inTenantRegion). */
+  regions: Regions;
   /**
    * The key provider (KEK outside the database) and its rotation: it wraps the data keys of agent
    * credentials and agent memory (envelope encryption).
@@ -45,7 +54,8 @@ export interface RequestContext {
 }
 
 export interface ContextDeps {
-  orm: MikroORM;
+  /** The database of each region; a request runs in its tenant's. */
+  regions: Regions;
   tokens: TokenIssuer;
   /** The keyring's audit signing key (reports, retention checkpoints). */
   auditKey: Keyring['auditKey'];
@@ -64,6 +74,7 @@ export function createContextFactory(deps: ContextDeps) {
     const requestId = initial.request.headers.get('x-request-id')?.slice(0, 64) || crypto.randomUUID();
     const principal = await principalOf(initial.request, deps);
     deps.gate.check(principal);
+    const region = await regionOf(deps.regions, principal);
     const log = deps.log.child({
       requestId,
       principal: principal.kind,
@@ -71,18 +82,27 @@ export function createContextFactory(deps: ContextDeps) {
     });
     return {
       principal,
-      em: forkForRequest(deps.orm, principal),
+      em: forkForRequest(region.orm, principal),
       log,
       requestId,
       tokens: deps.tokens,
       metrics: deps.metrics,
-      agentRuntime: deps.agentRuntime,
+      agentRuntime: { ...deps.agentRuntime, engine: region.engine },
       auditKey: deps.auditKey,
-      orm: deps.orm,
+      orm: region.orm,
+      region,
+      regions: deps.regions,
       keys: deps.keys,
       backups: deps.backups,
     };
   };
+}
+
+/** A tenant principal whose tenant no region holds (one deleted since its token was minted) is refused like a bad token. */
+async function regionOf(regions: Regions, principal: Principal): Promise<Region> {
+  const region = await regions.of(principal);
+  if (!region) throw unauthenticated();
+  return region;
 }
 
 /** What a service needs from a request: who is calling, the transaction's EntityManager, correlation. */

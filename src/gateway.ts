@@ -1,7 +1,9 @@
+import { join } from 'node:path';
 import type { Redis } from 'ioredis';
 import type { Keyring } from './auth/keyring.ts';
 import { TokenIssuer } from './auth/tokens.ts';
 import { openOrm } from './db/orm.ts';
+import { DEFAULT_REGION, type Region, Regions } from './db/regions.ts';
 import { credentialStartSecrets } from './modules/credentials/credential-delivery.ts';
 import { type KeyProvider, unconfiguredKeyProvider } from './modules/credentials/key-provider.ts';
 import { credentialKeyHolder, KeyRotation } from './modules/credentials/key-rotation.ts';
@@ -13,16 +15,30 @@ import { memoryMaintenanceJob } from './modules/memory/memory-maintenance.ts';
 import { AccessGate } from './modules/policy/access-gate.ts';
 import { IsolationCanary } from './modules/policy/isolation-canary.ts';
 import { type AgentRuntime, type AgentRuntimeOptions, startAgentRuntime } from './modules/provisioning/agent-runtime.ts';
+import type { ContainerRuntime } from './modules/provisioning/container-runtime.ts';
 import { type AllowedImage, ImageAllowList } from './modules/provisioning/image-allow-list.ts';
 import { taskHistoryRetentionJob } from './modules/retention/task-history.ts';
-import { TenantPolicyWatcher, type TenantPolicyWatcherOptions } from './modules/tenants/tenant-policy-watcher.ts';
+import { RegionalTenantPolicies, TenantPolicyWatcher, type TenantPolicyWatcherOptions } from './modules/tenants/tenant-policy-watcher.ts';
 import { createServer, type PolicyOptions } from './server.ts';
 import type { Logger } from './shared/logger.ts';
 import { Metrics } from './shared/metrics.ts';
 
-export interface GatewayOptions {
-  /** The app role's connection (not superuser, no BYPASSRLS). */
+/** A region beside the home one: its database (migrated with the region's name, see migrate()) and its archives. */
+export interface RegionOptions {
+  name: string;
+  /** The app role's connection to the region's database. */
   appUrl: string;
+  /** Where the region's backup archives go; default: `<backups.dir>/<name>`. */
+  backupDir?: string;
+}
+
+export interface GatewayOptions {
+  /** The home region's app role connection (not superuser, no BYPASSRLS). */
+  appUrl: string;
+  /** The home region's name (default eu-1): anonymous and operator requests run there, tenants are created there by default. */
+  homeRegion?: string;
+  /** Further regions, each a database of its own (data residency: a tenant's data lives only in its region's). */
+  regions?: RegionOptions[];
   keyring: Keyring;
   log: Logger;
   userTokenTtl: string;
@@ -31,7 +47,7 @@ export interface GatewayOptions {
   canaryIntervalMs: number;
   poolSize?: number;
   watcher?: TenantPolicyWatcherOptions;
-  /** Tests only: the ORM connects here instead (e.g. a superuser, to remove the RLS wall). */
+  /** Tests only: the home region's ORM connects here instead (e.g. a superuser, to remove the RLS wall). */
   ormUrl?: string;
   /** Tests only: see ServerDeps. */
   disableScopeAuth?: boolean;
@@ -43,10 +59,15 @@ export interface GatewayOptions {
   withoutCanary?: boolean;
   /** The operator's allow-list of agent images (the reference image is always on it). */
   agentImages?: AllowedImage[];
-  /** Tenant backups: the archive directory (archive data keys are wrapped by keyProvider). Absent: backups are refused. */
+  /** Tenant backups: the home region's archive directory (archive data keys are wrapped by keyProvider). Absent: backups are refused. */
   backups?: { dir: string };
-  /** Run agents: the container engine and its settings. Absent: agents are recorded and their jobs wait. */
-  runtime?: Omit<AgentRuntimeOptions, 'orm' | 'appUrl' | 'log' | 'metrics' | 'allowList'>;
+  /**
+   * Run agents: the home region's container engine and the settings. Absent: agents are recorded and their jobs wait.
+   * `engineFor` gives another region's engine (its own instance label, so one region's reconciler never sees another's containers).
+   */
+  runtime?: Omit<AgentRuntimeOptions, 'orm' | 'appUrl' | 'log' | 'metrics' | 'allowList'> & {
+    engineFor?: (region: string) => ContainerRuntime;
+  };
   /**
    * The KEK (local keyring or Vault) wrapping the data keys of agent credentials and agent memory.
    * Absent: their operations fail closed.
@@ -66,30 +87,53 @@ export interface GatewayOptions {
  * start the gateway through here, so what is tested is what runs.
  */
 export async function startGateway(options: GatewayOptions) {
-  const orm = await openOrm(options.ormUrl ?? options.appUrl, { poolSize: options.poolSize ?? 10, withoutAudit: options.withoutAudit });
+  const homeName = options.homeRegion ?? DEFAULT_REGION;
+  const regionOptions: RegionOptions[] = [
+    { name: homeName, appUrl: options.appUrl, backupDir: options.backups?.dir },
+    ...(options.regions ?? []),
+  ];
+  const regions = new Regions(
+    await Promise.all(
+      regionOptions.map(async (region): Promise<Region> => {
+        const home = region.name === homeName;
+        const orm = await openOrm(home ? (options.ormUrl ?? region.appUrl) : region.appUrl, {
+          poolSize: options.poolSize ?? 10,
+          withoutAudit: options.withoutAudit,
+          region: region.name,
+        });
+        const backupDir = options.backups && (region.backupDir ?? join(options.backups.dir, region.name));
+        const engine = home ? options.runtime?.engine : options.runtime?.engineFor?.(region.name);
+        return { name: region.name, appUrl: region.appUrl, orm, backupDir, engine };
+      }),
+    ),
+    homeName,
+  );
+  const orm = regions.home.orm;
+  const logFor = (region: Region) => (region === regions.home ? options.log : options.log.child({ region: region.name }));
   const tokens = new TokenIssuer(options.keyring, options.userTokenTtl);
   const metrics = new Metrics();
-  const watcher = new TenantPolicyWatcher(options.appUrl, options.log, options.watcher);
-  await watcher.start();
+  // One freeze feed per region's database; a replica that cannot vouch for any of them refuses (fail closed).
+  const watchers = regions.all.map((region) => new TenantPolicyWatcher(region.appUrl, logFor(region), options.watcher));
+  await Promise.all(watchers.map((watcher) => watcher.start()));
+  const watcher = new RegionalTenantPolicies(watchers);
   const gate = new AccessGate(watcher, options.log);
   const allowList = new ImageAllowList(options.agentImages);
   const keyProvider = options.keyProvider ?? unconfiguredKeyProvider();
   const keyRotation = new KeyRotation({
-    orm,
+    orms: regions.all.map((region) => region.orm),
     provider: keyProvider,
     log: options.log,
-    holders: [
-      credentialKeyHolder(orm, keyProvider),
-      memoryKeyHolder(orm, keyProvider),
-      ...(options.backups ? [backupArchiveKeyHolder(options.backups.dir, keyProvider)] : []),
-    ],
+    holders: regions.all.flatMap((region) => [
+      credentialKeyHolder(region.orm, keyProvider),
+      memoryKeyHolder(region.orm, keyProvider),
+      ...(region.backupDir ? [backupArchiveKeyHolder(region.backupDir, keyProvider)] : []),
+    ]),
   });
   if (options.keyProvider) keyRotation.start(options.keyRewrapIntervalMs ?? 60_000);
   const startSecrets = [credentialStartSecrets(keyProvider), agentTokenStartSecret(tokens), ...(options.runtime?.startSecrets ?? [])];
   // Channel memory requests go through this replica's own GraphQL server, built just below.
   let yoga: ReturnType<typeof createServer> | undefined;
   const memoryChannel = new MemoryChannel({
-    orm,
     tokens,
     log: options.log,
     fetch: async (request) => {
@@ -97,66 +141,90 @@ export async function startGateway(options: GatewayOptions) {
       return yoga.fetch(request);
     },
   });
-  const runtime: AgentRuntime | undefined = options.runtime
-    ? await startAgentRuntime({
+  // Each region's agents run against its own database (jobs, reconciler, channels).
+  const runtimes = new Map<Region, AgentRuntime>();
+  for (const region of regions.all) {
+    if (!options.runtime || !region.engine) continue;
+    const home = region === regions.home;
+    runtimes.set(
+      region,
+      await startAgentRuntime({
         ...options.runtime,
-        orm,
-        appUrl: options.appUrl,
-        log: options.log,
+        engine: region.engine,
+        channelRoot: home ? options.runtime.channelRoot : join(options.runtime.channelRoot, region.name),
+        orm: region.orm,
+        appUrl: region.appUrl,
+        log: logFor(region),
         metrics,
         allowList,
         startSecrets,
         channelExtensions: memoryChannel,
-      })
-    : undefined;
+      }),
+    );
+  }
+  const runtime = runtimes.get(regions.home);
   const server = createServer({
-    orm,
+    regions,
     tokens,
     auditKey: options.keyring.auditKey,
     log: options.log,
     gate,
     metrics,
     policy: options.policy,
-    agentRuntime: { allowList, engine: runtime?.engine, taskTimeoutSeconds: options.runtime?.taskTimeoutSeconds },
+    agentRuntime: { allowList, taskTimeoutSeconds: options.runtime?.taskTimeoutSeconds },
     keys: { provider: keyProvider, rotation: keyRotation },
-    backups: options.backups && { keys: keyProvider, dir: options.backups.dir },
+    backups: options.backups && { keys: keyProvider },
     disableScopeAuth: options.disableScopeAuth,
     withoutPolicies: options.withoutPolicies,
   });
   yoga = server;
-  const canary = new IsolationCanary({
-    orm,
-    appUrl: options.appUrl,
-    tokens,
-    gate,
-    metrics,
-    log: options.log,
-    fetch: (url, init) => Promise.resolve(server.fetch(url, init)),
+  // Every region has its own walls (its database's RLS and catalog): a canary each, locking the whole gateway down on any exposure.
+  const canaries = regions.all.map(
+    (region) =>
+      new IsolationCanary({
+        orm: region.orm,
+        appUrl: region.appUrl,
+        tokens,
+        gate,
+        metrics,
+        log: logFor(region),
+        fetch: (url, init) => Promise.resolve(server.fetch(url, init)),
+      }),
+  );
+  if (!options.withoutCanary) for (const each of canaries) await each.start(options.canaryIntervalMs);
+  const regionJobs = regions.all.flatMap((region) => {
+    const log = logFor(region);
+    const memoryMaintenance = memoryMaintenanceJob(region.orm, log);
+    memoryMaintenance.start(options.memoryMaintenanceIntervalMs ?? 3_600_000);
+    const taskRetention = taskHistoryRetentionJob(region.orm, log);
+    taskRetention.start(options.taskRetentionIntervalMs ?? 3_600_000);
+    return [memoryMaintenance, taskRetention];
   });
-  if (!options.withoutCanary) await canary.start(options.canaryIntervalMs);
-  const memoryMaintenance = memoryMaintenanceJob(orm, options.log);
-  memoryMaintenance.start(options.memoryMaintenanceIntervalMs ?? 3_600_000);
-  const taskRetention = taskHistoryRetentionJob(orm, options.log);
-  taskRetention.start(options.taskRetentionIntervalMs ?? 3_600_000);
   return {
     yoga: server,
+    /** The home region's ORM. */
     orm,
+    regions,
     tokens,
     metrics,
     gate,
     watcher,
-    canary,
+    /** The home region's isolation canary (regions.all[i]'s is canaries[i]). */
+    canary: canaries[0] as IsolationCanary,
+    canaries,
+    /** The home region's agent runtime. */
     runtime,
+    /** Every region's agent runtime, by region name. */
+    runtimes: new Map([...runtimes].map(([region, each]) => [region.name, each])),
     keyProvider,
     keyRotation,
     async close() {
-      canary.stop();
+      for (const each of canaries) each.stop();
       await keyRotation.stop();
-      await memoryMaintenance.stop();
-      await taskRetention.stop();
-      await runtime?.stop();
-      await watcher.stop();
-      await orm.close(true);
+      await Promise.all(regionJobs.map((job) => job.stop()));
+      for (const each of runtimes.values()) await each.stop();
+      await Promise.all(watchers.map((each) => each.stop()));
+      await Promise.all(regions.all.map((region) => region.orm.close(true)));
     },
   };
 }

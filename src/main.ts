@@ -25,15 +25,28 @@ async function main() {
     ? undefined
     : await startEmbeddedPostgres({ dataDir: config.pgDataDir, port: config.EMBEDDED_PG_PORT, password: keyring.embeddedDbPassword, log });
   const adminUrl = config.DATABASE_URL ?? embedded?.adminUrl ?? '';
-  await migrate(adminUrl, log);
-  let appUrl = config.APP_DATABASE_URL;
-  if (!appUrl) {
-    await setAppRolePassword(adminUrl, keyring.embeddedDbPassword.reveal());
-    appUrl = appUrlFor(adminUrl, keyring.embeddedDbPassword.reveal());
+  const appUrl = await prepareRegionDatabase(config.HOME_REGION, adminUrl, config.APP_DATABASE_URL);
+  // Every region's database is migrated as that region before anything serves: a crossed URL stops here.
+  const regions = [];
+  for (const [name, region] of Object.entries(config.REGIONS)) {
+    regions.push({
+      name,
+      appUrl: await prepareRegionDatabase(name, region.databaseUrl, region.appDatabaseUrl),
+      backupDir: region.backupDir,
+    });
+  }
+  /** Migrates one region's database as that region and answers the app role's URL to it. */
+  async function prepareRegionDatabase(region: string, regionAdminUrl: string, regionAppUrl: string | undefined): Promise<string> {
+    await migrate(regionAdminUrl, log.child({ region }), { region });
+    if (regionAppUrl) return regionAppUrl;
+    await setAppRolePassword(regionAdminUrl, keyring.embeddedDbPassword.reveal());
+    return appUrlFor(regionAdminUrl, keyring.embeddedDbPassword.reveal());
   }
   const redis = config.REDIS_URL ? new Redis(config.REDIS_URL, { lazyConnect: false, maxRetriesPerRequest: 1 }) : undefined;
   const gateway = await startGateway({
     appUrl,
+    homeRegion: config.HOME_REGION,
+    regions,
     keyring,
     log,
     userTokenTtl: config.USER_TOKEN_TTL,
@@ -51,6 +64,8 @@ async function main() {
     backups: { dir: config.backupDir },
     runtime: {
       engine: new DockerRuntime({ instance: config.FLEETGATE_INSTANCE, log }),
+      // Another region's containers carry their own instance label: each region's reconciler sees only its own.
+      engineFor: (region) => new DockerRuntime({ instance: `${config.FLEETGATE_INSTANCE}.${region}`, log: log.child({ region }) }),
       channelRoot: config.channelDir,
       restartPolicy: config.AGENT_RESTART_POLICY,
       crashLoop: {
@@ -63,10 +78,9 @@ async function main() {
       workers: config.PROVISION_WORKERS,
     },
   });
-  // Audit retention: at start and every 6 hours; each tenant's old events go behind a signed checkpoint.
-  const retention = { orm: gateway.orm, auditKey: keyring.auditKey, log };
+  // Audit retention: at start and every 6 hours; each tenant's old events go behind a signed checkpoint, in its region.
   const auditRetention = new PeriodicJob('audit retention', log, async () => {
-    await runAuditRetention(retention);
+    for (const region of gateway.regions.all) await runAuditRetention({ orm: region.orm, auditKey: keyring.auditKey, log });
   });
   auditRetention.start(6 * 60 * 60 * 1000);
   const http = createHttpServer(gateway.yoga);

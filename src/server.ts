@@ -58,7 +58,7 @@ const armor = EnvelopArmorPlugin({
 export function createServer(deps: ServerDeps) {
   const schema = buildSchema({ disableScopeAuth: deps.disableScopeAuth ?? false });
   const log = deps.log.child({ component: 'graphql' });
-  const auth = { orm: deps.orm, tokens: deps.tokens, log: deps.log };
+  const auth = { regions: deps.regions, tokens: deps.tokens, log: deps.log };
   // biome-ignore lint/suspicious/noExplicitAny: yoga, envelop and armor plugins differ only in their context type parameter.
   const policies: Plugin<any>[] = deps.withoutPolicies
     ? []

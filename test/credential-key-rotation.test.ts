@@ -164,7 +164,7 @@ describe.each([
     const agentId = [...(expected.get(tenantId)?.keys() ?? [])][0] ?? '';
     const value = `canary-late-${Math.random().toString(36).slice(2)}`;
     const rotation = new KeyRotation({
-      orm: gw.orm,
+      orms: [gw.orm],
       provider: gw.keyProvider,
       log: gw.log,
       holders: [credentialKeyHolder(gw.orm, gw.keyProvider)],
@@ -200,7 +200,7 @@ describe.each([
   test('the rewrap is durable: another replica (a fresh KeyRotation) finishes what was left', async () => {
     expect(await gw.keyProvider.rotate()).toBe(4); // rotated, then the process "died" before rewrapping
     const replica = new KeyRotation({
-      orm: gw.orm,
+      orms: [gw.orm],
       provider: gw.keyProvider,
       log: gw.log,
       holders: [credentialKeyHolder(gw.orm, gw.keyProvider)],

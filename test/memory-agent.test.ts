@@ -59,7 +59,7 @@ test('the channel accepts only its own agent’s token, and a revoked one not at
   const acme = await gw.seed.tenant();
   const mine = await agentWithToken(gw, acme);
   const sibling = await agentWithToken(gw, acme);
-  const channel = new MemoryChannel({ orm: gw.orm, tokens: gw.tokens, log: gw.log, fetch: async (request) => gw.yoga.fetch(request) });
+  const channel = new MemoryChannel({ tokens: gw.tokens, log: gw.log, fetch: async (request) => gw.yoga.fetch(request) });
   onTestFinished(() => gw.close());
   const b64 = (text: string) => Buffer.from(text).toString('base64');
   const self = { tenantId: mine.tenantId, agentId: mine.id };

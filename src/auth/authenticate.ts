@@ -1,4 +1,4 @@
-import type { MikroORM } from '@mikro-orm/postgresql';
+import type { Regions } from '../db/regions.ts';
 import { forkForPrincipal } from '../db/request-scope.ts';
 import { ApiKey } from '../modules/api-keys/api-key.entity.ts';
 import { SupportGrant } from '../modules/support/support-grant.entity.ts';
@@ -34,7 +34,8 @@ export function settledPrincipalOf(request: Request): Principal | undefined {
 }
 
 export interface AuthDeps {
-  orm: MikroORM;
+  /** API keys and support grants are looked up in their tenant's region. */
+  regions: Regions;
   tokens: TokenIssuer;
   log: Logger;
 }
@@ -50,8 +51,8 @@ async function authenticate(request: Request, deps: AuthDeps): Promise<Principal
   const match = /^Bearer\s+(\S{1,4096})$/i.exec(header.trim());
   if (!match?.[1]) throw unauthenticated();
   const credential = match[1];
-  let principal = looksLikeApiKey(credential) ? await verifyApiKey(credential, deps.orm) : await deps.tokens.verify(credential);
-  if (principal?.kind === 'support' && !(await grantIsLive(principal, deps.orm))) principal = undefined;
+  let principal = looksLikeApiKey(credential) ? await verifyApiKey(credential, deps.regions) : await deps.tokens.verify(credential);
+  if (principal?.kind === 'support' && !(await grantIsLive(principal, deps.regions))) principal = undefined;
   // An agent token's liveness (its agent still holds the token's generation) is checked in the
   // request's own transaction, by its first statement: see useRequestTransaction.
   if (!principal) {
@@ -65,11 +66,13 @@ async function authenticate(request: Request, deps: AuthDeps): Promise<Principal
  * Looks the key up under the tenant id the key claims, inside that tenant's RLS context: a key
  * claiming another tenant finds no row there. Then compares the secret hash in constant time.
  */
-async function verifyApiKey(credential: string, orm: MikroORM): Promise<Principal | undefined> {
+async function verifyApiKey(credential: string, regions: Regions): Promise<Principal | undefined> {
   const parsed = parseApiKey(credential);
   if (!parsed) return undefined;
   const claimed: Principal = { kind: 'apiKey', tenantId: parsed.tenantId, keyId: parsed.keyId, scopes: [] };
-  const em = forkForPrincipal(orm, claimed);
+  const region = await regions.locate(parsed.tenantId);
+  if (!region) return undefined;
+  const em = forkForPrincipal(region.orm, claimed);
   const key = await em.transactional((tx) => tx.findOne(ApiKey, { id: parsed.keyId, revokedAt: null }, { populate: ['secretHash'] }));
   if (!key || !secretMatches(key.secretHash, parsed.secretHash)) return undefined;
   return { ...claimed, scopes: key.scopes };
@@ -79,8 +82,10 @@ async function verifyApiKey(credential: string, orm: MikroORM): Promise<Principa
  * A support token is only as good as its grant: found under the grant's tenant (RLS), not revoked
  * and not expired. The token's own `exp` ends it too; this check makes revocation immediate.
  */
-async function grantIsLive(principal: Principal & { kind: 'support' }, orm: MikroORM): Promise<boolean> {
-  const em = forkForPrincipal(orm, principal);
+async function grantIsLive(principal: Principal & { kind: 'support' }, regions: Regions): Promise<boolean> {
+  const region = await regions.locate(principal.tenantId);
+  if (!region) return false;
+  const em = forkForPrincipal(region.orm, principal);
   const grant = await em.transactional((tx) =>
     tx.findOne(SupportGrant, {
       id: principal.grantId,

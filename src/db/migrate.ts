@@ -2,6 +2,7 @@ import { readdir, readFile } from 'node:fs/promises';
 import { fileURLToPath } from 'node:url';
 import pg from 'pg';
 import type { Logger } from '../shared/logger.ts';
+import { DEFAULT_REGION } from './regions.ts';
 
 const MIGRATIONS_DIR = fileURLToPath(new URL('../../migrations/', import.meta.url));
 /** Serialises concurrent migrators (several replicas starting at once) on one database. */
@@ -12,8 +13,16 @@ const MIGRATION_LOCK = 7_364_201;
  * yet recorded, each in its own transaction as `fleetgate_owner`, so the owner role owns every
  * object and the app role owns none. Runs with the administrative connection, never the app role.
  */
-export async function migrate(adminUrl: string, log: Logger): Promise<string[]> {
-  return (await migrateWithReport(adminUrl, log)).applied;
+export async function migrate(adminUrl: string, log: Logger, options: MigrateOptions = {}): Promise<string[]> {
+  return (await migrateWithReport(adminUrl, log, options)).applied;
+}
+
+export interface MigrateOptions {
+  /**
+   * The region this database serves (default eu-1). The first run records it in the database
+   * (migrations/0016_regions.sql); a later run naming another region is refused before it changes anything.
+   */
+  region?: string;
 }
 
 /** What one migration run did: shared migrations applied, tenant schemas brought up to date, and those that failed. */
@@ -26,7 +35,8 @@ export interface MigrationReport {
  * `migrate()`, then every enterprise tenant schema brought up to date (see syncTenantSchemas). A
  * tenant schema that fails is reported here and logged; the others and the shared tables are not held back.
  */
-export async function migrateWithReport(adminUrl: string, log: Logger): Promise<MigrationReport> {
+export async function migrateWithReport(adminUrl: string, log: Logger, options: MigrateOptions = {}): Promise<MigrationReport> {
+  const region = options.region ?? DEFAULT_REGION;
   const client = new pg.Client({ connectionString: adminUrl });
   await client.connect();
   const applied: string[] = [];
@@ -44,6 +54,8 @@ export async function migrateWithReport(adminUrl: string, log: Logger): Promise<
       'CREATE TABLE IF NOT EXISTS schema_migrations (version text PRIMARY KEY, applied_at timestamptz NOT NULL DEFAULT now())',
     );
     const done = new Set((await client.query<{ version: string }>('SELECT version FROM schema_migrations')).rows.map((r) => r.version));
+    if (done.has('0016_regions')) await assertRegion(client, region);
+    await client.query("SELECT set_config('fleetgate.region', $1, false)", [region]);
     const files = (await readdir(MIGRATIONS_DIR)).filter((f) => /^\d{4}_.+\.sql$/.test(f)).sort();
     for (const file of files) {
       const version = file.replace(/\.sql$/, '');
@@ -76,6 +88,19 @@ export async function migrateWithReport(adminUrl: string, log: Logger): Promise<
 export interface TenantSchemaReport {
   synced: string[];
   failed: { schema: string; error: string }[];
+}
+
+/** Refuses a database that records another region than the one it is configured as (a crossed configuration). */
+async function assertRegion(client: pg.Client, region: string): Promise<void> {
+  const { rows } = await client.query<{ name: string; database: string }>(
+    'SELECT name, current_database() AS database FROM region_identity',
+  );
+  const recorded = rows[0]?.name;
+  if (recorded !== region) {
+    throw new Error(
+      `database ${rows[0]?.database ?? ''} is the database of region ${recorded ?? '(none)'}, configured as region ${region}`,
+    );
+  }
 }
 
 /**

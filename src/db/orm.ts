@@ -17,9 +17,12 @@ export const entities = [Tenant, User, Agent, ApiKey, AuditEvent, SupportGrant, 
  * owner), never from the ORM. Session variables are applied per transaction (`set_config(..., true)`),
  * never per connection, so nothing survives into the next request on a pooled connection.
  */
-export function openOrm(appUrl: string, options: { poolSize?: number; withoutAudit?: boolean } = {}): Promise<MikroORM> {
+export function openOrm(appUrl: string, options: { poolSize?: number; withoutAudit?: boolean; region?: string } = {}): Promise<MikroORM> {
   return MikroORM.init({
     clientUrl: appUrl,
+    // MikroORM finds the transaction in progress by this name (AsyncLocalStorage): one per region, or a
+    // region's fork opened inside another region's request transaction would join that transaction.
+    contextName: options.region ? `fleetgate-${options.region}` : 'default',
     entities,
     // Writes staged audit events before each COMMIT. Off only in bench/audit-bench.ts, to measure the audit's cost.
     subscribers: options.withoutAudit ? [] : [auditWriter],

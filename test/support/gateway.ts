@@ -14,7 +14,7 @@ import { DockerRuntime } from '../../src/modules/provisioning/docker-runtime.ts'
 import type { AllowedImage } from '../../src/modules/provisioning/image-allow-list.ts';
 import { createLogger } from '../../src/shared/logger.ts';
 import { capturedLogger } from './captured-logger.ts';
-import { createTestDatabase, urlForDatabase } from './database.ts';
+import { createRegionDatabase, createTestDatabase, urlForDatabase } from './database.ts';
 import { createSeed } from './seed.ts';
 
 export interface GraphQLResponse<T> {
@@ -57,6 +57,8 @@ export interface GatewayOptions {
   keyProvider?: KeyProvider;
   /** Tenant backups: key provider and archive directory. */
   backups?: Parameters<typeof startFleetgate>[0]['backups'];
+  /** Regions beside the home one (eu-1): a database each on the same server, migrated as that region. */
+  regions?: string[];
 }
 
 type ServerPolicy = Parameters<typeof startFleetgate>[0]['policy'];
@@ -80,8 +82,19 @@ export async function startGateway(options: GatewayOptions = {}) {
   const runtimeOptions = options.runtime === true ? {} : options.runtime || undefined;
   const channelRoot = await mkdtemp(join(tmpdir(), 'fleetgate-channels-'));
   const engine = runtimeOptions ? new DockerRuntime({ instance: database.name, log, socketPath: runtimeOptions.socketPath }) : undefined;
+  // Another region's agents: their own instance label, as main.ts gives them.
+  const regionEngines = new Map<string, DockerRuntime>();
+  const engineFor = (region: string) => {
+    const regionEngine = new DockerRuntime({ instance: `${database.name}.${region}`, log, socketPath: runtimeOptions?.socketPath });
+    regionEngines.set(region, regionEngine);
+    return regionEngine;
+  };
+  const regionDatabases = await Promise.all(
+    (options.regions ?? []).map(async (name) => ({ name, database: await createRegionDatabase(name) })),
+  );
   const fleetgate = await startFleetgate({
     appUrl,
+    regions: regionDatabases.map(({ name, database: db }) => ({ name, appUrl: appUrlFor(db.adminUrl) })),
     keyring,
     log,
     userTokenTtl: '1h',
@@ -101,6 +114,7 @@ export async function startGateway(options: GatewayOptions = {}) {
       engine && runtimeOptions
         ? {
             engine,
+            engineFor,
             channelRoot: `${channelRoot}/agents`,
             reconcileIntervalMs: 0,
             restartPolicy: runtimeOptions.restartPolicy,
@@ -136,20 +150,25 @@ export async function startGateway(options: GatewayOptions = {}) {
     keyringDir,
     keyProvider,
     database,
+    /** The databases of options.regions, by region name. */
+    regionDatabases: new Map(regionDatabases.map(({ name, database: db }) => [name, db])),
     appUrl,
     log,
     logs: logText,
     execute,
     seed: createSeed(execute),
     engine,
+    /** The engines of options.regions' agents, by region name (with `runtime` only). */
+    regionEngines,
     async close() {
       await fleetgate.close();
       // Nothing outlives the test file: every container and workspace of this gateway's instance label goes.
-      if (engine && !runtimeOptions?.socketPath) {
-        for (const container of await engine.list()) await engine.remove(container.agentId);
-        for (const network of await engine.listNetworks()) await engine.removeNetwork(network.tenantId);
+      for (const each of engine && !runtimeOptions?.socketPath ? [engine, ...regionEngines.values()] : []) {
+        for (const container of await each.list()) await each.remove(container.agentId);
+        for (const network of await each.listNetworks()) await each.removeNetwork(network.tenantId);
       }
       await database.drop();
+      for (const region of regionDatabases) await region.database.drop();
       await rm(keyringDir, { recursive: true, force: true });
       await rm(channelRoot, { recursive: true, force: true });
     },

@@ -12,8 +12,8 @@ const unique = () => randomBytes(4).toString('hex');
 export function createSeed(execute: Execute) {
   return {
     /** A STANDARD tenant by self-service sign-up, or, given an operator token, an ENTERPRISE tenant with its own schema. */
-    async tenant(name = `tenant-${unique()}`, options: { enterpriseBy?: string } = {}) {
-      const input = { tenantName: name, owner: { email: `owner-${unique()}@example.com`, name: 'Owner' } };
+    async tenant(name = `tenant-${unique()}`, options: { enterpriseBy?: string; region?: string } = {}) {
+      const input = { tenantName: name, owner: { email: `owner-${unique()}@example.com`, name: 'Owner' }, region: options.region };
       const created = options.enterpriseBy
         ? await (async () => {
             const { createEnterpriseTenant } = expectNoErrors(

@@ -5,7 +5,8 @@ import type { KeyProvider, WrappedKeyHolder } from './key-provider.ts';
 import { holdKeyVersionsExclusively } from './key-version-lock.ts';
 
 export interface KeyRotationOptions {
-  orm: MikroORM;
+  /** Every region's database: retirement holds KEY_VERSION_LOCK in each, since each holds wrapped keys. */
+  orms: MikroORM[];
   provider: KeyProvider;
   log: Logger;
   /** Every store of wrapped data keys; a version is retired only when none of them holds a key below it. */
@@ -91,8 +92,7 @@ export class KeyRotation {
       }
     }
     this.#log.info({ rewrapped, latestVersion }, 'data keys rewrapped');
-    const retired = await this.#options.orm.em.fork().transactional(async (tx) => {
-      await holdKeyVersionsExclusively(tx);
+    const retired = await holdingKeyVersions(this.#options.orms, async () => {
       if ((await this.pending(latestVersion)) > 0) return false; // written meanwhile: the next pass takes them
       await provider.retireBelow(latestVersion);
       return true;
@@ -100,6 +100,16 @@ export class KeyRotation {
     if (retired) this.#log.info({ retiredBelow: latestVersion }, 'old key-encryption key versions retired');
     return { rewrapped, retiredBelow: retired ? latestVersion : null };
   }
+}
+
+/** Runs `work` while every database holds KEY_VERSION_LOCK exclusively (one transaction each, nested; always in the same order). */
+function holdingKeyVersions<T>(orms: MikroORM[], work: () => Promise<T>): Promise<T> {
+  const [first, ...rest] = orms;
+  if (!first) return work();
+  return first.em.fork().transactional(async (tx) => {
+    await holdKeyVersionsExclusively(tx);
+    return holdingKeyVersions(rest, work);
+  });
 }
 
 /**

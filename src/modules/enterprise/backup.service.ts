@@ -22,9 +22,14 @@ const NEVER_BACKED_UP: readonly string[] = ['agent_memory_keys'];
 const BACKUP_ID = /^([0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12})-(\d{8}T\d{9}Z)\.fgbackup$/;
 
 /** What the gateway is configured with for backups. */
+/** Backups of a gateway: the key provider wrapping archive keys; each region has its own directory (RegionDatabase.backupDir). */
 export interface BackupAccess {
   keys: KeyProvider;
-  dir: string;
+}
+
+/** The tenant an archive name claims (names start with the tenant id); restoreTenant checks it against the archive. */
+export function tenantOfBackup(backupId: string): string {
+  return backupId.slice(0, 36);
 }
 
 export interface BackupDeps {

@@ -1,7 +1,9 @@
 import { builder } from '../../builder.ts';
+import { inRegion, inTenantRegion } from '../../db/regions.ts';
 import type { Tenant } from '../tenants/tenant.entity.ts';
 import { TenantRef } from '../tenants/tenant.schema.ts';
-import type { BackupResult, RestoreResult } from './backup.service.ts';
+import { regionNamed } from '../tenants/tenant.service.ts';
+import { type BackupResult, type RestoreResult, tenantOfBackup } from './backup.service.ts';
 import { backupTenantFromRequest, createEnterpriseTenant, restoreTenantFromRequest } from './enterprise.service.ts';
 import { upgradeTenantToEnterprise } from './upgrade.service.ts';
 
@@ -16,6 +18,7 @@ const CreateEnterpriseTenantInput = builder.inputType('CreateEnterpriseTenantInp
   fields: (t) => ({
     tenantName: t.string({ required: true }),
     owner: t.field({ type: EnterpriseOwnerInput, required: true }),
+    region: t.string({ description: 'Where the tenant’s schema and all its data will live, for good; default: the home region.' }),
   }),
 });
 
@@ -34,7 +37,9 @@ builder.mutationField('createEnterpriseTenant', (t) =>
     authScopes: { can: 'platform.enterprise.manage' },
     args: { input: t.arg({ type: CreateEnterpriseTenantInput, required: true }) },
     resolve: async (_root, { input }, ctx) => {
-      const result = await createEnterpriseTenant(ctx, input, (owner) => ctx.tokens.issue(owner));
+      const result = await inRegion(ctx, regionNamed(ctx, input.region), (scope) =>
+        createEnterpriseTenant(scope, input, (owner) => ctx.tokens.issue(owner)),
+      );
       return { tenant: result.tenant, ownerToken: result.ownerToken.reveal() };
     },
   }),
@@ -47,7 +52,7 @@ builder.mutationField('upgradeTenantToEnterprise', (t) =>
     skipTypeScopes: true,
     authScopes: { can: 'platform.enterprise.manage' },
     args: { id: t.arg.globalID({ required: true, for: TenantRef }) },
-    resolve: async (_root, { id }, ctx) => (await upgradeTenantToEnterprise(ctx, id.id)).tenant,
+    resolve: async (_root, { id }, ctx) => (await inTenantRegion(ctx, id.id, (scope) => upgradeTenantToEnterprise(scope, id.id))).tenant,
   }),
 );
 
@@ -91,7 +96,7 @@ builder.mutationFields((t) => ({
     skipTypeScopes: true,
     authScopes: { can: 'platform.enterprise.manage' },
     args: { id: t.arg.globalID({ required: true, for: TenantRef }) },
-    resolve: (_root, { id }, ctx) => backupTenantFromRequest(ctx, id.id),
+    resolve: (_root, { id }, ctx) => inTenantRegion(ctx, id.id, (scope) => backupTenantFromRequest(scope, id.id)),
   }),
   restoreTenant: t.field({
     description: 'Operators: bring an archive back into the tenant’s own schema or a new one beside it.',
@@ -99,6 +104,9 @@ builder.mutationFields((t) => ({
     skipTypeScopes: true,
     authScopes: { can: 'platform.enterprise.manage' },
     args: { backupId: t.arg.string({ required: true }), into: t.arg({ type: RestoreTarget, required: true }) },
-    resolve: (_root, args, ctx) => restoreTenantFromRequest(ctx, { backupId: args.backupId, into: args.into }),
+    resolve: (_root, args, ctx) =>
+      inTenantRegion(ctx, tenantOfBackup(args.backupId), (scope) =>
+        restoreTenantFromRequest(scope, { backupId: args.backupId, into: args.into }),
+      ),
   }),
 }));

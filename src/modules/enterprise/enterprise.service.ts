@@ -10,6 +10,7 @@ import type { Secret } from '../../shared/secret.ts';
 import { parseInput } from '../../shared/validation.ts';
 import { recordAudit } from '../audit/audit.service.ts';
 import { Tenant } from '../tenants/tenant.entity.ts';
+import { databaseRegion } from '../tenants/tenant.service.ts';
 import { User } from '../users/user.entity.ts';
 import { userInputShape } from '../users/user.service.ts';
 import { type BackupResult, backupTenant, type RestoreResult, restoreTenant } from './backup.service.ts';
@@ -45,7 +46,7 @@ export async function createEnterpriseTenant(
   const { tenantName, owner } = parseInput(createEnterpriseTenantInput, input);
   const tenantId = newId();
   await enterTenant(scope.em, tenantId);
-  const tenant = scope.em.create(Tenant, { id: tenantId, name: tenantName, plan: 'ENTERPRISE' });
+  const tenant = scope.em.create(Tenant, { id: tenantId, name: tenantName, plan: 'ENTERPRISE', region: await databaseRegion(scope) });
   await scope.em.flush();
   const [row] = await scope.em.execute<{ schema: string }[]>('select provision_tenant_schema(?) as schema', [tenantId]);
   const user = scope.em.create(User, { id: newId(), tenantId, email: owner.email, name: owner.name, role: 'OWNER' });
@@ -61,11 +62,12 @@ export async function createEnterpriseTenant(
   return { tenant, schema: row?.schema ?? '', ownerToken: await issueToken(ownerPrincipal) };
 }
 
-type BackupScope = RequestScope & Pick<Context, 'orm' | 'backups'>;
+type BackupScope = RequestScope & Pick<Context, 'orm' | 'region' | 'backups'>;
 
+/** A tenant's archives stay in its region: each region has a backup directory of its own. */
 function backupDeps(scope: BackupScope) {
-  if (!scope.backups) throw clientError('SERVICE_UNAVAILABLE', 'Backups are not configured on this gateway');
-  return { orm: scope.orm, keys: scope.backups.keys, dir: scope.backups.dir, log: scope.log };
+  if (!scope.backups || !scope.region.backupDir) throw clientError('SERVICE_UNAVAILABLE', 'Backups are not configured on this gateway');
+  return { orm: scope.orm, keys: scope.backups.keys, dir: scope.region.backupDir, log: scope.log };
 }
 
 /** backupTenant for a request: the archive, then its event in the tenant's own audit log (operators only, checked by the service). */

@@ -1,10 +1,8 @@
-import type { MikroORM } from '@mikro-orm/postgresql';
 import type { TokenIssuer } from '../../auth/tokens.ts';
 import type { Logger } from '../../shared/logger.ts';
 import type { ChannelExtensions } from '../provisioning/agent-channel.ts';
 
 export interface MemoryChannelDeps {
-  orm: MikroORM;
   tokens: TokenIssuer;
   log: Logger;
   /** The gateway's own GraphQL endpoint, in process (`yoga.fetch`): channel requests cross every wall a client's do. */

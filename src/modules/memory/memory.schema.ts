@@ -1,5 +1,6 @@
 import { type Principal, tenantOf } from '../../auth/principal.ts';
 import { builder } from '../../builder.ts';
+import { inTenantRegion } from '../../db/regions.ts';
 import { encodeGlobalId } from '../../shared/global-id.ts';
 import { AgentRef } from '../agents/agent.schema.ts';
 import { keysetConnection } from '../common/connection.ts';
@@ -202,7 +203,8 @@ builder.mutationFields((t) => ({
     skipTypeScopes: true,
     authScopes: { can: 'platform.tenants.manage' },
     args: { id: t.arg.globalID({ required: true, for: TenantRef }), maxValueBytes: t.arg.int({ required: true }) },
-    resolve: (_root, { id, maxValueBytes }, ctx) => setMemoryValueLimit(ctx, id.id, { maxValueBytes }),
+    resolve: (_root, { id, maxValueBytes }, ctx) =>
+      inTenantRegion(ctx, id.id, (scope) => setMemoryValueLimit(scope, id.id, { maxValueBytes })),
   }),
 }));
 

@@ -1,7 +1,7 @@
 import type { Principal } from '../../auth/principal.ts';
 import { clientError } from '../../shared/errors.ts';
 import type { Logger } from '../../shared/logger.ts';
-import type { TenantPolicyWatcher } from '../tenants/tenant-policy-watcher.ts';
+import type { TenantPolicies } from '../tenants/tenant-policy-watcher.ts';
 
 /**
  * Fail closed, before anything runs: every request of a tenant principal passes here when its
@@ -14,7 +14,7 @@ export class AccessGate {
   readonly #log: Logger;
 
   constructor(
-    readonly policies: TenantPolicyWatcher,
+    readonly policies: TenantPolicies,
     log: Logger,
   ) {
     this.#log = log.child({ component: 'access-gate' });

@@ -5,7 +5,7 @@ import type { Context, RequestContext } from '../../context.ts';
 import { clientError } from '../../shared/errors.ts';
 import type { Metrics } from '../../shared/metrics.ts';
 import { recordDeniedAttempt } from '../audit/audit-trail.ts';
-import type { TenantPolicyWatcher } from '../tenants/tenant-policy-watcher.ts';
+import type { TenantPolicies } from '../tenants/tenant-policy-watcher.ts';
 
 export interface RateLimitOptions {
   /** Operations per minute per tenant, unless the tenant has its own limit (set by operators). */
@@ -14,7 +14,7 @@ export interface RateLimitOptions {
   apiKeyPerMinute: number;
   /** Shared counters across replicas; without it, counters are per process. */
   redis?: Redis;
-  policies: TenantPolicyWatcher;
+  policies: TenantPolicies;
   metrics: Metrics;
 }
 

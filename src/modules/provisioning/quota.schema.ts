@@ -1,4 +1,5 @@
 import { builder } from '../../builder.ts';
+import { inTenantRegion } from '../../db/regions.ts';
 import type { Tenant } from '../tenants/tenant.entity.ts';
 import { TenantRef } from '../tenants/tenant.schema.ts';
 import { setTenantQuotas } from './quota.service.ts';
@@ -34,10 +35,12 @@ builder.mutationField('setTenantQuotas', (t) =>
     authScopes: { can: 'platform.tenants.manage' },
     args: { id: t.arg.globalID({ required: true, for: TenantRef }), input: t.arg({ type: TenantQuotasInput, required: true }) },
     resolve: (_root, { id, input }, ctx) =>
-      setTenantQuotas(ctx, id.id, {
-        maxAgents: input.maxAgents ?? undefined,
-        maxMemoryMb: input.maxMemoryMb ?? undefined,
-        maxCpuMillis: input.maxCpuMillis ?? undefined,
-      }),
+      inTenantRegion(ctx, id.id, (scope) =>
+        setTenantQuotas(scope, id.id, {
+          maxAgents: input.maxAgents ?? undefined,
+          maxMemoryMb: input.maxMemoryMb ?? undefined,
+          maxCpuMillis: input.maxCpuMillis ?? undefined,
+        }),
+      ),
   }),
 );

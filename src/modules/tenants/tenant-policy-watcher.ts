@@ -7,12 +7,23 @@ export interface TenantPolicy {
   rateLimitPerMinute: number | null;
 }
 
+/** What the access gate and the rate limiter ask about tenants (one watcher, or every region's). */
+export interface TenantPolicies {
+  /** Whether this replica can vouch for every tenant's policy now. */
+  isCurrent(): boolean;
+  /** The tenant's policy, or 'unknown' when this replica cannot currently vouch for it. */
+  policyOf(tenantId: string): TenantPolicy | 'unknown';
+}
+
 export interface TenantPolicyWatcherOptions {
   /** Full reload period; also the heartbeat proving the feed is alive. */
   refreshMs?: number;
   /** After this long without a successful load or a live LISTEN, the state is unknown: fail closed. */
   staleAfterMs?: number;
 }
+
+/** A tenant absent from the map: ACTIVE with the default limits. Shared and frozen, never mutated. */
+const DEFAULT_POLICY: TenantPolicy = Object.freeze({ frozen: false, rateLimitPerMinute: null });
 
 const CHANNEL = 'fleetgate_tenant_policy';
 const POLICY_QUERY = `select id, status, rate_limit_per_minute from tenants
@@ -27,7 +38,7 @@ const POLICY_QUERY = `select id, status, rate_limit_per_minute from tenants
  * It reads tenant metadata the way operators do (`app.operator`, transaction-local): the tenants
  * table only, never a row inside a tenant.
  */
-export class TenantPolicyWatcher {
+export class TenantPolicyWatcher implements TenantPolicies {
   readonly #appUrl: string;
   readonly #log: Logger;
   readonly #refreshMs: number;
@@ -69,7 +80,7 @@ export class TenantPolicyWatcher {
   /** The tenant's policy, or 'unknown' when this replica cannot currently vouch for it. */
   policyOf(tenantId: string): TenantPolicy | 'unknown' {
     if (!this.isCurrent()) return 'unknown';
-    return this.#policies.get(tenantId) ?? { frozen: false, rateLimitPerMinute: null };
+    return this.#policies.get(tenantId) ?? DEFAULT_POLICY;
   }
 
   async #connect(): Promise<void> {
@@ -153,4 +164,28 @@ interface PolicyRow {
 
 function toPolicy(row: PolicyRow): TenantPolicy {
   return { frozen: row.status !== 'ACTIVE', rateLimitPerMinute: row.rate_limit_per_minute };
+}
+
+/**
+ * Every region's watcher as one view: a tenant's row, and so its policy, is in exactly one region,
+ * so the first policy that is not the default answers. Any region's feed down makes every tenant
+ * 'unknown' (fail closed): a replica that cannot vouch for one region cannot tell which tenants are
+ * in it without asking it.
+ */
+export class RegionalTenantPolicies implements TenantPolicies {
+  constructor(readonly watchers: readonly TenantPolicyWatcher[]) {}
+
+  isCurrent(): boolean {
+    return this.watchers.every((watcher) => watcher.isCurrent());
+  }
+
+  policyOf(tenantId: string): TenantPolicy | 'unknown' {
+    let policy: TenantPolicy = DEFAULT_POLICY;
+    for (const watcher of this.watchers) {
+      const found = watcher.policyOf(tenantId);
+      if (found === 'unknown') return 'unknown';
+      if (found !== DEFAULT_POLICY) policy = found;
+    }
+    return policy;
+  }
 }

@@ -12,7 +12,8 @@ const TenantSchema = defineEntity({
     id: p.uuid().primary(),
     name: p.string(),
     plan: p.enum(TENANT_PLANS).default('STANDARD'),
-    region: p.string().default('eu-1'),
+    /** The region whose database holds the tenant; fixed at creation (migrations/0016_regions.sql). */
+    region: p.string(),
     status: p.enum(TENANT_STATUSES).default('ACTIVE'),
     frozenReason: p.string().nullable(),
     /** Operations per minute; null: the gateway's default. */

@@ -1,9 +1,10 @@
 import { builder } from '../../builder.ts';
+import { inRegion, inTenantRegion } from '../../db/regions.ts';
 import { keysetConnection } from '../common/connection.ts';
 import type { User } from '../users/user.entity.ts';
 import { UserRef } from '../users/user.schema.ts';
 import { TENANT_PLANS, TENANT_STATUSES, Tenant } from './tenant.entity.ts';
-import { getOwnTenant, listPlatformTenants, loadTenants, signUp } from './tenant.service.ts';
+import { getOwnTenant, listPlatformTenants, loadTenants, regionNamed, signUp } from './tenant.service.ts';
 import { freezeTenant, setTenantRateLimit, unfreezeTenant } from './tenant-lifecycle.service.ts';
 
 const TenantPlan = builder.enumType('TenantPlan', { values: TENANT_PLANS });
@@ -18,7 +19,7 @@ export const TenantRef = builder.node(Tenant, {
   fields: (t) => ({
     name: t.exposeString('name'),
     plan: t.field({ type: TenantPlan, resolve: (tenant) => tenant.plan }),
-    region: t.exposeString('region'),
+    region: t.exposeString('region', { description: 'Where all the tenant’s data lives: its region’s database, and no other.' }),
     status: t.field({ type: TenantStatus, resolve: (tenant) => tenant.status }),
     frozenReason: t.exposeString('frozenReason', { nullable: true }),
     rateLimitPerMinute: t.exposeInt('rateLimitPerMinute', { nullable: true, description: 'Operations per minute; null: the default.' }),
@@ -38,11 +39,20 @@ builder.queryFields((t) => ({
     resolve: (_root, _args, ctx) => getOwnTenant(ctx),
   }),
   platformTenants: t.connection({
-    description: 'Operators: every tenant, metadata only.',
+    description: 'Operators: every tenant of one region (default: the home region), metadata only.',
     type: TenantRef,
     skipTypeScopes: true,
     authScopes: { can: 'platform.tenants.read' },
-    resolve: (_root, args, ctx) => keysetConnection(args, (page) => listPlatformTenants(ctx, page)),
+    args: { region: t.arg.string({ description: 'A region the gateway serves (see `regions`).' }) },
+    resolve: (_root, args, ctx) =>
+      inRegion(ctx, regionNamed(ctx, args.region), (scope) => keysetConnection(args, (page) => listPlatformTenants(scope, page))),
+  }),
+  regions: t.stringList({
+    description: 'The regions this gateway serves; a tenant’s data lives in exactly one of them.',
+    skipTypeScopes: true,
+    /** Region names are not secret: whoever may sign up chooses one. Not an agent (its token reaches only its own memory and handoffs). */
+    authScopes: (_root, _args, ctx) => ctx.principal.kind !== 'agent',
+    resolve: (_root, _args, ctx) => ctx.regions.names,
   }),
 }));
 
@@ -57,6 +67,7 @@ const SignUpInput = builder.inputType('SignUpInput', {
   fields: (t) => ({
     tenantName: t.string({ required: true }),
     owner: t.field({ type: SignUpOwnerInput, required: true }),
+    region: t.string({ description: 'Where the tenant’s data will live, for good (see `regions`); default: the home region.' }),
   }),
 });
 
@@ -77,7 +88,9 @@ builder.mutationField('signUp', (t) =>
     authScopes: (_root, _args, ctx) => ctx.principal.kind !== 'agent',
     args: { input: t.arg({ type: SignUpInput, required: true }) },
     resolve: async (_root, { input }, ctx) => {
-      const result = await signUp(ctx, input, (owner) => ctx.tokens.issue(owner));
+      const result = await inRegion(ctx, regionNamed(ctx, input.region), (scope) =>
+        signUp(scope, input, (owner) => ctx.tokens.issue(owner)),
+      );
       // The caller is now the new tenant's owner, as if it had signed in with the returned token:
       // the payload's objects are rendered under that principal's scopes.
       ctx.principal = result.principal;
@@ -94,7 +107,7 @@ builder.mutationFields((t) => ({
     authScopes: { can: 'platform.tenants.manage' },
     args: { id: t.arg.globalID({ required: true, for: TenantRef }), reason: t.arg.string({ required: true }) },
     resolve: async (_root, { id, reason }, ctx) => {
-      const tenant = await freezeTenant(ctx, id.id, { reason });
+      const tenant = await inTenantRegion(ctx, id.id, (scope) => freezeTenant(scope, id.id, { reason }));
       ctx.metrics.freezeEvents.inc({ action: 'freeze', cause: 'operator' });
       return tenant;
     },
@@ -105,7 +118,7 @@ builder.mutationFields((t) => ({
     authScopes: { can: 'platform.tenants.manage' },
     args: { id: t.arg.globalID({ required: true, for: TenantRef }) },
     resolve: async (_root, { id }, ctx) => {
-      const tenant = await unfreezeTenant(ctx, id.id);
+      const tenant = await inTenantRegion(ctx, id.id, (scope) => unfreezeTenant(scope, id.id));
       ctx.metrics.freezeEvents.inc({ action: 'unfreeze', cause: 'operator' });
       return tenant;
     },
@@ -116,6 +129,7 @@ builder.mutationFields((t) => ({
     skipTypeScopes: true,
     authScopes: { can: 'platform.tenants.manage' },
     args: { id: t.arg.globalID({ required: true, for: TenantRef }), perMinute: t.arg.int() },
-    resolve: (_root, { id, perMinute }, ctx) => setTenantRateLimit(ctx, id.id, { perMinute: perMinute ?? null }),
+    resolve: (_root, { id, perMinute }, ctx) =>
+      inTenantRegion(ctx, id.id, (scope) => setTenantRateLimit(scope, id.id, { perMinute: perMinute ?? null })),
   }),
 }));

@@ -1,11 +1,12 @@
 import { z } from 'zod';
 import { assertCan } from '../../auth/actions.ts';
 import type { Principal } from '../../auth/principal.ts';
-import type { RequestScope } from '../../context.ts';
+import type { Context, RequestScope } from '../../context.ts';
 import { findPage, type PageArgs } from '../../db/pagination.ts';
+import type { Region } from '../../db/regions.ts';
 import { enterTenant } from '../../db/request-scope.ts';
 import { TENANT_FILTER } from '../../db/tenant-filter.ts';
-import { notFound } from '../../shared/errors.ts';
+import { badInput, notFound } from '../../shared/errors.ts';
 import { newId } from '../../shared/ids.ts';
 import type { Secret } from '../../shared/secret.ts';
 import { parseInput } from '../../shared/validation.ts';
@@ -40,7 +41,7 @@ export async function signUp(
   const { tenantName, owner } = parseInput(signUpInput, input);
   const tenantId = newId();
   await enterTenant(scope.em, tenantId);
-  const tenant = scope.em.create(Tenant, { id: tenantId, name: tenantName });
+  const tenant = scope.em.create(Tenant, { id: tenantId, name: tenantName, region: await databaseRegion(scope) });
   await scope.em.flush();
   const user = scope.em.create(User, { id: newId(), tenantId, email: owner.email, name: owner.name, role: 'OWNER' });
   const principal = { kind: 'user', tenantId, userId: user.id, role: 'OWNER' } as const;
@@ -50,6 +51,24 @@ export async function signUp(
   );
   await scope.em.flush();
   return { tenant, owner: user, principal, token: await issueToken(principal) };
+}
+
+/**
+ * A region a request names (onboarding, listing), or the home region when it names none. An unknown
+ * name is bad input that lists the served regions (their names are public, see the `regions` query).
+ */
+export function regionNamed(ctx: Pick<Context, 'regions'>, name: string | null | undefined): Region {
+  if (name === null || name === undefined) return ctx.regions.home;
+  const region = ctx.regions.named(name);
+  if (!region) throw badInput(`Unknown region; this gateway serves ${ctx.regions.names.join(', ')}`, 'region');
+  return region;
+}
+
+/** The region of the database the transaction runs in: a new tenant's row states it (and the database refuses any other). */
+export async function databaseRegion(scope: Pick<RequestScope, 'em'>): Promise<string> {
+  const [row] = await scope.em.execute<{ region: string }[]>('select database_region() as region');
+  if (!row) throw new Error('database has no region (migration 0016)');
+  return row.region;
 }
 
 export async function getOwnTenant(scope: RequestScope): Promise<Tenant> {

@@ -1,0 +1,111 @@
+import type { MikroORM } from '@mikro-orm/postgresql';
+import { type Principal, tenantOf } from '../auth/principal.ts';
+import type { Context } from '../context.ts';
+import type { ContainerRuntime } from '../modules/provisioning/container-runtime.ts';
+import { notFound } from '../shared/errors.ts';
+import { forkForPrincipal, forkForTenant } from './request-scope.ts';
+
+/** The region of a gateway configured with one database (the tenants table's original default). */
+export const DEFAULT_REGION = 'eu-1';
+/** What a region name looks like (the tenants table checks the same, migrations/0001_data_plane.sql). */
+export const REGION_NAME = /^[a-z]{2}-[0-9]$/;
+
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+
+/** What the gateway holds in one region: its database and where its tenants' archives and agents live. */
+export interface Region {
+  name: string;
+  /** The app role's connection to the region's database. */
+  appUrl: string;
+  /** The ORM on that connection. */
+  orm: MikroORM;
+  /** Where this region's tenant backup archives are written (absent: backups are refused). */
+  backupDir?: string;
+  /** The container engine running this region's agents (absent: they are recorded and their jobs wait). */
+  engine?: ContainerRuntime;
+}
+
+/**
+ * The gateway's databases, one per region (issue 8, data residency). A tenant lives entirely in
+ * its region's database: its tenants row, its rows in the shared tables or its own schema, its jobs
+ * and its audit chain (migrations/0016_regions.sql pins each tenant row to its database's region).
+ * Routing a tenant is finding that database: the first time this replica meets the tenant it asks
+ * every region, under the tenant's own RLS setting, whether the tenant is there, and remembers the
+ * answer; a tenant never changes region, so the answer never goes stale. With one region there is
+ * nothing to find and nothing is asked.
+ */
+export class Regions {
+  readonly home: Region;
+  readonly #byName: Map<string, Region>;
+  readonly #located = new Map<string, Region>();
+
+  /** `home` serves anonymous and operator requests and is where tenants are created when no region is named. */
+  constructor(
+    readonly all: readonly Region[],
+    homeName: string,
+  ) {
+    this.#byName = new Map(all.map((region) => [region.name, region]));
+    const home = this.#byName.get(homeName);
+    if (!home || this.#byName.size !== all.length) throw new Error(`regions: ${homeName} must be one of distinct regions`);
+    this.home = home;
+  }
+
+  /** A configured region by name; undefined for any other name (the caller answers with the list). */
+  named(name: string): Region | undefined {
+    return this.#byName.get(name);
+  }
+
+  get names(): string[] {
+    return [...this.#byName.keys()];
+  }
+
+  /**
+   * The region holding the tenant, or undefined when none does. Fails closed, with an error, when
+   * more than one region holds it: a tenant copied into a second region is never served from either.
+   */
+  async locate(tenantId: string): Promise<Region | undefined> {
+    if (this.all.length === 1) return this.home;
+    if (!UUID.test(tenantId)) return undefined;
+    const known = this.#located.get(tenantId);
+    if (known) return known;
+    const holders = (
+      await Promise.all(this.all.map(async (region) => ((await holdsTenant(region.orm, tenantId)) ? region : undefined)))
+    ).filter((region) => region !== undefined);
+    if (holders.length > 1)
+      throw new Error(`tenant ${tenantId} is stored in more than one region (${holders.map((r) => r.name).join(', ')})`);
+    if (holders[0]) this.#located.set(tenantId, holders[0]);
+    return holders[0];
+  }
+
+  /** The region a request runs in: its tenant's, or home for principals without one (anonymous, operators). */
+  async of(principal: Principal): Promise<Region | undefined> {
+    const tenantId = tenantOf(principal);
+    return tenantId ? this.locate(tenantId) : this.home;
+  }
+}
+
+/**
+ * Runs a request's work in a region: in the request's own transaction when it is the request's
+ * region, else in a transaction of its own in that region's database, under the same principal
+ * (its settings, filters and audit writer), committed when the work returns. Only for operations
+ * whose whole effect is this work (one root field: onboarding, an operator's action on a tenant),
+ * since the request's own transaction commits or rolls back separately.
+ */
+export async function inRegion<T>(ctx: Context, region: Region, work: (scope: Context) => Promise<T>): Promise<T> {
+  if (region.orm === ctx.orm) return work(ctx);
+  const agentRuntime = { ...ctx.agentRuntime, engine: region.engine };
+  return forkForPrincipal(region.orm, ctx.principal).transactional((em) => work({ ...ctx, em, orm: region.orm, region, agentRuntime }));
+}
+
+/** inRegion for an operator's action on one tenant, in the tenant's region; a tenant no region holds is NOT_FOUND. */
+export async function inTenantRegion<T>(ctx: Context, tenantId: string, work: (scope: Context) => Promise<T>): Promise<T> {
+  const region = await ctx.regions.locate(tenantId);
+  if (!region) throw notFound('Tenant', tenantId);
+  return inRegion(ctx, region, work);
+}
+
+/** Whether the region's database holds the tenant's row, asked under that tenant's RLS setting (its own row only). */
+async function holdsTenant(orm: MikroORM, tenantId: string): Promise<boolean> {
+  const rows = await forkForTenant(orm, tenantId).transactional((em) => em.execute('select 1 from tenants where id = ?', [tenantId]));
+  return rows.length > 0;
+}
