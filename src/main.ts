@@ -25,22 +25,13 @@ async function main() {
     ? undefined
     : await startEmbeddedPostgres({ dataDir: config.pgDataDir, port: config.EMBEDDED_PG_PORT, password: keyring.embeddedDbPassword, log });
   const adminUrl = config.DATABASE_URL ?? embedded?.adminUrl ?? '';
-  const appUrl = await prepareRegionDatabase(config.HOME_REGION, adminUrl, config.APP_DATABASE_URL);
   // Every region's database is migrated as that region before anything serves: a crossed URL stops here.
+  const prepare = (region: string, regionAdminUrl: string, regionAppUrl: string | undefined) =>
+    prepareRegionDatabase({ region, adminUrl: regionAdminUrl, appUrl: regionAppUrl, password: keyring.embeddedDbPassword.reveal(), log });
+  const appUrl = await prepare(config.HOME_REGION, adminUrl, config.APP_DATABASE_URL);
   const regions = [];
   for (const [name, region] of Object.entries(config.REGIONS)) {
-    regions.push({
-      name,
-      appUrl: await prepareRegionDatabase(name, region.databaseUrl, region.appDatabaseUrl),
-      backupDir: region.backupDir,
-    });
-  }
-  /** Migrates one region's database as that region and answers the app role's URL to it. */
-  async function prepareRegionDatabase(region: string, regionAdminUrl: string, regionAppUrl: string | undefined): Promise<string> {
-    await migrate(regionAdminUrl, log.child({ region }), { region });
-    if (regionAppUrl) return regionAppUrl;
-    await setAppRolePassword(regionAdminUrl, keyring.embeddedDbPassword.reveal());
-    return appUrlFor(regionAdminUrl, keyring.embeddedDbPassword.reveal());
+    regions.push({ name, appUrl: await prepare(name, region.databaseUrl, region.appDatabaseUrl), backupDir: region.backupDir });
   }
   const redis = config.REDIS_URL ? new Redis(config.REDIS_URL, { lazyConnect: false, maxRetriesPerRequest: 1 }) : undefined;
   const gateway = await startGateway({
@@ -107,6 +98,23 @@ async function main() {
   };
   process.once('SIGINT', () => void shutdown('SIGINT'));
   process.once('SIGTERM', () => void shutdown('SIGTERM'));
+}
+
+/**
+ * Migrates one region's database as that region and answers the app role's URL to it: the given
+ * one, or the administrative URL with the app role, whose password is then set to the keyring's.
+ */
+async function prepareRegionDatabase(options: {
+  region: string;
+  adminUrl: string;
+  appUrl: string | undefined;
+  password: string;
+  log: ReturnType<typeof createLogger>;
+}): Promise<string> {
+  await migrate(options.adminUrl, options.log.child({ region: options.region }), { region: options.region });
+  if (options.appUrl) return options.appUrl;
+  await setAppRolePassword(options.adminUrl, options.password);
+  return appUrlFor(options.adminUrl, options.password);
 }
 
 main().catch((error: unknown) => {
