@@ -117,7 +117,7 @@ export async function startAgentRuntime(options: AgentRuntimeOptions) {
     reconciler,
     taskTimeouts,
     async stop() {
-      taskTimeouts.stop();
+      await taskTimeouts.stop();
       reconciler.stop();
       await worker.stop();
       channels.closeAll();

@@ -1,5 +1,6 @@
 import type { MikroORM } from '@mikro-orm/postgresql';
 import type { Logger } from '../../shared/logger.ts';
+import { PeriodicJob } from '../../shared/periodic-job.ts';
 
 /**
  * Marks tasks nobody answered by their deadline TIMED_OUT, about once a second on every replica.
@@ -11,20 +12,23 @@ import type { Logger } from '../../shared/logger.ts';
 export class TaskTimeouts {
   readonly #orm: MikroORM;
   readonly #log: Logger;
-  #timer: NodeJS.Timeout | undefined;
+  /** One sweep at a time, and stop() waits for the one under way (it must not outlive the ORM). */
+  readonly #job: PeriodicJob;
 
   constructor(orm: MikroORM, log: Logger) {
     this.#orm = orm;
     this.#log = log.child({ component: 'task-timeouts' });
+    this.#job = new PeriodicJob('task sweep', this.#log, async () => {
+      await this.sweep();
+    });
   }
 
   start(intervalMs: number): void {
-    this.#timer = setInterval(() => void this.sweep().catch((error) => this.#log.warn({ err: error }, 'task sweep failed')), intervalMs);
-    this.#timer.unref();
+    this.#job.start(intervalMs);
   }
 
-  stop(): void {
-    clearInterval(this.#timer);
+  stop(): Promise<void> {
+    return this.#job.stop();
   }
 
   /** One sweep; returns the ids of the tasks it timed out. */
