@@ -7,6 +7,7 @@ import { tenantSchemaName } from '../src/db/request-scope.ts';
 import { decodeGlobalId } from '../src/shared/global-id.ts';
 import { createLogger } from '../src/shared/logger.ts';
 import { graphql } from './gql/gql.ts';
+import { RotateCredentialKey, SetCredential } from './support/credential-operations.ts';
 import { adminQuery } from './support/database.ts';
 import { errorCodes, expectNoErrors, type Gateway, startGateway } from './support/gateway.ts';
 import { Agents, ListAgents, Me, NodeById, OwnTenant, VerifyAuditLog } from './support/operations.ts';
@@ -209,6 +210,23 @@ describe('data residency: a database per region', () => {
     expect(restoreTenant.rows).toEqual(backupTenant.rows);
     expect(await schemaExists(usUrl(), restoreTenant.schema)).toBe(true);
     expect(await schemaExists(gw.database.adminUrl, restoreTenant.schema)).toBe(false);
+  });
+
+  test('a KEK rotation rewraps the data keys of every region before it retires the old version', async () => {
+    for (const tenant of [home, us, usEnterprise]) {
+      const agent = await tenant.agent();
+      expectNoErrors(
+        await gw.execute(SetCredential, { agentId: agent.id, name: 'API_KEY', value: `v-${tenant.name}` }, { token: tenant.ownerToken }),
+      );
+    }
+    const { rotateCredentialKey: version } = expectNoErrors(await gw.execute(RotateCredentialKey, {}, { token: operator }));
+    await gw.fleetgate.keyRotation.idle();
+    const versions = async (url: string, table: string) =>
+      (await adminQuery<{ v: number }>(url, `select distinct key_version as v from ${table}`)).rows.map((row) => row.v);
+    expect(await versions(gw.database.adminUrl, 'public.agent_credentials')).toEqual([version]);
+    expect(await versions(usUrl(), 'public.agent_credentials')).toEqual([version]);
+    expect(await versions(usUrl(), `${tenantSchemaName(uuidOf(usEnterprise.id))}.agent_credentials`)).toEqual([version]);
+    expect(await gw.keyProvider.status()).toMatchObject({ latestVersion: version, minDecryptionVersion: version });
   });
 
   test('fail closed: a tenant found in two regions’ databases is served from neither', async () => {
