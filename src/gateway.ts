@@ -12,6 +12,7 @@ import { agentTokenStartSecret } from './modules/memory/agent-tokens.ts';
 import { MemoryChannel } from './modules/memory/memory-channel.ts';
 import { memoryKeyHolder } from './modules/memory/memory-keys.ts';
 import { memoryMaintenanceJob } from './modules/memory/memory-maintenance.ts';
+import { sharingKeyHolder } from './modules/memory/sharing-keys.ts';
 import { AccessGate } from './modules/policy/access-gate.ts';
 import { IsolationCanary } from './modules/policy/isolation-canary.ts';
 import { type AgentRuntime, type AgentRuntimeOptions, startAgentRuntime } from './modules/provisioning/agent-runtime.ts';
@@ -126,6 +127,7 @@ export async function startGateway(options: GatewayOptions) {
     holders: regions.all.flatMap((region) => [
       credentialKeyHolder(region.orm, keyProvider),
       memoryKeyHolder(region.orm, keyProvider),
+      sharingKeyHolder(region.orm, keyProvider),
       ...(region.backupDir ? [backupArchiveKeyHolder(region.backupDir, keyProvider)] : []),
     ]),
   });

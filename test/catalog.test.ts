@@ -53,6 +53,7 @@ test('every table with a tenant_id, and tenants itself, has RLS enabled and forc
     'memory_purges',
     'support_grants',
     'tasks',
+    'tenant_sharing_keys',
     'tenants',
     'users',
     'workspace_file_grants',
@@ -97,6 +98,8 @@ test('the only policies without the tenant setting are owner-only, for the SECUR
     { tablename: 'memory_key_escrow', policyname: 'memory_key_escrow_select', cmd: 'SELECT', roles: '{fleetgate_owner}' },
     { tablename: 'memory_key_escrow', policyname: 'memory_key_escrow_update', cmd: 'UPDATE', roles: '{fleetgate_owner}' },
     { tablename: 'memory_purges', policyname: 'memory_purges_due', cmd: 'SELECT', roles: '{fleetgate_owner}' },
+    // KEK rewrap lists tenant ids of sharing keys under old versions through sharing_keys_below_key_version().
+    { tablename: 'tenant_sharing_keys', policyname: 'tenant_sharing_keys_rewrap_select', cmd: 'SELECT', roles: '{fleetgate_owner}' },
   ]);
   expect(
     await query(`select proname, prosecdef, pg_get_userbyid(proowner) as owner from pg_proc

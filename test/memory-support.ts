@@ -1,3 +1,4 @@
+import { type KeyProvider, KeyProviderUnavailableError } from '../src/modules/credentials/key-provider.ts';
 import { mintAgentToken } from '../src/modules/memory/agent-tokens.ts';
 import { decodeGlobalId } from '../src/shared/global-id.ts';
 import type { Gateway } from './support/gateway.ts';
@@ -12,4 +13,22 @@ export async function agentWithToken(gw: Gateway, tenant: Tenant, name?: string)
   const token = await mintAgentToken({ orm: gw.orm, tokens: gw.tokens }, { id, tenantId });
   if (!token) throw new Error('agent vanished');
   return { globalId: agent.id, id, tenantId, token: token.reveal() };
+}
+
+/** A provider that can be switched off, as when Vault is sealed or the keyring file is gone. */
+export class SwitchableProvider implements KeyProvider {
+  readonly kind = 'local';
+  down = false;
+  constructor(private readonly inner: KeyProvider) {}
+  #use<T>(call: () => Promise<T>): Promise<T> {
+    if (this.down) return Promise.reject(new KeyProviderUnavailableError('local', 'switched off by the test'));
+    return call();
+  }
+  generateDataKey = () => this.#use(() => this.inner.generateDataKey());
+  unwrapDataKey = (wrapped: string) => this.#use(() => this.inner.unwrapDataKey(wrapped));
+  rewrapDataKey = (wrapped: string) => this.#use(() => this.inner.rewrapDataKey(wrapped));
+  versionOf = (wrapped: string) => this.inner.versionOf(wrapped);
+  rotate = () => this.#use(() => this.inner.rotate());
+  retireBelow = (version: number) => this.#use(() => this.inner.retireBelow(version));
+  status = () => this.#use(() => this.inner.status());
 }

@@ -1,6 +1,5 @@
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { forkForTenant } from '../src/db/request-scope.ts';
-import { type KeyProvider, KeyProviderUnavailableError } from '../src/modules/credentials/key-provider.ts';
 import { revokeAgentTokens } from '../src/modules/memory/agent-tokens.ts';
 import {
   DeleteMemory,
@@ -11,28 +10,10 @@ import {
   RenewAgentToken,
   WipeAgentMemory,
 } from './memory-operations.ts';
-import { agentWithToken } from './memory-support.ts';
+import { agentWithToken, SwitchableProvider } from './memory-support.ts';
 import { adminQuery } from './support/database.ts';
 import { errorCodes, expectNoErrors, freshLocalKeyProvider, type Gateway, startGateway } from './support/gateway.ts';
 import { DeleteAgent, Me } from './support/operations.ts';
-
-/** A provider that can be switched off, as when Vault is sealed or the keyring file is gone. */
-class SwitchableProvider implements KeyProvider {
-  readonly kind = 'local';
-  down = false;
-  constructor(private readonly inner: KeyProvider) {}
-  #use<T>(call: () => Promise<T>): Promise<T> {
-    if (this.down) return Promise.reject(new KeyProviderUnavailableError('local', 'switched off by the test'));
-    return call();
-  }
-  generateDataKey = () => this.#use(() => this.inner.generateDataKey());
-  unwrapDataKey = (wrapped: string) => this.#use(() => this.inner.unwrapDataKey(wrapped));
-  rewrapDataKey = (wrapped: string) => this.#use(() => this.inner.rewrapDataKey(wrapped));
-  versionOf = (wrapped: string) => this.inner.versionOf(wrapped);
-  rotate = () => this.#use(() => this.inner.rotate());
-  retireBelow = (version: number) => this.#use(() => this.inner.retireBelow(version));
-  status = () => this.#use(() => this.inner.status());
-}
 
 let gw: Gateway;
 let provider: SwitchableProvider;

@@ -78,7 +78,10 @@ const HandoffSchema = defineEntity({
     /** The recipient. */
     agentId: p.uuid(),
     fromAgentId: p.uuid(),
-    payload: p.json<unknown>(),
+    /** Written before migrations/0017 only: the payload in plaintext. */
+    payload: p.json<unknown>().nullable(),
+    /** The payload, canonical JSON text sealed under the tenant's sharing key (sharing-keys.ts). */
+    sealedPayload: p.blob().nullable(),
     createdAt: p.datetime().onCreate(() => new Date()),
     receivedAt: p.datetime().nullable(),
   },
@@ -94,7 +97,10 @@ const WorkspaceFileSchema = defineEntity({
     id: p.uuid().primary(),
     tenantId: p.uuid(),
     name: p.string(),
-    content: p.text(),
+    /** Written before migrations/0017 only: the content in plaintext. */
+    content: p.text().nullable(),
+    /** The content, sealed under the tenant's sharing key (sharing-keys.ts). */
+    sealedContent: p.blob().nullable(),
     createdAt: p.datetime().onCreate(() => new Date()),
     updatedAt: p
       .datetime()

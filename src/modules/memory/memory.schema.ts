@@ -6,8 +6,8 @@ import { AgentRef } from '../agents/agent.schema.ts';
 import { keysetConnection } from '../common/connection.ts';
 import { TenantRef } from '../tenants/tenant.schema.ts';
 import { renewAgentToken } from './agent-tokens.ts';
-import { handoffInbox, sendHandoff } from './handoff.service.ts';
-import { GRANT_MODES, type Handoff, type WorkspaceFile, type WorkspaceFileGrant } from './memory.entity.ts';
+import { type HandoffView, handoffInbox, sendHandoff } from './handoff.service.ts';
+import { GRANT_MODES, type WorkspaceFileGrant } from './memory.entity.ts';
 import {
   deleteMemory,
   exportAgentMemory,
@@ -27,6 +27,7 @@ import {
   listWorkspaceFiles,
   readWorkspaceFile,
   revokeWorkspaceFileGrant,
+  type WorkspaceFileView,
   writeWorkspaceFile,
 } from './workspace.service.ts';
 
@@ -219,13 +220,13 @@ builder.objectField(TenantRef, 'memoryMaxValueBytes', (t) =>
 
 // --- Handoffs: explicit sharing between two agents of one tenant ---
 
-const HandoffRef = builder.objectRef<Handoff>('Handoff').implement({
+const HandoffRef = builder.objectRef<HandoffView>('Handoff').implement({
   authScopes: (handoff, ctx) => rendersFor(ctx.principal, handoff.tenantId, [handoff.agentId, handoff.fromAgentId]),
   fields: (t) => ({
     id: t.id({ resolve: (handoff) => encodeGlobalId('Handoff', handoff.id) }),
     fromAgentId: t.id({ resolve: (handoff) => encodeGlobalId('Agent', handoff.fromAgentId) }),
     toAgentId: t.id({ resolve: (handoff) => encodeGlobalId('Agent', handoff.agentId) }),
-    payload: t.string({ description: 'JSON text.', resolve: (handoff) => JSON.stringify(handoff.payload) }),
+    payload: t.exposeString('payload', { description: 'JSON text.' }),
     createdAt: t.expose('createdAt', { type: 'DateTime' }),
     receivedAt: t.expose('receivedAt', { type: 'DateTime', nullable: true }),
   }),
@@ -251,7 +252,7 @@ builder.queryField('handoffInbox', (t) =>
 builder.mutationField('sendHandoff', (t) =>
   t.field({
     description: 'Hands a JSON payload to another agent of the same tenant (agent tokens only; audited).',
-    type: builder.objectRef<{ handoff: Handoff }>('SendHandoffPayload').implement({
+    type: builder.objectRef<{ handoff: HandoffView }>('SendHandoffPayload').implement({
       fields: (f) => ({ handoff: f.expose('handoff', { type: HandoffRef }) }),
     }),
     skipTypeScopes: true,
@@ -267,7 +268,7 @@ builder.mutationField('sendHandoff', (t) =>
 
 const WorkspaceGrantMode = builder.enumType('WorkspaceGrantMode', { values: GRANT_MODES });
 
-const WorkspaceFileRef = builder.objectRef<WorkspaceFile>('WorkspaceFile').implement({
+const WorkspaceFileRef = builder.objectRef<WorkspaceFileView>('WorkspaceFile').implement({
   authScopes: (file) => ({ sameTenant: file.tenantId }),
   fields: (t) => ({
     id: t.id({ resolve: (file) => encodeGlobalId('WorkspaceFile', file.id) }),
@@ -306,7 +307,7 @@ const WorkspaceRevokeInput = builder.inputType('WorkspaceRevokeInput', {
   }),
 });
 
-const WorkspaceFilePayload = builder.objectRef<{ file: WorkspaceFile }>('WorkspaceFilePayload').implement({
+const WorkspaceFilePayload = builder.objectRef<{ file: WorkspaceFileView }>('WorkspaceFilePayload').implement({
   fields: (t) => ({ file: t.expose('file', { type: WorkspaceFileRef }) }),
 });
 

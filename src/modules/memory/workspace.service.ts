@@ -10,7 +10,8 @@ import { newId } from '../../shared/ids.ts';
 import { parseInput } from '../../shared/validation.ts';
 import { recordAudit } from '../audit/audit.service.ts';
 import { GRANT_MODES, WorkspaceFile, WorkspaceFileGrant } from './memory.entity.ts';
-import { assertAgentInTenant } from './memory.service.ts';
+import { assertAgentInTenant, type MemoryScope } from './memory.service.ts';
+import { withSharingKey } from './sharing-keys.ts';
 
 const NAME = z
   .string()
@@ -22,11 +23,22 @@ const grantInput = z.object({ fileId: z.uuid(), agentId: z.string().max(100), mo
 
 type AgentPrincipal = Extract<Principal, { kind: 'agent' }>;
 
+/** A file as the API shows it: its content opened. The stored row holds it sealed under the tenant's sharing key. */
+export interface WorkspaceFileView {
+  id: string;
+  tenantId: string;
+  name: string;
+  content: string;
+  updatedAt: Date;
+}
+
 /** Owners and admins create the tenant's shared files; no agent reaches one until it is granted. */
-export async function createWorkspaceFile(scope: RequestScope, input: unknown): Promise<WorkspaceFile> {
+export async function createWorkspaceFile(scope: MemoryScope, input: unknown): Promise<WorkspaceFileView> {
   assertCan(scope.principal, 'workspace.manage');
-  const fields = parseInput(createInput, input);
-  const file = scope.em.create(WorkspaceFile, { id: newId(), tenantId: tenantOf(scope), ...fields });
+  const { name, content } = parseInput(createInput, input);
+  const id = newId();
+  const sealedContent = await withSharingKey(scope, tenantOf(scope), (key) => key.seal('file', id, content));
+  const file = scope.em.create(WorkspaceFile, { id, tenantId: tenantOf(scope), name, content: null, sealedContent });
   recordAudit(scope, { action: 'workspace.file.create', targetType: 'WorkspaceFile', targetId: file.id, detail: { name: file.name } });
   try {
     await scope.em.flush();
@@ -34,12 +46,12 @@ export async function createWorkspaceFile(scope: RequestScope, input: unknown): 
     if (error instanceof UniqueConstraintViolationException) throw clientError('CONFLICT', 'A file with this name already exists');
     throw error;
   }
-  return file;
+  return viewOf(file, content);
 }
 
-export function listWorkspaceFiles(scope: RequestScope, page: PageArgs): Promise<WorkspaceFile[]> {
+export async function listWorkspaceFiles(scope: MemoryScope, page: PageArgs): Promise<WorkspaceFileView[]> {
   assertCan(scope.principal, 'workspace.manage');
-  return findPage(scope.em, WorkspaceFile, {}, page);
+  return openAll(scope, await findPage(scope.em, WorkspaceFile, {}, page));
 }
 
 /** Grants one agent READ or WRITE on one file (replacing its earlier grant), audited. */
@@ -72,21 +84,43 @@ export async function revokeWorkspaceFileGrant(scope: RequestScope, input: unkno
  * The calling agent reads a file granted to it. No grant and no file look the same (NOT_FOUND):
  * an agent learns nothing about files it was not given.
  */
-export async function readWorkspaceFile(scope: RequestScope, name: string): Promise<WorkspaceFile> {
+export async function readWorkspaceFile(scope: MemoryScope, name: string): Promise<WorkspaceFileView> {
   assertCan(scope.principal, 'agent.self.workspace');
-  return (await grantedFile(scope, name)).file;
+  const [view] = await openAll(scope, [(await grantedFile(scope, name)).file]);
+  if (!view) throw notFound('WorkspaceFile', name);
+  return view;
 }
 
 /** Writing needs a WRITE grant; a READ grant is FORBIDDEN (the agent already knows the file). Audited. */
-export async function writeWorkspaceFile(scope: RequestScope, input: unknown): Promise<WorkspaceFile> {
+export async function writeWorkspaceFile(scope: MemoryScope, input: unknown): Promise<WorkspaceFileView> {
   assertCan(scope.principal, 'agent.self.workspace');
   const { name, content } = parseInput(createInput, input);
   const { file, grant } = await grantedFile(scope, name);
   if (grant.mode !== 'WRITE') throw forbidden('This file is granted read-only');
-  file.content = content;
+  file.sealedContent = await withSharingKey(scope, file.tenantId, (key) => key.seal('file', file.id, content));
+  file.content = null; // a file written before migrations/0017 is sealed from its first write on
   recordAudit(scope, { action: 'workspace.file.write', targetType: 'WorkspaceFile', targetId: file.id, detail: { name } });
   await scope.em.flush();
-  return file;
+  return viewOf(file, content);
+}
+
+/** Opens the files' contents with one unwrap of the tenant's sharing key (none when nothing is sealed). */
+async function openAll(scope: MemoryScope, files: WorkspaceFile[]): Promise<WorkspaceFileView[]> {
+  const contentOf = (file: WorkspaceFile, open?: (sealed: Buffer) => string) =>
+    file.sealedContent && open ? open(Buffer.from(file.sealedContent)) : (file.content ?? '');
+  if (files.every((file) => !file.sealedContent)) return files.map((file) => viewOf(file, contentOf(file)));
+  return withSharingKey(scope, tenantOf(scope), (key) =>
+    files.map((file) =>
+      viewOf(
+        file,
+        contentOf(file, (sealed) => key.open('file', file.id, sealed)),
+      ),
+    ),
+  );
+}
+
+function viewOf(file: WorkspaceFile, content: string): WorkspaceFileView {
+  return { id: file.id, tenantId: file.tenantId, name: file.name, content, updatedAt: file.updatedAt };
 }
 
 async function grantedFile(scope: RequestScope, name: string): Promise<{ file: WorkspaceFile; grant: WorkspaceFileGrant }> {

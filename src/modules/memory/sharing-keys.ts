@@ -1,0 +1,112 @@
+import type { MikroORM } from '@mikro-orm/postgresql';
+import { forkForTenant } from '../../db/request-scope.ts';
+import { clientError } from '../../shared/errors.ts';
+import { type KeyProvider, KeyProviderUnavailableError, type WrappedKeyHolder } from '../credentials/key-provider.ts';
+import type { MemoryScope } from './memory.service.ts';
+import { openValue, sealValue } from './memory-crypto.ts';
+
+/** What a tenant shares between its agents, each sealed under the tenant's sharing key (migrations/0017). */
+export type SharedKind = 'handoff' | 'file';
+
+/** Binds a ciphertext to its tenant, kind and row: moved to another row, kind or tenant, it fails to open. */
+function aadOf(tenantId: string, kind: SharedKind, id: string): string {
+  return `fleetgate-sharing-v1\u0000${tenantId}\u0000${kind}\u0000${id}`;
+}
+
+/**
+ * Runs `use` with a sealer and an opener under the tenant's sharing key (made on the tenant's first
+ * use), unwrapped once for the call and zeroed after it; never cached, like memory keys. Runs in the
+ * request's transaction, under its tenant's RLS setting, with the tenant named in SQL as well.
+ */
+export async function withSharingKey<T>(
+  scope: MemoryScope,
+  tenantId: string,
+  use: (key: {
+    seal: (kind: SharedKind, id: string, plaintext: string) => Buffer;
+    open: (kind: SharedKind, id: string, sealed: Buffer) => string;
+  }) => T,
+): Promise<T> {
+  const wrapped = (await storedKey(scope, tenantId)) ?? (await createKey(scope, tenantId));
+  const dataKey = await withProvider(() => scope.keys.provider.unwrapDataKey(wrapped));
+  try {
+    return use({
+      seal: (kind, id, plaintext) => sealValue(dataKey, aadOf(tenantId, kind, id), plaintext),
+      open: (kind, id, sealed) => {
+        try {
+          return openValue(dataKey, aadOf(tenantId, kind, id), sealed);
+        } catch {
+          throw clientError('SERVICE_UNAVAILABLE', 'This shared data cannot be decrypted with its tenant’s sharing key');
+        }
+      },
+    });
+  } finally {
+    dataKey.fill(0);
+  }
+}
+
+async function storedKey(scope: MemoryScope, tenantId: string): Promise<string | undefined> {
+  const [row] = await scope.em.execute<{ wrapped_key: string }[]>('select wrapped_key from tenant_sharing_keys where tenant_id = ?', [
+    tenantId,
+  ]);
+  return row?.wrapped_key;
+}
+
+/** A concurrent first use of the same tenant loses the insert race and uses the winner's key. */
+async function createKey(scope: MemoryScope, tenantId: string): Promise<string> {
+  const fresh = await withProvider(() => scope.keys.provider.generateDataKey());
+  fresh.plaintext.fill(0);
+  await scope.em.execute(
+    'insert into tenant_sharing_keys (tenant_id, provider, wrapped_key) values (?, ?, ?) on conflict (tenant_id) do nothing',
+    [tenantId, scope.keys.provider.kind, fresh.wrapped],
+  );
+  const stored = await storedKey(scope, tenantId);
+  if (!stored) throw new Error('tenant sharing key not stored');
+  return stored;
+}
+
+async function withProvider<T>(call: () => Promise<T>): Promise<T> {
+  try {
+    return await call();
+  } catch (error) {
+    if (error instanceof KeyProviderUnavailableError) {
+      throw clientError('SERVICE_UNAVAILABLE', 'Shared data is unavailable: the key provider cannot be used. Nothing was changed.');
+    }
+    throw error;
+  }
+}
+
+/**
+ * The tenants' sharing keys as a holder of wrapped keys (KEK rotation): listed across tenants by the
+ * owner-only `sharing_keys_below_key_version()` (tenant ids only), each rewrapped under its own
+ * tenant's setting, locked against a concurrent first use.
+ */
+export function sharingKeyHolder(orm: MikroORM, provider: KeyProvider): WrappedKeyHolder {
+  return {
+    name: 'tenant_sharing_keys',
+    async countBelow(version) {
+      const [row] = await orm.em.fork().execute<{ n: string }[]>('select sharing_keys_count_below_key_version(?) as n', [version]);
+      return Number(row?.n ?? 0);
+    },
+    async rewrapBelow(version, limit) {
+      const rows = await orm.em
+        .fork()
+        .execute<{ key_tenant_id: string }[]>('select * from sharing_keys_below_key_version(?, ?)', [version, limit]);
+      let rewrapped = 0;
+      for (const { key_tenant_id: tenantId } of rows) {
+        rewrapped += await forkForTenant(orm, tenantId).transactional(async (tx) => {
+          const [row] = await tx.execute<{ wrapped_key: string; key_version: number }[]>(
+            'select wrapped_key, wrapped_key_version(wrapped_key) as key_version from tenant_sharing_keys where tenant_id = ? for update',
+            [tenantId],
+          );
+          if (!row || row.key_version >= version) return 0;
+          await tx.execute('update tenant_sharing_keys set wrapped_key = ? where tenant_id = ?', [
+            await provider.rewrapDataKey(row.wrapped_key),
+            tenantId,
+          ]);
+          return 1;
+        });
+      }
+      return rewrapped;
+    },
+  };
+}
