@@ -283,11 +283,26 @@ describe('task history retention', () => {
     expect(await applyTaskHistoryRetention(taskDeps(), broken.tenantId)).toEqual({ tenantId: broken.tenantId, deleted: 3 });
   });
 
+  test('a long history is purged in batches, one transaction and one audit event each, until a batch comes back short', async () => {
+    const tenant = await tenantWithHistory('tasks-batches', false);
+    for (let i = 0; i < 2; i++) tenant.old.push(await task(tenant.tenantId, tenant.agentId, 'SUCCEEDED', { created: 120, finished: 100 }));
+    expect(await applyTaskHistoryRetention(taskDeps(), tenant.tenantId, 2)).toEqual({ tenantId: tenant.tenantId, deleted: 5 });
+    expect(await tasksOf(tenant.tenantId)).toEqual([...tenant.kept, tenant.middle].sort());
+    const events = await admin(
+      "select detail->>'deleted' as deleted from audit_events where tenant_id = $1 and action = 'task.history.purge' order by seq",
+      [tenant.tenantId],
+    );
+    expect(events.map((event) => Number(event.deleted))).toEqual([2, 2, 1]);
+    await expect(asApp(tenant.tenantId, [['select purge_task_history($1, 0)', [tenant.tenantId]]])).rejects.toThrow(
+      /limit must be positive/,
+    );
+  });
+
   test('the database holds the rules whoever calls: own tenant only, operators only for the list, no DELETE for the app role, bounds', async () => {
     const a = await tenantWithHistory('tasks-a', true);
     const b = await tenantWithHistory('tasks-b', false);
-    await expect(asApp(a.tenantId, [['select purge_task_history($1)', [b.tenantId]]])).rejects.toThrow(/not the current tenant/);
-    await expect(asApp(b.tenantId, [['select purge_task_history($1)', [a.tenantId]]])).rejects.toThrow(/not the current tenant/);
+    await expect(asApp(a.tenantId, [['select purge_task_history($1, 100)', [b.tenantId]]])).rejects.toThrow(/not the current tenant/);
+    await expect(asApp(b.tenantId, [['select purge_task_history($1, 100)', [a.tenantId]]])).rejects.toThrow(/not the current tenant/);
     await expect(asApp(a.tenantId, [['select * from task_history_tenants()', []]])).rejects.toThrow(/operators only/);
     await expect(asApp(a.tenantId, [['delete from tasks', []]])).rejects.toThrow(/permission denied/);
     await expect(asApp(b.tenantId, [['delete from tasks', []]])).rejects.toThrow(/permission denied/);
@@ -298,7 +313,7 @@ describe('task history retention', () => {
     expect(rows).toEqual(expect.arrayContaining([{ tenant_id: a.tenantId }, { tenant_id: b.tenantId }]));
     expect(Object.keys(rows?.[0] ?? {})).toEqual(['tenant_id']);
     // Its own purge, run by the app role, deletes only what the retention allows, in its own tier.
-    const [[purged]] = (await asApp(a.tenantId, [['select purge_task_history($1)::int as n', [a.tenantId]]])) as [[{ n: number }]];
+    const [[purged]] = (await asApp(a.tenantId, [['select purge_task_history($1, 100)::int as n', [a.tenantId]]])) as [[{ n: number }]];
     expect(purged).toEqual({ n: 3 });
     expect(await tasksOf(b.tenantId)).toHaveLength(7);
   });

@@ -15,17 +15,37 @@ export interface TaskHistoryOutcome {
   deleted: number;
 }
 
+/** Finished tasks deleted per transaction (migrations/0018): short transactions, whatever the history's length. */
+export const TASK_PURGE_BATCH = 5_000;
+
 /**
- * Deletes one tenant's finished tasks older than its `task_retention_days`, in one transaction under
- * the tenant's own setting: `purge_task_history()` (migrations/0013) decides what goes, in the tier
- * that holds the tenant's rows, and never touches a queued or running task. A purge that deleted
- * something records a `task.history.purge` event in the tenant's audit log in the same transaction.
+ * Deletes one tenant's finished tasks older than its `task_retention_days`, a batch per transaction
+ * under the tenant's own setting, until a batch comes back short: `purge_task_history()`
+ * (migrations/0013, 0018) decides what goes, in the tier that holds the tenant's rows, and never
+ * touches a queued or running task. Each batch that deleted something records a `task.history.purge`
+ * event in the tenant's audit log in the same transaction, so a run stopped halfway is audited as far
+ * as it went.
  */
-export async function applyTaskHistoryRetention(deps: TaskHistoryDeps, tenantId: string): Promise<TaskHistoryOutcome> {
+export async function applyTaskHistoryRetention(
+  deps: TaskHistoryDeps,
+  tenantId: string,
+  batch: number = TASK_PURGE_BATCH,
+): Promise<TaskHistoryOutcome> {
+  let total = 0;
+  for (;;) {
+    const deleted = await purgeBatch(deps, tenantId, batch);
+    total += deleted;
+    if (deleted < batch) break;
+  }
+  if (total > 0) deps.log.info({ component: 'task-retention', tenantId, deleted: total }, 'finished tasks deleted after their retention');
+  return { tenantId, deleted: total };
+}
+
+function purgeBatch(deps: TaskHistoryDeps, tenantId: string, batch: number): Promise<number> {
   return forkForTenant(deps.orm, tenantId).transactional(async (em) => {
     const [row] = await em.execute<{ deleted: number; days: number }[]>(
-      'select purge_task_history(?::uuid)::int as deleted, (select task_retention_days from tenants where id = ?::uuid) as days',
-      [tenantId, tenantId],
+      'select purge_task_history(?::uuid, ?)::int as deleted, (select task_retention_days from tenants where id = ?::uuid) as days',
+      [tenantId, batch, tenantId],
     );
     const deleted = Number(row?.deleted ?? 0);
     if (deleted > 0) {
@@ -42,9 +62,8 @@ export async function applyTaskHistoryRetention(deps: TaskHistoryDeps, tenantId:
         detail: { deleted, retentionDays: row?.days ?? null },
       });
       await em.flush();
-      deps.log.info({ component: 'task-retention', tenantId, deleted }, 'finished tasks deleted after their retention');
     }
-    return { tenantId, deleted };
+    return deleted;
   });
 }
 
