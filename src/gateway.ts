@@ -121,7 +121,8 @@ export async function startGateway(options: GatewayOptions) {
   const allowList = new ImageAllowList(options.agentImages);
   const keyProvider = options.keyProvider ?? unconfiguredKeyProvider();
   const keyRotation = new KeyRotation({
-    orms: regions.all.map((region) => region.orm),
+    // In region-name order, whatever the configuration's order: replicas never hold these locks in a cycle.
+    orms: [...regions.all].sort((a, b) => a.name.localeCompare(b.name)).map((region) => region.orm),
     provider: keyProvider,
     log: options.log,
     holders: regions.all.flatMap((region) => [

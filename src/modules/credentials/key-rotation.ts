@@ -5,7 +5,7 @@ import type { KeyProvider, WrappedKeyHolder } from './key-provider.ts';
 import { holdKeyVersionsExclusively } from './key-version-lock.ts';
 
 export interface KeyRotationOptions {
-  /** Every region's database: retirement holds KEY_VERSION_LOCK in each, since each holds wrapped keys. */
+  /** Every region's database, always in one order: retirement holds KEY_VERSION_LOCK in each, since each holds wrapped keys. */
   orms: MikroORM[];
   provider: KeyProvider;
   log: Logger;

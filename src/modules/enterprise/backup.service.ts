@@ -21,8 +21,7 @@ const FORMAT = 'fleetgate-backup-v1';
 const NEVER_BACKED_UP: readonly string[] = ['agent_memory_keys'];
 const BACKUP_ID = /^([0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12})-(\d{8}T\d{9}Z)\.fgbackup$/;
 
-/** What the gateway is configured with for backups. */
-/** Backups of a gateway: the key provider wrapping archive keys; each region has its own directory (RegionDatabase.backupDir). */
+/** What the gateway is configured with for backups: the key provider wrapping archive keys (each region has its own directory, Region.backupDir). */
 export interface BackupAccess {
   keys: KeyProvider;
 }

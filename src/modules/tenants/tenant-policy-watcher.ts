@@ -184,7 +184,7 @@ export class RegionalTenantPolicies implements TenantPolicies {
     for (const watcher of this.watchers) {
       const found = watcher.policyOf(tenantId);
       if (found === 'unknown') return 'unknown';
-      if (found !== DEFAULT_POLICY) policy = found;
+      if (policy === DEFAULT_POLICY) policy = found;
     }
     return policy;
   }
