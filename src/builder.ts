@@ -4,6 +4,7 @@ import ScopeAuthPlugin from '@pothos/plugin-scope-auth';
 import { type Action, can } from './auth/actions.ts';
 import { tenantOf } from './auth/principal.ts';
 import type { Context } from './context.ts';
+import { recordNodeMisses } from './modules/audit/node-probes.ts';
 import { forbidden, unauthenticated } from './shared/errors.ts';
 import { decodeGlobalId, encodeGlobalId } from './shared/global-id.ts';
 import type { Secret } from './shared/secret.ts';
@@ -54,8 +55,25 @@ export const builder = new SchemaBuilder<{
   relay: {
     clientMutationId: 'omit',
     cursorType: 'String',
-    nodeQueryOptions: { skipTypeScopes: true, authScopes: { tenantPrincipal: true } },
-    nodesQueryOptions: { skipTypeScopes: true, authScopes: { tenantPrincipal: true } },
+    // A node the caller cannot see is null, like a missing one; each such id is audited as a refusal (recordNodeMisses).
+    nodeQueryOptions: {
+      skipTypeScopes: true,
+      authScopes: { tenantPrincipal: true },
+      resolve: async (_root, { id }, ctx, _info, resolveNode) => {
+        const node = await resolveNode(id);
+        recordNodeMisses(ctx, 'node', [id], [node]);
+        return node;
+      },
+    },
+    nodesQueryOptions: {
+      skipTypeScopes: true,
+      authScopes: { tenantPrincipal: true },
+      resolve: async (_root, { ids }, ctx, _info, resolveNodes) => {
+        const nodes = await resolveNodes(ids);
+        recordNodeMisses(ctx, 'nodes', ids, nodes);
+        return nodes;
+      },
+    },
     decodeGlobalID: decodeGlobalId,
     encodeGlobalID: encodeGlobalId,
   },

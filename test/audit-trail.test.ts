@@ -3,10 +3,17 @@ import { can } from '../src/auth/actions.ts';
 import { recordDeniedAttempt } from '../src/modules/audit/audit-trail.ts';
 import { encodeGlobalId } from '../src/shared/global-id.ts';
 import { newId } from '../src/shared/ids.ts';
+import { graphql } from './gql/gql.ts';
 import { uuidOf } from './support/audit.ts';
 import { adminQuery } from './support/database.ts';
 import { errorCodes, expectNoErrors, type Gateway, startGateway } from './support/gateway.ts';
-import { AgentById, AuditLog, CreateAgent, SetAuditRetention, UpdateAgent, VerifyAuditLog } from './support/operations.ts';
+import { AgentById, AuditLog, CreateAgent, NodeById, SetAuditRetention, UpdateAgent, VerifyAuditLog } from './support/operations.ts';
+
+const NodesByIds = graphql(`
+  query NodesByIds($ids: [ID!]!) {
+    nodes(ids: $ids) { id }
+  }
+`);
 
 let gw: Gateway;
 beforeAll(async () => {
@@ -72,6 +79,26 @@ describe('denied attempts leave an event in the caller’s tenant', () => {
     expect(await log(b.ownerToken, { outcome: 'DENIED' })).toEqual([]);
     // The refusal is written after the rollback, in its own transaction, on the same intact chain.
     expect(expectNoErrors(await gw.execute(VerifyAuditLog, {}, { token: a.ownerToken })).verifyAuditLog.intact).toBe(true);
+  });
+
+  test('a probe through node(id) and nodes(ids) answers null like a missing object, and A’s log names each id asked for', async () => {
+    const a = await gw.seed.tenant();
+    const b = await gw.seed.tenant();
+    const own = await a.agent('a-own');
+    const secret = await b.agent('b-secret');
+    const missing = encodeGlobalId('Agent', newId());
+    expect(expectNoErrors(await gw.execute(NodeById, { id: secret.id }, { token: a.ownerToken })).node).toBeNull();
+    const { nodes } = expectNoErrors(await gw.execute(NodesByIds, { ids: [own.id, secret.id, missing] }, { token: a.ownerToken }));
+    expect(nodes.map((node) => node?.id ?? null)).toEqual([own.id, null, null]);
+    expect(await log(a.ownerToken, { outcome: 'DENIED' })).toMatchObject([
+      { action: 'Query.node', targetType: 'Agent', targetId: uuidOf(secret.id), detail: { code: 'NOT_FOUND' } },
+      { action: 'Query.nodes', targetType: 'Agent', targetId: uuidOf(secret.id), detail: { code: 'NOT_FOUND' } },
+      { action: 'Query.nodes', targetType: 'Agent', targetId: uuidOf(missing), detail: { code: 'NOT_FOUND' } },
+    ]);
+    expect(await log(b.ownerToken, { outcome: 'DENIED' })).toEqual([]);
+    // Seeing one's own object records nothing.
+    expect(expectNoErrors(await gw.execute(NodeById, { id: own.id }, { token: a.ownerToken })).node?.id).toBe(own.id);
+    expect(await log(a.ownerToken, { outcome: 'DENIED' })).toHaveLength(3);
   });
 
   test('a failed mutation (conflict) leaves a FAILED event and no change', async () => {
