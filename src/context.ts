@@ -1,4 +1,4 @@
-import type { EntityManager, MikroORM } from '@mikro-orm/postgresql';
+import type { EntityManager } from '@mikro-orm/postgresql';
 import type { YogaInitialContext } from 'graphql-yoga';
 import { principalOf } from './auth/authenticate.ts';
 import type { Keyring } from './auth/keyring.ts';
@@ -31,16 +31,15 @@ export interface RequestContext {
   requestId: string;
   tokens: TokenIssuer;
   metrics: Metrics;
-  /** The operator's image allow-list and, when this replica runs the request's region's agents, its container engine. */
+  /** The operator's image allow-list and the default task timeout. */
   agentRuntime: AgentRuntimeAccess;
   /** Signs audit reports and retention checkpoints; its public half is `auditSigningKey`. */
   auditKey: Keyring['auditKey'];
   /**
-   * The ORM of the request's region (its tenant's; home for anonymous and operator requests), for
-   * work outside the request's transaction: denied attempts are recorded after its rollback.
+   * The request's region: its tenant's, home for anonymous and operator requests. Its ORM serves
+   * work outside the request's transaction (denied attempts are recorded after its rollback); its
+   * engine runs the region's agents when this replica runs them.
    */
-  orm: MikroORM;
-  /** The request's region; `orm` is its ORM. */
   region: Region;
   /** Every region's database: operators act on a tenant in its own region (see inTenantRegion). */
   regions: Regions;
@@ -87,9 +86,8 @@ export function createContextFactory(deps: ContextDeps) {
       requestId,
       tokens: deps.tokens,
       metrics: deps.metrics,
-      agentRuntime: { ...deps.agentRuntime, engine: region.engine },
+      agentRuntime: deps.agentRuntime,
       auditKey: deps.auditKey,
-      orm: region.orm,
       region,
       regions: deps.regions,
       keys: deps.keys,

@@ -92,9 +92,8 @@ export class Regions {
  * since the request's own transaction commits or rolls back separately.
  */
 export async function inRegion<T>(ctx: Context, region: Region, work: (scope: Context) => Promise<T>): Promise<T> {
-  if (region.orm === ctx.orm) return work(ctx);
-  const agentRuntime = { ...ctx.agentRuntime, engine: region.engine };
-  return forkForPrincipal(region.orm, ctx.principal).transactional((em) => work({ ...ctx, em, orm: region.orm, region, agentRuntime }));
+  if (region === ctx.region) return work(ctx);
+  return forkForPrincipal(region.orm, ctx.principal).transactional((em) => work({ ...ctx, em, region }));
 }
 
 /** inRegion for an operator's action on one tenant, in the tenant's region; a tenant no region holds is NOT_FOUND. */

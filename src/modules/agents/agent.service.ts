@@ -2,7 +2,7 @@ import { UniqueConstraintViolationException } from '@mikro-orm/core';
 import { z } from 'zod';
 import { assertCan } from '../../auth/actions.ts';
 import { actorOf } from '../../auth/principal.ts';
-import type { RequestScope } from '../../context.ts';
+import type { Context, RequestScope } from '../../context.ts';
 import { findPageRows, type PageArgs } from '../../db/pagination.ts';
 import { clientError, notFound } from '../../shared/errors.ts';
 import { newId } from '../../shared/ids.ts';
@@ -174,9 +174,9 @@ export async function transitionAgent(scope: AgentScope, id: string, transition:
 }
 
 /** The container's recent output; empty before it first ran. */
-export async function agentLogs(scope: AgentScope, agent: AgentRecord, tail: number): Promise<string> {
+export async function agentLogs(scope: RequestScope & Pick<Context, 'region'>, agent: AgentRecord, tail: number): Promise<string> {
   assertCan(scope.principal, 'agent.read');
-  const engine = scope.agentRuntime.engine;
+  const engine = scope.region.engine;
   if (!engine) return '';
   try {
     return await engine.logs(agent.id, Math.min(Math.max(tail, 1), 1000));

@@ -110,7 +110,12 @@ export const auditTrail = {
   },
   async afterRollback(ctx: Context, args: ExecutionArgs, result: Result): Promise<void> {
     try {
-      await recordOutsideRequest(ctx, ctx.principal, ctx.requestId, failureRecords(ctx.principal, args, result));
+      await recordOutsideRequest(
+        { orm: ctx.region.orm, log: ctx.log },
+        ctx.principal,
+        ctx.requestId,
+        failureRecords(ctx.principal, args, result),
+      );
     } catch (error) {
       ctx.log.error({ err: error }, 'could not record refused or failed request in the audit log');
       throw error;

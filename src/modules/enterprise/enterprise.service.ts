@@ -62,12 +62,12 @@ export async function createEnterpriseTenant(
   return { tenant, schema: row?.schema ?? '', ownerToken: await issueToken(ownerPrincipal) };
 }
 
-type BackupScope = RequestScope & Pick<Context, 'orm' | 'region' | 'backups'>;
+type BackupScope = RequestScope & Pick<Context, 'region' | 'backups'>;
 
 /** A tenant's archives stay in its region: each region has a backup directory of its own. */
 function backupDeps(scope: BackupScope) {
   if (!scope.backups || !scope.region.backupDir) throw clientError('SERVICE_UNAVAILABLE', 'Backups are not configured on this gateway');
-  return { orm: scope.orm, keys: scope.backups.keys, dir: scope.region.backupDir, log: scope.log };
+  return { orm: scope.region.orm, keys: scope.backups.keys, dir: scope.region.backupDir, log: scope.log };
 }
 
 /** backupTenant for a request: the archive, then its event in the tenant's own audit log (operators only, checked by the service). */

@@ -68,7 +68,7 @@ export function useRateLimit(options: RateLimitOptions): Plugin<RequestContext> 
         options.metrics.rateLimited.inc({ tenant: principal.tenantId, limit: name });
         // One audit event per limit and window (its first refusal): a flood does not become a flood of writes.
         if (refusal.consumedPoints === points + 1) {
-          await recordDeniedAttempt(ctx, principal, ctx.requestId, {
+          await recordDeniedAttempt({ orm: ctx.region.orm, log: ctx.log }, principal, ctx.requestId, {
             action: 'rateLimit.exceeded',
             detail: { limit: name, retryAfterSeconds: retryAfter },
           });
