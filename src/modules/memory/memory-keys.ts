@@ -10,27 +10,46 @@ import type { KeyProvider, WrappedKeyHolder } from '../credentials/key-provider.
  * crypto-shred (a deleted agent's key row is gone, and stays gone).
  */
 export function memoryKeyHolder(orm: MikroORM, provider: KeyProvider): WrappedKeyHolder {
+  return wrappedKeyTableHolder(orm, provider, { table: 'agent_memory_keys', idColumn: 'agent_id', functionStem: 'memory_keys' });
+}
+
+/**
+ * A table holding one wrapped data key per row (`wrapped_key`, its version read from the wrapped form)
+ * as a holder for KEK rotation. `<functionStem>_count_below_key_version(version)` and
+ * `<functionStem>_below_key_version(version, limit)` are the owner-only SECURITY DEFINER listings
+ * across tenants and tiers, the latter returning `key_<idColumn>` and `key_tenant_id` only; each
+ * listed row is rewrapped in a transaction of its own under its tenant's setting, with RLS, locked
+ * against a concurrent change and left alone when it is gone or already rewrapped.
+ */
+export function wrappedKeyTableHolder(
+  orm: MikroORM,
+  provider: KeyProvider,
+  { table, idColumn, functionStem }: { table: string; idColumn: 'agent_id' | 'tenant_id'; functionStem: string },
+): WrappedKeyHolder {
   return {
-    name: 'agent_memory_keys',
+    name: table,
     async countBelow(version) {
-      const [row] = await orm.em.fork().execute<{ n: string }[]>('select memory_keys_count_below_key_version(?) as n', [version]);
+      const [row] = await orm.em.fork().execute<{ n: string }[]>(`select ${functionStem}_count_below_key_version(?) as n`, [version]);
       return Number(row?.n ?? 0);
     },
     async rewrapBelow(version, limit) {
       const rows = await orm.em
         .fork()
-        .execute<{ key_agent_id: string; key_tenant_id: string }[]>('select * from memory_keys_below_key_version(?, ?)', [version, limit]);
+        .execute<Record<string, string>[]>(`select * from ${functionStem}_below_key_version(?, ?)`, [version, limit]);
       let rewrapped = 0;
-      for (const { key_agent_id: agentId, key_tenant_id: tenantId } of rows) {
+      for (const listed of rows) {
+        const id = listed[`key_${idColumn}`];
+        const tenantId = listed.key_tenant_id;
+        if (!id || !tenantId) continue;
         rewrapped += await forkForTenant(orm, tenantId).transactional(async (tx) => {
           const [row] = await tx.execute<{ wrapped_key: string; key_version: number }[]>(
-            'select wrapped_key, wrapped_key_version(wrapped_key) as key_version from agent_memory_keys where agent_id = ? for update',
-            [agentId],
+            `select wrapped_key, wrapped_key_version(wrapped_key) as key_version from ${table} where ${idColumn} = ? for update`,
+            [id],
           );
           if (!row || row.key_version >= version) return 0;
-          await tx.execute('update agent_memory_keys set wrapped_key = ? where agent_id = ?', [
+          await tx.execute(`update ${table} set wrapped_key = ? where ${idColumn} = ?`, [
             await provider.rewrapDataKey(row.wrapped_key),
-            agentId,
+            id,
           ]);
           return 1;
         });

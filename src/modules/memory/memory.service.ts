@@ -342,12 +342,13 @@ async function withUnwrapped<T>(scope: MemoryScope, wrapped: string, use: (dataK
   }
 }
 
-async function withProvider<T>(call: () => Promise<T>): Promise<T> {
+/** A key provider call; a provider that cannot be used is a clear SERVICE_UNAVAILABLE naming what is unavailable. */
+export async function withProvider<T>(call: () => Promise<T>, what = 'Agent memory'): Promise<T> {
   try {
     return await call();
   } catch (error) {
     if (error instanceof KeyProviderUnavailableError) {
-      throw clientError('SERVICE_UNAVAILABLE', 'Agent memory is unavailable: the key provider cannot be used. Nothing was changed.');
+      throw clientError('SERVICE_UNAVAILABLE', `${what} is unavailable: the key provider cannot be used. Nothing was changed.`);
     }
     throw error;
   }

@@ -1,9 +1,12 @@
 import type { MikroORM } from '@mikro-orm/postgresql';
-import { forkForTenant } from '../../db/request-scope.ts';
 import { clientError } from '../../shared/errors.ts';
-import { type KeyProvider, KeyProviderUnavailableError, type WrappedKeyHolder } from '../credentials/key-provider.ts';
-import type { MemoryScope } from './memory.service.ts';
+import type { KeyProvider, WrappedKeyHolder } from '../credentials/key-provider.ts';
+import { type MemoryScope, withProvider } from './memory.service.ts';
 import { openValue, sealValue } from './memory-crypto.ts';
+import { wrappedKeyTableHolder } from './memory-keys.ts';
+
+/** Names shared data in the key provider's SERVICE_UNAVAILABLE answer. */
+const SHARED = 'Shared data';
 
 /** What a tenant shares between its agents, each sealed under the tenant's sharing key (migrations/0017). */
 export type SharedKind = 'handoff' | 'file';
@@ -27,7 +30,7 @@ export async function withSharingKey<T>(
   }) => T,
 ): Promise<T> {
   const wrapped = (await storedKey(scope, tenantId)) ?? (await createKey(scope, tenantId));
-  const dataKey = await withProvider(() => scope.keys.provider.unwrapDataKey(wrapped));
+  const dataKey = await withProvider(() => scope.keys.provider.unwrapDataKey(wrapped), SHARED);
   try {
     return use({
       seal: (kind, id, plaintext) => sealValue(dataKey, aadOf(tenantId, kind, id), plaintext),
@@ -53,7 +56,7 @@ async function storedKey(scope: MemoryScope, tenantId: string): Promise<string |
 
 /** A concurrent first use of the same tenant loses the insert race and uses the winner's key. */
 async function createKey(scope: MemoryScope, tenantId: string): Promise<string> {
-  const fresh = await withProvider(() => scope.keys.provider.generateDataKey());
+  const fresh = await withProvider(() => scope.keys.provider.generateDataKey(), SHARED);
   fresh.plaintext.fill(0);
   await scope.em.execute(
     'insert into tenant_sharing_keys (tenant_id, provider, wrapped_key) values (?, ?, ?) on conflict (tenant_id) do nothing',
@@ -64,49 +67,10 @@ async function createKey(scope: MemoryScope, tenantId: string): Promise<string> 
   return stored;
 }
 
-async function withProvider<T>(call: () => Promise<T>): Promise<T> {
-  try {
-    return await call();
-  } catch (error) {
-    if (error instanceof KeyProviderUnavailableError) {
-      throw clientError('SERVICE_UNAVAILABLE', 'Shared data is unavailable: the key provider cannot be used. Nothing was changed.');
-    }
-    throw error;
-  }
-}
-
 /**
- * The tenants' sharing keys as a holder of wrapped keys (KEK rotation): listed across tenants by the
- * owner-only `sharing_keys_below_key_version()` (tenant ids only), each rewrapped under its own
- * tenant's setting, locked against a concurrent first use.
+ * The tenants' sharing keys as a holder of wrapped keys for KEK rotation, listed across tenants by the
+ * owner-only `sharing_keys_below_key_version()` (tenant ids only; see wrappedKeyTableHolder).
  */
 export function sharingKeyHolder(orm: MikroORM, provider: KeyProvider): WrappedKeyHolder {
-  return {
-    name: 'tenant_sharing_keys',
-    async countBelow(version) {
-      const [row] = await orm.em.fork().execute<{ n: string }[]>('select sharing_keys_count_below_key_version(?) as n', [version]);
-      return Number(row?.n ?? 0);
-    },
-    async rewrapBelow(version, limit) {
-      const rows = await orm.em
-        .fork()
-        .execute<{ key_tenant_id: string }[]>('select * from sharing_keys_below_key_version(?, ?)', [version, limit]);
-      let rewrapped = 0;
-      for (const { key_tenant_id: tenantId } of rows) {
-        rewrapped += await forkForTenant(orm, tenantId).transactional(async (tx) => {
-          const [row] = await tx.execute<{ wrapped_key: string; key_version: number }[]>(
-            'select wrapped_key, wrapped_key_version(wrapped_key) as key_version from tenant_sharing_keys where tenant_id = ? for update',
-            [tenantId],
-          );
-          if (!row || row.key_version >= version) return 0;
-          await tx.execute('update tenant_sharing_keys set wrapped_key = ? where tenant_id = ?', [
-            await provider.rewrapDataKey(row.wrapped_key),
-            tenantId,
-          ]);
-          return 1;
-        });
-      }
-      return rewrapped;
-    },
-  };
+  return wrappedKeyTableHolder(orm, provider, { table: 'tenant_sharing_keys', idColumn: 'tenant_id', functionStem: 'sharing_keys' });
 }

@@ -106,15 +106,10 @@ export async function writeWorkspaceFile(scope: MemoryScope, input: unknown): Pr
 
 /** Opens the files' contents with one unwrap of the tenant's sharing key (none when nothing is sealed). */
 async function openAll(scope: MemoryScope, files: WorkspaceFile[]): Promise<WorkspaceFileView[]> {
-  const contentOf = (file: WorkspaceFile, open?: (sealed: Buffer) => string) =>
-    file.sealedContent && open ? open(Buffer.from(file.sealedContent)) : (file.content ?? '');
-  if (files.every((file) => !file.sealedContent)) return files.map((file) => viewOf(file, contentOf(file)));
+  if (files.every((file) => !file.sealedContent)) return files.map((file) => viewOf(file, file.content ?? ''));
   return withSharingKey(scope, tenantOf(scope), (key) =>
     files.map((file) =>
-      viewOf(
-        file,
-        contentOf(file, (sealed) => key.open('file', file.id, sealed)),
-      ),
+      viewOf(file, file.sealedContent ? key.open('file', file.id, Buffer.from(file.sealedContent)) : (file.content ?? '')),
     ),
   );
 }
