@@ -117,6 +117,7 @@ async function main() {
     // The floor: the same row, sealed the same way, upserted and read by key in a transaction with
     // the same transaction-local settings the gateway applies; a read decrypts what it found.
     const dataKey = randomBytes(32);
+    const dataKeyId = randomUUID(); // the id a row names its data key by (migrations/0019)
     const floorTx = async (agent: BenchAgent, sql: string, params: unknown[]) => {
       const client = await floorPool.connect();
       try {
@@ -135,9 +136,9 @@ async function main() {
     const floorPut = async (agent: BenchAgent, key: string) => {
       await floorTx(
         agent,
-        `insert into agent_memory (id, tenant_id, agent_id, key, tags, ciphertext, size_bytes) values ($1, $2, $3, $4, $5, $6, $7)
+        `insert into agent_memory (id, tenant_id, agent_id, key, tags, ciphertext, key_id, size_bytes) values ($1, $2, $3, $4, $5, $6, $7, $8)
          on conflict (tenant_id, agent_id, key) do update set ciphertext = excluded.ciphertext, tags = excluded.tags,
-           size_bytes = excluded.size_bytes, expires_at = excluded.expires_at, updated_at = now()
+           key_id = excluded.key_id, size_bytes = excluded.size_bytes, expires_at = excluded.expires_at, updated_at = now()
          returning id, created_at`,
         [
           randomUUID(),
@@ -146,6 +147,7 @@ async function main() {
           `f-${key}`,
           ['bench'],
           sealValue(dataKey, aadOf(agent.tenantId, agent.id, `f-${key}`), VALUE),
+          dataKeyId,
           VALUE.length,
         ],
       );

@@ -183,6 +183,47 @@ describe('into the same (enterprise) schema after losing it', () => {
   });
 });
 
+// A wipe destroys the agent's key; its next write makes a new one. Rows of an archive taken before
+// the wipe were sealed under the destroyed key: restoring them beside rows under the new key left
+// memory that no key opens (export refused until wiped again). Each row names its key (0019).
+describe.each([
+  ['enterprise, beside the live schema', true, 'NEW'],
+  ['standard, beside the live tables', false, 'NEW'],
+  ['enterprise, into its own schema after losing it', true, 'SAME'],
+] as const)('an agent wiped and written again after the backup: restored %s', (_where, enterprise, into) => {
+  test('its rows sealed under the destroyed key are not restored, and are counted; every restored row opens', async () => {
+    const { tenant, tenantId, doomed: other, survivor: wiped } = await tenantWithMemory(`rewritten-${into}-${enterprise}`, enterprise);
+    const live = enterprise ? tenantSchemaName(tenantId) : 'public';
+    const backup = await backupTenant(deps, operator, tenantId);
+    const archived = (await openArchive(backup.backupId)).tables.agent_memory as (MemoryRow & { key_id: string })[];
+    expect(archived.map((row) => row.key_id).every(Boolean)).toBe(true);
+
+    expectNoErrors(await gw.execute(WipeAgentMemory, { agentId: wiped.globalId }, { token: tenant.ownerToken }));
+    expectNoErrors(await gw.execute(PutMemory, { input: { key: 'plan', value: '"after the wipe"' } }, { token: wiped.token }));
+    const newKey = await admin(`select key_id::text from ${live}.agent_memory_keys where agent_id = $1`, [wiped.id]);
+    expect(newKey).toHaveLength(1);
+    expect(archived.filter((row) => row.agent_id === wiped.id).map((row) => row.key_id)).not.toContain(newKey[0]?.key_id);
+
+    if (into === 'SAME') await admin(`drop schema ${live} cascade`);
+    const restored = await restoreTenant(deps, operator, { backupId: backup.backupId, into });
+    expect(restored.memoryShredded).toEqual({ agents: 1, entries: 2 });
+    expect(restored.rows.agent_memory).toBe(2);
+    const rows = (await admin(
+      `select tenant_id::text, agent_id::text, key, ciphertext, key_id::text from ${restored.schema}.agent_memory`,
+    )) as (MemoryRow & { key_id: string })[];
+    expect(rows.map((row) => row.agent_id)).toEqual([other.id, other.id]);
+    const liveKeys = (await admin('select wrapped_key from memory_key_escrow where tenant_id = $1', [tenantId])).map(
+      (r) => r.wrapped_key as string,
+    );
+    expect(await readableWith(liveKeys, rows)).toBe(rows.length);
+
+    // Through the API, never an error: beside, the live memory is untouched; into its own schema, the other
+    // agent's memory reads as backed up and the wiped one has none (what it wrote since was lost with the schema).
+    expect(await exported(tenant, other)).toEqual(expected(other));
+    expect(await exported(tenant, wiped)).toEqual(into === 'SAME' ? [] : [['plan', '"after the wipe"']]);
+  });
+});
+
 describe('the live key mirror (memory_key_escrow)', () => {
   test('follows every key table exactly: writes, wipes, deletions, KEK rewraps; the app role cannot touch it', async () => {
     const std = await tenantWithMemory('mirror-std', false);
@@ -264,13 +305,22 @@ describe('an archive written before the fix, which carries agent_memory_keys', (
     expect(keyRows).toHaveLength(2);
     const backup = await backupTenant(deps, operator, tenantId);
     const { tables } = await openArchive(backup.backupId);
-    const oldId = await writeArchiveWithKeys(backup.backupId, { ...tables, agent_memory_keys: keyRows.map((r) => r.row) });
+    // The old format: the key table in, and memory rows that name no key (key_id came with 0019).
+    const unnamed = (tables.agent_memory ?? []).map(({ key_id, ...row }) => row);
+    const oldId = await writeArchiveWithKeys(backup.backupId, {
+      ...tables,
+      agent_memory: unnamed,
+      agent_memory_keys: keyRows.map((r) => r.row),
+    });
     expect(wrappedKeysIn((await openArchive(oldId)).text)).toHaveLength(2); // the old format did hold them
     expectNoErrors(await gw.execute(DeleteAgent, { id: doomed.globalId }, { token: tenant.ownerToken }));
 
     const restored = await restoreTenant(deps, operator, { backupId: oldId, into: 'NEW' });
     expect(await admin(`select * from ${restored.schema}.agent_memory_keys`)).toEqual([]);
     expect(restored.memoryShredded).toEqual({ agents: 1, entries: 2 });
+    // The survivor's rows are taken as sealed under its live key, as they were.
+    const named = `select count(*)::int as n from ${restored.schema}.agent_memory m join ${own}.agent_memory_keys k using (agent_id, key_id)`;
+    expect(await admin(named)).toEqual([{ n: 2 }]);
     const doomedRows = (tables.agent_memory as MemoryRow[]).filter((row) => row.agent_id === doomed.id);
     const everyKey = [
       ...(await admin(`select wrapped_key from ${own}.agent_memory_keys`)).map((r) => r.wrapped_key as string),

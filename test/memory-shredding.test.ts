@@ -1,7 +1,15 @@
 import { afterAll, beforeAll, expect, test } from 'vitest';
 import { openValue } from '../src/modules/memory/memory-crypto.ts';
 import { runMemoryMaintenance } from '../src/modules/memory/memory-maintenance.ts';
-import { ExportAgentMemory, PendingMemoryPurges, PutMemory, SetMemoryRetention } from './memory-operations.ts';
+import {
+  ExportAgentMemory,
+  GetMemory,
+  ListMemory,
+  PendingMemoryPurges,
+  PutMemory,
+  SetMemoryRetention,
+  WipeAgentMemory,
+} from './memory-operations.ts';
 import { agentWithToken } from './memory-support.ts';
 import { adminQuery } from './support/database.ts';
 import { errorCodes, expectNoErrors, type Gateway, startGateway } from './support/gateway.ts';
@@ -41,6 +49,34 @@ test('deleting an agent destroys its data key at once; its remaining rows cannot
   }
   // And nobody can ask for it any more.
   expect(errorCodes(await gw.execute(ExportAgentMemory, { agentId: doomed.globalId }, { token: acme.ownerToken }))).toEqual(['NOT_FOUND']);
+});
+
+test('a row sealed under a key since destroyed (a write that raced a wipe) is never shown; the next write of its key replaces it', async () => {
+  const acme = await gw.seed.tenant();
+  const agent = await agentWithToken(gw, acme);
+  const put = async (key: string, value: string) =>
+    expectNoErrors(await gw.execute(PutMemory, { input: { key, value } }, { token: agent.token }));
+  await put('a', '"one"');
+  await put('b', '"two"');
+  const [late] = (await adminQuery(gw.database.adminUrl, 'select * from agent_memory where agent_id = $1 and key = $2', [agent.id, 'b']))
+    .rows;
+  expectNoErrors(await gw.execute(WipeAgentMemory, { agentId: agent.globalId }, { token: acme.ownerToken }));
+  await put('a', '"three"'); // a new data key
+  // The racing write lands after the wipe committed: its row names the key the wipe destroyed.
+  await adminQuery(gw.database.adminUrl, `insert into agent_memory select * from jsonb_populate_record(null::agent_memory, $1)`, [
+    JSON.stringify({ ...late, ciphertext: `\\x${Buffer.from(late?.ciphertext).toString('hex')}` }),
+  ]);
+  const stored = await adminQuery(gw.database.adminUrl, 'select key from agent_memory where agent_id = $1 order by key', [agent.id]);
+  expect(stored.rows).toEqual([{ key: 'a' }, { key: 'b' }]);
+
+  expect(expectNoErrors(await gw.execute(GetMemory, { key: 'b' }, { token: agent.token })).memoryEntry).toBeNull();
+  const listed = expectNoErrors(await gw.execute(ListMemory, {}, { token: agent.token })).memoryEntries.edges.map((edge) => edge.node.key);
+  expect(listed).toEqual(['a']);
+  const exported = expectNoErrors(await gw.execute(ExportAgentMemory, { agentId: agent.globalId }, { token: acme.ownerToken }));
+  expect(exported.exportAgentMemory.entries.map((entry) => [entry.key, entry.value])).toEqual([['a', '"three"']]);
+
+  await put('b', '"four"');
+  expect(expectNoErrors(await gw.execute(GetMemory, { key: 'b' }, { token: agent.token })).memoryEntry?.value).toBe('"four"');
 });
 
 test('the purge removes a deleted agent’s rows once the tenant’s retention has passed, and the pending list shows it until then', async () => {

@@ -112,7 +112,7 @@ describe('wall 3 (RLS) alone: raw SQL as the app role under agent A’s settings
           });
       return {
         insertMemory: await attempt(
-          "insert into agent_memory (id, tenant_id, agent_id, key, ciphertext, size_bytes) values (gen_random_uuid(), $1, $2, 'implant', '\\x00000000000000000000000000000000000000000000000000000000000000', 1)",
+          "insert into agent_memory (id, tenant_id, agent_id, key, ciphertext, key_id, size_bytes) values (gen_random_uuid(), $1, $2, 'implant', '\\x00000000000000000000000000000000000000000000000000000000000000', gen_random_uuid(), 1)",
           [s.b.tenantId, s.b.id],
         ),
         moveMemory: await attempt('update agent_memory set agent_id = $1', [s.b.id]),
@@ -202,11 +202,21 @@ describe('wall 1 (scopes) and the per-agent key alone: no ORM filters, RLS bypas
   });
   afterAll(() => gw?.close());
 
-  test('B’s and C’s entries are loaded but never shown to A', async () => {
-    const list = await gw.execute(ListMemory, { first: 50 }, { token: s.a.token });
-    expect(list.errors?.length).toBeGreaterThan(0);
-    expect(JSON.stringify(list)).not.toContain(`secret of ${s.b.id}`);
-    expect(JSON.stringify(list)).not.toContain(`secret of ${s.c.id}`);
+  test('B’s and C’s entries are never shown to A: rows of their keys are not even loaded, and one relabelled as A’s does not open', async () => {
+    const list = expectNoErrors(await gw.execute(ListMemory, { first: 50 }, { token: s.a.token })).memoryEntries.edges;
+    expect(list.map((edge) => edge.node.key)).toEqual([`note-${s.a.id}`]);
+    // Whoever can write the table can make B's row name A's key: it is then loaded, and opens with no key A has.
+    await gw.orm.em
+      .fork()
+      .getConnection()
+      .execute('update agent_memory set key_id = (select key_id from agent_memory_keys where agent_id = ?) where agent_id = ?', [
+        s.a.id,
+        s.b.id,
+      ]);
+    const forged = await gw.execute(ListMemory, { first: 50 }, { token: s.a.token });
+    expect(forged.errors?.length).toBeGreaterThan(0);
+    expect(JSON.stringify(forged)).not.toContain(`secret of ${s.b.id}`);
+    expect(JSON.stringify(forged)).not.toContain(`secret of ${s.c.id}`);
     const one = await gw.execute(GetMemory, { key: `note-${s.b.id}` }, { token: s.a.token });
     expect(JSON.stringify(one)).not.toContain(`secret of ${s.b.id}`);
   });

@@ -18,6 +18,8 @@ const MemoryEntrySchema = defineEntity({
     tags: p.array(),
     /** iv (12) || tag (16) || AES-256-GCM(JSON text), under the agent's data key; see memory-crypto.ts. */
     ciphertext: p.blob(),
+    /** The data key it is sealed under (`agent_memory_keys.key_id`): readable only while that key lives. */
+    keyId: p.uuid(),
     sizeBytes: p.integer(),
     expiresAt: p.datetime().nullable(),
     createdAt: p.datetime().onCreate(() => new Date()),
@@ -40,6 +42,8 @@ const MemoryKeySchema = defineEntity({
     provider: p.enum(['local', 'vault'] as const),
     /** The agent's data key wrapped by the key provider; its plaintext never reaches the database. */
     wrappedKey: p.string(),
+    /** The key's identity: made with it, kept through KEK rewraps; memory rows name it. */
+    keyId: p.uuid(),
     createdAt: p.datetime().onCreate(() => new Date()),
   },
 });

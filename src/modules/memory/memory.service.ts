@@ -72,8 +72,8 @@ export async function putMemory(scope: MemoryScope, input: unknown): Promise<Mem
   const fields = parseInput(putInput, input);
   const json = canonicalJson(fields.value);
   const size = Buffer.byteLength(json, 'utf8');
-  const [settings] = await scope.em.execute<{ max_value_bytes: number; wrapped_key: string | null }[]>(
-    `select t.memory_max_value_bytes as max_value_bytes, k.wrapped_key
+  const [settings] = await scope.em.execute<{ max_value_bytes: number; wrapped_key: string | null; key_id: string | null }[]>(
+    `select t.memory_max_value_bytes as max_value_bytes, k.wrapped_key, k.key_id
        from tenants t left join agent_memory_keys k on k.tenant_id = t.id and k.agent_id = ?
       where t.id = ?`,
     [self.agentId, self.tenantId],
@@ -82,19 +82,20 @@ export async function putMemory(scope: MemoryScope, input: unknown): Promise<Mem
   const limit = settings.max_value_bytes;
   if (size > limit) throw badInput(`value is too large: ${size} bytes, this tenant allows at most ${limit} bytes per entry`, 'value');
   if (fields.expiresAt && fields.expiresAt.getTime() <= Date.now()) throw badInput('expiresAt must be in the future', 'expiresAt');
-  const wrapped = settings.wrapped_key ?? (await createDataKey(scope, self));
-  const ciphertext = await withUnwrapped(scope, wrapped, (dataKey) =>
+  const key =
+    settings.wrapped_key && settings.key_id ? { wrapped: settings.wrapped_key, keyId: settings.key_id } : await createDataKey(scope, self);
+  const ciphertext = await withUnwrapped(scope, key.wrapped, (dataKey) =>
     sealValue(dataKey, aadOf(self.tenantId, self.agentId, fields.key), json),
   );
   const now = new Date();
   const tags = [...new Set(fields.tags)];
   const [saved] = await scope.em.execute<{ id: string; created_ms: number }[]>(
-    `insert into agent_memory (id, tenant_id, agent_id, key, tags, ciphertext, size_bytes, expires_at, created_at, updated_at)
-     values (?, ?, ?, ?, array(select jsonb_array_elements_text(?::jsonb)), ?, ?, ?, ?, ?)
+    `insert into agent_memory (id, tenant_id, agent_id, key, tags, ciphertext, key_id, size_bytes, expires_at, created_at, updated_at)
+     values (?, ?, ?, ?, array(select jsonb_array_elements_text(?::jsonb)), ?, ?, ?, ?, ?, ?)
      on conflict (tenant_id, agent_id, key) do update set tags = excluded.tags, ciphertext = excluded.ciphertext,
-       size_bytes = excluded.size_bytes, expires_at = excluded.expires_at, updated_at = excluded.updated_at
+       key_id = excluded.key_id, size_bytes = excluded.size_bytes, expires_at = excluded.expires_at, updated_at = excluded.updated_at
      returning id, extract(epoch from created_at)::float8 * 1000 as created_ms`,
-    [newId(), self.tenantId, self.agentId, fields.key, JSON.stringify(tags), ciphertext, size, fields.expiresAt, now, now],
+    [newId(), self.tenantId, self.agentId, fields.key, JSON.stringify(tags), ciphertext, key.keyId, size, fields.expiresAt, now, now],
   );
   if (!saved) throw new Error('memory entry not written');
   return {
@@ -111,8 +112,9 @@ export async function putMemory(scope: MemoryScope, input: unknown): Promise<Mem
 }
 
 /**
- * The calling agent's entry, or null when there is none or it expired. One statement: the entry and
- * the agent's wrapped data key, named by the principal's tenant and agent, under RLS.
+ * The calling agent's entry, or null when there is none, it expired, or it was sealed under a key
+ * since destroyed (a write that raced a wipe). One statement: the entry and the agent's wrapped data
+ * key it was sealed under, named by the principal's tenant and agent, under RLS.
  */
 export async function getMemory(scope: MemoryScope, key: string): Promise<MemoryItem | null> {
   assertCan(scope.principal, 'agent.self.memory');
@@ -126,18 +128,17 @@ export async function getMemory(scope: MemoryScope, key: string): Promise<Memory
       expires_ms: number | null;
       created_ms: number;
       updated_ms: number;
-      wrapped_key: string | null;
+      wrapped_key: string;
     }[]
   >(
     `select m.id, m.tags, m.ciphertext, extract(epoch from m.expires_at)::float8 * 1000 as expires_ms,
             extract(epoch from m.created_at)::float8 * 1000 as created_ms, extract(epoch from m.updated_at)::float8 * 1000 as updated_ms,
             k.wrapped_key
-       from agent_memory m left join agent_memory_keys k on k.tenant_id = m.tenant_id and k.agent_id = m.agent_id
+       from agent_memory m join agent_memory_keys k on k.tenant_id = m.tenant_id and k.agent_id = m.agent_id and k.key_id = m.key_id
       where m.tenant_id = ? and m.agent_id = ? and m.key = ? and (m.expires_at is null or m.expires_at > ?)`,
     [self.tenantId, self.agentId, valid, new Date()],
   );
   if (!row) return null;
-  if (!row.wrapped_key) throw keyGone();
   const aad = aadOf(self.tenantId, self.agentId, valid);
   const value = await withUnwrapped(scope, row.wrapped_key, (dataKey) => openOrRefuse(dataKey, aad, Buffer.from(row.ciphertext)));
   return {
@@ -167,9 +168,7 @@ export async function listMemory(scope: MemoryScope, filter: unknown, page: Page
   const where: Record<string, unknown> = {};
   if (prefix) where.key = { $like: `${prefix.replace(/[\\%_]/g, (c) => `\\${c}`)}%` };
   if (tag) where.tags = { $contains: [tag] };
-  const entries = await findPage(scope.em, MemoryEntry, where, page);
-  if (entries.length === 0) return [];
-  return withDataKey(scope, self.agentId, (dataKey) => entries.map((entry) => decrypt(entry, dataKey)));
+  return readSealed(scope, self.agentId, (keyId) => findPage(scope.em, MemoryEntry, { ...where, keyId }, page));
 }
 
 /**
@@ -180,13 +179,15 @@ export async function listMemory(scope: MemoryScope, filter: unknown, page: Page
 export async function exportAgentMemory(scope: MemoryScope, agentId: string): Promise<{ agentId: string; entries: MemoryItem[] }> {
   assertCan(scope.principal, 'memory.manage');
   await assertAgentInTenant(scope, agentId);
-  const entries = await scope.em.find(
-    MemoryEntry,
-    {},
-    { filters: { [AGENT_FILTER]: { agentId } }, orderBy: { id: 'asc' }, limit: MAX_EXPORT_ENTRIES + 1 },
-  );
-  if (entries.length > MAX_EXPORT_ENTRIES) throw badInput(`This agent holds more than ${MAX_EXPORT_ENTRIES} entries; export is refused`);
-  const items = entries.length > 0 ? await withDataKey(scope, agentId, (dataKey) => entries.map((entry) => decrypt(entry, dataKey))) : [];
+  const items = await readSealed(scope, agentId, async (keyId) => {
+    const entries = await scope.em.find(
+      MemoryEntry,
+      { keyId },
+      { filters: { [AGENT_FILTER]: { agentId } }, orderBy: { id: 'asc' }, limit: MAX_EXPORT_ENTRIES + 1 },
+    );
+    if (entries.length > MAX_EXPORT_ENTRIES) throw badInput(`This agent holds more than ${MAX_EXPORT_ENTRIES} entries; export is refused`);
+    return entries;
+  });
   recordAudit(scope, { action: 'memory.export', targetType: 'Agent', targetId: agentId, detail: { entries: items.length } });
   await scope.em.flush();
   return { agentId, entries: items };
@@ -287,52 +288,50 @@ export async function assertAgentInTenant(scope: RequestScope, agentId: string):
 }
 
 /**
- * The agent's data key (of an agent of the caller's tenant), unwrapped by the key provider. Without a
- * key row the agent has no readable memory. A provider that cannot unwrap is a clear
- * SERVICE_UNAVAILABLE. The caller zeroes the key after use.
+ * The agent's entries that `find` returns among those sealed under its live data key (`keyId`),
+ * decrypted. Without a key row the agent has no readable memory, and a row sealed under a key since
+ * destroyed (a write that raced a wipe) is never returned. A provider that cannot unwrap is a clear
+ * SERVICE_UNAVAILABLE.
  */
-async function dataKeyOf(scope: MemoryScope, agentId: string): Promise<Buffer> {
-  const row = await scope.em.findOne(MemoryKey, { agentId }, { filters: { [AGENT_FILTER]: { agentId } } });
-  if (!row) throw keyGone();
-  // Unwrapped on every request, never cached: a provider that is down, sealed or lost its KEK
-  // refuses at once, and a destroyed key row leaves nothing behind in this process.
-  return withProvider(() => scope.keys.provider.unwrapDataKey(row.wrappedKey));
+async function readSealed(scope: MemoryScope, agentId: string, find: (keyId: string) => Promise<MemoryEntry[]>): Promise<MemoryItem[]> {
+  const key = await scope.em.findOne(MemoryKey, { agentId }, { filters: { [AGENT_FILTER]: { agentId } } });
+  if (!key) return [];
+  const entries = await find(key.keyId);
+  if (entries.length === 0) return [];
+  return withUnwrapped(scope, key.wrappedKey, (dataKey) => entries.map((entry) => decrypt(entry, dataKey)));
 }
 
 /**
  * The agent's first write makes its data key; a concurrent first write of the same agent loses the
- * insert race and uses the winner's key. Returns the wrapped key now stored.
+ * insert race and uses the winner's key. Returns the key now stored: wrapped, and its id.
  */
-async function createDataKey(scope: MemoryScope, agent: { agentId: string; tenantId: string }): Promise<string> {
+async function createDataKey(
+  scope: MemoryScope,
+  agent: { agentId: string; tenantId: string },
+): Promise<{ wrapped: string; keyId: string }> {
   const fresh = await withProvider(() => scope.keys.provider.generateDataKey());
   fresh.plaintext.fill(0);
   await scope.em.execute(
     'insert into agent_memory_keys (agent_id, tenant_id, provider, wrapped_key) values (?, ?, ?, ?) on conflict (agent_id) do nothing',
     [agent.agentId, agent.tenantId, scope.keys.provider.kind, fresh.wrapped],
   );
-  const [row] = await scope.em.execute<{ wrapped_key: string }[]>(
-    'select wrapped_key from agent_memory_keys where tenant_id = ? and agent_id = ?',
+  const [row] = await scope.em.execute<{ wrapped_key: string; key_id: string }[]>(
+    'select wrapped_key, key_id from agent_memory_keys where tenant_id = ? and agent_id = ?',
     [agent.tenantId, agent.agentId],
   );
   if (!row) throw keyGone();
-  return row.wrapped_key;
+  return { wrapped: row.wrapped_key, keyId: row.key_id };
 }
 
 function keyGone() {
   return clientError('SERVICE_UNAVAILABLE', 'This agent’s memory cannot be decrypted: its data key is gone');
 }
 
-/** Runs `use` with the agent's plaintext data key, then zeroes it. */
-async function withDataKey<T>(scope: MemoryScope, agentId: string, use: (dataKey: Buffer) => T): Promise<T> {
-  const dataKey = await dataKeyOf(scope, agentId);
-  try {
-    return use(dataKey);
-  } finally {
-    dataKey.fill(0);
-  }
-}
-
-/** Runs `use` with the plaintext of a wrapped data key (unwrapped on every call, never cached), then zeroes it. */
+/**
+ * Runs `use` with the plaintext of a wrapped data key, then zeroes it. Unwrapped on every call, never
+ * cached: a provider that is down, sealed or lost its KEK refuses at once, and a destroyed key row
+ * leaves nothing behind in this process.
+ */
 async function withUnwrapped<T>(scope: MemoryScope, wrapped: string, use: (dataKey: Buffer) => T): Promise<T> {
   const dataKey = await withProvider(() => scope.keys.provider.unwrapDataKey(wrapped));
   try {
