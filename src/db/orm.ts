@@ -9,6 +9,7 @@ import { SupportGrant } from '../modules/support/support-grant.entity.ts';
 import { Task } from '../modules/tasks/task.entity.ts';
 import { Tenant } from '../modules/tenants/tenant.entity.ts';
 import { User } from '../modules/users/user.entity.ts';
+import { FleetgateDriver } from './commit-prelude.ts';
 
 export const entities = [Tenant, User, Agent, ApiKey, AuditEvent, SupportGrant, Task, AgentCredential, ...memoryEntities];
 
@@ -20,6 +21,8 @@ export const entities = [Tenant, User, Agent, ApiKey, AuditEvent, SupportGrant, 
 export function openOrm(appUrl: string, options: { poolSize?: number; withoutAudit?: boolean; region?: string } = {}): Promise<MikroORM> {
   return MikroORM.init({
     clientUrl: appUrl,
+    // PostgreSQL's driver, able to send the audit event with the COMMIT (src/db/commit-prelude.ts).
+    driver: FleetgateDriver,
     // MikroORM finds the transaction in progress by this name (AsyncLocalStorage): one per region, or a
     // region's fork opened inside another region's request transaction would join that transaction.
     contextName: options.region ? `fleetgate-${options.region}` : 'default',
