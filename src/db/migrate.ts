@@ -23,6 +23,8 @@ export interface MigrateOptions {
    * (migrations/0016_regions.sql); a later run naming another region is refused before it changes anything.
    */
   region?: string;
+  /** Apply the migrations up to this version only (e.g. `0018_task_history_batches`): to test a later migration over existing data. */
+  until?: string;
 }
 
 /** What one migration run did: shared migrations applied, tenant schemas brought up to date, and those that failed. */
@@ -59,6 +61,7 @@ export async function migrateWithReport(adminUrl: string, log: Logger, options: 
     const files = (await readdir(MIGRATIONS_DIR)).filter((f) => /^\d{4}_.+\.sql$/.test(f)).sort();
     for (const file of files) {
       const version = file.replace(/\.sql$/, '');
+      if (options.until && version > options.until) break;
       if (done.has(version)) continue;
       const sql = await readFile(`${MIGRATIONS_DIR}${file}`, 'utf8');
       try {
