@@ -10,7 +10,7 @@ import { credentialKeyHolder, KeyRotation } from './modules/credentials/key-rota
 import { backupArchiveKeyHolder } from './modules/enterprise/backup.service.ts';
 import { agentTokenStartSecret } from './modules/memory/agent-tokens.ts';
 import { MemoryChannel } from './modules/memory/memory-channel.ts';
-import { memoryKeyHolder } from './modules/memory/memory-keys.ts';
+import { memoryEscrowHolder, memoryKeyHolder } from './modules/memory/memory-keys.ts';
 import { memoryMaintenanceJob } from './modules/memory/memory-maintenance.ts';
 import { sharingKeyHolder } from './modules/memory/sharing-keys.ts';
 import { AccessGate } from './modules/policy/access-gate.ts';
@@ -128,6 +128,7 @@ export async function startGateway(options: GatewayOptions) {
     holders: regions.all.flatMap((region) => [
       credentialKeyHolder(region.orm, keyProvider),
       memoryKeyHolder(region.orm, keyProvider),
+      memoryEscrowHolder(region.orm, keyProvider),
       sharingKeyHolder(region.orm, keyProvider),
       ...(region.backupDir ? [backupArchiveKeyHolder(region.backupDir, keyProvider)] : []),
     ]),

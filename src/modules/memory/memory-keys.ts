@@ -14,6 +14,38 @@ export function memoryKeyHolder(orm: MikroORM, provider: KeyProvider): WrappedKe
 }
 
 /**
+ * The live key mirror (`memory_key_escrow`, migrations/0012) as a holder of its own (0020). A live
+ * key's mirror row follows its key table's rewrap by trigger; a mirror row whose key table was lost
+ * and not brought back (a SAME restore of a backup older than the agent) follows nothing, yet opens
+ * that agent's rows in newer backups. Each row below the version is rewrapped through the
+ * owner-only `rewrap_memory_escrow()`, which replaces it only while it still holds the wrapping that
+ * was rewrapped: a concurrent rewrap of the key table, or the key's destruction, wins.
+ */
+export function memoryEscrowHolder(orm: MikroORM, provider: KeyProvider): WrappedKeyHolder {
+  return {
+    name: 'memory_key_escrow',
+    async countBelow(version) {
+      const [row] = await orm.em.fork().execute<{ n: string }[]>('select memory_escrow_count_below_key_version(?) as n', [version]);
+      return Number(row?.n ?? 0);
+    },
+    async rewrapBelow(version, limit) {
+      const rows = await orm.em
+        .fork()
+        .execute<{ key_agent_id: string; key_wrapped: string }[]>('select * from memory_escrow_below_key_version(?, ?)', [version, limit]);
+      let rewrapped = 0;
+      for (const row of rows) {
+        const fresh = await provider.rewrapDataKey(row.key_wrapped);
+        const [done] = await orm.em
+          .fork()
+          .execute<{ replaced: boolean }[]>('select rewrap_memory_escrow(?, ?, ?) as replaced', [row.key_agent_id, row.key_wrapped, fresh]);
+        if (done?.replaced) rewrapped++;
+      }
+      return rewrapped;
+    },
+  };
+}
+
+/**
  * A table holding one wrapped data key per row (`wrapped_key`, its version read from the wrapped form)
  * as a holder for KEK rotation. `<functionStem>_count_below_key_version(version)` and
  * `<functionStem>_below_key_version(version, limit)` are the owner-only SECURITY DEFINER listings
