@@ -14,8 +14,8 @@ const staged = new WeakMap<EntityManager, AuditRow[]>();
 
 /**
  * Stages an event in the transaction `em` belongs to. It is written by `auditWriter` as that
- * transaction's last statement, sent with its COMMIT, so it commits or rolls back with the change it
- * records. Outside a transaction there is no commit to write it at: refused, never dropped silently.
+ * transaction's last statement, sent with its COMMIT, so it commits or rolls back with the change
+ * it records. Outside a transaction there is no commit to write it at: refused, never dropped silently.
  */
 export function stageAuditEvent(em: EntityManager, row: AuditRow): void {
   if (!em.isInTransaction()) throw new Error(`audit event ${row.action} recorded outside a transaction`);

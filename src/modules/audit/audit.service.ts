@@ -32,8 +32,8 @@ export const MAX_REPORT_EVENTS = 100_000;
 
 /**
  * Stages an audit event in the caller's transaction (see audit-writer.ts), written as its last
- * statement, in the same message as its COMMIT: it commits or rolls back with the change it records, so there is no
- * committed change without its event, and a failed audit write fails the change. The database
+ * statement, in the same message as its COMMIT: it commits or rolls back with the change it
+ * records, so there is no committed change without its event, and a failed audit write fails the change. The database
  * appends it to the tenant's hash chain (seq, prev_hash, hash, created_at) on insert. An event
  * under a support grant carries the grant's id.
  */
