@@ -143,6 +143,7 @@ describe('schema sync converges every enterprise schema on the shared tables', (
       "alter table agents add column legacy_note text not null default 'x'",
       'alter table tasks add column priority smallint',
       "create policy tasks_legacy_select on tasks for select to fleetgate_owner using (status = 'SUCCEEDED')",
+      'create policy tasks_priority_select on tasks for select to fleetgate_owner using (priority > 0)',
     ]);
     expect((await migrateWithReport(gw.database.adminUrl, log)).tenantSchemas).toEqual({ synced: [schemaA, schemaB].sort(), failed: [] });
     await expectInStep(schemaA);
@@ -150,7 +151,10 @@ describe('schema sync converges every enterprise schema on the shared tables', (
     // The migration under test changes what 0008's sync never propagated.
     await sharedMigration([
       'alter table agents drop column legacy_note', // a dropped column
+      // A changed type under a policy that reads the column: the policy must go first, here and in each schema.
+      'drop policy tasks_priority_select on tasks',
       'alter table tasks alter column priority type integer', // a changed type
+      'create policy tasks_priority_select on tasks for select to fleetgate_owner using (priority > 1)',
       'alter table tasks alter column priority set default 5', // a changed default
       'alter table tasks alter column priority set not null', // SET NOT NULL
       'alter table tasks alter column created_by drop not null', // DROP NOT NULL
