@@ -10,8 +10,8 @@ import { VerifyAuditLog } from './support/operations.ts';
 
 /**
  * Audit events are staged in their transaction and written as its last statement, with its COMMIT
- * (src/modules/audit/audit-writer.ts, src/db/commit-prelude.ts): with the change or not at all, and holding the tenant's chain
- * lock only for that INSERT and the COMMIT.
+ * (src/modules/audit/audit-writer.ts, src/db/commit-prelude.ts): with the change or not at all, and
+ * holding the tenant's chain lock only for that INSERT and the COMMIT.
  */
 describe('audit events written at commit', () => {
   let gw: Gateway;
