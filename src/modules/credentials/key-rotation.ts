@@ -112,6 +112,14 @@ function holdingKeyVersions<T>(orms: MikroORM[], work: () => Promise<T>): Promis
   });
 }
 
+/** A holder's `countBelow` through an owner-only SQL function `sqlFunction(version) → bigint` counting across tenants. */
+export function countBelowWith(orm: MikroORM, sqlFunction: string): WrappedKeyHolder['countBelow'] {
+  return async (version) => {
+    const [row] = await orm.em.fork().execute<{ n: string }[]>(`select ${sqlFunction}(?) as n`, [version]);
+    return Number(row?.n ?? 0);
+  };
+}
+
 /**
  * Agent credentials as a holder of wrapped data keys. The cross-tenant listing is the owner-only
  * SECURITY DEFINER `credentials_below_key_version()` (ids and tenant ids only); each row is then
@@ -121,10 +129,7 @@ function holdingKeyVersions<T>(orms: MikroORM[], work: () => Promise<T>): Promis
 export function credentialKeyHolder(orm: MikroORM, provider: KeyProvider): WrappedKeyHolder {
   return {
     name: 'agent_credentials',
-    async countBelow(version) {
-      const [row] = await orm.em.fork().execute<{ n: string }[]>('select credentials_count_below_key_version(?) as n', [version]);
-      return Number(row?.n ?? 0);
-    },
+    countBelow: countBelowWith(orm, 'credentials_count_below_key_version'),
     async rewrapBelow(version, limit) {
       const rows = await orm.em
         .fork()

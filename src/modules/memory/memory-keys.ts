@@ -1,6 +1,7 @@
 import type { MikroORM } from '@mikro-orm/postgresql';
 import { forkForTenant } from '../../db/request-scope.ts';
 import type { KeyProvider, WrappedKeyHolder } from '../credentials/key-provider.ts';
+import { countBelowWith } from '../credentials/key-rotation.ts';
 
 /**
  * Agent memory's per-agent data keys as a holder of wrapped keys, so KEK rotation rewraps them and
@@ -24,10 +25,7 @@ export function memoryKeyHolder(orm: MikroORM, provider: KeyProvider): WrappedKe
 export function memoryEscrowHolder(orm: MikroORM, provider: KeyProvider): WrappedKeyHolder {
   return {
     name: 'memory_key_escrow',
-    async countBelow(version) {
-      const [row] = await orm.em.fork().execute<{ n: string }[]>('select memory_escrow_count_below_key_version(?) as n', [version]);
-      return Number(row?.n ?? 0);
-    },
+    countBelow: countBelowWith(orm, 'memory_escrow_count_below_key_version'),
     async rewrapBelow(version, limit) {
       const rows = await orm.em
         .fork()
@@ -60,10 +58,7 @@ export function wrappedKeyTableHolder(
 ): WrappedKeyHolder {
   return {
     name: table,
-    async countBelow(version) {
-      const [row] = await orm.em.fork().execute<{ n: string }[]>(`select ${functionStem}_count_below_key_version(?) as n`, [version]);
-      return Number(row?.n ?? 0);
-    },
+    countBelow: countBelowWith(orm, `${functionStem}_count_below_key_version`),
     async rewrapBelow(version, limit) {
       const rows = await orm.em
         .fork()
