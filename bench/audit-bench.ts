@@ -11,6 +11,7 @@ import { type ChainEvent, eventHash, GENESIS_HASH } from '../src/modules/audit/c
 import { verifyTenantChain } from '../src/modules/audit/chain-store.ts';
 import { createLogger } from '../src/shared/logger.ts';
 import { benchGraphql } from './graphql.ts';
+import { percentile } from './load.ts';
 import { adminQuery } from './seed.ts';
 
 /**
@@ -150,12 +151,6 @@ interface Variant {
   database: string;
 }
 
-const median = (values: number[]) => {
-  const sorted = [...values].sort((a, b) => a - b);
-  const middle = Math.floor(sorted.length / 2);
-  return sorted.length % 2 ? (sorted[middle] ?? 0) : ((sorted[middle - 1] ?? 0) + (sorted[middle] ?? 0)) / 2;
-};
-
 /** Alternates the variants round by round (so drift hits all) and prints the rates and the audit's cost. */
 async function compare(label: string, variants: Variant[]) {
   for (const variant of variants) await drive(variant.yoga, variant.tenants, 1000, variant.total); // warm-up
@@ -178,7 +173,7 @@ async function compare(label: string, variants: Variant[]) {
   // a drift of the machine's speed (other work, CPU frequency) falls on both sides of each pair;
   // the median of the pairs is the result, their range shows the noise.
   const costs = (rounds.get('on') ?? []).map((on, i) => (1 - on.rate / (rounds.get('off')?.[i]?.rate ?? on.rate)) * 100);
-  const cost = median(costs);
+  const cost = percentile(costs, 50);
   console.log(
     `${label}: audit off ${offRate.toFixed(0)} mutations/s, audit on ${onRate.toFixed(0)} mutations/s (means); ` +
       `cost per round pair: median ${cost.toFixed(1)} %, range ${Math.min(...costs).toFixed(1)}–${Math.max(...costs).toFixed(1)} % ` +
