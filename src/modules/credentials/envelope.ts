@@ -1,4 +1,5 @@
 import { createCipheriv, createDecipheriv, createHmac, hkdfSync, randomBytes } from 'node:crypto';
+import { aesKey } from '../../shared/aes-key.ts';
 import type { KeyProvider } from './key-provider.ts';
 
 /** Where a sealed value belongs. All four are bound into the ciphertext as additional authenticated data. */
@@ -58,7 +59,7 @@ export async function seal(provider: KeyProvider, binding: SealBinding, plaintex
   const { plaintext: dataKey, wrapped } = await provider.generateDataKey();
   try {
     const nonce = randomBytes(NONCE_BYTES);
-    const cipher = createCipheriv('aes-256-gcm', dataKey, nonce, { authTagLength: TAG_BYTES });
+    const cipher = createCipheriv('aes-256-gcm', aesKey(dataKey), nonce, { authTagLength: TAG_BYTES });
     cipher.setAAD(aadOf(binding));
     const ciphertext = Buffer.concat([cipher.update(plaintext), cipher.final(), cipher.getAuthTag()]);
     return {
@@ -82,7 +83,7 @@ export async function open(
   const dataKey = await provider.unwrapDataKey(sealed.wrappedKey);
   try {
     if (sealed.nonce.length !== NONCE_BYTES || sealed.ciphertext.length < TAG_BYTES) throw new EnvelopeIntegrityError();
-    const decipher = createDecipheriv('aes-256-gcm', dataKey, sealed.nonce, { authTagLength: TAG_BYTES });
+    const decipher = createDecipheriv('aes-256-gcm', aesKey(dataKey), sealed.nonce, { authTagLength: TAG_BYTES });
     decipher.setAAD(aadOf(binding));
     decipher.setAuthTag(sealed.ciphertext.subarray(sealed.ciphertext.length - TAG_BYTES));
     try {

@@ -1,6 +1,7 @@
 import { createCipheriv, createDecipheriv, randomBytes } from 'node:crypto';
 import { chmod, link, mkdir, open, readFile, rename, rm } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
+import { aesKey } from '../../shared/aes-key.ts';
 import type { Logger } from '../../shared/logger.ts';
 import { type KeyProvider, type KeyProviderStatus, KeyProviderUnavailableError } from './key-provider.ts';
 
@@ -68,7 +69,7 @@ export class LocalKeyProvider implements KeyProvider {
     const kek = this.#kek(version);
     const raw = Buffer.from(match[2] ?? '', 'base64');
     try {
-      const decipher = createDecipheriv('aes-256-gcm', kek, raw.subarray(0, 12));
+      const decipher = createDecipheriv('aes-256-gcm', aesKey(kek), raw.subarray(0, 12));
       decipher.setAAD(Buffer.from(`fleetgate.kek:v${version}`));
       decipher.setAuthTag(raw.subarray(raw.length - 16));
       return Buffer.concat([decipher.update(raw.subarray(12, raw.length - 16)), decipher.final()]);
@@ -118,7 +119,7 @@ export class LocalKeyProvider implements KeyProvider {
     const kek = this.#kek(version);
     try {
       const nonce = randomBytes(12);
-      const cipher = createCipheriv('aes-256-gcm', kek, nonce);
+      const cipher = createCipheriv('aes-256-gcm', aesKey(kek), nonce);
       cipher.setAAD(Buffer.from(`fleetgate.kek:v${version}`));
       const body = Buffer.concat([nonce, cipher.update(plaintext), cipher.final(), cipher.getAuthTag()]);
       return `local:v${version}:${body.toString('base64')}`;

@@ -8,6 +8,7 @@ import { assertCan } from '../../auth/actions.ts';
 import type { Principal } from '../../auth/principal.ts';
 import { forkForOperator, forkForTenant, tenantSchemaName } from '../../db/request-scope.ts';
 import { TENANT_FILTER } from '../../db/tenant-filter.ts';
+import { aesKey } from '../../shared/aes-key.ts';
 import { badInput, clientError, notFound } from '../../shared/errors.ts';
 import type { Logger } from '../../shared/logger.ts';
 import type { KeyProvider, WrappedKeyHolder } from '../credentials/key-provider.ts';
@@ -130,7 +131,7 @@ export async function backupTenant(deps: BackupDeps, principal: Principal, tenan
   let ciphertext: Buffer;
   let tag: Buffer;
   try {
-    const cipher = createCipheriv('aes-256-gcm', dataKey.plaintext, iv);
+    const cipher = createCipheriv('aes-256-gcm', aesKey(dataKey.plaintext), iv);
     cipher.setAAD(aadOf(tenantId, createdAt));
     ciphertext = Buffer.concat([cipher.update(gzipSync(JSON.stringify({ tables }))), cipher.final()]);
     tag = cipher.getAuthTag();
@@ -192,7 +193,7 @@ export async function restoreTenant(deps: BackupDeps, principal: Principal, inpu
   const dataKey = await deps.keys.unwrapDataKey(archive.wrappedKey);
   let plaintext: Buffer;
   try {
-    const decipher = createDecipheriv('aes-256-gcm', dataKey, Buffer.from(archive.iv, 'base64'));
+    const decipher = createDecipheriv('aes-256-gcm', aesKey(dataKey), Buffer.from(archive.iv, 'base64'));
     decipher.setAAD(aadOf(archive.tenantId, archive.createdAt));
     decipher.setAuthTag(Buffer.from(archive.tag, 'base64'));
     plaintext = Buffer.concat([decipher.update(Buffer.from(archive.ciphertext, 'base64')), decipher.final()]);
