@@ -1,6 +1,7 @@
 import { PostgreSqlConnection, PostgreSqlDriver } from '@mikro-orm/postgresql';
 import { CompiledQuery, type DatabaseConnection, type Dialect, type Transaction } from 'kysely';
 import type { PoolConfig } from 'pg';
+import { beginWithFirstStatement } from './begin-with-first-statement.ts';
 
 /** Statements waiting to go out with their transaction's COMMIT, by the transaction's connection. */
 const preludes = new WeakMap<DatabaseConnection, string[]>();
@@ -52,11 +53,16 @@ function withCommitPreludes(dialect: Dialect): Dialect {
 
 class CommitPreludeConnection extends PostgreSqlConnection {
   override createKyselyDialect(overrides: PoolConfig) {
-    return withCommitPreludes(super.createKyselyDialect(overrides)) as ReturnType<PostgreSqlConnection['createKyselyDialect']>;
+    const dialect = super.createKyselyDialect({ ...overrides, ...beginWithFirstStatement() } as PoolConfig);
+    return withCommitPreludes(dialect) as ReturnType<PostgreSqlConnection['createKyselyDialect']>;
   }
 }
 
-/** MikroORM's PostgreSQL driver, its connections able to `sendWithCommit`. */
+/**
+ * MikroORM's PostgreSQL driver, its connections able to `sendWithCommit`, its pool's clients sending
+ * each transaction's BEGIN with its first statement (src/db/begin-with-first-statement.ts): a
+ * transaction of one statement and an audit event is then one message and one COMMIT message.
+ */
 export class FleetgateDriver extends PostgreSqlDriver {
   constructor(...args: ConstructorParameters<typeof PostgreSqlDriver>) {
     super(...args);
