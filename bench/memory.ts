@@ -13,6 +13,7 @@ import { aadOf, openValue, sealValue } from '../src/modules/memory/memory-crypto
 import { decodeGlobalId } from '../src/shared/global-id.ts';
 import { createLogger } from '../src/shared/logger.ts';
 import { benchGraphql } from './graphql.ts';
+import { percentile } from './load.ts';
 import { adminQuery } from './seed.ts';
 
 /**
@@ -45,7 +46,8 @@ interface BenchAgent {
   token: string;
 }
 
-const median = (values: number[]) => [...values].sort((x, y) => x - y)[Math.floor(values.length / 2)] ?? 0;
+/** The middle sample (the lower of the two middle ones for an even count), as every bench reports it. */
+const median = (values: number[]) => percentile(values, 50);
 
 /** Runs `op(worker, i)` on `workers` workers for `ms`; returns operations per second. */
 async function throughput(workers: number, ms: number, op: (worker: number, i: number) => Promise<void>): Promise<number> {
