@@ -10,6 +10,7 @@ import { appUrlFor } from '../src/db/database-urls.ts';
 import { adminQuery, createTestDatabase } from './support/database.ts';
 import { errorCodes, expectNoErrors, type Gateway, startGateway } from './support/gateway.ts';
 import { AuditEvents, ListAgents, Me, OwnTenant } from './support/operations.ts';
+import { freePorts } from './support/ports.ts';
 
 const FREEZE = 'mutation ($id: ID!, $reason: String!) { freezeTenant(id: $id, reason: $reason) { status frozenReason } }';
 const UNFREEZE = 'mutation ($id: ID!) { unfreezeTenant(id: $id) { status } }';
@@ -167,7 +168,7 @@ describe('freeze across two gateway processes on one database', () => {
   test('a freeze through replica 1 is enforced by replica 2 within one second', async () => {
     home = await mkdtemp(join(tmpdir(), 'fleetgate-replicas-'));
     database = await createTestDatabase();
-    const port = 20_000 + Math.floor(Math.random() * 20_000);
+    const port = await freePorts(2);
     const [one, two] = await Promise.all([startReplica(port), startReplica(port + 1)]);
     const tokens = new TokenIssuer(await openKeyring(join(home, 'keyring')), '1h');
     const operator = (await tokens.issue({ kind: 'operator', operatorId: 'op' })).reveal();

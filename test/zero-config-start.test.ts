@@ -3,6 +3,7 @@ import { mkdtemp, rm, stat } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, expect, test } from 'vitest';
+import { freePorts } from './support/ports.ts';
 
 /**
  * The first command of the README: `npm start` with no configuration at all boots an embedded
@@ -42,7 +43,7 @@ test('npm start with no configuration serves GraphiQL on an embedded Postgres', 
   // checkout) below a 0700 directory such as mkdtemp's; the home here sits two levels below one.
   home = await mkdtemp(join(tmpdir(), 'fleetgate-home-'));
   const fleetgateHome = join(home, 'nested', 'home');
-  const port = 20_000 + Math.floor(Math.random() * 20_000);
+  const port = await freePorts(2);
   const env = {
     PATH: process.env.PATH,
     HOME: process.env.HOME,
