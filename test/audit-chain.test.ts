@@ -321,64 +321,87 @@ describe('no change without its event', () => {
     }
   });
 
-  test('a crash (the gateway process killed) between the change and its event loses neither: both or none, and the chain goes on', async () => {
-    const acme = await gw.seed.tenant();
-    // The event's append stalls after the agent row was written; the gateway process dies right then.
-    await adminQuery(
-      gw.database.adminUrl,
-      `create function stall_probe() returns trigger language plpgsql as $$ begin
-         if NEW.detail->>'name' = 'crash' then perform pg_sleep(2); end if; return NEW; end $$;
-       create trigger stall_probe before insert on audit_events for each row execute function stall_probe();`,
-    );
-    const child = spawn(process.execPath, ['--import', 'tsx', 'test/support/crash-gateway.ts'], {
-      env: { ...process.env, APP_URL: gw.appUrl, KEYRING_DIR: gw.keyringDir },
-      stdio: ['ignore', 'pipe', 'inherit'],
-    });
-    try {
-      const port = await new Promise<string>((resolve, reject) => {
-        child.stdout?.on('data', (chunk) => {
-          const match = /port (\d+)/.exec(String(chunk));
-          if (match?.[1]) resolve(match[1]);
-        });
-        child.on('exit', (code) => reject(new Error(`crash gateway exited with ${code}`)));
+  /**
+   * The gateway process is SIGKILLed while its backend is stalled (a probe trigger sleeps) in one of
+   * the change's two messages. Postgres finishes the message it is running even with its client gone:
+   * a crash in the change's statement leaves a transaction with no COMMIT coming (none), a crash in
+   * the event's INSERT finishes it and the COMMIT sent with it (both). Never one without the other.
+   */
+  test.each([
+    { stallIn: 'agents', outcome: 'none', kept: 0 },
+    { stallIn: 'audit_events', outcome: 'both', kept: 1 },
+  ])(
+    'a crash (the gateway process killed) while the $stallIn insert runs keeps $outcome of the change and its event; the chain goes on',
+    async ({ stallIn, kept }) => {
+      const acme = await gw.seed.tenant();
+      const name = `crash-in-${stallIn}`;
+      await adminQuery(
+        gw.database.adminUrl,
+        `create function stall_probe() returns trigger language plpgsql as $$ begin
+         if strpos(to_jsonb(NEW)::text, '${name}') > 0 then perform pg_sleep(3); end if; return NEW; end $$;
+       create trigger stall_probe before insert on ${stallIn} for each row execute function stall_probe();`,
+      );
+      const child = spawn(process.execPath, ['--import', 'tsx', 'test/support/crash-gateway.ts'], {
+        env: { ...process.env, APP_URL: gw.appUrl, KEYRING_DIR: gw.keyringDir },
+        stdio: ['ignore', 'pipe', 'inherit'],
       });
-      const request = fetch(`http://127.0.0.1:${port}/graphql`, {
-        method: 'POST',
-        headers: { 'content-type': 'application/json', authorization: `Bearer ${acme.ownerToken}` },
-        body: JSON.stringify({ query: print(CreateAgent), variables: { input: { name: 'crash', image: 'fleetgate/agent:1' } } }),
-      }).catch(() => 'connection lost');
-      await waitFor(async () => (await stalled(gw.database.name)) === 1);
-      child.kill('SIGKILL');
-      expect(await request).toBe('connection lost');
-      await waitFor(async () => (await stalled(gw.database.name)) === 0);
-    } finally {
-      child.kill('SIGKILL');
-      await adminQuery(gw.database.adminUrl, 'drop trigger stall_probe on audit_events; drop function stall_probe();');
-    }
-    const { rows } = await adminQuery(
-      gw.database.adminUrl,
-      `select (select count(*)::int from agents where name = 'crash') as agents,
-              (select count(*)::int from audit_events where detail->>'name' = 'crash') as events`,
-    );
-    expect(rows).toEqual([{ agents: 0, events: 0 }]);
-    // The same change, retried, commits with its event on an intact chain.
-    expectNoErrors(await gw.execute(CreateAgent, { input: { name: 'crash', image: 'fleetgate/agent:1' } }, { token: acme.ownerToken }));
-    const after = await adminQuery(
-      gw.database.adminUrl,
-      `select (select count(*)::int from agents where name = 'crash') as agents,
-              (select count(*)::int from audit_events where detail->>'name' = 'crash' and outcome = 'SUCCESS') as events`,
-    );
-    expect(after.rows).toEqual([{ agents: 1, events: 1 }]);
-    expect((await verify(acme.ownerToken)).intact).toBe(true);
-  }, 30_000);
+      try {
+        const port = await new Promise<string>((resolve, reject) => {
+          child.stdout?.on('data', (chunk) => {
+            const match = /port (\d+)/.exec(String(chunk));
+            if (match?.[1]) resolve(match[1]);
+          });
+          child.on('exit', (code) => reject(new Error(`crash gateway exited with ${code}`)));
+        });
+        const request = fetch(`http://127.0.0.1:${port}/graphql`, {
+          method: 'POST',
+          headers: { 'content-type': 'application/json', authorization: `Bearer ${acme.ownerToken}` },
+          body: JSON.stringify({ query: print(CreateAgent), variables: { input: { name, image: 'fleetgate/agent:1' } } }),
+        }).catch(() => 'connection lost');
+        await waitFor(async () => (await stalled(gw.database.name, stallIn)) === 1);
+        child.kill('SIGKILL');
+        expect(await request).toBe('connection lost');
+        await waitFor(async () => (await stalled(gw.database.name, stallIn)) === 0);
+      } finally {
+        child.kill('SIGKILL');
+        await adminQuery(gw.database.adminUrl, `drop trigger stall_probe on ${stallIn}; drop function stall_probe();`);
+      }
+      // The dead client's backend may still be rolling back or committing: wait for it to be gone.
+      await waitFor(async () => (await backends(gw.database.name, name)) === 0);
+      const counts = `select (select count(*)::int from agents where name = '${name}') as agents,
+                           (select count(*)::int from audit_events where detail->>'name' = '${name}' and outcome = 'SUCCESS') as events`;
+      expect((await adminQuery(gw.database.adminUrl, counts)).rows).toEqual([{ agents: kept, events: kept }]);
+      expect((await verify(acme.ownerToken)).intact).toBe(true);
+      // The tenant's next change commits with its event on an intact chain.
+      expectNoErrors(
+        await gw.execute(CreateAgent, { input: { name: `after-${name}`, image: 'fleetgate/agent:1' } }, { token: acme.ownerToken }),
+      );
+      expect((await verify(acme.ownerToken)).intact).toBe(true);
+    },
+    30_000,
+  );
 });
 
-/** Backends of this database stalled inside the probe trigger (the agent row written, the event not yet). */
-async function stalled(database: string): Promise<number> {
+/**
+ * Backends of this database asleep in the probe trigger on `table`: running, not idle (an idle
+ * backend's pg_stat_activity row still shows its last query).
+ */
+async function stalled(database: string, table: string): Promise<number> {
   const { rows } = await adminQuery<{ n: number }>(
     gw.database.adminUrl,
-    "select count(*)::int as n from pg_stat_activity where datname = $1 and query ~* '^insert into \"?audit_events'",
-    [database],
+    `select count(*)::int as n from pg_stat_activity
+      where datname = $1 and state = 'active' and wait_event = 'PgSleep' and query ~* ('insert into "?' || $2)`,
+    [database, table],
+  );
+  return rows[0]?.n ?? 0;
+}
+
+/** Backends of this database whose session has sent a statement naming `marker`, still connected. */
+async function backends(database: string, marker: string): Promise<number> {
+  const { rows } = await adminQuery<{ n: number }>(
+    gw.database.adminUrl,
+    "select count(*)::int as n from pg_stat_activity where datname = $1 and state <> 'idle' and strpos(query, $2) > 0",
+    [database, marker],
   );
   return rows[0]?.n ?? 0;
 }
