@@ -61,13 +61,16 @@ export function forkForRequest(orm: MikroORM, principal: Principal): EntityManag
  * The caller rolls back and answers UNAUTHENTICATED when it does not.
  */
 export async function enterAgentRequest(em: EntityManager, principal: Extract<Principal, { kind: 'agent' }>): Promise<boolean> {
-  const [row] = await em.execute<{ live: boolean }[]>('select enter_agent_request(?, ?, ?, ?) as live', [
-    principal.tenantId,
-    principal.agentId,
-    tenantSearchPath(principal.tenantId),
-    principal.generation,
-  ]);
+  const [row] = await em.execute<{ live: boolean }[]>('select enter_agent_request(?, ?, ?, ?) as live', agentRequestEntry(principal));
   return row?.live === true;
+}
+
+/**
+ * The first four arguments of every SQL function that enters an agent's request (enter_agent_request
+ * and the memory statements of migrations/0021): all from the verified principal, none from input.
+ */
+export function agentRequestEntry(principal: Extract<Principal, { kind: 'agent' }>): [string, string, string, number] {
+  return [principal.tenantId, principal.agentId, tenantSearchPath(principal.tenantId), principal.generation];
 }
 
 /**

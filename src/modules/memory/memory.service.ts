@@ -3,8 +3,9 @@ import { assertCan } from '../../auth/actions.ts';
 import type { Principal } from '../../auth/principal.ts';
 import type { RequestScope } from '../../context.ts';
 import { findPage, type PageArgs } from '../../db/pagination.ts';
+import { agentRequestEntry } from '../../db/request-scope.ts';
 import { AGENT_FILTER } from '../../db/tenant-filter.ts';
-import { badInput, clientError, notFound } from '../../shared/errors.ts';
+import { badInput, clientError, notFound, unauthenticated } from '../../shared/errors.ts';
 import { newId } from '../../shared/ids.ts';
 import { parseInput } from '../../shared/validation.ts';
 import { recordAudit } from '../audit/audit.service.ts';
@@ -62,9 +63,13 @@ function selfOf(scope: RequestScope): AgentPrincipal {
  * tenant's per-value limit; it is stored encrypted under the agent's data key. A failure (bad
  * input, key provider down) changes nothing: the previous value, if any, stays.
  *
- * The hot path is two statements in the request's transaction, lean SQL rather than the unit of
- * work: the tenant's limit and the agent's wrapped key in one, then the upsert. Every statement
- * names the principal's tenant and agent itself (the ORM filters' wall, in SQL), under RLS (wall 3).
+ * Two statements, lean SQL rather than the unit of work (three on the agent's first write, which
+ * makes its data key): the tenant's limit with the agent's wrapped key, then the upsert, each a
+ * function of migrations/0021 that enters the agent's request itself (settings, token liveness). So
+ * it runs in the request's transaction or, on the agent channel, with no transaction around it: the
+ * upsert is one statement, and a key made for a write that then fails is simply the agent's key.
+ * Every statement names the principal's tenant and agent itself (the ORM filters' wall, in SQL),
+ * under RLS (wall 3).
  */
 export async function putMemory(scope: MemoryScope, input: unknown): Promise<MemoryItem> {
   assertCan(scope.principal, 'agent.self.memory');
@@ -72,11 +77,10 @@ export async function putMemory(scope: MemoryScope, input: unknown): Promise<Mem
   const fields = parseInput(putInput, input);
   const json = canonicalJson(fields.value);
   const size = Buffer.byteLength(json, 'utf8');
-  const [settings] = await scope.em.execute<{ max_value_bytes: number; wrapped_key: string | null; key_id: string | null }[]>(
-    `select t.memory_max_value_bytes as max_value_bytes, k.wrapped_key, k.key_id
-       from tenants t left join agent_memory_keys k on k.tenant_id = t.id and k.agent_id = ?
-      where t.id = ?`,
-    [self.agentId, self.tenantId],
+  const settings = await liveRow<{ max_value_bytes: number; wrapped_key: string | null; key_id: string | null }>(
+    scope,
+    'select * from agent_memory_write_context(?, ?, ?, ?)',
+    agentRequestEntry(self),
   );
   if (!settings) throw new Error('tenant settings unreadable');
   const limit = settings.max_value_bytes;
@@ -89,13 +93,10 @@ export async function putMemory(scope: MemoryScope, input: unknown): Promise<Mem
   );
   const now = new Date();
   const tags = [...new Set(fields.tags)];
-  const [saved] = await scope.em.execute<{ id: string; created_ms: number }[]>(
-    `insert into agent_memory (id, tenant_id, agent_id, key, tags, ciphertext, key_id, size_bytes, expires_at, created_at, updated_at)
-     values (?, ?, ?, ?, array(select jsonb_array_elements_text(?::jsonb)), ?, ?, ?, ?, ?, ?)
-     on conflict (tenant_id, agent_id, key) do update set tags = excluded.tags, ciphertext = excluded.ciphertext,
-       key_id = excluded.key_id, size_bytes = excluded.size_bytes, expires_at = excluded.expires_at, updated_at = excluded.updated_at
-     returning id, extract(epoch from created_at)::float8 * 1000 as created_ms`,
-    [newId(), self.tenantId, self.agentId, fields.key, JSON.stringify(tags), ciphertext, key.keyId, size, fields.expiresAt, now, now],
+  const saved = await liveRow<{ id: string; created_ms: number }>(
+    scope,
+    'select * from agent_memory_upsert(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)',
+    [...agentRequestEntry(self), newId(), fields.key, JSON.stringify(tags), ciphertext, key.keyId, size, fields.expiresAt, now],
   );
   if (!saved) throw new Error('memory entry not written');
   return {
@@ -112,32 +113,36 @@ export async function putMemory(scope: MemoryScope, input: unknown): Promise<Mem
 }
 
 /**
+ * The row of a migrations/0021 function, which enters the agent's request itself: undefined when it
+ * returned none, UNAUTHENTICATED when the token is no longer live (its agent was stopped, restarted
+ * or deleted since it was minted).
+ */
+async function liveRow<T>(scope: MemoryScope, sql: string, params: unknown[]): Promise<T | undefined> {
+  const [row] = await scope.em.execute<(T & { live: boolean })[]>(sql, params);
+  if (row && !row.live) throw unauthenticated();
+  return row;
+}
+
+/**
  * The calling agent's entry, or null when there is none, it expired, or it was sealed under a key
- * since destroyed (a write that raced a wipe). One statement: the entry and the agent's wrapped data
- * key it was sealed under, named by the principal's tenant and agent, under RLS.
+ * since destroyed (a write that raced a wipe). One statement (agent_memory_entry, migrations/0021)
+ * that enters the agent's request itself and reads the entry with the wrapped data key it was sealed
+ * under, named by the principal's tenant and agent, under RLS; so it needs no transaction around it
+ * (the agent channel sends it alone). A token no longer live is UNAUTHENTICATED.
  */
 export async function getMemory(scope: MemoryScope, key: string): Promise<MemoryItem | null> {
   assertCan(scope.principal, 'agent.self.memory');
   const self = selfOf(scope);
   const { key: valid } = parseInput(keyInput, { key });
-  const [row] = await scope.em.execute<
-    {
-      id: string;
-      tags: string[];
-      ciphertext: Buffer;
-      expires_ms: number | null;
-      created_ms: number;
-      updated_ms: number;
-      wrapped_key: string;
-    }[]
-  >(
-    `select m.id, m.tags, m.ciphertext, extract(epoch from m.expires_at)::float8 * 1000 as expires_ms,
-            extract(epoch from m.created_at)::float8 * 1000 as created_ms, extract(epoch from m.updated_at)::float8 * 1000 as updated_ms,
-            k.wrapped_key
-       from agent_memory m join agent_memory_keys k on k.tenant_id = m.tenant_id and k.agent_id = m.agent_id and k.key_id = m.key_id
-      where m.tenant_id = ? and m.agent_id = ? and m.key = ? and (m.expires_at is null or m.expires_at > ?)`,
-    [self.tenantId, self.agentId, valid, new Date()],
-  );
+  const row = await liveRow<{
+    id: string;
+    tags: string[];
+    ciphertext: Buffer;
+    expires_ms: number | null;
+    created_ms: number;
+    updated_ms: number;
+    wrapped_key: string;
+  }>(scope, 'select * from agent_memory_entry(?, ?, ?, ?, ?)', [...agentRequestEntry(self), valid]);
   if (!row) return null;
   const aad = aadOf(self.tenantId, self.agentId, valid);
   const value = await withUnwrapped(scope, row.wrapped_key, (dataKey) => openOrRefuse(dataKey, aad, Buffer.from(row.ciphertext)));
@@ -305,20 +310,14 @@ async function readSealed(scope: MemoryScope, agentId: string, find: (keyId: str
  * The agent's first write makes its data key; a concurrent first write of the same agent loses the
  * insert race and uses the winner's key. Returns the key now stored: wrapped, and its id.
  */
-async function createDataKey(
-  scope: MemoryScope,
-  agent: { agentId: string; tenantId: string },
-): Promise<{ wrapped: string; keyId: string }> {
+async function createDataKey(scope: MemoryScope, agent: AgentPrincipal): Promise<{ wrapped: string; keyId: string }> {
   const fresh = await withProvider(() => scope.keys.provider.generateDataKey());
   fresh.plaintext.fill(0);
-  await scope.em.execute(
-    'insert into agent_memory_keys (agent_id, tenant_id, provider, wrapped_key) values (?, ?, ?, ?) on conflict (agent_id) do nothing',
-    [agent.agentId, agent.tenantId, scope.keys.provider.kind, fresh.wrapped],
-  );
-  const [row] = await scope.em.execute<{ wrapped_key: string; key_id: string }[]>(
-    'select wrapped_key, key_id from agent_memory_keys where tenant_id = ? and agent_id = ?',
-    [agent.tenantId, agent.agentId],
-  );
+  const row = await liveRow<{ wrapped_key: string; key_id: string }>(scope, 'select * from agent_memory_create_key(?, ?, ?, ?, ?, ?)', [
+    ...agentRequestEntry(agent),
+    scope.keys.provider.kind,
+    fresh.wrapped,
+  ]);
   if (!row) throw keyGone();
   return { wrapped: row.wrapped_key, keyId: row.key_id };
 }
