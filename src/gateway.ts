@@ -15,6 +15,7 @@ import { memoryMaintenanceJob } from './modules/memory/memory-maintenance.ts';
 import { sharingKeyHolder } from './modules/memory/sharing-keys.ts';
 import { AccessGate } from './modules/policy/access-gate.ts';
 import { IsolationCanary } from './modules/policy/isolation-canary.ts';
+import { RateLimits } from './modules/policy/rate-limits.ts';
 import { type AgentRuntime, type AgentRuntimeOptions, startAgentRuntime } from './modules/provisioning/agent-runtime.ts';
 import type { ContainerRuntime } from './modules/provisioning/container-runtime.ts';
 import { type AllowedImage, ImageAllowList } from './modules/provisioning/image-allow-list.ts';
@@ -135,11 +136,22 @@ export async function startGateway(options: GatewayOptions) {
   });
   if (options.keyProvider) keyRotation.start(options.keyRewrapIntervalMs ?? 60_000);
   const startSecrets = [credentialStartSecrets(keyProvider), agentTokenStartSecret(tokens), ...(options.runtime?.startSecrets ?? [])];
-  // Channel memory requests go through this replica's own GraphQL server, built just below.
+  const rateLimits = new RateLimits({
+    tenantPerMinute: options.policy.tenantRateLimitPerMinute,
+    apiKeyPerMinute: options.policy.apiKeyRateLimitPerMinute,
+    redis: options.policy.redis,
+    policies: gate.policies,
+    metrics,
+  });
+  // RENEW on the channel goes through this replica's own GraphQL server, built just below.
   let yoga: ReturnType<typeof createServer> | undefined;
   const memoryChannel = new MemoryChannel({
     tokens,
     log: options.log,
+    gate,
+    rateLimits,
+    regions,
+    keys: { provider: keyProvider },
     fetch: async (request) => {
       if (!yoga) throw new Error('gateway not ready');
       return yoga.fetch(request);
@@ -175,6 +187,7 @@ export async function startGateway(options: GatewayOptions) {
     gate,
     metrics,
     policy: options.policy,
+    rateLimits,
     agentRuntime: { allowList, taskTimeoutSeconds: options.runtime?.taskTimeoutSeconds },
     keys: { provider: keyProvider, rotation: keyRotation },
     backups: options.backups && { keys: keyProvider },
@@ -222,6 +235,8 @@ export async function startGateway(options: GatewayOptions) {
     runtimes: new Map([...runtimes].map(([region, each]) => [region.name, each])),
     keyProvider,
     keyRotation,
+    /** Agent memory over the agents' channels (MEMPUT, MEMGET, RENEW); benchmarks and tests call it in process. */
+    memoryChannel,
     async close() {
       for (const each of canaries) each.stop();
       await keyRotation.stop();

@@ -6,6 +6,7 @@ import { principalOf } from './auth/authenticate.ts';
 import { type ContextDeps, createContextFactory, type RequestContext } from './context.ts';
 import { useRequestTransaction } from './db/use-request-transaction.ts';
 import { auditTrail } from './modules/audit/audit-trail.ts';
+import type { RateLimits } from './modules/policy/rate-limits.ts';
 import { useCostLimit } from './modules/policy/use-cost-limit.ts';
 import { useOperatorEndpoints } from './modules/policy/use-operator-endpoints.ts';
 import { useRateLimit } from './modules/policy/use-rate-limit.ts';
@@ -38,6 +39,8 @@ export const DEFAULT_MAX_REQUEST_BYTES = 4 * 1024 * 1024;
 /** What each request's context is built from (see ContextDeps), plus the request policies. */
 export interface ServerDeps extends ContextDeps {
   policy: PolicyOptions;
+  /** The per-tenant limits, shared with the agent channel's memory requests (built from `policy`). */
+  rateLimits: RateLimits;
   /** Tests only: build the schema without wall 1 to show the other walls hold alone. */
   disableScopeAuth?: boolean;
   /** Benchmarks only: drop the request policies (trusted documents, limits, rate limits, CSRF) to measure their cost. */
@@ -66,13 +69,7 @@ export function createServer(deps: ServerDeps) {
         useCSRFPrevention({ requestHeaders: ['x-graphql-csrf'] }),
         useTrustedDocuments({ auth, mode: deps.policy.mode }),
         armor,
-        useRateLimit({
-          tenantPerMinute: deps.policy.tenantRateLimitPerMinute,
-          apiKeyPerMinute: deps.policy.apiKeyRateLimitPerMinute,
-          redis: deps.policy.redis,
-          policies: deps.gate.policies,
-          metrics: deps.metrics,
-        }),
+        useRateLimit(deps.rateLimits),
         useCostLimit({ maxCost: deps.policy.maxCost ?? 3_000, defaultPageSize: 20 }),
       ];
   return createYoga<Record<string, never>, RequestContext>({

@@ -54,19 +54,26 @@ test('an enterprise agent’s memory lives in its tenant schema, on the same con
   const shop = await gw.seed.tenant();
   const banker = await agentWithToken(gw, bank);
   const shopper = await agentWithToken(gw, shop);
-  // Interleaved on one pooled session: a plan cached under one tenant's search_path is never reused for the other.
+  // Interleaved on one pooled session (pg-pool hands out its most recently released connection): a plan
+  // cached under one tenant's search_path (the statements of migrations/0021 are static SQL) is never
+  // reused for the other. Through GraphQL and through the agent channel, which run the same statements.
+  const b64 = (text: string) => Buffer.from(text).toString('base64');
   for (let round = 0; round < 3; round++) {
     for (const agent of [banker, shopper]) {
       expectNoErrors(await gw.execute(PutMemory, { input: { key: `k${round}`, value: `"${agent.id}"` } }, { token: agent.token }));
       const got = expectNoErrors(await gw.execute(GetMemory, { key: `k${round}` }, { token: agent.token })).memoryEntry;
       expect(got?.value).toBe(`"${agent.id}"`);
+      const self = { tenantId: agent.tenantId, agentId: agent.id };
+      const channel = gw.fleetgate.memoryChannel;
+      expect(await channel.handle(self, 'MEMPUT', [agent.token, b64(`c${round}`), b64(`"${agent.id}"`)])).toBe('OK');
+      expect(await channel.handle(self, 'MEMGET', [agent.token, b64(`c${round}`)])).toBe(`VALUE ${b64(`"${agent.id}"`)}`);
     }
   }
   const schema = `tenant_${banker.tenantId.replace(/-/g, '')}`;
   const inSchema = await adminQuery(gw.database.adminUrl, `select count(*)::int as n from ${schema}.agent_memory where agent_id = $1`, [
     banker.id,
   ]);
-  expect(inSchema.rows[0]?.n).toBe(3);
+  expect(inSchema.rows[0]?.n).toBe(6);
   const inShared = await adminQuery(gw.database.adminUrl, 'select count(*)::int as n from public.agent_memory where agent_id = $1', [
     banker.id,
   ]);

@@ -190,6 +190,21 @@ describe('wall 2 (ORM agent filter) alone: no scopes, RLS bypassed', () => {
     const inbox = expectNoErrors(await gw.execute(HandoffInbox, { first: 50 }, { token: s.a.token })).handoffInbox.edges;
     expect(inbox.map((edge) => edge.node.payload)).toEqual(['"to a"']);
   });
+
+  test('through A’s channel too: B’s entry is not found, and A’s write under B’s key name stays A’s', async () => {
+    const b64 = (text: string) => Buffer.from(text).toString('base64');
+    const self = { tenantId: s.a.tenantId, agentId: s.a.id };
+    const channel = gw.fleetgate.memoryChannel;
+    expect(await channel.handle(self, 'MEMGET', [s.a.token, b64(`note-${s.b.id}`)])).toBe('NONE');
+    expect(await channel.handle(self, 'MEMPUT', [s.a.token, b64(`note-${s.b.id}`), b64('"overwrite?"')])).toBe('OK');
+    const rows = await gw.orm.em
+      .fork()
+      .getConnection()
+      .execute('select agent_id from agent_memory where key = ? order by agent_id = ?', [`note-${s.b.id}`, s.a.id]);
+    expect(rows).toEqual([{ agent_id: s.b.id }, { agent_id: s.a.id }]);
+    const theirs = expectNoErrors(await gw.execute(GetMemory, { key: `note-${s.b.id}` }, { token: s.b.token })).memoryEntry;
+    expect(theirs?.value).toBe(`"secret of ${s.b.id}"`);
+  });
 });
 
 describe('wall 1 (scopes) and the per-agent key alone: no ORM filters, RLS bypassed', () => {
