@@ -3,7 +3,7 @@ import { enterAgentRequest, forkForTenant } from '../src/db/request-scope.ts';
 import { revokeAgentTokens } from '../src/modules/memory/agent-tokens.ts';
 import { decodeGlobalId } from '../src/shared/global-id.ts';
 import { GetMemory, ListMemory, PutMemory, RenewAgentToken } from './memory-operations.ts';
-import { agentWithToken } from './memory-support.ts';
+import { agentWithToken, b64 } from './memory-support.ts';
 import { adminQuery } from './support/database.ts';
 import { errorCodes, expectNoErrors, type Gateway, startGateway } from './support/gateway.ts';
 
@@ -57,7 +57,6 @@ test('an enterprise agent’s memory lives in its tenant schema, on the same con
   // Interleaved on one pooled session (pg-pool hands out its most recently released connection): a plan
   // cached under one tenant's search_path (the statements of migrations/0021 are static SQL) is never
   // reused for the other. Through GraphQL and through the agent channel, which run the same statements.
-  const b64 = (text: string) => Buffer.from(text).toString('base64');
   for (let round = 0; round < 3; round++) {
     for (const agent of [banker, shopper]) {
       expectNoErrors(await gw.execute(PutMemory, { input: { key: `k${round}`, value: `"${agent.id}"` } }, { token: agent.token }));

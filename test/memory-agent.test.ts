@@ -4,7 +4,7 @@ import { REFERENCE_IMAGE } from '../src/modules/provisioning/agent-image.ts';
 import { DockerRuntime } from '../src/modules/provisioning/docker-runtime.ts';
 import { decodeGlobalId } from '../src/shared/global-id.ts';
 import { ExportAgentMemory } from './memory-operations.ts';
-import { agentWithToken } from './memory-support.ts';
+import { agentWithToken, b64 } from './memory-support.ts';
 import { adminQuery } from './support/database.ts';
 import { docker, waitFor } from './support/docker.ts';
 import { errorCodes, expectNoErrors, type Gateway, startGateway } from './support/gateway.ts';
@@ -138,5 +138,3 @@ test('the channel’s memory requests stop when the tenant is frozen and count a
   );
   expect(refusals.rows).toEqual([{ actor_id: mine.id }]);
 });
-
-const b64 = (text: string) => Buffer.from(text).toString('base64');

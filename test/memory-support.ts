@@ -32,3 +32,6 @@ export class SwitchableProvider implements KeyProvider {
   retireBelow = (version: number) => this.#use(() => this.inner.retireBelow(version));
   status = () => this.#use(() => this.inner.status());
 }
+
+/** Text as the agent channel's line protocol carries it (MEMPUT, MEMGET arguments and VALUE answers). */
+export const b64 = (text: string) => Buffer.from(text).toString('base64');

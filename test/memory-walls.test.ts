@@ -12,7 +12,7 @@ import {
   PutMemory,
   SendHandoff,
 } from './memory-operations.ts';
-import { agentWithToken } from './memory-support.ts';
+import { agentWithToken, b64 } from './memory-support.ts';
 import { ADMIN_URL } from './support/database.ts';
 import { errorCodes, expectNoErrors, type Gateway, startGateway } from './support/gateway.ts';
 
@@ -192,7 +192,6 @@ describe('wall 2 (ORM agent filter) alone: no scopes, RLS bypassed', () => {
   });
 
   test('through A’s channel too: B’s entry is not found, and A’s write under B’s key name stays A’s', async () => {
-    const b64 = (text: string) => Buffer.from(text).toString('base64');
     const self = { tenantId: s.a.tenantId, agentId: s.a.id };
     const channel = gw.fleetgate.memoryChannel;
     expect(await channel.handle(self, 'MEMGET', [s.a.token, b64(`note-${s.b.id}`)])).toBe('NONE');
