@@ -19,8 +19,9 @@
 -- a put cost Postgres about 1.8× the CPU of the same statements sent plainly). 0015 chose dynamic SQL
 -- so that no plan made under one tenant's search_path is reused under another's; Postgres' plan
 -- cache already guarantees that: a cached plan is re-planned when the current search_path differs
--- from the one it was planned under (checked by test/memory.test.ts, a standard and an enterprise
--- agent on one connection). enter_agent_request goes static here too: it runs on every agent request.
+-- from the one it was planned under (checked by test/agent-request-entry.test.ts, a standard and an
+-- enterprise agent on one connection). enter_agent_request goes static here too: it runs on every
+-- agent request.
 CREATE FUNCTION agent_memory_entry(p_tenant_id uuid, p_agent_id uuid, p_search_path text, p_generation integer, p_key text)
   RETURNS TABLE (live boolean, id uuid, tags text[], ciphertext bytea, expires_ms float8, created_ms float8, updated_ms float8,
                  wrapped_key text)
