@@ -7,7 +7,7 @@ import { canonicalEncoding, eventHash, GENESIS_HASH } from '../src/modules/audit
 import { asOwner, uuidOf } from './support/audit.ts';
 import { adminQuery } from './support/database.ts';
 import { errorCodes, expectNoErrors, type Gateway, startGateway } from './support/gateway.ts';
-import { AuditLog, CreateAgent, UpdateAgent, VerifyAuditLog } from './support/operations.ts';
+import { AuditEventsPage, AuditLog, CreateAgent, UpdateAgent, VerifyAuditLog } from './support/operations.ts';
 
 let gw: Gateway;
 beforeAll(async () => {
@@ -64,6 +64,24 @@ describe('the chain', () => {
     await a.agent();
     const { auditLog } = expectNoErrors(await gw.execute(AuditLog, { first: 100 }, { token: a.ownerToken }));
     expect(auditLog.edges.map((edge) => edge.node.seq)).toEqual(['1', '2']);
+  });
+
+  test('the deprecated auditEvents pages the same log in chain order, the seq as cursor', async () => {
+    const acme = await tenantWithEvents();
+    const page = async (after?: string) =>
+      expectNoErrors(await gw.execute(AuditEventsPage, { first: 2, after }, { token: acme.ownerToken })).auditEvents;
+    const first = await page();
+    expect(first.edges.map((edge) => [edge.cursor, edge.node.seq])).toEqual([
+      ['1', '1'],
+      ['2', '2'],
+    ]);
+    expect(first.pageInfo).toEqual({ hasNextPage: true, endCursor: '2' });
+    const third = await page((await page('2')).pageInfo.endCursor ?? undefined);
+    expect(third.edges.map((edge) => edge.node.seq)).toEqual(['5']);
+    expect(third.pageInfo.hasNextPage).toBe(false);
+    expect(errorCodes(await gw.execute(AuditEventsPage, { first: 2, after: acme.uuid }, { token: acme.ownerToken }))).toEqual([
+      'BAD_USER_INPUT',
+    ]);
   });
 
   test('the documented encoding: the database and the TypeScript verifier hash a fixed event identically', async () => {

@@ -132,6 +132,12 @@ export const AuditEvents = graphql(`
   }
 `);
 
+export const AuditEventsPage = graphql(`
+  query AuditEventsPage($first: Int, $after: String) {
+    auditEvents(first: $first, after: $after) { edges { cursor node { seq action } } pageInfo { hasNextPage endCursor } }
+  }
+`);
+
 export const RefreshToken = graphql(`
   mutation RefreshToken {
     refreshToken { token member { id role } }

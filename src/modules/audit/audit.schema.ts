@@ -1,9 +1,9 @@
-import { type ResolveCursorConnectionArgs, resolveCursorConnection } from '@pothos/plugin-relay';
+import { type DefaultConnectionArguments, resolveCursorConnection } from '@pothos/plugin-relay';
 import { builder } from '../../builder.ts';
-import { keysetConnection } from '../common/connection.ts';
+import type { PageArgs } from '../../db/pagination.ts';
 import type { Tenant } from '../tenants/tenant.entity.ts';
 import { TenantRef } from '../tenants/tenant.schema.ts';
-import { type AuditReport, exportAuditReport, listAuditEvents, listAuditLog, setAuditRetention, verifyAuditLog } from './audit.service.ts';
+import { type AuditReport, exportAuditReport, listAuditLog, setAuditRetention, verifyAuditLog } from './audit.service.ts';
 import { AUDIT_OUTCOMES, AuditEvent } from './audit-event.entity.ts';
 import type { ChainBreak, ChainVerification } from './chain.ts';
 
@@ -99,7 +99,8 @@ builder.queryFields((t) => ({
     type: AuditEventRef,
     skipTypeScopes: true,
     authScopes: { can: 'audit.read' },
-    resolve: (_root, args, ctx) => keysetConnection(args, (page) => listAuditEvents(ctx, page)),
+    // auditLog without a filter: chain order, the seq as cursor.
+    resolve: (_root, args, ctx) => auditLogConnection(args, (page) => listAuditLog(ctx, {}, page)),
   }),
   auditLog: t.connection({
     description: "The caller's tenant's audit log in chain order (seq), filtered.",
@@ -107,10 +108,7 @@ builder.queryFields((t) => ({
     skipTypeScopes: true,
     authScopes: { can: 'audit.read' },
     args: { filter: t.arg({ type: AuditLogFilter }) },
-    resolve: (_root, { filter, ...args }, ctx) =>
-      resolveCursorConnection({ args, toCursor: (event: AuditEvent) => event.seq }, (page: ResolveCursorConnectionArgs) =>
-        listAuditLog(ctx, withoutNulls(filter), page),
-      ),
+    resolve: (_root, { filter, ...args }, ctx) => auditLogConnection(args, (page) => listAuditLog(ctx, withoutNulls(filter), page)),
   }),
   verifyAuditLog: t.field({
     description: "Recomputes the tenant's whole hash chain: intact, or the first broken link.",
@@ -150,6 +148,11 @@ builder.mutationField('setAuditRetention', (t) =>
     resolve: async (_root, { days }, ctx) => ({ tenant: await setAuditRetention(ctx, { days }) }),
   }),
 );
+
+/** A connection over the audit log in chain order, the seq doubling as the cursor. */
+function auditLogConnection(args: DefaultConnectionArguments, load: (page: PageArgs) => Promise<AuditEvent[]>) {
+  return resolveCursorConnection({ args, toCursor: (event: AuditEvent) => event.seq }, load);
+}
 
 function withoutNulls<T extends Record<string, unknown>>(input: T | null | undefined): Partial<T> {
   return Object.fromEntries(Object.entries(input ?? {}).filter(([, value]) => value !== null && value !== undefined)) as Partial<T>;

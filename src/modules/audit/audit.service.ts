@@ -2,7 +2,7 @@ import { z } from 'zod';
 import { assertCan } from '../../auth/actions.ts';
 import { actorOf, tenantOf } from '../../auth/principal.ts';
 import type { Context, RequestScope } from '../../context.ts';
-import { findPage, type PageArgs } from '../../db/pagination.ts';
+import type { PageArgs } from '../../db/pagination.ts';
 import { badInput, notFound } from '../../shared/errors.ts';
 import { newId } from '../../shared/ids.ts';
 import { parseInput } from '../../shared/validation.ts';
@@ -52,11 +52,6 @@ export function recordAudit(scope: RequestScope, record: AuditRecord): void {
     requestId: scope.requestId,
     detail: { ...record.detail, ...grant },
   });
-}
-
-export function listAuditEvents(scope: RequestScope, page: PageArgs): Promise<AuditEvent[]> {
-  assertCan(scope.principal, 'audit.read');
-  return findPage(scope.em, AuditEvent, {}, page);
 }
 
 const auditFilter = z
