@@ -211,15 +211,8 @@ describe('freeze', () => {
   test('freezing a tenant stops its running agents; unfreezing brings them back', async () => {
     const acme = await gw.seed.tenant();
     const agent = await runningAgent(acme.ownerToken);
-    const operator = (await gw.tokens.issue({ kind: 'operator', operatorId: 'op' })).reveal();
-    const lifecycle = (query: string) =>
-      gw.yoga.fetch('http://gateway.test/graphql', {
-        method: 'POST',
-        headers: { 'content-type': 'application/json', authorization: `Bearer ${operator}` },
-        body: JSON.stringify({ query, variables: { id: acme.id } }),
-      });
 
-    await lifecycle('mutation ($id: ID!) { freezeTenant(id: $id, reason: "runtime test") { status } }');
+    await gw.operator.freeze(acme.id, 'runtime test');
     // The tenant cannot look (it is frozen): ask the engine and the database.
     await waitFor(
       async () => (await containerOf(agent.id).inspect()).State.Running,
@@ -234,7 +227,7 @@ describe('freeze', () => {
     );
     expect(row).toEqual({ status: 'STOPPED', status_reason: 'tenant frozen', desired_state: 'RUNNING' });
 
-    await lifecycle('mutation ($id: ID!) { unfreezeTenant(id: $id) { status } }');
+    await gw.operator.unfreeze(acme.id);
     await waitFor(
       async () => (await gw.execute(AgentRuntimeState, { id: agent.id }, { token: acme.ownerToken })).data?.agent.status,
       (status) => status === 'RUNNING',
@@ -242,7 +235,9 @@ describe('freeze', () => {
     expect((await containerOf(agent.id).inspect()).State.Running).toBe(true);
 
     // Provisioning outcomes are counted per tenant: create, the freeze's stop and the unfreeze's start.
-    const metrics = await gw.yoga.fetch('http://gateway.test/metrics', { headers: { authorization: `Bearer ${operator}` } });
+    const metrics = await gw.yoga.fetch('http://gateway.test/metrics', {
+      headers: { authorization: `Bearer ${await gw.operator.token()}` },
+    });
     const tenantId = decodeGlobalId(acme.id).id;
     const line = (await metrics.text())
       .split('\n')

@@ -99,27 +99,15 @@ test('the channel’s memory requests stop when the tenant is frozen and count a
   const mine = await agentWithToken(gw, acme);
   const channel = gw.fleetgate.memoryChannel;
   const self = { tenantId: mine.tenantId, agentId: mine.id };
-  const operator = (await gw.tokens.issue({ kind: 'operator', operatorId: 'op' })).reveal();
-  const lifecycle = async (verb: 'freezeTenant' | 'unfreezeTenant') => {
-    const response = await gw.yoga.fetch('http://gateway.test/graphql', {
-      method: 'POST',
-      headers: { 'content-type': 'application/json', authorization: `Bearer ${operator}` },
-      body: JSON.stringify({
-        query: `mutation ($id: ID!) { ${verb}(id: $id${verb === 'freezeTenant' ? ', reason: "test"' : ''}) { status } }`,
-        variables: { id: acme.id },
-      }),
-    });
-    expect(((await response.json()) as { errors?: unknown }).errors).toBeUndefined();
-  };
   expect(await channel.handle(self, 'MEMPUT', [mine.token, b64('k'), b64('1')])).toBe('OK');
-  await lifecycle('freezeTenant');
+  await gw.operator.freeze(acme.id);
   await waitFor(
     () => channel.handle(self, 'MEMGET', [mine.token, b64('k')]),
     (answer) => answer === 'ERR TENANT_FROZEN',
     2_000,
   );
   expect(await channel.handle(self, 'MEMPUT', [mine.token, b64('k'), b64('2')])).toBe('ERR TENANT_FROZEN');
-  await lifecycle('unfreezeTenant');
+  await gw.operator.unfreeze(acme.id);
   await waitFor(
     () => channel.handle(self, 'MEMGET', [mine.token, b64('k')]),
     (answer) => answer === `VALUE ${b64('1')}`,

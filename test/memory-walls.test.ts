@@ -293,7 +293,6 @@ describe('the agent token and the rest of the API', () => {
   });
 
   test('a frozen tenant refuses its agents too, and unfreezing lets them back', async () => {
-    const operator = (await gw.tokens.issue({ kind: 'operator', operatorId: 'op' })).reveal();
     const run = async (token: string, query: string, variables: Record<string, unknown> = {}) => {
       const response = await gw.yoga.fetch('http://gateway.test/graphql', {
         method: 'POST',
@@ -303,14 +302,14 @@ describe('the agent token and the rest of the API', () => {
       return { status: response.status, body: (await response.json()) as { errors?: { extensions?: { code?: string } }[] } };
     };
     const tenantId = encodeGlobalId('Tenant', s.a.tenantId);
-    await run(operator, 'mutation ($id: ID!) { freezeTenant(id: $id, reason: "test") { status } }', { id: tenantId });
+    await gw.operator.freeze(tenantId);
     const frozen = await waitFor(async () => {
       const answer = await run(s.a.token, 'query { memoryEntries(first: 1) { edges { cursor } } }');
       return answer.status === 403 ? answer : undefined;
     });
     expect(frozen.body.errors?.map((error) => error.extensions?.code)).toEqual(['TENANT_FROZEN']);
     expect((await run(s.c.token, 'query { memoryEntries(first: 1) { edges { cursor } } }')).status).toBe(200); // other tenants unaffected
-    await run(operator, 'mutation ($id: ID!) { unfreezeTenant(id: $id) { status } }', { id: tenantId });
+    await gw.operator.unfreeze(tenantId);
     await waitFor(async () =>
       (await run(s.a.token, 'query { memoryEntries(first: 1) { edges { cursor } } }')).status === 200 ? true : undefined,
     );

@@ -15,6 +15,7 @@ import type { AllowedImage } from '../../src/modules/provisioning/image-allow-li
 import { createLogger } from '../../src/shared/logger.ts';
 import { capturedLogger } from './captured-logger.ts';
 import { createRegionDatabase, createTestDatabase, urlForDatabase } from './database.ts';
+import { FreezeTenant, UnfreezeTenant } from './operations.ts';
 import { createSeed } from './seed.ts';
 
 export interface GraphQLResponse<T> {
@@ -141,6 +142,8 @@ export async function startGateway(options: GatewayOptions = {}) {
     return { status: response.status, ...((await response.json()) as object) };
   };
 
+  const operatorToken = async () => (await tokens.issue({ kind: 'operator', operatorId: 'op' })).reveal();
+
   const gateway = {
     yoga,
     orm: orm as MikroORM,
@@ -157,6 +160,16 @@ export async function startGateway(options: GatewayOptions = {}) {
     logs: logText,
     execute,
     seed: createSeed(execute),
+    /** An operator: a fresh token, and freeze and unfreeze of a tenant (its global id) through GraphQL, failing the test on an error. */
+    operator: {
+      token: operatorToken,
+      async freeze(tenantId: string, reason = 'test') {
+        return expectNoErrors(await execute(FreezeTenant, { id: tenantId, reason }, { token: await operatorToken() })).freezeTenant;
+      },
+      async unfreeze(tenantId: string) {
+        return expectNoErrors(await execute(UnfreezeTenant, { id: tenantId }, { token: await operatorToken() })).unfreezeTenant;
+      },
+    },
     engine,
     /** The engines of options.regions' agents, by region name (with `runtime` only). */
     regionEngines,

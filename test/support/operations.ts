@@ -138,6 +138,18 @@ export const AuditEventsPage = graphql(`
   }
 `);
 
+export const FreezeTenant = graphql(`
+  mutation FreezeTenant($id: ID!, $reason: String!) {
+    freezeTenant(id: $id, reason: $reason) { status frozenReason }
+  }
+`);
+
+export const UnfreezeTenant = graphql(`
+  mutation UnfreezeTenant($id: ID!) {
+    unfreezeTenant(id: $id) { status }
+  }
+`);
+
 export const RefreshToken = graphql(`
   mutation RefreshToken {
     refreshToken { token member { id role } }
