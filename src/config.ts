@@ -107,11 +107,18 @@ const schema = z.object({
     .default('fleetgate'),
   /** How often each replica looks for data keys to rewrap after a KEK rotation. */
   KEY_REWRAP_INTERVAL_SECONDS: z.coerce.number().int().min(0).default(60),
-  /** Lifetime of user tokens minted by signUp, addMember and refreshToken. */
+  /**
+   * Lifetime of a user's access token. Short on purpose: the session's refresh token brings the next
+   * one (revocation is immediate anyway, see enter_user_request). At most 24 hours.
+   */
   USER_TOKEN_TTL: z
     .string()
-    .regex(/^\d+[smhd]$/)
-    .default('12h'),
+    .regex(/^(\d+[smh]|1d)$/)
+    .default('15m'),
+  /** Self-service `signUp`: `open` to anyone, `invite` (the default in production) or `closed`. */
+  SIGN_UP: z.enum(['open', 'invite', 'closed']).optional(),
+  /** Sign-ups answered per client IP address per hour. */
+  SIGN_UP_PER_IP_PER_HOUR: z.coerce.number().int().min(1).max(100_000).default(10),
 });
 
 export type Config = ReturnType<typeof loadConfig>;

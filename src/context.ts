@@ -1,4 +1,5 @@
 import type { EntityManager } from '@mikro-orm/postgresql';
+import type { GraphQLError } from 'graphql';
 import type { YogaInitialContext } from 'graphql-yoga';
 import { principalOf } from './auth/authenticate.ts';
 import type { Keyring } from './auth/keyring.ts';
@@ -50,6 +51,20 @@ export interface RequestContext {
   keys: CredentialKeys;
   /** Tenant backups (operators): the key provider and archive directory; absent when none is configured. */
   backups?: BackupAccess;
+  /** Who may sign up by themselves, and how often per address. */
+  signUp: SignUpPolicy;
+  /** The client's network address as the socket saw it ('unknown' in process): the sign-up limit's key. */
+  clientAddress: string;
+}
+
+/**
+ * Self-service sign-up: `open` to anyone, `invite` only with an operator's invitation for the owner's
+ * email, `closed` to no one (operators onboard tenants). Every mode counts sign-ups per address.
+ */
+export interface SignUpPolicy {
+  mode: 'open' | 'invite' | 'closed';
+  /** Undefined when admitted; otherwise the RATE_LIMITED error to answer. */
+  admit(clientAddress: string): Promise<GraphQLError | undefined>;
 }
 
 export interface ContextDeps {
@@ -66,6 +81,7 @@ export interface ContextDeps {
   keys: CredentialKeys;
   /** Tenant backups (operators); see BackupAccess. */
   backups?: BackupAccess;
+  signUp: SignUpPolicy;
 }
 
 export function createContextFactory(deps: ContextDeps) {
@@ -92,8 +108,16 @@ export function createContextFactory(deps: ContextDeps) {
       regions: deps.regions,
       keys: deps.keys,
       backups: deps.backups,
+      signUp: deps.signUp,
+      clientAddress: clientAddressOf(initial),
     };
   };
+}
+
+/** The peer address of the node request behind the fetch request, when there is one (never a header the client sets). */
+function clientAddressOf(initial: YogaInitialContext): string {
+  const req = (initial as { req?: { socket?: { remoteAddress?: string } } }).req;
+  return req?.socket?.remoteAddress ?? 'unknown';
 }
 
 /** A tenant principal whose tenant no region holds (one deleted since its token was minted) is refused like a bad token. */

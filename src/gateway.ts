@@ -142,6 +142,7 @@ export async function startGateway(options: GatewayOptions) {
     redis: options.policy.redis,
     policies: gate.policies,
     metrics,
+    signUpPerIpPerHour: options.policy.signUpPerIpPerHour,
   });
   // RENEW on the channel goes through this replica's own GraphQL server, built just below.
   let yoga: ReturnType<typeof createServer> | undefined;
@@ -191,6 +192,10 @@ export async function startGateway(options: GatewayOptions) {
     agentRuntime: { allowList, taskTimeoutSeconds: options.runtime?.taskTimeoutSeconds },
     keys: { provider: keyProvider, rotation: keyRotation },
     backups: options.backups && { keys: keyProvider },
+    signUp: {
+      mode: options.policy.signUp ?? (options.policy.mode === 'production' ? 'invite' : 'open'),
+      admit: (clientAddress) => rateLimits.admitSignUp(clientAddress),
+    },
     disableScopeAuth: options.disableScopeAuth,
     withoutPolicies: options.withoutPolicies,
   });

@@ -47,6 +47,8 @@ async function main() {
       tenantRateLimitPerMinute: config.RATE_LIMIT_TENANT_PER_MINUTE,
       apiKeyRateLimitPerMinute: config.RATE_LIMIT_API_KEY_PER_MINUTE,
       maxRequestBytes: config.MAX_REQUEST_BYTES,
+      signUp: config.SIGN_UP,
+      signUpPerIpPerHour: config.SIGN_UP_PER_IP_PER_HOUR,
       redis,
     },
     agentImages: config.AGENT_IMAGES,

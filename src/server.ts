@@ -28,6 +28,10 @@ export interface PolicyOptions {
   maxCost?: number;
   /** Largest request body in bytes, answered with 413 beyond; default DEFAULT_MAX_REQUEST_BYTES. */
   maxRequestBytes?: number;
+  /** Self-service sign-up (see SignUpPolicy); default `open` in development, `invite` in production. */
+  signUp?: 'open' | 'invite' | 'closed';
+  /** Sign-ups per client address per hour; default 10. */
+  signUpPerIpPerHour?: number;
 }
 
 /**

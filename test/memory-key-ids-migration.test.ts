@@ -112,7 +112,13 @@ test('memory written before 0019 keeps opening: each row gets its agent’s key 
     canaryIntervalMs: 0,
     withoutCanary: true,
     memoryMaintenanceIntervalMs: 0,
-    policy: { mode: 'development', tenantRateLimitPerMinute: 100_000, apiKeyRateLimitPerMinute: 100_000 },
+    policy: {
+      mode: 'development',
+      tenantRateLimitPerMinute: 100_000,
+      apiKeyRateLimitPerMinute: 100_000,
+      signUp: 'open',
+      signUpPerIpPerHour: 100_000,
+    },
   });
   try {
     for (const agent of [standard, enterprise]) {

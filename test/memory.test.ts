@@ -209,7 +209,13 @@ describe('memory through the agent token', () => {
         userTokenTtl: '1h',
         canaryIntervalMs: 0,
         withoutCanary: true,
-        policy: { mode: 'development', tenantRateLimitPerMinute: 100_000, apiKeyRateLimitPerMinute: 100_000 },
+        policy: {
+          mode: 'development',
+          tenantRateLimitPerMinute: 100_000,
+          apiKeyRateLimitPerMinute: 100_000,
+          signUp: 'open',
+          signUpPerIpPerHour: 100_000,
+        },
         keyProvider: await freshLocalKeyProvider(),
       });
       try {

@@ -7,7 +7,7 @@ import { TokenIssuer } from '../src/auth/tokens.ts';
 
 const TENANT = '0190a0b0-0000-7000-8000-000000000001';
 const USER = '0190a0b0-0000-7000-8000-000000000002';
-const subject = { kind: 'user', tenantId: TENANT, userId: USER, role: 'VIEWER' } as const;
+const subject = { kind: 'user', tenantId: TENANT, userId: USER, role: 'VIEWER', tokenVersion: 1 } as const;
 
 /** The verified-token cache must never answer for a token the full check would refuse. */
 describe('verified-token cache', () => {

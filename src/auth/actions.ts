@@ -10,6 +10,8 @@ export type Action =
   | 'tenant.read'
   | 'member.read'
   | 'member.manage'
+  | 'session.self'
+  | 'tenant.leave'
   | 'agent.read'
   | 'agent.write'
   | 'agent.egress'
@@ -33,7 +35,11 @@ export type Action =
   | 'agent.self.token'
   | 'platform.enterprise.manage';
 
-const VIEWER: readonly Action[] = ['tenant.read', 'member.read', 'agent.read'];
+/**
+ * Every member manages its own sessions (list, sign out one device or all) and may leave its
+ * tenant; whether it may leave (the last owner may not) is decided in the service.
+ */
+const VIEWER: readonly Action[] = ['tenant.read', 'member.read', 'agent.read', 'session.self', 'tenant.leave'];
 const MEMBER: readonly Action[] = [...VIEWER, 'agent.write'];
 /**
  * Owners and admins decide which agents may reach the network (`agent.egress`): egress is the one

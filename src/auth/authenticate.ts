@@ -4,8 +4,8 @@ import { ApiKey } from '../modules/api-keys/api-key.entity.ts';
 import { SupportGrant } from '../modules/support/support-grant.entity.ts';
 import { unauthenticated } from '../shared/errors.ts';
 import type { Logger } from '../shared/logger.ts';
-import { looksLikeApiKey, parseApiKey, secretMatches } from './api-keys.ts';
 import type { Principal } from './principal.ts';
+import { API_KEY_PREFIX, looksLikeApiKey, parseTenantSecret, secretMatches } from './tenant-secrets.ts';
 import type { TokenIssuer } from './tokens.ts';
 
 const principals = new WeakMap<Request, Promise<Principal>>();
@@ -67,13 +67,13 @@ async function authenticate(request: Request, deps: AuthDeps): Promise<Principal
  * claiming another tenant finds no row there. Then compares the secret hash in constant time.
  */
 async function verifyApiKey(credential: string, regions: Regions): Promise<Principal | undefined> {
-  const parsed = parseApiKey(credential);
+  const parsed = parseTenantSecret(API_KEY_PREFIX, credential);
   if (!parsed) return undefined;
-  const claimed: Principal = { kind: 'apiKey', tenantId: parsed.tenantId, keyId: parsed.keyId, scopes: [] };
+  const claimed: Principal = { kind: 'apiKey', tenantId: parsed.tenantId, keyId: parsed.id, scopes: [] };
   const region = await regions.locate(parsed.tenantId);
   if (!region) return undefined;
   const em = forkForPrincipal(region.orm, claimed);
-  const key = await em.transactional((tx) => tx.findOne(ApiKey, { id: parsed.keyId, revokedAt: null }, { populate: ['secretHash'] }));
+  const key = await em.transactional((tx) => tx.findOne(ApiKey, { id: parsed.id, revokedAt: null }, { populate: ['secretHash'] }));
   if (!key || !secretMatches(key.secretHash, parsed.secretHash)) return undefined;
   return { ...claimed, scopes: key.scopes };
 }

@@ -8,7 +8,14 @@ export type ApiKeyScope = 'AGENTS_READ' | 'AGENTS_WRITE';
 
 export type Principal =
   | { kind: 'anonymous' }
-  | { kind: 'user'; tenantId: string; userId: string; role: UserRole }
+  /**
+   * A member signed in through a session. `tokenVersion` is the user's token version at minting
+   * (absent: 1) and `sessionId` the session the token belongs to (absent on tokens minted before
+   * sessions existed, and on the canary's): the token is admitted only while the user is ACTIVE at
+   * that version and the session is live, checked by the request transaction's first statement
+   * (enter_user_request).
+   */
+  | { kind: 'user'; tenantId: string; userId: string; role: UserRole; tokenVersion?: number; sessionId?: string }
   | { kind: 'apiKey'; tenantId: string; keyId: string; scopes: readonly ApiKeyScope[] }
   /** A named support person acting under a tenant owner's time-bound, read-only grant. */
   | { kind: 'support'; tenantId: string; grantId: string; supportPrincipal: string }

@@ -12,7 +12,7 @@ const USER_ROLES: readonly UserRole[] = ['OWNER', 'ADMIN', 'MEMBER', 'VIEWER'];
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
 
 export type TokenSubject =
-  | { kind: 'user'; tenantId: string; userId: string; role: UserRole }
+  | { kind: 'user'; tenantId: string; userId: string; role: UserRole; tokenVersion?: number; sessionId?: string }
   | { kind: 'operator'; operatorId: string }
   | { kind: 'support'; tenantId: string; grantId: string; supportPrincipal: string }
   | { kind: 'agent'; tenantId: string; agentId: string; generation: number };
@@ -78,6 +78,37 @@ export class TokenIssuer {
     this.verified.set(key, { principal, expiresAtMs });
   }
 
+  /**
+   * An operator's invitation to sign up (SIGN_UP=invite), bound to the future owner's email. Its
+   * `typ` is no principal's, so it never authenticates a request.
+   */
+  async issueInvite(email: string, ttl = '7d'): Promise<Secret> {
+    const jwt = await new SignJWT({ typ: 'invite', email })
+      .setProtectedHeader({ alg: 'EdDSA', kid: this.keyring.signingKey.kid, typ: 'JWT' })
+      .setIssuer(ISSUER)
+      .setAudience(AUDIENCE)
+      .setIssuedAt()
+      .setExpirationTime(ttl)
+      .sign(this.keyring.signingKey.privateKey);
+    return new Secret(jwt);
+  }
+
+  /** Whether `token` is a live invitation for exactly this email. */
+  async verifyInvite(token: string, email: string): Promise<boolean> {
+    try {
+      const { payload } = await jwtVerify(token, this.keyring.signingKey.publicKey, {
+        algorithms: ALGORITHMS,
+        issuer: ISSUER,
+        audience: AUDIENCE,
+        requiredClaims: ['exp', 'iat'],
+      });
+      return payload.typ === 'invite' && payload.email === email;
+    } catch (error) {
+      if (error instanceof joseErrors.JOSEError) return false;
+      throw error;
+    }
+  }
+
   /** The full check: signature, algorithm, issuer, audience, expiry, then the claims' shape. */
   private async verifyInFull(token: string): Promise<{ principal: Readonly<Principal>; expiresAtMs: number } | undefined> {
     try {
@@ -128,9 +159,20 @@ function principalOf(payload: JWTPayload): Principal | undefined {
     UUID.test(sub) &&
     typeof payload.tid === 'string' &&
     UUID.test(payload.tid) &&
-    USER_ROLES.includes(payload.role as UserRole)
+    USER_ROLES.includes(payload.role as UserRole) &&
+    (payload.sid === undefined || (typeof payload.sid === 'string' && UUID.test(payload.sid))) &&
+    (payload.ver === undefined || Number.isSafeInteger(payload.ver))
   ) {
-    return { kind: 'user', tenantId: payload.tid, userId: sub, role: payload.role as UserRole };
+    // Only a claim: the request's first statement admits it while the user is ACTIVE at this version
+    // and the session is live. Tokens minted before sessions carry neither: version 1, no session.
+    return {
+      kind: 'user',
+      tenantId: payload.tid,
+      userId: sub,
+      role: payload.role as UserRole,
+      tokenVersion: (payload.ver as number | undefined) ?? 1,
+      ...(typeof payload.sid === 'string' ? { sessionId: payload.sid } : {}),
+    };
   }
   return undefined;
 }
@@ -138,7 +180,13 @@ function principalOf(payload: JWTPayload): Principal | undefined {
 function claimsOf(subject: TokenSubject): Record<string, string | number> {
   switch (subject.kind) {
     case 'user':
-      return { typ: 'user', tid: subject.tenantId, role: subject.role };
+      return {
+        typ: 'user',
+        tid: subject.tenantId,
+        role: subject.role,
+        ver: subject.tokenVersion ?? 1,
+        ...(subject.sessionId ? { sid: subject.sessionId } : {}),
+      };
     case 'support':
       return { typ: 'support', tid: subject.tenantId, spn: subject.supportPrincipal };
     case 'operator':

@@ -5,13 +5,25 @@ import { AuditEvent } from '../modules/audit/audit-event.entity.ts';
 import { auditWriter } from '../modules/audit/audit-writer.ts';
 import { AgentCredential } from '../modules/credentials/credential.entity.ts';
 import { memoryEntities } from '../modules/memory/memory.entity.ts';
+import { sessionEntities } from '../modules/sessions/session.entity.ts';
 import { SupportGrant } from '../modules/support/support-grant.entity.ts';
 import { Task } from '../modules/tasks/task.entity.ts';
 import { Tenant } from '../modules/tenants/tenant.entity.ts';
 import { User } from '../modules/users/user.entity.ts';
 import { FleetgateDriver } from './commit-prelude.ts';
 
-export const entities = [Tenant, User, Agent, ApiKey, AuditEvent, SupportGrant, Task, AgentCredential, ...memoryEntities];
+export const entities = [
+  Tenant,
+  User,
+  Agent,
+  ApiKey,
+  AuditEvent,
+  SupportGrant,
+  Task,
+  AgentCredential,
+  ...memoryEntities,
+  ...sessionEntities,
+];
 
 /**
  * The ORM, connected as the app role. Schema changes come only from SQL migrations (run as the

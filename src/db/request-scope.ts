@@ -41,27 +41,45 @@ export function forkForPrincipal(orm: MikroORM, principal: Principal): EntityMan
 }
 
 /**
- * The request's EntityManager (src/context.ts). For every principal but an agent, forkForPrincipal.
- * An agent's fork carries the ORM filter parameters but no session variables: its transaction's
- * first statement, `enterAgentRequest`, sets the same settings and checks the token's liveness in
- * one round trip. Until then RLS matches no row (fail closed).
+ * The request's EntityManager (src/context.ts). For operators, API keys, support and anonymous
+ * callers, forkForPrincipal. A user's or an agent's fork carries the ORM filter parameters but no
+ * session variables: its transaction's first statement (`enterUserRequest`, `enterAgentRequest`)
+ * sets the same settings and checks the token's liveness in one round trip. Until then RLS matches
+ * no row (fail closed).
  */
 export function forkForRequest(orm: MikroORM, principal: Principal): EntityManager {
-  if (principal.kind !== 'agent') return forkForPrincipal(orm, principal);
+  if (principal.kind !== 'agent' && principal.kind !== 'user') return forkForPrincipal(orm, principal);
   const em = orm.em.fork({ clear: true });
   em.setFilterParams(TENANT_FILTER, { tenantId: principal.tenantId });
-  em.setFilterParams(AGENT_FILTER, { agentId: principal.agentId });
+  if (principal.kind === 'agent') em.setFilterParams(AGENT_FILTER, { agentId: principal.agentId });
   return em;
 }
 
 /**
- * First statement of an agent's request transaction (migrations/0015_agent_request_entry.sql): sets
- * app.tenant_id, search_path and app.agent_id transaction-locally, then answers whether the agent
- * still exists in its tenant with the token's generation (stop, restart and delete revoke at once).
- * The caller rolls back and answers UNAUTHENTICATED when it does not.
+ * First statement of an agent's request transaction (enter_agent_request): sets app.tenant_id,
+ * search_path and app.agent_id transaction-locally, then answers whether the agent still exists in
+ * its tenant with the token's generation (stop, restart and delete revoke at once). The caller
+ * rolls back and answers UNAUTHENTICATED when it does not.
  */
 export async function enterAgentRequest(em: EntityManager, principal: Extract<Principal, { kind: 'agent' }>): Promise<boolean> {
   const [row] = await em.execute<{ live: boolean }[]>('select enter_agent_request(?, ?, ?, ?) as live', agentRequestEntry(principal));
+  return row?.live === true;
+}
+
+/**
+ * First statement of a user's request transaction (enter_user_request): sets app.tenant_id and
+ * search_path transaction-locally, then answers whether the user is still an ACTIVE member at the
+ * token's version and the token's session is live. Removing the member, changing its role,
+ * suspending it or revoking the session ends its tokens at the next request, on every replica.
+ */
+export async function enterUserRequest(em: EntityManager, principal: Extract<Principal, { kind: 'user' }>): Promise<boolean> {
+  const [row] = await em.execute<{ live: boolean }[]>('select enter_user_request(?, ?, ?, ?, ?) as live', [
+    principal.tenantId,
+    principal.userId,
+    tenantSearchPath(principal.tenantId),
+    principal.tokenVersion ?? 1,
+    principal.sessionId ?? null,
+  ]);
   return row?.live === true;
 }
 

@@ -3,10 +3,10 @@ import { type DocumentNode, type ExecutionArgs, type GraphQLError, getOperationA
 import type { Plugin } from 'graphql-yoga';
 import type { Context, RequestContext } from '../context.ts';
 import { unauthenticated } from '../shared/errors.ts';
-import { enterAgentRequest } from './request-scope.ts';
+import { enterAgentRequest, enterUserRequest } from './request-scope.ts';
 
 class RollbackForErrors extends Error {}
-class AgentTokenNotLive extends Error {}
+class TokenNotLive extends Error {}
 
 export interface RequestTransactionOptions {
   /** Runs in the transaction after an error-free execution, before commit; if it throws, nothing commits. */
@@ -21,8 +21,9 @@ export interface RequestTransactionOptions {
  * work for a mutation and its audit event. GraphQL does not abort an operation when a resolver
  * throws, so a result carrying any error is rolled back: nothing half-done is committed.
  * A query's unit of work is cleared before commit: a read never writes, and the commit skips
- * computing change sets for every entity it loaded. An agent's transaction opens with its token's
- * liveness check (`enterAgentRequest`): a revoked token executes nothing and is answered 401.
+ * computing change sets for every entity it loaded. A user's or an agent's transaction opens with
+ * its token's liveness check (`enterUserRequest`, `enterAgentRequest`): a revoked token executes
+ * nothing and is answered 401.
  */
 export function useRequestTransaction(options: RequestTransactionOptions = {}): Plugin<RequestContext> {
   return {
@@ -32,9 +33,10 @@ export function useRequestTransaction(options: RequestTransactionOptions = {}): 
         let result: Awaited<ReturnType<typeof executeFn>> | undefined;
         try {
           await ctx.em.transactional(async (em) => {
-            // An agent's token is live only while its agent holds the token's generation: checked
-            // here, in the request's own transaction, in the statement that sets its RLS settings.
-            if (ctx.principal.kind === 'agent' && !(await enterAgentRequest(em, ctx.principal))) throw new AgentTokenNotLive();
+            // A token is live only while its user (active, same version, live session) or its agent
+            // (same generation) still says so: checked here, in the request's own transaction, in
+            // the statement that sets its RLS settings.
+            if (!(await tokenIsLive(em, ctx.principal))) throw new TokenNotLive();
             ctx.em = em;
             result = await executeFn(args);
             if (result && 'errors' in result && result.errors?.length) throw new RollbackForErrors();
@@ -42,7 +44,7 @@ export function useRequestTransaction(options: RequestTransactionOptions = {}): 
             await options.beforeCommit?.(ctx, args);
           });
         } catch (error) {
-          if (error instanceof AgentTokenNotLive) {
+          if (error instanceof TokenNotLive) {
             ctx.log.info({ credential: 'token' }, 'authentication refused');
             throw unauthenticated();
           }
@@ -53,4 +55,10 @@ export function useRequestTransaction(options: RequestTransactionOptions = {}): 
       });
     },
   };
+}
+
+function tokenIsLive(em: Context['em'], principal: Context['principal']): Promise<boolean> | boolean {
+  if (principal.kind === 'agent') return enterAgentRequest(em, principal);
+  if (principal.kind === 'user') return enterUserRequest(em, principal);
+  return true;
 }

@@ -15,7 +15,13 @@ const gateway = await startGateway({
   poolSize: 2,
   canaryIntervalMs: 0,
   withoutCanary: true,
-  policy: { mode: 'development', tenantRateLimitPerMinute: 100_000, apiKeyRateLimitPerMinute: 100_000 },
+  policy: {
+    mode: 'development',
+    tenantRateLimitPerMinute: 100_000,
+    apiKeyRateLimitPerMinute: 100_000,
+    signUp: 'open',
+    signUpPerIpPerHour: 100_000,
+  },
 });
 const http = createHttpServer(gateway.yoga);
 http.listen(0, '127.0.0.1', () => {

@@ -22,7 +22,13 @@ const gateway = await startGateway({
   poolSize: 4,
   canaryIntervalMs: 0,
   withoutCanary: true,
-  policy: { mode: 'development', tenantRateLimitPerMinute: 100_000, apiKeyRateLimitPerMinute: 100_000 },
+  policy: {
+    mode: 'development',
+    tenantRateLimitPerMinute: 100_000,
+    apiKeyRateLimitPerMinute: 100_000,
+    signUp: 'open',
+    signUpPerIpPerHour: 100_000,
+  },
   runtime: {
     engine: new DockerRuntime({ instance: env('INSTANCE'), log }),
     channelRoot: env('CHANNEL_ROOT'),

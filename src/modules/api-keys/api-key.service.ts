@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { assertCan } from '../../auth/actions.ts';
-import { mintApiKey } from '../../auth/api-keys.ts';
+import { API_KEY_PREFIX, mintTenantSecret } from '../../auth/tenant-secrets.ts';
 import type { RequestScope } from '../../context.ts';
 import { findPage, type PageArgs } from '../../db/pagination.ts';
 import { clientError, forbidden, notFound } from '../../shared/errors.ts';
@@ -36,7 +36,7 @@ export async function createApiKey(scope: RequestScope, input: unknown): Promise
   if (scope.principal.kind !== 'user') throw forbidden();
   const { name, scopes } = parseInput(createApiKeyInput, input);
   const id = newId();
-  const { key, secretHash } = mintApiKey(scope.principal.tenantId, id);
+  const { secret: key, secretHash } = mintTenantSecret(API_KEY_PREFIX, scope.principal.tenantId, id);
   const apiKey = scope.em.create(ApiKey, {
     id,
     tenantId: scope.principal.tenantId,

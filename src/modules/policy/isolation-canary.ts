@@ -195,8 +195,11 @@ export class IsolationCanary {
     const em = forkForPrincipal(this.deps.orm, { kind: 'anonymous' });
     const scope = { principal: { kind: 'anonymous' } as const, requestId: 'canary', log: this.#log };
     const { tenant } = await em.transactional((tx) =>
-      signUp({ ...scope, em: tx }, { tenantName: name, owner: { email: `${name}@canary.invalid`, name } }, (owner) =>
-        this.deps.tokens.issue(owner, '1m'),
+      signUp(
+        { ...scope, em: tx },
+        { tenantName: name, owner: { email: `${name}@canary.invalid`, name } },
+        this.deps.tokens,
+        'isolation canary',
       ),
     );
     return tenant.id;

@@ -18,6 +18,8 @@ export interface RateLimitOptions {
   redis?: Redis;
   policies: TenantPolicies;
   metrics: Metrics;
+  /** Self-service sign-ups per client address per hour (default 10). */
+  signUpPerIpPerHour?: number;
 }
 
 /** Where a refusal is audited: the request's region, correlation and log. */
@@ -79,16 +81,39 @@ export class RateLimits {
     return undefined;
   }
 
-  #limiter(name: string, points: number): RateLimiterAbstract {
-    const key = `${name}:${points}`;
+  /**
+   * Takes one sign-up point for the client's address; undefined when admitted, otherwise the
+   * `RATE_LIMITED` error. Counted per replica unless Redis shares the counters.
+   */
+  async admitSignUp(clientAddress: string): Promise<GraphQLError | undefined> {
+    const points = this.#options.signUpPerIpPerHour ?? 10;
+    const refusal = await this.#limiter('sign-up', points, 3600)
+      .consume(clientAddress)
+      .then(
+        () => undefined,
+        (rejection: unknown) => {
+          if (rejection instanceof RateLimiterRes) return rejection;
+          throw rejection;
+        },
+      );
+    if (!refusal) return undefined;
+    const retryAfter = Math.max(1, Math.ceil(refusal.msBeforeNext / 1000));
+    return clientError('RATE_LIMITED', `Too many sign-ups from this address; retry in ${retryAfter}s`, {
+      retryAfterSeconds: retryAfter,
+      http: { status: 429, headers: { 'retry-after': String(retryAfter) } },
+    });
+  }
+
+  #limiter(name: string, points: number, duration = 60): RateLimiterAbstract {
+    const key = `${name}:${points}:${duration}`;
     let existing = this.#limiters.get(key);
     if (!existing) {
-      const memory = new RateLimiterMemory({ points, duration: 60, keyPrefix: `fleetgate-${name}` });
+      const memory = new RateLimiterMemory({ points, duration, keyPrefix: `fleetgate-${name}` });
       existing = this.#options.redis
         ? new RateLimiterRedis({
             storeClient: this.#options.redis,
             points,
-            duration: 60,
+            duration,
             keyPrefix: `fleetgate-${name}`,
             insuranceLimiter: memory,
           })

@@ -1,10 +1,19 @@
 import { builder } from '../../builder.ts';
 import { inRegion, inTenantRegion } from '../../db/regions.ts';
 import { keysetConnection } from '../common/connection.ts';
-import type { User } from '../users/user.entity.ts';
+import { SessionPayload } from '../sessions/session.schema.ts';
 import { UserRef } from '../users/user.schema.ts';
 import { TENANT_PLANS, TENANT_STATUSES, Tenant } from './tenant.entity.ts';
-import { getOwnTenant, listPlatformTenants, loadTenants, regionNamed, signUp } from './tenant.service.ts';
+import {
+  admitSignUp,
+  createSignUpInvite,
+  getOwnTenant,
+  listPlatformTenants,
+  loadTenants,
+  regionNamed,
+  type SignUpResult,
+  signUp,
+} from './tenant.service.ts';
 import { freezeTenant, setTenantRateLimit, unfreezeTenant } from './tenant-lifecycle.service.ts';
 
 const TenantPlan = builder.enumType('TenantPlan', { values: TENANT_PLANS });
@@ -68,14 +77,26 @@ const SignUpInput = builder.inputType('SignUpInput', {
     tenantName: t.string({ required: true }),
     owner: t.field({ type: SignUpOwnerInput, required: true }),
     region: t.string({ description: 'Where the tenant’s data will live, for good (see `regions`); default: the home region.' }),
+    inviteToken: t.string({
+      description: 'An operator’s invitation for the owner’s email (createSignUpInvite); required when sign-up is by invitation.',
+    }),
+    deviceLabel: t.string({ description: 'Names the owner’s first session (e.g. “laptop”).' }),
   }),
 });
 
-const SignUpPayload = builder.objectRef<{ tenant: Tenant; owner: User; token: string }>('SignUpPayload').implement({
+const SignUpPayload = builder.objectRef<SignUpResult>('SignUpPayload').implement({
   fields: (t) => ({
     tenant: t.expose('tenant', { type: TenantRef }),
     owner: t.expose('owner', { type: UserRef }),
-    token: t.exposeString('token', { description: "The owner's access token. Shown once." }),
+    token: t.string({
+      description: "The owner's access token (the same as session.accessToken). Shown once.",
+      resolve: (result) => result.session.accessToken.reveal(),
+    }),
+    session: t.field({
+      type: SessionPayload,
+      description: 'The owner’s first session: access and refresh tokens.',
+      resolve: (result) => result.session,
+    }),
   }),
 });
 
@@ -88,18 +109,24 @@ builder.mutationField('signUp', (t) =>
     authScopes: (_root, _args, ctx) => ctx.principal.kind !== 'agent',
     args: { input: t.arg({ type: SignUpInput, required: true }) },
     resolve: async (_root, { input }, ctx) => {
-      const result = await inRegion(ctx, regionNamed(ctx, input.region), (scope) =>
-        signUp(scope, input, (owner) => ctx.tokens.issue(owner)),
-      );
+      await admitSignUp(ctx, input);
+      const result = await inRegion(ctx, regionNamed(ctx, input.region), (scope) => signUp(scope, input, ctx.tokens, input.deviceLabel));
       // The caller is now the new tenant's owner, as if it had signed in with the returned token:
       // the payload's objects are rendered under that principal's scopes.
       ctx.principal = result.principal;
-      return { tenant: result.tenant, owner: result.owner, token: result.token.reveal() };
+      return result;
     },
   }),
 );
 
 builder.mutationFields((t) => ({
+  createSignUpInvite: t.string({
+    description: 'Operators: an invitation (7 days) for whoever signs up with this owner email, when sign-up is by invitation. Shown once.',
+    skipTypeScopes: true,
+    authScopes: { can: 'platform.tenants.manage' },
+    args: { email: t.arg.string({ required: true }) },
+    resolve: async (_root, { email }, ctx) => (await createSignUpInvite(ctx, email)).reveal(),
+  }),
   freezeTenant: t.field({
     description: 'Operators: refuse every request of the tenant on every replica, with a reason the tenant can read.',
     type: TenantRef,

@@ -1,16 +1,18 @@
 import { z } from 'zod';
 import { assertCan } from '../../auth/actions.ts';
 import type { Principal } from '../../auth/principal.ts';
+import type { TokenIssuer } from '../../auth/tokens.ts';
 import type { Context, RequestScope } from '../../context.ts';
 import { findPage, type PageArgs } from '../../db/pagination.ts';
 import type { Region } from '../../db/regions.ts';
 import { enterTenant } from '../../db/request-scope.ts';
 import { TENANT_FILTER } from '../../db/tenant-filter.ts';
-import { badInput, notFound } from '../../shared/errors.ts';
+import { badInput, forbidden, notFound } from '../../shared/errors.ts';
 import { newId } from '../../shared/ids.ts';
 import type { Secret } from '../../shared/secret.ts';
 import { parseInput } from '../../shared/validation.ts';
 import { recordAudit } from '../audit/audit.service.ts';
+import { openSession, type SessionTokens, sessionPrincipal } from '../sessions/session.service.ts';
 import { User } from '../users/user.entity.ts';
 import { userInputShape } from '../users/user.service.ts';
 import { Tenant } from './tenant.entity.ts';
@@ -25,7 +27,8 @@ export interface SignUpResult {
   owner: User;
   /** The new owner, as whom the rest of the onboarding request acts. */
   principal: Principal & { kind: 'user' };
-  token: Secret;
+  /** The owner's first session. */
+  session: SessionTokens;
 }
 
 /**
@@ -33,24 +36,22 @@ export interface SignUpResult {
  * anonymous; the tenant id is generated here and entered for the rest of the transaction, so the
  * inserts pass RLS like any other request's would.
  */
-export async function signUp(
-  scope: RequestScope,
-  input: unknown,
-  issueToken: (owner: Principal & { kind: 'user' }) => Promise<Secret>,
-): Promise<SignUpResult> {
+export async function signUp(scope: RequestScope, input: unknown, tokens: TokenIssuer, deviceLabel?: string | null): Promise<SignUpResult> {
   const { tenantName, owner } = parseInput(signUpInput, input);
   const tenantId = newId();
   await enterTenant(scope.em, tenantId);
   const tenant = scope.em.create(Tenant, { id: tenantId, name: tenantName, region: await databaseRegion(scope) });
   await scope.em.flush();
   const user = scope.em.create(User, { id: newId(), tenantId, email: owner.email, name: owner.name, role: 'OWNER' });
-  const principal = { kind: 'user', tenantId, userId: user.id, role: 'OWNER' } as const;
+  await scope.em.flush();
+  const session = await openSession(scope.em, tokens, user, { method: 'SIGN_UP', deviceLabel });
+  const principal = sessionPrincipal(user, session.session);
   recordAudit(
     { ...scope, principal },
     { action: 'tenant.signUp', targetType: 'Tenant', targetId: tenantId, detail: { plan: tenant.plan } },
   );
   await scope.em.flush();
-  return { tenant, owner: user, principal, token: await issueToken(principal) };
+  return { tenant, owner: user, principal, session };
 }
 
 /**
@@ -94,4 +95,33 @@ export async function loadTenants(scope: RequestScope, ids: string[]): Promise<(
 export async function listPlatformTenants(scope: RequestScope, page: PageArgs): Promise<Tenant[]> {
   assertCan(scope.principal, 'platform.tenants.read');
   return findPage(scope.em, Tenant, {}, page, { filters: { [TENANT_FILTER]: false } });
+}
+
+const inviteInput = z.object({ email: z.email().max(254).toLowerCase() });
+
+/**
+ * Who may sign up by themselves (SignUpPolicy): refused outright when sign-up is closed, without an
+ * invitation for the owner's email when it is by invitation; and at most so many per address per
+ * hour in every mode. Checked before anything is written.
+ */
+export async function admitSignUp(
+  ctx: Pick<Context, 'signUp' | 'clientAddress' | 'tokens'>,
+  input: { owner: { email: string }; inviteToken?: string | null },
+): Promise<void> {
+  if (ctx.signUp.mode === 'closed') throw forbidden('Sign-up is closed on this gateway; ask the operator to onboard your tenant');
+  const limited = await ctx.signUp.admit(ctx.clientAddress);
+  if (limited) throw limited;
+  if (ctx.signUp.mode === 'invite') {
+    const email = inviteInput.safeParse({ email: input.owner.email }).data?.email;
+    if (!input.inviteToken || !email || !(await ctx.tokens.verifyInvite(input.inviteToken, email))) {
+      throw forbidden('Sign-up is by invitation on this gateway; an operator’s invitation for this email is required');
+    }
+  }
+}
+
+/** Operators invite a future owner (by email) to sign up when sign-up is by invitation. */
+export async function createSignUpInvite(scope: Pick<Context, 'principal' | 'tokens'>, email: string): Promise<Secret> {
+  assertCan(scope.principal, 'platform.tenants.manage');
+  const parsed = parseInput(inviteInput, { email });
+  return scope.tokens.issueInvite(parsed.email);
 }

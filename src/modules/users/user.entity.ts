@@ -2,6 +2,7 @@ import { defineEntity, p } from '@mikro-orm/core';
 import { tenantFilter } from '../../db/tenant-filter.ts';
 
 export const USER_ROLES = ['OWNER', 'ADMIN', 'MEMBER', 'VIEWER'] as const;
+export const USER_STATUSES = ['ACTIVE', 'SUSPENDED'] as const;
 
 const UserSchema = defineEntity({
   name: 'User',
@@ -13,6 +14,12 @@ const UserSchema = defineEntity({
     email: p.string(),
     name: p.string(),
     role: p.enum(USER_ROLES),
+    status: p.enum(USER_STATUSES).default('ACTIVE'),
+    /**
+     * The version every access token of the user carries. The database bumps it on any role or
+     * status change (migrations/0023_sessions.sql), so tokens minted before the change stop working.
+     */
+    tokenVersion: p.integer().default(1),
     createdAt: p.datetime().onCreate(() => new Date()),
   },
 });
