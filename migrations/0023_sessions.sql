@@ -107,8 +107,17 @@ CREATE TABLE oidc_identities (
   FOREIGN KEY (user_id, tenant_id) REFERENCES users (id, tenant_id) ON DELETE CASCADE
 );
 
-CALL enable_tenant_rls('user_sessions', 'session_refresh_tokens', 'sign_in_links', 'oidc_connections', 'oidc_identities');
-GRANT SELECT, INSERT, UPDATE, DELETE ON user_sessions, session_refresh_tokens, sign_in_links, oidc_connections, oidc_identities
+-- ID tokens that have opened a session, by SHA-256, until they expire: an ID token signs in once,
+-- so a replayed one opens no second session.
+CREATE TABLE oidc_token_uses (
+  tenant_id   uuid NOT NULL REFERENCES tenants (id),
+  token_hash  bytea NOT NULL CHECK (length(token_hash) = 32),
+  expires_at  timestamptz NOT NULL,
+  PRIMARY KEY (tenant_id, token_hash)
+);
+
+CALL enable_tenant_rls('user_sessions', 'session_refresh_tokens', 'sign_in_links', 'oidc_connections', 'oidc_identities', 'oidc_token_uses');
+GRANT SELECT, INSERT, UPDATE, DELETE ON user_sessions, session_refresh_tokens, sign_in_links, oidc_connections, oidc_identities, oidc_token_uses
   TO fleetgate_app;
 
 -- Sign-in must find the tenants that trust an issuer before any tenant is known. Connections stay in

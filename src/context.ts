@@ -9,6 +9,7 @@ import type { Region, Regions } from './db/regions.ts';
 import { forkForRequest } from './db/request-scope.ts';
 import type { CredentialKeys } from './modules/credentials/credential.service.ts';
 import type { BackupAccess } from './modules/enterprise/backup.service.ts';
+import type { IssuerKeys } from './modules/oidc/issuer-keys.ts';
 import type { AccessGate } from './modules/policy/access-gate.ts';
 import type { AgentRuntimeAccess } from './modules/provisioning/agent-runtime.ts';
 import { unauthenticated } from './shared/errors.ts';
@@ -53,6 +54,8 @@ export interface RequestContext {
   backups?: BackupAccess;
   /** Who may sign up by themselves, and how often per address. */
   signUp: SignUpPolicy;
+  /** Verifies ID tokens of the issuers tenants trust (OpenID Connect sign-in). */
+  oidc: IssuerKeys;
   /** The client's network address as the socket saw it ('unknown' in process): the sign-up limit's key. */
   clientAddress: string;
 }
@@ -82,6 +85,7 @@ export interface ContextDeps {
   /** Tenant backups (operators); see BackupAccess. */
   backups?: BackupAccess;
   signUp: SignUpPolicy;
+  oidc: IssuerKeys;
 }
 
 export function createContextFactory(deps: ContextDeps) {
@@ -109,6 +113,7 @@ export function createContextFactory(deps: ContextDeps) {
       keys: deps.keys,
       backups: deps.backups,
       signUp: deps.signUp,
+      oidc: deps.oidc,
       clientAddress: clientAddressOf(initial),
     };
   };

@@ -13,6 +13,7 @@ import { MemoryChannel } from './modules/memory/memory-channel.ts';
 import { memoryEscrowHolder, memoryKeyHolder } from './modules/memory/memory-keys.ts';
 import { memoryMaintenanceJob } from './modules/memory/memory-maintenance.ts';
 import { sharingKeyHolder } from './modules/memory/sharing-keys.ts';
+import { IssuerKeys } from './modules/oidc/issuer-keys.ts';
 import { AccessGate } from './modules/policy/access-gate.ts';
 import { IsolationCanary } from './modules/policy/isolation-canary.ts';
 import { RateLimits } from './modules/policy/rate-limits.ts';
@@ -79,6 +80,8 @@ export interface GatewayOptions {
   keyRewrapIntervalMs?: number;
   /** Memory expiry and purge period; 0 runs it once at start only. Default: hourly. */
   memoryMaintenanceIntervalMs?: number;
+  /** Least time between two fetches of an issuer's key set for an unknown key id (default 5 s); see IssuerKeys. */
+  oidcJwksCooldownMs?: number;
   /** Task history retention period (finished tasks past their tenant's retention); 0 runs it once at start only. Default: hourly. */
   taskRetentionIntervalMs?: number;
 }
@@ -192,6 +195,11 @@ export async function startGateway(options: GatewayOptions) {
     agentRuntime: { allowList, taskTimeoutSeconds: options.runtime?.taskTimeoutSeconds },
     keys: { provider: keyProvider, rotation: keyRotation },
     backups: options.backups && { keys: keyProvider },
+    oidc: new IssuerKeys({
+      allowLoopbackHttp: options.policy.mode === 'development',
+      jwksCooldownMs: options.oidcJwksCooldownMs,
+      log: options.log,
+    }),
     signUp: {
       mode: options.policy.signUp ?? (options.policy.mode === 'production' ? 'invite' : 'open'),
       admit: (clientAddress) => rateLimits.admitSignUp(clientAddress),

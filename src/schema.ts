@@ -3,6 +3,7 @@ import './modules/common/scalars.schema.ts';
 import './modules/tenants/tenant.schema.ts';
 import './modules/users/user.schema.ts';
 import './modules/sessions/session.schema.ts';
+import './modules/oidc/oidc.schema.ts';
 import './modules/agents/agent.schema.ts';
 import './modules/tasks/task.schema.ts';
 import './modules/provisioning/quota.schema.ts';

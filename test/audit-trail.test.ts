@@ -155,7 +155,8 @@ describe('auditLog', () => {
       { action: 'agent.create', detail: { name: 'by-member' } },
     ]);
     expect(await log(acme.ownerToken, { to: '2000-01-01T00:00:00Z' })).toEqual([]);
-    expect((await log(acme.ownerToken, { from: new Date(Date.now() - 60_000).toISOString() })).length).toBe(6);
+    // sign-up, member.add and its sign-in link, four agents
+    expect((await log(acme.ownerToken, { from: new Date(Date.now() - 60_000).toISOString() })).length).toBe(7);
 
     const first = expectNoErrors(await gw.execute(AuditLog, { first: 2 }, { token: acme.ownerToken })).auditLog;
     expect(first.edges.map((edge) => edge.node.seq)).toEqual(['1', '2']);

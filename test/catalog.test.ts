@@ -51,10 +51,16 @@ test('every table with a tenant_id, and tenants itself, has RLS enabled and forc
     'jobs',
     'memory_key_escrow',
     'memory_purges',
+    'oidc_connections',
+    'oidc_identities',
+    'oidc_token_uses',
+    'session_refresh_tokens',
+    'sign_in_links',
     'support_grants',
     'tasks',
     'tenant_sharing_keys',
     'tenants',
+    'user_sessions',
     'users',
     'workspace_file_grants',
     'workspace_files',
@@ -98,6 +104,8 @@ test('the only policies without the tenant setting are owner-only, for the SECUR
     { tablename: 'memory_key_escrow', policyname: 'memory_key_escrow_select', cmd: 'SELECT', roles: '{fleetgate_owner}' },
     { tablename: 'memory_key_escrow', policyname: 'memory_key_escrow_update', cmd: 'UPDATE', roles: '{fleetgate_owner}' },
     { tablename: 'memory_purges', policyname: 'memory_purges_due', cmd: 'SELECT', roles: '{fleetgate_owner}' },
+    // Sign-in finds the connections of one issuer before any tenant is known, through oidc_connections_of().
+    { tablename: 'oidc_connections', policyname: 'oidc_connections_sign_in', cmd: 'SELECT', roles: '{fleetgate_owner}' },
     // KEK rewrap lists tenant ids of sharing keys under old versions through sharing_keys_below_key_version().
     { tablename: 'tenant_sharing_keys', policyname: 'tenant_sharing_keys_rewrap_select', cmd: 'SELECT', roles: '{fleetgate_owner}' },
   ]);
@@ -138,7 +146,9 @@ test('checkpoints are insert-and-select for the app role; grants and tenants cha
   // tenants: the lifecycle, limit and quota columns are granted for operator transactions; a tenant
   // transaction may change audit_retention_days, memory_retention_days and task_retention_days only
   // (trigger tenants_guard_columns, tested in freeze, memory-shredding and retention).
+  // support_grants.granted_by: a removed member's grants become the remover's (member-lifecycle.service.ts).
   expect(columns).toEqual([
+    { table: 'support_grants', column: 'granted_by' },
     { table: 'support_grants', column: 'revoked_at' },
     { table: 'tenants', column: 'audit_retention_days' },
     { table: 'tenants', column: 'frozen_reason' },

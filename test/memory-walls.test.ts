@@ -279,7 +279,7 @@ describe('the agent token and the rest of the API', () => {
       const query = `${root === 'Query' ? 'query' : 'mutation'}${defs.length ? `(${defs.join(', ')})` : ''} { ${field.name}${args.length ? `(${args.join(', ')})` : ''}${selection} }`;
       // An ID argument of the wrong type is refused before authorization: try each node type until one parses.
       let codes: (string | undefined)[] | undefined;
-      for (const typename of ['Agent', 'Tenant', 'ApiKey', 'SupportGrant', 'Task', 'WorkspaceFile']) {
+      for (const typename of ['Agent', 'Tenant', 'ApiKey', 'SupportGrant', 'Task', 'WorkspaceFile', 'User', 'Session']) {
         const typed = JSON.parse(
           JSON.stringify(variables).replaceAll(JSON.stringify(s.b.globalId), JSON.stringify(encodeGlobalId(typename, s.b.id))),
         );

@@ -11,6 +11,7 @@ export type Action =
   | 'member.read'
   | 'member.manage'
   | 'session.self'
+  | 'identity.manage'
   | 'tenant.leave'
   | 'agent.read'
   | 'agent.write'
@@ -65,8 +66,12 @@ const ADMIN: readonly Action[] = [
   ...MEMORY,
 ];
 
-/** Only owners set the audit, memory and task history retention and grant support access to their tenant. */
-const OWNER: readonly Action[] = [...ADMIN, 'audit.manage', 'support.manage', 'memory.retention', 'task.retention'];
+/**
+ * Only owners set the audit, memory and task history retention, grant support access to their
+ * tenant, and register OpenID Connect connections (`identity.manage`): a connection decides who may
+ * become a member, so it is an owner's decision like ownership itself.
+ */
+const OWNER: readonly Action[] = [...ADMIN, 'audit.manage', 'support.manage', 'memory.retention', 'task.retention', 'identity.manage'];
 
 const roleActions: Record<UserRole, ReadonlySet<Action>> = {
   OWNER: new Set(OWNER),

@@ -5,6 +5,7 @@ import { AuditEvent } from '../modules/audit/audit-event.entity.ts';
 import { auditWriter } from '../modules/audit/audit-writer.ts';
 import { AgentCredential } from '../modules/credentials/credential.entity.ts';
 import { memoryEntities } from '../modules/memory/memory.entity.ts';
+import { OidcConnection } from '../modules/oidc/oidc-connection.entity.ts';
 import { sessionEntities } from '../modules/sessions/session.entity.ts';
 import { SupportGrant } from '../modules/support/support-grant.entity.ts';
 import { Task } from '../modules/tasks/task.entity.ts';
@@ -23,6 +24,7 @@ export const entities = [
   AgentCredential,
   ...memoryEntities,
   ...sessionEntities,
+  OidcConnection,
 ];
 
 /**

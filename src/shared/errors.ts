@@ -15,6 +15,10 @@ export type ErrorCode =
   | 'CONFLICT'
   | 'QUOTA_EXCEEDED'
   | 'TENANT_FROZEN'
+  /** OpenID Connect sign-in: the identity is valid, but no tenant admits it (not a member, no just-in-time joining). */
+  | 'OIDC_UNKNOWN_SUBJECT'
+  /** OpenID Connect sign-in: several tenants admit the identity; the client names one. */
+  | 'OIDC_TENANT_REQUIRED'
   | 'RATE_LIMITED'
   | 'SERVICE_UNAVAILABLE'
   | 'INTERNAL_SERVER_ERROR';

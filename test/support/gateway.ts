@@ -60,6 +60,8 @@ export interface GatewayOptions {
   backups?: Parameters<typeof startFleetgate>[0]['backups'];
   /** Regions beside the home one (eu-1): a database each on the same server, migrated as that region. */
   regions?: string[];
+  /** OpenID Connect: least time between two key set fetches of an issuer (key rotation tests set 0). */
+  oidcJwksCooldownMs?: number;
 }
 
 type ServerPolicy = Parameters<typeof startFleetgate>[0]['policy'];
@@ -117,6 +119,7 @@ export async function startGateway(options: GatewayOptions = {}) {
     agentImages: options.agentImages,
     keyProvider,
     keyRewrapIntervalMs: 0,
+    oidcJwksCooldownMs: options.oidcJwksCooldownMs,
     backups: options.backups,
     runtime:
       engine && runtimeOptions

@@ -1,0 +1,268 @@
+import { createHash } from 'node:crypto';
+import { type EntityManager, TransactionPropagation, UniqueConstraintViolationException } from '@mikro-orm/postgresql';
+import type { JWTPayload } from 'jose';
+import { z } from 'zod';
+import { assertCan } from '../../auth/actions.ts';
+import type { TokenIssuer } from '../../auth/tokens.ts';
+import type { RequestScope } from '../../context.ts';
+import type { Region, Regions } from '../../db/regions.ts';
+import { forkForTenant } from '../../db/request-scope.ts';
+import { badInput, clientError, forbidden, notFound, unauthenticated } from '../../shared/errors.ts';
+import { encodeGlobalId } from '../../shared/global-id.ts';
+import { newId } from '../../shared/ids.ts';
+import { parseInput } from '../../shared/validation.ts';
+import { recordAudit } from '../audit/audit.service.ts';
+import { openSession, type SessionTokens, sessionPrincipal } from '../sessions/session.service.ts';
+import { User } from '../users/user.entity.ts';
+import type { IssuerKeys } from './issuer-keys.ts';
+import { JIT_ROLES, type MappedRole, OidcConnection } from './oidc-connection.entity.ts';
+
+const UUID = z.uuid();
+const DOMAIN = z
+  .string()
+  .trim()
+  .toLowerCase()
+  .regex(/^(?=.{1,253}$)([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,63}$/, 'a domain name such as example.com');
+const connectionInput = z.object({
+  issuer: z.string().trim().min(1).max(500),
+  clientId: z.string().trim().min(1).max(200),
+  allowedDomains: z.array(DOMAIN).min(1).max(50),
+  roleClaim: z.string().trim().min(1).max(100).nullish(),
+  roleMapping: z.record(z.string().min(1).max(200), z.enum(JIT_ROLES)).default({}),
+  jitRole: z.enum(JIT_ROLES).nullish(),
+});
+
+/**
+ * An owner registers which issuer and client id sign its members in, for which email domains, how
+ * a claim maps to a role and whether unknown people of those domains may join (just in time). Only
+ * owners: a connection decides who becomes a member.
+ */
+export async function registerOidcConnection(scope: RequestScope, input: unknown, keys: IssuerKeys): Promise<OidcConnection> {
+  assertCan(scope.principal, 'identity.manage');
+  if (scope.principal.kind !== 'user') throw forbidden();
+  const parsed = parseInput(connectionInput, input);
+  if (!keys.acceptsIssuer(parsed.issuer)) throw badInput('The issuer must be an https URL without query or fragment', 'issuer');
+  const connection = scope.em.create(OidcConnection, {
+    id: newId(),
+    tenantId: scope.principal.tenantId,
+    issuer: parsed.issuer,
+    clientId: parsed.clientId,
+    allowedDomains: [...new Set(parsed.allowedDomains)],
+    roleClaim: parsed.roleClaim ?? null,
+    roleMapping: parsed.roleMapping,
+    jitRole: parsed.jitRole ?? null,
+  });
+  recordAudit(scope, {
+    action: 'oidc.connection.register',
+    targetType: 'OidcConnection',
+    targetId: connection.id,
+    detail: {
+      issuer: connection.issuer,
+      clientId: connection.clientId,
+      allowedDomains: connection.allowedDomains,
+      jitRole: connection.jitRole,
+    },
+  });
+  try {
+    await scope.em.flush();
+  } catch (error) {
+    if (error instanceof UniqueConstraintViolationException)
+      throw clientError('CONFLICT', 'This issuer and client id are already registered');
+    throw error;
+  }
+  return connection;
+}
+
+export function listOidcConnections(scope: RequestScope): Promise<OidcConnection[]> {
+  assertCan(scope.principal, 'identity.manage');
+  return scope.em.find(OidcConnection, {}, { orderBy: { id: 'asc' } });
+}
+
+/** Removes a connection; the identities it linked stay with their members (another connection of the same issuer may use them). */
+export async function deleteOidcConnection(scope: RequestScope, id: string): Promise<string> {
+  assertCan(scope.principal, 'identity.manage');
+  const connection = UUID.safeParse(id).success ? await scope.em.findOne(OidcConnection, { id }) : null;
+  if (!connection) throw notFound('OidcConnection', id);
+  scope.em.remove(connection);
+  recordAudit(scope, {
+    action: 'oidc.connection.delete',
+    targetType: 'OidcConnection',
+    targetId: id,
+    detail: { issuer: connection.issuer },
+  });
+  await scope.em.flush();
+  return id;
+}
+
+interface Candidate {
+  region: Region;
+  connection: {
+    id: string;
+    tenant_id: string;
+    client_id: string;
+    allowed_domains: string[];
+    role_claim: string | null;
+    role_mapping: Record<string, MappedRole>;
+    jit_role: MappedRole | null;
+  };
+}
+
+export interface OidcSignInDeps {
+  regions: Regions;
+  tokens: TokenIssuer;
+  oidc: IssuerKeys;
+  requestId: string;
+  log: RequestScope['log'];
+}
+
+/**
+ * Signs a person in with an ID token of an issuer some tenant trusts, and opens a session.
+ * 1. The token's `iss` and `aud` are only hints: they select the connections registered for that
+ *    issuer and client id, in every region (oidc_connections_of, the one lookup across tenants).
+ * 2. The token is verified for each such client id (IssuerKeys: signature, iss, aud, exp, nonce).
+ * 3. A connection accepts the person only with a verified email of one of its domains: tenant A's
+ *    connection never admits someone of tenant B's domain. Then, in that tenant's own rows: the
+ *    identity already linked to a member, else the member with that email (an invited member's
+ *    first sign-in links it), else a new member with the connection's just-in-time role, if it has one.
+ * 4. Exactly one tenant must accept; with several, the caller names one (`tenant`).
+ * An ID token signs in once: its hash is kept until it expires and a replay is refused.
+ */
+export async function signInWithOidc(
+  deps: OidcSignInDeps,
+  input: { idToken: string; nonce?: string | null; tenant?: string | null; deviceLabel?: string | null },
+): Promise<SessionTokens> {
+  const claimed = deps.oidc.claimed(input.idToken);
+  if (!claimed) throw unauthenticated();
+  const candidates = (
+    await Promise.all(
+      deps.regions.all.map(async (region) => {
+        const rows = await region.orm.em
+          .fork()
+          .execute<Candidate['connection'][]>('select * from oidc_connections_of(?, array(select jsonb_array_elements_text(?::jsonb)))', [
+            claimed.issuer,
+            JSON.stringify(claimed.audiences),
+          ]);
+        return rows.map((connection) => ({ region, connection }));
+      }),
+    )
+  ).flat();
+  const verified = new Map<string, JWTPayload | undefined>();
+  for (const { connection } of candidates) {
+    if (!verified.has(connection.client_id)) {
+      verified.set(connection.client_id, await deps.oidc.verify(input.idToken, claimed.issuer, connection.client_id, input.nonce));
+    }
+  }
+  const claims = [...verified.values()].find((payload) => payload !== undefined);
+  if (!claims?.sub) throw unauthenticated();
+  const email = claims.email_verified === true && typeof claims.email === 'string' ? claims.email.toLowerCase() : undefined;
+  const domain = email?.split('@')[1];
+  const accepting = candidates.filter(
+    ({ connection }) =>
+      verified.get(connection.client_id) !== undefined && domain !== undefined && connection.allowed_domains.includes(domain),
+  );
+  const chosen = input.tenant ? accepting.filter(({ connection }) => connection.tenant_id === input.tenant) : accepting;
+  const admitting: Candidate[] = [];
+  for (const candidate of chosen) if (await admits(candidate, claimed.issuer, claims, email)) admitting.push(candidate);
+  if (admitting.length === 0) {
+    throw clientError('OIDC_UNKNOWN_SUBJECT', 'No tenant admits this identity; ask an owner to add you', { http: { status: 403 } });
+  }
+  const [only] = admitting;
+  if (admitting.length > 1 || !only) {
+    throw clientError('OIDC_TENANT_REQUIRED', 'This identity belongs to several tenants; name one with `tenant`', {
+      tenants: admitting.map(({ connection }) => encodeGlobalId('Tenant', connection.tenant_id)),
+    });
+  }
+  const opened = await forkForTenant(only.region.orm, only.connection.tenant_id).transactional(
+    (em) =>
+      openOidcSession(em, deps, only, {
+        idToken: input.idToken,
+        issuer: claimed.issuer,
+        claims,
+        email: email ?? '',
+        deviceLabel: input.deviceLabel,
+      }),
+    { propagation: TransactionPropagation.REQUIRES_NEW },
+  );
+  if (!opened) throw unauthenticated();
+  return opened;
+}
+
+/** Whether the candidate tenant would take this person: a linked identity, a member with that email, or just-in-time membership. */
+async function admits(candidate: Candidate, issuer: string, claims: JWTPayload, email: string | undefined): Promise<boolean> {
+  const { connection } = candidate;
+  return forkForTenant(candidate.region.orm, connection.tenant_id).transactional(
+    async (em) => {
+      const [row] = await em.execute<{ known: boolean }[]>(
+        `select exists (select 1 from oidc_identities where tenant_id = ? and issuer = ? and subject = ?)
+             or exists (select 1 from users where tenant_id = ? and email = ?) as known`,
+        [connection.tenant_id, issuer, claims.sub, connection.tenant_id, email ?? ''],
+      );
+      return row?.known === true || connection.jit_role !== null;
+    },
+    // Its own transaction, so the tenant's settings never outlive it inside the caller's.
+    { propagation: TransactionPropagation.REQUIRES_NEW },
+  );
+}
+
+async function openOidcSession(
+  em: EntityManager,
+  deps: OidcSignInDeps,
+  { connection }: Candidate,
+  signIn: { idToken: string; issuer: string; claims: JWTPayload; email: string; deviceLabel?: string | null },
+): Promise<SessionTokens | undefined> {
+  const { issuer, claims, email } = signIn;
+  await em.execute('delete from oidc_token_uses where tenant_id = ? and expires_at < now()', [connection.tenant_id]);
+  const firstUse = await em.execute<{ first: boolean }[]>(
+    `insert into oidc_token_uses (tenant_id, token_hash, expires_at) values (?, ?, to_timestamp(?))
+     on conflict do nothing returning true as first`,
+    [connection.tenant_id, createHash('sha256').update(signIn.idToken).digest(), claims.exp ?? 0],
+  );
+  if (firstUse.length === 0) {
+    deps.log.info({ tenantId: connection.tenant_id }, 'ID token replayed: refused');
+    return undefined;
+  }
+  const [identity] = await em.execute<{ user_id: string }[]>(
+    'select user_id from oidc_identities where tenant_id = ? and issuer = ? and subject = ?',
+    [connection.tenant_id, issuer, claims.sub],
+  );
+  const mapped = mappedRole(connection, claims);
+  let user = identity ? await em.findOne(User, { id: identity.user_id }) : await em.findOne(User, { email });
+  const joined = !user;
+  if (!user) {
+    if (!connection.jit_role) return undefined;
+    const name = typeof claims.name === 'string' && claims.name.trim() ? claims.name.trim().slice(0, 100) : email;
+    user = em.create(User, { id: newId(), tenantId: connection.tenant_id, email, name, role: mapped ?? connection.jit_role });
+    await em.flush();
+  } else if (mapped && user.role !== 'OWNER' && user.role !== mapped) {
+    // The identity provider is the source of truth for mapped roles (never for ownership).
+    user.role = mapped;
+    await em.flush();
+    await em.refresh(user);
+  }
+  if (user.status !== 'ACTIVE') return undefined;
+  await em.execute('insert into oidc_identities (tenant_id, issuer, subject, user_id) values (?, ?, ?, ?) on conflict do nothing', [
+    connection.tenant_id,
+    issuer,
+    claims.sub,
+    user.id,
+  ]);
+  const tokens = await openSession(em, deps.tokens, user, { method: 'OIDC', deviceLabel: signIn.deviceLabel });
+  const scope = { em, principal: sessionPrincipal(user, tokens.session), requestId: deps.requestId, log: deps.log };
+  recordAudit(scope, {
+    action: 'session.signIn',
+    targetType: 'Session',
+    targetId: tokens.session.id,
+    detail: { method: 'OIDC', issuer, connectionId: connection.id, joined, role: user.role },
+  });
+  await em.flush();
+  return tokens;
+}
+
+/** The most privileged role the connection's claim maps to, if any (never OWNER: ownership is handed over, not mapped). */
+function mappedRole(connection: Candidate['connection'], claims: JWTPayload): MappedRole | undefined {
+  if (!connection.role_claim) return undefined;
+  const value = claims[connection.role_claim];
+  const values = (Array.isArray(value) ? value : [value]).filter((each): each is string => typeof each === 'string');
+  const roles = values.map((each) => connection.role_mapping[each]).filter((role): role is MappedRole => role !== undefined);
+  return JIT_ROLES.find((role) => roles.includes(role));
+}
