@@ -8,8 +8,9 @@ import type { Region, Regions } from './db/regions.ts';
 import { forkForRequest } from './db/request-scope.ts';
 import type { CredentialKeys } from './modules/credentials/credential.service.ts';
 import type { BackupAccess } from './modules/enterprise/backup.service.ts';
-import type { AccessGate } from './modules/policy/access-gate.ts';
+import type { AccessGate, AccessGrant } from './modules/policy/access-gate.ts';
 import type { AgentRuntimeAccess } from './modules/provisioning/agent-runtime.ts';
+import { DEFAULT_TENANT_DELETION, type TenantDeletionSettings } from './modules/tenants/tenant-deletion-settings.ts';
 import { unauthenticated } from './shared/errors.ts';
 import type { Logger } from './shared/logger.ts';
 import type { Metrics } from './shared/metrics.ts';
@@ -50,6 +51,10 @@ export interface RequestContext {
   keys: CredentialKeys;
   /** Tenant backups (operators): the key provider and archive directory; absent when none is configured. */
   backups?: BackupAccess;
+  /** What the access gate allowed: 'deletion-grace' narrows the request to the fields of useDeletionGrace. */
+  access: AccessGrant;
+  /** The grace period a tenant deletion starts (see requestTenantDeletion). */
+  tenantDeletion: TenantDeletionSettings;
 }
 
 export interface ContextDeps {
@@ -66,13 +71,15 @@ export interface ContextDeps {
   keys: CredentialKeys;
   /** Tenant backups (operators); see BackupAccess. */
   backups?: BackupAccess;
+  /** Tenant deletion's grace period; default DEFAULT_TENANT_DELETION. */
+  tenantDeletion?: TenantDeletionSettings;
 }
 
 export function createContextFactory(deps: ContextDeps) {
   return async (initial: YogaInitialContext): Promise<RequestContext> => {
     const requestId = initial.request.headers.get('x-request-id')?.slice(0, 64) || crypto.randomUUID();
     const principal = await principalOf(initial.request, deps);
-    deps.gate.check(principal);
+    const access = deps.gate.check(principal);
     const region = await regionOf(deps.regions, principal);
     const log = deps.log.child({
       requestId,
@@ -92,6 +99,8 @@ export function createContextFactory(deps: ContextDeps) {
       regions: deps.regions,
       keys: deps.keys,
       backups: deps.backups,
+      access,
+      tenantDeletion: deps.tenantDeletion ?? DEFAULT_TENANT_DELETION,
     };
   };
 }

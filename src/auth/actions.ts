@@ -8,6 +8,7 @@ import type { ApiKeyScope, Principal, UserRole } from './principal.ts';
  */
 export type Action =
   | 'tenant.read'
+  | 'tenant.delete'
   | 'member.read'
   | 'member.manage'
   | 'agent.read'
@@ -59,8 +60,11 @@ const ADMIN: readonly Action[] = [
   ...MEMORY,
 ];
 
-/** Only owners set the audit, memory and task history retention and grant support access to their tenant. */
-const OWNER: readonly Action[] = [...ADMIN, 'audit.manage', 'support.manage', 'memory.retention', 'task.retention'];
+/**
+ * Only owners set the audit, memory and task history retention and grant support access to their tenant.
+ * Only owners ask for (and cancel) the erasure of the whole tenant (`tenant.delete`, see tenant-deletion.service.ts).
+ */
+const OWNER: readonly Action[] = [...ADMIN, 'audit.manage', 'support.manage', 'memory.retention', 'task.retention', 'tenant.delete'];
 
 const roleActions: Record<UserRole, ReadonlySet<Action>> = {
   OWNER: new Set(OWNER),

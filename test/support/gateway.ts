@@ -60,6 +60,8 @@ export interface GatewayOptions {
   backups?: Parameters<typeof startFleetgate>[0]['backups'];
   /** Regions beside the home one (eu-1): a database each on the same server, migrated as that region. */
   regions?: string[];
+  /** Tenant deletion's grace period, erasure job period and test hooks. */
+  tenantDeletion?: Parameters<typeof startFleetgate>[0]['tenantDeletion'];
 }
 
 type ServerPolicy = Parameters<typeof startFleetgate>[0]['policy'];
@@ -111,6 +113,7 @@ export async function startGateway(options: GatewayOptions = {}) {
     keyProvider,
     keyRewrapIntervalMs: 0,
     backups: options.backups,
+    tenantDeletion: options.tenantDeletion,
     runtime:
       engine && runtimeOptions
         ? {
