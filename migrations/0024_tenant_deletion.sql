@@ -44,9 +44,13 @@ ALTER TABLE tenant_deletions FORCE ROW LEVEL SECURITY;
 CREATE POLICY tenant_deletions_select ON tenant_deletions FOR SELECT
   USING (tenant_id = app_current_tenant() OR app_is_operator());
 -- Writes: only the owner role (so only the functions below), for the transaction's tenant or an operator.
-CREATE POLICY tenant_deletions_write ON tenant_deletions FOR ALL TO fleetgate_owner
+CREATE POLICY tenant_deletions_insert ON tenant_deletions FOR INSERT TO fleetgate_owner
+  WITH CHECK (tenant_id = app_current_tenant());
+CREATE POLICY tenant_deletions_update ON tenant_deletions FOR UPDATE TO fleetgate_owner
   USING (tenant_id = app_current_tenant() OR app_is_operator())
   WITH CHECK (tenant_id = app_current_tenant() OR app_is_operator());
+CREATE POLICY tenant_deletions_delete ON tenant_deletions FOR DELETE TO fleetgate_owner
+  USING (tenant_id = app_current_tenant());
 GRANT SELECT ON tenant_deletions TO fleetgate_app;
 
 -- The owner's request: the transaction's own tenant, ACTIVE, and p_user one of its OWNERs (checked
