@@ -107,6 +107,13 @@ const schema = z.object({
     .default('fleetgate'),
   /** How often each replica looks for data keys to rewrap after a KEK rotation. */
   KEY_REWRAP_INTERVAL_SECONDS: z.coerce.number().int().min(0).default(60),
+  /** Seconds between an owner's requestTenantDeletion and the erasure (cancellable until then); default 7 days. */
+  TENANT_DELETION_GRACE_SECONDS: z.coerce
+    .number()
+    .int()
+    .min(0)
+    .max(365 * 24 * 60 * 60)
+    .default(7 * 24 * 60 * 60),
   /**
    * Lifetime of a user's access token. Short on purpose: the session's refresh token brings the next
    * one (revocation is immediate anyway, see enter_user_request). At most 24 hours.

@@ -10,8 +10,9 @@ import { forkForRequest } from './db/request-scope.ts';
 import type { CredentialKeys } from './modules/credentials/credential.service.ts';
 import type { BackupAccess } from './modules/enterprise/backup.service.ts';
 import type { IssuerKeys } from './modules/oidc/issuer-keys.ts';
-import type { AccessGate } from './modules/policy/access-gate.ts';
+import type { AccessGate, AccessGrant } from './modules/policy/access-gate.ts';
 import type { AgentRuntimeAccess } from './modules/provisioning/agent-runtime.ts';
+import { DEFAULT_TENANT_DELETION, type TenantDeletionSettings } from './modules/tenants/tenant-deletion-settings.ts';
 import { unauthenticated } from './shared/errors.ts';
 import type { Logger } from './shared/logger.ts';
 import type { Metrics } from './shared/metrics.ts';
@@ -58,6 +59,10 @@ export interface RequestContext {
   oidc: IssuerKeys;
   /** The client's network address as the socket saw it ('unknown' in process): the sign-up limit's key. */
   clientAddress: string;
+  /** What the access gate allowed: 'deletion-grace' narrows the request to the fields of useDeletionGrace. */
+  access: AccessGrant;
+  /** The grace period a tenant deletion starts (see requestTenantDeletion). */
+  tenantDeletion: TenantDeletionSettings;
 }
 
 /**
@@ -86,13 +91,15 @@ export interface ContextDeps {
   backups?: BackupAccess;
   signUp: SignUpPolicy;
   oidc: IssuerKeys;
+  /** Tenant deletion's grace period; default DEFAULT_TENANT_DELETION. */
+  tenantDeletion?: TenantDeletionSettings;
 }
 
 export function createContextFactory(deps: ContextDeps) {
   return async (initial: YogaInitialContext): Promise<RequestContext> => {
     const requestId = initial.request.headers.get('x-request-id')?.slice(0, 64) || crypto.randomUUID();
     const principal = await principalOf(initial.request, deps);
-    deps.gate.check(principal);
+    const access = deps.gate.check(principal);
     const region = await regionOf(deps.regions, principal);
     const log = deps.log.child({
       requestId,
@@ -115,6 +122,8 @@ export function createContextFactory(deps: ContextDeps) {
       signUp: deps.signUp,
       oidc: deps.oidc,
       clientAddress: clientAddressOf(initial),
+      access,
+      tenantDeletion: deps.tenantDeletion ?? DEFAULT_TENANT_DELETION,
     };
   };
 }

@@ -21,6 +21,8 @@ import { type AgentRuntime, type AgentRuntimeOptions, startAgentRuntime } from '
 import type { ContainerRuntime } from './modules/provisioning/container-runtime.ts';
 import { type AllowedImage, ImageAllowList } from './modules/provisioning/image-allow-list.ts';
 import { taskHistoryRetentionJob } from './modules/retention/task-history.ts';
+import { type ErasureDeps, tenantErasureJob } from './modules/tenants/tenant-deletion.service.ts';
+import type { TenantDeletionSettings } from './modules/tenants/tenant-deletion-settings.ts';
 import { RegionalTenantPolicies, TenantPolicyWatcher, type TenantPolicyWatcherOptions } from './modules/tenants/tenant-policy-watcher.ts';
 import { createServer, type PolicyOptions } from './server.ts';
 import type { Logger } from './shared/logger.ts';
@@ -84,6 +86,11 @@ export interface GatewayOptions {
   oidcJwksCooldownMs?: number;
   /** Task history retention period (finished tasks past their tenant's retention); 0 runs it once at start only. Default: hourly. */
   taskRetentionIntervalMs?: number;
+  /**
+   * Tenant deletion: the grace period (default 7 days, env TENANT_DELETION_GRACE_SECONDS) and how often
+   * each region's erasure job looks for deletions past it (0: at start only; default every 15 minutes).
+   */
+  tenantDeletion?: Partial<TenantDeletionSettings> & { erasureIntervalMs?: number; testing?: ErasureDeps['testing'] };
 }
 
 /**
@@ -204,6 +211,7 @@ export async function startGateway(options: GatewayOptions) {
       mode: options.policy.signUp ?? (options.policy.mode === 'production' ? 'invite' : 'open'),
       admit: (clientAddress) => rateLimits.admitSignUp(clientAddress),
     },
+    tenantDeletion: options.tenantDeletion?.graceSeconds !== undefined ? { graceSeconds: options.tenantDeletion.graceSeconds } : undefined,
     disableScopeAuth: options.disableScopeAuth,
     withoutPolicies: options.withoutPolicies,
   });
@@ -228,7 +236,17 @@ export async function startGateway(options: GatewayOptions) {
     memoryMaintenance.start(options.memoryMaintenanceIntervalMs ?? 3_600_000);
     const taskRetention = taskHistoryRetentionJob(region.orm, log);
     taskRetention.start(options.taskRetentionIntervalMs ?? 3_600_000);
-    return [memoryMaintenance, taskRetention];
+    const erasure = tenantErasureJob({
+      orm: region.orm,
+      region: region.name,
+      engine: region.engine,
+      backupDir: region.backupDir,
+      auditKey: options.keyring.auditKey,
+      log,
+      testing: options.tenantDeletion?.testing,
+    });
+    erasure.start(options.tenantDeletion?.erasureIntervalMs ?? 15 * 60_000);
+    return [memoryMaintenance, taskRetention, erasure];
   });
   return {
     yoga: server,

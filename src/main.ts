@@ -55,6 +55,7 @@ async function main() {
     keyProvider: await openKeyProvider(config, log),
     keyRewrapIntervalMs: config.KEY_REWRAP_INTERVAL_SECONDS * 1000,
     backups: { dir: config.backupDir },
+    tenantDeletion: { graceSeconds: config.TENANT_DELETION_GRACE_SECONDS },
     runtime: {
       engine: new DockerRuntime({ instance: config.FLEETGATE_INSTANCE, log }),
       // Another region's containers carry their own instance label: each region's reconciler sees only its own.

@@ -14,6 +14,7 @@ import './modules/credentials/credential.schema.ts';
 import './modules/memory/memory.schema.ts';
 import './modules/enterprise/enterprise.schema.ts';
 import './modules/retention/retention.schema.ts';
+import './modules/tenants/tenant-deletion.schema.ts';
 
 /** The whole schema. `disableScopeAuth` exists for the wall-removal tests only. */
 export function buildSchema(options: { disableScopeAuth?: boolean } = {}) {

@@ -13,6 +13,7 @@ import { useRateLimit } from './modules/policy/use-rate-limit.ts';
 import { useRequestBodyLimit } from './modules/policy/use-request-body-limit.ts';
 import { useSchemaPrivacy } from './modules/policy/use-schema-privacy.ts';
 import { useTrustedDocuments } from './modules/policy/use-trusted-documents.ts';
+import { useDeletionGrace } from './modules/tenants/use-deletion-grace.ts';
 import { buildSchema } from './schema.ts';
 import { badInput, internalError, isGraphQLError } from './shared/errors.ts';
 import { useObservability } from './shared/use-observability.ts';
@@ -107,6 +108,7 @@ export function createServer(deps: ServerDeps) {
       useOperatorEndpoints({ gate: deps.gate, metrics: deps.metrics, auth }),
       useAuthenticateEarly(auth),
       useSchemaPrivacy(),
+      useDeletionGrace(),
       ...policies,
       useObservability(deps.metrics),
       useRequestTransaction(auditTrail),

@@ -58,6 +58,7 @@ test('every table with a tenant_id, and tenants itself, has RLS enabled and forc
     'sign_in_links',
     'support_grants',
     'tasks',
+    'tenant_deletions',
     'tenant_sharing_keys',
     'tenants',
     'user_sessions',
@@ -75,8 +76,10 @@ test('every policy keys on the transaction-local settings, with USING and WITH C
   const policies = await query("select tablename, cmd, qual, with_check from pg_policies where roles <> '{fleetgate_owner}' order by 1, 2");
   for (const policy of policies) {
     const expression = `${policy.qual ?? ''} ${policy.with_check ?? ''}`;
-    // Tenant rows key on the tenant setting; only the tenants table also admits operator transactions.
-    const keys = policy.tablename === 'tenants' ? /app_current_tenant\(\)|app_is_operator\(\)/ : /app_current_tenant\(\)/;
+    // Tenant rows key on the tenant setting; only tenant metadata (tenants, tenant_deletions) also admits operator transactions.
+    const keys = ['tenants', 'tenant_deletions'].includes(policy.tablename)
+      ? /app_current_tenant\(\)|app_is_operator\(\)/
+      : /app_current_tenant\(\)/;
     expect(expression, `${policy.tablename} ${policy.cmd}`).toMatch(keys);
     if (policy.cmd !== 'INSERT') expect(policy.qual, `${policy.tablename} ${policy.cmd} USING`).not.toBeNull();
     if (policy.cmd === 'INSERT' || policy.cmd === 'UPDATE')

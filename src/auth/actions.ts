@@ -8,6 +8,7 @@ import type { ApiKeyScope, Principal, UserRole } from './principal.ts';
  */
 export type Action =
   | 'tenant.read'
+  | 'tenant.delete'
   | 'member.read'
   | 'member.manage'
   | 'session.self'
@@ -69,9 +70,18 @@ const ADMIN: readonly Action[] = [
 /**
  * Only owners set the audit, memory and task history retention, grant support access to their
  * tenant, and register OpenID Connect connections (`identity.manage`): a connection decides who may
- * become a member, so it is an owner's decision like ownership itself.
+ * become a member, so it is an owner's decision like ownership itself. Only owners ask for (and
+ * cancel) the erasure of the whole tenant (`tenant.delete`, see tenant-deletion.service.ts).
  */
-const OWNER: readonly Action[] = [...ADMIN, 'audit.manage', 'support.manage', 'memory.retention', 'task.retention', 'identity.manage'];
+const OWNER: readonly Action[] = [
+  ...ADMIN,
+  'audit.manage',
+  'support.manage',
+  'memory.retention',
+  'task.retention',
+  'identity.manage',
+  'tenant.delete',
+];
 
 const roleActions: Record<UserRole, ReadonlySet<Action>> = {
   OWNER: new Set(OWNER),

@@ -19,6 +19,8 @@ export type ErrorCode =
   | 'OIDC_UNKNOWN_SUBJECT'
   /** OpenID Connect sign-in: several tenants admit the identity; the client names one. */
   | 'OIDC_TENANT_REQUIRED'
+  | 'TENANT_DELETION_PENDING'
+  | 'TENANT_DELETED'
   | 'RATE_LIMITED'
   | 'SERVICE_UNAVAILABLE'
   | 'INTERNAL_SERVER_ERROR';

@@ -62,6 +62,8 @@ export interface GatewayOptions {
   regions?: string[];
   /** OpenID Connect: least time between two key set fetches of an issuer (key rotation tests set 0). */
   oidcJwksCooldownMs?: number;
+  /** Tenant deletion's grace period, erasure job period and test hooks. */
+  tenantDeletion?: Parameters<typeof startFleetgate>[0]['tenantDeletion'];
 }
 
 type ServerPolicy = Parameters<typeof startFleetgate>[0]['policy'];
@@ -121,6 +123,7 @@ export async function startGateway(options: GatewayOptions = {}) {
     keyRewrapIntervalMs: 0,
     oidcJwksCooldownMs: options.oidcJwksCooldownMs,
     backups: options.backups,
+    tenantDeletion: options.tenantDeletion,
     runtime:
       engine && runtimeOptions
         ? {

@@ -3,7 +3,7 @@ import { assertCan } from '../../auth/actions.ts';
 import type { RequestScope } from '../../context.ts';
 import { enterTenant } from '../../db/request-scope.ts';
 import { TENANT_FILTER } from '../../db/tenant-filter.ts';
-import { notFound } from '../../shared/errors.ts';
+import { clientError, notFound } from '../../shared/errors.ts';
 import { parseInput } from '../../shared/validation.ts';
 import { recordAudit } from '../audit/audit.service.ts';
 import { convergeTenantAgents } from '../provisioning/provisioner.service.ts';
@@ -31,6 +31,10 @@ export async function changeTenant(
     ? await scope.em.findOne(Tenant, { id: tenantId }, { filters: { [TENANT_FILTER]: false } })
     : null;
   if (!tenant) throw notFound('Tenant');
+  // Awaiting erasure or erased: the deletion decides its status (migrations/0024 refuses it too).
+  if (tenant.status === 'DELETION_PENDING' || tenant.status === 'DELETED') {
+    throw clientError('CONFLICT', 'The tenant is awaiting deletion or deleted; its lifecycle follows the deletion');
+  }
   const detail = change(tenant);
   await enterTenant(scope.em, tenant.id);
   if (options.convergeAgents) detail.agentsToConverge = await convergeTenantAgents(scope.em, tenant.id);

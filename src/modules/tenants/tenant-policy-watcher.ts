@@ -3,7 +3,10 @@ import type { Logger } from '../../shared/logger.ts';
 
 /** What a replica must know about a tenant on every request. Tenants absent from the map are ACTIVE with default limits. */
 export interface TenantPolicy {
+  /** Any status but ACTIVE: refused (see AccessGate.check for the one exception, an owner during a deletion's grace period). */
   frozen: boolean;
+  /** Set when the status is a deletion's: PENDING in the grace period, DELETED once erased. */
+  deletion?: 'PENDING' | 'DELETED';
   rateLimitPerMinute: number | null;
 }
 
@@ -163,7 +166,8 @@ interface PolicyRow {
 }
 
 function toPolicy(row: PolicyRow): TenantPolicy {
-  return { frozen: row.status !== 'ACTIVE', rateLimitPerMinute: row.rate_limit_per_minute };
+  const deletion = row.status === 'DELETION_PENDING' ? 'PENDING' : row.status === 'DELETED' ? 'DELETED' : undefined;
+  return { frozen: row.status !== 'ACTIVE', rateLimitPerMinute: row.rate_limit_per_minute, ...(deletion ? { deletion } : {}) };
 }
 
 /**

@@ -2,7 +2,8 @@ import { defineEntity, p } from '@mikro-orm/core';
 import { ownTenantFilter } from '../../db/tenant-filter.ts';
 
 export const TENANT_PLANS = ['STANDARD', 'ENTERPRISE'] as const;
-export const TENANT_STATUSES = ['ACTIVE', 'FROZEN'] as const;
+/** DELETION_PENDING: the owner asked for erasure (grace period); DELETED: erased (see tenant-deletion.service.ts). */
+export const TENANT_STATUSES = ['ACTIVE', 'FROZEN', 'DELETION_PENDING', 'DELETED'] as const;
 
 const TenantSchema = defineEntity({
   name: 'Tenant',
@@ -16,6 +17,8 @@ const TenantSchema = defineEntity({
     region: p.string(),
     status: p.enum(TENANT_STATUSES).default('ACTIVE'),
     frozenReason: p.string().nullable(),
+    /** When a pending deletion's grace period ends; set and cleared by the database (migrations/0024). */
+    deletionDueAt: p.datetime().nullable().persist(false),
     /** Operations per minute; null: the gateway's default. */
     rateLimitPerMinute: p.integer().nullable(),
     /** Maintained by a database trigger; read-only here. */
