@@ -14,11 +14,13 @@ import { freePorts } from './support/ports.ts';
 
 const FREEZE = 'mutation ($id: ID!, $reason: String!) { freezeTenant(id: $id, reason: $reason) { status frozenReason } }';
 const UNFREEZE = 'mutation ($id: ID!) { unfreezeTenant(id: $id) { status } }';
+const ADD_MEMBER = 'mutation ($input: AddMemberInput!) { addMember(input: $input) { member { id } signInToken } }';
+const REDEEM = 'mutation ($token: String!) { redeemSignInLink(token: $token) { accessToken session { id } } }';
 
 async function graphql(url: string, token: string, query: string, variables: Record<string, unknown> = {}) {
   const response = await fetch(url, {
     method: 'POST',
-    headers: { 'content-type': 'application/json', authorization: `Bearer ${token}` },
+    headers: { 'content-type': 'application/json', ...(token ? { authorization: `Bearer ${token}` } : {}) },
     body: JSON.stringify({ query, variables }),
   });
   return { status: response.status, body: (await response.json()) as { data?: unknown; errors?: { extensions?: { code?: string } }[] } };
@@ -165,7 +167,7 @@ describe('freeze across two gateway processes on one database', () => {
     });
   }
 
-  test('a freeze through replica 1 is enforced by replica 2 within one second', async () => {
+  test('a freeze, and a member’s removal, demotion, suspension or ended session, through replica 1 is enforced by replica 2 within one second', async () => {
     home = await mkdtemp(join(tmpdir(), 'fleetgate-replicas-'));
     database = await createTestDatabase();
     const port = await freePorts(2);
@@ -195,5 +197,34 @@ describe('freeze across two gateway processes on one database', () => {
 
     await graphql(two, operator, UNFREEZE, { id: data.signUp.tenant.id });
     await waitFor(async () => !(await graphql(one, owner, '{ me { id } }')).body.errors, 1_000);
+
+    // People come and go on every replica at once: a member signed in on replica 2 loses access
+    // there as soon as replica 1 demotes it, ends its session or removes it.
+    const member = async (role: string) => {
+      const added = await graphql(one, owner, ADD_MEMBER, { input: { email: `${role}-${Date.now()}@r.io`, name: role, role } });
+      const { addMember } = added.body.data as { addMember: { member: { id: string }; signInToken: string } };
+      const redeemed = (await graphql(two, '', REDEEM, { token: addMember.signInToken })).body.data as {
+        redeemSignInLink: { accessToken: string; session: { id: string } };
+      };
+      expect((await graphql(two, redeemed.redeemSignInLink.accessToken, '{ me { id } }')).body.errors).toBeUndefined();
+      return { id: addMember.member.id, token: redeemed.redeemSignInLink.accessToken, sessionId: redeemed.redeemSignInLink.session.id };
+    };
+    const refusedOnTwo = async (token: string) => (await graphql(two, token, '{ me { id } }')).status === 401;
+    const cases: [string, (m: { id: string; sessionId: string }) => Promise<unknown>][] = [
+      [
+        'role change',
+        (m) => graphql(one, owner, 'mutation ($id: ID!) { changeMemberRole(userId: $id, role: VIEWER) { role } }', { id: m.id }),
+      ],
+      ['session revoked', (m) => graphql(one, owner, 'mutation ($id: ID!) { revokeSession(id: $id) { id } }', { id: m.sessionId })],
+      ['suspended', (m) => graphql(one, owner, 'mutation ($id: ID!) { suspendMember(userId: $id) { status } }', { id: m.id })],
+      ['removed', (m) => graphql(one, owner, 'mutation ($id: ID!) { removeMember(input: { userId: $id }) }', { id: m.id })],
+    ];
+    for (const [name, change] of cases) {
+      const m = await member('ADMIN');
+      const response = (await change(m)) as { body: { errors?: unknown } };
+      expect([name, response.body.errors]).toEqual([name, undefined]);
+      // Checked by the request's own first statement on replica 2: refused on the very next request.
+      expect([name, await refusedOnTwo(m.token)]).toEqual([name, true]);
+    }
   }, 120_000);
 });
