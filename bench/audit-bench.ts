@@ -1,5 +1,5 @@
 import { randomBytes, randomUUID } from 'node:crypto';
-import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import pg from 'pg';
@@ -12,6 +12,7 @@ import { verifyTenantChain } from '../src/modules/audit/chain-store.ts';
 import { createLogger } from '../src/shared/logger.ts';
 import { benchGraphql } from './graphql.ts';
 import { percentile } from './load.ts';
+import { backendCpu, cpuSince } from './postgres-cpu.ts';
 import { adminQuery } from './seed.ts';
 
 /**
@@ -76,24 +77,6 @@ async function seedTenants(yoga: Yoga, count: number): Promise<BenchTenant[]> {
   );
 }
 
-/**
- * CPU time (µs) the Postgres backends serving `database` have used so far, read from /proc (the
- * benchmark runs beside the database); null where that is not readable (another host, not Linux).
- */
-async function backendCpuMicros(database: string): Promise<number | null> {
-  try {
-    const { rows } = await adminQuery(ADMIN_URL, 'select pid from pg_stat_activity where datname = $1', [database]);
-    let ticks = 0;
-    for (const { pid } of rows) {
-      const fields = (await readFile(`/proc/${pid}/stat`, 'utf8')).split(') ')[1]?.split(' ') ?? [];
-      ticks += Number(fields[11]) + Number(fields[12]); // utime + stime, in clock ticks (1/100 s)
-    }
-    return Number.isFinite(ticks) ? ticks * 10_000 : null;
-  } catch {
-    return null;
-  }
-}
-
 interface Round {
   rate: number;
   /** CPU per mutation, µs: this process (the gateway) and the database's backends. */
@@ -104,7 +87,7 @@ interface Round {
 /** Runs mutations at CONCURRENCY for `ms`; returns mutations per second and CPU per mutation, and adds the count to `total`. */
 async function drive(yoga: Yoga, tenants: BenchTenant[], ms: number, total: { n: number }, database?: string): Promise<Round> {
   const cpuBefore = process.cpuUsage();
-  const dbBefore = database ? await backendCpuMicros(database) : null;
+  const dbBefore = database ? await backendCpu(ADMIN_URL, database) : null;
   const deadline = performance.now() + ms;
   let done = 0;
   let n = 0;
@@ -129,12 +112,12 @@ async function drive(yoga: Yoga, tenants: BenchTenant[], ms: number, total: { n:
   total.n += done;
   const rate = done / ((performance.now() - started) / 1000);
   const cpu = process.cpuUsage(cpuBefore);
-  const dbAfter = database ? await backendCpuMicros(database) : null;
+  const dbAfter = database ? await backendCpu(ADMIN_URL, database) : null;
   const per = (micros: number) => micros / Math.max(done, 1);
   return {
     rate,
     gatewayCpu: per(cpu.user + cpu.system),
-    databaseCpu: dbBefore !== null && dbAfter !== null ? per(dbAfter - dbBefore) : null,
+    databaseCpu: dbBefore && dbAfter ? per(cpuSince(dbBefore, dbAfter)) : null,
   };
 }
 

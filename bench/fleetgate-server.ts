@@ -2,7 +2,8 @@
  * Child process: the real gateway, wired by `startGateway` exactly as src/main.ts does it (ORM as
  * the app role, tenant policy feed, access gate, policies, GraphQL server) on the bench database
  * and an ephemeral port. `--without-policies` drops the request policies (trusted documents,
- * limits, rate limits, CSRF) to show their share of the cost.
+ * limits, rate limits, CSRF) to show their share of the cost; `--without-session-check` skips the
+ * users' token liveness check (bench/sessions.ts).
  */
 import pino from 'pino';
 import { openKeyring } from '../src/auth/keyring.ts';
@@ -38,6 +39,7 @@ async function main() {
     // The canary creates tenants of its own; the bench's data set stays exactly as seeded.
     withoutCanary: true,
     withoutPolicies: process.argv.includes('--without-policies'),
+    withoutSessionCheck: process.argv.includes('--without-session-check'),
   });
   await serveChild(gateway.yoga, () => gateway.close());
 }

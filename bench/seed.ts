@@ -69,13 +69,28 @@ export async function seedTenants(benchUrl: string, fixtures: Fixtures, targetTe
        RETURNING id, tenant_id`,
       [userRows.map((row) => row.id), userRows.map((row) => row.tenant_id), AGENTS_PER_TENANT],
     );
+    // One signed-in session per owner: its token names the session, as a real sign-in's does.
+    const { rows: sessionRows } = await client.query<{ id: string; user_id: string; tenant_id: string }>(
+      `INSERT INTO user_sessions (id, tenant_id, user_id, device_label, method, expires_at)
+       SELECT gen_random_uuid(), u.tenant_id, u.id, 'bench', 'SIGN_UP', now() + interval '30 days'
+       FROM unnest($1::uuid[], $2::uuid[]) AS u (id, tenant_id)
+       RETURNING id, user_id, tenant_id`,
+      [userRows.map((row) => row.id), userRows.map((row) => row.tenant_id)],
+    );
     await client.query('COMMIT');
-    await client.query('VACUUM ANALYZE tenants, users, agents');
+    await client.query('VACUUM ANALYZE tenants, users, agents, user_sessions');
     for (const row of agentRows) fixtures.agentOwner.set(row.id, row.tenant_id);
-    return userRows;
+    return sessionRows;
   });
   for (const owner of owners) {
-    const token = await tokens.issue({ kind: 'user', tenantId: owner.tenant_id, userId: owner.id, role: 'OWNER' });
+    const token = await tokens.issue({
+      kind: 'user',
+      tenantId: owner.tenant_id,
+      userId: owner.user_id,
+      role: 'OWNER',
+      tokenVersion: 1,
+      sessionId: owner.id,
+    });
     fixtures.tenants.push({ tenantId: owner.tenant_id, token: token.reveal() });
   }
 }

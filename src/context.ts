@@ -6,7 +6,7 @@ import type { Keyring } from './auth/keyring.ts';
 import type { Principal } from './auth/principal.ts';
 import type { TokenIssuer } from './auth/tokens.ts';
 import type { Region, Regions } from './db/regions.ts';
-import { forkForRequest } from './db/request-scope.ts';
+import { forkForPrincipal, forkForRequest } from './db/request-scope.ts';
 import type { CredentialKeys } from './modules/credentials/credential.service.ts';
 import type { BackupAccess } from './modules/enterprise/backup.service.ts';
 import type { IssuerKeys } from './modules/oidc/issuer-keys.ts';
@@ -76,6 +76,11 @@ export interface SignUpPolicy {
 }
 
 export interface ContextDeps {
+  /**
+   * Benchmarks only (bench/sessions.ts): users' requests skip enter_user_request and get their
+   * settings as session variables, as before sessions existed, to measure the check's cost.
+   */
+  withoutSessionCheck?: boolean;
   /** The database of each region; a request runs in its tenant's. */
   regions: Regions;
   tokens: TokenIssuer;
@@ -108,7 +113,10 @@ export function createContextFactory(deps: ContextDeps) {
     });
     return {
       principal,
-      em: forkForRequest(region.orm, principal),
+      em:
+        deps.withoutSessionCheck && principal.kind === 'user'
+          ? forkForPrincipal(region.orm, principal)
+          : forkForRequest(region.orm, principal),
       log,
       requestId,
       tokens: deps.tokens,

@@ -58,6 +58,8 @@ export interface GatewayOptions {
   disableScopeAuth?: boolean;
   /** Benchmarks only: see ServerDeps. */
   withoutPolicies?: boolean;
+  /** Benchmarks only: see ContextDeps.withoutSessionCheck. */
+  withoutSessionCheck?: boolean;
   /** Benchmarks only: audit events are staged but never written (bench/audit-bench.ts measures their cost). */
   withoutAudit?: boolean;
   /** Tests and benchmarks: skip the canary (it creates two tenants). */
@@ -214,6 +216,7 @@ export async function startGateway(options: GatewayOptions) {
     tenantDeletion: options.tenantDeletion?.graceSeconds !== undefined ? { graceSeconds: options.tenantDeletion.graceSeconds } : undefined,
     disableScopeAuth: options.disableScopeAuth,
     withoutPolicies: options.withoutPolicies,
+    withoutSessionCheck: options.withoutSessionCheck,
   });
   yoga = server;
   // Every region has its own walls (its database's RLS and catalog): a canary each, locking the whole gateway down on any exposure.

@@ -111,7 +111,7 @@ export function createServer(deps: ServerDeps) {
       useDeletionGrace(),
       ...policies,
       useObservability(deps.metrics),
-      useRequestTransaction(auditTrail),
+      useRequestTransaction({ ...auditTrail, withoutUserTokenCheck: deps.withoutSessionCheck }),
     ],
   });
 }

@@ -13,6 +13,8 @@ export interface RequestTransactionOptions {
   beforeCommit?: (ctx: Context, args: ExecutionArgs) => Promise<void>;
   /** Runs after a rollback for errors, outside the rolled-back transaction (the audit trail records refusals here). */
   afterRollback?: (ctx: Context, args: ExecutionArgs, result: { errors?: readonly GraphQLError[] }) => Promise<void>;
+  /** Benchmarks only: see ContextDeps.withoutSessionCheck. */
+  withoutUserTokenCheck?: boolean;
 }
 
 /**
@@ -36,7 +38,7 @@ export function useRequestTransaction(options: RequestTransactionOptions = {}): 
             // A token is live only while its user (active, same version, live session) or its agent
             // (same generation) still says so: checked here, in the request's own transaction, in
             // the statement that sets its RLS settings.
-            if (!(await tokenIsLive(em, ctx.principal))) throw new TokenNotLive();
+            if (!(await tokenIsLive(em, ctx.principal, options.withoutUserTokenCheck))) throw new TokenNotLive();
             ctx.em = em;
             result = await executeFn(args);
             if (result && 'errors' in result && result.errors?.length) throw new RollbackForErrors();
@@ -57,8 +59,8 @@ export function useRequestTransaction(options: RequestTransactionOptions = {}): 
   };
 }
 
-function tokenIsLive(em: Context['em'], principal: Context['principal']): Promise<boolean> | boolean {
+function tokenIsLive(em: Context['em'], principal: Context['principal'], skipUsers = false): Promise<boolean> | boolean {
   if (principal.kind === 'agent') return enterAgentRequest(em, principal);
-  if (principal.kind === 'user') return enterUserRequest(em, principal);
+  if (principal.kind === 'user' && !skipUsers) return enterUserRequest(em, principal);
   return true;
 }

@@ -125,7 +125,13 @@ function build(issuer: string, keys: ReturnType<typeof signingKey>[], accounts: 
     conformIdTokenClaims: false,
     pkce: { required: () => false },
     features: { devInteractions: { enabled: false } },
-    ttl: { IdToken: (_ctx: KoaContextWithOIDC, _token: unknown, c: { clientId: string }) => (c.clientId === SHORT_CLIENT_ID ? 1 : 3600) },
+    ttl: {
+      IdToken: (_ctx: KoaContextWithOIDC, _token: unknown, c: { clientId: string }) => (c.clientId === SHORT_CLIENT_ID ? 1 : 3600),
+      AccessToken: 3600,
+      Interaction: 600,
+      Grant: 3600,
+      Session: 3600,
+    },
     findAccount: (_ctx: KoaContextWithOIDC, id: string) => {
       const account = accounts.get(id);
       if (!account) return undefined;
