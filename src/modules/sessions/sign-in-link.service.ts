@@ -69,6 +69,8 @@ async function mint(scope: RequestScope, member: User, tenantId?: string): Promi
     createdBy: `${actor.actorType}:${actor.actorId}`,
     expiresAt: new Date(Date.now() + SIGN_IN_LINK_TTL_MS),
   });
+  // Links that expired a day ago are of no use to anyone, not even to the audit log (which has the event).
+  await scope.em.execute("delete from sign_in_links where tenant_id = ? and expires_at < now() - interval '1 day'", [member.tenantId]);
   recordAudit(scope, { tenantId, action: 'signInLink.create', targetType: 'User', targetId: member.id, detail: { linkId: id } });
   await scope.em.flush();
   return { link, member, secret };
