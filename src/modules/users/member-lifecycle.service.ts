@@ -18,14 +18,17 @@ import { USER_ROLES, User } from './user.entity.ts';
 const roleInput = z.object({ role: z.enum(USER_ROLES) });
 const removeInput = z.object({ keepApiKeys: z.boolean().default(false) });
 
-/** Refuses a change that would leave the tenant without an ACTIVE owner. */
+/**
+ * Refuses a change that would leave the tenant without an ACTIVE owner. The other owners' rows are
+ * locked until the transaction ends, so two owners demoting each other at once cannot both pass.
+ */
 async function assertAnotherOwner(scope: RequestScope, member: User): Promise<void> {
   if (member.role !== 'OWNER' || member.status !== 'ACTIVE') return;
-  const [row] = await scope.em.execute<{ owners: number }[]>(
-    "select count(*)::int as owners from users where tenant_id = ? and role = 'OWNER' and status = 'ACTIVE' and id <> ?",
+  const others = await scope.em.execute<{ id: string }[]>(
+    "select id from users where tenant_id = ? and role = 'OWNER' and status = 'ACTIVE' and id <> ? for update",
     [member.tenantId, member.id],
   );
-  if ((row?.owners ?? 0) === 0) throw clientError('CONFLICT', 'The last owner cannot be removed, demoted, suspended or leave');
+  if (others.length === 0) throw clientError('CONFLICT', 'The last owner cannot be removed, demoted, suspended or leave');
 }
 
 /**
