@@ -1,0 +1,96 @@
+import type { MikroORM } from '@mikro-orm/postgresql';
+import type { KeyProvider } from '../modules/credentials/key-provider.ts';
+import type { AccessGate } from '../modules/policy/access-gate.ts';
+import type { Logger } from './logger.ts';
+
+export type CheckState = 'ok' | 'down' | 'draining' | 'locked-down' | 'unconfigured';
+
+export interface ReadinessReport {
+  /** 'ok': ready; 'degraded': ready, but an optional dependency (the key provider) is down; otherwise not ready. */
+  status: 'ok' | 'degraded' | 'draining' | 'locked-down' | 'not-ready';
+  ready: boolean;
+  checks: Record<string, CheckState>;
+}
+
+/** How long one dependency may take to answer a probe before it counts as down. */
+const PROBE_TIMEOUT_MS = 1_000;
+
+/**
+ * What `/readyz` answers: ready exactly while tenant requests can be served. Not ready when this
+ * replica is shutting down (turned first, before it stops accepting), in lockdown, without a live
+ * freeze feed (requests are refused then too: fail closed), or when a region's database does not
+ * answer `select 1` within a second. The key provider is reported but does not take the replica out
+ * (only credential and memory operations need it, and they fail closed on their own); an
+ * unconfigured one is reported as such.
+ */
+export class Readiness {
+  #draining = false;
+  #inFlight: Promise<ReadinessReport> | undefined;
+
+  constructor(private readonly deps: { gate: AccessGate; orms: MikroORM[]; keyProvider?: KeyProvider; log: Logger }) {}
+
+  /** From now on `/readyz` answers 503 `draining`; there is no way back (the process is stopping). */
+  drain(): void {
+    if (!this.#draining) this.deps.log.info({ component: 'readiness' }, 'draining: /readyz now answers 503');
+    this.#draining = true;
+  }
+
+  get draining(): boolean {
+    return this.#draining;
+  }
+
+  /** One probe at a time: concurrent callers share its answer. */
+  check(): Promise<ReadinessReport> {
+    this.#inFlight ??= this.#check().finally(() => {
+      this.#inFlight = undefined;
+    });
+    return this.#inFlight;
+  }
+
+  async #check(): Promise<ReadinessReport> {
+    const { gate } = this.deps;
+    const [database, keyProvider] = await Promise.all([this.#databases(), this.#keyProvider()]);
+    const checks: Record<string, CheckState> = {
+      shutdown: this.#draining ? 'draining' : 'ok',
+      lockdown: gate.lockedDown ? 'locked-down' : 'ok',
+      freezeFeed: gate.policies.isCurrent() ? 'ok' : 'down',
+      database,
+      keyProvider,
+    };
+    const status: ReadinessReport['status'] = this.#draining
+      ? 'draining'
+      : gate.lockedDown
+        ? 'locked-down'
+        : checks.freezeFeed !== 'ok' || database !== 'ok'
+          ? 'not-ready'
+          : keyProvider === 'down'
+            ? 'degraded'
+            : 'ok';
+    return { status, ready: status === 'ok' || status === 'degraded', checks };
+  }
+
+  async #databases(): Promise<CheckState> {
+    const answers = await Promise.all(this.deps.orms.map((orm) => withTimeout(orm.em.getConnection().execute('select 1'))));
+    return answers.every(Boolean) ? 'ok' : 'down';
+  }
+
+  async #keyProvider(): Promise<CheckState> {
+    if (!this.deps.keyProvider) return 'unconfigured';
+    return (await withTimeout(this.deps.keyProvider.status())) ? 'ok' : 'down';
+  }
+}
+
+/** True when `promise` resolved within the probe timeout; false when it failed or took longer. */
+async function withTimeout(promise: Promise<unknown>): Promise<boolean> {
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<false>((resolve) => {
+    timer = setTimeout(() => resolve(false), PROBE_TIMEOUT_MS);
+  });
+  try {
+    return await Promise.race([promise.then(() => true as const), timeout]);
+  } catch {
+    return false;
+  } finally {
+    clearTimeout(timer);
+  }
+}
