@@ -96,6 +96,11 @@ const schema = z.object({
     .string()
     .regex(/^[a-z0-9][a-z0-9_.-]{0,62}$/)
     .default('fleetgate'),
+  /**
+   * `docker`: run agents on the Docker engine (DOCKER_HOST or the local socket). `none`: no engine; agents
+   * are recorded and their jobs wait (a replica that serves only the API, or an image check without Docker).
+   */
+  AGENT_RUNTIME: z.enum(['docker', 'none']).default('docker'),
   /** An agent whose container exited or vanished: provision it again (`restart`) or mark it FAILED (`fail`). */
   AGENT_RESTART_POLICY: z.enum(['restart', 'fail']).default('restart'),
   RECONCILE_INTERVAL_SECONDS: z.coerce.number().int().min(0).default(30),

@@ -66,21 +66,24 @@ async function main() {
     keyProvider: await openKeyProvider(config, log),
     keyRewrapIntervalMs: config.KEY_REWRAP_INTERVAL_SECONDS * 1000,
     backups: { dir: config.backupDir },
-    runtime: {
-      engine: new DockerRuntime({ instance: config.FLEETGATE_INSTANCE, log }),
-      // Another region's containers carry their own instance label: each region's reconciler sees only its own.
-      engineFor: (region) => new DockerRuntime({ instance: `${config.FLEETGATE_INSTANCE}.${region}`, log: log.child({ region }) }),
-      channelRoot: config.channelDir,
-      restartPolicy: config.AGENT_RESTART_POLICY,
-      crashLoop: {
-        ...DEFAULT_CRASH_LOOP,
-        maxRestarts: config.AGENT_MAX_RESTARTS,
-        windowSeconds: config.AGENT_RESTART_WINDOW_SECONDS,
-      },
-      taskTimeoutSeconds: config.TASK_TIMEOUT_SECONDS,
-      reconcileIntervalMs: config.RECONCILE_INTERVAL_SECONDS * 1000,
-      workers: config.PROVISION_WORKERS,
-    },
+    runtime:
+      config.AGENT_RUNTIME === 'none'
+        ? undefined
+        : {
+            engine: new DockerRuntime({ instance: config.FLEETGATE_INSTANCE, log }),
+            // Another region's containers carry their own instance label: each region's reconciler sees only its own.
+            engineFor: (region) => new DockerRuntime({ instance: `${config.FLEETGATE_INSTANCE}.${region}`, log: log.child({ region }) }),
+            channelRoot: config.channelDir,
+            restartPolicy: config.AGENT_RESTART_POLICY,
+            crashLoop: {
+              ...DEFAULT_CRASH_LOOP,
+              maxRestarts: config.AGENT_MAX_RESTARTS,
+              windowSeconds: config.AGENT_RESTART_WINDOW_SECONDS,
+            },
+            taskTimeoutSeconds: config.TASK_TIMEOUT_SECONDS,
+            reconcileIntervalMs: config.RECONCILE_INTERVAL_SECONDS * 1000,
+            workers: config.PROVISION_WORKERS,
+          },
   });
   started.push({ name: 'gateway', close: () => gateway.close() });
   // Audit retention: at start and every 6 hours; each tenant's old events go behind a signed checkpoint, in its region.
