@@ -86,6 +86,13 @@ describe('npm start in production: readiness, metrics listener, graceful shutdow
 
   test('the metrics listener serves latency histograms and state without a token and without tenant ids', async () => {
     await graphql('{ platformTenants(first: 5) { edges { node { id } } } }');
+    // Refused before execution: no operation ran, the HTTP histogram still counts it.
+    const refused = await fetch(`http://127.0.0.1:${port}/graphql`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', authorization: 'Bearer not-a-token' },
+      body: JSON.stringify({ query: '{ __typename }' }),
+    });
+    expect(refused.status).toBe(401);
     const response = await fetch(`http://127.0.0.1:${metricsPort}/metrics`);
     expect(response.status).toBe(200);
     const text = await response.text();
@@ -93,6 +100,7 @@ describe('npm start in production: readiness, metrics listener, graceful shutdow
       /fleetgate_operation_duration_seconds_bucket\{le="0\.1",operation_type="query",operation_name="anonymous",outcome="ok"\}/,
     );
     expect(text).toMatch(/fleetgate_http_request_duration_seconds_count\{endpoint="graphql",status="200"\} \d+/);
+    expect(text).toMatch(/fleetgate_http_request_duration_seconds_count\{endpoint="graphql",status="401"\} 1/);
     expect(text).toContain('fleetgate_lockdown 0');
     expect(text).toContain('fleetgate_freeze_feed_up 1');
     expect(text).toContain('fleetgate_draining 0');
