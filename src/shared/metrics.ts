@@ -27,6 +27,12 @@ export class Metrics {
 
   constructor(options: { processMetrics?: boolean } = {}) {
     if (options.processMetrics ?? true) collectDefaultMetrics({ register: this.registry });
+    // Series that alerts watch with increase() exist at 0 from the first scrape: a series born at 1
+    // shows no increase, and the first canary exposure would page nobody.
+    for (const result of ['ok', 'exposed', 'error']) this.canaryRuns.inc({ result }, 0);
+    for (const limit of ['lock_timeout', 'statement_timeout', 'idle_in_transaction_timeout', 'pool_timeout'])
+      this.databaseBusy.inc({ limit }, 0);
+    this.crossTenantAttempts.inc({ principal: 'user' }, 0);
   }
 
   readonly operationDuration = new Histogram({
