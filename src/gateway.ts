@@ -188,6 +188,7 @@ export async function startGateway(options: GatewayOptions) {
     gate,
     orms: regions.all.map((region) => region.orm),
     keyProvider: options.keyProvider,
+    engines: [...runtimes.keys()].flatMap((region) => (region.engine ? [region.engine] : [])),
     log: options.log,
   });
   metrics.watch({ lockedDown: () => gate.lockedDown, freezeFeedCurrent: () => watcher.isCurrent(), draining: () => readiness.draining });

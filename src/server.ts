@@ -100,6 +100,7 @@ export function createServer(deps: ServerDeps) {
         const busy = databaseBusyError(original);
         if (busy) {
           log.warn({ err: original }, 'database busy');
+          deps.metrics.databaseBusy.inc({ limit: String(busy.extensions.limit) });
           return busy;
         }
         // Pothos rejects malformed connection arguments and IDs of the wrong type with a validation error.

@@ -61,3 +61,38 @@ describe('database timeouts', () => {
     expect(await metrics.text()).toContain('fleetgate_database_busy_total{limit="lock_timeout"} 1');
   });
 });
+
+describe('database pool wait', () => {
+  let gw: Gateway;
+  beforeAll(async () => {
+    // One connection: a request stuck on a lock holds it, the next request waits for the pool.
+    gw = await startGateway({ poolSize: 1, databaseTimeouts: { lockMs: 3_000, poolAcquireMs: 300 } });
+  });
+  afterAll(() => gw?.close());
+
+  test('a request that finds no free pooled connection within the pool timeout answers 503 DATABASE_BUSY', async () => {
+    const acme = await gw.seed.tenant();
+    expectNoErrors(await gw.execute(OwnTenant, {}, { token: acme.ownerToken })); // its principal is cached from here on
+    const holder = new pg.Client({ connectionString: gw.database.adminUrl });
+    await holder.connect();
+    try {
+      await holder.query('BEGIN; LOCK TABLE agents IN ACCESS EXCLUSIVE MODE');
+      const stuck = gw.execute(Agents, { first: 5 }, { token: acme.ownerToken });
+      await new Promise((resolve) => setTimeout(resolve, 200)); // it holds the only connection now
+      const started = performance.now();
+      const waiting = await gw.execute(OwnTenant, {}, { token: acme.ownerToken });
+      expect(performance.now() - started).toBeLessThan(300 + 700);
+      expect(waiting.status).toBe(503);
+      expect(waiting.errors?.map((error) => error.extensions)).toEqual([{ code: 'SERVICE_UNAVAILABLE', reason: 'DATABASE_BUSY' }]);
+      await holder.query('ROLLBACK');
+      expectNoErrors(await stuck); // released before its lock timeout: it answers
+    } finally {
+      await holder.query('ROLLBACK').catch(() => undefined);
+      await holder.end();
+    }
+    const metrics = await gw.yoga.fetch('http://gateway.test/metrics', {
+      headers: { authorization: `Bearer ${await gw.operator.token()}` },
+    });
+    expect(await metrics.text()).toContain('fleetgate_database_busy_total{limit="pool_timeout"} 1');
+  });
+});

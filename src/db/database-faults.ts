@@ -46,10 +46,13 @@ const POOL_TIMEOUT = /timeout exceeded when trying to connect/i;
 export function databaseBusyError(error: unknown): GraphQLError | undefined {
   const limit = busyLimitOf(error);
   if (!limit) return undefined;
-  return clientError('SERVICE_UNAVAILABLE', 'The database is busy; try again shortly', {
+  const answer = clientError('SERVICE_UNAVAILABLE', 'The database is busy; try again shortly', {
     reason: 'DATABASE_BUSY',
     http: { status: 503, headers: { 'retry-after': '1' } },
   });
+  // For the metrics only (fleetgate_database_busy_total): not enumerable, never serialised to the client.
+  Object.defineProperty(answer.extensions, 'limit', { value: limit, enumerable: false });
+  return answer;
 }
 
 /** Which limit an error (or one of its causes) reports, if any. */

@@ -1,12 +1,13 @@
 import type { MikroORM } from '@mikro-orm/postgresql';
 import type { KeyProvider } from '../modules/credentials/key-provider.ts';
 import type { AccessGate } from '../modules/policy/access-gate.ts';
+import type { ContainerRuntime } from '../modules/provisioning/container-runtime.ts';
 import type { Logger } from './logger.ts';
 
 export type CheckState = 'ok' | 'down' | 'draining' | 'locked-down' | 'unconfigured';
 
 export interface ReadinessReport {
-  /** 'ok': ready; 'degraded': ready, but an optional dependency (the key provider) is down; otherwise not ready. */
+  /** 'ok': ready; 'degraded': ready, but an optional dependency (key provider, container engine) is down; otherwise not ready. */
   status: 'ok' | 'degraded' | 'draining' | 'locked-down' | 'not-ready';
   ready: boolean;
   checks: Record<string, CheckState>;
@@ -19,15 +20,17 @@ const PROBE_TIMEOUT_MS = 1_000;
  * What `/readyz` answers: ready exactly while tenant requests can be served. Not ready when this
  * replica is shutting down (turned first, before it stops accepting), in lockdown, without a live
  * freeze feed (requests are refused then too: fail closed), or when a region's database does not
- * answer `select 1` within a second. The key provider is reported but does not take the replica out
- * (only credential and memory operations need it, and they fail closed on their own); an
- * unconfigured one is reported as such.
+ * answer `select 1` within a second. The key provider and the container engines are reported but do
+ * not take the replica out (only credential and memory operations need the first, and they fail
+ * closed on their own; agent jobs wait for the second); unconfigured ones are reported as such.
  */
 export class Readiness {
   #draining = false;
   #inFlight: Promise<ReadinessReport> | undefined;
 
-  constructor(private readonly deps: { gate: AccessGate; orms: MikroORM[]; keyProvider?: KeyProvider; log: Logger }) {}
+  constructor(
+    private readonly deps: { gate: AccessGate; orms: MikroORM[]; keyProvider?: KeyProvider; engines?: ContainerRuntime[]; log: Logger },
+  ) {}
 
   /** From now on `/readyz` answers 503 `draining`; there is no way back (the process is stopping). */
   drain(): void {
@@ -49,13 +52,14 @@ export class Readiness {
 
   async #check(): Promise<ReadinessReport> {
     const { gate } = this.deps;
-    const [database, keyProvider] = await Promise.all([this.#databases(), this.#keyProvider()]);
+    const [database, keyProvider, docker] = await Promise.all([this.#databases(), this.#keyProvider(), this.#engines()]);
     const checks: Record<string, CheckState> = {
       shutdown: this.#draining ? 'draining' : 'ok',
       lockdown: gate.lockedDown ? 'locked-down' : 'ok',
       freezeFeed: gate.policies.isCurrent() ? 'ok' : 'down',
       database,
       keyProvider,
+      docker,
     };
     const status: ReadinessReport['status'] = this.#draining
       ? 'draining'
@@ -63,7 +67,7 @@ export class Readiness {
         ? 'locked-down'
         : checks.freezeFeed !== 'ok' || database !== 'ok'
           ? 'not-ready'
-          : keyProvider === 'down'
+          : keyProvider === 'down' || docker === 'down'
             ? 'degraded'
             : 'ok';
     return { status, ready: status === 'ok' || status === 'degraded', checks };
@@ -71,6 +75,13 @@ export class Readiness {
 
   async #databases(): Promise<CheckState> {
     const answers = await Promise.all(this.deps.orms.map((orm) => withTimeout(orm.em.getConnection().execute('select 1'))));
+    return answers.every(Boolean) ? 'ok' : 'down';
+  }
+
+  async #engines(): Promise<CheckState> {
+    const engines = this.deps.engines ?? [];
+    if (engines.length === 0) return 'unconfigured';
+    const answers = await Promise.all(engines.map((engine) => withTimeout(engine.ping())));
     return answers.every(Boolean) ? 'ok' : 'down';
   }
 

@@ -31,11 +31,8 @@ export function useObservability(metrics: Metrics): Plugin<RequestContext> {
       return {
         onExecuteDone({ result }) {
           const errors = 'errors' in result ? (result.errors ?? []) : [];
-          const codes = errors.map((error) => {
-            const limit = busyLimitOf(error);
-            if (limit) metrics.databaseBusy.inc({ limit });
-            return limit ? 'SERVICE_UNAVAILABLE' : String(error.extensions?.code ?? 'INTERNAL');
-          });
+          // A database limit's error is not masked yet here: counted as what the client gets (see databaseBusyError).
+          const codes = errors.map((error) => (busyLimitOf(error) ? 'SERVICE_UNAVAILABLE' : String(error.extensions?.code ?? 'INTERNAL')));
           const outcome = codes.length === 0 ? 'ok' : codes.every((code) => DENIALS.has(code)) ? 'denied' : 'error';
           const seconds = (performance.now() - since) / 1000;
           const operation = getOperationAST(args.document as DocumentNode, args.operationName);
