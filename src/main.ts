@@ -25,6 +25,17 @@ const started: { name: string; close: () => Promise<unknown> | unknown }[] = [];
 async function main() {
   const config = loadConfig();
   const log = createLogger({ level: config.LOG_LEVEL });
+  // From the first moment: a signal during start-up still closes what has started (an embedded Postgres).
+  let serving: { drain(): void } | undefined;
+  onSignals(log, async (signal) => {
+    log.info({ signal, delayMs: config.SHUTDOWN_DELAY_MS, drainMs: config.SHUTDOWN_DRAIN_MS }, 'shutting down');
+    // Unready first, while still serving: load balancers stop sending before the listener closes.
+    serving?.drain();
+    if (serving && config.SHUTDOWN_DELAY_MS > 0) await new Promise((resolve) => setTimeout(resolve, config.SHUTDOWN_DELAY_MS));
+    await closeStarted(log);
+    log.info({ signal }, 'stopped');
+    process.exit(0);
+  });
   const keyring = await openKeyring(config.keyringDir);
   const embedded = config.DATABASE_URL
     ? undefined
@@ -122,16 +133,7 @@ async function main() {
     process.stdout.write(`\nFleetgate is up: ${url}\nNeed an operator token? npm run operator-token\n\n`);
   }
 
-  const shutdown = async (signal: string) => {
-    log.info({ signal, delayMs: config.SHUTDOWN_DELAY_MS, drainMs: config.SHUTDOWN_DRAIN_MS }, 'shutting down');
-    // Unready first, while still serving: load balancers stop sending before the listener closes.
-    gateway.readiness.drain();
-    if (config.SHUTDOWN_DELAY_MS > 0) await new Promise((resolve) => setTimeout(resolve, config.SHUTDOWN_DELAY_MS));
-    await closeStarted(log);
-    log.info({ signal }, 'stopped');
-    process.exit(0);
-  };
-  onSignals(log, shutdown);
+  serving = gateway.readiness;
 }
 
 /**
