@@ -15,6 +15,8 @@ export interface ReadinessReport {
 
 /** How long one dependency may take to answer a probe before it counts as down. */
 const PROBE_TIMEOUT_MS = 1_000;
+/** The reported-only dependencies (Vault, Docker) are asked at most this often, however often load balancers probe. */
+const OPTIONAL_CHECK_TTL_MS = 10_000;
 
 /**
  * What `/readyz` answers: ready exactly while tenant requests can be served. Not ready when this
@@ -27,6 +29,7 @@ const PROBE_TIMEOUT_MS = 1_000;
 export class Readiness {
   #draining = false;
   #inFlight: Promise<ReadinessReport> | undefined;
+  #optional: { at: number; answer: Promise<[CheckState, CheckState]> } | undefined;
 
   constructor(
     private readonly deps: { gate: AccessGate; orms: MikroORM[]; keyProvider?: KeyProvider; engines?: ContainerRuntime[]; log: Logger },
@@ -52,7 +55,7 @@ export class Readiness {
 
   async #check(): Promise<ReadinessReport> {
     const { gate } = this.deps;
-    const [database, keyProvider, docker] = await Promise.all([this.#databases(), this.#keyProvider(), this.#engines()]);
+    const [database, [keyProvider, docker]] = await Promise.all([this.#databases(), this.#optionalChecks()]);
     const checks: Record<string, CheckState> = {
       shutdown: this.#draining ? 'draining' : 'ok',
       lockdown: gate.lockedDown ? 'locked-down' : 'ok',
@@ -76,6 +79,13 @@ export class Readiness {
   async #databases(): Promise<CheckState> {
     const answers = await Promise.all(this.deps.orms.map((orm) => withTimeout(orm.em.getConnection().execute('select 1'))));
     return answers.every(Boolean) ? 'ok' : 'down';
+  }
+
+  #optionalChecks(): Promise<[CheckState, CheckState]> {
+    if (!this.#optional || Date.now() - this.#optional.at > OPTIONAL_CHECK_TTL_MS) {
+      this.#optional = { at: Date.now(), answer: Promise.all([this.#keyProvider(), this.#engines()]) };
+    }
+    return this.#optional.answer;
   }
 
   async #engines(): Promise<CheckState> {
