@@ -37,7 +37,8 @@ if ! body="$(curl -sf "http://127.0.0.1:$port/readyz")"; then
 fi
 echo "/readyz: $body"
 [[ "$(docker inspect -f '{{.Config.User}}' "$image")" == 65532:65532 ]] || { echo "the image does not run as 65532" >&2; exit 1; }
-curl -sf "http://127.0.0.1:$((port + 1))/metrics" | grep -q '^fleetgate_freeze_feed_up 1' || { echo "no metrics" >&2; exit 1; }
+metrics="$(curl -sf "http://127.0.0.1:$((port + 1))/metrics")" # not piped into grep -q: pipefail and SIGPIPE
+grep -q '^fleetgate_freeze_feed_up 1' <<<"$metrics" || { echo "no metrics" >&2; exit 1; }
 docker stop -t 30 "$name" >/dev/null
 code="$(docker inspect -f '{{.State.ExitCode}}' "$name")"
 [[ "$code" == 0 ]] || { echo "SIGTERM: exited $code, not 0" >&2; docker logs "$name" 2>&1 | tail -n 20 >&2; exit 1; }
