@@ -51,6 +51,25 @@ const schema = z.object({
     .min(64 * 1024)
     .max(64 * 1024 * 1024)
     .default(4 * 1024 * 1024),
+  /**
+   * Per-connection limits of the app role's pool (0: none). A statement past DB_STATEMENT_TIMEOUT_MS, a
+   * lock wait past DB_LOCK_TIMEOUT_MS, or a wait for a pooled connection past DB_POOL_TIMEOUT_MS
+   * answers that request 503 SERVICE_UNAVAILABLE at once, instead of stalling every tenant behind it.
+   */
+  DB_STATEMENT_TIMEOUT_MS: z.coerce.number().int().min(0).default(15_000),
+  DB_LOCK_TIMEOUT_MS: z.coerce.number().int().min(0).default(2_000),
+  /** A transaction left idle this long (a stuck request) is ended by the server, releasing its locks. */
+  DB_IDLE_IN_TRANSACTION_TIMEOUT_MS: z.coerce.number().int().min(0).default(30_000),
+  DB_POOL_TIMEOUT_MS: z.coerce.number().int().min(0).default(5_000),
+  /** On SIGTERM/SIGINT: how long `/readyz` answers 503 while still serving, so load balancers stop sending first. */
+  SHUTDOWN_DELAY_MS: z.coerce.number().int().min(0).max(120_000).default(0),
+  /** Then: how long in-flight requests (and SSE streams) get to finish before their connections are closed. */
+  SHUTDOWN_DRAIN_MS: z.coerce.number().int().min(0).max(600_000).default(20_000),
+  /** The Prometheus listener (`/metrics`, no token): loopback by default; METRICS_PORT=0 picks a free port. */
+  METRICS_HOST: z.string().default('127.0.0.1'),
+  METRICS_PORT: z.coerce.number().int().min(0).max(65535).default(9464),
+  /** `false`: no metrics listener at all. */
+  METRICS_ENABLED: z.enum(['true', 'false']).default('true'),
   /** Shared rate-limit counters for several replicas; unset: per process. */
   REDIS_URL: z.url().optional(),
   /** Isolation canary period; 0 runs it at start only. */
@@ -77,6 +96,11 @@ const schema = z.object({
     .string()
     .regex(/^[a-z0-9][a-z0-9_.-]{0,62}$/)
     .default('fleetgate'),
+  /**
+   * `docker`: run agents on the Docker engine (DOCKER_HOST or the local socket). `none`: no engine; agents
+   * are recorded and their jobs wait (a replica that serves only the API, or an image check without Docker).
+   */
+  AGENT_RUNTIME: z.enum(['docker', 'none']).default('docker'),
   /** An agent whose container exited or vanished: provision it again (`restart`) or mark it FAILED (`fail`). */
   AGENT_RESTART_POLICY: z.enum(['restart', 'fail']).default('restart'),
   RECONCILE_INTERVAL_SECONDS: z.coerce.number().int().min(0).default(30),

@@ -2,6 +2,7 @@ import { join } from 'node:path';
 import type { Redis } from 'ioredis';
 import type { Keyring } from './auth/keyring.ts';
 import { TokenIssuer } from './auth/tokens.ts';
+import type { DatabaseTimeouts } from './db/database-faults.ts';
 import { openOrm } from './db/orm.ts';
 import { DEFAULT_REGION, type Region, Regions } from './db/regions.ts';
 import { credentialStartSecrets } from './modules/credentials/credential-delivery.ts';
@@ -27,6 +28,7 @@ import { RegionalTenantPolicies, TenantPolicyWatcher, type TenantPolicyWatcherOp
 import { createServer, type PolicyOptions } from './server.ts';
 import type { Logger } from './shared/logger.ts';
 import { Metrics } from './shared/metrics.ts';
+import { Readiness } from './shared/readiness.ts';
 
 /** A region beside the home one: its database (migrated with the region's name, see migrate()) and its archives. */
 export interface RegionOptions {
@@ -51,6 +53,8 @@ export interface GatewayOptions {
   /** Isolation canary period; 0 runs it once at start only. */
   canaryIntervalMs: number;
   poolSize?: number;
+  /** Statement, lock, idle-in-transaction and pool-wait limits of every region's app-role pool; absent: none. */
+  databaseTimeouts?: DatabaseTimeouts;
   watcher?: TenantPolicyWatcherOptions;
   /** Tests only: the home region's ORM connects here instead (e.g. a superuser, to remove the RLS wall). */
   ormUrl?: string;
@@ -114,6 +118,7 @@ export async function startGateway(options: GatewayOptions) {
           poolSize: options.poolSize ?? 10,
           withoutAudit: options.withoutAudit,
           region: region.name,
+          timeouts: options.databaseTimeouts,
         });
         const backupDir = options.backups && (region.backupDir ?? join(options.backups.dir, region.name));
         const engine = home ? options.runtime?.engine : options.runtime?.engineFor?.(region.name);
@@ -192,7 +197,16 @@ export async function startGateway(options: GatewayOptions) {
     );
   }
   const runtime = runtimes.get(regions.home);
+  const readiness = new Readiness({
+    gate,
+    orms: regions.all.map((region) => region.orm),
+    keyProvider: options.keyProvider,
+    engines: [...runtimes.keys()].flatMap((region) => (region.engine ? [region.engine] : [])),
+    log: options.log,
+  });
+  metrics.watch({ lockedDown: () => gate.lockedDown, freezeFeedCurrent: () => watcher.isCurrent(), draining: () => readiness.draining });
   const server = createServer({
+    readiness,
     regions,
     tokens,
     auditKey: options.keyring.auditKey,
@@ -260,6 +274,8 @@ export async function startGateway(options: GatewayOptions) {
     metrics,
     gate,
     watcher,
+    /** `/readyz`: main.ts turns it to draining first on SIGTERM/SIGINT. */
+    readiness,
     /** The home region's isolation canary (regions.all[i]'s is canaries[i]). */
     canary: canaries[0] as IsolationCanary,
     canaries,

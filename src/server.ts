@@ -4,6 +4,7 @@ import { createYoga, type Plugin } from 'graphql-yoga';
 import type { Redis } from 'ioredis';
 import { principalOf } from './auth/authenticate.ts';
 import { type ContextDeps, createContextFactory, type RequestContext } from './context.ts';
+import { databaseBusyError } from './db/database-faults.ts';
 import { useRequestTransaction } from './db/use-request-transaction.ts';
 import { auditTrail } from './modules/audit/audit-trail.ts';
 import type { RateLimits } from './modules/policy/rate-limits.ts';
@@ -16,6 +17,7 @@ import { useTrustedDocuments } from './modules/policy/use-trusted-documents.ts';
 import { useDeletionGrace } from './modules/tenants/use-deletion-grace.ts';
 import { buildSchema } from './schema.ts';
 import { badInput, internalError, isGraphQLError } from './shared/errors.ts';
+import type { Readiness } from './shared/readiness.ts';
 import { useObservability } from './shared/use-observability.ts';
 
 export interface PolicyOptions {
@@ -48,6 +50,8 @@ export interface ServerDeps extends ContextDeps {
   rateLimits: RateLimits;
   /** Tests only: build the schema without wall 1 to show the other walls hold alone. */
   disableScopeAuth?: boolean;
+  /** What `/readyz` answers (draining, database, freeze feed); absent: the access gate alone. */
+  readiness?: Readiness;
   /** Benchmarks only: drop the request policies (trusted documents, limits, rate limits, CSRF) to measure their cost. */
   withoutPolicies?: boolean;
 }
@@ -97,6 +101,13 @@ export function createServer(deps: ServerDeps) {
       maskError(error, message) {
         const original = isGraphQLError(error) ? (error.originalError ?? error) : error;
         if (isGraphQLError(original)) return original;
+        // A lock held too long, a statement past its limit, no free connection: a fast 503, not a masked 500.
+        const busy = databaseBusyError(original);
+        if (busy) {
+          log.warn({ err: original }, 'database busy');
+          deps.metrics.databaseBusy.inc({ limit: String(busy.extensions.limit) });
+          return busy;
+        }
         // Pothos rejects malformed connection arguments and IDs of the wrong type with a validation error.
         if (original instanceof Error && original.name === 'PothosValidationError') return badInput(original.message.slice(0, 200));
         log.error({ err: original }, 'unexpected error');
@@ -105,7 +116,7 @@ export function createServer(deps: ServerDeps) {
     },
     plugins: [
       useRequestBodyLimit(deps.policy.maxRequestBytes ?? DEFAULT_MAX_REQUEST_BYTES),
-      useOperatorEndpoints({ gate: deps.gate, metrics: deps.metrics, auth }),
+      useOperatorEndpoints({ gate: deps.gate, metrics: deps.metrics, auth, readiness: deps.readiness }),
       useAuthenticateEarly(auth),
       useSchemaPrivacy(),
       useDeletionGrace(),

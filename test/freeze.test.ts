@@ -145,6 +145,7 @@ describe('freeze across two gateway processes on one database', () => {
         DATABASE_URL: database.adminUrl,
         APP_DATABASE_URL: appUrlFor(database.adminUrl),
         PORT: String(port),
+        METRICS_PORT: '0', // a free port each: replicas and parallel test runs share this host
         LOG_LEVEL: 'warn',
         CANARY_INTERVAL_SECONDS: '0',
       },

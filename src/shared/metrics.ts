@@ -1,33 +1,82 @@
-import { Counter, Registry } from 'prom-client';
+import { Counter, collectDefaultMetrics, Gauge, Histogram, Registry } from 'prom-client';
+
+/** Seconds; from a cached read (a few ms) to the statement timeout's order (15 s). */
+const LATENCY_BUCKETS = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 20];
+
+/** Distinct operation names one registry labels before the rest count as `other` (clients choose names). */
+const MAX_OPERATION_NAMES = 200;
+const OPERATION_NAME = /^[A-Za-z_][A-Za-z0-9_]{0,63}$/;
+
+/** What the state gauges read when scraped; main.ts and the gateway wire them (see Metrics.watch). */
+export interface WatchedState {
+  lockedDown: () => boolean;
+  freezeFeedCurrent: () => boolean;
+  draining: () => boolean;
+}
 
 /**
- * The gateway's Prometheus metrics, one registry per server instance (tests build many).
- * Labels carry tenant ids, never names or anything a tenant typed.
+ * The gateway's Prometheus metrics, one registry per server instance (tests build many). No label
+ * carries a tenant id, a name or anything a tenant typed (cardinality, and what a scrape may reveal):
+ * operation names are bounded (MAX_OPERATION_NAMES, then `other`); which tenant did what is in the
+ * logs and the audit trail, by request id. Process metrics (CPU, memory, event loop, GC) too.
  */
 export class Metrics {
   readonly registry = new Registry();
+  readonly #operationNames = new Set<string>();
+  #state: WatchedState | undefined;
+
+  constructor(options: { processMetrics?: boolean } = {}) {
+    if (options.processMetrics ?? true) collectDefaultMetrics({ register: this.registry });
+    // Series that alerts watch with increase() exist at 0 from the first scrape: a series born at 1
+    // shows no increase, and the first canary exposure would page nobody.
+    for (const result of ['ok', 'exposed', 'error']) this.canaryRuns.inc({ result }, 0);
+    for (const limit of ['lock_timeout', 'statement_timeout', 'idle_in_transaction_timeout', 'pool_timeout'])
+      this.databaseBusy.inc({ limit }, 0);
+    this.crossTenantAttempts.inc({ principal: 'user' }, 0);
+  }
+
+  readonly operationDuration = new Histogram({
+    name: 'fleetgate_operation_duration_seconds',
+    help: 'Executed GraphQL operations: latency by operation type, name and outcome (ok, denied, error)',
+    labelNames: ['operation_type', 'operation_name', 'outcome'],
+    buckets: LATENCY_BUCKETS,
+    registers: [this.registry],
+  });
+  readonly httpDuration = new Histogram({
+    name: 'fleetgate_http_request_duration_seconds',
+    help: 'HTTP requests to the public listener: latency by endpoint (graphql, readyz, livez, other) and status code',
+    labelNames: ['endpoint', 'status'],
+    buckets: LATENCY_BUCKETS,
+    registers: [this.registry],
+  });
   readonly operations = new Counter({
     name: 'fleetgate_operations_total',
-    help: 'Executed GraphQL operations by tenant and outcome',
-    labelNames: ['tenant', 'outcome'],
+    help: 'Executed GraphQL operations by outcome (ok, denied, error)',
+    labelNames: ['outcome'],
     registers: [this.registry],
   });
   readonly denials = new Counter({
     name: 'fleetgate_denials_total',
-    help: 'Refused operations by tenant and error code',
-    labelNames: ['tenant', 'code'],
+    help: 'Refused operations by error code',
+    labelNames: ['code'],
     registers: [this.registry],
   });
   readonly crossTenantAttempts = new Counter({
     name: 'fleetgate_cross_tenant_attempts_total',
-    help: 'Lookups of well-formed ids that are not in the caller’s tenant (foreign or missing: indistinguishable by design)',
-    labelNames: ['tenant'],
+    help: 'Lookups of well-formed ids that are not in the caller’s tenant (foreign or missing: indistinguishable by design), by principal kind',
+    labelNames: ['principal'],
+    registers: [this.registry],
+  });
+  readonly databaseBusy = new Counter({
+    name: 'fleetgate_database_busy_total',
+    help: 'Requests answered 503 because the database did not answer in time, by the limit that fired',
+    labelNames: ['limit'],
     registers: [this.registry],
   });
   readonly rateLimited = new Counter({
     name: 'fleetgate_rate_limited_total',
     help: 'Operations refused by a rate limit',
-    labelNames: ['tenant', 'limit'],
+    labelNames: ['limit'],
     registers: [this.registry],
   });
   readonly freezeEvents = new Counter({
@@ -39,13 +88,49 @@ export class Metrics {
   readonly provisioning = new Counter({
     name: 'fleetgate_provisioning_jobs_total',
     help: 'Agent runtime jobs by kind and outcome (ok, retry, failed: gave up)',
-    labelNames: ['tenant', 'kind', 'outcome'],
+    labelNames: ['kind', 'outcome'],
     registers: [this.registry],
   });
   readonly canaryRuns = new Counter({
     name: 'fleetgate_canary_runs_total',
-    help: 'Isolation canary runs by result',
+    help: 'Isolation canary runs by result (ok, exposed: something leaked and was frozen, error: the run failed)',
     labelNames: ['result'],
     registers: [this.registry],
   });
+  readonly lockdown = this.#stateGauge('fleetgate_lockdown', '1 while the isolation canary has locked this replica down', (s) =>
+    s.lockedDown(),
+  );
+  readonly freezeFeedUp = this.#stateGauge(
+    'fleetgate_freeze_feed_up',
+    '1 while this replica can vouch for every region’s freeze state (0: tenant requests are refused)',
+    (s) => s.freezeFeedCurrent(),
+  );
+  readonly draining = this.#stateGauge('fleetgate_draining', '1 while this replica is shutting down', (s) => s.draining());
+
+  /** Lets the state gauges read the gateway's state at scrape time. */
+  watch(state: WatchedState): void {
+    this.#state = state;
+  }
+
+  /** An operation name as a label value: well-formed and among the first MAX_OPERATION_NAMES seen, else `other`. */
+  operationLabel(name: string | null | undefined): string {
+    if (!name) return 'anonymous';
+    if (!OPERATION_NAME.test(name)) return 'other';
+    if (this.#operationNames.has(name)) return name;
+    if (this.#operationNames.size >= MAX_OPERATION_NAMES) return 'other';
+    this.#operationNames.add(name);
+    return name;
+  }
+
+  #stateGauge(name: string, help: string, read: (state: WatchedState) => boolean): Gauge {
+    const metrics = this;
+    return new Gauge({
+      name,
+      help,
+      registers: [this.registry],
+      collect() {
+        if (metrics.#state) this.set(read(metrics.#state) ? 1 : 0);
+      },
+    });
+  }
 }

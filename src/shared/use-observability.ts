@@ -1,31 +1,56 @@
+import { type DocumentNode, getOperationAST } from 'graphql';
 import type { Plugin } from 'graphql-yoga';
-import { tenantOf } from '../auth/principal.ts';
 import type { Context, RequestContext } from '../context.ts';
+import { busyLimitOf } from '../db/database-faults.ts';
 import type { Metrics } from './metrics.ts';
 
 const DENIALS = new Set(['UNAUTHENTICATED', 'FORBIDDEN', 'NOT_FOUND', 'TENANT_FROZEN', 'PERSISTED_QUERY_ONLY', 'RATE_LIMITED']);
+const ENDPOINTS: Record<string, string> = { '/graphql': 'graphql', '/readyz': 'readyz', '/health': 'readyz', '/livez': 'livez' };
 
 /**
- * One log line and the counters per executed operation: name, principal kind, tenant, error
- * codes and duration, with the request id from the context's logger. Never variables or headers:
- * they may hold secrets.
+ * One log line and the metrics per executed operation: name, principal kind, tenant (in the log
+ * only, never a metric label), error codes and duration, with the request id from the context's
+ * logger; and the latency of every HTTP request by endpoint and status. Never variables or
+ * headers: they may hold secrets.
  */
 export function useObservability(metrics: Metrics): Plugin<RequestContext> {
+  const started = new WeakMap<Request, number>();
   return {
+    onRequest({ request }) {
+      started.set(request, performance.now());
+    },
+    onResponse({ request, response }) {
+      const since = started.get(request);
+      if (since === undefined) return;
+      const endpoint = ENDPOINTS[new URL(request.url).pathname] ?? 'other';
+      metrics.httpDuration.observe({ endpoint, status: String(response.status) }, (performance.now() - since) / 1000);
+    },
     onExecute({ args }) {
-      const started = performance.now();
+      const since = performance.now();
       const ctx = args.contextValue as Context;
       return {
         onExecuteDone({ result }) {
-          const codes = 'errors' in result ? (result.errors?.map((error) => String(error.extensions?.code ?? 'INTERNAL')) ?? []) : [];
-          const tenant = tenantOf(ctx.principal) ?? ctx.principal.kind;
-          metrics.operations.inc({ tenant, outcome: codes.length === 0 ? 'ok' : 'error' });
+          const errors = 'errors' in result ? (result.errors ?? []) : [];
+          // A database limit's error is not masked yet here: counted as what the client gets (see databaseBusyError).
+          const codes = errors.map((error) => (busyLimitOf(error) ? 'SERVICE_UNAVAILABLE' : String(error.extensions?.code ?? 'INTERNAL')));
+          const outcome = codes.length === 0 ? 'ok' : codes.every((code) => DENIALS.has(code)) ? 'denied' : 'error';
+          const seconds = (performance.now() - since) / 1000;
+          const operation = getOperationAST(args.document as DocumentNode, args.operationName);
+          metrics.operationDuration.observe(
+            {
+              operation_type: operation?.operation ?? 'unknown',
+              operation_name: metrics.operationLabel(args.operationName ?? operation?.name?.value),
+              outcome,
+            },
+            seconds,
+          );
+          metrics.operations.inc({ outcome });
           for (const code of codes) {
-            if (DENIALS.has(code)) metrics.denials.inc({ tenant, code });
-            if (code === 'NOT_FOUND') metrics.crossTenantAttempts.inc({ tenant });
+            if (DENIALS.has(code)) metrics.denials.inc({ code });
+            if (code === 'NOT_FOUND') metrics.crossTenantAttempts.inc({ principal: ctx.principal.kind });
           }
           ctx.log.info(
-            { operation: args.operationName ?? 'anonymous', errors: codes, ms: Math.round((performance.now() - started) * 10) / 10 },
+            { operation: args.operationName ?? 'anonymous', errors: codes, ms: Math.round(seconds * 10_000) / 10 },
             'operation executed',
           );
         },

@@ -38,6 +38,8 @@ export interface GatewayOptions {
   /** Wall removal: the ORM connects with this URL instead of the app role (e.g. a superuser, bypassing RLS). */
   ormUrl?: string;
   poolSize?: number;
+  /** Statement, lock, idle-in-transaction and pool-wait limits of the app role's pool (main.ts sets them from config). */
+  databaseTimeouts?: Parameters<typeof startFleetgate>[0]['databaseTimeouts'];
   /** Policy overrides (production mode, low rate limits, Redis). */
   policy?: Partial<ServerPolicy>;
   /** Run the isolation canary at start (it creates two tenants of its own). */
@@ -106,6 +108,7 @@ export async function startGateway(options: GatewayOptions = {}) {
     canaryIntervalMs: 0,
     withoutCanary: !options.canary,
     poolSize: options.poolSize ?? 5,
+    databaseTimeouts: options.databaseTimeouts,
     ormUrl: options.ormUrl ? urlForDatabase(options.ormUrl, database.name) : undefined,
     disableScopeAuth: options.disableScopeAuth,
     withoutPolicies: options.withoutPolicies,

@@ -65,7 +65,7 @@ export class RateLimits {
         );
       if (!refusal) continue;
       const retryAfter = Math.max(1, Math.ceil(refusal.msBeforeNext / 1000));
-      this.#options.metrics.rateLimited.inc({ tenant: principal.tenantId, limit: name });
+      this.#options.metrics.rateLimited.inc({ limit: name });
       // One audit event per limit and window (its first refusal): a flood does not become a flood of writes.
       if (refusal.consumedPoints === points + 1) {
         await recordDeniedAttempt(request, principal, request.requestId, {

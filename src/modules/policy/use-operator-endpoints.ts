@@ -1,22 +1,31 @@
 import type { Plugin } from 'graphql-yoga';
 import { type AuthDeps, principalOf } from '../../auth/authenticate.ts';
 import type { Metrics } from '../../shared/metrics.ts';
+import type { Readiness } from '../../shared/readiness.ts';
 import type { AccessGate } from './access-gate.ts';
 
 /**
- * `/health`: 200 while tenant requests can be served, 503 in lockdown or without a live freeze
- * feed (a load balancer then takes the replica out). `/metrics`: Prometheus text, operators only.
+ * `/readyz` (and its older name `/health`): 200 while tenant requests can be served, 503 while
+ * shutting down, in lockdown, without a live freeze feed or without the database (a load balancer
+ * then takes the replica out); the body names each check. Without a Readiness (tests building a
+ * bare server), the access gate alone decides. `/metrics`: Prometheus text for an operator token;
+ * scrapers use the metrics listener instead (src/shared/metrics-listener.ts), which needs none.
  * Liveness of the process itself is yoga's own `/livez`.
  */
-export function useOperatorEndpoints(options: { gate: AccessGate; metrics: Metrics; auth: AuthDeps }): Plugin {
+export function useOperatorEndpoints(options: { gate: AccessGate; metrics: Metrics; auth: AuthDeps; readiness?: Readiness }): Plugin {
   return {
     async onRequest({ request, url, endResponse, fetchAPI }) {
-      if (url.pathname === '/health') {
-        const healthy = options.gate.healthy();
+      if (url.pathname === '/readyz' || url.pathname === '/health') {
+        const report = options.readiness
+          ? await options.readiness.check()
+          : {
+              ready: options.gate.healthy(),
+              status: options.gate.healthy() ? 'ok' : options.gate.lockedDown ? 'locked-down' : 'degraded',
+            };
         endResponse(
-          new fetchAPI.Response(JSON.stringify({ status: healthy ? 'ok' : options.gate.lockedDown ? 'locked-down' : 'degraded' }), {
-            status: healthy ? 200 : 503,
-            headers: { 'content-type': 'application/json' },
+          new fetchAPI.Response(JSON.stringify(report), {
+            status: report.ready ? 200 : 503,
+            headers: { 'content-type': 'application/json', 'cache-control': 'no-store' },
           }),
         );
       } else if (url.pathname === '/metrics') {

@@ -57,9 +57,9 @@ export class Provisioner {
     try {
       if (job.kind === 'agent.remove') await this.#remove(job.agentId);
       else await this.#converge(job, em);
-      this.#deps.metrics.provisioning.inc({ tenant: job.tenantId, kind: job.kind, outcome: 'ok' });
+      this.#deps.metrics.provisioning.inc({ kind: job.kind, outcome: 'ok' });
     } catch (error) {
-      this.#deps.metrics.provisioning.inc({ tenant: job.tenantId, kind: job.kind, outcome: 'retry' });
+      this.#deps.metrics.provisioning.inc({ kind: job.kind, outcome: 'retry' });
       if (error instanceof EngineUnavailableError) {
         await setStatus(em(), job.agentId, {}, 'container engine unreachable; retrying');
       }
@@ -72,7 +72,7 @@ export class Provisioner {
 
   /** After the last attempt: the agent is FAILED with the reason, visible to its tenant. */
   giveUp = async (job: Job, em: () => EntityManager, error: unknown): Promise<void> => {
-    this.#deps.metrics.provisioning.inc({ tenant: job.tenantId, kind: job.kind, outcome: 'failed' });
+    this.#deps.metrics.provisioning.inc({ kind: job.kind, outcome: 'failed' });
     if (job.kind !== 'agent.converge') return;
     const reason =
       error instanceof EngineUnavailableError

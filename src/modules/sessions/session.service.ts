@@ -123,10 +123,10 @@ export async function refreshSession(
         claimed.secretHash,
       ]);
       // A session keeps its used tokens of the last day for reuse detection, not all it ever had.
-      await em.execute(
-        "delete from session_refresh_tokens where tenant_id = ? and session_id = ? and used_at < now() - interval '1 day'",
-        [claimed.tenantId, session.id],
-      );
+      await em.execute("delete from session_refresh_tokens where tenant_id = ? and session_id = ? and used_at < now() - interval '1 day'", [
+        claimed.tenantId,
+        session.id,
+      ]);
       session.lastUsedAt = new Date();
       const next = await addRefreshToken(em, session);
       return {

@@ -1,0 +1,117 @@
+import type { MikroORM } from '@mikro-orm/postgresql';
+import type { KeyProvider } from '../modules/credentials/key-provider.ts';
+import type { AccessGate } from '../modules/policy/access-gate.ts';
+import type { ContainerRuntime } from '../modules/provisioning/container-runtime.ts';
+import type { Logger } from './logger.ts';
+
+export type CheckState = 'ok' | 'down' | 'draining' | 'locked-down' | 'unconfigured';
+
+export interface ReadinessReport {
+  /** 'ok': ready; 'degraded': ready, but an optional dependency (key provider, container engine) is down; otherwise not ready. */
+  status: 'ok' | 'degraded' | 'draining' | 'locked-down' | 'not-ready';
+  ready: boolean;
+  checks: Record<string, CheckState>;
+}
+
+/** How long one dependency may take to answer a probe before it counts as down. */
+const PROBE_TIMEOUT_MS = 1_000;
+/** The reported-only dependencies (Vault, Docker) are asked at most this often, however often load balancers probe. */
+const OPTIONAL_CHECK_TTL_MS = 10_000;
+
+/**
+ * What `/readyz` answers: ready exactly while tenant requests can be served. Not ready when this
+ * replica is shutting down (turned first, before it stops accepting), in lockdown, without a live
+ * freeze feed (requests are refused then too: fail closed), or when a region's database does not
+ * answer `select 1` within a second. The key provider and the container engines are reported but do
+ * not take the replica out (only credential and memory operations need the first, and they fail
+ * closed on their own; agent jobs wait for the second); unconfigured ones are reported as such.
+ */
+export class Readiness {
+  #draining = false;
+  #inFlight: Promise<ReadinessReport> | undefined;
+  #optional: { at: number; answer: Promise<[CheckState, CheckState]> } | undefined;
+
+  constructor(
+    private readonly deps: { gate: AccessGate; orms: MikroORM[]; keyProvider?: KeyProvider; engines?: ContainerRuntime[]; log: Logger },
+  ) {}
+
+  /** From now on `/readyz` answers 503 `draining`; there is no way back (the process is stopping). */
+  drain(): void {
+    if (!this.#draining) this.deps.log.info({ component: 'readiness' }, 'draining: /readyz now answers 503');
+    this.#draining = true;
+  }
+
+  get draining(): boolean {
+    return this.#draining;
+  }
+
+  /** One probe at a time: concurrent callers share its answer. */
+  check(): Promise<ReadinessReport> {
+    this.#inFlight ??= this.#check().finally(() => {
+      this.#inFlight = undefined;
+    });
+    return this.#inFlight;
+  }
+
+  async #check(): Promise<ReadinessReport> {
+    const { gate } = this.deps;
+    const [database, [keyProvider, docker]] = await Promise.all([this.#databases(), this.#optionalChecks()]);
+    const checks: Record<string, CheckState> = {
+      shutdown: this.#draining ? 'draining' : 'ok',
+      lockdown: gate.lockedDown ? 'locked-down' : 'ok',
+      freezeFeed: gate.policies.isCurrent() ? 'ok' : 'down',
+      database,
+      keyProvider,
+      docker,
+    };
+    const status: ReadinessReport['status'] = this.#draining
+      ? 'draining'
+      : gate.lockedDown
+        ? 'locked-down'
+        : checks.freezeFeed !== 'ok' || database !== 'ok'
+          ? 'not-ready'
+          : keyProvider === 'down' || docker === 'down'
+            ? 'degraded'
+            : 'ok';
+    return { status, ready: status === 'ok' || status === 'degraded', checks };
+  }
+
+  async #databases(): Promise<CheckState> {
+    const answers = await Promise.all(this.deps.orms.map((orm) => withTimeout(orm.em.getConnection().execute('select 1'))));
+    return answers.every(Boolean) ? 'ok' : 'down';
+  }
+
+  #optionalChecks(): Promise<[CheckState, CheckState]> {
+    if (!this.#optional || Date.now() - this.#optional.at > OPTIONAL_CHECK_TTL_MS) {
+      this.#optional = { at: Date.now(), answer: Promise.all([this.#keyProvider(), this.#engines()]) };
+    }
+    return this.#optional.answer;
+  }
+
+  async #engines(): Promise<CheckState> {
+    const engines = this.deps.engines ?? [];
+    if (engines.length === 0) return 'unconfigured';
+    const answers = await Promise.all(engines.map((engine) => withTimeout(engine.ping())));
+    return answers.every(Boolean) ? 'ok' : 'down';
+  }
+
+  async #keyProvider(): Promise<CheckState> {
+    if (!this.deps.keyProvider) return 'unconfigured';
+    return (await withTimeout(this.deps.keyProvider.status())) ? 'ok' : 'down';
+  }
+}
+
+/** True when `promise` resolved within the probe timeout; false when it failed or took longer. */
+async function withTimeout(promise: Promise<unknown>): Promise<boolean> {
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<false>((resolve) => {
+    timer = setTimeout(() => resolve(false), PROBE_TIMEOUT_MS);
+  });
+  try {
+    return await Promise.race([promise.then(() => true as const), timeout]);
+  } catch {
+    return false;
+  } finally {
+    clearTimeout(timer);
+  }
+}
