@@ -190,7 +190,7 @@ describe('schema sync converges every enterprise schema on the shared tables', (
 
     // The tenant's rows survived and it goes on working.
     expect(expectNoErrors(await gw.execute(ListAgents, { first: 10 }, { token: ownerTokenA })).agents.edges).toHaveLength(1);
-  });
+  }, 120_000);
 
   test('a schema whose rows cannot take the change is rolled back and reported; the others converge', async () => {
     await sharedMigration(['alter table agents add column rank integer']);
