@@ -15,6 +15,7 @@ import { useRateLimit } from './modules/policy/use-rate-limit.ts';
 import { useRequestBodyLimit } from './modules/policy/use-request-body-limit.ts';
 import { useSchemaPrivacy } from './modules/policy/use-schema-privacy.ts';
 import { useTrustedDocuments } from './modules/policy/use-trusted-documents.ts';
+import { useCommittedTenantPolicies } from './modules/tenants/tenant-policy-watcher.ts';
 import { buildSchema } from './schema.ts';
 import { badInput, internalError, isGraphQLError } from './shared/errors.ts';
 import { useObservability } from './shared/use-observability.ts';
@@ -129,6 +130,7 @@ export function createServer(deps: ServerDeps) {
         onRefusal: recordRefusedInput,
       }),
       useObservability(deps.metrics),
+      useCommittedTenantPolicies(deps.gate.policies),
       useRequestTransaction(auditTrail),
     ],
   });
