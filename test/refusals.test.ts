@@ -157,3 +157,22 @@ describe('every refusal has a code', () => {
     });
   });
 });
+
+describe('found by the property-based tests (test/fuzz.test.ts)', () => {
+  test.each(['Node', 'Query', 'String', 'NoSuchType'])('a global id of type %s is a missing node, not a 500', async (typename) => {
+    const id = Buffer.from(`${typename}:${crypto.randomUUID()}`).toString('base64');
+    const single = await post({ query: 'query N($id: ID!) { node(id: $id) { __typename } }', variables: { id } });
+    expect(single.errors?.map((error) => error.extensions?.code) ?? []).not.toContain('INTERNAL_SERVER_ERROR');
+    expect(single.data).toEqual({ node: null });
+    const many = await post({ query: 'query N($ids: [ID!]!) { nodes(ids: $ids) { __typename } }', variables: { ids: [id, id] } });
+    expect(many.data).toEqual({ nodes: [null, null] });
+  });
+
+  test('a DateTime outside the years 1 to 9999 is BAD_USER_INPUT, not a 500', async () => {
+    const response = await post({
+      query: 'query R($from: DateTime!, $to: DateTime!) { exportAuditReport(from: $from, to: $to) { __typename } }',
+      variables: { from: '-132363-04-12T20:03:22.287Z', to: '+064748-10-14T02:47:50.904Z' },
+    });
+    expect(response.errors?.map((error) => error.extensions?.code)).toEqual(['BAD_USER_INPUT', 'BAD_USER_INPUT']);
+  });
+});
