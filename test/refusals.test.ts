@@ -168,6 +168,17 @@ describe('found by the property-based tests (test/fuzz.test.ts)', () => {
     expect(many.data).toEqual({ nodes: [null, null] });
   });
 
+  test.each(['User', 'Agent', 'Tenant', 'ApiKey', 'Task', 'SupportGrant'])(
+    'a global id of type %s whose id is not a uuid is a missing node, not a 500',
+    async (typename) => {
+      const id = Buffer.from(`${typename}:garbage`).toString('base64');
+      const single = await post({ query: 'query N($id: ID!) { node(id: $id) { __typename } }', variables: { id } });
+      expect(single).toEqual({ status: 200, data: { node: null } });
+      const many = await post({ query: 'query N($ids: [ID!]!) { nodes(ids: $ids) { __typename } }', variables: { ids: [id] } });
+      expect(many).toEqual({ status: 200, data: { nodes: [null] } });
+    },
+  );
+
   test('a DateTime outside the years 1 to 9999 is BAD_USER_INPUT, not a 500', async () => {
     const response = await post({
       query: 'query R($from: DateTime!, $to: DateTime!) { exportAuditReport(from: $from, to: $to) { __typename } }',
