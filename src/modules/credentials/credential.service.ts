@@ -130,8 +130,9 @@ export class CredentialUnreadableError extends Error {
   constructor(
     readonly credentialName: string,
     readonly reason: 'failed its integrity check',
+    cause?: unknown,
   ) {
-    super(`credential "${credentialName}" ${reason}`);
+    super(`credential "${credentialName}" ${reason}`, { cause });
   }
 }
 
@@ -151,7 +152,7 @@ export async function openAgentCredentials(
         try {
           opened.push({ name: row.name, value: await open(provider, binding, sealed) });
         } catch (error) {
-          if (error instanceof EnvelopeIntegrityError) throw new CredentialUnreadableError(row.name, 'failed its integrity check');
+          if (error instanceof EnvelopeIntegrityError) throw new CredentialUnreadableError(row.name, 'failed its integrity check', error);
           throw error;
         }
       }
