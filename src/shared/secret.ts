@@ -37,23 +37,28 @@ export class Secret {
  * Bounded so a long-running gateway does not keep every secret it ever minted in memory.
  */
 export const knownSecretValues = new (class BoundedSet {
-  readonly #values = new Set<string>();
+  /** Each value as it appears inside a JSON string (log lines are pino's JSON), with the pattern that replaces it there. */
+  readonly #values = new Map<string, { escaped: string; pattern: RegExp }>();
   readonly #limit = 10_000;
 
   add(value: string): void {
     if (value.length < 8) return; // too short to scrub without mangling ordinary text
     this.#values.delete(value);
-    this.#values.add(value);
+    const escaped = JSON.stringify(value).slice(1, -1);
+    // Only where the match starts a character of the string, not inside an escape (`\n-secret` holds `n-secret`, a `\"` holds `"`):
+    // replacing there broke the line's JSON (found by test/fuzz.test.ts with the credential value `"; drop table agents; --`).
+    const pattern = new RegExp(`(?<=(?:^|[^\\\\])(?:\\\\\\\\)*)${escaped.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}`, 'g');
+    this.#values.set(value, { escaped, pattern });
     if (this.#values.size > this.#limit) {
-      const oldest = this.#values.values().next().value;
+      const oldest = this.#values.keys().next().value;
       if (oldest !== undefined) this.#values.delete(oldest);
     }
   }
 
   scrub(line: string): string {
     let out = line;
-    for (const value of this.#values) {
-      if (out.includes(value)) out = out.replaceAll(value, REDACTED);
+    for (const { escaped, pattern } of this.#values.values()) {
+      if (out.includes(escaped)) out = out.replace(pattern, REDACTED);
     }
     return out;
   }
