@@ -37,18 +37,14 @@ export class Secret {
  * Bounded so a long-running gateway does not keep every secret it ever minted in memory.
  */
 export const knownSecretValues = new (class BoundedSet {
-  /** Each value as it appears inside a JSON string (log lines are pino's JSON), with the pattern that replaces it there. */
-  readonly #values = new Map<string, { escaped: string; pattern: RegExp }>();
+  /** Each value as it appears inside a JSON string (log lines are pino's JSON). */
+  readonly #values = new Map<string, string>();
   readonly #limit = 10_000;
 
   add(value: string): void {
     if (value.length < 8) return; // too short to scrub without mangling ordinary text
     this.#values.delete(value);
-    const escaped = JSON.stringify(value).slice(1, -1);
-    // Only where the match starts a character of the string, not inside an escape (`\n-secret` holds `n-secret`, a `\"` holds `"`):
-    // replacing there broke the line's JSON (found by test/fuzz.test.ts with the credential value `"; drop table agents; --`).
-    const pattern = new RegExp(`(?<=(?:^|[^\\\\])(?:\\\\\\\\)*)${escaped.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}`, 'g');
-    this.#values.set(value, { escaped, pattern });
+    this.#values.set(value, JSON.stringify(value).slice(1, -1));
     if (this.#values.size > this.#limit) {
       const oldest = this.#values.keys().next().value;
       if (oldest !== undefined) this.#values.delete(oldest);
@@ -57,9 +53,29 @@ export const knownSecretValues = new (class BoundedSet {
 
   scrub(line: string): string {
     let out = line;
-    for (const { escaped, pattern } of this.#values.values()) {
-      if (out.includes(escaped)) out = out.replace(pattern, REDACTED);
+    for (const escaped of this.#values.values()) {
+      if (out.includes(escaped)) out = replaceOutsideEscapes(out, escaped, REDACTED);
     }
     return out;
   }
 })();
+
+/**
+ * Replaces `needle` wherever it starts a character of the JSON text, never inside an escape
+ * (`\\n-secret` holds `n-secret`, `\\"` holds `"`): replacing there broke the line's JSON
+ * (found by test/fuzz.test.ts with the credential value `"; drop table agents; --`). A scan, not a
+ * regular expression: a value may be longer than a regular expression may be.
+ */
+function replaceOutsideEscapes(text: string, needle: string, replacement: string): string {
+  let out = '';
+  let from = 0;
+  for (let at = text.indexOf(needle); at !== -1; at = text.indexOf(needle, at + 1)) {
+    if (at < from) continue; // inside the previous match
+    let backslashes = 0;
+    for (let i = at - 1; i >= from && text[i] === '\\'; i--) backslashes++;
+    if (backslashes % 2 === 1) continue;
+    out += text.slice(from, at) + replacement;
+    from = at + needle.length;
+  }
+  return out + text.slice(from);
+}
