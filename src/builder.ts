@@ -1,6 +1,7 @@
 import SchemaBuilder from '@pothos/core';
 import RelayPlugin from '@pothos/plugin-relay';
 import ScopeAuthPlugin from '@pothos/plugin-scope-auth';
+import type { GraphQLObjectType, GraphQLSchema } from 'graphql';
 import { type Action, can } from './auth/actions.ts';
 import { tenantOf } from './auth/principal.ts';
 import type { Context } from './context.ts';
@@ -59,8 +60,8 @@ export const builder = new SchemaBuilder<{
     nodeQueryOptions: {
       skipTypeScopes: true,
       authScopes: { tenantPrincipal: true },
-      resolve: async (_root, { id }, ctx, _info, resolveNode) => {
-        const node = await resolveNode(id);
+      resolve: async (_root, { id }, ctx, info, resolveNode) => {
+        const node = isResolvable(info.schema, id) ? await resolveNode(id) : null;
         recordNodeMisses(ctx, 'node', [id], [node]);
         return node;
       },
@@ -68,8 +69,10 @@ export const builder = new SchemaBuilder<{
     nodesQueryOptions: {
       skipTypeScopes: true,
       authScopes: { tenantPrincipal: true },
-      resolve: async (_root, { ids }, ctx, _info, resolveNodes) => {
-        const nodes = await resolveNodes(ids);
+      resolve: async (_root, { ids }, ctx, info, resolveNodes) => {
+        const known = ids.filter((id) => isResolvable(info.schema, id));
+        const found = known.length > 0 ? await resolveNodes(known) : [];
+        const nodes = ids.map((id) => (isResolvable(info.schema, id) ? (found[known.indexOf(id)] ?? null) : null));
         recordNodeMisses(ctx, 'nodes', ids, nodes);
         return nodes;
       },
@@ -78,6 +81,28 @@ export const builder = new SchemaBuilder<{
     encodeGlobalID: encodeGlobalId,
   },
 });
+
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+
+/**
+ * Every node's id is a uuid (newId()); any other id is a missing node, answered null like one,
+ * before it reaches a loader (User's passed 'garbage' to Postgres: a 500, found by test/fuzz.test.ts).
+ */
+function isResolvable(schema: GraphQLSchema, id: { typename: string; id: string }): boolean {
+  return isNodeType(schema, id.typename) && UUID.test(id.id);
+}
+
+/**
+ * Whether a global id's typename names an object type implementing Node. Any other name (the Node
+ * interface itself, Query, a scalar, an unknown name) is a missing node, answered null like one;
+ * handed to the relay plugin it raised a schema error, answered 500 (found by test/fuzz.test.ts).
+ */
+function isNodeType(schema: GraphQLSchema, typename: string): boolean {
+  const type = schema.getType(typename);
+  // By constructor name, not instanceof: under vitest the schema's copy of graphql may not be this file's.
+  if (type?.constructor.name !== 'GraphQLObjectType') return false;
+  return (type as GraphQLObjectType).getInterfaces().some((each) => each.name === 'Node');
+}
 
 builder.queryType({ authScopes: { nobody: true } });
 builder.mutationType({ authScopes: { nobody: true } });

@@ -132,7 +132,9 @@ export async function startGateway(options: GatewayOptions) {
   const tokens = new TokenIssuer(options.keyring, options.userTokenTtl);
   const metrics = new Metrics();
   // One freeze feed per region's database; a replica that cannot vouch for any of them refuses (fail closed).
-  const watchers = regions.all.map((region) => new TenantPolicyWatcher(region.appUrl, logFor(region), options.watcher));
+  const watchers = regions.all.map(
+    (region) => new TenantPolicyWatcher(region.appUrl, logFor(region), { ...options.watcher, region: region.name }),
+  );
   await Promise.all(watchers.map((watcher) => watcher.start()));
   const watcher = new RegionalTenantPolicies(watchers);
   const gate = new AccessGate(watcher, options.log);

@@ -1,19 +1,22 @@
 import { EnvelopArmorPlugin } from '@escape.tech/graphql-armor';
 import { useCSRFPrevention } from '@graphql-yoga/plugin-csrf-prevention';
+import type { GraphQLError } from 'graphql';
 import { createYoga, type Plugin } from 'graphql-yoga';
 import type { Redis } from 'ioredis';
 import { principalOf } from './auth/authenticate.ts';
 import { type ContextDeps, createContextFactory, type RequestContext } from './context.ts';
 import { databaseBusyError } from './db/database-faults.ts';
 import { useRequestTransaction } from './db/use-request-transaction.ts';
-import { auditTrail } from './modules/audit/audit-trail.ts';
+import { auditTrail, recordRefusedInput } from './modules/audit/audit-trail.ts';
 import type { RateLimits } from './modules/policy/rate-limits.ts';
 import { useCostLimit } from './modules/policy/use-cost-limit.ts';
+import { useInputSanitising } from './modules/policy/use-input-sanitising.ts';
 import { useOperatorEndpoints } from './modules/policy/use-operator-endpoints.ts';
 import { useRateLimit } from './modules/policy/use-rate-limit.ts';
 import { useRequestBodyLimit } from './modules/policy/use-request-body-limit.ts';
 import { useSchemaPrivacy } from './modules/policy/use-schema-privacy.ts';
 import { useTrustedDocuments } from './modules/policy/use-trusted-documents.ts';
+import { useCommittedTenantPolicies } from './modules/tenants/tenant-policy-watcher.ts';
 import { useDeletionGrace } from './modules/tenants/use-deletion-grace.ts';
 import { buildSchema } from './schema.ts';
 import { badInput, internalError, isGraphQLError } from './shared/errors.ts';
@@ -35,7 +38,16 @@ export interface PolicyOptions {
   signUp?: 'open' | 'invite' | 'closed';
   /** Sign-ups per client address per hour; default 10. */
   signUpPerIpPerHour?: number;
+  /** Longest document in characters, refused before parsing; default DEFAULT_MAX_DOCUMENT_CHARACTERS. */
+  maxDocumentCharacters?: number;
 }
+
+/**
+ * 10,000 characters: five times GraphiQL's introspection query (about 2,100), fifty times the
+ * longest trusted document; a comment or an operation name can no longer make a document of any
+ * length (comments are not tokens, so the token limit alone does not bound them).
+ */
+export const DEFAULT_MAX_DOCUMENT_CHARACTERS = 10_000;
 
 /**
  * 4 MiB: room for the largest memory value a tenant may allow (1 MiB) in a request, far below
@@ -56,12 +68,20 @@ export interface ServerDeps extends ContextDeps {
   withoutPolicies?: boolean;
 }
 
+/** graphql-armor's refusals carry no code of their own: they get the one of every other document refusal. */
+const codeRefusal = [
+  (_context: unknown, error: GraphQLError) => {
+    const extensions = error.extensions as Record<string, unknown>;
+    extensions.code ??= 'GRAPHQL_VALIDATION_FAILED';
+  },
+];
+
 /** Limits whose messages never disclose the threshold. Depth and tokens leave room for GraphiQL's introspection. */
 const armor = EnvelopArmorPlugin({
-  maxDepth: { n: 12, exposeLimits: false, ignoreIntrospection: true },
-  maxAliases: { n: 15, exposeLimits: false },
-  maxDirectives: { n: 20, exposeLimits: false },
-  maxTokens: { n: 4_000, exposeLimits: false },
+  maxDepth: { n: 12, exposeLimits: false, ignoreIntrospection: true, onReject: codeRefusal },
+  maxAliases: { n: 15, exposeLimits: false, onReject: codeRefusal },
+  maxDirectives: { n: 20, exposeLimits: false, onReject: codeRefusal },
+  maxTokens: { n: 4_000, exposeLimits: false, onReject: codeRefusal },
   costLimit: { enabled: false }, // replaced by useCostLimit, which knows page sizes
   blockFieldSuggestion: { enabled: false }, // per principal in useSchemaPrivacy
 });
@@ -75,7 +95,7 @@ export function createServer(deps: ServerDeps) {
   const policies: Plugin<any>[] = deps.withoutPolicies
     ? []
     : [
-        useCSRFPrevention({ requestHeaders: ['x-graphql-csrf'] }),
+        useCodedCSRFPrevention(),
         useTrustedDocuments({ auth, mode: deps.policy.mode }),
         armor,
         useRateLimit(deps.rateLimits),
@@ -121,7 +141,13 @@ export function createServer(deps: ServerDeps) {
       useSchemaPrivacy(),
       useDeletionGrace(),
       ...policies,
+      // Not a policy: without it, a NUL reaches Postgres and the request fails with a 500 and no audit trace.
+      useInputSanitising({
+        maxDocumentCharacters: deps.policy.maxDocumentCharacters ?? DEFAULT_MAX_DOCUMENT_CHARACTERS,
+        onRefusal: recordRefusedInput,
+      }),
       useObservability(deps.metrics),
+      useCommittedTenantPolicies(deps.gate.policies),
       useRequestTransaction({ ...auditTrail, withoutUserTokenCheck: deps.withoutSessionCheck }),
     ],
   });
@@ -132,6 +158,23 @@ function useAuthenticateEarly(auth: Parameters<typeof principalOf>[1]): Plugin {
   return {
     async onParams({ request }) {
       await principalOf(request, auth).catch(() => undefined); // refused with 401 when the context is built
+    },
+  };
+}
+
+/** yoga's CSRF check, its refusal (403) given a code like every other refusal. */
+function useCodedCSRFPrevention(): Plugin {
+  const plugin = useCSRFPrevention({ requestHeaders: ['x-graphql-csrf'] });
+  const check = plugin.onRequestParse;
+  return {
+    ...plugin,
+    onRequestParse(payload) {
+      try {
+        return check?.(payload);
+      } catch (error) {
+        if (isGraphQLError(error)) (error.extensions as Record<string, unknown>).code ??= 'CSRF_HEADER_MISSING';
+        throw error;
+      }
     },
   };
 }

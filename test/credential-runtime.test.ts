@@ -110,6 +110,34 @@ async function filesUnder(dir: string): Promise<string[]> {
 describe('credentials at runtime', () => {
   const seen: ReturnType<typeof canary>[] = [];
 
+  test('an agent whose credential was altered in the database says which credential and why, never its value (regression: stuck with an empty statusReason)', async () => {
+    const acme = await gw.seed.tenant();
+    const token = acme.ownerToken;
+    const agent = await runningAgent(token);
+    const secret = canary('tampered');
+    expectNoErrors(await gw.execute(SetCredential, { agentId: agent, name: 'TAMPERED_KEY', value: secret.value }, { token }));
+    await settled(token, agent);
+    // A database administrator flips one byte of the ciphertext: the value no longer passes its integrity check.
+    await adminQuery(
+      gw.database.adminUrl,
+      "update agent_credentials set ciphertext = set_byte(ciphertext, 0, (get_byte(ciphertext, 0) + 1) % 256) where agent_id = $1 and name = 'TAMPERED_KEY'",
+      [decodeGlobalId(agent).id],
+    );
+    expectNoErrors(await gw.execute(RestartAgent, { id: agent }, { token }));
+    const stuck = await waitFor(
+      async () => expectNoErrors(await gw.execute(AgentRuntimeState, { id: agent }, { token })).agent,
+      (state) => state.statusReason?.includes('TAMPERED_KEY') === true,
+      60_000,
+    );
+    expect(stuck.statusReason).toBe('credential "TAMPERED_KEY" failed its integrity check: set it again to start the agent');
+    expect(stuck.status).not.toBe('RUNNING');
+    expectNoLeak(JSON.stringify(stuck), [secret], 'the agent state');
+    expectNoLeak(gw.logs(), [secret], 'the logs');
+    // Set again, the agent starts.
+    expectNoErrors(await gw.execute(RotateCredential, { agentId: agent, name: 'TAMPERED_KEY', value: secret.value }, { token }));
+    await settled(token, agent);
+  });
+
   test('the agent’s process gets its credentials as environment variables; its sibling does not', async () => {
     const acme = await gw.seed.tenant();
     const token = acme.ownerToken;

@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { forkForTenant } from '../src/db/request-scope.ts';
-import { openAgentCredentials } from '../src/modules/credentials/credential.service.ts';
+import { CredentialUnreadableError, openAgentCredentials } from '../src/modules/credentials/credential.service.ts';
 import { EnvelopeIntegrityError } from '../src/modules/credentials/envelope.ts';
 import { VaultKeyProvider } from '../src/modules/credentials/vault-key-provider.ts';
 import { decodeGlobalId, encodeGlobalId } from '../src/shared/global-id.ts';
@@ -103,7 +103,10 @@ describe('credentials through the API (local key provider)', () => {
       `update agent_credentials b set ciphertext = a.ciphertext, nonce = a.nonce, wrapped_key = a.wrapped_key, key_version = a.key_version
          from agent_credentials a where a.name = 'ONLY_A' and b.name = 'ONLY_B'`,
     );
-    await expect(open(agentB)).rejects.toBeInstanceOf(EnvelopeIntegrityError);
+    const refused = await open(agentB).catch((error: unknown) => error);
+    expect(refused).toBeInstanceOf(CredentialUnreadableError); // names the credential (for the agent's statusReason), never its value
+    expect((refused as Error).message).toBe('credential "ONLY_B" failed its integrity check');
+    expect((refused as Error).cause).toBeInstanceOf(EnvelopeIntegrityError);
   });
 
   test('another tenant’s agent answers exactly like a missing one, and its credentials stay untouched', async () => {

@@ -86,6 +86,47 @@ describe('freeze on one gateway', () => {
     expect(errorCodes(await gw.execute(Me, {}, { token: acme.ownerToken }))).toEqual(['TENANT_FROZEN']);
   });
 
+  test('the replica that froze or unfroze a tenant enforces it from the moment the mutation returns (regression: reads still answered 200 in some rounds)', async () => {
+    const acme = await gw.seed.tenant();
+    /** Reads in a tight loop while `change` runs: the code each read got, and whether it was sent after `change` returned. */
+    const readsAround = async (change: () => Promise<unknown>) => {
+      const reads: { after: boolean; code: string | undefined; status: number }[] = [];
+      let returned = false;
+      let stop = false;
+      const loop = (async () => {
+        while (!stop) {
+          const after = returned;
+          const response = await gw.execute(Me, {}, { token: acme.ownerToken });
+          reads.push({ after, code: errorCodes(response)[0], status: response.status });
+          // A refused read touches no socket and may complete in microtasks alone: let I/O and timers run between reads.
+          await new Promise((resolve) => setImmediate(resolve));
+        }
+      })();
+      await change();
+      returned = true;
+      for (let i = 0; i < 5; i++) {
+        const response = await gw.execute(Me, {}, { token: acme.ownerToken }); // and one issued at the very moment it returns
+        reads.push({ after: true, code: errorCodes(response)[0], status: response.status });
+      }
+      stop = true;
+      await loop;
+      return reads.filter((read) => read.after);
+    };
+    for (let round = 0; round < 10; round++) {
+      const whileFrozen = await readsAround(() => gw.operator.freeze(acme.id, `round ${round}`));
+      expect(whileFrozen.length).toBeGreaterThanOrEqual(5);
+      expect(
+        whileFrozen.filter((read) => read.code !== 'TENANT_FROZEN'),
+        `round ${round}`,
+      ).toEqual([]);
+      const whileActive = await readsAround(() => gw.operator.unfreeze(acme.id));
+      expect(
+        whileActive.filter((read) => read.code !== undefined || read.status !== 200),
+        `round ${round}`,
+      ).toEqual([]);
+    }
+  });
+
   test('freezing a missing tenant is NOT_FOUND', async () => {
     const missing = Buffer.from('Tenant:00000000-0000-4000-8000-000000000000').toString('base64');
     expect((await run(operator, FREEZE, { id: missing, reason: 'x' })).body.errors?.[0]?.extensions?.code).toBe('NOT_FOUND');

@@ -244,6 +244,47 @@ describe('memory through the agent token', () => {
 });
 
 describe('owners and admins: one agent at a time', () => {
+  test('one undecryptable row degrades the export, not the agent: the rest returned, the row named and audited (regression: the export failed whole)', async () => {
+    const acme = await gw.seed.tenant();
+    const agent = await agentWithToken(gw, acme);
+    for (const key of ['a', 'b', 'c']) {
+      expectNoErrors(await gw.execute(PutMemory, { input: { key, value: `"${key}-value"` } }, { token: agent.token }));
+    }
+    // A database administrator copies a's ciphertext onto b: its additional data (the key) no longer matches.
+    await adminQuery(
+      gw.database.adminUrl,
+      "update agent_memory b set ciphertext = a.ciphertext from agent_memory a where a.agent_id = b.agent_id and a.key = 'a' and b.key = 'b' and b.agent_id = $1",
+      [agent.id],
+    );
+    const response = await gw.yoga.fetch('http://gateway.test/graphql', {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', authorization: `Bearer ${acme.ownerToken}` },
+      body: JSON.stringify({
+        query: 'query E($id: ID!) { exportAgentMemory(agentId: $id) { entries { key value } unreadable { key reason } } }',
+        variables: { id: agent.globalId },
+      }),
+    });
+    expect(await response.json()).toEqual({
+      data: {
+        exportAgentMemory: {
+          entries: [
+            { key: 'a', value: '"a-value"' },
+            { key: 'c', value: '"c-value"' },
+          ],
+          unreadable: [{ key: 'b', reason: 'DECRYPTION_FAILED' }],
+        },
+      },
+    });
+    const { rows } = await adminQuery(
+      gw.database.adminUrl,
+      "select detail from audit_events where action = 'memory.export' and target_id = $1 order by seq desc limit 1",
+      [agent.id],
+    );
+    const [tampered] = (await adminQuery(gw.database.adminUrl, "select id from agent_memory where agent_id = $1 and key = 'b'", [agent.id]))
+      .rows;
+    expect(rows[0]?.detail).toEqual({ entries: 2, unreadable: 1, unreadableIds: [tampered?.id] });
+  });
+
   test('export and wipe one agent, audited; members may not; a foreign agent looks missing', async () => {
     const acme = await gw.seed.tenant();
     const other = await gw.seed.tenant();

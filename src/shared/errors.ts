@@ -11,6 +11,8 @@ export type ErrorCode =
   | 'NOT_FOUND'
   | 'BAD_USER_INPUT'
   | 'BAD_REQUEST'
+  | 'GRAPHQL_VALIDATION_FAILED'
+  | 'CSRF_HEADER_MISSING'
   | 'REQUEST_TOO_LARGE'
   | 'CONFLICT'
   | 'QUOTA_EXCEEDED'
@@ -45,6 +47,24 @@ const AUDIT_TARGET = Symbol('auditTarget');
 /** The object a NOT_FOUND was about, whether the error is ours or graphql's wrapper around it. */
 export function auditTargetOf(error: unknown): { type: string; id: string } | undefined {
   const own = (value: unknown) => (value as { [AUDIT_TARGET]?: { type: string; id: string } } | null)?.[AUDIT_TARGET];
+  return own(error) ?? own((error as { originalError?: unknown } | null)?.originalError);
+}
+
+const PROBE = Symbol('probe');
+
+/**
+ * Input no client sends by mistake (a control character inside a global id): answered like any
+ * BAD_USER_INPUT, and recorded in the audit log as a denied attempt, with `reason`, like a refusal.
+ */
+export function probeInput(message: string, reason: string) {
+  const error = badInput(message);
+  Object.defineProperty(error, PROBE, { value: reason });
+  return error;
+}
+
+/** The reason of a `probeInput` error, whether the error is ours or graphql's wrapper around it. */
+export function probeReasonOf(error: unknown): string | undefined {
+  const own = (value: unknown) => (value as { [PROBE]?: string } | null)?.[PROBE];
   return own(error) ?? own((error as { originalError?: unknown } | null)?.originalError);
 }
 

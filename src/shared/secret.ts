@@ -37,24 +37,45 @@ export class Secret {
  * Bounded so a long-running gateway does not keep every secret it ever minted in memory.
  */
 export const knownSecretValues = new (class BoundedSet {
-  readonly #values = new Set<string>();
+  /** Each value as it appears inside a JSON string (log lines are pino's JSON). */
+  readonly #values = new Map<string, string>();
   readonly #limit = 10_000;
 
   add(value: string): void {
     if (value.length < 8) return; // too short to scrub without mangling ordinary text
     this.#values.delete(value);
-    this.#values.add(value);
+    this.#values.set(value, JSON.stringify(value).slice(1, -1));
     if (this.#values.size > this.#limit) {
-      const oldest = this.#values.values().next().value;
+      const oldest = this.#values.keys().next().value;
       if (oldest !== undefined) this.#values.delete(oldest);
     }
   }
 
   scrub(line: string): string {
     let out = line;
-    for (const value of this.#values) {
-      if (out.includes(value)) out = out.replaceAll(value, REDACTED);
+    for (const escaped of this.#values.values()) {
+      if (out.includes(escaped)) out = replaceOutsideEscapes(out, escaped, REDACTED);
     }
     return out;
   }
 })();
+
+/**
+ * Replaces `needle` wherever it starts a character of the JSON text, never inside an escape
+ * (`\\n-secret` holds `n-secret`, `\\"` holds `"`): replacing there broke the line's JSON
+ * (found by test/fuzz.test.ts with the credential value `"; drop table agents; --`). A scan, not a
+ * regular expression: a value may be longer than a regular expression may be.
+ */
+function replaceOutsideEscapes(text: string, needle: string, replacement: string): string {
+  let out = '';
+  let from = 0;
+  for (let at = text.indexOf(needle); at !== -1; at = text.indexOf(needle, at + 1)) {
+    if (at < from) continue; // inside the previous match
+    let backslashes = 0;
+    for (let i = at - 1; i >= from && text[i] === '\\'; i--) backslashes++;
+    if (backslashes % 2 === 1) continue;
+    out += text.slice(from, at) + replacement;
+    from = at + needle.length;
+  }
+  return out + text.slice(from);
+}

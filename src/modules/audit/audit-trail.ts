@@ -4,8 +4,9 @@ import type { Principal } from '../../auth/principal.ts';
 import { tenantOf } from '../../auth/principal.ts';
 import type { Context } from '../../context.ts';
 import { forkForPrincipal } from '../../db/request-scope.ts';
-import { auditTargetOf } from '../../shared/errors.ts';
+import { auditTargetOf, probeReasonOf } from '../../shared/errors.ts';
 import type { Logger } from '../../shared/logger.ts';
+import type { InputRefusal } from '../policy/use-input-sanitising.ts';
 import { type AuditRecord, recordAudit } from './audit.service.ts';
 
 /**
@@ -42,9 +43,11 @@ export function failureRecords(principal: Principal, args: ExecutionArgs, result
     const field = typeof key === 'string' ? (byKey.get(key) ?? null) : null;
     const action = field ? `${root}.${field}` : root;
     let record: AuditRecord | undefined;
-    if (DENIAL_CODES.has(code)) {
+    const probe = probeReasonOf(error);
+    if (DENIAL_CODES.has(code) || probe) {
       const target = code === 'NOT_FOUND' ? auditTargetOf(error) : undefined;
-      record = { action, outcome: 'DENIED', ...(target ? { targetType: target.type, targetId: target.id } : {}), detail: { code } };
+      const detail = probe ? { code, reason: probe } : { code };
+      record = { action, outcome: 'DENIED', ...(target ? { targetType: target.type, targetId: target.id } : {}), detail };
     } else if (root === 'Mutation') {
       record = { action, outcome: 'FAILED', detail: { code } };
     }
@@ -93,6 +96,20 @@ export function recordDeniedAttempt(
   attempt: { action: string; detail?: Record<string, unknown> },
 ): Promise<void> {
   return recordOutsideRequest(deps, principal, requestId, [{ action: attempt.action, outcome: 'DENIED', detail: attempt.detail ?? {} }]);
+}
+
+/**
+ * For the input check (useInputSanitising): one DENIED event per refused argument, naming its
+ * path and what was wrong with it, never its value. A request carrying a NUL is a probe as often
+ * as a mistake, and it leaves a trace like any other refusal.
+ */
+export function recordRefusedInput(ctx: Context, refusals: readonly InputRefusal[]): Promise<void> {
+  return recordOutsideRequest(
+    { orm: ctx.region.orm, log: ctx.log },
+    ctx.principal,
+    ctx.requestId,
+    refusals.map(({ action, field, reason }) => ({ action, outcome: 'DENIED', detail: { code: 'BAD_USER_INPUT', field, reason } })),
+  );
 }
 
 /**

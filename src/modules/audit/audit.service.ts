@@ -5,6 +5,7 @@ import type { Context, RequestScope } from '../../context.ts';
 import type { PageArgs } from '../../db/pagination.ts';
 import { badInput, notFound } from '../../shared/errors.ts';
 import { newId } from '../../shared/ids.ts';
+import { escapeUnsafe, escapeUnsafeDeep } from '../../shared/safe-text.ts';
 import { parseInput } from '../../shared/validation.ts';
 import { Tenant } from '../tenants/tenant.entity.ts';
 import { AUDIT_OUTCOMES, AuditEvent } from './audit-event.entity.ts';
@@ -47,10 +48,11 @@ export function recordAudit(scope: RequestScope, record: AuditRecord): void {
     ...actorOf(scope.principal),
     action: record.action,
     targetType: record.targetType ?? null,
-    targetId: record.targetId ?? null,
+    // A refused probe may carry what Postgres cannot store (NUL, an unpaired surrogate): escaped, so its event is still written.
+    targetId: record.targetId == null ? null : escapeUnsafe(record.targetId),
     outcome: record.outcome ?? 'SUCCESS',
     requestId: scope.requestId,
-    detail: { ...record.detail, ...grant },
+    detail: escapeUnsafeDeep({ ...record.detail, ...grant }) as Record<string, unknown>,
   });
 }
 

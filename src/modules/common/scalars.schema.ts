@@ -8,6 +8,9 @@ builder.scalarType('DateTime', {
   parseValue: (value) => {
     const date = typeof value === 'string' ? new Date(value) : new Date(Number.NaN);
     if (Number.isNaN(date.getTime())) throw badInput('DateTime must be an ISO 8601 string');
+    // Postgres stores 4713 BC to 294276 AD and JavaScript ±275760: years outside 1–9999 answered 500 (found by test/fuzz.test.ts).
+    const year = date.getUTCFullYear();
+    if (year < 1 || year > 9999) throw badInput('DateTime must be between the years 1 and 9999');
     return date;
   },
 });

@@ -120,6 +120,22 @@ export async function deleteCredential(scope: CredentialScope, input: { agentId:
  * credential-delivery.ts); `em` is bound to the agent's tenant (RLS and filter). Every value is
  * authenticated against its row: a ciphertext copied from another agent's or tenant's row fails.
  */
+/**
+ * One of the agent's credentials cannot be decrypted: its ciphertext, nonce or wrapped key was
+ * altered, or it was moved from another row. Names the credential and why, never its value; the
+ * tenant fixes it by setting the credential again.
+ */
+export class CredentialUnreadableError extends Error {
+  override name = 'CredentialUnreadableError';
+  constructor(
+    readonly credentialName: string,
+    readonly reason: 'failed its integrity check',
+    cause?: unknown,
+  ) {
+    super(`credential "${credentialName}" ${reason}`, { cause });
+  }
+}
+
 export async function openAgentCredentials(
   em: EntityManager,
   provider: KeyProvider,
@@ -133,7 +149,12 @@ export async function openAgentCredentials(
       for (const row of rows) {
         const binding = { tenantId: agent.tenantId, agentId: agent.agentId, credentialId: row.id, version: row.version };
         const sealed = { ciphertext: Buffer.from(row.ciphertext), nonce: Buffer.from(row.nonce), wrappedKey: row.wrappedKey };
-        opened.push({ name: row.name, value: await open(provider, binding, sealed) });
+        try {
+          opened.push({ name: row.name, value: await open(provider, binding, sealed) });
+        } catch (error) {
+          if (error instanceof EnvelopeIntegrityError) throw new CredentialUnreadableError(row.name, 'failed its integrity check', error);
+          throw error;
+        }
       }
       return opened;
     } catch (error) {

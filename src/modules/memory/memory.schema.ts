@@ -19,6 +19,7 @@ import {
   putMemory,
   setMemoryRetention,
   setMemoryValueLimit,
+  type UnreadableMemoryEntry,
   wipeAgentMemory,
 } from './memory.service.ts';
 import {
@@ -138,12 +139,28 @@ builder.mutationFields((t) => ({
 
 // --- One agent's memory, for owners and admins ---
 
-const MemoryExportRef = builder.objectRef<{ agentId: string; entries: MemoryItem[] }>('MemoryExport').implement({
+const UnreadableMemoryEntryRef = builder.objectRef<UnreadableMemoryEntry>('UnreadableMemoryEntry').implement({
+  description:
+    'A memory row that could not be decrypted (altered in the database, or sealed under another key); its value is not returned.',
   fields: (t) => ({
-    agentId: t.id({ resolve: (value) => encodeGlobalId('Agent', value.agentId) }),
-    entries: t.field({ type: [MemoryEntryRef], resolve: (value) => value.entries }),
+    key: t.exposeString('key'),
+    reason: t.exposeString('reason', { description: 'DECRYPTION_FAILED.' }),
   }),
 });
+
+const MemoryExportRef = builder
+  .objectRef<{ agentId: string; entries: MemoryItem[]; unreadable: UnreadableMemoryEntry[] }>('MemoryExport')
+  .implement({
+    fields: (t) => ({
+      agentId: t.id({ resolve: (value) => encodeGlobalId('Agent', value.agentId) }),
+      entries: t.field({ type: [MemoryEntryRef], description: 'Every entry that decrypted.', resolve: (value) => value.entries }),
+      unreadable: t.field({
+        type: [UnreadableMemoryEntryRef],
+        description: 'Entries that did not decrypt: left out of `entries`, and recorded in the audit log.',
+        resolve: (value) => value.unreadable,
+      }),
+    }),
+  });
 
 const MemoryPurgeRef = builder.objectRef<PendingPurge>('PendingMemoryPurge').implement({
   description: 'A deleted agent whose memory is already unreadable (its data key is destroyed); its rows are removed after purgeAfter.',

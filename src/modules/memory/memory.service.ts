@@ -181,10 +181,24 @@ export async function listMemory(scope: MemoryScope, filter: unknown, page: Page
  * looked up in the caller's tenant first (another tenant's agent is NOT_FOUND, like a missing one),
  * and the query names that agent in the ORM's agent filter: there is no way to ask for several.
  */
-export async function exportAgentMemory(scope: MemoryScope, agentId: string): Promise<{ agentId: string; entries: MemoryItem[] }> {
+/** A row of an export that could not be decrypted (tampered, or sealed under another key): named by id and key, never by content. */
+export interface UnreadableMemoryEntry {
+  id: string;
+  key: string;
+  reason: 'DECRYPTION_FAILED';
+}
+
+/** At most this many unreadable rows are named in the export's audit event (all are counted). */
+const MAX_AUDITED_UNREADABLE = 20;
+
+export async function exportAgentMemory(
+  scope: MemoryScope,
+  agentId: string,
+): Promise<{ agentId: string; entries: MemoryItem[]; unreadable: UnreadableMemoryEntry[] }> {
   assertCan(scope.principal, 'memory.manage');
   await assertAgentInTenant(scope, agentId);
-  const items = await readSealed(scope, agentId, async (keyId) => {
+  const unreadable: UnreadableMemoryEntry[] = [];
+  const items = await readSealedEach(scope, agentId, unreadable, async (keyId) => {
     const entries = await scope.em.find(
       MemoryEntry,
       { keyId },
@@ -193,9 +207,16 @@ export async function exportAgentMemory(scope: MemoryScope, agentId: string): Pr
     if (entries.length > MAX_EXPORT_ENTRIES) throw badInput(`This agent holds more than ${MAX_EXPORT_ENTRIES} entries; export is refused`);
     return entries;
   });
-  recordAudit(scope, { action: 'memory.export', targetType: 'Agent', targetId: agentId, detail: { entries: items.length } });
+  const detail: Record<string, unknown> = { entries: items.length };
+  if (unreadable.length > 0) {
+    // One bad row degrades the export, not the whole agent: the rest is returned, the bad rows are named and audited.
+    detail.unreadable = unreadable.length;
+    detail.unreadableIds = unreadable.slice(0, MAX_AUDITED_UNREADABLE).map((entry) => entry.id);
+    scope.log.warn({ agentId, unreadable: detail.unreadableIds }, 'memory rows could not be decrypted; exported without them');
+  }
+  recordAudit(scope, { action: 'memory.export', targetType: 'Agent', targetId: agentId, detail });
   await scope.em.flush();
-  return { agentId, entries: items };
+  return { agentId, entries: items, unreadable };
 }
 
 /**
@@ -304,6 +325,29 @@ async function readSealed(scope: MemoryScope, agentId: string, find: (keyId: str
   const entries = await find(key.keyId);
   if (entries.length === 0) return [];
   return withUnwrapped(scope, key.wrappedKey, (dataKey) => entries.map((entry) => decrypt(entry, dataKey)));
+}
+
+/** readSealed for a whole-agent read: a row that does not decrypt is set aside in `unreadable` instead of failing the read. */
+async function readSealedEach(
+  scope: MemoryScope,
+  agentId: string,
+  unreadable: UnreadableMemoryEntry[],
+  find: (keyId: string) => Promise<MemoryEntry[]>,
+): Promise<MemoryItem[]> {
+  const key = await scope.em.findOne(MemoryKey, { agentId }, { filters: { [AGENT_FILTER]: { agentId } } });
+  if (!key) return [];
+  const entries = await find(key.keyId);
+  if (entries.length === 0) return [];
+  return withUnwrapped(scope, key.wrappedKey, (dataKey) =>
+    entries.flatMap((entry) => {
+      try {
+        return [itemOf(entry, openValue(dataKey, aadOf(entry.tenantId, entry.agentId, entry.key), Buffer.from(entry.ciphertext)))];
+      } catch {
+        unreadable.push({ id: entry.id, key: entry.key, reason: 'DECRYPTION_FAILED' });
+        return [];
+      }
+    }),
+  );
 }
 
 /**

@@ -1,6 +1,7 @@
 import type { EntityManager } from '@mikro-orm/postgresql';
 import type { Logger } from '../../shared/logger.ts';
 import type { Metrics } from '../../shared/metrics.ts';
+import { CredentialUnreadableError } from '../credentials/credential.service.ts';
 import { KeyProviderUnavailableError } from '../credentials/key-provider.ts';
 import type { StartSecret, StartSecretSource } from '../credentials/start-secrets.ts';
 import { revokeAgentTokens } from '../memory/agent-tokens.ts';
@@ -66,6 +67,13 @@ export class Provisioner {
       if (error instanceof KeyProviderUnavailableError) {
         await setStatus(em(), job.agentId, {}, 'key provider unavailable; retrying');
       }
+      if (error instanceof CredentialUnreadableError) {
+        this.#log.warn(
+          { tenantId: job.tenantId, agentId: job.agentId, credential: error.credentialName },
+          'credential cannot be decrypted',
+        );
+        await setStatus(em(), job.agentId, {}, credentialReason(error));
+      }
       throw error;
     }
   };
@@ -79,7 +87,9 @@ export class Provisioner {
         ? 'container engine unreachable'
         : error instanceof KeyProviderUnavailableError
           ? 'key provider unavailable'
-          : 'provisioning failed';
+          : error instanceof CredentialUnreadableError
+            ? credentialReason(error)
+            : 'provisioning failed';
     await setStatus(em(), job.agentId, { status: 'FAILED' }, reason);
   };
 
@@ -215,6 +225,11 @@ interface StatusChange {
   exitCode?: number | null;
   /** Write only if the tenant has not changed its mind meanwhile (a later job will converge again). */
   expectDesired?: 'RUNNING' | 'STOPPED';
+}
+
+/** Which credential keeps the agent from starting, and why; never its value. */
+function credentialReason(error: CredentialUnreadableError): string {
+  return `${error.message}: set it again to start the agent`;
 }
 
 /** Records what the engine said; `reason` null clears the previous reason. */

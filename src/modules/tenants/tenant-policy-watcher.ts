@@ -1,3 +1,4 @@
+import type { Plugin } from 'graphql-yoga';
 import pg from 'pg';
 import type { Logger } from '../../shared/logger.ts';
 
@@ -16,6 +17,11 @@ export interface TenantPolicies {
   isCurrent(): boolean;
   /** The tenant's policy, or 'unknown' when this replica cannot currently vouch for it. */
   policyOf(tenantId: string): TenantPolicy | 'unknown';
+  /**
+   * A change this replica has just committed (an operator's freeze, unfreeze or limit), in force
+   * here at once rather than when its notification comes back through the feed.
+   */
+  applyCommitted(tenantId: string, policy: TenantPolicy, region?: string): void;
 }
 
 export interface TenantPolicyWatcherOptions {
@@ -23,6 +29,8 @@ export interface TenantPolicyWatcherOptions {
   refreshMs?: number;
   /** After this long without a successful load or a live LISTEN, the state is unknown: fail closed. */
   staleAfterMs?: number;
+  /** The region whose database this watcher follows (see RegionalTenantPolicies.applyCommitted). */
+  region?: string;
 }
 
 /** A tenant absent from the map: ACTIVE with the default limits. Shared and frozen, never mutated. */
@@ -46,6 +54,7 @@ export class TenantPolicyWatcher implements TenantPolicies {
   readonly #log: Logger;
   readonly #refreshMs: number;
   readonly #staleAfterMs: number;
+  readonly region: string | undefined;
   #policies = new Map<string, TenantPolicy>();
   #client: pg.Client | undefined;
   #listening = false;
@@ -54,12 +63,20 @@ export class TenantPolicyWatcher implements TenantPolicies {
   #stopped = false;
   /** Serialises the feed connection's transactions (a reload and a change may arrive together). */
   #queue: Promise<unknown> = Promise.resolve();
+  /** Counts changes applied from this replica's own commits (applyCommitted). */
+  #generation = 0;
+  /**
+   * Those changes, by tenant, with the generation they were applied at: a load that began before
+   * a change was applied may have read the row from before its commit, so it must not undo it.
+   */
+  #committedHere = new Map<string, { generation: number; policy: TenantPolicy }>();
 
   constructor(appUrl: string, log: Logger, options: TenantPolicyWatcherOptions = {}) {
     this.#appUrl = appUrl;
     this.#log = log.child({ component: 'tenant-policy-watcher' });
     this.#refreshMs = options.refreshMs ?? 5_000;
     this.#staleAfterMs = options.staleAfterMs ?? 15_000;
+    this.region = options.region;
   }
 
   async start(): Promise<void> {
@@ -84,6 +101,28 @@ export class TenantPolicyWatcher implements TenantPolicies {
   policyOf(tenantId: string): TenantPolicy | 'unknown' {
     if (!this.isCurrent()) return 'unknown';
     return this.#policies.get(tenantId) ?? DEFAULT_POLICY;
+  }
+
+  /** See TenantPolicies.applyCommitted. Only for changes already committed: the view never runs ahead of the database. */
+  applyCommitted(tenantId: string, policy: TenantPolicy): void {
+    this.#generation += 1;
+    this.#committedHere.set(tenantId, { generation: this.#generation, policy });
+    this.#set(this.#policies, tenantId, policy);
+    this.#log.info({ tenantId, frozen: policy.frozen }, 'tenant policy changed here');
+  }
+
+  #set(policies: Map<string, TenantPolicy>, tenantId: string, policy: TenantPolicy): void {
+    if (policy.frozen || policy.rateLimitPerMinute !== null) policies.set(tenantId, policy);
+    else policies.delete(tenantId);
+  }
+
+  /** After a load that began at generation `since`: re-applies the changes committed here since, forgets the older ones (the load saw them). */
+  #keepCommittedSince(since: number, policies: Map<string, TenantPolicy>, only?: string): void {
+    for (const [tenantId, change] of this.#committedHere) {
+      if (only !== undefined && tenantId !== only) continue;
+      if (change.generation > since) this.#set(policies, tenantId, change.policy);
+      else if (only === undefined) this.#committedHere.delete(tenantId);
+    }
   }
 
   async #connect(): Promise<void> {
@@ -117,8 +156,11 @@ export class TenantPolicyWatcher implements TenantPolicies {
 
   async #refresh(): Promise<void> {
     try {
+      const since = this.#generation;
       const rows = await this.#asOperator(POLICY_QUERY, []);
-      this.#policies = new Map(rows.map((row) => [row.id, toPolicy(row)]));
+      const policies = new Map(rows.map((row) => [row.id, toPolicy(row)]));
+      this.#keepCommittedSince(since, policies);
+      this.#policies = policies;
       this.#loadedAt = Date.now();
     } catch (error) {
       this.#log.warn({ err: error }, 'tenant policy reload failed');
@@ -127,9 +169,10 @@ export class TenantPolicyWatcher implements TenantPolicies {
 
   async #reloadTenant(tenantId: string): Promise<void> {
     try {
+      const since = this.#generation;
       const [row] = await this.#asOperator('select id, status, rate_limit_per_minute from tenants where id = $1', [tenantId]);
-      if (row && (row.status !== 'ACTIVE' || row.rate_limit_per_minute !== null)) this.#policies.set(tenantId, toPolicy(row));
-      else this.#policies.delete(tenantId);
+      this.#set(this.#policies, tenantId, row ? toPolicy(row) : DEFAULT_POLICY);
+      this.#keepCommittedSince(since, this.#policies, tenantId);
       this.#log.info({ tenantId, frozen: row?.status === 'FROZEN' }, 'tenant policy changed');
     } catch (error) {
       this.#log.warn({ err: error, tenantId }, 'tenant policy change could not be read; full reload follows');
@@ -183,6 +226,17 @@ export class RegionalTenantPolicies implements TenantPolicies {
     return this.watchers.every((watcher) => watcher.isCurrent());
   }
 
+  /**
+   * Applied to the watcher of the tenant's region, the one whose feed will confirm it (to every
+   * watcher when the region is not named: another region's watcher then holds the change until
+   * its next full reload).
+   */
+  applyCommitted(tenantId: string, policy: TenantPolicy, region?: string): void {
+    for (const watcher of this.watchers) {
+      if (region === undefined || watcher.region === undefined || watcher.region === region) watcher.applyCommitted(tenantId, policy);
+    }
+  }
+
   policyOf(tenantId: string): TenantPolicy | 'unknown' {
     let policy: TenantPolicy = DEFAULT_POLICY;
     for (const watcher of this.watchers) {
@@ -192,4 +246,43 @@ export class RegionalTenantPolicies implements TenantPolicies {
     }
     return policy;
   }
+}
+
+const PENDING = new WeakMap<object, { tenantId: string; policy: TenantPolicy; region?: string }[]>();
+
+/**
+ * For an operator's resolver: this tenant's new policy, in force on this replica as soon as the
+ * request's transaction has committed (see useCommittedTenantPolicies), and never before.
+ */
+export function applyAfterCommit(ctx: object, change: { tenantId: string; policy: TenantPolicy; region?: string }): void {
+  const pending = PENDING.get(ctx) ?? [];
+  pending.push(change);
+  PENDING.set(ctx, pending);
+}
+
+/** A tenant row's policy, as the watcher reads it. */
+export function policyOfTenant(tenant: { status: string; rateLimitPerMinute?: number | null }): TenantPolicy {
+  return { frozen: tenant.status !== 'ACTIVE', rateLimitPerMinute: tenant.rateLimitPerMinute ?? null };
+}
+
+/**
+ * Applies the changes of `applyAfterCommit` to this replica's view when the operation ends
+ * without errors: the request transaction (src/db/use-request-transaction.ts) has committed by
+ * then, and rolls back whenever the result carries an error. So the replica that froze a tenant
+ * refuses it from the moment the mutation's answer leaves; other replicas follow through the feed.
+ */
+export function useCommittedTenantPolicies(policies: TenantPolicies): Plugin {
+  return {
+    onExecute({ args }) {
+      return {
+        onExecuteDone({ result }) {
+          const pending = PENDING.get(args.contextValue as object);
+          if (!pending) return;
+          PENDING.delete(args.contextValue as object);
+          if ('errors' in result && result.errors?.length) return;
+          for (const { tenantId, policy, region } of pending) policies.applyCommitted(tenantId, policy, region);
+        },
+      };
+    },
+  };
 }

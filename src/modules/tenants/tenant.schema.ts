@@ -1,4 +1,5 @@
 import { builder } from '../../builder.ts';
+import type { Context } from '../../context.ts';
 import { inRegion, inTenantRegion } from '../../db/regions.ts';
 import { keysetConnection } from '../common/connection.ts';
 import { SessionPayload } from '../sessions/session.schema.ts';
@@ -15,6 +16,7 @@ import {
   signUp,
 } from './tenant.service.ts';
 import { freezeTenant, setTenantRateLimit, unfreezeTenant } from './tenant-lifecycle.service.ts';
+import { applyAfterCommit, policyOfTenant } from './tenant-policy-watcher.ts';
 
 const TenantPlan = builder.enumType('TenantPlan', { values: TENANT_PLANS });
 const TenantStatus = builder.enumType('TenantStatus', { values: TENANT_STATUSES });
@@ -135,6 +137,7 @@ builder.mutationFields((t) => ({
     args: { id: t.arg.globalID({ required: true, for: TenantRef }), reason: t.arg.string({ required: true }) },
     resolve: async (_root, { id, reason }, ctx) => {
       const tenant = await inTenantRegion(ctx, id.id, (scope) => freezeTenant(scope, id.id, { reason }));
+      await applyHereAfterCommit(ctx, tenant);
       ctx.metrics.freezeEvents.inc({ action: 'freeze', cause: 'operator' });
       return tenant;
     },
@@ -146,6 +149,7 @@ builder.mutationFields((t) => ({
     args: { id: t.arg.globalID({ required: true, for: TenantRef }) },
     resolve: async (_root, { id }, ctx) => {
       const tenant = await inTenantRegion(ctx, id.id, (scope) => unfreezeTenant(scope, id.id));
+      await applyHereAfterCommit(ctx, tenant);
       ctx.metrics.freezeEvents.inc({ action: 'unfreeze', cause: 'operator' });
       return tenant;
     },
@@ -156,7 +160,16 @@ builder.mutationFields((t) => ({
     skipTypeScopes: true,
     authScopes: { can: 'platform.tenants.manage' },
     args: { id: t.arg.globalID({ required: true, for: TenantRef }), perMinute: t.arg.int() },
-    resolve: (_root, { id, perMinute }, ctx) =>
-      inTenantRegion(ctx, id.id, (scope) => setTenantRateLimit(scope, id.id, { perMinute: perMinute ?? null })),
+    resolve: async (_root, { id, perMinute }, ctx) => {
+      const tenant = await inTenantRegion(ctx, id.id, (scope) => setTenantRateLimit(scope, id.id, { perMinute: perMinute ?? null }));
+      await applyHereAfterCommit(ctx, tenant);
+      return tenant;
+    },
   }),
 }));
+
+/** The operator's change is in force on this replica from the moment the answer leaves, not when the feed echoes it. */
+async function applyHereAfterCommit(ctx: Context, tenant: Tenant): Promise<void> {
+  const region = await ctx.regions.locate(tenant.id);
+  applyAfterCommit(ctx, { tenantId: tenant.id, policy: policyOfTenant(tenant), region: region?.name });
+}
