@@ -140,6 +140,56 @@ GRANT EXECUTE ON FUNCTION oidc_connections_of(text, text[]) TO fleetgate_app;
 -- The definer (the owner role) reads connections under FORCE RLS: it needs a policy of its own.
 CREATE POLICY oidc_connections_sign_in ON oidc_connections FOR SELECT TO fleetgate_owner USING (true);
 
+-- The platform's own OpenID Connect connections (operators register them), for standard-tier tenants
+-- that have no identity provider of their own: a verified email signs its owner in to the standard
+-- tenants where an owner or admin added that email as a member (never just in time: no tenant to
+-- join). Platform metadata like the tenants table: operator transactions only.
+CREATE TABLE platform_oidc_connections (
+  id              uuid PRIMARY KEY,
+  issuer          text NOT NULL CHECK (issuer ~ '^https?://' AND length(issuer) <= 500),
+  client_id       text NOT NULL CHECK (length(client_id) BETWEEN 1 AND 200),
+  -- Email domains admitted, or '*' for any verified email (membership is still required).
+  allowed_domains text[] NOT NULL CHECK (cardinality(allowed_domains) BETWEEN 1 AND 50),
+  created_at      timestamptz NOT NULL DEFAULT now(),
+  UNIQUE (issuer, client_id)
+);
+ALTER TABLE platform_oidc_connections ENABLE ROW LEVEL SECURITY;
+ALTER TABLE platform_oidc_connections FORCE ROW LEVEL SECURITY;
+CREATE POLICY platform_oidc_connections_operator ON platform_oidc_connections FOR ALL TO fleetgate_app
+  USING (app_is_operator()) WITH CHECK (app_is_operator());
+CREATE POLICY platform_oidc_connections_sign_in ON platform_oidc_connections FOR SELECT TO fleetgate_owner USING (true);
+GRANT SELECT, INSERT, DELETE ON platform_oidc_connections TO fleetgate_app;
+
+CREATE FUNCTION platform_oidc_connections_of(p_issuer text, p_client_ids text[])
+  RETURNS TABLE (id uuid, client_id text, allowed_domains text[])
+  LANGUAGE sql STABLE SECURITY DEFINER SET search_path = pg_catalog, public, pg_temp
+  AS $$
+  SELECT c.id, c.client_id, c.allowed_domains FROM public.platform_oidc_connections c
+   WHERE c.issuer = p_issuer AND c.client_id = ANY (p_client_ids) ORDER BY c.id
+$$;
+REVOKE EXECUTE ON FUNCTION platform_oidc_connections_of(text, text[]) FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION platform_oidc_connections_of(text, text[]) TO fleetgate_app;
+
+-- The standard tenants where a person signing in through a platform connection is a member: by the
+-- identity linked at an earlier sign-in, or by the (verified) email an owner or admin added. Tenant
+-- ids only; the sign-in then continues inside that one tenant, under its RLS setting. public.users
+-- holds standard tenants' members only (enterprise tenants keep theirs in their own schema, the tier
+-- guard of 0008): enterprise tenants sign in through their own connections.
+CREATE FUNCTION platform_oidc_member_tenants(p_issuer text, p_subject text, p_email text)
+  RETURNS SETOF uuid
+  LANGUAGE sql STABLE SECURITY DEFINER SET search_path = pg_catalog, public, pg_temp
+  AS $$
+  SELECT DISTINCT u.tenant_id FROM public.users u
+   WHERE (u.email = p_email
+          OR EXISTS (SELECT FROM public.oidc_identities i
+                      WHERE i.tenant_id = u.tenant_id AND i.user_id = u.id AND i.issuer = p_issuer AND i.subject = p_subject))
+   ORDER BY 1
+$$;
+REVOKE EXECUTE ON FUNCTION platform_oidc_member_tenants(text, text, text) FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION platform_oidc_member_tenants(text, text, text) TO fleetgate_app;
+CREATE POLICY users_platform_sign_in ON users FOR SELECT TO fleetgate_owner USING (true);
+CREATE POLICY oidc_identities_platform_sign_in ON oidc_identities FOR SELECT TO fleetgate_owner USING (true);
+
 -- First statement of a user's request transaction: sets the request's transaction-local settings
 -- (tenant and search_path, exactly what forkForPrincipal's session variables set) and then, under
 -- them, answers whether the user is still an ACTIVE member at the token's version and, when the

@@ -77,7 +77,8 @@ test('every policy keys on the transaction-local settings, with USING and WITH C
   for (const policy of policies) {
     const expression = `${policy.qual ?? ''} ${policy.with_check ?? ''}`;
     // Tenant rows key on the tenant setting; only tenant metadata (tenants, tenant_deletions) also admits operator transactions.
-    const keys = ['tenants', 'tenant_deletions'].includes(policy.tablename)
+    // platform_oidc_connections holds no tenant's rows: operators' metadata, like tenants.
+    const keys = ['tenants', 'tenant_deletions', 'platform_oidc_connections'].includes(policy.tablename)
       ? /app_current_tenant\(\)|app_is_operator\(\)/
       : /app_current_tenant\(\)/;
     expect(expression, `${policy.tablename} ${policy.cmd}`).toMatch(keys);
@@ -109,8 +110,12 @@ test('the only policies without the tenant setting are owner-only, for the SECUR
     { tablename: 'memory_purges', policyname: 'memory_purges_due', cmd: 'SELECT', roles: '{fleetgate_owner}' },
     // Sign-in finds the connections of one issuer before any tenant is known, through oidc_connections_of().
     { tablename: 'oidc_connections', policyname: 'oidc_connections_sign_in', cmd: 'SELECT', roles: '{fleetgate_owner}' },
+    // platform_oidc_member_tenants(): tenant ids where a signing-in person is a member, nothing else.
+    { tablename: 'oidc_identities', policyname: 'oidc_identities_platform_sign_in', cmd: 'SELECT', roles: '{fleetgate_owner}' },
+    { tablename: 'platform_oidc_connections', policyname: 'platform_oidc_connections_sign_in', cmd: 'SELECT', roles: '{fleetgate_owner}' },
     // KEK rewrap lists tenant ids of sharing keys under old versions through sharing_keys_below_key_version().
     { tablename: 'tenant_sharing_keys', policyname: 'tenant_sharing_keys_rewrap_select', cmd: 'SELECT', roles: '{fleetgate_owner}' },
+    { tablename: 'users', policyname: 'users_platform_sign_in', cmd: 'SELECT', roles: '{fleetgate_owner}' },
   ]);
   expect(
     await query(`select proname, prosecdef, pg_get_userbyid(proowner) as owner from pg_proc
@@ -191,7 +196,7 @@ test('uniques and foreign keys inside tenants include tenant_id', async () => {
   const constraints = await query(`
     select conrelid::regclass::text as table, pg_get_constraintdef(oid) as definition
     from pg_constraint where contype in ('u', 'f') and connamespace = 'public'::regnamespace
-      and conrelid::regclass::text <> 'tenants' and confrelid::regclass::text is distinct from 'tenants'
+      and conrelid::regclass::text not in ('tenants', 'platform_oidc_connections') and confrelid::regclass::text is distinct from 'tenants'
     order by 1, 2`);
   expect(constraints.length).toBeGreaterThan(0);
   for (const constraint of constraints) expect(constraint.definition, constraint.table).toContain('tenant_id');

@@ -148,7 +148,7 @@ describe('sign-in through a real OpenID provider', () => {
     await new Promise((resolve) => setTimeout(resolve, 7_000)); // its 1 s lifetime and the 5 s clock tolerance
     const cases = {
       'wrong issuer': await other.idToken('alice'),
-      'wrong audience': await idp.idToken('alice', { clientId: OTHER_CLIENT_ID }),
+      'wrong audience': await idp.idToken('alice', { clientId: OTHER_CLIENT_ID }), // before any connection names that client
       unsigned,
       forged,
       malformed: 'not.a.jwt',
@@ -173,6 +173,30 @@ describe('sign-in through a real OpenID provider', () => {
     expect(JSON.parse(Buffer.from(rotated.split('.')[0] ?? '', 'base64url').toString()).kid).toBe('key-2');
     expectNoErrors(await signIn(rotated));
     expectNoErrors(await signIn(beforeRotation));
+  });
+});
+
+describe('the platform’s own connection, for standard tenants', () => {
+  const RegisterPlatform = graphql(`
+    mutation RegisterPlatformOidcConnection($input: RegisterPlatformOidcConnectionInput!) {
+      registerPlatformOidcConnection(input: $input) { id issuer clientId allowedDomains }
+    }
+  `);
+
+  test('signs in only people a tenant added by email, into that tenant; adds nobody; operators only', async () => {
+    const std = await gw.seed.tenant('standard-without-idp');
+    const input = { issuer: idp.issuer, clientId: OTHER_CLIENT_ID, allowedDomains: ['*'] };
+    expect(errorCodes(await gw.execute(RegisterPlatform, { input }, { token: std.ownerToken }))).toEqual(['FORBIDDEN']);
+    expectNoErrors(await gw.execute(RegisterPlatform, { input }, { token: await gw.operator.token() }));
+    const { addMember } = expectNoErrors(
+      await gw.execute(AddMember, { input: { email: 'zoe@freelance.example', name: 'Zoe', role: 'MEMBER' } }, { token: std.ownerToken }),
+    );
+    idp.accounts.set('zoe', { email: 'zoe@freelance.example' });
+    idp.accounts.set('yan', { email: 'yan@freelance.example' });
+    const zoe = expectNoErrors(await signIn(await idp.idToken('zoe', { clientId: OTHER_CLIENT_ID }))).signIn;
+    expect(zoe.user).toMatchObject({ id: addMember.member.id, role: 'MEMBER' });
+    // Nobody added yan: the platform's connection joins nobody to any tenant.
+    expect(errorCodes(await signIn(await idp.idToken('yan', { clientId: OTHER_CLIENT_ID })))).toEqual(['OIDC_UNKNOWN_SUBJECT']);
   });
 });
 

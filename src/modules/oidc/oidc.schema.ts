@@ -1,7 +1,18 @@
 import { builder } from '../../builder.ts';
+import { inRegion } from '../../db/regions.ts';
 import { SessionPayload, signedIn } from '../sessions/session.schema.ts';
 import { TenantRef } from '../tenants/tenant.schema.ts';
-import { deleteOidcConnection, listOidcConnections, registerOidcConnection, signInWithOidc } from './oidc.service.ts';
+import { regionNamed } from '../tenants/tenant.service.ts';
+import {
+  deleteOidcConnection,
+  deletePlatformOidcConnection,
+  listOidcConnections,
+  listPlatformOidcConnections,
+  type PlatformOidcConnection,
+  registerOidcConnection,
+  registerPlatformOidcConnection,
+  signInWithOidc,
+} from './oidc.service.ts';
 import { JIT_ROLES, type OidcConnection } from './oidc-connection.entity.ts';
 
 const JitRole = builder.enumType('OidcMappedRole', { values: JIT_ROLES });
@@ -17,6 +28,26 @@ const OidcConnectionRef = builder.objectRef<OidcConnection>('OidcConnection').im
     roleMapping: t.field({ type: 'JSONObject', resolve: (connection) => connection.roleMapping }),
     jitRole: t.field({ type: JitRole, nullable: true, resolve: (connection) => connection.jitRole }),
     createdAt: t.expose('createdAt', { type: 'DateTime' }),
+  }),
+});
+
+/** The platform's own connection for standard tenants (operators): configuration only. */
+const PlatformOidcConnectionRef = builder.objectRef<PlatformOidcConnection>('PlatformOidcConnection').implement({
+  fields: (t) => ({
+    id: t.exposeID('id'),
+    issuer: t.exposeString('issuer'),
+    clientId: t.exposeString('clientId'),
+    allowedDomains: t.exposeStringList('allowedDomains'),
+    createdAt: t.expose('createdAt', { type: 'DateTime' }),
+  }),
+});
+
+const RegisterPlatformOidcConnectionInput = builder.inputType('RegisterPlatformOidcConnectionInput', {
+  fields: (t) => ({
+    issuer: t.string({ required: true }),
+    clientId: t.string({ required: true }),
+    allowedDomains: t.stringList({ required: true, description: 'Email domains admitted, or ["*"] for any verified email.' }),
+    region: t.string({ description: 'The region whose standard tenants it serves (see `regions`); default: the home region.' }),
   }),
 });
 
@@ -46,6 +77,17 @@ const SignInInput = builder.inputType('SignInInput', {
   }),
 });
 
+builder.queryField('platformOidcConnections', (t) =>
+  t.field({
+    description: 'Operators: the platform’s OpenID Connect connections for standard tenants, in one region (default: home).',
+    type: [PlatformOidcConnectionRef],
+    skipTypeScopes: true,
+    authScopes: { can: 'platform.tenants.read' },
+    args: { region: t.arg.string() },
+    resolve: (_root, args, ctx) => inRegion(ctx, regionNamed(ctx, args.region), (scope) => listPlatformOidcConnections(scope)),
+  }),
+);
+
 builder.queryField('oidcConnections', (t) =>
   t.field({
     description: 'Owners: the tenant’s OpenID Connect connections.',
@@ -73,6 +115,23 @@ builder.mutationFields((t) => ({
     authScopes: { can: 'identity.manage' },
     args: { input: t.arg({ type: RegisterOidcConnectionInput, required: true }) },
     resolve: (_root, { input }, ctx) => registerOidcConnection(ctx, input, ctx.oidc),
+  }),
+  registerPlatformOidcConnection: t.field({
+    description:
+      'Operators: the platform’s identity provider for standard tenants. Signs in members an owner or admin added by email; adds nobody.',
+    type: PlatformOidcConnectionRef,
+    skipTypeScopes: true,
+    authScopes: { can: 'platform.tenants.manage' },
+    args: { input: t.arg({ type: RegisterPlatformOidcConnectionInput, required: true }) },
+    resolve: (_root, { input }, ctx) =>
+      inRegion(ctx, regionNamed(ctx, input.region), (scope) => registerPlatformOidcConnection(scope, input, ctx.oidc)),
+  }),
+  deletePlatformOidcConnection: t.id({
+    skipTypeScopes: true,
+    authScopes: { can: 'platform.tenants.manage' },
+    args: { id: t.arg.id({ required: true }), region: t.arg.string() },
+    resolve: (_root, { id, region }, ctx) =>
+      inRegion(ctx, regionNamed(ctx, region), (scope) => deletePlatformOidcConnection(scope, String(id))),
   }),
   deleteOidcConnection: t.id({
     description: 'Owners: stop trusting a connection. Sessions already opened through it go on until revoked.',

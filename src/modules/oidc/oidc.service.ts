@@ -94,6 +94,12 @@ export async function deleteOidcConnection(scope: RequestScope, id: string): Pro
   return id;
 }
 
+interface PlatformConnectionRow {
+  id: string;
+  client_id: string;
+  allowed_domains: string[];
+}
+
 interface Candidate {
   region: Region;
   connection: {
@@ -118,12 +124,16 @@ export interface OidcSignInDeps {
 /**
  * Signs a person in with an ID token of an issuer some tenant trusts, and opens a session.
  * 1. The token's `iss` and `aud` are only hints: they select the connections registered for that
- *    issuer and client id, in every region (oidc_connections_of, the one lookup across tenants).
+ *    issuer and client id, in every region: the tenants' (oidc_connections_of, the one lookup of
+ *    connections across tenants) and the platform's (platform_oidc_connections_of).
  * 2. The token is verified for each such client id (IssuerKeys: signature, iss, aud, exp, nonce).
  * 3. A connection accepts the person only with a verified email of one of its domains: tenant A's
  *    connection never admits someone of tenant B's domain. Then, in that tenant's own rows: the
  *    identity already linked to a member, else the member with that email (an invited member's
  *    first sign-in links it), else a new member with the connection's just-in-time role, if it has one.
+ *    A platform connection (operators', for standard tenants without an identity provider) admits
+ *    the person only to the standard tenants where it already is a member (platform_oidc_member_tenants:
+ *    tenant ids by linked identity or verified email), never just in time.
  * 4. Exactly one tenant must accept; with several, the caller names one (`tenant`).
  * An ID token signs in once: its hash is kept until it expires and a replay is refused.
  */
@@ -133,33 +143,46 @@ export async function signInWithOidc(
 ): Promise<SessionTokens> {
   const claimed = deps.oidc.claimed(input.idToken);
   if (!claimed) throw unauthenticated();
-  const candidates = (
-    await Promise.all(
-      deps.regions.all.map(async (region) => {
-        const rows = await region.orm.em
-          .fork()
-          .execute<Candidate['connection'][]>('select * from oidc_connections_of(?, array(select jsonb_array_elements_text(?::jsonb)))', [
-            claimed.issuer,
-            JSON.stringify(claimed.audiences),
-          ]);
-        return rows.map((connection) => ({ region, connection }));
-      }),
-    )
-  ).flat();
+  const audiences = [claimed.issuer, JSON.stringify(claimed.audiences)];
+  const found = await Promise.all(
+    deps.regions.all.map(async (region) => {
+      const em = region.orm.em.fork();
+      const tenants = await em.execute<Candidate['connection'][]>(
+        'select * from oidc_connections_of(?, array(select jsonb_array_elements_text(?::jsonb)))',
+        audiences,
+      );
+      const platform = await em.execute<PlatformConnectionRow[]>(
+        'select * from platform_oidc_connections_of(?, array(select jsonb_array_elements_text(?::jsonb)))',
+        audiences,
+      );
+      return { region, tenants, platform };
+    }),
+  );
   const verified = new Map<string, JWTPayload | undefined>();
-  for (const { connection } of candidates) {
-    if (!verified.has(connection.client_id)) {
-      verified.set(connection.client_id, await deps.oidc.verify(input.idToken, claimed.issuer, connection.client_id, input.nonce));
-    }
+  for (const clientId of new Set(found.flatMap(({ tenants, platform }) => [...tenants, ...platform].map((c) => c.client_id)))) {
+    verified.set(clientId, await deps.oidc.verify(input.idToken, claimed.issuer, clientId, input.nonce));
   }
   const claims = [...verified.values()].find((payload) => payload !== undefined);
   if (!claims?.sub) throw unauthenticated();
   const email = claims.email_verified === true && typeof claims.email === 'string' ? claims.email.toLowerCase() : undefined;
   const domain = email?.split('@')[1];
-  const accepting = candidates.filter(
-    ({ connection }) =>
-      verified.get(connection.client_id) !== undefined && domain !== undefined && connection.allowed_domains.includes(domain),
-  );
+  const accepts = (connection: { client_id: string; allowed_domains: string[] }) =>
+    verified.get(connection.client_id) !== undefined &&
+    domain !== undefined &&
+    (connection.allowed_domains.includes(domain) || connection.allowed_domains.includes('*'));
+  const accepting: Candidate[] = [];
+  for (const { region, tenants, platform } of found) {
+    for (const connection of tenants.filter(accepts)) accepting.push({ region, connection });
+    // A platform connection admits the person to the standard tenants where it is already a member.
+    for (const connection of platform.filter(accepts)) {
+      const members = await region.orm.em
+        .fork()
+        .execute<{ tenant_id: string }[]>('select platform_oidc_member_tenants(?, ?, ?) as tenant_id', [claimed.issuer, claims.sub, email]);
+      for (const { tenant_id } of members) {
+        accepting.push({ region, connection: { ...connection, tenant_id, role_claim: null, role_mapping: {}, jit_role: null } });
+      }
+    }
+  }
   const chosen = input.tenant ? accepting.filter(({ connection }) => connection.tenant_id === input.tenant) : accepting;
   const admitting: Candidate[] = [];
   for (const candidate of chosen) if (await admits(candidate, claimed.issuer, claims, email)) admitting.push(candidate);
@@ -265,4 +288,68 @@ function mappedRole(connection: Candidate['connection'], claims: JWTPayload): Ma
   const values = (Array.isArray(value) ? value : [value]).filter((each): each is string => typeof each === 'string');
   const roles = values.map((each) => connection.role_mapping[each]).filter((role): role is MappedRole => role !== undefined);
   return JIT_ROLES.find((role) => roles.includes(role));
+}
+
+const platformConnectionInput = z.object({
+  issuer: z.string().trim().min(1).max(500),
+  clientId: z.string().trim().min(1).max(200),
+  allowedDomains: z
+    .array(z.union([z.literal('*'), DOMAIN]))
+    .min(1)
+    .max(50),
+});
+
+/** A platform connection as operators see it. */
+export interface PlatformOidcConnection {
+  id: string;
+  issuer: string;
+  clientId: string;
+  allowedDomains: string[];
+  createdAt: Date;
+}
+
+const PLATFORM_COLUMNS = 'id, issuer, client_id as "clientId", allowed_domains as "allowedDomains", created_at as "createdAt"';
+
+/**
+ * Operators register the platform's own identity provider for the standard tier (in the request's
+ * region): a verified email of its allowed domains (or any, with '*') signs its owner in to the
+ * standard tenants where an owner or admin added that email. It adds nobody to any tenant.
+ */
+export async function registerPlatformOidcConnection(
+  scope: RequestScope,
+  input: unknown,
+  keys: IssuerKeys,
+): Promise<PlatformOidcConnection> {
+  assertCan(scope.principal, 'platform.tenants.manage');
+  const parsed = parseInput(platformConnectionInput, input);
+  if (!keys.acceptsIssuer(parsed.issuer)) throw badInput('The issuer must be an https URL without query or fragment', 'issuer');
+  try {
+    const [row] = await scope.em.execute<PlatformOidcConnection[]>(
+      `insert into platform_oidc_connections (id, issuer, client_id, allowed_domains)
+       values (?, ?, ?, array(select jsonb_array_elements_text(?::jsonb))) returning ${PLATFORM_COLUMNS}`,
+      [newId(), parsed.issuer, parsed.clientId, JSON.stringify([...new Set(parsed.allowedDomains)])],
+    );
+    if (!row) throw new Error('insert returned no row');
+    scope.log.info({ connectionId: row.id, issuer: row.issuer }, 'platform OpenID connection registered');
+    return row;
+  } catch (error) {
+    if (error instanceof UniqueConstraintViolationException)
+      throw clientError('CONFLICT', 'This issuer and client id are already registered');
+    throw error;
+  }
+}
+
+export function listPlatformOidcConnections(scope: RequestScope): Promise<PlatformOidcConnection[]> {
+  assertCan(scope.principal, 'platform.tenants.read');
+  return scope.em.execute<PlatformOidcConnection[]>(`select ${PLATFORM_COLUMNS} from platform_oidc_connections order by id`);
+}
+
+export async function deletePlatformOidcConnection(scope: RequestScope, id: string): Promise<string> {
+  assertCan(scope.principal, 'platform.tenants.manage');
+  const deleted = UUID.safeParse(id).success
+    ? await scope.em.execute<{ id: string }[]>('delete from platform_oidc_connections where id = ? returning id', [id])
+    : [];
+  if (deleted.length === 0) throw notFound('PlatformOidcConnection', id);
+  scope.log.info({ connectionId: id }, 'platform OpenID connection deleted');
+  return id;
 }
