@@ -126,7 +126,7 @@ async function main(): Promise<void> {
 
   // Freeze propagation: freeze through one gateway process, measured at another (both LISTEN for
   // tenant policy changes). Needs two Fleetgate replicas: the bare one is a second replica here.
-  const replicas = servers.filter((server) => server.name.startsWith('fleetgate'));
+  const replicas = servers.filter((server) => server.name !== 'yoga-pg' && server.name !== 'postgraphile');
   const tenant = fixtures.tenants[0];
   if (replicas.length >= 2 && tenant && replicas[0] && replicas[1]) {
     const samples = await measureFreezePropagation({
