@@ -1,8 +1,11 @@
 import { Agent, request } from 'node:http';
 import { performance } from 'node:perf_hooks';
+import { type BackendCpu, cpuSince } from './postgres-cpu.ts';
 import { AGENTS_PER_TENANT, type Fixtures, type TenantFixture } from './seed.ts';
 
-const QUERY = JSON.stringify({ query: `{ agents(first: ${AGENTS_PER_TENANT}) { edges { node { id name } } } }` });
+/** The hot read every peer answers: the caller's first 20 agents, id, name and status. */
+export const AGENTS_QUERY = `{ agents(first: ${AGENTS_PER_TENANT}) { edges { node { id name status } } } }`;
+const QUERY = JSON.stringify({ query: AGENTS_QUERY });
 const MAX_EXAMPLES = 5;
 
 export interface LoadOptions {
@@ -13,6 +16,10 @@ export interface LoadOptions {
   durationMs: number;
   /** The server's CPU time so far (µs), read at both ends of the window. */
   serverCpuMicros: () => Promise<number>;
+  /** The database backends' CPU time so far, read at the same moments (bench/postgres-cpu.ts). */
+  databaseCpu?: () => Promise<BackendCpu | null>;
+  /** The request body, when the server is asked in its own words (default: AGENTS_QUERY). */
+  body?: string;
 }
 
 /** One measurement window; requests answered during the warm-up are checked but not counted. */
@@ -25,6 +32,8 @@ export interface LoadResult {
    * it hardly moves when other processes compete for the CPU, so it compares servers on a busy machine.
    */
   serverCpuMsPerRequest: number;
+  /** The Postgres backends' CPU time per response completed in the window, in ms (NaN when /proc is not readable). */
+  postgresCpuMsPerRequest: number;
   /** Responses checked, warm-up included. */
   checked: number;
   /** Responses that were not a clean page of the tenant's own agents (HTTP or GraphQL error, wrong size). */
@@ -50,6 +59,7 @@ export async function runLoad(options: LoadOptions): Promise<LoadResult> {
     seconds: options.durationMs / 1000,
     latenciesMs: [],
     serverCpuMsPerRequest: Number.NaN,
+    postgresCpuMsPerRequest: Number.NaN,
     checked: 0,
     failed: 0,
     foreignRows: 0,
@@ -59,12 +69,19 @@ export async function runLoad(options: LoadOptions): Promise<LoadResult> {
   let completedInWindow = 0;
   const cpuAtStart = delay(options.warmupMs).then(options.serverCpuMicros);
   const cpuAtEnd = delay(options.warmupMs + options.durationMs).then(options.serverCpuMicros);
+  const databaseCpu = options.databaseCpu ?? (async () => null);
+  const dbAtStart = delay(options.warmupMs).then(databaseCpu);
+  const dbAtEnd = delay(options.warmupMs + options.durationMs).then(databaseCpu);
+  const requestBody = options.body ?? QUERY;
 
   async function worker() {
     while (performance.now() < windowEnd) {
       const tenant = tenants[Math.floor(Math.random() * tenants.length)] as TenantFixture;
       const sent = performance.now();
-      const { status, body } = await post(agent, options.port, tenant.token).catch((error: Error) => ({ status: 0, body: error.message }));
+      const { status, body } = await post(agent, options.port, tenant.token, requestBody).catch((error: Error) => ({
+        status: 0,
+        body: error.message,
+      }));
       const received = performance.now();
       if (sent >= windowStart && received <= windowEnd) {
         result.requests += 1;
@@ -87,6 +104,8 @@ export async function runLoad(options: LoadOptions): Promise<LoadResult> {
     agent.destroy();
   }
   result.serverCpuMsPerRequest = ((await cpuAtEnd) - (await cpuAtStart)) / 1000 / completedInWindow;
+  const [dbStart, dbEnd] = [await dbAtStart, await dbAtEnd];
+  if (dbStart && dbEnd) result.postgresCpuMsPerRequest = cpuSince(dbStart, dbEnd) / 1000 / completedInWindow;
   return result;
 }
 
@@ -94,7 +113,7 @@ function delay(ms: number): Promise<void> {
   return new Promise((resolve) => setTimeout(resolve, ms));
 }
 
-function post(agent: Agent, port: number, token: string): Promise<{ status: number; body: string }> {
+function post(agent: Agent, port: number, token: string, body: string): Promise<{ status: number; body: string }> {
   return new Promise((resolve, reject) => {
     const req = request(
       {
@@ -105,7 +124,7 @@ function post(agent: Agent, port: number, token: string): Promise<{ status: numb
         method: 'POST',
         headers: {
           'content-type': 'application/json',
-          'content-length': Buffer.byteLength(QUERY),
+          'content-length': Buffer.byteLength(body),
           authorization: `Bearer ${token}`,
         },
       },
@@ -117,7 +136,7 @@ function post(agent: Agent, port: number, token: string): Promise<{ status: numb
       },
     );
     req.on('error', reject);
-    req.end(QUERY);
+    req.end(body);
   });
 }
 
@@ -146,10 +165,13 @@ export function checkPage(
   const edges = parsed.data?.agents?.edges ?? [];
   let foreignRows = 0;
   for (const edge of edges) {
-    const globalId = typeof edge.node?.id === 'string' ? edge.node.id : '';
-    const agentId = Buffer.from(globalId, 'base64')
-      .toString('utf8')
-      .replace(/^Agent:/, '');
+    // A Relay global id (`Agent:<uuid>`, base64) or, from a peer that exposes the column, the uuid itself.
+    const id = typeof edge.node?.id === 'string' ? edge.node.id : '';
+    const agentId = agentOwner.has(id)
+      ? id
+      : Buffer.from(id, 'base64')
+          .toString('utf8')
+          .replace(/^Agent:/, '');
     if (agentOwner.get(agentId) !== tenantId) foreignRows += 1;
   }
   if (foreignRows > 0) return { foreignRows, problem: `tenant ${tenantId} received ${foreignRows} foreign row(s)` };

@@ -1,14 +1,25 @@
 import { type LoadResult, percentile } from './load.ts';
 
 /**
- * `fleetgate-bare`: the gateway without its request policies (skip with BENCH_POLICY_COST=0).
- * `baseline`: the gateway of another checkout (BENCH_BASELINE), measured before/after in one run.
+ * The peers and the gateway `npm run bench` measures:
+ * - `yoga-pg`: bare graphql-yoga + `pg`, one hand-written resolver, named prepared statements;
+ * - `postgraphile`: PostGraphile 5, Amber preset, grafserv on node:http, JWT → pgSettings;
+ * - `fleetgate`: the gateway as shipped; `fleetgate-bare` without its request policies (skip with
+ *   BENCH_POLICY_COST=0); `baseline`: the gateway of another checkout (BENCH_BASELINE), before/after.
  */
-export type ServerName = 'floor' | 'fleetgate' | 'fleetgate-bare' | 'baseline';
+export type ServerName = 'yoga-pg' | 'postgraphile' | 'fleetgate' | 'fleetgate-bare' | 'baseline';
 
-/** Goals from the issue: Fleetgate's throughput against the floor's, and its latency growth with tenants. */
-export const MIN_THROUGHPUT_RATIO = 0.7;
-export const MAX_P50_GROWTH = 1.2;
+/** Goals of issue 24. */
+export const GOALS = {
+  /** Fleetgate's req/s at least PostGraphile's. */
+  throughputVsPostgraphile: 1,
+  /** Fleetgate's gateway CPU per request at most 1.25 × yoga-pg's. */
+  gatewayCpuVsYogaPg: 1.25,
+  /** Fleetgate's Postgres CPU per request at most PostGraphile's. */
+  postgresCpuVsPostgraphile: 1,
+  /** 10,000 tenants within 10 % of 1,000 (req/s). */
+  largeOverSmall: 0.9,
+};
 /** Issue 6: the full policy stack costs at most 10% of throughput. */
 export const MIN_POLICY_RATIO = 0.9;
 
@@ -17,12 +28,9 @@ export interface Measurement {
   tenants: number;
   server: string;
   requests: number;
-  seconds: number;
   latenciesMs: number[];
-  /** Throughput of each round, in round order (for the spread of paired rounds). */
-  roundThroughputs: number[];
-  /** Server CPU per request, mean of the rounds weighted by their requests. */
-  cpuMsPerRequest: number;
+  /** Per round, in round order: req/s, gateway CPU µs/req, Postgres CPU µs/req. */
+  rounds: { rate: number; gatewayMicros: number; postgresMicros: number }[];
 }
 
 export function merge(tenants: number, server: string, rounds: readonly LoadResult[]): Measurement {
@@ -30,11 +38,12 @@ export function merge(tenants: number, server: string, rounds: readonly LoadResu
     tenants,
     server,
     requests: rounds.reduce((sum, r) => sum + r.requests, 0),
-    seconds: rounds.reduce((sum, r) => sum + r.seconds, 0),
     latenciesMs: rounds.flatMap((r) => r.latenciesMs),
-    roundThroughputs: rounds.map(throughput),
-    cpuMsPerRequest:
-      rounds.reduce((sum, r) => sum + r.serverCpuMsPerRequest * r.requests, 0) / rounds.reduce((sum, r) => sum + r.requests, 0),
+    rounds: rounds.map((r) => ({
+      rate: throughput(r),
+      gatewayMicros: r.serverCpuMsPerRequest * 1000,
+      postgresMicros: r.postgresCpuMsPerRequest * 1000,
+    })),
   };
 }
 
@@ -42,69 +51,93 @@ export function throughput(m: { requests: number; seconds: number }): number {
   return m.requests / m.seconds;
 }
 
+/** Median over the rounds: a burst of other load on the shared machine moves one round, not the median. */
+const median = (m: Measurement, pick: (round: Measurement['rounds'][number]) => number) => percentile(m.rounds.map(pick), 50);
+export const rate = (m: Measurement) => median(m, (r) => r.rate);
+export const gatewayMicros = (m: Measurement) => median(m, (r) => r.gatewayMicros);
+export const postgresMicros = (m: Measurement) => median(m, (r) => r.postgresMicros);
+
 export function describeRound(result: LoadResult): string {
   const p50 = fmt(percentile(result.latenciesMs, 50), 1);
   const p99 = fmt(percentile(result.latenciesMs, 99), 1);
-  return `${fmt(throughput(result), 0).padStart(6)} req/s  p50 ${p50} ms  p99 ${p99} ms  server cpu ${fmt(result.serverCpuMsPerRequest, 2)} ms/req`;
+  return (
+    `${fmt(throughput(result), 0).padStart(6)} req/s  p50 ${p50} ms  p99 ${p99} ms  ` +
+    `gateway ${fmt(result.serverCpuMsPerRequest * 1000, 0)} µs/req  postgres ${fmt(result.postgresCpuMsPerRequest * 1000, 0)} µs/req`
+  );
 }
 
 /** The results table and the goal lines; returns the text to print. */
 export function renderReport(measurements: readonly Measurement[], points: readonly number[]): string {
   const lines = [
     '',
+    'Median of the rounds (req/s, CPU per request); p50/p99 over all rounds',
     `${'tenants'.padStart(8)}  ${'server'.padEnd(15)}${'req/s'.padStart(8)}${'p50 ms'.padStart(9)}${'p99 ms'.padStart(9)}` +
-      `${'cpu ms/req'.padStart(12)}  requests`,
+      `${'gateway µs/req'.padStart(16)}${'postgres µs/req'.padStart(17)}  requests`,
   ];
   for (const m of measurements) {
     lines.push(
-      `${m.tenants.toLocaleString('en-US').padStart(8)}  ${m.server.padEnd(15)}${fmt(throughput(m), 0).padStart(8)}` +
+      `${m.tenants.toLocaleString('en-US').padStart(8)}  ${m.server.padEnd(15)}${fmt(rate(m), 0).padStart(8)}` +
         `${fmt(percentile(m.latenciesMs, 50), 1).padStart(9)}${fmt(percentile(m.latenciesMs, 99), 1).padStart(9)}` +
-        `${fmt(m.cpuMsPerRequest, 2).padStart(12)}  ${m.requests}`,
+        `${fmt(gatewayMicros(m), 0).padStart(16)}${fmt(postgresMicros(m), 0).padStart(17)}  ${m.requests}`,
     );
   }
   const find = (tenants: number, server: ServerName) => measurements.find((x) => x.tenants === tenants && x.server === server);
-  const p50 = (m: Measurement) => percentile(m.latenciesMs, 50);
 
-  lines.push('', 'Goals');
+  lines.push('', 'Goals (issue 24): Fleetgate against its peers, same run');
   for (const tenants of points) {
-    const [fleetgate, floor] = [find(tenants, 'fleetgate'), find(tenants, 'floor')];
-    if (!fleetgate || !floor) continue;
-    const ratio = throughput(fleetgate) / throughput(floor);
-    const label = `throughput fleetgate/floor at ${tenants.toLocaleString('en-US')} tenants`;
-    lines.push(`${goal(label, ratio, `>= ${MIN_THROUGHPUT_RATIO}`, ratio >= MIN_THROUGHPUT_RATIO)}  (${pairedSpread(fleetgate, floor)})`);
+    const at = tenants.toLocaleString('en-US');
+    const [fleetgate, postgraphile, yogaPg] = [find(tenants, 'fleetgate'), find(tenants, 'postgraphile'), find(tenants, 'yoga-pg')];
+    if (!fleetgate) continue;
+    if (postgraphile) {
+      const ratio = rate(fleetgate) / rate(postgraphile);
+      lines.push(
+        `${goal(`req/s fleetgate/postgraphile at ${at}`, ratio, `>= ${GOALS.throughputVsPostgraphile}`, ratio >= GOALS.throughputVsPostgraphile)}  (${pairedSpread(fleetgate, postgraphile)})`,
+      );
+      const pg = postgresMicros(fleetgate) / postgresMicros(postgraphile);
+      lines.push(
+        goal(
+          `postgres cpu/req fleetgate/postgraphile at ${at}`,
+          pg,
+          `<= ${GOALS.postgresCpuVsPostgraphile}`,
+          pg <= GOALS.postgresCpuVsPostgraphile,
+        ),
+      );
+    }
+    if (yogaPg) {
+      const cpu = gatewayMicros(fleetgate) / gatewayMicros(yogaPg);
+      lines.push(
+        goal(`gateway cpu/req fleetgate/yoga-pg at ${at}`, cpu, `<= ${GOALS.gatewayCpuVsYogaPg}`, cpu <= GOALS.gatewayCpuVsYogaPg),
+      );
+    }
   }
   const [small, large] = [points[0], points.at(-1)];
   const [before, after] = [small !== undefined && find(small, 'fleetgate'), large !== undefined && find(large, 'fleetgate')];
   if (small !== large && before && after) {
-    const growth = p50(after) / p50(before);
-    lines.push(goal(`fleetgate p50 ${tenantsLabel(large, small)}`, growth, `<= ${MAX_P50_GROWTH}`, growth <= MAX_P50_GROWTH));
+    const ratio = rate(after) / rate(before);
+    lines.push(goal(`fleetgate req/s ${tenantsLabel(large, small)}`, ratio, `>= ${GOALS.largeOverSmall}`, ratio >= GOALS.largeOverSmall));
   }
   for (const tenants of points) {
     const [fleetgate, bare] = [find(tenants, 'fleetgate'), find(tenants, 'fleetgate-bare')];
     if (!fleetgate || !bare) continue;
-    const ratio = throughput(fleetgate) / throughput(bare);
-    const label = `policies on/off throughput at ${tenants.toLocaleString('en-US')}`;
+    const ratio = rate(fleetgate) / rate(bare);
+    const label = `policies on/off req/s at ${tenants.toLocaleString('en-US')}`;
     lines.push(`${goal(label, ratio, `>= ${MIN_POLICY_RATIO}`, ratio >= MIN_POLICY_RATIO)}  (${pairedSpread(fleetgate, bare)})`);
   }
 
-  lines.push('', 'For reference');
-  const [floorBefore, floorAfter] = [small !== undefined && find(small, 'floor'), large !== undefined && find(large, 'floor')];
-  if (small !== large && floorBefore && floorAfter) {
-    lines.push(reference(`floor p50 ${tenantsLabel(large, small)}`, p50(floorAfter) / p50(floorBefore)));
-  }
+  lines.push('', 'For reference (CPU per request moves least when other processes share the machine)');
   for (const tenants of points) {
-    const [fleetgate, floor] = [find(tenants, 'fleetgate'), find(tenants, 'floor')];
-    if (!fleetgate || !floor) continue;
-    // The throughput ratio a quiet machine would show when the server process is the bottleneck.
-    const label = `server cpu/req floor/fleetgate at ${tenants.toLocaleString('en-US')}`;
-    lines.push(`${reference(label, floor.cpuMsPerRequest / fleetgate.cpuMsPerRequest)}  (less moved by other load)`);
-    const baseline = find(tenants, 'baseline');
-    if (!baseline) continue;
-    const before = `throughput baseline/floor at ${tenants.toLocaleString('en-US')} tenants`;
-    lines.push(`${reference(before, throughput(baseline) / throughput(floor))}  (${pairedSpread(baseline, floor)})`);
-    lines.push(
-      reference(`server cpu/req floor/baseline at ${tenants.toLocaleString('en-US')}`, floor.cpuMsPerRequest / baseline.cpuMsPerRequest),
-    );
+    const at = tenants.toLocaleString('en-US');
+    const [fleetgate, postgraphile, baseline] = [find(tenants, 'fleetgate'), find(tenants, 'postgraphile'), find(tenants, 'baseline')];
+    if (fleetgate && postgraphile) {
+      lines.push(reference(`gateway cpu/req fleetgate/postgraphile at ${at}`, gatewayMicros(fleetgate) / gatewayMicros(postgraphile)));
+    }
+    if (fleetgate && baseline) {
+      lines.push(
+        `${reference(`req/s fleetgate/baseline at ${at}`, rate(fleetgate) / rate(baseline))}  (${pairedSpread(fleetgate, baseline)})`,
+      );
+      lines.push(reference(`gateway cpu/req fleetgate/baseline at ${at}`, gatewayMicros(fleetgate) / gatewayMicros(baseline)));
+      lines.push(reference(`postgres cpu/req fleetgate/baseline at ${at}`, postgresMicros(fleetgate) / postgresMicros(baseline)));
+    }
   }
   return lines.join('\n');
 }
@@ -114,7 +147,7 @@ export function renderReport(measurements: readonly Measurement[], points: reado
  * own ratio is the least disturbed by drift; a wide range means the machine was not quiet.
  */
 function pairedSpread(a: Measurement, b: Measurement): string {
-  const ratios = a.roundThroughputs.map((t, i) => t / (b.roundThroughputs[i] ?? Number.NaN));
+  const ratios = a.rounds.map((r, i) => r.rate / (b.rounds[i]?.rate ?? Number.NaN));
   return `rounds ${fmt(Math.min(...ratios), 2)}-${fmt(Math.max(...ratios), 2)}`;
 }
 
@@ -127,7 +160,7 @@ function goal(label: string, value: number, target: string, pass: boolean): stri
 }
 
 function reference(label: string, value: number): string {
-  return `  ${label.padEnd(48)}${fmt(value, 2).padStart(6)}`;
+  return `  ${label.padEnd(50)}${fmt(value, 2).padStart(6)}`;
 }
 
 function fmt(value: number, digits: number): string {

@@ -1,9 +1,12 @@
 /**
- * `npm run bench`: Fleetgate's `agents(first: 20)` against a floor (bare yoga + pg), at 1,000 and
- * 10,000 tenants of 20 agents each, on a throw-away database. Prints throughput, p50/p99 and the
- * server process's CPU per request for each server and point, and the goals (report, not gate: a
- * MISS still exits 0). Exits non-zero if any response carried a foreign row or an error, or the
- * run itself failed.
+ * `npm run bench`: Fleetgate's `agents(first: 20) { id name status }` against two peers on the same
+ * data and the same RLS policies — a bare graphql-yoga + `pg` gateway with named prepared statements
+ * (bench/yoga-pg-server.ts) and PostGraphile 5 (bench/postgraphile-server.ts) — at 1,000 and 10,000
+ * tenants of 20 agents each, on a throw-away database, one server at a time. Prints req/s, p50/p99,
+ * the gateway process's CPU per request and the Postgres backends' CPU per request (/proc) for each
+ * server and point, and the goals of issue 24 (report, not gate: a MISS still exits 0). Every
+ * response is checked (count, ownership, errors). Exits non-zero if any response carried a foreign
+ * row or an error, or the run itself failed.
  *
  * Environment (all optional):
  *   BENCH_DATABASE_URL  administrative URL (default postgres://postgres@127.0.0.1:5432/postgres)
@@ -14,6 +17,7 @@
  *   BENCH_DURATION_S    length of each measurement (default 6)
  *   BENCH_ROUNDS        measurements per server and point (default 4)
  *   BENCH_POLICY_COST   0: skip `fleetgate-bare`, the gateway without its request policies (default 1)
+ *   BENCH_PEERS         0: skip the peers (yoga-pg, postgraphile), e.g. for a quick before/after (default 1)
  *   BENCH_FREEZES       freeze propagation samples between two gateway replicas (default 10)
  *   BENCH_CPU_PROF      a directory: each server writes <name>.cpuprofile there when it stops
  *   BENCH_BASELINE      another checkout (with node_modules): its gateway runs as `baseline` in the same
@@ -25,8 +29,9 @@ import { appUrlFor } from '../src/db/database-urls.ts';
 import { benchFixture, type Cleanup } from './fixture.ts';
 import { MAX_FREEZE_PROPAGATION_MS, measureFreezePropagation } from './freeze-propagation.ts';
 import { type LoadResult, runLoad } from './load.ts';
+import { backendCpu } from './postgres-cpu.ts';
 import { describeRound, type Measurement, merge, renderReport } from './report.ts';
-import { type Fixtures, seedTenants } from './seed.ts';
+import { AGENTS_PER_TENANT, type Fixtures, seedTenants } from './seed.ts';
 import { type ServerProcess, startServer } from './servers.ts';
 
 const settings = {
@@ -38,6 +43,7 @@ const settings = {
   durationMs: positiveInt('BENCH_DURATION_S', process.env.BENCH_DURATION_S ?? '6') * 1000,
   rounds: positiveInt('BENCH_ROUNDS', process.env.BENCH_ROUNDS ?? '4'),
   policyCost: process.env.BENCH_POLICY_COST !== '0',
+  peers: process.env.BENCH_PEERS !== '0',
   freezes: positiveInt('BENCH_FREEZES', process.env.BENCH_FREEZES ?? '10'),
 };
 
@@ -50,7 +56,15 @@ async function main(): Promise<void> {
   const { machine, db, keyringDir, tokens } = await benchFixture(settings.adminUrl, cleanups);
 
   const childConfig = { appUrl: appUrlFor(db.url), keyringDir, poolSize: settings.poolSize };
-  const starting = [startServer('floor', './floor-server.ts', childConfig), startServer('fleetgate', './fleetgate-server.ts', childConfig)];
+  const starting = [startServer('fleetgate', './fleetgate-server.ts', childConfig)];
+  if (settings.peers) {
+    starting.push(startServer('yoga-pg', './yoga-pg-server.ts', childConfig));
+    // PostGraphile's Amber preset names the table's connection `allAgents` and the uuid column `rowId`.
+    const postgraphileQuery = `{ agents: allAgents(first: ${AGENTS_PER_TENANT}, orderBy: PRIMARY_KEY_ASC) { edges { node { id: rowId name status } } } }`;
+    starting.push(
+      startServer('postgraphile', './postgraphile-server.ts', childConfig, [], { body: JSON.stringify({ query: postgraphileQuery }) }),
+    );
+  }
   if (settings.policyCost) starting.push(startServer('fleetgate-bare', './fleetgate-server.ts', childConfig, ['--without-policies']));
   const baseline = process.env.BENCH_BASELINE;
   if (baseline)
@@ -84,8 +98,17 @@ async function main(): Promise<void> {
       // ABBA order (ABBAABBA over rounds), so drift and bursts of other load on the machine do not favour one server.
       const order = round % 2 === 0 ? servers : [...servers].reverse();
       for (const server of order) {
-        const { name, port, cpuMicros } = server;
-        const result = await runLoad({ port, fixtures, concurrency, warmupMs, durationMs, serverCpuMicros: cpuMicros });
+        const { name, port, cpuMicros, body } = server;
+        const result = await runLoad({
+          port,
+          fixtures,
+          concurrency,
+          warmupMs,
+          durationMs,
+          serverCpuMicros: cpuMicros,
+          databaseCpu: () => backendCpu(settings.adminUrl, db.name),
+          body,
+        });
         checked += result.checked;
         console.log(`  round ${round + 1} ${name.padEnd(14)} ${describeRound(result)}`);
         if (result.failed > 0 || result.foreignRows > 0) {
@@ -103,7 +126,7 @@ async function main(): Promise<void> {
 
   // Freeze propagation: freeze through one gateway process, measured at another (both LISTEN for
   // tenant policy changes). Needs two Fleetgate replicas: the bare one is a second replica here.
-  const replicas = servers.filter((server) => server.name !== 'floor');
+  const replicas = servers.filter((server) => server.name !== 'yoga-pg' && server.name !== 'postgraphile');
   const tenant = fixtures.tenants[0];
   if (replicas.length >= 2 && tenant && replicas[0] && replicas[1]) {
     const samples = await measureFreezePropagation({

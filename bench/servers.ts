@@ -12,6 +12,8 @@ export interface ServerProcess {
   port: number;
   /** CPU time the server process has used so far, in microseconds. */
   cpuMicros: () => Promise<number>;
+  /** The request body this server is sent, when it is not bench/load.ts's AGENTS_QUERY. */
+  body?: string;
   stop: () => Promise<void>;
 }
 
@@ -19,7 +21,13 @@ export interface ServerProcess {
  * Starts `bench/<script>` in its own Node process (this Node, with tsx), so the server under test
  * and the load generator never share an event loop, and resolves once it prints `READY <port>`.
  */
-export async function startServer(name: string, script: string, config: ChildConfig, args: string[] = []): Promise<ServerProcess> {
+export async function startServer(
+  name: string,
+  script: string,
+  config: ChildConfig,
+  args: string[] = [],
+  extra: { body?: string; env?: Record<string, string> } = {},
+): Promise<ServerProcess> {
   // BENCH_CPU_PROF=<dir>: each server writes a V8 CPU profile there when it stops (open it in Chrome DevTools).
   const profile = process.env.BENCH_CPU_PROF
     ? ['--cpu-prof', `--cpu-prof-dir=${process.env.BENCH_CPU_PROF}`, `--cpu-prof-name=${name}.cpuprofile`]
@@ -32,6 +40,7 @@ export async function startServer(name: string, script: string, config: ChildCon
       BENCH_APP_URL: config.appUrl,
       BENCH_KEYRING_DIR: config.keyringDir,
       BENCH_POOL_SIZE: String(config.poolSize),
+      ...extra.env,
     },
     stdio: ['pipe', 'pipe', 'inherit'],
   });
@@ -49,7 +58,7 @@ export async function startServer(name: string, script: string, config: ChildCon
       cpuReplies.push(resolve);
       child.stdin?.write('cpu\n');
     });
-  return { name, port, cpuMicros, stop: () => stopChild(child) };
+  return { name, port, cpuMicros, body: extra.body, stop: () => stopChild(child) };
 }
 
 function waitForReady(name: string, child: ChildProcess, onCpu: (micros: number) => void): Promise<number> {

@@ -5,6 +5,7 @@ import { principalOf } from './auth/authenticate.ts';
 import type { Keyring } from './auth/keyring.ts';
 import type { Principal } from './auth/principal.ts';
 import type { TokenIssuer } from './auth/tokens.ts';
+import type { LeanRead } from './db/lean-read.ts';
 import type { Region, Regions } from './db/regions.ts';
 import { forkForPrincipal, forkForRequest } from './db/request-scope.ts';
 import type { CredentialKeys } from './modules/credentials/credential.service.ts';
@@ -30,6 +31,12 @@ export interface RequestContext {
    * resolver shares one transaction.
    */
   em: EntityManager;
+  /**
+   * Set during execution when the operation is a user's read the lean path serves in full
+   * (src/db/lean-read.ts `isLeanRead`): its reads then go through it, one round trip each with the
+   * settings and the token's liveness check, and no ORM transaction is opened.
+   */
+  leanRead?: LeanRead;
   log: Logger;
   requestId: string;
   tokens: TokenIssuer;
@@ -150,4 +157,4 @@ async function regionOf(regions: Regions, principal: Principal): Promise<Region>
 }
 
 /** What a service needs from a request: who is calling, the transaction's EntityManager, correlation. */
-export type RequestScope = Pick<Context, 'principal' | 'em' | 'requestId' | 'log'>;
+export type RequestScope = Pick<Context, 'principal' | 'em' | 'requestId' | 'log' | 'leanRead'>;

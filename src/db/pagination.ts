@@ -7,6 +7,7 @@ import {
   ReferenceKind,
 } from '@mikro-orm/postgresql';
 import { badInput } from '../shared/errors.ts';
+import type { LeanRead } from './lean-read.ts';
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
@@ -39,6 +40,8 @@ export async function findPage<T extends { id: string }>(
  * instances, identity map or unit of work, and no QueryBuilder, whose building and result mapping
  * cost more CPU than the rest of the request's database work (bench/run.ts). Values are converted
  * by the properties' own types (timestamps to Date, json, arrays), as `em.find` would.
+ * `properties`: the ones the caller will read (from the GraphQL selection); `id` is always read. A
+ * row then carries only those: the caller must not read others. Omitted: every persisted scalar.
  *
  * Wall 2 holds on this path as it does in `em.find`: `em.applyFilters` ANDs the entity's default
  * filters, with this EntityManager's parameters (the tenant filter; MikroORM refuses the query
@@ -51,20 +54,66 @@ export async function findPageRows<T extends { id: string }>(
   entity: EntityName<T>,
   where: Record<string, unknown>,
   page: PageArgs,
+  properties?: readonly string[],
 ): Promise<{ [K in keyof T]: T[K] }[]> {
+  const statement = await pageStatement(em, entity, where, page, properties);
+  return statement.convert(await em.execute<Record<string, unknown>[]>(statement.sql, statement.params));
+}
+
+/**
+ * The same page, the same SQL (the ORM filter's conditions rendered into it by `pageStatement`),
+ * sent through the request's LeanRead: one round trip with its transaction's settings, the user's
+ * liveness check and commit, as a named prepared statement (src/db/lean-read.ts).
+ * test/one-round-trip-read.test.ts shows the filter alone keeping another tenant's rows out here too.
+ */
+export async function leanPageRows<T extends { id: string }>(
+  em: EntityManager,
+  read: LeanRead,
+  entity: EntityName<T>,
+  where: Record<string, unknown>,
+  page: PageArgs,
+  properties?: readonly string[],
+): Promise<{ [K in keyof T]: T[K] }[]> {
+  const statement = await pageStatement(em, entity, where, page, properties);
+  let n = 0;
+  const sql = statement.sql.replace(/\?/g, () => `$${++n}`);
+  return statement.convert(await read.rows<Record<string, unknown>>(sql, statement.params));
+}
+
+interface PageStatement<T> {
+  /** `?` placeholders, as MikroORM's `execute` takes them. */
+  sql: string;
+  params: unknown[];
+  convert: (rows: Record<string, unknown>[]) => { [K in keyof T]: T[K] }[];
+}
+
+async function pageStatement<T extends { id: string }>(
+  em: EntityManager,
+  entity: EntityName<T>,
+  where: Record<string, unknown>,
+  page: PageArgs,
+  properties: readonly string[] | undefined,
+): Promise<PageStatement<T>> {
   const meta = em.getMetadata(entity);
   const conditions = await em.applyFilters(entity, pageWhere(where, page) as FilterQuery<T>, {}, 'read');
   const params: unknown[] = [];
-  const { columns, dates, converted } = shapeOf(meta);
+  const { columns, dates, converted } = shapeOf(meta, properties);
   const sql = `select ${columns} from "${meta.tableName}" where ${sqlWhere(meta, conditions ?? {}, params)} order by "id" ${page.inverted ? 'desc' : 'asc'} limit ?`;
-  const rows = await em.execute<Record<string, unknown>[]>(sql, [...params, page.limit]);
+  params.push(page.limit);
   const platform = em.getPlatform();
-  for (const row of rows) {
-    // As the ORM's hydrator does: MikroORM's connection leaves timestamps as text.
-    for (const prop of dates) if (typeof row[prop.name] === 'string') row[prop.name] = platform.parseDate(row[prop.name] as string);
-    for (const prop of converted) if (row[prop.name] != null) row[prop.name] = prop.customType?.convertToJSValue(row[prop.name], platform);
-  }
-  return rows as { [K in keyof T]: T[K] }[];
+  return {
+    sql,
+    params,
+    convert(rows) {
+      for (const row of rows) {
+        // As the ORM's hydrator does: MikroORM's connection leaves timestamps as text.
+        for (const prop of dates) if (typeof row[prop.name] === 'string') row[prop.name] = platform.parseDate(row[prop.name] as string);
+        for (const prop of converted)
+          if (row[prop.name] != null) row[prop.name] = prop.customType?.convertToJSValue(row[prop.name], platform);
+      }
+      return rows as { [K in keyof T]: T[K] }[];
+    },
+  };
 }
 
 interface RowShape {
@@ -76,21 +125,29 @@ interface RowShape {
   converted: EntityProperty[];
 }
 
-const shapes = new WeakMap<EntityMetadata, RowShape>();
+const shapes = new WeakMap<EntityMetadata, Map<string, RowShape>>();
 
-/** Worked out once per entity, not per page. */
-function shapeOf(meta: EntityMetadata): RowShape {
-  let shape = shapes.get(meta);
+/** Worked out once per entity and set of properties, not per page. */
+function shapeOf(meta: EntityMetadata, properties: readonly string[] | undefined): RowShape {
+  let byProperties = shapes.get(meta);
+  if (!byProperties) {
+    byProperties = new Map();
+    shapes.set(meta, byProperties);
+  }
+  const key = properties ? properties.join(',') : '*';
+  let shape = byProperties.get(key);
   if (!shape) {
+    const wanted = properties ? new Set(['id', ...properties]) : undefined;
     const persisted = meta.props.filter(
-      (prop) => prop.kind === ReferenceKind.SCALAR && prop.persist !== false && prop.fieldNames.length === 1,
+      (prop) =>
+        prop.kind === ReferenceKind.SCALAR && prop.persist !== false && prop.fieldNames.length === 1 && (!wanted || wanted.has(prop.name)),
     );
     shape = {
       columns: persisted.map((prop) => `"${prop.fieldNames[0]}" as "${prop.name}"`).join(', '),
       dates: persisted.filter((prop) => prop.runtimeType === 'Date'),
       converted: persisted.filter((prop) => prop.customType && prop.runtimeType !== 'Date'),
     };
-    shapes.set(meta, shape);
+    byProperties.set(key, shape);
   }
   return shape;
 }

@@ -1,8 +1,10 @@
+import type { PostgreSqlConnection } from '@mikro-orm/postgresql';
 import { type DocumentNode, type ExecutionArgs, type GraphQLError, getOperationAST } from 'graphql';
-
 import type { Plugin } from 'graphql-yoga';
+import type pg from 'pg';
 import type { Context, RequestContext } from '../context.ts';
 import { unauthenticated } from '../shared/errors.ts';
+import { isLeanRead, LeanRead, UserTokenNotLive } from './lean-read.ts';
 import { enterAgentRequest, enterUserRequest } from './request-scope.ts';
 
 class RollbackForErrors extends Error {}
@@ -26,12 +28,29 @@ export interface RequestTransactionOptions {
  * computing change sets for every entity it loaded. A user's or an agent's transaction opens with
  * its token's liveness check (`enterUserRequest`, `enterAgentRequest`): a revoked token executes
  * nothing and is answered 401.
+ *
+ * A user's query that the lean read path serves in full (`isLeanRead`: `agents` with fields of its
+ * rows) opens no ORM transaction: each of its reads is one round trip that carries the same
+ * settings and the same liveness check (src/db/lean-read.ts), and an operation that read nothing
+ * still checks the token before it is answered.
  */
 export function useRequestTransaction(options: RequestTransactionOptions = {}): Plugin<RequestContext> {
   return {
     onExecute({ executeFn, setExecuteFn }) {
       setExecuteFn(async (args) => {
         const ctx = args.contextValue as Context;
+        if (ctx.principal.kind === 'user' && !options.withoutUserTokenCheck && isLeanRead(args.document, args.operationName)) {
+          ctx.leanRead = new LeanRead(await poolOf(ctx), ctx.principal);
+          const result = await executeFn(args);
+          await (ctx.leanRead.entered ? undefined : ctx.leanRead.enter().catch(ignoreNotLive));
+          if (ctx.leanRead.refused) {
+            ctx.log.info({ credential: 'token' }, 'authentication refused');
+            throw unauthenticated();
+          }
+          // Nothing to roll back (a read), but refusals are recorded as on the transaction path.
+          if (result && 'errors' in result && result.errors?.length) await options.afterRollback?.(ctx, args, result);
+          return result;
+        }
         let result: Awaited<ReturnType<typeof executeFn>> | undefined;
         try {
           await ctx.em.transactional(async (em) => {
@@ -57,6 +76,23 @@ export function useRequestTransaction(options: RequestTransactionOptions = {}): 
       });
     },
   };
+}
+
+function ignoreNotLive(error: unknown): void {
+  if (!(error instanceof UserTokenNotLive)) throw error;
+}
+
+const pools = new WeakMap<object, pg.Pool>();
+
+/** The ORM's own pool (its size, its timeouts, its clients): the lean path takes its connections from there. */
+async function poolOf(ctx: Context): Promise<pg.Pool> {
+  const connection = ctx.em.getConnection() as PostgreSqlConnection;
+  let pool = pools.get(connection);
+  if (!pool) {
+    pool = (await connection.getNativeClient()) as unknown as pg.Pool;
+    pools.set(connection, pool);
+  }
+  return pool;
 }
 
 function tokenIsLive(em: Context['em'], principal: Context['principal'], skipUsers = false): Promise<boolean> | boolean {

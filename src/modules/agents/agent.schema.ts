@@ -1,4 +1,6 @@
+import type { FieldNode } from 'graphql';
 import { builder } from '../../builder.ts';
+import { registerLeanRootField } from '../../db/lean-read.ts';
 import { encodeGlobalId } from '../../shared/global-id.ts';
 import { keysetConnection } from '../common/connection.ts';
 import { HARDENING } from '../provisioning/container-runtime.ts';
@@ -54,13 +56,67 @@ export const AgentRef = builder.node(builder.objectRef<AgentRecord>('Agent'), {
   }),
 });
 
+/** Fields of Agent served from its own row, and the properties each reads (`id` is always read). */
+const AGENT_ROW_FIELDS: Record<string, readonly string[]> = {
+  __typename: [],
+  id: [],
+  name: ['name'],
+  description: ['description'],
+  image: ['image'],
+  config: ['config'],
+  status: ['status'],
+  statusReason: ['statusReason'],
+  desiredState: ['desiredState'],
+  command: ['command'],
+  egress: ['egress'],
+  createdAt: ['createdAt'],
+  updatedAt: ['updatedAt'],
+};
+
+/**
+ * The properties a selection of `agents` reads (read what was asked, issue 24), or undefined when it
+ * selects anything else (a fragment, `runtime`, `logs`): then every column, and no lean read.
+ * `tenantId` always: the Agent type's scope compares it with the caller's tenant.
+ */
+function agentPropertiesOf(field: FieldNode): string[] | undefined {
+  const properties = new Set<string>(['tenantId']);
+  const fieldsOf = (node: FieldNode) => {
+    const selections = node.selectionSet?.selections ?? [];
+    return selections.every((selection) => selection.kind === 'Field') ? (selections as readonly FieldNode[]) : undefined;
+  };
+  const connectionFields = fieldsOf(field);
+  if (!connectionFields) return undefined;
+  for (const connectionField of connectionFields) {
+    const name = connectionField.name.value;
+    if (name === '__typename' || name === 'pageInfo') continue;
+    const edgeFields = name === 'edges' ? fieldsOf(connectionField) : undefined;
+    if (!edgeFields) return undefined;
+    for (const edgeField of edgeFields) {
+      if (edgeField.name.value === '__typename' || edgeField.name.value === 'cursor') continue;
+      const nodeFields = edgeField.name.value === 'node' ? fieldsOf(edgeField) : undefined;
+      if (!nodeFields) return undefined;
+      for (const nodeField of nodeFields) {
+        const read = AGENT_ROW_FIELDS[nodeField.name.value];
+        if (!read) return undefined;
+        for (const property of read) properties.add(property);
+      }
+    }
+  }
+  return [...properties].sort();
+}
+
+registerLeanRootField('agents', (field) => agentPropertiesOf(field) !== undefined);
+
 builder.queryFields((t) => ({
   agents: t.connection({
     description: "The caller's tenant's agents, oldest first.",
     type: AgentRef,
     skipTypeScopes: true,
     authScopes: { can: 'agent.read' },
-    resolve: (_root, args, ctx) => keysetConnection(args, (page) => listAgents(ctx, page)),
+    resolve: (_root, args, ctx, info) => {
+      const properties = info.fieldNodes.length === 1 && info.fieldNodes[0] ? agentPropertiesOf(info.fieldNodes[0]) : undefined;
+      return keysetConnection(args, (page) => listAgents(ctx, page, properties));
+    },
   }),
   agent: t.field({
     type: AgentRef,

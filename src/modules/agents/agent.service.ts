@@ -3,7 +3,7 @@ import { z } from 'zod';
 import { assertCan } from '../../auth/actions.ts';
 import { actorOf } from '../../auth/principal.ts';
 import type { Context, RequestScope } from '../../context.ts';
-import { findPageRows, type PageArgs } from '../../db/pagination.ts';
+import { findPageRows, leanPageRows, type PageArgs } from '../../db/pagination.ts';
 import { clientError, notFound } from '../../shared/errors.ts';
 import { newId } from '../../shared/ids.ts';
 import { parseInput } from '../../shared/validation.ts';
@@ -46,10 +46,16 @@ const createAgentInput = z.object({
 });
 const updateAgentInput = z.object(agentFields).partial();
 
-/** A read-only page: plain rows, not managed entities (the hot path of `agents(first:)`). */
-export function listAgents(scope: RequestScope, page: PageArgs): Promise<AgentRecord[]> {
+/**
+ * A read-only page: plain rows, not managed entities (the hot path of `agents(first:)`), with the
+ * `properties` the caller reads (all when omitted). In a lean read (a user's query of nothing else)
+ * it is one round trip with the request's settings and liveness check; else a statement of the
+ * request's ORM transaction. The same SQL either way, the ORM filter's conditions in it.
+ */
+export function listAgents(scope: RequestScope, page: PageArgs, properties?: readonly string[]): Promise<AgentRecord[]> {
   assertCan(scope.principal, 'agent.read');
-  return findPageRows(scope.em, Agent, {}, page);
+  if (scope.leanRead) return leanPageRows(scope.em, scope.leanRead, Agent, {}, page, properties);
+  return findPageRows(scope.em, Agent, {}, page, properties);
 }
 
 export async function loadAgents(scope: RequestScope, ids: string[]): Promise<(Agent | null)[]> {
