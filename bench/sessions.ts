@@ -2,8 +2,10 @@
  * `npm run bench:sessions`: what the users' token liveness check (enter_user_request: the user is
  * ACTIVE at the token's version, its session live) costs on the hot read, `agents(first: 20)`.
  * Two gateway processes on one throw-away database of 1,000 tenants, each owner signed in with a
- * session: `fleetgate` as shipped, and `no-check` started with `--without-session-check` (its users'
- * requests get their settings as session variables, as before sessions). Rounds alternate ABBA;
+ * session: `fleetgate` as shipped, and `no-check` started with `--without-session-check`. Both serve
+ * the read on the one-round-trip path (src/db/lean-read.ts); `no-check` opens its transaction with
+ * the same settings made by plain `set_config` instead of enter_user_read, so the check is the only
+ * difference. Rounds alternate ABBA;
  * each round reads the gateway process's CPU and the Postgres backends' CPU (from /proc) around its
  * window. Goal (issue 17): the check costs at most 3 % of CPU per request (gateway + Postgres).
  *

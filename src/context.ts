@@ -84,8 +84,8 @@ export interface SignUpPolicy {
 
 export interface ContextDeps {
   /**
-   * Benchmarks only (bench/sessions.ts): users' requests skip enter_user_request and get their
-   * settings as session variables, as before sessions existed, to measure the check's cost.
+   * Benchmarks only (bench/sessions.ts): users' requests skip the token liveness check
+   * (enter_user_request, enter_user_read) and get the same settings without it, to measure its cost.
    */
   withoutSessionCheck?: boolean;
   /** The database of each region; a request runs in its tenant's. */

@@ -13,6 +13,11 @@ const NOT_LIVE = 'FGL01';
 const BEGIN = { name: 'fg_begin', text: 'begin' };
 const ENTER_USER_READ = { name: 'fg_enter_user_read', text: 'select enter_user_read($1, $2, $3, $4, $5)' };
 const COMMIT = { name: 'fg_commit', text: 'commit' };
+/** Benchmarks only (bench/sessions.ts): the same settings without the liveness check, to measure its cost. */
+const ENTER_WITHOUT_CHECK = {
+  name: 'fg_enter_without_check',
+  text: "select set_config('app.tenant_id', $1, true), set_config('search_path', $2, true)",
+};
 
 /** A user's token stopped being live between its signature and this request: answered 401. */
 export class UserTokenNotLive extends Error {}
@@ -35,6 +40,8 @@ export class LeanRead {
   constructor(
     private readonly pool: pg.Pool,
     private readonly principal: UserPrincipal,
+    /** Benchmarks only: see ContextDeps.withoutSessionCheck. */
+    private readonly withoutLivenessCheck = false,
   ) {}
 
   /** Runs `sql` ($1, $2, … placeholders) in the request's one-message transaction; its rows, as `pg` parsed them. */
@@ -59,7 +66,11 @@ export class LeanRead {
     try {
       const sent = [
         client.query(BEGIN),
-        client.query({ ...ENTER_USER_READ, values: [tenantId, userId, tenantSearchPath(tenantId), tokenVersion ?? 1, sessionId ?? null] }),
+        client.query(
+          this.withoutLivenessCheck
+            ? { ...ENTER_WITHOUT_CHECK, values: [tenantId, tenantSearchPath(tenantId)] }
+            : { ...ENTER_USER_READ, values: [tenantId, userId, tenantSearchPath(tenantId), tokenVersion ?? 1, sessionId ?? null] },
+        ),
         ...statements.map((statement) => client.query(statement)),
         // After an error Postgres answers this COMMIT with a ROLLBACK: the connection goes back clean.
         client.query(COMMIT),

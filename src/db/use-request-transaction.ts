@@ -39,8 +39,8 @@ export function useRequestTransaction(options: RequestTransactionOptions = {}): 
     onExecute({ executeFn, setExecuteFn }) {
       setExecuteFn(async (args) => {
         const ctx = args.contextValue as Context;
-        if (ctx.principal.kind === 'user' && !options.withoutUserTokenCheck && isLeanRead(args.document, args.operationName)) {
-          ctx.leanRead = new LeanRead(await poolOf(ctx), ctx.principal);
+        if (ctx.principal.kind === 'user' && isLeanRead(args.document, args.operationName)) {
+          ctx.leanRead = new LeanRead(await poolOf(ctx), ctx.principal, options.withoutUserTokenCheck);
           const result = await executeFn(args);
           await (ctx.leanRead.entered ? undefined : ctx.leanRead.enter().catch(ignoreNotLive));
           if (ctx.leanRead.refused) {
