@@ -119,7 +119,9 @@ describe('npm start in production: readiness, metrics listener, graceful shutdow
     const inFlight = graphql('{ platformTenants(first: 5) { edges { node { name } } } }');
     await waitFor(async () => {
       const { rows } = await holder.query<{ waiting: number }>(
-        "SELECT count(*)::int AS waiting FROM pg_stat_activity WHERE datname = current_database() AND wait_event_type = 'Lock' AND query ILIKE '%tenant%'",
+        // By role and wait, not by query text: a statement sent with parameters waits on the lock
+        // while Postgres parses it, before pg_stat_activity shows its text.
+        "SELECT count(*)::int AS waiting FROM pg_stat_activity WHERE datname = current_database() AND usename = 'fleetgate_app' AND wait_event_type = 'Lock'",
       );
       return (rows[0]?.waiting ?? 0) > 0;
     });
