@@ -98,7 +98,7 @@ describe('A misbehaving leaves B and the gateway healthy', () => {
       exitCode: -1,
       output: String(error),
     }));
-    // RUNC: the host kernel kills the balloon process. GVISOR (the default here): the whole sandbox is
+    // RUNC: the host kernel kills the balloon process. GVISOR: the whole sandbox is
     // in the cgroup, so the host kills gVisor's sentry: A's container dies OOM-killed and is restarted.
     const after = await container.inspect();
     const processKilled = /exit=137|Killed/.test(balloon.output);

@@ -38,8 +38,6 @@ describe('durable provisioning', () => {
       memoryMb: 64,
       cpuMillis: 250,
       channelDir: runtime.channels.dirOf(agentId),
-      // What the worker itself would have created: no egress, so gVisor on this engine.
-      sandbox: 'GVISOR',
     });
     // While the lease holds nobody else takes the job.
     expect(await runtime.worker.runOne()).toBe(false);

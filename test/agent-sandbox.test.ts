@@ -13,7 +13,8 @@ import { AgentRuntimeState, AuditLog, CreateRuntimeAgent, DeleteAgent, RunTask, 
 /**
  * The two sandbox levels against a hostile agent. One agent per level (a few containers, not the
  * whole runtime suite twice): the hardening both share, the kernel each runs on, escape attempts
- * that must fail under both, and the workspace quota.
+ * that must fail under both, and the workspace quota. 128 MB: gVisor's sentry counts against the
+ * limit, and at 48 MB a busy GVISOR agent was OOM-killed as a whole (see docs/security-model.md).
  */
 const SetSandboxPlan = graphql(`
   mutation SetSandboxPlan($id: ID!, $input: TenantQuotasInput!) {
@@ -30,7 +31,7 @@ const agents: Record<'GVISOR' | 'RUNC', string> = { GVISOR: '', RUNC: '' };
 
 async function create(input: Record<string, unknown>, as = token) {
   const name = `agent-${Math.random().toString(36).slice(2, 8)}`;
-  return gw.execute(CreateRuntimeAgent, { input: { name, image: REFERENCE_IMAGE, memoryMb: 48, ...input } }, { token: as });
+  return gw.execute(CreateRuntimeAgent, { input: { name, image: REFERENCE_IMAGE, memoryMb: 128, ...input } }, { token: as });
 }
 
 async function state(id: string, as = token) {
@@ -57,7 +58,7 @@ beforeAll(async () => {
   // Small workspaces, so the quota test fills one in a moment.
   expectNoErrors(await gw.execute(SetSandboxPlan, { id: tenantId, input: { workspaceMb: 24 } }, { token: operator }));
   const config = { answers: { ping: 'pong' } };
-  const [gvisor, runc] = await Promise.all([create({ config }), create({ config, sandbox: 'RUNC' })]);
+  const [gvisor, runc] = await Promise.all([create({ config, sandbox: 'GVISOR' }), create({ config })]);
   agents.GVISOR = expectNoErrors(gvisor).createAgent.agent.id;
   agents.RUNC = expectNoErrors(runc).createAgent.agent.id;
   await Promise.all(
@@ -76,7 +77,7 @@ describe.each(['GVISOR', 'RUNC'] as const)('the %s sandbox', (level) => {
   test('the API shows the level the container runs under, and the engine confirms it with every hardening option', async () => {
     const agent = await state(agents[level]);
     expect(agent.sandbox).toEqual({
-      requested: level === 'RUNC' ? 'RUNC' : null,
+      requested: level === 'GVISOR' ? 'GVISOR' : null,
       runtime: level,
       network: 'NONE',
       workspaceMb: 24,

@@ -25,7 +25,7 @@ export type CreateAgentInput = {
   /** Memory limit, MB (default 64). */
   memoryMb?: number | null | undefined;
   name: string;
-  /** Default: the tenant's plan level, else GVISOR where offered (RUNC with egress). */
+  /** Default: the tenant's plan level, else RUNC. */
   sandbox?: SandboxLevel | null | undefined;
 };
 

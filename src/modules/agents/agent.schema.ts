@@ -22,7 +22,7 @@ const AgentSandboxRef = builder.objectRef<AgentRecord>('AgentSandbox').implement
     requested: t.field({
       type: SandboxLevel,
       nullable: true,
-      description: "The agent's own level; null: its tenant's plan level, else GVISOR where the engine offers it (RUNC with egress).",
+      description: "The agent's own level; null: its tenant's plan level, else RUNC.",
       resolve: (agent) => agent.sandbox ?? null,
     }),
     runtime: t.field({
@@ -117,7 +117,7 @@ const CreateAgentInput = builder.inputType('CreateAgentInput', {
     egress: t.boolean({ description: "Owners and admins: join the tenant's own network (default: no network)." }),
     sandbox: t.field({
       type: SandboxLevel,
-      description: "Default: the tenant's plan level, else GVISOR where offered (RUNC with egress).",
+      description: "Default: the tenant's plan level, else RUNC.",
     }),
   }),
 });

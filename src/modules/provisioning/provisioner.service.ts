@@ -186,12 +186,13 @@ export class Provisioner {
   /**
    * The level the agent runs under. Asked for (by the agent or its tenant's plan) and missing on the
    * engine: the agent is FAILED with the reason and nothing starts; it is never run under a weaker
-   * level instead. Not asked for: GVISOR where the engine offers it, RUNC for egress agents (gVisor
-   * has no network here) and on engines without gVisor.
+   * level instead. Not asked for: RUNC. GVISOR is opt-in (agent or plan) because this runsc build does
+   * not pass the attached stdin to the agent's process, so start secrets (credentials, the agent's
+   * memory token) do not reach a GVISOR agent (see docs/security-model.md).
    */
   async #sandboxFor(em: () => EntityManager, agent: AgentRow): Promise<SandboxLevel | null> {
     const offered = await this.#deps.runtime.sandboxLevels();
-    if (agent.sandbox === null) return !agent.egress && offered.includes('GVISOR') ? 'GVISOR' : 'RUNC';
+    if (agent.sandbox === null) return 'RUNC';
     let refusal: string | null = null;
     if (agent.sandbox === 'GVISOR' && agent.egress) refusal = 'sandbox GVISOR cannot run agents with egress (no network under gVisor here)';
     else if (!offered.includes(agent.sandbox)) refusal = `sandbox ${agent.sandbox} is required but the container engine does not offer it`;

@@ -17,7 +17,8 @@ const TenantQuotasRef = builder.objectRef<Tenant>('TenantQuotas').implement({
     sandbox: t.field({
       type: SandboxLevel,
       nullable: true,
-      description: "The plan's sandbox level: GVISOR runs every agent under gVisor (none may ask for RUNC); null: the engine's best.",
+      description:
+        "The plan's sandbox level: GVISOR runs every agent under gVisor (none may ask for RUNC); null: RUNC unless the agent asks for GVISOR.",
       resolve: (tenant) => tenant.sandbox ?? null,
     }),
     workspaceMb: t.int({ description: "Size of each agent's workspace file system, MB.", resolve: (tenant) => tenant.workspaceMb }),
@@ -33,7 +34,7 @@ const TenantQuotasInput = builder.inputType('TenantQuotasInput', {
     maxMemoryMb: t.int({ description: '0–16777216' }),
     maxCpuMillis: t.int({ description: '0–10000000' }),
     sandbox: t.field({ type: SandboxLevel, description: 'Applies to agents at their next start.' }),
-    clearSandbox: t.boolean({ description: "True: no plan level (the engine's best)." }),
+    clearSandbox: t.boolean({ description: 'True: no plan level (each agent chooses; RUNC by default).' }),
     workspaceMb: t.int({ description: '16–1048576; applies to workspaces made from now on.' }),
   }),
 });
