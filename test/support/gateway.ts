@@ -52,6 +52,8 @@ export interface GatewayOptions {
         socketPath?: string;
         manualJobs?: boolean;
         restartPolicy?: 'restart' | 'fail';
+        /** The engine's name for gVisor (default runsc); a name the engine lacks makes an engine without GVISOR. */
+        gvisorRuntime?: string;
         /** Crash-loop and task-timeout settings, shortened by the tests that exercise them. */
         tuning?: Partial<Pick<AgentRuntimeOptions, 'crashLoop' | 'taskTimeoutSeconds' | 'taskSweepMs'>>;
       };
@@ -88,7 +90,14 @@ export async function startGateway(options: GatewayOptions = {}) {
   const keyProvider = options.keyProvider ?? (await LocalKeyProvider.open(keyringDir, log));
   const runtimeOptions = options.runtime === true ? {} : options.runtime || undefined;
   const channelRoot = await mkdtemp(join(tmpdir(), 'fleetgate-channels-'));
-  const engine = runtimeOptions ? new DockerRuntime({ instance: database.name, log, socketPath: runtimeOptions.socketPath }) : undefined;
+  const engine = runtimeOptions
+    ? new DockerRuntime({
+        instance: database.name,
+        log,
+        socketPath: runtimeOptions.socketPath,
+        gvisorRuntime: runtimeOptions.gvisorRuntime,
+      })
+    : undefined;
   // Another region's agents: their own instance label, as main.ts gives them.
   const regionEngines = new Map<string, DockerRuntime>();
   const engineFor = (region: string) => {

@@ -167,6 +167,7 @@ export const AgentRuntimeState = graphql(`
     agent(id: $id) {
       id status statusReason desiredState
       runtime { image command startedAt exitCode memoryMb cpuMillis pidsLimit }
+      sandbox { requested runtime network workspaceMb scratchMb }
     }
   }
 `);

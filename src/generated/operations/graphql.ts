@@ -25,7 +25,14 @@ export type CreateAgentInput = {
   /** Memory limit, MB (default 64). */
   memoryMb?: number | null | undefined;
   name: string;
+  /** Default: the tenant's plan level, else RUNC. */
+  sandbox?: SandboxLevel | null | undefined;
 };
+
+/** RUNC: a hardened container on the host kernel. GVISOR: the same container under gVisor, a user-space kernel (no network). See docs/security-model.md. */
+export type SandboxLevel =
+  | 'GVISOR'
+  | 'RUNC';
 
 export type UpdateAgentInput = {
   command?: Array<string> | null | undefined;
@@ -38,6 +45,8 @@ export type UpdateAgentInput = {
   image?: string | null | undefined;
   memoryMb?: number | null | undefined;
   name?: string | null | undefined;
+  /** Applies from the next restartAgent. */
+  sandbox?: SandboxLevel | null | undefined;
 };
 
 export type ListAgentsQueryVariables = Exact<{

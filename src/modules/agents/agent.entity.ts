@@ -1,5 +1,6 @@
 import { defineEntity, p } from '@mikro-orm/core';
 import { tenantFilter } from '../../db/tenant-filter.ts';
+import { SANDBOX_LEVELS } from '../provisioning/container-runtime.ts';
 
 export const AGENT_STATUSES = ['CREATED', 'PROVISIONING', 'RUNNING', 'STOPPED', 'FAILED', 'DELETING'] as const;
 export const DESIRED_STATES = ['RUNNING', 'STOPPED'] as const;
@@ -25,6 +26,11 @@ const AgentSchema = defineEntity({
     cpuMillis: p.integer().default(250),
     /** On: the container joins its tenant's own bridge network; off: no network at all. */
     egress: p.boolean().default(false),
+    /** The sandbox level the tenant asked for (RUNC, GVISOR); null: its plan's, else the engine's best. */
+    sandbox: p.enum(SANDBOX_LEVELS).nullable(),
+    /** The level the engine last ran its container under, and the size its workspace was made with. */
+    sandboxRuntime: p.enum(SANDBOX_LEVELS).nullable(),
+    workspaceMb: p.integer().nullable(),
     /** Exits of the container in the current crash-loop window (see provisioning/crash-loop.ts). */
     crashCount: p.integer().default(0),
     crashWindowStartedAt: p.datetime().nullable(),

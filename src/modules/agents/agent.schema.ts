@@ -3,12 +3,45 @@ import { builder } from '../../builder.ts';
 import { registerLeanRootField } from '../../db/lean-read.ts';
 import { encodeGlobalId } from '../../shared/global-id.ts';
 import { keysetConnection } from '../common/connection.ts';
-import { HARDENING } from '../provisioning/container-runtime.ts';
+import { HARDENING, SANDBOX_LEVELS } from '../provisioning/container-runtime.ts';
 import { AGENT_STATUSES, type Agent, type AgentRecord, DESIRED_STATES } from './agent.entity.ts';
 import { agentLogs, createAgent, deleteAgent, getAgent, listAgents, loadAgents, transitionAgent, updateAgent } from './agent.service.ts';
 
 const AgentStatus = builder.enumType('AgentStatus', { values: AGENT_STATUSES });
 const AgentDesiredState = builder.enumType('AgentDesiredState', { values: DESIRED_STATES });
+export const SandboxLevel = builder.enumType('SandboxLevel', {
+  description:
+    'RUNC: a hardened container on the host kernel. GVISOR: the same container under gVisor, a user-space kernel (no network). See docs/security-model.md.',
+  values: SANDBOX_LEVELS,
+});
+const AgentNetwork = builder.enumType('AgentNetwork', {
+  values: { NONE: { description: 'Only loopback.' }, TENANT: { description: "The tenant's own bridge network (egress)." } },
+});
+
+/** How the agent is isolated: what it asked for and what its container runs under. */
+const AgentSandboxRef = builder.objectRef<AgentRecord>('AgentSandbox').implement({
+  fields: (t) => ({
+    requested: t.field({
+      type: SandboxLevel,
+      nullable: true,
+      description: "The agent's own level; null: its tenant's plan level, else RUNC.",
+      resolve: (agent) => agent.sandbox ?? null,
+    }),
+    runtime: t.field({
+      type: SandboxLevel,
+      nullable: true,
+      description: 'The level its container last ran under; null before its first start.',
+      resolve: (agent) => agent.sandboxRuntime ?? null,
+    }),
+    network: t.field({ type: AgentNetwork, resolve: (agent) => (agent.egress ? 'TENANT' : 'NONE') }),
+    workspaceMb: t.int({
+      nullable: true,
+      description: 'Size of its workspace file system, MB (writes past it fail); null before its first start.',
+      resolve: (agent) => agent.workspaceMb ?? null,
+    }),
+    scratchMb: t.int({ description: 'Size of its memory-backed /tmp, MB.', resolve: () => HARDENING.scratchMb }),
+  }),
+});
 
 /** What the engine last reported for the agent's container, and the limits it runs under. */
 const AgentRuntimeRef = builder.objectRef<AgentRecord>('AgentRuntime').implement({
@@ -46,6 +79,7 @@ export const AgentRef = builder.node(builder.objectRef<AgentRecord>('Agent'), {
     command: t.stringList({ nullable: true, resolve: (agent) => agent.command }),
     egress: t.exposeBoolean('egress', { description: "Whether the agent's container is on its tenant's network (else: no network)." }),
     runtime: t.field({ type: AgentRuntimeRef, resolve: (agent) => agent }),
+    sandbox: t.field({ type: AgentSandboxRef, resolve: (agent) => agent }),
     logs: t.string({
       description: "The last lines of the agent container's output.",
       args: { tail: t.arg.int({ defaultValue: 100 }) },
@@ -137,6 +171,10 @@ const CreateAgentInput = builder.inputType('CreateAgentInput', {
     memoryMb: t.int({ description: 'Memory limit, MB (default 64).' }),
     cpuMillis: t.int({ description: 'CPU limit, thousandths of a CPU (default 250).' }),
     egress: t.boolean({ description: "Owners and admins: join the tenant's own network (default: no network)." }),
+    sandbox: t.field({
+      type: SandboxLevel,
+      description: "Default: the tenant's plan level, else RUNC.",
+    }),
   }),
 });
 
@@ -151,6 +189,7 @@ const UpdateAgentInput = builder.inputType('UpdateAgentInput', {
     memoryMb: t.int(),
     cpuMillis: t.int(),
     egress: t.boolean({ description: 'Owners and admins; a running agent is recreated on its new network at once.' }),
+    sandbox: t.field({ type: SandboxLevel, description: 'Applies from the next restartAgent.' }),
   }),
 });
 

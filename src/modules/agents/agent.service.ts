@@ -9,7 +9,7 @@ import { newId } from '../../shared/ids.ts';
 import { parseInput } from '../../shared/validation.ts';
 import { recordAudit } from '../audit/audit.service.ts';
 import type { AgentRuntimeAccess } from '../provisioning/agent-runtime.ts';
-import { EngineUnavailableError } from '../provisioning/container-runtime.ts';
+import { EngineUnavailableError, SANDBOX_LEVELS, type SandboxLevel } from '../provisioning/container-runtime.ts';
 import { enqueueJob, type JobKind } from '../provisioning/job-queue.ts';
 import { Agent, type AgentRecord } from './agent.entity.ts';
 
@@ -34,6 +34,7 @@ const agentFields = {
   memoryMb: z.number().int().min(16).max(1024),
   cpuMillis: z.number().int().min(10).max(2000),
   egress: z.boolean(),
+  sandbox: z.enum(SANDBOX_LEVELS).nullable(),
 };
 const createAgentInput = z.object({
   ...agentFields,
@@ -43,6 +44,7 @@ const createAgentInput = z.object({
   memoryMb: agentFields.memoryMb.default(64),
   cpuMillis: agentFields.cpuMillis.default(250),
   egress: agentFields.egress.default(false),
+  sandbox: agentFields.sandbox.default(null),
 });
 const updateAgentInput = z.object(agentFields).partial();
 
@@ -84,6 +86,7 @@ export async function createAgent(scope: AgentScope, input: unknown, options: { 
   if (fields.egress) assertCan(scope.principal, 'agent.egress');
   scope.agentRuntime.allowList.check(fields.image, fields.command);
   const tenantId = tenantIdOf(scope);
+  await assertSandboxAllowed(scope, fields.sandbox, fields.egress);
   await assertWithinQuota(scope, { agents: 1, memoryMb: fields.memoryMb, cpuMillis: fields.cpuMillis });
   const agent = scope.em.create(Agent, {
     id: newId(),
@@ -97,7 +100,14 @@ export async function createAgent(scope: AgentScope, input: unknown, options: { 
     action: 'agent.create',
     targetType: 'Agent',
     targetId: agent.id,
-    detail: { name: agent.name, image: agent.image, memoryMb: agent.memoryMb, cpuMillis: agent.cpuMillis, egress: agent.egress },
+    detail: {
+      name: agent.name,
+      image: agent.image,
+      memoryMb: agent.memoryMb,
+      cpuMillis: agent.cpuMillis,
+      egress: agent.egress,
+      sandbox: agent.sandbox ?? null,
+    },
   });
   await flushMappingConflicts(scope);
   if (start) await enqueueJob(scope.em, { tenantId, kind: 'agent.converge', agentId: agent.id });
@@ -118,6 +128,13 @@ export async function updateAgent(scope: AgentScope, id: string, input: unknown)
   if (changes.image !== undefined || changes.command !== undefined) {
     scope.agentRuntime.allowList.check(changes.image ?? agent.image, changes.command === undefined ? agent.command : changes.command);
   }
+  if (changes.sandbox !== undefined || egressChanged) {
+    await assertSandboxAllowed(
+      scope,
+      changes.sandbox === undefined ? (agent.sandbox ?? null) : changes.sandbox,
+      changes.egress ?? agent.egress,
+    );
+  }
   if (changes.memoryMb !== undefined || changes.cpuMillis !== undefined) {
     await assertWithinQuota(scope, {
       agents: 0,
@@ -132,7 +149,11 @@ export async function updateAgent(scope: AgentScope, id: string, input: unknown)
     action: 'agent.update',
     targetType: 'Agent',
     targetId: agent.id,
-    detail: { fields: Object.keys(changes), ...(egressChanged ? { egress: agent.egress } : {}) },
+    detail: {
+      fields: Object.keys(changes),
+      ...(egressChanged ? { egress: agent.egress } : {}),
+      ...(changes.sandbox !== undefined ? { sandbox: agent.sandbox ?? null } : {}),
+    },
   });
   await flushMappingConflicts(scope);
   if (recreate)
@@ -190,6 +211,24 @@ export async function agentLogs(scope: RequestScope & Pick<Context, 'region'>, a
     if (error instanceof EngineUnavailableError)
       throw clientError('SERVICE_UNAVAILABLE', 'The container engine is unreachable; try again shortly');
     throw error;
+  }
+}
+
+/**
+ * The sandbox level an agent may ask for: its tenant's plan level GVISOR is a floor (no RUNC agent,
+ * and so no egress agent, since gVisor has no network here); GVISOR with egress is refused outright.
+ * Whether the engine offers the level is the provisioner's check, at each start.
+ */
+async function assertSandboxAllowed(scope: AgentScope, sandbox: SandboxLevel | null, egress: boolean): Promise<void> {
+  const [tenant] = await scope.em.execute<{ sandbox: SandboxLevel | null }[]>('select sandbox from tenants where id = ?', [
+    tenantIdOf(scope),
+  ]);
+  const level = tenant?.sandbox === 'GVISOR' ? 'GVISOR' : (sandbox ?? tenant?.sandbox ?? null);
+  if (tenant?.sandbox === 'GVISOR' && sandbox === 'RUNC') {
+    throw clientError('BAD_USER_INPUT', "This tenant's plan runs every agent in the GVISOR sandbox");
+  }
+  if (level === 'GVISOR' && egress) {
+    throw clientError('BAD_USER_INPUT', 'The GVISOR sandbox has no network: an agent with egress runs in the RUNC sandbox');
   }
 }
 

@@ -9,6 +9,8 @@ export interface ContainerRuntime {
   readonly kind: string;
   /** Resolves when the engine answers; rejects with EngineUnavailableError otherwise. */
   ping(): Promise<void>;
+  /** The sandbox levels this engine can run now (asked of the engine, not assumed). */
+  sandboxLevels(): Promise<SandboxLevel[]>;
   /** Makes sure the image exists locally, building it from `build` when given and missing. */
   ensureImage(image: string, build?: ImageBuild): Promise<void>;
   /** Creates the agent's hardened container and workspace; returns the existing one if it already exists. */
@@ -20,7 +22,7 @@ export interface ContainerRuntime {
   start(agentId: string, secrets?: readonly StartSecret[]): Promise<void>;
   /** Stops the container (SIGTERM, then SIGKILL after `timeoutSeconds`); a stopped or missing container is fine. */
   stop(agentId: string, timeoutSeconds?: number): Promise<void>;
-  /** Removes the container and (unless kept) its workspace volume; missing ones are fine. */
+  /** Removes the container and (unless kept) its workspace volume and the file system behind it; missing ones are fine. */
   remove(agentId: string, options?: { keepWorkspace?: boolean }): Promise<void>;
   /** The engine's view of the agent's container, or null when there is none. */
   inspect(agentId: string): Promise<ContainerState | null>;
@@ -60,6 +62,10 @@ export interface AgentContainerSpec {
    * bridge network, created on demand, shared with that tenant's other egress agents and no one else's.
    */
   egress?: boolean;
+  /** The isolation level (default RUNC); the engine must offer it (see sandboxLevels), it is never swapped for another. */
+  sandbox?: SandboxLevel;
+  /** Size of the agent's workspace file system, MB (default 1024): writes past it fail with ENOSPC inside the agent. */
+  workspaceMb?: number;
 }
 
 export interface ContainerState {
@@ -73,6 +79,8 @@ export interface ContainerState {
   oomKilled: boolean;
   /** On a network (its tenant's); false: NetworkMode none. */
   egress: boolean;
+  /** The level the container was created under. */
+  sandbox: SandboxLevel;
 }
 
 export interface ContainerSummary {
@@ -82,11 +90,25 @@ export interface ContainerSummary {
   running: boolean;
 }
 
+/**
+ * How an agent is isolated from the host and its neighbours. Both levels get every hardening option
+ * below; GVISOR adds gVisor's user-space kernel (runsc): the agent's system calls are served by
+ * gVisor, not by the host kernel, so a kernel exploit inside reaches gVisor's sentry, itself
+ * confined by seccomp. GVISOR containers have no network stack at all (this runsc cannot join a
+ * bridge network), so egress agents run under RUNC.
+ */
+export const SANDBOX_LEVELS = ['RUNC', 'GVISOR'] as const;
+export type SandboxLevel = (typeof SANDBOX_LEVELS)[number];
+
 /** Fixed hardening values, the same for every agent (per-agent memory and CPU come from the agent). */
 export const HARDENING = {
   user: '65534:65534',
   pidsLimit: 128,
+  /** Scratch space: memory-backed, bounded by its size (and charged to the container's memory limit). */
   tmpfs: { '/tmp': 'rw,noexec,nosuid,nodev,size=16m' },
+  scratchMb: 16,
+  /** The workspace size when neither the agent's tenant nor the caller gives one. */
+  workspaceMb: 1024,
   /** Where the agent's channel directory appears inside its container. */
   channelMount: '/run/fleetgate',
   workspaceMount: '/workspace',
@@ -97,6 +119,11 @@ export const LABELS = {
   tenant: 'fleetgate.tenant',
   agent: 'fleetgate.agent',
 } as const;
+
+/** The agent asked for (or its tenant requires) a sandbox level this engine cannot run: nothing was created. */
+export class SandboxUnavailableError extends Error {
+  override name = 'SandboxUnavailableError';
+}
 
 /** The engine did not answer: callers retry later; nothing was created. */
 export class EngineUnavailableError extends Error {

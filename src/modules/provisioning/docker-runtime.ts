@@ -11,8 +11,11 @@ import {
   HARDENING,
   type ImageBuild,
   LABELS,
+  type SandboxLevel,
+  SandboxUnavailableError,
   type TenantNetwork,
 } from './container-runtime.ts';
+import { WorkspaceVolumes } from './workspace-volume.ts';
 
 export interface DockerRuntimeOptions {
   /** Labels every container and volume; the reconciler touches nothing without it. */
@@ -20,6 +23,13 @@ export interface DockerRuntimeOptions {
   log: Logger;
   /** Default: the local engine's socket (`/var/run/docker.sock`, or DOCKER_HOST). */
   socketPath?: string;
+  /**
+   * The engine's name for gVisor (default `runsc`): GVISOR is offered when `docker info` lists a
+   * runtime of this name. Register it in /etc/docker/daemon.json (see docs/security-model.md).
+   */
+  gvisorRuntime?: string;
+  /** Host directory for the agents' workspace file systems (default /var/lib/fleetgate/workspaces). */
+  workspaceRoot?: string;
 }
 
 /**
@@ -33,11 +43,15 @@ export class DockerRuntime implements ContainerRuntime {
   readonly #instance: string;
   readonly #log: Logger;
   readonly #networkCreations = new Map<string, Promise<string>>();
+  readonly #gvisorRuntime: string;
+  readonly #workspaces: WorkspaceVolumes;
 
   constructor(options: DockerRuntimeOptions) {
     this.#docker = new Docker(options.socketPath ? { socketPath: options.socketPath } : undefined);
     this.#instance = options.instance;
     this.#log = options.log.child({ component: 'docker-runtime', instance: options.instance });
+    this.#gvisorRuntime = options.gvisorRuntime ?? 'runsc';
+    this.#workspaces = new WorkspaceVolumes(options.workspaceRoot ?? '/var/lib/fleetgate/workspaces', this.#log);
   }
 
   static containerName(agentId: string): string {
@@ -55,6 +69,12 @@ export class DockerRuntime implements ContainerRuntime {
 
   async ping(): Promise<void> {
     await this.#call('ping', {}, () => this.#docker.ping());
+  }
+
+  /** Asked of the engine each time (a cheap call): a runtime registered or removed later counts at once. */
+  async sandboxLevels(): Promise<SandboxLevel[]> {
+    const info = await this.#call('info', {}, () => this.#docker.info() as Promise<{ Runtimes?: Record<string, unknown> }>);
+    return this.#gvisorRuntime in (info.Runtimes ?? {}) ? ['RUNC', 'GVISOR'] : ['RUNC'];
   }
 
   async ensureImage(image: string, build?: ImageBuild): Promise<void> {
@@ -85,8 +105,15 @@ export class DockerRuntime implements ContainerRuntime {
     const name = DockerRuntime.containerName(spec.agentId);
     const labels = { [LABELS.instance]: this.#instance, [LABELS.tenant]: spec.tenantId, [LABELS.agent]: spec.agentId };
     const memory = spec.memoryMb * 1024 * 1024;
+    const gvisor = spec.sandbox === 'GVISOR';
+    if (gvisor && spec.egress) throw new SandboxUnavailableError('the GVISOR sandbox has no network here: egress agents run under RUNC');
+    if (gvisor && !(await this.sandboxLevels()).includes('GVISOR')) {
+      throw new SandboxUnavailableError(`the engine offers no ${this.#gvisorRuntime} runtime for the GVISOR sandbox`);
+    }
     const networkMode = spec.egress ? await this.#ensureTenantNetwork(spec.tenantId) : 'none';
-    return this.#call('container.create', { agentId: spec.agentId, image: spec.image, networkMode }, async () => {
+    const workspace = await this.#workspaces.ensure(spec.agentId, spec.workspaceMb ?? HARDENING.workspaceMb);
+    const ids = { agentId: spec.agentId, image: spec.image, networkMode, sandbox: spec.sandbox ?? 'RUNC' };
+    return this.#call('container.create', ids, async () => {
       try {
         const container: Docker.Container = await this.#docker.createContainer({
           name,
@@ -100,6 +127,7 @@ export class DockerRuntime implements ContainerRuntime {
           StdinOnce: true,
           Labels: labels,
           HostConfig: {
+            Runtime: gvisor ? this.#gvisorRuntime : 'runc',
             NetworkMode: networkMode,
             ReadonlyRootfs: true,
             CapDrop: ['ALL'],
@@ -118,10 +146,17 @@ export class DockerRuntime implements ContainerRuntime {
                 Type: 'volume',
                 Source: DockerRuntime.volumeName(spec.agentId),
                 Target: HARDENING.workspaceMount,
-                // The image's /workspace (owned by the agent's user) is copied into the fresh volume.
-                VolumeOptions: { Labels: labels, NoCopy: false, DriverConfig: { Name: 'local', Options: {} } },
+                // Backed by the agent's own size-limited file system (see WorkspaceVolumes).
+                VolumeOptions: {
+                  Labels: labels,
+                  NoCopy: true,
+                  DriverConfig: { Name: 'local', Options: { type: 'none', o: 'bind', device: workspace } },
+                },
               },
-              { Type: 'bind', Source: spec.channelDir, Target: HARDENING.channelMount, ReadOnly: true },
+              // gVisor refuses writes to a FIFO on a read-only mount (Linux allows them), so under GVISOR
+              // the channel is mounted read-write: its directory is root's and 0755, so the agent still
+              // cannot create, rename or remove anything in it (tested).
+              { Type: 'bind', Source: spec.channelDir, Target: HARDENING.channelMount, ReadOnly: !gvisor },
             ],
           },
         });
@@ -139,6 +174,7 @@ export class DockerRuntime implements ContainerRuntime {
   }
 
   async start(agentId: string, secrets: readonly StartSecret[] = []): Promise<void> {
+    await this.#workspaces.remount(agentId);
     await this.#call('container.start', { agentId, secretCount: secrets.length }, async () => {
       const container = this.#docker.getContainer(DockerRuntime.containerName(agentId));
       // Attached before the start so the entrypoint's stdin is ours; StdinOnce closes it when we detach.
@@ -193,6 +229,7 @@ export class DockerRuntime implements ContainerRuntime {
       } catch (error) {
         if (statusOf(error) !== 404) throw error;
       }
+      await this.#workspaces.remove(agentId);
     });
   }
 
@@ -212,6 +249,7 @@ export class DockerRuntime implements ContainerRuntime {
           exitCode: exited ? info.State.ExitCode : null,
           oomKilled: info.State.OOMKilled,
           egress: info.HostConfig.NetworkMode !== 'none',
+          sandbox: info.HostConfig.Runtime === this.#gvisorRuntime ? 'GVISOR' : 'RUNC',
         };
       } catch (error) {
         if (statusOf(error) === 404) return null;

@@ -7,7 +7,7 @@ import type { StartSecret, StartSecretSource } from '../credentials/start-secret
 import { revokeAgentTokens } from '../memory/agent-tokens.ts';
 import type { AgentChannels } from './agent-channel.ts';
 import type { ReferenceImage } from './agent-image.ts';
-import { type ContainerRuntime, EngineUnavailableError } from './container-runtime.ts';
+import { type ContainerRuntime, EngineUnavailableError, type SandboxLevel, SandboxUnavailableError } from './container-runtime.ts';
 import { type CrashLoopPolicy, DEFAULT_CRASH_LOOP, exitReason, handleExit, type RestartPolicy } from './crash-loop.ts';
 import type { ImageAllowList } from './image-allow-list.ts';
 import { enqueueJob, type Job } from './job-queue.ts';
@@ -22,6 +22,10 @@ interface AgentRow {
   desired_state: 'RUNNING' | 'STOPPED';
   status: string;
   egress: boolean;
+  /** The agent's own level, else its tenant's (per plan); null: the engine's best. */
+  sandbox: SandboxLevel | null;
+  /** The tenant's workspace size, MB. */
+  tenant_workspace_mb: number;
 }
 
 export interface ProvisionerDeps {
@@ -89,7 +93,9 @@ export class Provisioner {
           ? 'key provider unavailable'
           : error instanceof CredentialUnreadableError
             ? credentialReason(error)
-            : 'provisioning failed';
+            : error instanceof SandboxUnavailableError
+              ? error.message
+              : 'provisioning failed';
     await setStatus(em(), job.agentId, { status: 'FAILED' }, reason);
   };
 
@@ -124,9 +130,11 @@ export class Provisioner {
     }
     const image = allowList.resolve(agent.image);
     await runtime.ensureImage(image, image === this.#deps.reference.tag ? this.#deps.reference.build : undefined);
+    const sandbox = await this.#sandboxFor(em, agent);
+    if (!sandbox) return;
     let state = await runtime.inspect(agent.id);
-    if (state && state.egress !== agent.egress) {
-      // Egress changed while the agent was stopped: never start the old container on its old network.
+    if (state && (state.egress !== agent.egress || state.sandbox !== sandbox)) {
+      // Egress or level changed while the agent was stopped: never start the old container as it was.
       channels.close(agent.id);
       await runtime.remove(agent.id, { keepWorkspace: true });
       state = null;
@@ -146,7 +154,13 @@ export class Provisioner {
           cpuMillis: agent.cpu_millis,
           channelDir: channels.dirOf(agent.id),
           egress: agent.egress,
+          sandbox,
+          workspaceMb: agent.tenant_workspace_mb,
         });
+        // The size its file system was made with (an existing workspace keeps its first size).
+        await em().transactional((tx) =>
+          tx.execute('update agents set workspace_mb = coalesce(workspace_mb, ?) where id = ?', [agent.tenant_workspace_mb, agent.id]),
+        );
       }
       await runtime.start(agent.id, secrets);
       state = await runtime.inspect(agent.id);
@@ -169,6 +183,7 @@ export class Provisioner {
         status: 'RUNNING',
         containerId: state.id,
         runtimeImage: image,
+        sandboxRuntime: state.sandbox,
         startedAt: state.startedAt,
         exitCode: null,
         expectDesired: 'RUNNING',
@@ -176,6 +191,29 @@ export class Provisioner {
       null,
     );
     log.info({ containerId: state.id }, 'agent running');
+  }
+
+  /**
+   * The level the agent runs under. Asked for (by the agent or its tenant's plan) and missing on the
+   * engine: the agent is FAILED with the reason and nothing starts; it is never run under a weaker
+   * level instead. Not asked for: RUNC. GVISOR is opt-in (agent or plan) because this runsc build does
+   * not pass the attached stdin to the agent's process, so start secrets (credentials, the agent's
+   * memory token) do not reach a GVISOR agent (see docs/security-model.md).
+   */
+  async #sandboxFor(em: () => EntityManager, agent: AgentRow): Promise<SandboxLevel | null> {
+    const offered = await this.#deps.runtime.sandboxLevels();
+    if (agent.sandbox === null) return 'RUNC';
+    let refusal: string | null = null;
+    if (agent.sandbox === 'GVISOR' && agent.egress) refusal = 'sandbox GVISOR cannot run agents with egress (no network under gVisor here)';
+    else if (!offered.includes(agent.sandbox)) refusal = `sandbox ${agent.sandbox} is required but the container engine does not offer it`;
+    if (!refusal) return agent.sandbox;
+    this.#log.warn(
+      { tenantId: agent.tenant_id, agentId: agent.id, sandbox: agent.sandbox, offered },
+      'sandbox level unavailable; not starting',
+    );
+    this.#deps.metrics.provisioning.inc({ kind: 'agent.converge', outcome: 'sandbox_unavailable' });
+    await setStatus(em(), agent.id, { status: 'FAILED', expectDesired: 'RUNNING' }, refusal);
+    return null;
   }
 
   async #startSecrets(em: () => EntityManager, agent: AgentRow): Promise<StartSecret[]> {
@@ -194,7 +232,9 @@ export class Provisioner {
 export async function loadAgent(em: EntityManager, agentId: string): Promise<AgentRow | null> {
   const rows = await em.transactional((tx) =>
     tx.execute<AgentRow[]>(
-      'select id, tenant_id, image, command, memory_mb, cpu_millis, desired_state, status, egress from agents where id = ?',
+      `select a.id, a.tenant_id, a.image, a.command, a.memory_mb, a.cpu_millis, a.desired_state, a.status, a.egress,
+              case when t.sandbox = 'GVISOR' then 'GVISOR' else coalesce(a.sandbox, t.sandbox) end as sandbox, t.workspace_mb as tenant_workspace_mb
+         from agents a join tenants t on t.id = a.tenant_id where a.id = ?`,
       [agentId],
     ),
   );
@@ -221,6 +261,7 @@ interface StatusChange {
   status?: string;
   containerId?: string | null;
   runtimeImage?: string;
+  sandboxRuntime?: SandboxLevel;
   startedAt?: Date | null;
   exitCode?: number | null;
   /** Write only if the tenant has not changed its mind meanwhile (a later job will converge again). */
@@ -240,6 +281,7 @@ export async function setStatus(em: EntityManager, agentId: string, change: Stat
     ['status', 'status'],
     ['containerId', 'container_id'],
     ['runtimeImage', 'runtime_image'],
+    ['sandboxRuntime', 'sandbox_runtime'],
     ['startedAt', 'started_at'],
     ['exitCode', 'exit_code'],
   ];

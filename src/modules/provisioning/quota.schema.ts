@@ -1,5 +1,6 @@
 import { builder } from '../../builder.ts';
 import { inTenantRegion } from '../../db/regions.ts';
+import { SandboxLevel } from '../agents/agent.schema.ts';
 import type { Tenant } from '../tenants/tenant.entity.ts';
 import { TenantRef } from '../tenants/tenant.schema.ts';
 import { setTenantQuotas } from './quota.service.ts';
@@ -13,6 +14,14 @@ const TenantQuotasRef = builder.objectRef<Tenant>('TenantQuotas').implement({
       description: "Total CPU of the tenant's agents, thousandths of a CPU.",
       resolve: (tenant) => tenant.maxCpuMillis,
     }),
+    sandbox: t.field({
+      type: SandboxLevel,
+      nullable: true,
+      description:
+        "The plan's sandbox level: GVISOR runs every agent under gVisor (none may ask for RUNC); null: RUNC unless the agent asks for GVISOR.",
+      resolve: (tenant) => tenant.sandbox ?? null,
+    }),
+    workspaceMb: t.int({ description: "Size of each agent's workspace file system, MB.", resolve: (tenant) => tenant.workspaceMb }),
   }),
 });
 
@@ -24,6 +33,9 @@ const TenantQuotasInput = builder.inputType('TenantQuotasInput', {
     maxAgents: t.int({ description: '0–100000' }),
     maxMemoryMb: t.int({ description: '0–16777216' }),
     maxCpuMillis: t.int({ description: '0–10000000' }),
+    sandbox: t.field({ type: SandboxLevel, description: 'Applies to agents at their next start.' }),
+    clearSandbox: t.boolean({ description: 'True: no plan level (each agent chooses; RUNC by default).' }),
+    workspaceMb: t.int({ description: '16–1048576; applies to workspaces made from now on.' }),
   }),
 });
 
@@ -40,6 +52,8 @@ builder.mutationField('setTenantQuotas', (t) =>
           maxAgents: input.maxAgents ?? undefined,
           maxMemoryMb: input.maxMemoryMb ?? undefined,
           maxCpuMillis: input.maxCpuMillis ?? undefined,
+          sandbox: input.clearSandbox ? null : (input.sandbox ?? undefined),
+          workspaceMb: input.workspaceMb ?? undefined,
         }),
       ),
   }),

@@ -3,6 +3,7 @@ import type { RequestScope } from '../../context.ts';
 import { parseInput } from '../../shared/validation.ts';
 import type { Tenant } from '../tenants/tenant.entity.ts';
 import { changeTenant } from '../tenants/tenant-lifecycle.service.ts';
+import { SANDBOX_LEVELS } from './container-runtime.ts';
 
 const quotasInput = z
   .object({
@@ -13,6 +14,8 @@ const quotasInput = z
       .min(0)
       .max(16 * 1024 * 1024),
     maxCpuMillis: z.number().int().min(0).max(10_000_000),
+    sandbox: z.enum(SANDBOX_LEVELS).nullable(),
+    workspaceMb: z.number().int().min(16).max(1_048_576),
   })
   .partial()
   .refine((quotas) => Object.values(quotas).some((value) => value !== undefined), { message: 'give at least one quota' });
@@ -26,10 +29,19 @@ const quotasInput = z
 export function setTenantQuotas(scope: RequestScope, tenantId: string, input: unknown): Promise<Tenant> {
   const quotas = parseInput(quotasInput, input);
   return changeTenant(scope, tenantId, 'tenant.quotas', (tenant) => {
-    const before = { maxAgents: tenant.maxAgents, maxMemoryMb: tenant.maxMemoryMb, maxCpuMillis: tenant.maxCpuMillis };
+    const snapshot = () => ({
+      maxAgents: tenant.maxAgents,
+      maxMemoryMb: tenant.maxMemoryMb,
+      maxCpuMillis: tenant.maxCpuMillis,
+      sandbox: tenant.sandbox ?? null,
+      workspaceMb: tenant.workspaceMb,
+    });
+    const before = snapshot();
     tenant.maxAgents = quotas.maxAgents ?? tenant.maxAgents;
     tenant.maxMemoryMb = quotas.maxMemoryMb ?? tenant.maxMemoryMb;
     tenant.maxCpuMillis = quotas.maxCpuMillis ?? tenant.maxCpuMillis;
-    return { before, after: { maxAgents: tenant.maxAgents, maxMemoryMb: tenant.maxMemoryMb, maxCpuMillis: tenant.maxCpuMillis } };
+    if (quotas.sandbox !== undefined) tenant.sandbox = quotas.sandbox;
+    tenant.workspaceMb = quotas.workspaceMb ?? tenant.workspaceMb;
+    return { before, after: snapshot() };
   });
 }

@@ -1,5 +1,6 @@
 import { defineEntity, p } from '@mikro-orm/core';
 import { ownTenantFilter } from '../../db/tenant-filter.ts';
+import { SANDBOX_LEVELS } from '../provisioning/container-runtime.ts';
 
 export const TENANT_PLANS = ['STANDARD', 'ENTERPRISE'] as const;
 /** DELETION_PENDING: the owner asked for erasure (grace period); DELETED: erased (see tenant-deletion.service.ts). */
@@ -31,6 +32,10 @@ const TenantSchema = defineEntity({
     maxAgents: p.integer().default(200),
     maxMemoryMb: p.integer().default(16384),
     maxCpuMillis: p.integer().default(64000),
+    /** The plan's sandbox level for every agent (GVISOR: a floor no agent can lower); null: the engine's best. */
+    sandbox: p.enum(SANDBOX_LEVELS).nullable(),
+    /** Size of each agent's workspace file system, MB. */
+    workspaceMb: p.integer().default(1024),
     /** Days a deleted agent's (already unreadable) memory rows are kept before the purge (1–3650). */
     memoryRetentionDays: p.integer().default(30),
     /** Days finished tasks (and their results) are kept before the task history purge (1–3650). */
