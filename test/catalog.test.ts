@@ -166,8 +166,10 @@ test('checkpoints are insert-and-select for the app role; grants and tenants cha
     { table: 'tenants', column: 'memory_max_value_bytes' },
     { table: 'tenants', column: 'memory_retention_days' },
     { table: 'tenants', column: 'rate_limit_per_minute' },
+    { table: 'tenants', column: 'sandbox' },
     { table: 'tenants', column: 'status' },
     { table: 'tenants', column: 'task_retention_days' },
+    { table: 'tenants', column: 'workspace_mb' },
   ]);
 });
 
