@@ -85,7 +85,7 @@ describe('exportAuditReport', () => {
     expect(auditLog.edges).toHaveLength(1);
   });
 
-  test('the signature also verifies with plain openssl, as the README documents', async () => {
+  test('the signature also verifies with plain openssl, as docs/security-model.md documents', async () => {
     const { report, publicKeyPem } = await tenantWithReport();
     const signature = JSON.parse(report.signatureFile) as { digest: string; signature: string };
     const [digestPath, sigPath, pemPath] = ['digest.json', 'digest.sig', 'public.pem'].map((name) => join(dir, `${Math.random()}-${name}`));

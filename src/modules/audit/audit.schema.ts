@@ -29,7 +29,7 @@ const AuditEventRef = builder.objectType(AuditEvent, {
       resolve: (event) => Buffer.from(event.prevHash).toString('hex'),
     }),
     hash: t.string({
-      description: 'SHA-256 (hex) of this event (see the README: Audit).',
+      description: 'SHA-256 (hex) of this event (see docs/security-model.md: Audit).',
       resolve: (event) => Buffer.from(event.hash).toString('hex'),
     }),
   }),
@@ -76,7 +76,7 @@ const AuditReportRef = builder.objectRef<AuditReport>('AuditReport').implement({
     ndjson: t.exposeString('ndjson', { description: 'One event per line: save as report.ndjson.' }),
     csv: t.exposeString('csv'),
     signatureFile: t.string({
-      description: 'The signed digest: save as report.sig.json and verify offline (README: Audit).',
+      description: 'The signed digest: save as report.sig.json and verify offline (docs/security-model.md: Audit).',
       resolve: (report) => JSON.stringify(report.signatureFile),
     }),
     eventCount: t.int({ resolve: (report) => report.digest.eventCount }),
