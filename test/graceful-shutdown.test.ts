@@ -63,7 +63,8 @@ describe('npm start in production: readiness, metrics listener, graceful shutdow
       npm.once('exit', (code) => reject(new Error(`exited with ${code}:\n${output}`)));
     });
     token = /Operator token.*\n\s+(\S+)/.exec(output)?.[1] ?? '';
-    gatewayPid = Number(/"pid":(\d+).*"msg":"fleetgate listening"/.exec(output)?.[1]);
+    // pino writes its lines asynchronously: the listening line may follow the banner that resolved the wait.
+    gatewayPid = await waitFor(async () => Number(/"pid":(\d+).*"msg":"fleetgate listening"/.exec(output)?.[1]) || undefined);
   }, 90_000);
 
   afterAll(async () => {
