@@ -167,15 +167,20 @@ async function closeStarted(log?: Logger): Promise<void> {
   }
 }
 
-/** The first SIGTERM, SIGINT or SIGHUP shuts down gracefully; a second one while that runs stops at once (exit 1). */
+/**
+ * The first SIGTERM, SIGINT or SIGHUP shuts down gracefully; another one a second or more later,
+ * while that runs, stops at once (exit 1). One sooner is the same request arriving twice: Ctrl-C
+ * reaches both npm and the gateway, and npm forwards what it receives to its child.
+ */
 function onSignals(log: Logger, shutdown: (signal: string) => Promise<void>): void {
-  let stopping = false;
+  let stoppingSince: number | undefined;
   const handle = (signal: string) => {
-    if (stopping) {
+    if (stoppingSince !== undefined) {
+      if (Date.now() - stoppingSince < 1_000) return;
       log.warn({ signal }, 'second signal: exiting without draining');
       process.exit(1);
     }
-    stopping = true;
+    stoppingSince = Date.now();
     shutdown(signal).catch((error: unknown) => {
       log.error({ err: error }, 'shutdown failed');
       process.exit(1);
