@@ -40,6 +40,8 @@ async function main() {
     withoutCanary: true,
     withoutPolicies: process.argv.includes('--without-policies'),
     withoutSessionCheck: process.argv.includes('--without-session-check'),
+    // Every request's token checked in the database, none remembered (TokenLiveness trusts no answer).
+    ...(process.argv.includes('--always-check-session') ? { tokenLiveness: { maxAgeMs: 0 } } : {}),
   });
   await serveChild(gateway.yoga, () => gateway.close());
 }

@@ -140,7 +140,7 @@ const schema = z.object({
     .default(7 * 24 * 60 * 60),
   /**
    * Lifetime of a user's access token. Short on purpose: the session's refresh token brings the next
-   * one (revocation is immediate anyway, see enter_user_request). At most 24 hours.
+   * one (revocation does not wait for it: see TokenLiveness). At most 24 hours.
    */
   USER_TOKEN_TTL: z
     .string()

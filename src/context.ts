@@ -4,6 +4,7 @@ import type { YogaInitialContext } from 'graphql-yoga';
 import { principalOf } from './auth/authenticate.ts';
 import type { Keyring } from './auth/keyring.ts';
 import type { Principal } from './auth/principal.ts';
+import type { TokenLiveness } from './auth/token-liveness.ts';
 import type { TokenIssuer } from './auth/tokens.ts';
 import type { LeanRead } from './db/lean-read.ts';
 import type { Region, Regions } from './db/regions.ts';
@@ -40,6 +41,8 @@ export interface RequestContext {
   log: Logger;
   requestId: string;
   tokens: TokenIssuer;
+  /** What this replica remembers of user tokens the database found live (see TokenLiveness). */
+  tokenLiveness: TokenLiveness;
   metrics: Metrics;
   /** The operator's image allow-list and the default task timeout. */
   agentRuntime: AgentRuntimeAccess;
@@ -91,6 +94,7 @@ export interface ContextDeps {
   /** The database of each region; a request runs in its tenant's. */
   regions: Regions;
   tokens: TokenIssuer;
+  tokenLiveness: TokenLiveness;
   /** The keyring's audit signing key (reports, retention checkpoints). */
   auditKey: Keyring['auditKey'];
   log: Logger;
@@ -127,6 +131,7 @@ export function createContextFactory(deps: ContextDeps) {
       log,
       requestId,
       tokens: deps.tokens,
+      tokenLiveness: deps.tokenLiveness,
       metrics: deps.metrics,
       agentRuntime: deps.agentRuntime,
       auditKey: deps.auditKey,
@@ -158,3 +163,6 @@ async function regionOf(regions: Regions, principal: Principal): Promise<Region>
 
 /** What a service needs from a request: who is calling, the transaction's EntityManager, correlation. */
 export type RequestScope = Pick<Context, 'principal' | 'em' | 'requestId' | 'log' | 'leanRead'>;
+
+/** A service that ends or changes a user's tokens tells this replica's memory of them (TokenLiveness.changing). */
+export type LivenessScope = RequestScope & Pick<Context, 'tokenLiveness'>;

@@ -1,6 +1,7 @@
 import { join } from 'node:path';
 import type { Redis } from 'ioredis';
 import type { Keyring } from './auth/keyring.ts';
+import { TokenLiveness, type TokenLivenessOptions } from './auth/token-liveness.ts';
 import { TokenIssuer } from './auth/tokens.ts';
 import type { DatabaseTimeouts } from './db/database-faults.ts';
 import { openOrm } from './db/orm.ts';
@@ -64,6 +65,8 @@ export interface GatewayOptions {
   withoutPolicies?: boolean;
   /** Benchmarks only: see ContextDeps.withoutSessionCheck. */
   withoutSessionCheck?: boolean;
+  /** How much, and how long, this replica remembers of user tokens the database found live (TokenLiveness's defaults otherwise). */
+  tokenLiveness?: TokenLivenessOptions;
   /** Benchmarks only: audit events are staged but never written (bench/audit-bench.ts measures their cost). */
   withoutAudit?: boolean;
   /** Tests and benchmarks: skip the canary (it creates two tenants). */
@@ -132,8 +135,11 @@ export async function startGateway(options: GatewayOptions) {
   const tokens = new TokenIssuer(options.keyring, options.userTokenTtl);
   const metrics = new Metrics();
   // One freeze feed per region's database; a replica that cannot vouch for any of them refuses (fail closed).
-  const watchers = regions.all.map(
-    (region) => new TenantPolicyWatcher(region.appUrl, logFor(region), { ...options.watcher, region: region.name }),
+  // Remembers user tokens the database found live while every region's feed can vouch for itself.
+  const tokenLiveness = new TokenLiveness(() => watchers.every((each) => each.isCurrent()), options.tokenLiveness);
+  const watchers: TenantPolicyWatcher[] = regions.all.map(
+    (region) =>
+      new TenantPolicyWatcher(region.appUrl, logFor(region), { ...options.watcher, region: region.name, userLiveness: tokenLiveness }),
   );
   await Promise.all(watchers.map((watcher) => watcher.start()));
   const watcher = new RegionalTenantPolicies(watchers);
@@ -211,6 +217,7 @@ export async function startGateway(options: GatewayOptions) {
     readiness,
     regions,
     tokens,
+    tokenLiveness,
     auditKey: options.keyring.auditKey,
     log: options.log,
     gate,
@@ -273,6 +280,7 @@ export async function startGateway(options: GatewayOptions) {
     orm,
     regions,
     tokens,
+    tokenLiveness,
     metrics,
     gate,
     watcher,

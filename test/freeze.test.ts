@@ -251,7 +251,11 @@ describe('freeze across two gateway processes on one database', () => {
       expect((await graphql(two, redeemed.redeemSignInLink.accessToken, '{ me { id } }')).body.errors).toBeUndefined();
       return { id: addMember.member.id, token: redeemed.redeemSignInLink.accessToken, sessionId: redeemed.redeemSignInLink.session.id };
     };
-    const refusedOnTwo = async (token: string) => (await graphql(two, token, '{ me { id } }')).status === 401;
+    // Each replica remembers a token the database found live (TokenLiveness) on both request paths:
+    // the ORM's (`me`) and the one-round-trip read (`agents`).
+    const refusedOn = async (replica: string, token: string) =>
+      (await graphql(replica, token, '{ me { id } }')).status === 401 &&
+      (await graphql(replica, token, '{ agents(first: 1) { edges { node { id } } } }')).status === 401;
     const cases: [string, (m: { id: string; sessionId: string }) => Promise<unknown>][] = [
       [
         'role change',
@@ -263,10 +267,14 @@ describe('freeze across two gateway processes on one database', () => {
     ];
     for (const [name, change] of cases) {
       const m = await member('ADMIN');
+      expect([name, await refusedOn(one, m.token), await refusedOn(two, m.token)]).toEqual([name, false, false]);
       const response = (await change(m)) as { body: { errors?: unknown } };
       expect([name, response.body.errors]).toEqual([name, undefined]);
-      // Checked by the request's own first statement on replica 2: refused on the very next request.
-      expect([name, await refusedOnTwo(m.token)]).toEqual([name, true]);
+      // The replica that made the change refuses the very next request (TokenLiveness.changing) ...
+      expect([name, await refusedOn(one, m.token)]).toEqual([name, true]);
+      // ... and the other as soon as the liveness feed reaches it: within one second.
+      const propagation = await waitFor(() => refusedOn(two, m.token), 5_000);
+      expect([name, propagation < 1_000]).toEqual([name, true]);
     }
   }, 120_000);
 });

@@ -71,7 +71,8 @@ describe('the one-round-trip read: wall 2 (ORM filter) alone, without scopes and
   test('A’s lean read returns A’s agents only, and it was served by the lean path', async () => {
     const { agents } = expectNoErrors(await gw.execute(AgentNames, { first: 100 }, { token: tokenA }));
     expect(agents.edges.map((edge) => edge.node.name)).toEqual(['a-agent']);
-    expect(await leanStatementsPrepared(gw)).toContain('fg_enter_user_read');
+    // Its entry: the liveness check, or the settings alone once this replica remembers the token as live.
+    expect((await leanStatementsPrepared(gw)).filter((name) => name.startsWith('fg_enter_user_')).length).toBeGreaterThan(0);
   });
 
   test('control: with the tenant filter removed as well, the same read returns B’s row, so the filter is what stopped it', async () => {

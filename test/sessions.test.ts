@@ -310,14 +310,54 @@ describe('team lifecycle takes effect at the next request', () => {
     expect(heir.user.role).toBe('OWNER');
   });
 
-  test('regression: a user deleted from the database behind the API loses access at the next request', async () => {
+  test('regression: a user deleted from the database behind the API loses access within a second (the liveness feed)', async () => {
     const owner = await signUpWithSession();
     const member = await memberWithSession(owner.accessToken, 'MEMBER');
+    // Both request paths have found the token live, so this replica remembers it.
     expectNoErrors(await gw.execute(ListAgents, { first: 1 }, { token: member.token }));
+    expectNoErrors(await gw.execute(Me, {}, { token: member.token }));
+    expect(gw.fleetgate.tokenLiveness.vouchesFor(await principalOf(member))).toBe(true);
     await adminQuery(gw.database.adminUrl, 'delete from users where id = $1', [uuidOf(member.id)]);
-    expect((await gw.execute(ListAgents, { first: 1 }, { token: member.token })).status).toBe(401);
+    const refusedWithin = await waitFor(
+      async () => (await gw.execute(ListAgents, { first: 1 }, { token: member.token })).status === 401,
+      1_000,
+    );
+    expect(refusedWithin).toBeLessThan(1_000);
+    expect((await gw.execute(Me, {}, { token: member.token })).status).toBe(401);
+  });
+
+  test('a change made while the liveness feed is down is not missed: the replica forgets what it remembered when the feed is back', async () => {
+    const owner = await signUpWithSession();
+    const member = await memberWithSession(owner.accessToken, 'MEMBER');
+    expectNoErrors(await gw.execute(Me, {}, { token: member.token }));
+    expect(gw.fleetgate.tokenLiveness.vouchesFor(await principalOf(member))).toBe(true);
+    await adminQuery(
+      gw.database.adminUrl,
+      "select pg_terminate_backend(pid) from pg_stat_activity where application_name = 'fleetgate-policy-watcher' and datname = current_database()",
+    );
+    // Suspended by hand while nobody listens: its notification is lost.
+    await adminQuery(gw.database.adminUrl, "update users set status = 'SUSPENDED' where id = $1", [uuidOf(member.id)]);
+    await waitFor(async () => gw.fleetgate.watcher.isCurrent(), 5_000);
+    expect(gw.fleetgate.tokenLiveness.vouchesFor(await principalOf(member))).toBe(false);
+    expect((await gw.execute(Me, {}, { token: member.token })).status).toBe(401);
   });
 });
+
+/** The principal the member's access token carries, to ask the replica's TokenLiveness about it. */
+async function principalOf(member: { token: string }) {
+  const principal = await gw.tokens.verify(member.token);
+  if (principal?.kind !== 'user') throw new Error('not a user token');
+  return principal;
+}
+
+async function waitFor(condition: () => Promise<boolean>, timeoutMs: number): Promise<number> {
+  const started = performance.now();
+  while (performance.now() - started < timeoutMs) {
+    if (await condition()) return performance.now() - started;
+    await new Promise((resolve) => setTimeout(resolve, 10));
+  }
+  throw new Error(`condition not met within ${timeoutMs}ms`);
+}
 
 describe('self-service sign-up', () => {
   test('closed refuses, invite needs an operator’s invitation for that very email, and each address is limited', async () => {

@@ -17,6 +17,15 @@ export type TokenSubject =
   | { kind: 'support'; tenantId: string; grantId: string; supportPrincipal: string }
   | { kind: 'agent'; tenantId: string; agentId: string; generation: number };
 
+const UNIT_MS = { s: 1_000, m: 60_000, h: 3_600_000, d: 86_400_000 } as const;
+
+/** Milliseconds of a USER_TOKEN_TTL duration: a number and one of s, m, h, d ('15m', '1d'). */
+export function durationMs(duration: string): number {
+  const match = /^(\d+)\s*([smhd])$/.exec(duration);
+  if (!match) throw new Error(`not a duration: ${duration}`);
+  return Number(match[1]) * UNIT_MS[match[2] as keyof typeof UNIT_MS];
+}
+
 /** Tokens whose verification is remembered, at most; the oldest entry goes first. */
 const VERIFIED_CACHE_SIZE = 10_000;
 
@@ -38,6 +47,15 @@ export class TokenIssuer {
   /** How many verified tokens are remembered now (tests). */
   get cachedTokens(): number {
     return this.verified.size;
+  }
+
+  /**
+   * A session's access token: the user token lifetime, but never past the session's own expiry, so
+   * a token cannot outlive its session (TokenLiveness remembers tokens, not session expiries).
+   */
+  issueForSession(subject: Extract<TokenSubject, { kind: 'user' }>, sessionExpiresAt: Date): Promise<Secret> {
+    const lifetimeEnd = new Date(Date.now() + durationMs(this.userTokenTtl));
+    return this.issue(subject, sessionExpiresAt < lifetimeEnd ? sessionExpiresAt : lifetimeEnd);
   }
 
   /** `ttl` is a duration ('12h') or, for support grants, the grant's expiry as a Date. */

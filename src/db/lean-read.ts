@@ -2,6 +2,7 @@ import { createHash } from 'node:crypto';
 import type { DocumentNode, FieldNode, OperationDefinitionNode } from 'graphql';
 import type pg from 'pg';
 import type { Principal } from '../auth/principal.ts';
+import type { TokenLiveness } from '../auth/token-liveness.ts';
 import { tenantSearchPath } from './request-scope.ts';
 
 type UserPrincipal = Extract<Principal, { kind: 'user' }>;
@@ -13,9 +14,9 @@ const NOT_LIVE = 'FGL01';
 const BEGIN = { name: 'fg_begin', text: 'begin' };
 const ENTER_USER_READ = { name: 'fg_enter_user_read', text: 'select enter_user_read($1, $2, $3, $4, $5)' };
 const COMMIT = { name: 'fg_commit', text: 'commit' };
-/** Benchmarks only (bench/sessions.ts): the same settings without the liveness check, to measure its cost. */
-const ENTER_WITHOUT_CHECK = {
-  name: 'fg_enter_without_check',
+/** The same settings without the liveness check: for a token this replica's TokenLiveness vouches for (and benchmarks without the check). */
+const ENTER_USER_SCOPE = {
+  name: 'fg_enter_user_scope',
   text: "select set_config('app.tenant_id', $1, true), set_config('search_path', $2, true)",
 };
 
@@ -24,7 +25,8 @@ export class UserTokenNotLive extends Error {}
 
 /**
  * One user's read in one round trip (issue 24): `begin`, `enter_user_read(…)` (the RLS settings and
- * the token's liveness check, migrations/0028), the page query and `commit`, written together as
+ * the token's liveness check, migrations/0028; the settings alone when this replica's TokenLiveness
+ * vouches for the token, and a check that passes is remembered there), the page query and `commit`, written together as
  * named prepared statements on one pooled connection in pipeline mode, then the answers read. The
  * settings are transaction-local, set by the transaction's first statement exactly as on the ORM
  * path, so RLS decides as it does there; a token that is not live aborts the transaction before the
@@ -32,7 +34,7 @@ export class UserTokenNotLive extends Error {}
  * the caller (src/db/pagination.ts `leanPageRows`).
  */
 export class LeanRead {
-  /** Whether a statement has carried the liveness check yet. */
+  /** Whether the request's entry (settings and liveness) has been sent yet. */
   entered = false;
   /** Whether Postgres refused the token (then the request is answered 401, whatever else happened). */
   refused = false;
@@ -40,6 +42,7 @@ export class LeanRead {
   constructor(
     private readonly pool: pg.Pool,
     private readonly principal: UserPrincipal,
+    private readonly liveness: TokenLiveness,
     /** Benchmarks only: see ContextDeps.withoutSessionCheck. */
     private readonly withoutLivenessCheck = false,
   ) {}
@@ -58,6 +61,8 @@ export class LeanRead {
 
   async #pipeline(statements: pg.QueryConfig[]): Promise<pg.QueryResult[]> {
     const { tenantId, userId, tokenVersion, sessionId } = this.principal;
+    const vouched = this.withoutLivenessCheck || this.liveness.vouchesFor(this.principal);
+    const generation = this.liveness.generation;
     const client = await this.pool.connect();
     let broken: Error | undefined;
     // Pipeline mode for this checkout only: every query is written at once, the answers come back in order.
@@ -67,8 +72,8 @@ export class LeanRead {
       const sent = [
         client.query(BEGIN),
         client.query(
-          this.withoutLivenessCheck
-            ? { ...ENTER_WITHOUT_CHECK, values: [tenantId, tenantSearchPath(tenantId)] }
+          vouched
+            ? { ...ENTER_USER_SCOPE, values: [tenantId, tenantSearchPath(tenantId)] }
             : { ...ENTER_USER_READ, values: [tenantId, userId, tenantSearchPath(tenantId), tokenVersion ?? 1, sessionId ?? null] },
         ),
         ...statements.map((statement) => client.query(statement)),
@@ -88,6 +93,7 @@ export class LeanRead {
         if (failure.code === undefined) broken = failure;
         throw failure;
       }
+      if (!vouched) this.liveness.remember(this.principal, generation);
       return answers.slice(2, -1).map((answer) => (answer as PromiseFulfilledResult<pg.QueryResult>).value);
     } finally {
       pipelined.pipeline = false;

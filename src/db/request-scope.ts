@@ -1,5 +1,6 @@
 import type { EntityManager, MikroORM } from '@mikro-orm/postgresql';
 import { type Principal, tenantOf } from '../auth/principal.ts';
+import type { TokenLiveness } from '../auth/token-liveness.ts';
 import { AGENT_FILTER, TENANT_FILTER } from './tenant-filter.ts';
 
 /** Transaction-local settings the RLS policies read (see migrations/0001_data_plane.sql). */
@@ -67,20 +68,40 @@ export async function enterAgentRequest(em: EntityManager, principal: Extract<Pr
 }
 
 /**
- * First statement of a user's request transaction (enter_user_request): sets app.tenant_id and
- * search_path transaction-locally, then answers whether the user is still an ACTIVE member at the
- * token's version and the token's session is live. Removing the member, changing its role,
- * suspending it or revoking the session ends its tokens at the next request, on every replica.
+ * First statement of a user's request transaction: sets app.tenant_id and search_path
+ * transaction-locally and, unless this replica's memory vouches for the token (TokenLiveness: the
+ * database found it live since the last change to the user the liveness feed announced), checks in
+ * the same statement that the user is still an ACTIVE member at the token's version and the token's
+ * session is live (enter_user_request). Removing the member, changing its role, suspending it or
+ * revoking the session ends its tokens at the next request on the replica that made the change and
+ * within the feed's delay (milliseconds) on every other.
  */
-export async function enterUserRequest(em: EntityManager, principal: Extract<Principal, { kind: 'user' }>): Promise<boolean> {
+export async function enterUserRequest(
+  em: EntityManager,
+  principal: Extract<Principal, { kind: 'user' }>,
+  liveness: TokenLiveness,
+): Promise<boolean> {
+  const searchPath = tenantSearchPath(principal.tenantId);
+  if (liveness.vouchesFor(principal)) {
+    await em.execute('select set_config(?, ?, true), set_config(?, ?, true)', [
+      TENANT_SETTING,
+      principal.tenantId,
+      'search_path',
+      searchPath,
+    ]);
+    return true;
+  }
+  const generation = liveness.generation;
   const [row] = await em.execute<{ live: boolean }[]>('select enter_user_request(?, ?, ?, ?, ?) as live', [
     principal.tenantId,
     principal.userId,
-    tenantSearchPath(principal.tenantId),
+    searchPath,
     principal.tokenVersion ?? 1,
     principal.sessionId ?? null,
   ]);
-  return row?.live === true;
+  const live = row?.live === true;
+  if (live) liveness.remember(principal, generation);
+  return live;
 }
 
 /**

@@ -40,7 +40,7 @@ export function useRequestTransaction(options: RequestTransactionOptions = {}): 
       setExecuteFn(async (args) => {
         const ctx = args.contextValue as Context;
         if (ctx.principal.kind === 'user' && isLeanRead(args.document, args.operationName)) {
-          ctx.leanRead = new LeanRead(await poolOf(ctx), ctx.principal, options.withoutUserTokenCheck);
+          ctx.leanRead = new LeanRead(await poolOf(ctx), ctx.principal, ctx.tokenLiveness, options.withoutUserTokenCheck);
           const result = await executeFn(args);
           await (ctx.leanRead.entered ? undefined : ctx.leanRead.enter().catch(ignoreNotLive));
           if (ctx.leanRead.refused) {
@@ -57,7 +57,7 @@ export function useRequestTransaction(options: RequestTransactionOptions = {}): 
             // A token is live only while its user (active, same version, live session) or its agent
             // (same generation) still says so: checked here, in the request's own transaction, in
             // the statement that sets its RLS settings.
-            if (!(await tokenIsLive(em, ctx.principal, options.withoutUserTokenCheck))) throw new TokenNotLive();
+            if (!(await tokenIsLive(em, ctx, options.withoutUserTokenCheck))) throw new TokenNotLive();
             ctx.em = em;
             result = await executeFn(args);
             if (result && 'errors' in result && result.errors?.length) throw new RollbackForErrors();
@@ -95,8 +95,8 @@ async function poolOf(ctx: Context): Promise<pg.Pool> {
   return pool;
 }
 
-function tokenIsLive(em: Context['em'], principal: Context['principal'], skipUsers = false): Promise<boolean> | boolean {
+function tokenIsLive(em: Context['em'], { principal, tokenLiveness }: Context, skipUsers = false): Promise<boolean> | boolean {
   if (principal.kind === 'agent') return enterAgentRequest(em, principal);
-  if (principal.kind === 'user' && !skipUsers) return enterUserRequest(em, principal);
+  if (principal.kind === 'user' && !skipUsers) return enterUserRequest(em, principal, tokenLiveness);
   return true;
 }

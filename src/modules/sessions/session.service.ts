@@ -4,7 +4,7 @@ import { assertCan, can } from '../../auth/actions.ts';
 import type { Principal } from '../../auth/principal.ts';
 import { mintTenantSecret, parseTenantSecret, REFRESH_TOKEN_PREFIX } from '../../auth/tenant-secrets.ts';
 import type { TokenIssuer } from '../../auth/tokens.ts';
-import type { RequestScope } from '../../context.ts';
+import type { LivenessScope, RequestScope } from '../../context.ts';
 import { findPage, type PageArgs } from '../../db/pagination.ts';
 import type { Regions } from '../../db/regions.ts';
 import { forkForTenant } from '../../db/request-scope.ts';
@@ -63,7 +63,7 @@ export async function openSession(
   });
   await em.flush();
   const refreshToken = await addRefreshToken(em, session);
-  const accessToken = await tokens.issue(sessionPrincipal(user, session));
+  const accessToken = await tokens.issueForSession(sessionPrincipal(user, session), session.expiresAt);
   return { session, user, accessToken, refreshToken };
 }
 
@@ -89,7 +89,13 @@ type RefreshOutcome = { kind: 'refreshed'; tokens: SessionTokens } | { kind: 're
  * detected reuse stays revoked.
  */
 export async function refreshSession(
-  deps: { regions: Regions; tokens: TokenIssuer; requestId: string; log: RequestScope['log'] },
+  deps: {
+    regions: Regions;
+    tokens: TokenIssuer;
+    tokenLiveness: LivenessScope['tokenLiveness'];
+    requestId: string;
+    log: RequestScope['log'];
+  },
   refreshToken: string,
 ): Promise<SessionTokens> {
   const claimed = parseTenantSecret(REFRESH_TOKEN_PREFIX, refreshToken);
@@ -111,6 +117,7 @@ export async function refreshSession(
       const scope = { em, principal: sessionPrincipal(user, session), requestId: deps.requestId, log: deps.log };
       if (row.used) {
         if (!session.revokedAt) {
+          deps.tokenLiveness.changing(user.id);
           revoke(session, 'refresh token reused');
           recordAudit(scope, { action: 'session.reuseDetected', outcome: 'DENIED', targetType: 'Session', targetId: session.id });
           deps.log.warn({ sessionId: session.id, userId: user.id }, 'refresh token reused: session revoked');
@@ -131,7 +138,12 @@ export async function refreshSession(
       const next = await addRefreshToken(em, session);
       return {
         kind: 'refreshed',
-        tokens: { session, user, accessToken: await deps.tokens.issue(sessionPrincipal(user, session)), refreshToken: next },
+        tokens: {
+          session,
+          user,
+          accessToken: await deps.tokens.issueForSession(sessionPrincipal(user, session), session.expiresAt),
+          refreshToken: next,
+        },
       };
     },
     { propagation: TransactionPropagation.REQUIRES_NEW },
@@ -164,13 +176,14 @@ export async function listMemberSessions(scope: RequestScope, userId: string, pa
  * Its access tokens stop working at the next request on every replica (enter_user_request) and its
  * refresh tokens refresh no more.
  */
-export async function revokeSession(scope: RequestScope, sessionId: string): Promise<UserSession> {
+export async function revokeSession(scope: LivenessScope, sessionId: string): Promise<UserSession> {
   assertCan(scope.principal, 'session.self');
   if (scope.principal.kind !== 'user') throw forbidden();
   const session = UUID.safeParse(sessionId).success ? await scope.em.findOne(UserSession, { id: sessionId }) : null;
   if (!session) throw notFound('Session', sessionId);
   if (session.userId !== scope.principal.userId) await memberWithinReach(scope, session.userId);
   if (!session.revokedAt) {
+    scope.tokenLiveness.changing(session.userId);
     revoke(session, session.userId === scope.principal.userId ? 'signed out' : 'revoked by an admin');
     recordAudit(scope, { action: 'session.revoke', targetType: 'Session', targetId: session.id, detail: { userId: session.userId } });
     await scope.em.flush();
@@ -179,11 +192,12 @@ export async function revokeSession(scope: RequestScope, sessionId: string): Pro
 }
 
 /** Revokes every live session of a member (default: the caller, "sign out everywhere"). Returns how many. */
-export async function revokeAllSessions(scope: RequestScope, userId?: string | null): Promise<number> {
+export async function revokeAllSessions(scope: LivenessScope, userId?: string | null): Promise<number> {
   assertCan(scope.principal, 'session.self');
   if (scope.principal.kind !== 'user') throw forbidden();
   const target = userId ?? scope.principal.userId;
   if (target !== scope.principal.userId) await memberWithinReach(scope, target);
+  scope.tokenLiveness.changing(target);
   const count = await revokeSessionsOf(
     scope.em,
     target,

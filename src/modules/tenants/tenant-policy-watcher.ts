@@ -1,5 +1,6 @@
 import type { Plugin } from 'graphql-yoga';
 import pg from 'pg';
+import type { TokenLiveness } from '../../auth/token-liveness.ts';
 import type { Logger } from '../../shared/logger.ts';
 
 /** What a replica must know about a tenant on every request. Tenants absent from the map are ACTIVE with default limits. */
@@ -31,12 +32,19 @@ export interface TenantPolicyWatcherOptions {
   staleAfterMs?: number;
   /** The region whose database this watcher follows (see RegionalTenantPolicies.applyCommitted). */
   region?: string;
+  /**
+   * Told of every user whose tokens may have ended (the liveness feed, migrations/0029), and to
+   * forget everything when the feed is lost or back (see TokenLiveness).
+   */
+  userLiveness?: Pick<TokenLiveness, 'forget' | 'forgetAll'>;
 }
 
 /** A tenant absent from the map: ACTIVE with the default limits. Shared and frozen, never mutated. */
 const DEFAULT_POLICY: TenantPolicy = Object.freeze({ frozen: false, rateLimitPerMinute: null });
 
 const CHANNEL = 'fleetgate_tenant_policy';
+/** notify_user_liveness(): a user's id whose tokens may have ended. */
+const USER_CHANNEL = 'fleetgate_user_liveness';
 const POLICY_QUERY = `select id, status, rate_limit_per_minute from tenants
   where (status <> 'ACTIVE' or rate_limit_per_minute is not null)`;
 
@@ -55,6 +63,7 @@ export class TenantPolicyWatcher implements TenantPolicies {
   readonly #refreshMs: number;
   readonly #staleAfterMs: number;
   readonly region: string | undefined;
+  readonly #userLiveness: TenantPolicyWatcherOptions['userLiveness'];
   #policies = new Map<string, TenantPolicy>();
   #client: pg.Client | undefined;
   #listening = false;
@@ -77,6 +86,7 @@ export class TenantPolicyWatcher implements TenantPolicies {
     this.#refreshMs = options.refreshMs ?? 5_000;
     this.#staleAfterMs = options.staleAfterMs ?? 15_000;
     this.region = options.region;
+    this.#userLiveness = options.userLiveness;
   }
 
   async start(): Promise<void> {
@@ -131,10 +141,13 @@ export class TenantPolicyWatcher implements TenantPolicies {
     client.on('end', () => this.#lost(client));
     client.on('notification', (message) => {
       if (message.channel === CHANNEL && message.payload) void this.#reloadTenant(message.payload);
+      if (message.channel === USER_CHANNEL && message.payload) this.#userLiveness?.forget(message.payload);
     });
     await client.connect();
-    await client.query(`LISTEN ${CHANNEL}`);
+    await client.query(`LISTEN ${CHANNEL}; LISTEN ${USER_CHANNEL}`);
     this.#client = client;
+    // What was remembered while no one listened may have ended unheard.
+    this.#userLiveness?.forgetAll();
     this.#listening = true;
     await this.#refresh();
     this.#log.info('listening for tenant policy changes');
@@ -143,6 +156,7 @@ export class TenantPolicyWatcher implements TenantPolicies {
   #lost(client: pg.Client, error?: Error): void {
     if (this.#client !== client || !this.#listening) return;
     this.#listening = false;
+    this.#userLiveness?.forgetAll();
     this.#log.error({ err: error }, 'tenant policy feed lost; refusing tenant requests until it is back');
     const retry = () => {
       if (this.#stopped) return;
