@@ -69,8 +69,12 @@ export const builder = new SchemaBuilder<{
     nodesQueryOptions: {
       skipTypeScopes: true,
       authScopes: { tenantPrincipal: true },
-      resolve: async (_root, { ids }, ctx, info, resolveNodes) => {
+      resolve: async (_root, args, ctx, info, resolveNodes) => {
+        const { ids } = args;
         const known = ids.filter((id) => isResolvable(info.schema, id));
+        // Pothos's resolveNodes loads `args.ids` whatever it is handed: only the resolvable ids may
+        // reach a loader (a non-uuid id beside a good one was a 500).
+        args.ids = known;
         const found = known.length > 0 ? await resolveNodes(known) : [];
         const nodes = ids.map((id) => (isResolvable(info.schema, id) ? (found[known.indexOf(id)] ?? null) : null));
         recordNodeMisses(ctx, 'nodes', ids, nodes);

@@ -19,7 +19,7 @@ import { useTrustedDocuments } from './modules/policy/use-trusted-documents.ts';
 import { useCommittedTenantPolicies } from './modules/tenants/tenant-policy-watcher.ts';
 import { useDeletionGrace } from './modules/tenants/use-deletion-grace.ts';
 import { buildSchema } from './schema.ts';
-import { badInput, internalError, isGraphQLError } from './shared/errors.ts';
+import { badInput, internalError, isGraphQLError, withoutInternals } from './shared/errors.ts';
 import type { Readiness } from './shared/readiness.ts';
 import { useObservability } from './shared/use-observability.ts';
 
@@ -120,7 +120,7 @@ export function createServer(deps: ServerDeps) {
     maskedErrors: {
       maskError(error, message) {
         const original = isGraphQLError(error) ? (error.originalError ?? error) : error;
-        if (isGraphQLError(original)) return original;
+        if (isGraphQLError(original)) return withoutInternals(original);
         // A lock held too long, a statement past its limit, no free connection: a fast 503, not a masked 500.
         const busy = databaseBusyError(original);
         if (busy) {

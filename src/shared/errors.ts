@@ -90,3 +90,20 @@ export function internalError(message = 'Unexpected error.') {
 export function isGraphQLError(error: unknown): error is GraphQLError {
   return error instanceof Error && error.name === 'GraphQLError';
 }
+
+/**
+ * The error as a client may see it: yoga adds the parser's own error to some refusals
+ * (`extensions.originalError` on a body that is not JSON), whose message quotes the body back and
+ * names parser internals. Yoga also reads that field to keep such a refusal at HTTP 400 instead of
+ * the 200 of a GraphQL error: without it, the refusal's own status must stand (`spec` dropped).
+ */
+export function withoutInternals(error: GraphQLError): GraphQLError {
+  const extensions = error.extensions as Record<string, unknown> & { http?: { status?: number; spec?: boolean } };
+  if (!extensions || !('originalError' in extensions)) return error;
+  delete extensions.originalError;
+  if (extensions.http?.spec) {
+    const { spec: _spec, ...http } = extensions.http;
+    extensions.http = http;
+  }
+  return error;
+}

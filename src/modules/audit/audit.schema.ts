@@ -1,6 +1,7 @@
-import { type DefaultConnectionArguments, resolveCursorConnection } from '@pothos/plugin-relay';
+import type { DefaultConnectionArguments } from '@pothos/plugin-relay';
 import { builder } from '../../builder.ts';
 import type { PageArgs } from '../../db/pagination.ts';
+import { cursorConnection } from '../common/connection.ts';
 import type { Tenant } from '../tenants/tenant.entity.ts';
 import { TenantRef } from '../tenants/tenant.schema.ts';
 import { type AuditReport, exportAuditReport, listAuditLog, setAuditRetention, verifyAuditLog } from './audit.service.ts';
@@ -151,7 +152,7 @@ builder.mutationField('setAuditRetention', (t) =>
 
 /** A connection over the audit log in chain order, the seq doubling as the cursor. */
 function auditLogConnection(args: DefaultConnectionArguments, load: (page: PageArgs) => Promise<AuditEvent[]>) {
-  return resolveCursorConnection({ args, toCursor: (event: AuditEvent) => event.seq }, load);
+  return cursorConnection(args, (event: AuditEvent) => event.seq, load);
 }
 
 function withoutNulls<T extends Record<string, unknown>>(input: T | null | undefined): Partial<T> {

@@ -44,6 +44,8 @@ export async function signUp(scope: RequestScope, input: unknown, tokens: TokenI
   await scope.em.flush();
   const user = scope.em.create(User, { id: newId(), tenantId, email: owner.email, name: owner.name, role: 'OWNER' });
   await scope.em.flush();
+  // Its counters are the database's (a trigger counts members): the answer says one member, not the default 0.
+  await scope.em.refresh(tenant);
   const session = await openSession(scope.em, tokens, user, { method: 'SIGN_UP', deviceLabel });
   const principal = sessionPrincipal(user, session.session);
   recordAudit(
