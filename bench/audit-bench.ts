@@ -253,8 +253,7 @@ async function main() {
       userTokenTtl: '1h',
       poolSize: 10,
       canaryIntervalMs: 0,
-      withoutCanary: true,
-      withoutAudit,
+      testing: { withoutCanary: true, withoutAudit },
       policy: { mode: 'development', tenantRateLimitPerMinute: 1_000_000, apiKeyRateLimitPerMinute: 1_000_000 },
     });
     gateways.push(gateway);

@@ -115,7 +115,7 @@ async function withGateway<T>(
     log,
     userTokenTtl: '1h',
     canaryIntervalMs: 0,
-    withoutCanary: true,
+    testing: { withoutCanary: true },
     poolSize: 20,
     policy: { mode: 'development', tenantRateLimitPerMinute: 10_000_000, apiKeyRateLimitPerMinute: 10_000_000 },
     keyProvider: await provider(home),

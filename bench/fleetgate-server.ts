@@ -37,9 +37,11 @@ async function main() {
     },
     canaryIntervalMs: 0,
     // The canary creates tenants of its own; the bench's data set stays exactly as seeded.
-    withoutCanary: true,
-    withoutPolicies: process.argv.includes('--without-policies'),
-    withoutSessionCheck: process.argv.includes('--without-session-check'),
+    testing: {
+      withoutCanary: true,
+      withoutPolicies: process.argv.includes('--without-policies'),
+      withoutSessionCheck: process.argv.includes('--without-session-check'),
+    },
     // Every request's token checked in the database, none remembered (TokenLiveness trusts no answer).
     ...(process.argv.includes('--always-check-session') ? { tokenLiveness: { maxAgeMs: 0 } } : {}),
   });

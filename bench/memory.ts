@@ -90,7 +90,7 @@ async function main() {
       log,
       userTokenTtl: '1h',
       canaryIntervalMs: 0,
-      withoutCanary: true,
+      testing: { withoutCanary: true },
       poolSize: POOL,
       memoryMaintenanceIntervalMs: 0,
       policy: { mode: 'development', tenantRateLimitPerMinute: 10_000_000, apiKeyRateLimitPerMinute: 10_000_000 },

@@ -48,7 +48,7 @@ async function main() {
     log,
     userTokenTtl: '1h',
     canaryIntervalMs: 0,
-    withoutCanary: true,
+    testing: { withoutCanary: true },
     poolSize: 20,
     policy: { mode: 'development', tenantRateLimitPerMinute: 1_000_000, apiKeyRateLimitPerMinute: 1_000_000 },
     runtime: { engine, channelRoot: join(home, 'agents'), reconcileIntervalMs: 0, workers: 20 },

@@ -85,12 +85,31 @@ export interface SignUpPolicy {
   admit(clientAddress: string): Promise<GraphQLError | undefined>;
 }
 
-export interface ContextDeps {
+/**
+ * Switches for tests and benchmarks, in one option so that the code paths read them in one place and
+ * production cannot set them: main.ts builds the gateway from the configuration, which has none of
+ * them. Each removes a safeguard, to prove the others hold without it or to measure its cost.
+ */
+export interface TestingSwitches {
+  /** Wall-removal tests: the home region's ORM connects here instead (e.g. a superuser, to remove the RLS wall). */
+  ormUrl?: string;
+  /** Wall-removal tests: the schema without scope-auth (wall 1), to show the other walls hold alone. */
+  disableScopeAuth?: boolean;
+  /** Benchmarks: no request policies (trusted documents, limits, rate limits, CSRF), to measure their cost. */
+  withoutPolicies?: boolean;
   /**
-   * Benchmarks only (bench/sessions.ts): users' requests skip the token liveness check
-   * (enter_user_request, enter_user_read) and get the same settings without it, to measure its cost.
+   * Benchmarks (bench/sessions.ts): users' requests skip the token liveness check (enter_user_request,
+   * enter_user_read) and get the same settings without it, to measure its cost.
    */
   withoutSessionCheck?: boolean;
+  /** Benchmarks (bench/audit-bench.ts): audit events are staged but never written, to measure their cost. */
+  withoutAudit?: boolean;
+  /** Tests and benchmarks: no isolation canary (it creates two tenants of its own). */
+  withoutCanary?: boolean;
+}
+
+export interface ContextDeps {
+  testing?: TestingSwitches;
   /** The database of each region; a request runs in its tenant's. */
   regions: Regions;
   tokens: TokenIssuer;
@@ -125,7 +144,7 @@ export function createContextFactory(deps: ContextDeps) {
     return {
       principal,
       em:
-        deps.withoutSessionCheck && principal.kind === 'user'
+        deps.testing?.withoutSessionCheck && principal.kind === 'user'
           ? forkForPrincipal(region.orm, principal)
           : forkForRequest(region.orm, principal),
       log,

@@ -3,6 +3,7 @@ import type { Redis } from 'ioredis';
 import type { Keyring } from './auth/keyring.ts';
 import { TokenLiveness, type TokenLivenessOptions } from './auth/token-liveness.ts';
 import { TokenIssuer } from './auth/tokens.ts';
+import type { TestingSwitches } from './context.ts';
 import type { DatabaseTimeouts } from './db/database-faults.ts';
 import { openOrm } from './db/orm.ts';
 import { DEFAULT_REGION, type Region, Regions } from './db/regions.ts';
@@ -29,6 +30,7 @@ import { RegionalTenantPolicies, TenantPolicyWatcher, type TenantPolicyWatcherOp
 import { createServer, type PolicyOptions } from './server.ts';
 import type { Logger } from './shared/logger.ts';
 import { Metrics } from './shared/metrics.ts';
+import type { PeriodicJob } from './shared/periodic-job.ts';
 import { Readiness } from './shared/readiness.ts';
 
 /** A region beside the home one: its database (migrated with the region's name, see migrate()) and its archives. */
@@ -57,20 +59,10 @@ export interface GatewayOptions {
   /** Statement, lock, idle-in-transaction and pool-wait limits of every region's app-role pool; absent: none. */
   databaseTimeouts?: DatabaseTimeouts;
   watcher?: TenantPolicyWatcherOptions;
-  /** Tests only: the home region's ORM connects here instead (e.g. a superuser, to remove the RLS wall). */
-  ormUrl?: string;
-  /** Tests only: see ServerDeps. */
-  disableScopeAuth?: boolean;
-  /** Benchmarks only: see ServerDeps. */
-  withoutPolicies?: boolean;
-  /** Benchmarks only: see ContextDeps.withoutSessionCheck. */
-  withoutSessionCheck?: boolean;
+  /** Tests and benchmarks only: see TestingSwitches. */
+  testing?: TestingSwitches;
   /** How much, and how long, this replica remembers of user tokens the database found live (TokenLiveness's defaults otherwise). */
   tokenLiveness?: TokenLivenessOptions;
-  /** Benchmarks only: audit events are staged but never written (bench/audit-bench.ts measures their cost). */
-  withoutAudit?: boolean;
-  /** Tests and benchmarks: skip the canary (it creates two tenants). */
-  withoutCanary?: boolean;
   /** The operator's allow-list of agent images (the reference image is always on it). */
   agentImages?: AllowedImage[];
   /** Tenant backups: the home region's archive directory (archive data keys are wrapped by keyProvider). Absent: backups are refused. */
@@ -103,64 +95,21 @@ export interface GatewayOptions {
 }
 
 /**
- * Everything one gateway replica runs, wired once: the ORM as the app role, the tenant policy
- * feed, the access gate, the GraphQL server and the isolation canary. main.ts and the tests both
- * start the gateway through here, so what is tested is what runs.
+ * Everything one gateway replica runs, wired once from its starters (regions, policy feed, keys,
+ * agent runtimes, the GraphQL server, canaries, background jobs), each of which owns what it started
+ * and closes it. main.ts and the tests both start the gateway through here, so what is tested is
+ * what runs. `close()` stops them in the reverse order: nothing is left using a pool it closed.
  */
 export async function startGateway(options: GatewayOptions) {
-  const homeName = options.homeRegion ?? DEFAULT_REGION;
-  const regionOptions: RegionOptions[] = [
-    { name: homeName, appUrl: options.appUrl, backupDir: options.backups?.dir },
-    ...(options.regions ?? []),
-  ];
-  const regions = new Regions(
-    await Promise.all(
-      regionOptions.map(async (region): Promise<Region> => {
-        const home = region.name === homeName;
-        const orm = await openOrm(home ? (options.ormUrl ?? region.appUrl) : region.appUrl, {
-          poolSize: options.poolSize ?? 10,
-          withoutAudit: options.withoutAudit,
-          region: region.name,
-          timeouts: options.databaseTimeouts,
-        });
-        const backupDir = options.backups && (region.backupDir ?? join(options.backups.dir, region.name));
-        const engine = home ? options.runtime?.engine : options.runtime?.engineFor?.(region.name);
-        return { name: region.name, appUrl: region.appUrl, orm, backupDir, engine };
-      }),
-    ),
-    homeName,
-  );
-  const orm = regions.home.orm;
+  const regions = await openRegions(options);
   const logFor = (region: Region) => (region === regions.home ? options.log : options.log.child({ region: region.name }));
   const tokens = new TokenIssuer(options.keyring, options.userTokenTtl);
   const metrics = new Metrics();
-  // One freeze feed per region's database; a replica that cannot vouch for any of them refuses (fail closed).
-  // Remembers user tokens the database found live while every region's feed can vouch for itself.
-  const tokenLiveness = new TokenLiveness(() => watchers.every((each) => each.isCurrent()), options.tokenLiveness);
-  const watchers: TenantPolicyWatcher[] = regions.all.map(
-    (region) =>
-      new TenantPolicyWatcher(region.appUrl, logFor(region), { ...options.watcher, region: region.name, userLiveness: tokenLiveness }),
-  );
-  await Promise.all(watchers.map((watcher) => watcher.start()));
-  const watcher = new RegionalTenantPolicies(watchers);
-  const gate = new AccessGate(watcher, options.log);
+  const feed = await startPolicyFeed(regions, logFor, options);
+  const { gate, watcher, tokenLiveness } = feed;
   const allowList = new ImageAllowList(options.agentImages);
-  const keyProvider = options.keyProvider ?? unconfiguredKeyProvider();
-  const keyRotation = new KeyRotation({
-    // In region-name order, whatever the configuration's order: replicas never hold these locks in a cycle.
-    orms: [...regions.all].sort((a, b) => a.name.localeCompare(b.name)).map((region) => region.orm),
-    provider: keyProvider,
-    log: options.log,
-    holders: regions.all.flatMap((region) => [
-      credentialKeyHolder(region.orm, keyProvider),
-      memoryKeyHolder(region.orm, keyProvider),
-      memoryEscrowHolder(region.orm, keyProvider),
-      sharingKeyHolder(region.orm, keyProvider),
-      ...(region.backupDir ? [backupArchiveKeyHolder(region.backupDir, keyProvider)] : []),
-    ]),
-  });
-  if (options.keyProvider) keyRotation.start(options.keyRewrapIntervalMs ?? 60_000);
-  const startSecrets = [credentialStartSecrets(keyProvider), agentTokenStartSecret(tokens), ...(options.runtime?.startSecrets ?? [])];
+  const keys = startKeys(regions, options);
+  const { keyProvider, keyRotation } = keys;
   const rateLimits = new RateLimits({
     tenantPerMinute: options.policy.tenantRateLimitPerMinute,
     apiKeyPerMinute: options.policy.apiKeyRateLimitPerMinute,
@@ -183,27 +132,12 @@ export async function startGateway(options: GatewayOptions) {
       return yoga.fetch(request);
     },
   });
-  // Each region's agents run against its own database (jobs, reconciler, channels).
-  const runtimes = new Map<Region, AgentRuntime>();
-  for (const region of regions.all) {
-    if (!options.runtime || !region.engine) continue;
-    const home = region === regions.home;
-    runtimes.set(
-      region,
-      await startAgentRuntime({
-        ...options.runtime,
-        engine: region.engine,
-        channelRoot: home ? options.runtime.channelRoot : join(options.runtime.channelRoot, region.name),
-        orm: region.orm,
-        appUrl: region.appUrl,
-        log: logFor(region),
-        metrics,
-        allowList,
-        startSecrets,
-        channelExtensions: memoryChannel,
-      }),
-    );
-  }
+  const runtimes = await startRuntimes(regions, logFor, options, {
+    metrics,
+    allowList,
+    startSecrets: [credentialStartSecrets(keyProvider), agentTokenStartSecret(tokens), ...(options.runtime?.startSecrets ?? [])],
+    channelExtensions: memoryChannel,
+  });
   const runtime = runtimes.get(regions.home);
   const readiness = new Readiness({
     gate,
@@ -237,47 +171,20 @@ export async function startGateway(options: GatewayOptions) {
       admit: (clientAddress) => rateLimits.admitSignUp(clientAddress),
     },
     tenantDeletion: options.tenantDeletion?.graceSeconds !== undefined ? { graceSeconds: options.tenantDeletion.graceSeconds } : undefined,
-    disableScopeAuth: options.disableScopeAuth,
-    withoutPolicies: options.withoutPolicies,
-    withoutSessionCheck: options.withoutSessionCheck,
+    testing: options.testing,
   });
   yoga = server;
-  // Every region has its own walls (its database's RLS and catalog): a canary each, locking the whole gateway down on any exposure.
-  const canaries = regions.all.map(
-    (region) =>
-      new IsolationCanary({
-        orm: region.orm,
-        appUrl: region.appUrl,
-        tokens,
-        gate,
-        metrics,
-        log: logFor(region),
-        fetch: (url, init) => Promise.resolve(server.fetch(url, init)),
-      }),
-  );
-  if (!options.withoutCanary) for (const each of canaries) await each.start(options.canaryIntervalMs);
-  const regionJobs = regions.all.flatMap((region) => {
-    const log = logFor(region);
-    const memoryMaintenance = memoryMaintenanceJob(region.orm, log);
-    memoryMaintenance.start(options.memoryMaintenanceIntervalMs ?? 3_600_000);
-    const taskRetention = taskHistoryRetentionJob(region.orm, log);
-    taskRetention.start(options.taskRetentionIntervalMs ?? 3_600_000);
-    const erasure = tenantErasureJob({
-      orm: region.orm,
-      region: region.name,
-      engine: region.engine,
-      backupDir: region.backupDir,
-      auditKey: options.keyring.auditKey,
-      log,
-      testing: options.tenantDeletion?.testing,
-    });
-    erasure.start(options.tenantDeletion?.erasureIntervalMs ?? 15 * 60_000);
-    return [memoryMaintenance, taskRetention, erasure];
+  const canaries = await startCanaries(regions, logFor, options, {
+    tokens,
+    gate,
+    metrics,
+    fetch: (url, init) => Promise.resolve(server.fetch(url, init)),
   });
+  const jobs = startBackgroundJobs(regions, logFor, options);
   return {
     yoga: server,
     /** The home region's ORM. */
-    orm,
+    orm: regions.home.orm,
     regions,
     tokens,
     tokenLiveness,
@@ -299,11 +206,143 @@ export async function startGateway(options: GatewayOptions) {
     memoryChannel,
     async close() {
       for (const each of canaries) each.stop();
-      await keyRotation.stop();
-      await Promise.all(regionJobs.map((job) => job.stop()));
+      await keys.close();
+      await Promise.all(jobs.map((job) => job.stop()));
       for (const each of runtimes.values()) await each.stop();
-      await Promise.all(watchers.map((each) => each.stop()));
+      await feed.close();
       await Promise.all(regions.all.map((region) => region.orm.close(true)));
     },
   };
+}
+
+type LogFor = (region: Region) => Logger;
+
+/** Every region's ORM as the app role (the home region's first; its ORM may be a test's superuser, see TestingSwitches). */
+async function openRegions(options: GatewayOptions): Promise<Regions> {
+  const homeName = options.homeRegion ?? DEFAULT_REGION;
+  const regionOptions: RegionOptions[] = [
+    { name: homeName, appUrl: options.appUrl, backupDir: options.backups?.dir },
+    ...(options.regions ?? []),
+  ];
+  return new Regions(
+    await Promise.all(
+      regionOptions.map(async (region): Promise<Region> => {
+        const home = region.name === homeName;
+        const orm = await openOrm(home ? (options.testing?.ormUrl ?? region.appUrl) : region.appUrl, {
+          poolSize: options.poolSize ?? 10,
+          withoutAudit: options.testing?.withoutAudit,
+          region: region.name,
+          timeouts: options.databaseTimeouts,
+        });
+        const backupDir = options.backups && (region.backupDir ?? join(options.backups.dir, region.name));
+        const engine = home ? options.runtime?.engine : options.runtime?.engineFor?.(region.name);
+        return { name: region.name, appUrl: region.appUrl, orm, backupDir, engine };
+      }),
+    ),
+    homeName,
+  );
+}
+
+/**
+ * One freeze and liveness feed per region's database, and the access gate over them: a replica that
+ * cannot vouch for any of them refuses tenant requests (fail closed), and remembers no user token
+ * (TokenLiveness) while any of them cannot vouch for itself.
+ */
+async function startPolicyFeed(regions: Regions, logFor: LogFor, options: GatewayOptions) {
+  const tokenLiveness = new TokenLiveness(() => watchers.every((each) => each.isCurrent()), options.tokenLiveness);
+  const watchers: TenantPolicyWatcher[] = regions.all.map(
+    (region) =>
+      new TenantPolicyWatcher(region.appUrl, logFor(region), { ...options.watcher, region: region.name, userLiveness: tokenLiveness }),
+  );
+  await Promise.all(watchers.map((watcher) => watcher.start()));
+  const watcher = new RegionalTenantPolicies(watchers);
+  return {
+    tokenLiveness,
+    watcher,
+    gate: new AccessGate(watcher, options.log),
+    close: () => Promise.all(watchers.map((each) => each.stop())),
+  };
+}
+
+/** The KEK provider and its rotation over every holder of wrapped data keys, in every region. */
+function startKeys(regions: Regions, options: GatewayOptions) {
+  const keyProvider = options.keyProvider ?? unconfiguredKeyProvider();
+  const keyRotation = new KeyRotation({
+    // In region-name order, whatever the configuration's order: replicas never hold these locks in a cycle.
+    orms: [...regions.all].sort((a, b) => a.name.localeCompare(b.name)).map((region) => region.orm),
+    provider: keyProvider,
+    log: options.log,
+    holders: regions.all.flatMap((region) => [
+      credentialKeyHolder(region.orm, keyProvider),
+      memoryKeyHolder(region.orm, keyProvider),
+      memoryEscrowHolder(region.orm, keyProvider),
+      sharingKeyHolder(region.orm, keyProvider),
+      ...(region.backupDir ? [backupArchiveKeyHolder(region.backupDir, keyProvider)] : []),
+    ]),
+  });
+  if (options.keyProvider) keyRotation.start(options.keyRewrapIntervalMs ?? 60_000);
+  return { keyProvider, keyRotation, close: () => keyRotation.stop() };
+}
+
+/** Each region's agents run against its own database (jobs, reconciler, channels), where the region has an engine. */
+async function startRuntimes(
+  regions: Regions,
+  logFor: LogFor,
+  options: GatewayOptions,
+  shared: Pick<AgentRuntimeOptions, 'startSecrets' | 'channelExtensions'> & { metrics: Metrics; allowList: ImageAllowList },
+): Promise<Map<Region, AgentRuntime>> {
+  const runtimes = new Map<Region, AgentRuntime>();
+  for (const region of regions.all) {
+    if (!options.runtime || !region.engine) continue;
+    const home = region === regions.home;
+    runtimes.set(
+      region,
+      await startAgentRuntime({
+        ...options.runtime,
+        ...shared,
+        engine: region.engine,
+        channelRoot: home ? options.runtime.channelRoot : join(options.runtime.channelRoot, region.name),
+        orm: region.orm,
+        appUrl: region.appUrl,
+        log: logFor(region),
+      }),
+    );
+  }
+  return runtimes;
+}
+
+/** Every region has its own walls (its database's RLS and catalog): a canary each, locking the whole gateway down on any exposure. */
+async function startCanaries(
+  regions: Regions,
+  logFor: LogFor,
+  options: GatewayOptions,
+  shared: Pick<ConstructorParameters<typeof IsolationCanary>[0], 'tokens' | 'gate' | 'metrics' | 'fetch'>,
+): Promise<IsolationCanary[]> {
+  const canaries = regions.all.map(
+    (region) => new IsolationCanary({ ...shared, orm: region.orm, appUrl: region.appUrl, log: logFor(region) }),
+  );
+  if (!options.testing?.withoutCanary) for (const each of canaries) await each.start(options.canaryIntervalMs);
+  return canaries;
+}
+
+/** Each region's periodic work: memory expiry, task history retention, tenant erasure. */
+function startBackgroundJobs(regions: Regions, logFor: LogFor, options: GatewayOptions): PeriodicJob[] {
+  return regions.all.flatMap((region) => {
+    const log = logFor(region);
+    const memoryMaintenance = memoryMaintenanceJob(region.orm, log);
+    memoryMaintenance.start(options.memoryMaintenanceIntervalMs ?? 3_600_000);
+    const taskRetention = taskHistoryRetentionJob(region.orm, log);
+    taskRetention.start(options.taskRetentionIntervalMs ?? 3_600_000);
+    const erasure = tenantErasureJob({
+      orm: region.orm,
+      region: region.name,
+      engine: region.engine,
+      backupDir: region.backupDir,
+      auditKey: options.keyring.auditKey,
+      log,
+      testing: options.tenantDeletion?.testing,
+    });
+    erasure.start(options.tenantDeletion?.erasureIntervalMs ?? 15 * 60_000);
+    return [memoryMaintenance, taskRetention, erasure];
+  });
 }

@@ -60,12 +60,8 @@ export interface ServerDeps extends ContextDeps {
   policy: PolicyOptions;
   /** The per-tenant limits, shared with the agent channel's memory requests (built from `policy`). */
   rateLimits: RateLimits;
-  /** Tests only: build the schema without wall 1 to show the other walls hold alone. */
-  disableScopeAuth?: boolean;
   /** What `/readyz` answers (draining, database, freeze feed); absent: the access gate alone. */
   readiness?: Readiness;
-  /** Benchmarks only: drop the request policies (trusted documents, limits, rate limits, CSRF) to measure their cost. */
-  withoutPolicies?: boolean;
 }
 
 /** graphql-armor's refusals carry no code of their own: they get the one of every other document refusal. */
@@ -88,11 +84,11 @@ const armor = EnvelopArmorPlugin({
 
 /** Builds the gateway from its dependencies; no globals, so every test builds its own. */
 export function createServer(deps: ServerDeps) {
-  const schema = buildSchema({ disableScopeAuth: deps.disableScopeAuth ?? false });
+  const schema = buildSchema({ disableScopeAuth: deps.testing?.disableScopeAuth ?? false });
   const log = deps.log.child({ component: 'graphql' });
   const auth = { regions: deps.regions, tokens: deps.tokens, log: deps.log };
   // biome-ignore lint/suspicious/noExplicitAny: yoga, envelop and armor plugins differ only in their context type parameter.
-  const policies: Plugin<any>[] = deps.withoutPolicies
+  const policies: Plugin<any>[] = deps.testing?.withoutPolicies
     ? []
     : [
         useCodedCSRFPrevention(),
@@ -148,7 +144,7 @@ export function createServer(deps: ServerDeps) {
       }),
       useObservability(deps.metrics),
       useCommittedTenantPolicies(deps.gate.policies),
-      useRequestTransaction({ ...auditTrail, withoutUserTokenCheck: deps.withoutSessionCheck }),
+      useRequestTransaction({ ...auditTrail, withoutUserTokenCheck: deps.testing?.withoutSessionCheck }),
     ],
   });
 }

@@ -110,7 +110,7 @@ test('memory written before 0019 keeps opening: each row gets its agent’s key 
     log,
     userTokenTtl: '1h',
     canaryIntervalMs: 0,
-    withoutCanary: true,
+    testing: { withoutCanary: true },
     memoryMaintenanceIntervalMs: 0,
     policy: {
       mode: 'development',

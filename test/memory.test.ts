@@ -208,7 +208,7 @@ describe('memory through the agent token', () => {
         log: other.log,
         userTokenTtl: '1h',
         canaryIntervalMs: 0,
-        withoutCanary: true,
+        testing: { withoutCanary: true },
         policy: {
           mode: 'development',
           tenantRateLimitPerMinute: 100_000,

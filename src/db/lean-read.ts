@@ -43,7 +43,7 @@ export class LeanRead {
     private readonly pool: pg.Pool,
     private readonly principal: UserPrincipal,
     private readonly liveness: TokenLiveness,
-    /** Benchmarks only: see ContextDeps.withoutSessionCheck. */
+    /** Benchmarks only: see TestingSwitches.withoutSessionCheck. */
     private readonly withoutLivenessCheck = false,
   ) {}
 

@@ -15,7 +15,7 @@ export interface RequestTransactionOptions {
   beforeCommit?: (ctx: Context, args: ExecutionArgs) => Promise<void>;
   /** Runs after a rollback for errors, outside the rolled-back transaction (the audit trail records refusals here). */
   afterRollback?: (ctx: Context, args: ExecutionArgs, result: { errors?: readonly GraphQLError[] }) => Promise<void>;
-  /** Benchmarks only: see ContextDeps.withoutSessionCheck. */
+  /** Benchmarks only: see TestingSwitches.withoutSessionCheck. */
   withoutUserTokenCheck?: boolean;
 }
 

@@ -14,7 +14,7 @@ const gateway = await startGateway({
   userTokenTtl: '1h',
   poolSize: 2,
   canaryIntervalMs: 0,
-  withoutCanary: true,
+  testing: { withoutCanary: true },
   policy: {
     mode: 'development',
     tenantRateLimitPerMinute: 100_000,

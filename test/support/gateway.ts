@@ -115,12 +115,14 @@ export async function startGateway(options: GatewayOptions = {}) {
     log,
     userTokenTtl: '1h',
     canaryIntervalMs: 0,
-    withoutCanary: !options.canary,
+    testing: {
+      withoutCanary: !options.canary,
+      ormUrl: options.ormUrl ? urlForDatabase(options.ormUrl, database.name) : undefined,
+      disableScopeAuth: options.disableScopeAuth,
+      withoutPolicies: options.withoutPolicies,
+    },
     poolSize: options.poolSize ?? 5,
     databaseTimeouts: options.databaseTimeouts,
-    ormUrl: options.ormUrl ? urlForDatabase(options.ormUrl, database.name) : undefined,
-    disableScopeAuth: options.disableScopeAuth,
-    withoutPolicies: options.withoutPolicies,
     watcher: { refreshMs: 1_000, staleAfterMs: 5_000 },
     policy: {
       mode: 'development',

@@ -21,7 +21,7 @@ const gateway = await startGateway({
   userTokenTtl: '1h',
   poolSize: 4,
   canaryIntervalMs: 0,
-  withoutCanary: true,
+  testing: { withoutCanary: true },
   policy: {
     mode: 'development',
     tenantRateLimitPerMinute: 100_000,
