@@ -10,6 +10,7 @@ import { forkForOperator, forkForTenant, tenantSchemaName } from '../../db/reque
 import { TENANT_FILTER } from '../../db/tenant-filter.ts';
 import { aead, type KeyProvider, type WrappedKeyHolder } from '../../keys/index.ts';
 import { badInput, clientError, notFound } from '../../shared/errors.ts';
+import { isUuid, UUID_PATTERN } from '../../shared/ids.ts';
 import type { Logger } from '../../shared/logger.ts';
 import { Tenant } from '../tenants/tenant.entity.ts';
 
@@ -19,7 +20,7 @@ const FORMAT = 'fleetgate-backup-v1';
  * migrations/0012): a deleted agent's data key must be gone from every copy the moment it is deleted.
  */
 const NEVER_BACKED_UP: readonly string[] = ['agent_memory_keys'];
-const BACKUP_ID = /^([0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12})-(\d{8}T\d{9}Z)\.fgbackup$/;
+const BACKUP_ID = new RegExp(`^(${UUID_PATTERN})-(\\d{8}T\\d{9}Z)\\.fgbackup$`);
 
 /** What the gateway is configured with for backups: the key provider wrapping archive keys (each region has its own directory, Region.backupDir). */
 export interface BackupAccess {
@@ -227,9 +228,7 @@ function parseRestoreInput(input: unknown) {
 }
 
 async function requireTenant(orm: MikroORM, tenantId: string): Promise<void> {
-  const exists = z.uuid().safeParse(tenantId).success
-    ? await forkForOperator(orm).count(Tenant, { id: tenantId }, { filters: { [TENANT_FILTER]: false } })
-    : 0;
+  const exists = isUuid(tenantId) ? await forkForOperator(orm).count(Tenant, { id: tenantId }, { filters: { [TENANT_FILTER]: false } }) : 0;
   if (!exists) throw notFound('Tenant');
 }
 
