@@ -9,7 +9,7 @@ import pino from 'pino';
 import { openKeyring } from '../src/auth/keyring.ts';
 import { loadConfig } from '../src/config.ts';
 import { startGateway } from '../src/gateway.ts';
-import { LocalKeyProvider } from '../src/modules/credentials/local-key-provider.ts';
+import { LocalKeyProvider } from '../src/keys/index.ts';
 import { createLogger } from '../src/shared/logger.ts';
 import { childConfig, failChild, serveChild } from './child.ts';
 

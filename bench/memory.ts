@@ -7,7 +7,7 @@ import { openKeyring } from '../src/auth/keyring.ts';
 import { appUrlFor } from '../src/db/database-urls.ts';
 import { migrate } from '../src/db/migrate.ts';
 import { startGateway } from '../src/gateway.ts';
-import { LocalKeyProvider } from '../src/modules/credentials/local-key-provider.ts';
+import { LocalKeyProvider } from '../src/keys/index.ts';
 import { mintAgentToken } from '../src/modules/memory/agent-tokens.ts';
 import { aadOf, openValue, sealValue } from '../src/modules/memory/memory-crypto.ts';
 import { decodeGlobalId } from '../src/shared/global-id.ts';

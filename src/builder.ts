@@ -8,6 +8,7 @@ import type { Context } from './context.ts';
 import { recordNodeMisses } from './modules/audit/node-probes.ts';
 import { forbidden, unauthenticated } from './shared/errors.ts';
 import { decodeGlobalId, encodeGlobalId } from './shared/global-id.ts';
+import { isUuid } from './shared/ids.ts';
 import type { Secret } from './shared/secret.ts';
 
 /**
@@ -86,14 +87,12 @@ export const builder = new SchemaBuilder<{
   },
 });
 
-const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
-
 /**
  * Every node's id is a uuid (newId()); any other id is a missing node, answered null like one,
  * before it reaches a loader (User's passed 'garbage' to Postgres: a 500, found by test/fuzz.test.ts).
  */
 function isResolvable(schema: GraphQLSchema, id: { typename: string; id: string }): boolean {
-  return isNodeType(schema, id.typename) && UUID.test(id.id);
+  return isNodeType(schema, id.typename) && isUuid(id.id);
 }
 
 /**

@@ -2,9 +2,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
-import { aadOf, EnvelopeIntegrityError, open, type SealBinding, seal } from '../src/modules/credentials/envelope.ts';
-import type { KeyProvider } from '../src/modules/credentials/key-provider.ts';
-import { LocalKeyProvider } from '../src/modules/credentials/local-key-provider.ts';
+import { aadOf, EnvelopeIntegrityError, type KeyProvider, LocalKeyProvider, open, type SealBinding, seal } from '../src/keys/index.ts';
 import { createLogger } from '../src/shared/logger.ts';
 
 let dir: string;

@@ -1,12 +1,17 @@
 import { afterAll, beforeAll, describe, expect, test, vi } from 'vitest';
 import { forkForTenant } from '../src/db/request-scope.ts';
+import {
+  holdKeyVersions,
+  KEY_VERSION_LOCK,
+  type KeyProvider,
+  KeyProviderUnavailableError,
+  KeyRotation,
+  seal,
+  VaultKeyProvider,
+} from '../src/keys/index.ts';
 import { AgentCredential } from '../src/modules/credentials/credential.entity.ts';
 import { openAgentCredentials } from '../src/modules/credentials/credential.service.ts';
-import { seal } from '../src/modules/credentials/envelope.ts';
-import { type KeyProvider, KeyProviderUnavailableError } from '../src/modules/credentials/key-provider.ts';
-import { credentialKeyHolder, KeyRotation } from '../src/modules/credentials/key-rotation.ts';
-import { holdKeyVersions, KEY_VERSION_LOCK } from '../src/modules/credentials/key-version-lock.ts';
-import { VaultKeyProvider } from '../src/modules/credentials/vault-key-provider.ts';
+import { credentialKeyHolder } from '../src/modules/credentials/credential-keys.ts';
 import { decodeGlobalId, encodeGlobalId } from '../src/shared/global-id.ts';
 import { newId } from '../src/shared/ids.ts';
 import { createLogger } from '../src/shared/logger.ts';

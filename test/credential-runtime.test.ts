@@ -1,7 +1,7 @@
 import { readdir, readFile, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, test, vi } from 'vitest';
-import { VaultKeyProvider } from '../src/modules/credentials/vault-key-provider.ts';
+import { VaultKeyProvider } from '../src/keys/index.ts';
 import { REFERENCE_IMAGE } from '../src/modules/provisioning/agent-image.ts';
 import { DockerRuntime } from '../src/modules/provisioning/docker-runtime.ts';
 import { decodeGlobalId } from '../src/shared/global-id.ts';

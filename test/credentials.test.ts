@@ -1,8 +1,7 @@
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { forkForTenant } from '../src/db/request-scope.ts';
+import { EnvelopeIntegrityError, VaultKeyProvider } from '../src/keys/index.ts';
 import { CredentialUnreadableError, openAgentCredentials } from '../src/modules/credentials/credential.service.ts';
-import { EnvelopeIntegrityError } from '../src/modules/credentials/envelope.ts';
-import { VaultKeyProvider } from '../src/modules/credentials/vault-key-provider.ts';
 import { decodeGlobalId, encodeGlobalId } from '../src/shared/global-id.ts';
 import { newId } from '../src/shared/ids.ts';
 import { Secret } from '../src/shared/secret.ts';

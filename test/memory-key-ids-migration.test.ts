@@ -8,7 +8,7 @@ import { appUrlFor } from '../src/db/database-urls.ts';
 import { migrate } from '../src/db/migrate.ts';
 import { tenantSchemaName } from '../src/db/request-scope.ts';
 import { startGateway } from '../src/gateway.ts';
-import { LocalKeyProvider } from '../src/modules/credentials/local-key-provider.ts';
+import { LocalKeyProvider } from '../src/keys/index.ts';
 import { mintAgentToken } from '../src/modules/memory/agent-tokens.ts';
 import { aadOf, sealValue } from '../src/modules/memory/memory-crypto.ts';
 import { createLogger } from '../src/shared/logger.ts';

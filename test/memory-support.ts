@@ -1,4 +1,4 @@
-import { type KeyProvider, KeyProviderUnavailableError } from '../src/modules/credentials/key-provider.ts';
+import { type KeyProvider, KeyProviderUnavailableError } from '../src/keys/index.ts';
 import { mintAgentToken } from '../src/modules/memory/agent-tokens.ts';
 import { decodeGlobalId } from '../src/shared/global-id.ts';
 import type { Gateway } from './support/gateway.ts';

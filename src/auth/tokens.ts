@@ -1,5 +1,6 @@
 import { createHash } from 'node:crypto';
 import { type JWTPayload, errors as joseErrors, jwtVerify, SignJWT } from 'jose';
+import { isCanonicalUuid } from '../shared/ids.ts';
 import { Secret } from '../shared/secret.ts';
 import type { Keyring } from './keyring.ts';
 import type { Principal, UserRole } from './principal.ts';
@@ -9,7 +10,6 @@ const AUDIENCE = 'fleetgate-api';
 /** Only EdDSA is accepted: `alg: none`, HS256 with the public key as secret and friends are refused by jose. */
 const ALGORITHMS = ['EdDSA'];
 const USER_ROLES: readonly UserRole[] = ['OWNER', 'ADMIN', 'MEMBER', 'VIEWER'];
-const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
 
 export type TokenSubject =
   | { kind: 'user'; tenantId: string; userId: string; role: UserRole; tokenVersion?: number; sessionId?: string }
@@ -153,9 +153,9 @@ function principalOf(payload: JWTPayload): Principal | undefined {
   if (payload.typ === 'operator' && sub.length > 0) return { kind: 'operator', operatorId: sub };
   if (
     payload.typ === 'support' &&
-    UUID.test(sub) &&
+    isCanonicalUuid(sub) &&
     typeof payload.tid === 'string' &&
-    UUID.test(payload.tid) &&
+    isCanonicalUuid(payload.tid) &&
     typeof payload.spn === 'string' &&
     payload.spn.length > 0
   ) {
@@ -164,9 +164,9 @@ function principalOf(payload: JWTPayload): Principal | undefined {
   }
   if (
     payload.typ === 'agent' &&
-    UUID.test(sub) &&
+    isCanonicalUuid(sub) &&
     typeof payload.tid === 'string' &&
-    UUID.test(payload.tid) &&
+    isCanonicalUuid(payload.tid) &&
     Number.isSafeInteger(payload.gen)
   ) {
     // Only a claim: authenticate() admits it while the agent row still holds this generation.
@@ -174,11 +174,11 @@ function principalOf(payload: JWTPayload): Principal | undefined {
   }
   if (
     payload.typ === 'user' &&
-    UUID.test(sub) &&
+    isCanonicalUuid(sub) &&
     typeof payload.tid === 'string' &&
-    UUID.test(payload.tid) &&
+    isCanonicalUuid(payload.tid) &&
     USER_ROLES.includes(payload.role as UserRole) &&
-    (payload.sid === undefined || (typeof payload.sid === 'string' && UUID.test(payload.sid))) &&
+    (payload.sid === undefined || (typeof payload.sid === 'string' && isCanonicalUuid(payload.sid))) &&
     (payload.ver === undefined || Number.isSafeInteger(payload.ver))
   ) {
     // Only a claim: the request's first statement admits it while the user is ACTIVE at this version

@@ -7,9 +7,8 @@ import {
   ReferenceKind,
 } from '@mikro-orm/postgresql';
 import { badInput } from '../shared/errors.ts';
+import { isUuid } from '../shared/ids.ts';
 import type { LeanRead } from './lean-read.ts';
-
-const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
 export interface PageArgs {
   before?: string;
@@ -187,7 +186,7 @@ function sqlWhere(meta: EntityMetadata, query: unknown, params: unknown[]): stri
 
 function pageWhere(where: Record<string, unknown>, { before, after }: PageArgs): Record<string, unknown> {
   for (const cursor of [before, after]) {
-    if (cursor !== undefined && !UUID.test(cursor)) throw badInput('Invalid cursor');
+    if (cursor !== undefined && !isUuid(cursor)) throw badInput('Invalid cursor');
   }
   const id: Record<string, string> = {};
   if (after) id.$gt = after;

@@ -3,14 +3,13 @@ import { type Principal, tenantOf } from '../auth/principal.ts';
 import type { Context } from '../context.ts';
 import type { ContainerRuntime } from '../modules/provisioning/container-runtime.ts';
 import { notFound } from '../shared/errors.ts';
+import { isUuid } from '../shared/ids.ts';
 import { forkForPrincipal, forkForTenant } from './request-scope.ts';
 
 /** The region of a gateway configured with one database (the tenants table's original default). */
 export const DEFAULT_REGION = 'eu-1';
 /** What a region name looks like (the tenants table checks the same, migrations/0001_data_plane.sql). */
 export const REGION_NAME = /^[a-z]{2}-[0-9]$/;
-
-const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
 /** What the gateway holds in one region: its database and where its tenants' archives and agents live. */
 export interface Region {
@@ -65,7 +64,7 @@ export class Regions {
    */
   async locate(tenantId: string): Promise<Region | undefined> {
     if (this.all.length === 1) return this.home;
-    if (!UUID.test(tenantId)) return undefined;
+    if (!isUuid(tenantId)) return undefined;
     const known = this.#located.get(tenantId);
     if (known) return known;
     const holders = (

@@ -1,5 +1,5 @@
 import type { MikroORM } from '@mikro-orm/postgresql';
-import type { KeyProvider } from '../modules/credentials/key-provider.ts';
+import type { KeyProvider } from '../keys/index.ts';
 import type { AccessGate } from '../modules/policy/access-gate.ts';
 import type { ContainerRuntime } from '../modules/provisioning/container-runtime.ts';
 import type { Logger } from './logger.ts';

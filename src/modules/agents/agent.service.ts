@@ -5,7 +5,7 @@ import { actorOf } from '../../auth/principal.ts';
 import type { Context, RequestScope } from '../../context.ts';
 import { findPageRows, leanPageRows, type PageArgs } from '../../db/pagination.ts';
 import { clientError, notFound } from '../../shared/errors.ts';
-import { newId } from '../../shared/ids.ts';
+import { isUuid, newId } from '../../shared/ids.ts';
 import { parseInput } from '../../shared/validation.ts';
 import { recordAudit } from '../audit/audit.service.ts';
 import type { AgentRuntimeAccess } from '../provisioning/agent-runtime.ts';
@@ -18,8 +18,6 @@ export type AgentScope = RequestScope & { agentRuntime: AgentRuntimeAccess };
 
 /** Upper bound of an agent's config, serialised. */
 export const MAX_CONFIG_BYTES = 64 * 1024;
-const UUID = z.uuid();
-
 const agentFields = {
   name: z.string().trim().min(1).max(100),
   description: z.string().max(2000),
@@ -62,7 +60,7 @@ export function listAgents(scope: RequestScope, page: PageArgs, properties?: rea
 
 export async function loadAgents(scope: RequestScope, ids: string[]): Promise<(Agent | null)[]> {
   assertCan(scope.principal, 'agent.read');
-  const valid = ids.filter((id) => UUID.safeParse(id).success);
+  const valid = ids.filter((id) => isUuid(id));
   const found = valid.length > 0 ? await scope.em.find(Agent, { id: { $in: valid } }) : [];
   return ids.map((id) => found.find((agent) => agent.id === id) ?? null);
 }

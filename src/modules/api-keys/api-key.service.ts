@@ -4,15 +4,13 @@ import { API_KEY_PREFIX, mintTenantSecret } from '../../auth/tenant-secrets.ts';
 import type { RequestScope } from '../../context.ts';
 import { findPage, type PageArgs } from '../../db/pagination.ts';
 import { clientError, forbidden, notFound } from '../../shared/errors.ts';
-import { newId } from '../../shared/ids.ts';
+import { isUuid, newId } from '../../shared/ids.ts';
 import type { Secret } from '../../shared/secret.ts';
 import { parseInput } from '../../shared/validation.ts';
 import { recordAudit } from '../audit/audit.service.ts';
 import { ApiKey } from './api-key.entity.ts';
 
 export const API_KEY_SCOPES = ['AGENTS_READ', 'AGENTS_WRITE'] as const;
-const UUID = z.uuid();
-
 const createApiKeyInput = z.object({
   name: z.string().trim().min(1).max(100),
   scopes: z.array(z.enum(API_KEY_SCOPES)).min(1).max(API_KEY_SCOPES.length),
@@ -25,7 +23,7 @@ export function listApiKeys(scope: RequestScope, page: PageArgs): Promise<ApiKey
 
 export async function loadApiKeys(scope: RequestScope, ids: string[]): Promise<(ApiKey | null)[]> {
   assertCan(scope.principal, 'apiKey.read');
-  const valid = ids.filter((id) => UUID.safeParse(id).success);
+  const valid = ids.filter((id) => isUuid(id));
   const found = valid.length > 0 ? await scope.em.find(ApiKey, { id: { $in: valid } }) : [];
   return ids.map((id) => found.find((key) => key.id === id) ?? null);
 }

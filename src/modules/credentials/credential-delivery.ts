@@ -1,6 +1,6 @@
+import type { KeyProvider } from '../../keys/index.ts';
 import { Secret } from '../../shared/secret.ts';
 import { openAgentCredentials } from './credential.service.ts';
-import type { KeyProvider } from './key-provider.ts';
 import type { StartSecretSource } from './start-secrets.ts';
 
 /** The agent's credentials, decrypted for this start only. */

@@ -2,7 +2,7 @@ import { defineEntity, p } from '@mikro-orm/core';
 import { tenantFilter } from '../../db/tenant-filter.ts';
 
 /**
- * One credential of one agent: ciphertext only (see envelope.ts and migrations/0005). The value
+ * One credential of one agent: ciphertext only (see src/keys/envelope.ts and migrations/0005). The value
  * exists in the clear only while it is sealed, and while an agent start decrypts it for delivery.
  */
 const AgentCredentialSchema = defineEntity({

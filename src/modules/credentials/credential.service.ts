@@ -4,6 +4,15 @@ import { z } from 'zod';
 import { assertCan } from '../../auth/actions.ts';
 import { tenantOf } from '../../auth/principal.ts';
 import type { RequestScope } from '../../context.ts';
+import {
+  EnvelopeIntegrityError,
+  holdKeyVersions,
+  type KeyProvider,
+  KeyProviderUnavailableError,
+  type KeyRotation,
+  open,
+  seal,
+} from '../../keys/index.ts';
 import { badInput, clientError, notFound } from '../../shared/errors.ts';
 import { newId } from '../../shared/ids.ts';
 import type { Secret } from '../../shared/secret.ts';
@@ -13,10 +22,6 @@ import { getAgent } from '../agents/agent.service.ts';
 import { recordAudit } from '../audit/audit.service.ts';
 import { enqueueJob } from '../provisioning/job-queue.ts';
 import { AgentCredential } from './credential.entity.ts';
-import { EnvelopeIntegrityError, open, seal } from './envelope.ts';
-import { type KeyProvider, KeyProviderUnavailableError } from './key-provider.ts';
-import type { KeyRotation } from './key-rotation.ts';
-import { holdKeyVersions } from './key-version-lock.ts';
 
 /** The key provider and the KEK rotation, as the request context carries them. */
 export interface CredentialKeys {

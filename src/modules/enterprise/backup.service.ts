@@ -1,4 +1,4 @@
-import { createCipheriv, createDecipheriv, createHash, randomBytes } from 'node:crypto';
+import { createHash } from 'node:crypto';
 import { mkdir, readdir, readFile, rename, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { gunzipSync, gzipSync } from 'node:zlib';
@@ -8,10 +8,10 @@ import { assertCan } from '../../auth/actions.ts';
 import type { Principal } from '../../auth/principal.ts';
 import { forkForOperator, forkForTenant, tenantSchemaName } from '../../db/request-scope.ts';
 import { TENANT_FILTER } from '../../db/tenant-filter.ts';
-import { aesKey } from '../../shared/aes-key.ts';
+import { aead, type KeyProvider, type WrappedKeyHolder } from '../../keys/index.ts';
 import { badInput, clientError, notFound } from '../../shared/errors.ts';
+import { isUuid, UUID_PATTERN } from '../../shared/ids.ts';
 import type { Logger } from '../../shared/logger.ts';
-import type { KeyProvider, WrappedKeyHolder } from '../credentials/key-provider.ts';
 import { Tenant } from '../tenants/tenant.entity.ts';
 
 const FORMAT = 'fleetgate-backup-v1';
@@ -20,7 +20,7 @@ const FORMAT = 'fleetgate-backup-v1';
  * migrations/0012): a deleted agent's data key must be gone from every copy the moment it is deleted.
  */
 const NEVER_BACKED_UP: readonly string[] = ['agent_memory_keys'];
-const BACKUP_ID = /^([0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12})-(\d{8}T\d{9}Z)\.fgbackup$/;
+const BACKUP_ID = new RegExp(`^(${UUID_PATTERN})-(\\d{8}T\\d{9}Z)\\.fgbackup$`);
 
 /** What the gateway is configured with for backups: the key provider wrapping archive keys (each region has its own directory, Region.backupDir). */
 export interface BackupAccess {
@@ -34,7 +34,7 @@ export function tenantOfBackup(backupId: string): string {
 
 export interface BackupDeps {
   orm: MikroORM;
-  /** Wraps each archive's fresh data key (src/modules/credentials/key-provider.ts). */
+  /** Wraps each archive's fresh data key (src/keys/key-provider.ts). */
   keys: KeyProvider;
   /** Where archives are written and read from; a restore names an archive in it, never a path. */
   dir: string;
@@ -42,7 +42,7 @@ export interface BackupDeps {
 }
 
 /** One archive on disk: everything needed to restore it except the key provider. */
-interface ArchiveFile {
+export interface ArchiveFile {
   format: typeof FORMAT;
   tenantId: string;
   createdAt: string;
@@ -127,27 +127,13 @@ export async function backupTenant(deps: BackupDeps, principal: Principal, tenan
   );
   const createdAt = new Date().toISOString();
   const dataKey = await deps.keys.generateDataKey();
-  const iv = randomBytes(12);
-  let ciphertext: Buffer;
-  let tag: Buffer;
+  let sealed: Pick<ArchiveFile, 'iv' | 'tag' | 'ciphertext'>;
   try {
-    const cipher = createCipheriv('aes-256-gcm', aesKey(dataKey.plaintext), iv);
-    cipher.setAAD(aadOf(tenantId, createdAt));
-    ciphertext = Buffer.concat([cipher.update(gzipSync(JSON.stringify({ tables }))), cipher.final()]);
-    tag = cipher.getAuthTag();
+    sealed = sealArchiveBody(dataKey.plaintext, tenantId, createdAt, gzipSync(JSON.stringify({ tables })));
   } finally {
     dataKey.plaintext.fill(0);
   }
-  const archive: ArchiveFile = {
-    format: FORMAT,
-    tenantId,
-    createdAt,
-    provider: deps.keys.kind,
-    wrappedKey: dataKey.wrapped,
-    iv: iv.toString('base64'),
-    tag: tag.toString('base64'),
-    ciphertext: ciphertext.toString('base64'),
-  };
+  const archive: ArchiveFile = { format: FORMAT, tenantId, createdAt, provider: deps.keys.kind, wrappedKey: dataKey.wrapped, ...sealed };
   const body = JSON.stringify(archive);
   const backupId = `${tenantId}-${createdAt.replace(/[-:.]/g, '')}.fgbackup`;
   await mkdir(deps.dir, { recursive: true, mode: 0o700 });
@@ -193,10 +179,7 @@ export async function restoreTenant(deps: BackupDeps, principal: Principal, inpu
   const dataKey = await deps.keys.unwrapDataKey(archive.wrappedKey);
   let plaintext: Buffer;
   try {
-    const decipher = createDecipheriv('aes-256-gcm', aesKey(dataKey), Buffer.from(archive.iv, 'base64'));
-    decipher.setAAD(aadOf(archive.tenantId, archive.createdAt));
-    decipher.setAuthTag(Buffer.from(archive.tag, 'base64'));
-    plaintext = Buffer.concat([decipher.update(Buffer.from(archive.ciphertext, 'base64')), decipher.final()]);
+    plaintext = openArchiveBody(dataKey, archive);
   } catch {
     throw badInput('The backup does not authenticate: damaged, altered or not for this tenant');
   } finally {
@@ -245,10 +228,35 @@ function parseRestoreInput(input: unknown) {
 }
 
 async function requireTenant(orm: MikroORM, tenantId: string): Promise<void> {
-  const exists = z.uuid().safeParse(tenantId).success
-    ? await forkForOperator(orm).count(Tenant, { id: tenantId }, { filters: { [TENANT_FILTER]: false } })
-    : 0;
+  const exists = isUuid(tenantId) ? await forkForOperator(orm).count(Tenant, { id: tenantId }, { filters: { [TENANT_FILTER]: false } }) : 0;
   if (!exists) throw notFound('Tenant');
+}
+
+/**
+ * An archive's body under AES-256-GCM (`aead`), the tenant id and the time bound in as additional
+ * data (`fleetgate-backup-v1\n<tenant>\n<time>`), the parts stored base64 in the archive's JSON.
+ */
+export function sealArchiveBody(
+  dataKey: Buffer,
+  tenantId: string,
+  createdAt: string,
+  body: Buffer,
+): Pick<ArchiveFile, 'iv' | 'tag' | 'ciphertext'> {
+  const { nonce, tag, ciphertext } = aead.sealParts(dataKey, body, aadOf(tenantId, createdAt));
+  return { iv: nonce.toString('base64'), tag: tag.toString('base64'), ciphertext: ciphertext.toString('base64') };
+}
+
+/** The body of an archive; throws when it is damaged, altered or relabelled for another tenant or time. */
+export function openArchiveBody(
+  dataKey: Buffer,
+  archive: Pick<ArchiveFile, 'tenantId' | 'createdAt' | 'iv' | 'tag' | 'ciphertext'>,
+): Buffer {
+  const parts = {
+    nonce: Buffer.from(archive.iv, 'base64'),
+    tag: Buffer.from(archive.tag, 'base64'),
+    ciphertext: Buffer.from(archive.ciphertext, 'base64'),
+  };
+  return aead.openParts(dataKey, parts, aadOf(archive.tenantId, archive.createdAt));
 }
 
 function aadOf(tenantId: string, createdAt: string): Buffer {

@@ -1,9 +1,9 @@
-import { z } from 'zod';
 import { assertCan } from '../../auth/actions.ts';
 import type { RequestScope } from '../../context.ts';
 import { enterTenant } from '../../db/request-scope.ts';
 import { TENANT_FILTER } from '../../db/tenant-filter.ts';
 import { notFound } from '../../shared/errors.ts';
+import { isUuid } from '../../shared/ids.ts';
 import { recordAudit } from '../audit/audit.service.ts';
 import { Tenant } from '../tenants/tenant.entity.ts';
 import { refusalAsConflict } from './backup.service.ts';
@@ -23,9 +23,7 @@ export type MoveReport = Record<string, { rows: number; md5: string }>;
  */
 export async function upgradeTenantToEnterprise(scope: RequestScope, tenantId: string): Promise<{ tenant: Tenant; moved: MoveReport }> {
   assertCan(scope.principal, 'platform.enterprise.manage');
-  const tenant = z.uuid().safeParse(tenantId).success
-    ? await scope.em.findOne(Tenant, { id: tenantId }, { filters: { [TENANT_FILTER]: false } })
-    : null;
+  const tenant = isUuid(tenantId) ? await scope.em.findOne(Tenant, { id: tenantId }, { filters: { [TENANT_FILTER]: false } }) : null;
   if (!tenant) throw notFound('Tenant');
   const [row] = await scope.em
     .execute<{ moved: MoveReport }[]>('select upgrade_tenant_to_enterprise(?) as moved', [tenantId])

@@ -3,7 +3,7 @@ import { assertCan } from '../../auth/actions.ts';
 import type { Principal } from '../../auth/principal.ts';
 import { findPage, type PageArgs } from '../../db/pagination.ts';
 import { badInput, notFound } from '../../shared/errors.ts';
-import { newId } from '../../shared/ids.ts';
+import { isUuid, newId } from '../../shared/ids.ts';
 import { parseInput } from '../../shared/validation.ts';
 import { recordAudit } from '../audit/audit.service.ts';
 import { Handoff } from './memory.entity.ts';
@@ -11,8 +11,6 @@ import { canonicalJson, type MemoryScope } from './memory.service.ts';
 import { withSharingKey } from './sharing-keys.ts';
 
 const sendInput = z.object({ toAgentId: z.string().max(100), payload: z.string() });
-const UUID = z.uuid();
-
 type AgentPrincipal = Extract<Principal, { kind: 'agent' }>;
 
 /** A handoff as the API shows it: its payload opened, as JSON text. The stored row holds it sealed. */
@@ -43,7 +41,7 @@ export async function sendHandoff(scope: MemoryScope, input: unknown): Promise<H
   if (limit && size > limit.memory_max_value_bytes) {
     throw badInput(`payload is too large: ${size} bytes, this tenant allows at most ${limit.memory_max_value_bytes} bytes`, 'payload');
   }
-  const found = UUID.safeParse(toAgentId).success ? await scope.em.execute('select 1 from agents where id = ?', [toAgentId]) : [];
+  const found = isUuid(toAgentId) ? await scope.em.execute('select 1 from agents where id = ?', [toAgentId]) : [];
   if (found.length === 0) throw notFound('Agent', toAgentId);
   if (toAgentId === self.agentId) throw badInput('An agent cannot hand off to itself', 'toAgentId');
   const id = newId();

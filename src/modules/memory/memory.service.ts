@@ -5,11 +5,11 @@ import type { RequestScope } from '../../context.ts';
 import { findPage, type PageArgs } from '../../db/pagination.ts';
 import { agentRequestEntry } from '../../db/request-scope.ts';
 import { AGENT_FILTER } from '../../db/tenant-filter.ts';
+import { type KeyProvider, KeyProviderUnavailableError } from '../../keys/index.ts';
 import { badInput, clientError, notFound, unauthenticated } from '../../shared/errors.ts';
-import { newId } from '../../shared/ids.ts';
+import { isUuid, newId } from '../../shared/ids.ts';
 import { parseInput } from '../../shared/validation.ts';
 import { recordAudit } from '../audit/audit.service.ts';
-import { type KeyProvider, KeyProviderUnavailableError } from '../credentials/key-provider.ts';
 import type { Tenant } from '../tenants/tenant.entity.ts';
 import { changeTenant } from '../tenants/tenant-lifecycle.service.ts';
 import { MemoryEntry, MemoryKey, MemoryPurge } from './memory.entity.ts';
@@ -48,8 +48,6 @@ const putInput = z.object({
 const listInput = z.object({ prefix: KEY.optional(), tag: TAG.optional() });
 /** Built once: zod compiles an object schema on its first parse, which is far dearer than the parse. */
 const keyInput = z.object({ key: KEY });
-const UUID = z.uuid();
-
 type AgentPrincipal = Extract<Principal, { kind: 'agent' }>;
 
 /** Memory through an agent token is always the token's own agent: the principal is the only source of the id. */
@@ -309,7 +307,7 @@ export function setMemoryValueLimit(scope: RequestScope, tenantId: string, input
 
 /** Another tenant's agent and a missing one give the same NOT_FOUND. */
 export async function assertAgentInTenant(scope: RequestScope, agentId: string): Promise<void> {
-  const rows = UUID.safeParse(agentId).success ? await scope.em.execute('select 1 from agents where id = ?', [agentId]) : [];
+  const rows = isUuid(agentId) ? await scope.em.execute('select 1 from agents where id = ?', [agentId]) : [];
   if (rows.length === 0) throw notFound('Agent', agentId);
 }
 

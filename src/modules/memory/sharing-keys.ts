@@ -1,9 +1,8 @@
 import type { MikroORM } from '@mikro-orm/postgresql';
+import { type KeyProvider, type WrappedKeyHolder, wrappedKeyTableHolder } from '../../keys/index.ts';
 import { clientError } from '../../shared/errors.ts';
-import type { KeyProvider, WrappedKeyHolder } from '../credentials/key-provider.ts';
 import { type MemoryScope, withProvider } from './memory.service.ts';
 import { openValue, sealValue } from './memory-crypto.ts';
-import { wrappedKeyTableHolder } from './memory-keys.ts';
 
 /** Names shared data in the key provider's SERVICE_UNAVAILABLE answer. */
 const SHARED = 'Shared data';

@@ -6,7 +6,7 @@ import type { RequestScope } from '../../context.ts';
 import { findPage, type PageArgs } from '../../db/pagination.ts';
 import { AGENT_FILTER } from '../../db/tenant-filter.ts';
 import { clientError, forbidden, notFound } from '../../shared/errors.ts';
-import { newId } from '../../shared/ids.ts';
+import { isUuid, newId } from '../../shared/ids.ts';
 import { parseInput } from '../../shared/validation.ts';
 import { recordAudit } from '../audit/audit.service.ts';
 import { GRANT_MODES, WorkspaceFile, WorkspaceFileGrant } from './memory.entity.ts';
@@ -19,7 +19,7 @@ const NAME = z
   .refine((name) => !name.split('/').includes('..'), 'must not contain ..');
 const CONTENT = z.string().refine((text) => Buffer.byteLength(text, 'utf8') <= 1_048_576, 'must be at most 1 MiB');
 const createInput = z.object({ name: NAME, content: CONTENT });
-const grantInput = z.object({ fileId: z.uuid(), agentId: z.string().max(100), mode: z.enum(GRANT_MODES) });
+const grantInput = z.object({ fileId: z.string().refine(isUuid, 'Invalid UUID'), agentId: z.string().max(100), mode: z.enum(GRANT_MODES) });
 
 type AgentPrincipal = Extract<Principal, { kind: 'agent' }>;
 

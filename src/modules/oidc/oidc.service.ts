@@ -9,7 +9,7 @@ import type { Region, Regions } from '../../db/regions.ts';
 import { forkForTenant } from '../../db/request-scope.ts';
 import { badInput, clientError, forbidden, notFound, unauthenticated } from '../../shared/errors.ts';
 import { encodeGlobalId } from '../../shared/global-id.ts';
-import { newId } from '../../shared/ids.ts';
+import { isUuid, newId } from '../../shared/ids.ts';
 import { parseInput } from '../../shared/validation.ts';
 import { recordAudit } from '../audit/audit.service.ts';
 import { openSession, type SessionTokens, sessionPrincipal } from '../sessions/session.service.ts';
@@ -17,7 +17,6 @@ import { User } from '../users/user.entity.ts';
 import type { IssuerKeys } from './issuer-keys.ts';
 import { JIT_ROLES, type MappedRole, OidcConnection } from './oidc-connection.entity.ts';
 
-const UUID = z.uuid();
 const DOMAIN = z
   .string()
   .trim()
@@ -81,7 +80,7 @@ export function listOidcConnections(scope: RequestScope): Promise<OidcConnection
 /** Removes a connection; the identities it linked stay with their members (another connection of the same issuer may use them). */
 export async function deleteOidcConnection(scope: RequestScope, id: string): Promise<string> {
   assertCan(scope.principal, 'identity.manage');
-  const connection = UUID.safeParse(id).success ? await scope.em.findOne(OidcConnection, { id }) : null;
+  const connection = isUuid(id) ? await scope.em.findOne(OidcConnection, { id }) : null;
   if (!connection) throw notFound('OidcConnection', id);
   scope.em.remove(connection);
   recordAudit(scope, {
@@ -346,7 +345,7 @@ export function listPlatformOidcConnections(scope: RequestScope): Promise<Platfo
 
 export async function deletePlatformOidcConnection(scope: RequestScope, id: string): Promise<string> {
   assertCan(scope.principal, 'platform.tenants.manage');
-  const deleted = UUID.safeParse(id).success
+  const deleted = isUuid(id)
     ? await scope.em.execute<{ id: string }[]>('delete from platform_oidc_connections where id = ? returning id', [id])
     : [];
   if (deleted.length === 0) throw notFound('PlatformOidcConnection', id);

@@ -6,11 +6,11 @@ import { join } from 'node:path';
 import { promisify } from 'node:util';
 import type { MikroORM } from '@mikro-orm/postgresql';
 import { forkForTenant } from '../../db/request-scope.ts';
+import { isCanonicalUuid } from '../../shared/ids.ts';
 import type { Logger } from '../../shared/logger.ts';
 import { agentConfig, answerTask, requeueUnanswered, takeNextTask } from '../tasks/task-delivery.ts';
 
 const run = promisify(execFile);
-const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
 /** A request line longer than this closes nothing but is dropped. */
 const MAX_LINE = 128 * 1024;
 const AGENT_UID = 65534;
@@ -57,7 +57,7 @@ export class AgentChannels {
   }
 
   dirOf(agentId: string): string {
-    if (!UUID.test(agentId)) throw new Error('invalid agent id');
+    if (!isCanonicalUuid(agentId)) throw new Error('invalid agent id');
     return join(this.#options.root, agentId);
   }
 
@@ -205,7 +205,7 @@ class AgentChannel {
       case 'RESULT':
       case 'FAIL': {
         const [taskId, encoded = ''] = args;
-        if (!taskId || !UUID.test(taskId)) return this.#reply('ERR');
+        if (!taskId || !isCanonicalUuid(taskId)) return this.#reply('ERR');
         const result = Buffer.from(encoded, 'base64').toString('utf8').slice(0, 65_536);
         const ok = await answerTask(em(), this.#agentId, taskId, result, verb === 'RESULT');
         this.#log.debug({ taskId, ok }, 'task answered');

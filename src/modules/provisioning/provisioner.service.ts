@@ -1,8 +1,8 @@
 import type { EntityManager } from '@mikro-orm/postgresql';
+import { KeyProviderUnavailableError } from '../../keys/index.ts';
 import type { Logger } from '../../shared/logger.ts';
 import type { Metrics } from '../../shared/metrics.ts';
 import { CredentialUnreadableError } from '../credentials/credential.service.ts';
-import { KeyProviderUnavailableError } from '../credentials/key-provider.ts';
 import type { StartSecret, StartSecretSource } from '../credentials/start-secrets.ts';
 import { revokeAgentTokens } from '../memory/agent-tokens.ts';
 import type { AgentChannels } from './agent-channel.ts';

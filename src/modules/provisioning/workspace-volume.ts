@@ -2,10 +2,10 @@ import { execFile } from 'node:child_process';
 import { mkdir, readFile, rm, rmdir, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
+import { isCanonicalUuid } from '../../shared/ids.ts';
 import type { Logger } from '../../shared/logger.ts';
 
 const run = promisify(execFile);
-const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
 const AGENT_UID = 65534;
 
 /**
@@ -28,7 +28,7 @@ export class WorkspaceVolumes {
   }
 
   dirOf(agentId: string): string {
-    if (!UUID.test(agentId)) throw new Error('invalid agent id');
+    if (!isCanonicalUuid(agentId)) throw new Error('invalid agent id');
     return join(this.#root, agentId);
   }
 

@@ -9,7 +9,7 @@ import { findPage, type PageArgs } from '../../db/pagination.ts';
 import type { Regions } from '../../db/regions.ts';
 import { forkForTenant } from '../../db/request-scope.ts';
 import { forbidden, notFound, unauthenticated } from '../../shared/errors.ts';
-import { newId } from '../../shared/ids.ts';
+import { isUuid, newId } from '../../shared/ids.ts';
 import type { Secret } from '../../shared/secret.ts';
 import { recordAudit } from '../audit/audit.service.ts';
 import { User } from '../users/user.entity.ts';
@@ -17,7 +17,6 @@ import { type SessionMethod, UserSession } from './session.entity.ts';
 
 /** How long a session may be refreshed before its member signs in again. */
 export const SESSION_LIFETIME_MS = 30 * 24 * 60 * 60 * 1000;
-const UUID = z.uuid();
 const deviceLabelInput = z.string().trim().min(1).max(100);
 
 /** What a client keeps after signing in: a short-lived access token and the refresh token that brings the next one. */
@@ -179,7 +178,7 @@ export async function listMemberSessions(scope: RequestScope, userId: string, pa
 export async function revokeSession(scope: LivenessScope, sessionId: string): Promise<UserSession> {
   assertCan(scope.principal, 'session.self');
   if (scope.principal.kind !== 'user') throw forbidden();
-  const session = UUID.safeParse(sessionId).success ? await scope.em.findOne(UserSession, { id: sessionId }) : null;
+  const session = isUuid(sessionId) ? await scope.em.findOne(UserSession, { id: sessionId }) : null;
   if (!session) throw notFound('Session', sessionId);
   if (session.userId !== scope.principal.userId) await memberWithinReach(scope, session.userId);
   if (!session.revokedAt) {
@@ -222,7 +221,7 @@ export async function revokeSessionsOf(em: EntityManager, userId: string, reason
 export async function memberWithinReach(scope: RequestScope, userId: string): Promise<User> {
   assertCan(scope.principal, 'member.manage');
   if (scope.principal.kind !== 'user') throw forbidden();
-  const member = UUID.safeParse(userId).success ? await scope.em.findOne(User, { id: userId }) : null;
+  const member = isUuid(userId) ? await scope.em.findOne(User, { id: userId }) : null;
   if (!member) throw notFound('User', userId);
   if (member.role === 'OWNER' && scope.principal.role !== 'OWNER') throw forbidden('Only an owner can act on an owner');
   return member;
@@ -232,7 +231,7 @@ export async function memberWithinReach(scope: RequestScope, userId: string): Pr
 export async function loadSessions(scope: RequestScope, ids: string[]): Promise<(UserSession | null)[]> {
   assertCan(scope.principal, 'session.self');
   if (scope.principal.kind !== 'user') return ids.map(() => null);
-  const valid = ids.filter((id) => UUID.safeParse(id).success);
+  const valid = ids.filter((id) => isUuid(id));
   const mine = { userId: scope.principal.userId };
   const where = can(scope.principal, 'member.manage') ? {} : mine;
   const found = valid.length > 0 ? await scope.em.find(UserSession, { id: { $in: valid }, ...where }) : [];

@@ -8,7 +8,7 @@ import type { Regions } from '../../db/regions.ts';
 import { enterTenant, forkForTenant } from '../../db/request-scope.ts';
 import { TENANT_FILTER } from '../../db/tenant-filter.ts';
 import { notFound, unauthenticated } from '../../shared/errors.ts';
-import { newId } from '../../shared/ids.ts';
+import { isUuid, newId } from '../../shared/ids.ts';
 import type { Secret } from '../../shared/secret.ts';
 import { parseInput } from '../../shared/validation.ts';
 import { recordAudit } from '../audit/audit.service.ts';
@@ -19,7 +19,6 @@ import { memberWithinReach, openSession, type SessionTokens, sessionPrincipal } 
 
 /** How long a sign-in link can be used: long enough to pass it on, short enough not to linger in an inbox. */
 export const SIGN_IN_LINK_TTL_MS = 15 * 60 * 1000;
-const UUID = z.uuid();
 const ownerLinkInput = z.object({ email: z.email().max(254).toLowerCase() });
 
 export interface MintedSignInLink {
@@ -47,9 +46,7 @@ export async function createSignInLink(scope: RequestScope, userId: string): Pro
  */
 export async function createOwnerSignInLink(scope: RequestScope, tenantId: string, input: unknown): Promise<MintedSignInLink> {
   const { email } = parseInput(ownerLinkInput, input);
-  const tenant = UUID.safeParse(tenantId).success
-    ? await scope.em.findOne(Tenant, { id: tenantId }, { filters: { [TENANT_FILTER]: false } })
-    : null;
+  const tenant = isUuid(tenantId) ? await scope.em.findOne(Tenant, { id: tenantId }, { filters: { [TENANT_FILTER]: false } }) : null;
   if (!tenant) throw notFound('Tenant', tenantId);
   await enterTenant(scope.em, tenant.id);
   const owner = await scope.em.findOne(User, { email, role: 'OWNER' });

@@ -4,13 +4,12 @@ import { actorOf } from '../../auth/principal.ts';
 import type { RequestScope } from '../../context.ts';
 import { findPage, type PageArgs } from '../../db/pagination.ts';
 import { notFound } from '../../shared/errors.ts';
-import { newId } from '../../shared/ids.ts';
+import { isUuid, newId } from '../../shared/ids.ts';
 import { parseInput } from '../../shared/validation.ts';
 import { type AgentScope, getAgent } from '../agents/agent.service.ts';
 import { recordAudit } from '../audit/audit.service.ts';
 import { Task } from './task.entity.ts';
 
-const UUID = z.uuid();
 const runTaskInput = z.object({ input: z.string().min(1).max(65_536), timeoutSeconds: z.number().int().min(1).max(86_400).optional() });
 export const DEFAULT_TASK_TIMEOUT_SECONDS = 600;
 
@@ -48,7 +47,7 @@ export function listTasks(scope: RequestScope, agentId: string, page: PageArgs):
 
 export async function loadTasks(scope: RequestScope, ids: string[]): Promise<(Task | null)[]> {
   assertCan(scope.principal, 'agent.read');
-  const valid = ids.filter((id) => UUID.safeParse(id).success);
+  const valid = ids.filter((id) => isUuid(id));
   const found = valid.length > 0 ? await scope.em.find(Task, { id: { $in: valid } }) : [];
   return ids.map((id) => found.find((task) => task.id === id) ?? null);
 }

@@ -1,13 +1,12 @@
 import { mkdir, readdir, unlink, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { EntityManager, MikroORM } from '@mikro-orm/postgresql';
-import { z } from 'zod';
 import { assertCan } from '../../auth/actions.ts';
 import type { Keyring } from '../../auth/keyring.ts';
 import type { RequestScope } from '../../context.ts';
 import { forkForOperator, forkForTenant, OPERATOR_SETTING } from '../../db/request-scope.ts';
 import { clientError, notFound } from '../../shared/errors.ts';
-import { newId } from '../../shared/ids.ts';
+import { isUuid, newId } from '../../shared/ids.ts';
 import type { Logger } from '../../shared/logger.ts';
 import { PeriodicJob } from '../../shared/periodic-job.ts';
 import { recordAudit } from '../audit/audit.service.ts';
@@ -80,7 +79,7 @@ export interface TenantDeletionView {
 /** Operators: one tenant's deletion record (metadata, ids and counts only), or NOT_FOUND when none was asked for. */
 export async function getTenantDeletion(scope: RequestScope, tenantId: string): Promise<TenantDeletionView> {
   assertCan(scope.principal, 'platform.tenants.read');
-  if (!z.uuid().safeParse(tenantId).success) throw notFound('TenantDeletion');
+  if (!isUuid(tenantId)) throw notFound('TenantDeletion');
   const [row] = await scope.em.execute<DeletionRow[]>(
     `select tenant_id, step, requested_at, due_at, attempts, last_error, erased_at, certificate
      from tenant_deletions where tenant_id = ?`,

@@ -4,12 +4,12 @@ import type { RequestScope } from '../../context.ts';
 import { enterTenant } from '../../db/request-scope.ts';
 import { TENANT_FILTER } from '../../db/tenant-filter.ts';
 import { clientError, notFound } from '../../shared/errors.ts';
+import { isUuid } from '../../shared/ids.ts';
 import { parseInput } from '../../shared/validation.ts';
 import { recordAudit } from '../audit/audit.service.ts';
 import { convergeTenantAgents } from '../provisioning/provisioner.service.ts';
 import { Tenant } from './tenant.entity.ts';
 
-const UUID = z.uuid();
 const freezeInput = z.object({ reason: z.string().trim().min(1).max(500) });
 const rateLimitInput = z.object({ perMinute: z.number().int().min(1).max(1_000_000).nullable() });
 
@@ -27,9 +27,7 @@ export async function changeTenant(
   options: { convergeAgents?: boolean } = {},
 ) {
   assertCan(scope.principal, 'platform.tenants.manage');
-  const tenant = UUID.safeParse(tenantId).success
-    ? await scope.em.findOne(Tenant, { id: tenantId }, { filters: { [TENANT_FILTER]: false } })
-    : null;
+  const tenant = isUuid(tenantId) ? await scope.em.findOne(Tenant, { id: tenantId }, { filters: { [TENANT_FILTER]: false } }) : null;
   if (!tenant) throw notFound('Tenant');
   // Awaiting erasure or erased: the deletion decides its status (migrations/0024 refuses it too).
   if (tenant.status === 'DELETION_PENDING' || tenant.status === 'DELETED') {

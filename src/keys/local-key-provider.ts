@@ -1,8 +1,8 @@
-import { createCipheriv, createDecipheriv, randomBytes } from 'node:crypto';
+import { randomBytes } from 'node:crypto';
 import { chmod, link, mkdir, open, readFile, rename, rm } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
-import { aesKey } from '../../shared/aes-key.ts';
-import type { Logger } from '../../shared/logger.ts';
+import type { Logger } from '../shared/logger.ts';
+import * as aead from './aead.ts';
 import { type KeyProvider, type KeyProviderStatus, KeyProviderUnavailableError } from './key-provider.ts';
 
 /** kek.json: every live KEK version; versions below minDecryptionVersion are destroyed, not kept. */
@@ -69,10 +69,7 @@ export class LocalKeyProvider implements KeyProvider {
     const kek = this.#kek(version);
     const raw = Buffer.from(match[2] ?? '', 'base64');
     try {
-      const decipher = createDecipheriv('aes-256-gcm', aesKey(kek), raw.subarray(0, 12));
-      decipher.setAAD(Buffer.from(`fleetgate.kek:v${version}`));
-      decipher.setAuthTag(raw.subarray(raw.length - 16));
-      return Buffer.concat([decipher.update(raw.subarray(12, raw.length - 16)), decipher.final()]);
+      return aead.open(kek, raw, kekAad(version), 'nonce|ciphertext|tag');
     } catch {
       throw this.#unavailable('wrapped key failed its integrity check');
     } finally {
@@ -118,11 +115,7 @@ export class LocalKeyProvider implements KeyProvider {
     const version = this.#file.latestVersion;
     const kek = this.#kek(version);
     try {
-      const nonce = randomBytes(12);
-      const cipher = createCipheriv('aes-256-gcm', aesKey(kek), nonce);
-      cipher.setAAD(Buffer.from(`fleetgate.kek:v${version}`));
-      const body = Buffer.concat([nonce, cipher.update(plaintext), cipher.final(), cipher.getAuthTag()]);
-      return `local:v${version}:${body.toString('base64')}`;
+      return `local:v${version}:${aead.seal(kek, plaintext, kekAad(version), 'nonce|ciphertext|tag').toString('base64')}`;
     } finally {
       kek.fill(0);
     }
@@ -157,6 +150,11 @@ export class LocalKeyProvider implements KeyProvider {
   #unavailable(reason: string): KeyProviderUnavailableError {
     return new KeyProviderUnavailableError('local', reason);
   }
+}
+
+/** The version a data key is wrapped under is bound in: a wrapped key relabelled as another version does not unwrap. */
+function kekAad(version: number): Buffer {
+  return Buffer.from(`fleetgate.kek:v${version}`);
 }
 
 function newKek(): { key: string; createdAt: string } {

@@ -1,5 +1,5 @@
-import { createCipheriv, createDecipheriv, createHmac, hkdfSync, randomBytes } from 'node:crypto';
-import { aesKey } from '../../shared/aes-key.ts';
+import { createHmac, hkdfSync } from 'node:crypto';
+import { AeadError, NONCE_BYTES, openParts, sealParts, TAG_BYTES, versionedAad } from './aead.ts';
 import type { KeyProvider } from './key-provider.ts';
 
 /** Where a sealed value belongs. All four are bound into the ciphertext as additional authenticated data. */
@@ -31,24 +31,13 @@ export class EnvelopeIntegrityError extends Error {
   }
 }
 
-const NONCE_BYTES = 12;
-const TAG_BYTES = 16;
-
 /**
  * The additional authenticated data: a versioned, length-prefixed encoding of the binding, so no two
  * bindings encode alike and a ciphertext copied to another tenant's, agent's or credential's row
  * (or replayed as another version) fails authentication.
  */
 export function aadOf(binding: SealBinding): Buffer {
-  const fields = ['fleetgate.credential.v1', binding.tenantId, binding.agentId, binding.credentialId, String(binding.version)];
-  return Buffer.concat(
-    fields.map((field) => {
-      const bytes = Buffer.from(field, 'utf8');
-      const length = Buffer.alloc(4);
-      length.writeUInt32BE(bytes.length);
-      return Buffer.concat([length, bytes]);
-    }),
-  );
+  return versionedAad('fleetgate.credential.v1', binding.tenantId, binding.agentId, binding.credentialId, String(binding.version));
 }
 
 /**
@@ -58,12 +47,9 @@ export function aadOf(binding: SealBinding): Buffer {
 export async function seal(provider: KeyProvider, binding: SealBinding, plaintext: Buffer): Promise<Sealed> {
   const { plaintext: dataKey, wrapped } = await provider.generateDataKey();
   try {
-    const nonce = randomBytes(NONCE_BYTES);
-    const cipher = createCipheriv('aes-256-gcm', aesKey(dataKey), nonce, { authTagLength: TAG_BYTES });
-    cipher.setAAD(aadOf(binding));
-    const ciphertext = Buffer.concat([cipher.update(plaintext), cipher.final(), cipher.getAuthTag()]);
+    const { nonce, ciphertext, tag } = sealParts(dataKey, plaintext, aadOf(binding));
     return {
-      ciphertext,
+      ciphertext: Buffer.concat([ciphertext, tag]),
       nonce,
       wrappedKey: wrapped,
       keyVersion: provider.versionOf(wrapped),
@@ -83,13 +69,16 @@ export async function open(
   const dataKey = await provider.unwrapDataKey(sealed.wrappedKey);
   try {
     if (sealed.nonce.length !== NONCE_BYTES || sealed.ciphertext.length < TAG_BYTES) throw new EnvelopeIntegrityError();
-    const decipher = createDecipheriv('aes-256-gcm', aesKey(dataKey), sealed.nonce, { authTagLength: TAG_BYTES });
-    decipher.setAAD(aadOf(binding));
-    decipher.setAuthTag(sealed.ciphertext.subarray(sealed.ciphertext.length - TAG_BYTES));
+    const { nonce, ciphertext } = sealed;
+    const parts = {
+      nonce,
+      ciphertext: ciphertext.subarray(0, ciphertext.length - TAG_BYTES),
+      tag: ciphertext.subarray(ciphertext.length - TAG_BYTES),
+    };
     try {
-      return Buffer.concat([decipher.update(sealed.ciphertext.subarray(0, sealed.ciphertext.length - TAG_BYTES)), decipher.final()]);
-    } catch {
-      throw new EnvelopeIntegrityError();
+      return openParts(dataKey, parts, aadOf(binding));
+    } catch (error) {
+      throw error instanceof AeadError ? new EnvelopeIntegrityError() : error;
     }
   } finally {
     dataKey.fill(0);

@@ -1,5 +1,5 @@
-import type { Logger } from '../../shared/logger.ts';
-import type { Secret } from '../../shared/secret.ts';
+import type { Logger } from '../shared/logger.ts';
+import type { Secret } from '../shared/secret.ts';
 import { type KeyProvider, type KeyProviderStatus, KeyProviderUnavailableError } from './key-provider.ts';
 
 export interface VaultKeyProviderOptions {

@@ -1,6 +1,5 @@
 import type { MikroORM } from '@mikro-orm/postgresql';
-import { forkForTenant } from '../../db/request-scope.ts';
-import type { Logger } from '../../shared/logger.ts';
+import type { Logger } from '../shared/logger.ts';
 import type { KeyProvider, WrappedKeyHolder } from './key-provider.ts';
 import { holdKeyVersionsExclusively } from './key-version-lock.ts';
 
@@ -110,51 +109,4 @@ function holdingKeyVersions<T>(orms: MikroORM[], work: () => Promise<T>): Promis
     await holdKeyVersionsExclusively(tx);
     return holdingKeyVersions(rest, work);
   });
-}
-
-/** A holder's `countBelow` through an owner-only SQL function `sqlFunction(version) → bigint` counting across tenants. */
-export function countBelowWith(orm: MikroORM, sqlFunction: string): WrappedKeyHolder['countBelow'] {
-  return async (version) => {
-    const [row] = await orm.em.fork().execute<{ n: string }[]>(`select ${sqlFunction}(?) as n`, [version]);
-    return Number(row?.n ?? 0);
-  };
-}
-
-/**
- * Agent credentials as a holder of wrapped data keys. The cross-tenant listing is the owner-only
- * SECURITY DEFINER `credentials_below_key_version()` (ids and tenant ids only); each row is then
- * rewrapped in a transaction under its own tenant's setting, with RLS, locked so a concurrent
- * rotation of the value is never overwritten.
- */
-export function credentialKeyHolder(orm: MikroORM, provider: KeyProvider): WrappedKeyHolder {
-  return {
-    name: 'agent_credentials',
-    countBelow: countBelowWith(orm, 'credentials_count_below_key_version'),
-    async rewrapBelow(version, limit) {
-      const rows = await orm.em
-        .fork()
-        .execute<{ credential_id: string; credential_tenant_id: string }[]>('select * from credentials_below_key_version(?, ?)', [
-          version,
-          limit,
-        ]);
-      let rewrapped = 0;
-      for (const { credential_id: id, credential_tenant_id: tenantId } of rows) {
-        rewrapped += await forkForTenant(orm, tenantId).transactional(async (tx) => {
-          const [row] = await tx.execute<{ wrapped_key: string; key_version: number }[]>(
-            'select wrapped_key, key_version from agent_credentials where id = ? for update',
-            [id],
-          );
-          if (!row || row.key_version >= version) return 0;
-          const wrapped = await provider.rewrapDataKey(row.wrapped_key);
-          await tx.execute('update agent_credentials set wrapped_key = ?, key_version = ? where id = ?', [
-            wrapped,
-            provider.versionOf(wrapped),
-            id,
-          ]);
-          return 1;
-        });
-      }
-      return rewrapped;
-    },
-  };
 }
