@@ -1,0 +1,89 @@
+import { randomBytes } from 'node:crypto';
+import { readdir, readFile } from 'node:fs/promises';
+import { afterAll, beforeAll, describe, expect, test } from 'vitest';
+import { migrate } from '../src/db/migrate.ts';
+import { DATABASE_DUMP_FILE, dumpSchema } from '../src/db/schema-dump.ts';
+import { createLogger } from '../src/shared/logger.ts';
+import { ADMIN_URL, adminQuery, createTestDatabase, urlForDatabase } from './support/database.ts';
+
+/**
+ * schema/database.sql is the dump of a database migrated from nothing (the run's template, which
+ * global-setup migrates exactly as production does), and every way a database reaches this release
+ * (from nothing, through the old chain of numbered files, by running migrate() again) ends in that
+ * same dump.
+ */
+const log = createLogger({ level: 'silent' });
+const scratch: string[] = [];
+let fresh: Awaited<ReturnType<typeof createTestDatabase>>;
+let freshDump = '';
+
+beforeAll(async () => {
+  fresh = await createTestDatabase();
+  freshDump = await dumpSchema(fresh.adminUrl);
+});
+afterAll(async () => {
+  await fresh?.drop();
+  for (const name of scratch) await adminQuery(ADMIN_URL, `DROP DATABASE IF EXISTS ${name} WITH (FORCE)`);
+});
+
+async function scratchDatabase(): Promise<string> {
+  const name = `fleetgate_dump_${randomBytes(6).toString('hex')}`;
+  scratch.push(name);
+  await adminQuery(ADMIN_URL, `CREATE DATABASE ${name}`);
+  return urlForDatabase(ADMIN_URL, name);
+}
+
+const numbered = async () =>
+  (await readdir('migrations'))
+    .filter((f) => /^\d{4}_.+\.sql$/.test(f))
+    .map((f) => f.replace(/\.sql$/, ''))
+    .sort();
+
+describe('schema/database.sql', () => {
+  test('is the dump of a freshly migrated database (stale: run `npm run schema:database` and commit it)', async () => {
+    const committed = await readFile(DATABASE_DUMP_FILE, 'utf8').catch(() => '');
+    expect(committed, `${DATABASE_DUMP_FILE} is stale: run \`npm run schema:database\` and commit the result`).toBe(freshDump);
+  });
+
+  test('running migrate() again over a migrated database changes nothing', async () => {
+    expect(await migrate(fresh.adminUrl, log)).toEqual([]);
+    expect(await dumpSchema(fresh.adminUrl)).toBe(freshDump);
+  });
+
+  test('a database migrated through 0001–0022 by an earlier release, then upgraded, ends in the same dump as a fresh one', async () => {
+    const url = await scratchDatabase();
+    await migrate(url, log, { until: '0022_audit_events_fewer_indexes' });
+    const later = (await numbered()).filter((v) => v > '0022_audit_events_fewer_indexes');
+    expect(await migrate(url, log)).toEqual(later);
+    expect(await dumpSchema(url)).toBe(freshDump);
+  });
+
+  test('the whole numbered chain alone defines exactly the functions of migrations/functions/, which then become the live bodies', async () => {
+    const url = await scratchDatabase();
+    const versions = await numbered();
+    // `until` the last version: the numbered files only, as a database that a release before the function files migrated.
+    await migrate(url, log, { until: versions.at(-1) });
+    const routines = async (target: string) =>
+      (
+        await adminQuery<{ name: string }>(
+          target,
+          "select p.oid::regprocedure::text as name from pg_proc p where p.pronamespace = 'public'::regnamespace order by 1",
+        )
+      ).rows.map((row) => row.name);
+    const inChain = await routines(url);
+    const inFiles = (
+      await Promise.all(
+        (await readdir('migrations/functions')).filter((f) => f.endsWith('.sql')).map((f) => readFile(`migrations/functions/${f}`, 'utf8')),
+      )
+    )
+      .flatMap((sql) => [...sql.matchAll(/^CREATE OR REPLACE (?:FUNCTION|PROCEDURE) (\w+)\(/gm)].map((m) => m[1]))
+      .sort();
+    // No function lives only in a numbered file, and none is defined twice in the function files.
+    expect(inChain.map((name) => name.replace(/\(.*$/, '')).filter((name) => !inFiles.includes(name))).toEqual([]);
+    expect(new Set(inFiles).size).toBe(inFiles.length);
+    expect(await migrate(url, log)).toEqual([]);
+    // Dropped functions stay dropped: after the function files, the database has exactly their functions.
+    expect((await routines(url)).map((name) => name.replace(/\(.*$/, '')).sort()).toEqual(inFiles);
+    expect(await dumpSchema(url)).toBe(freshDump);
+  });
+});
