@@ -30,10 +30,10 @@ CREATE OR REPLACE FUNCTION restore_tenant_rows(p_tenant uuid, p_schema text, p_d
   AS $$
 DECLARE
   own text := public.tenant_schema_name(p_tenant);
-  remaining name[] := ARRAY(SELECT public.tenant_tables());
+  ordered name[] := public.tenant_tables_in_fk_order();
   excluded name[] := ARRAY(SELECT table_name FROM public.backup_exclusions);
   t name;
-  progressed boolean;
+  occupied boolean;
   restored jsonb := '{}'::jsonb;
   n bigint;
   shredded_agents bigint := 0;
@@ -49,61 +49,51 @@ BEGIN
   IF p_schema = own AND NOT EXISTS (SELECT FROM public.tenants WHERE id = p_tenant AND plan = 'ENTERPRISE') THEN
     RAISE EXCEPTION 'restore_tenant_rows: only an enterprise tenant is restored into its own schema' USING ERRCODE = 'insufficient_privilege';
   END IF;
-  IF EXISTS (SELECT FROM jsonb_object_keys(p_data) k WHERE k <> ALL (remaining)) THEN
+  IF EXISTS (SELECT FROM jsonb_object_keys(p_data) k WHERE k <> ALL (ordered)) THEN
     RAISE EXCEPTION 'restore_tenant_rows: the archive holds a table that is not a tenant table' USING ERRCODE = 'data_exception';
   END IF;
   PERFORM public.sync_tenant_schema(p_tenant, p_schema);
   -- FORCE binds the owner too: the copy runs under the tenant's own setting, restored afterwards.
   PERFORM set_config('app.tenant_id', p_tenant::text, true);
-  WHILE cardinality(remaining) > 0 LOOP
-    progressed := false;
-    FOREACH t IN ARRAY remaining LOOP
-      CONTINUE WHEN EXISTS (
-        SELECT FROM pg_constraint c JOIN pg_class f ON f.oid = c.confrelid
-         WHERE c.conrelid = format('public.%I', t)::regclass AND c.contype = 'f' AND f.relname <> t AND f.relname = ANY (remaining));
-      EXECUTE format('SELECT EXISTS (SELECT FROM %I.%I)', p_schema, t) INTO progressed;
-      IF progressed THEN
-        RAISE EXCEPTION 'restore_tenant_rows: %.% is not empty', p_schema, t USING ERRCODE = 'unique_violation';
-      END IF;
-      IF t = 'agent_memory_keys' AND p_schema = own THEN
-        -- From the live mirror, never from p_data; for agents restored above (foreign keys order the loop).
-        EXECUTE format('ALTER TABLE %I.%I DISABLE TRIGGER USER', p_schema, t);
-        EXECUTE format('INSERT INTO %I.agent_memory_keys (agent_id, tenant_id, provider, wrapped_key, created_at, key_id) '
-                       'SELECT e.agent_id, e.tenant_id, e.provider, e.wrapped_key, e.created_at, e.key_id FROM public.memory_key_escrow e '
-                       'WHERE e.tenant_id = $1 AND EXISTS (SELECT FROM %I.agents a WHERE a.id = e.agent_id)', p_schema, p_schema)
-          USING p_tenant;
-        EXECUTE format('ALTER TABLE %I.%I ENABLE TRIGGER USER', p_schema, t);
-      ELSIF t = ANY (excluded) THEN
-        NULL; -- never from an archive
-      ELSIF t = 'agent_memory' THEN
-        -- An archived row is restored when the live key of its agent is the key it was sealed under
-        -- (a row of an archive older than 0019 names none: the live key is taken as it, as before).
-        EXECUTE format('SELECT count(DISTINCT r.agent_id), count(*) FROM jsonb_populate_recordset(NULL::%I.%I, $1) r '
-                       'WHERE NOT EXISTS (SELECT FROM public.memory_key_escrow k '
-                       'WHERE k.agent_id = r.agent_id AND k.tenant_id = $2 AND (r.key_id IS NULL OR k.key_id = r.key_id))', p_schema, t)
-          INTO shredded_agents, shredded_entries USING coalesce(p_data -> t, '[]'::jsonb), p_tenant;
-        EXECUTE format('ALTER TABLE %I.%I DISABLE TRIGGER USER', p_schema, t);
-        EXECUTE format('INSERT INTO %I.%I SELECT r.* FROM jsonb_array_elements($1) e '
-                       'JOIN public.memory_key_escrow k ON k.agent_id = (e ->> ''agent_id'')::uuid AND k.tenant_id = $2 '
-                       'CROSS JOIN LATERAL jsonb_populate_record(NULL::%I.%I, e || jsonb_build_object(''key_id'', k.key_id)) r '
-                       'WHERE (e ->> ''key_id'') IS NULL OR (e ->> ''key_id'')::uuid = k.key_id', p_schema, t, p_schema, t)
-          USING coalesce(p_data -> t, '[]'::jsonb), p_tenant;
-        GET DIAGNOSTICS n = ROW_COUNT;
-        EXECUTE format('ALTER TABLE %I.%I ENABLE TRIGGER USER', p_schema, t);
-        restored := restored || jsonb_build_object(t, n);
-      ELSE
-        EXECUTE format('ALTER TABLE %I.%I DISABLE TRIGGER USER', p_schema, t);
-        EXECUTE format('INSERT INTO %I.%I SELECT * FROM jsonb_populate_recordset(NULL::%I.%I, $1)', p_schema, t, p_schema, t)
-          USING coalesce(p_data -> t, '[]'::jsonb);
-        GET DIAGNOSTICS n = ROW_COUNT;
-        EXECUTE format('ALTER TABLE %I.%I ENABLE TRIGGER USER', p_schema, t);
-        restored := restored || jsonb_build_object(t, n);
-      END IF;
-      remaining := array_remove(remaining, t);
-      progressed := true;
-    END LOOP;
-    IF NOT progressed THEN
-      RAISE EXCEPTION 'restore_tenant_rows: foreign keys form a cycle among %', remaining;
+  -- Parents first, so that every foreign key finds its row.
+  FOREACH t IN ARRAY ordered LOOP
+    EXECUTE format('SELECT EXISTS (SELECT FROM %I.%I)', p_schema, t) INTO occupied;
+    IF occupied THEN
+      RAISE EXCEPTION 'restore_tenant_rows: %.% is not empty', p_schema, t USING ERRCODE = 'unique_violation';
+    END IF;
+    IF t = 'agent_memory_keys' AND p_schema = own THEN
+      -- From the live mirror, never from p_data; for agents restored above (the loop goes parents first).
+      EXECUTE format('ALTER TABLE %I.%I DISABLE TRIGGER USER', p_schema, t);
+      EXECUTE format('INSERT INTO %I.agent_memory_keys (agent_id, tenant_id, provider, wrapped_key, created_at, key_id) '
+                     'SELECT e.agent_id, e.tenant_id, e.provider, e.wrapped_key, e.created_at, e.key_id FROM public.memory_key_escrow e '
+                     'WHERE e.tenant_id = $1 AND EXISTS (SELECT FROM %I.agents a WHERE a.id = e.agent_id)', p_schema, p_schema)
+        USING p_tenant;
+      EXECUTE format('ALTER TABLE %I.%I ENABLE TRIGGER USER', p_schema, t);
+    ELSIF t = ANY (excluded) THEN
+      NULL; -- never from an archive
+    ELSIF t = 'agent_memory' THEN
+      -- An archived row is restored when the live key of its agent is the key it was sealed under
+      -- (a row of an archive from before memory key ids names none: the live key is taken as it).
+      EXECUTE format('SELECT count(DISTINCT r.agent_id), count(*) FROM jsonb_populate_recordset(NULL::%I.%I, $1) r '
+                     'WHERE NOT EXISTS (SELECT FROM public.memory_key_escrow k '
+                     'WHERE k.agent_id = r.agent_id AND k.tenant_id = $2 AND (r.key_id IS NULL OR k.key_id = r.key_id))', p_schema, t)
+        INTO shredded_agents, shredded_entries USING coalesce(p_data -> t, '[]'::jsonb), p_tenant;
+      EXECUTE format('ALTER TABLE %I.%I DISABLE TRIGGER USER', p_schema, t);
+      EXECUTE format('INSERT INTO %I.%I SELECT r.* FROM jsonb_array_elements($1) e '
+                     'JOIN public.memory_key_escrow k ON k.agent_id = (e ->> ''agent_id'')::uuid AND k.tenant_id = $2 '
+                     'CROSS JOIN LATERAL jsonb_populate_record(NULL::%I.%I, e || jsonb_build_object(''key_id'', k.key_id)) r '
+                     'WHERE (e ->> ''key_id'') IS NULL OR (e ->> ''key_id'')::uuid = k.key_id', p_schema, t, p_schema, t)
+        USING coalesce(p_data -> t, '[]'::jsonb), p_tenant;
+      GET DIAGNOSTICS n = ROW_COUNT;
+      EXECUTE format('ALTER TABLE %I.%I ENABLE TRIGGER USER', p_schema, t);
+      restored := restored || jsonb_build_object(t, n);
+    ELSE
+      EXECUTE format('ALTER TABLE %I.%I DISABLE TRIGGER USER', p_schema, t);
+      EXECUTE format('INSERT INTO %I.%I SELECT * FROM jsonb_populate_recordset(NULL::%I.%I, $1)', p_schema, t, p_schema, t)
+        USING coalesce(p_data -> t, '[]'::jsonb);
+      GET DIAGNOSTICS n = ROW_COUNT;
+      EXECUTE format('ALTER TABLE %I.%I ENABLE TRIGGER USER', p_schema, t);
+      restored := restored || jsonb_build_object(t, n);
     END IF;
   END LOOP;
   -- The live schema's counters on the shared tenants row follow what was restored.

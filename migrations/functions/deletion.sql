@@ -180,9 +180,9 @@ CREATE OR REPLACE FUNCTION erase_tenant_rows(p_tenant uuid) RETURNS jsonb
 DECLARE
   s text := tenant_data_schema(p_tenant);
   previous_tenant text := current_setting('app.tenant_id', true);
-  remaining name[] := ARRAY(SELECT t FROM tenant_tables() t WHERE t NOT IN ('audit_events', 'audit_checkpoints'));
-  ordered name[] := '{}';
-  t name;
+  -- Parents before children; deleted in reverse.
+  ordered name[] := ARRAY(SELECT o.t FROM unnest(tenant_tables_in_fk_order()) WITH ORDINALITY AS o(t, n)
+                           WHERE o.t NOT IN ('audit_events', 'audit_checkpoints') ORDER BY o.n);
   i integer;
   n bigint;
   counts jsonb := '{}'::jsonb;
@@ -191,20 +191,6 @@ BEGIN
     RAISE EXCEPTION 'erase_tenant_rows: the deletion is not at step BACKUPS_SHREDDED' USING ERRCODE = 'object_not_in_prerequisite_state';
   END IF;
   PERFORM set_config('app.tenant_id', p_tenant::text, true);
-  -- Parents before children (as upgrade_tenant_to_enterprise orders them); deleted in reverse.
-  WHILE cardinality(remaining) > 0 LOOP
-    i := cardinality(ordered);
-    FOREACH t IN ARRAY remaining LOOP
-      CONTINUE WHEN EXISTS (
-        SELECT FROM pg_constraint c JOIN pg_class f ON f.oid = c.confrelid
-         WHERE c.conrelid = format('public.%I', t)::regclass AND c.contype = 'f' AND f.relname <> t AND f.relname = ANY (remaining));
-      ordered := ordered || t;
-      remaining := array_remove(remaining, t);
-    END LOOP;
-    IF cardinality(ordered) = i THEN
-      RAISE EXCEPTION 'erase_tenant_rows: foreign keys form a cycle among %', remaining;
-    END IF;
-  END LOOP;
   FOR i IN REVERSE cardinality(ordered)..1 LOOP
     EXECUTE format('DELETE FROM %I.%I WHERE tenant_id = $1', s, ordered[i]) USING p_tenant;
     GET DIAGNOSTICS n = ROW_COUNT;
@@ -215,7 +201,7 @@ BEGIN
   DELETE FROM jobs WHERE tenant_id = p_tenant;
   GET DIAGNOSTICS n = ROW_COUNT;
   counts := counts || jsonb_build_object('jobs', n);
-  -- The tenant's OpenID Connect connections live in the shared table of every tier (0023).
+  -- The tenant's OpenID Connect connections live in the shared table of every tier (tenant_schema_exclusions).
   DELETE FROM oidc_connections WHERE tenant_id = p_tenant;
   GET DIAGNOSTICS n = ROW_COUNT;
   counts := counts || jsonb_build_object('oidc_connections', n);

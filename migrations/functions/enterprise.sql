@@ -45,6 +45,36 @@ CREATE OR REPLACE FUNCTION tenant_tables() RETURNS SETOF name
 $$;
 GRANT EXECUTE ON FUNCTION tenant_tables() TO fleetgate_app;
 
+-- The tenant tables (tenant_tables()) ordered parents first by their foreign keys among them: rows
+-- are copied in this order and deleted in the reverse one. The one ordering for every function that
+-- moves a tenant's rows: upgrade_tenant_to_enterprise, restore_tenant_rows and erase_tenant_rows.
+CREATE OR REPLACE FUNCTION tenant_tables_in_fk_order() RETURNS name[]
+  LANGUAGE plpgsql STABLE SET search_path = pg_catalog, pg_temp
+  AS $$
+DECLARE
+  remaining name[] := ARRAY(SELECT public.tenant_tables());
+  ordered name[] := '{}';
+  t name;
+  placed integer;
+BEGIN
+  WHILE cardinality(remaining) > 0 LOOP
+    placed := cardinality(ordered);
+    FOREACH t IN ARRAY remaining LOOP
+      CONTINUE WHEN EXISTS (
+        SELECT FROM pg_constraint c JOIN pg_class f ON f.oid = c.confrelid
+         WHERE c.conrelid = format('public.%I', t)::regclass AND c.contype = 'f' AND f.relname <> t AND f.relname = ANY (remaining));
+      ordered := ordered || t;
+      remaining := array_remove(remaining, t);
+    END LOOP;
+    IF cardinality(ordered) = placed THEN
+      RAISE EXCEPTION 'tenant_tables_in_fk_order: foreign keys form a cycle among %', remaining;
+    END IF;
+  END LOOP;
+  RETURN ordered;
+END
+$$;
+REVOKE EXECUTE ON FUNCTION tenant_tables_in_fk_order() FROM PUBLIC;
+
 -- Brings one tenant's schema in line with the shared tables, by name:
 --  * columns: missing ones added, extra ones dropped, type (cast with USING), default and NOT NULL;
 --  * constraints, indexes, policies and triggers: missing ones added, ones the shared table no longer
@@ -328,9 +358,7 @@ CREATE OR REPLACE FUNCTION upgrade_tenant_to_enterprise(p_tenant uuid) RETURNS j
   AS $$
 DECLARE
   s text := public.tenant_schema_name(p_tenant);
-  tables name[] := ARRAY(SELECT public.tenant_tables());
-  ordered name[] := '{}';
-  remaining name[] := tables;
+  ordered name[];
   t name;
   i integer;
   cols text;
@@ -352,20 +380,7 @@ BEGIN
     RAISE EXCEPTION 'upgrade_tenant_to_enterprise: schema % already exists', s USING ERRCODE = 'duplicate_schema';
   END IF;
   PERFORM public.sync_tenant_schema(p_tenant);
-  -- Parents before children.
-  WHILE cardinality(remaining) > 0 LOOP
-    i := cardinality(ordered);
-    FOREACH t IN ARRAY remaining LOOP
-      CONTINUE WHEN EXISTS (
-        SELECT FROM pg_constraint c JOIN pg_class f ON f.oid = c.confrelid
-         WHERE c.conrelid = format('public.%I', t)::regclass AND c.contype = 'f' AND f.relname <> t AND f.relname = ANY (remaining));
-      ordered := ordered || t;
-      remaining := array_remove(remaining, t);
-    END LOOP;
-    IF cardinality(ordered) = i THEN
-      RAISE EXCEPTION 'upgrade_tenant_to_enterprise: foreign keys form a cycle among %', remaining;
-    END IF;
-  END LOOP;
+  ordered := public.tenant_tables_in_fk_order();
   FOREACH t IN ARRAY ordered LOOP
     SELECT string_agg(quote_ident(attname), ', ' ORDER BY attnum) INTO cols
       FROM pg_attribute WHERE attrelid = format('%I.%I', s, t)::regclass AND attnum > 0 AND NOT attisdropped;
