@@ -33,6 +33,17 @@ async function scratchDatabase(): Promise<string> {
   return urlForDatabase(ADMIN_URL, name);
 }
 
+/** The first line where two dumps differ, with its number, or null: vitest truncates long strings it compares. */
+function firstDifference(committed: string, dumped: string): string | null {
+  const a = committed.split('\n');
+  const b = dumped.split('\n');
+  const at = a.findIndex((line, i) => line !== b[i]);
+  const line = at === -1 ? (a.length === b.length ? -1 : a.length) : at;
+  return line === -1
+    ? null
+    : `line ${line + 1}: committed ${JSON.stringify(a[line] ?? '(end)')}, migrated ${JSON.stringify(b[line] ?? '(end)')}`;
+}
+
 const numbered = async () =>
   (await readdir('migrations'))
     .filter((f) => /^\d{4}_.+\.sql$/.test(f))
@@ -42,7 +53,9 @@ const numbered = async () =>
 describe('schema/database.sql', () => {
   test('is the dump of a freshly migrated database (stale: run `npm run schema:database` and commit it)', async () => {
     const committed = await readFile(DATABASE_DUMP_FILE, 'utf8').catch(() => '');
-    expect(committed, `${DATABASE_DUMP_FILE} is stale: run \`npm run schema:database\` and commit the result`).toBe(freshDump);
+    const stale = `${DATABASE_DUMP_FILE} is stale: run \`npm run schema:database\` and commit the result`;
+    expect(firstDifference(committed, freshDump), stale).toBeNull();
+    expect(committed, stale).toBe(freshDump);
   });
 
   test('running migrate() again over a migrated database changes nothing', async () => {
