@@ -103,7 +103,7 @@ test('the only policies without the tenant setting are owner-only, for the SECUR
     { tablename: 'agents', policyname: 'agents_runtime_select', cmd: 'SELECT', roles: '{fleetgate_owner}' },
     { tablename: 'jobs', policyname: 'jobs_claim_select', cmd: 'SELECT', roles: '{fleetgate_owner}' },
     { tablename: 'jobs', policyname: 'jobs_claim_update', cmd: 'UPDATE', roles: '{fleetgate_owner}' },
-    // The live memory key mirror (migrations/0012): only the owner's trigger and restore_tenant_rows() touch it; the app role has no grant.
+    // The live memory key mirror: only the owner's trigger (memory_key_escrow_follow) and restore_tenant_rows() touch it; the app role has no grant.
     { tablename: 'memory_key_escrow', policyname: 'memory_key_escrow_delete', cmd: 'DELETE', roles: '{fleetgate_owner}' },
     { tablename: 'memory_key_escrow', policyname: 'memory_key_escrow_insert', cmd: 'INSERT', roles: '{fleetgate_owner}' },
     { tablename: 'memory_key_escrow', policyname: 'memory_key_escrow_select', cmd: 'SELECT', roles: '{fleetgate_owner}' },
@@ -181,7 +181,7 @@ test('the audit tables refuse UPDATE, DELETE and TRUNCATE by trigger, and events
   expect(triggers).toEqual([
     { table: 'audit_checkpoints', name: 'audit_checkpoints_append_only' },
     { table: 'audit_checkpoints', name: 'audit_checkpoints_no_truncate' },
-    { table: 'audit_checkpoints', name: 'tenant_rows_stay_in_their_tier' }, // 0008: no enterprise rows in shared tables
+    { table: 'audit_checkpoints', name: 'tenant_rows_stay_in_their_tier' }, // ensure_tier_guards: no enterprise rows in shared tables
     { table: 'audit_events', name: 'audit_events_append_only' },
     { table: 'audit_events', name: 'audit_events_chain' },
     { table: 'audit_events', name: 'audit_events_no_truncate' },

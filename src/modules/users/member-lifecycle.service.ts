@@ -10,7 +10,7 @@ import { USER_ROLES, User } from './user.entity.ts';
 /**
  * Team lifecycle: remove, change role, suspend and reinstate, hand over ownership, leave. Each takes
  * effect at the member's next request on every replica: a removed member's row is gone, a role or
- * status change bumps its token version (migrations/0023_sessions.sql), and every change here also
+ * status change bumps its token version (users_bump_token_version, migrations/functions/sessions.sql), and every change here also
  * revokes the sessions that must not go on. Two rules hold in every path: the last owner can never
  * be removed, demoted, suspended or leave, and an admin cannot touch an owner (memberWithinReach).
  */
