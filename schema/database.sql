@@ -4862,3 +4862,11 @@ GRANT SELECT,INSERT,DELETE,UPDATE ON TABLE public.workspace_files TO fleetgate_a
 --
 -- PostgreSQL database dump complete
 --
+
+-- Configuration rows
+
+INSERT INTO public.backup_exclusions (table_name, reason) VALUES ('agent_memory_keys', 'crypto-shredding: a deleted agent''s data key must be gone from every copy, so no copy is ever made; a restore opens memory rows with the live keys only');
+INSERT INTO public.tenant_schema_exclusions (table_name, reason) VALUES ('jobs', 'the provisioning queue: claim_job() finds the next due job across tenants and returns only its id and tenant; the job itself runs under its tenant''s setting and search_path, so it reads the agent in the tenant schema');
+INSERT INTO public.tenant_schema_exclusions (table_name, reason) VALUES ('memory_key_escrow', 'the mirror of every live agent memory key, outside the tenant schemas so that it outlives the loss of one; written only by the owner''s trigger on agent_memory_keys, never backed up');
+INSERT INTO public.tenant_schema_exclusions (table_name, reason) VALUES ('oidc_connections', 'sign-in finds the tenants that trust an issuer before any tenant is known (oidc_connections_of); configuration only: issuer, client id, domains, role mapping');
+INSERT INTO public.tenant_schema_exclusions (table_name, reason) VALUES ('tenant_deletions', 'platform metadata about a tenant''s erasure; it must outlive the tenant''s own rows and schema');

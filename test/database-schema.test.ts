@@ -2,15 +2,15 @@ import { randomBytes } from 'node:crypto';
 import { readdir, readFile } from 'node:fs/promises';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { migrate } from '../src/db/migrate.ts';
-import { DATABASE_DUMP_FILE, dumpSchema } from '../src/db/schema-dump.ts';
+import { BASELINE_FILE, baselineFromDump, CONFIGURATION_TABLES, DATABASE_DUMP_FILE, dumpSchema } from '../src/db/schema-dump.ts';
 import { createLogger } from '../src/shared/logger.ts';
 import { ADMIN_URL, adminQuery, createTestDatabase, urlForDatabase } from './support/database.ts';
 
 /**
  * schema/database.sql is the dump of a database migrated from nothing (the run's template, which
- * global-setup migrates exactly as production does), and every way a database reaches this release
- * (from nothing, through the old chain of numbered files, by running migrate() again) ends in that
- * same dump.
+ * global-setup migrates exactly as production does: from migrations/baseline.sql), and every way a
+ * database reaches this release (from the baseline, through the old chain of numbered files from
+ * nothing or from an earlier release's database, by running migrate() again) ends in that same dump.
  */
 const log = createLogger({ level: 'silent' });
 const scratch: string[] = [];
@@ -56,9 +56,20 @@ describe('schema/database.sql', () => {
     const stale = `${DATABASE_DUMP_FILE} is stale: run \`npm run schema:database\` and commit the result`;
     expect(firstDifference(committed, freshDump), stale).toBeNull();
     expect(committed, stale).toBe(freshDump);
+    const baseline = await readFile(BASELINE_FILE, 'utf8').catch(() => '');
+    expect(baseline, `${BASELINE_FILE} is stale: run \`npm run schema:database\` and commit the result`).toBe(
+      baselineFromDump(freshDump, await numbered()),
+    );
   });
 
-  test('running migrate() again over a migrated database changes nothing', async () => {
+  test('a fresh install is the baseline, in one transaction; running migrate() again changes nothing', async () => {
+    const [installed] = (
+      await adminQuery(
+        fresh.adminUrl,
+        'select count(*)::int as versions, count(distinct applied_at)::int as transactions from schema_migrations',
+      )
+    ).rows;
+    expect(installed).toEqual({ versions: (await numbered()).length, transactions: 1 });
     expect(await migrate(fresh.adminUrl, log)).toEqual([]);
     expect(await dumpSchema(fresh.adminUrl)).toBe(freshDump);
   });
@@ -98,5 +109,16 @@ describe('schema/database.sql', () => {
     // Dropped functions stay dropped: after the function files, the database has exactly their functions.
     expect((await routines(url)).map((name) => name.replace(/\(.*$/, '')).sort()).toEqual(inFiles);
     expect(await dumpSchema(url)).toBe(freshDump);
+    // Rows are configuration (in the dump), the region and the versions: the baseline writes the same.
+    const filled = [];
+    for (const { table } of (
+      await adminQuery<{ table: string }>(url, "select tablename as table from pg_tables where schemaname = 'public' order by 1")
+    ).rows) {
+      if ((await adminQuery(url, `select from public.${table} limit 1`)).rows.length > 0) filled.push(table);
+    }
+    expect(filled).toEqual([...CONFIGURATION_TABLES, 'region_identity', 'schema_migrations'].sort());
+    const facts =
+      'select (select array_agg(version order by version) from schema_migrations) as versions, (select name from region_identity) as region';
+    expect((await adminQuery(url, facts)).rows).toEqual((await adminQuery(fresh.adminUrl, facts)).rows);
   });
 });

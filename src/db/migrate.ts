@@ -1,4 +1,4 @@
-import { readdir, readFile } from 'node:fs/promises';
+import { access, readdir, readFile } from 'node:fs/promises';
 import { fileURLToPath } from 'node:url';
 import pg from 'pg';
 import type { Logger } from '../shared/logger.ts';
@@ -7,12 +7,23 @@ import { DEFAULT_REGION } from './regions.ts';
 const MIGRATIONS_DIR = fileURLToPath(new URL('../../migrations/', import.meta.url));
 /** One file per domain holding the current body of each SQL function and procedure (migrations/README.md). */
 const FUNCTIONS_DIR = `${MIGRATIONS_DIR}functions/`;
+/** The schema as the numbered files leave it, for a database with none recorded (generated, see schema-dump.ts). */
+const BASELINE_FILE = `${MIGRATIONS_DIR}baseline.sql`;
+
+/** The versions of the numbered migrations, in order (`0001_data_plane`, …). */
+export async function numberedVersions(): Promise<string[]> {
+  return (await readdir(MIGRATIONS_DIR))
+    .filter((f) => /^\d{4}_.+\.sql$/.test(f))
+    .sort()
+    .map((f) => f.replace(/\.sql$/, ''));
+}
 /** Serialises concurrent migrators (several replicas starting at once) on one database. */
 const MIGRATION_LOCK = 7_364_201;
 
 /**
- * Applies `migrations/roles.sql` (idempotent, cluster-wide), then every numbered migration not
- * yet recorded, each in its own transaction, then the current body of every SQL function from
+ * Applies `migrations/roles.sql` (idempotent, cluster-wide), then, to a database with no migration
+ * recorded, `migrations/baseline.sql` (the schema the numbered files make, recording their versions),
+ * then every numbered migration not yet recorded, each in its own transaction, then the current body of every SQL function from
  * `migrations/functions/` (re-applied on every run, see applyFunctions), all as `fleetgate_owner`,
  * so the owner role owns every object and the app role owns none. Runs with the administrative
  * connection, never the app role.
@@ -63,16 +74,25 @@ export async function migrateWithReport(adminUrl: string, log: Logger, options: 
     await client.query(
       'CREATE TABLE IF NOT EXISTS schema_migrations (version text PRIMARY KEY, applied_at timestamptz NOT NULL DEFAULT now())',
     );
-    const done = new Set((await client.query<{ version: string }>('SELECT version FROM schema_migrations')).rows.map((r) => r.version));
+    const recorded = async () =>
+      new Set((await client.query<{ version: string }>('SELECT version FROM schema_migrations')).rows.map((r) => r.version));
+    let done = await recorded();
     if (done.has('0016_regions')) await assertRegion(client, region);
     await client.query("SELECT set_config('fleetgate.region', $1, false)", [region]);
-    const files = (await readdir(MIGRATIONS_DIR)).filter((f) => /^\d{4}_.+\.sql$/.test(f)).sort();
-    const versions = new Set(files.map((file) => file.replace(/\.sql$/, '')));
-    for (const file of files) {
-      const version = file.replace(/\.sql$/, '');
+    const numbered = await numberedVersions();
+    if (done.size === 0 && !options.until && (await exists(BASELINE_FILE))) {
+      // A fresh install starts from the baseline (it records the versions it stands for); the
+      // numbered files after it, if any, run below. With `until`, the old chain is what is asked for.
+      await applyFunctions(client, log, await readFile(BASELINE_FILE, 'utf8'));
+      done = await recorded();
+      applied.push(...[...done].sort());
+      log.info({ through: applied.at(-1) }, 'baseline applied');
+    }
+    const versions = new Set(numbered);
+    for (const version of numbered) {
       if (options.until && version > options.until) break;
       if (done.has(version)) continue;
-      const sql = await readFile(`${MIGRATIONS_DIR}${file}`, 'utf8');
+      const sql = await readFile(`${MIGRATIONS_DIR}${version}.sql`, 'utf8');
       try {
         await client.query('BEGIN');
         await client.query(sql);
@@ -113,7 +133,7 @@ export async function migrateWithReport(adminUrl: string, log: Logger, options: 
  * Function bodies are not checked at creation (as pg_dump restores them), so the order of the
  * files and of the functions in them does not matter.
  */
-async function applyFunctions(client: pg.Client, log: Logger): Promise<void> {
+async function applyFunctions(client: pg.Client, log: Logger, baseline?: string): Promise<void> {
   const files = (await readdir(FUNCTIONS_DIR)).filter((f) => f.endsWith('.sql')).sort();
   let current = '';
   try {
@@ -123,12 +143,24 @@ async function applyFunctions(client: pg.Client, log: Logger): Promise<void> {
       current = file;
       await client.query(await readFile(`${FUNCTIONS_DIR}${file}`, 'utf8'));
     }
+    if (baseline) {
+      // The baseline's defaults, policies and triggers name the functions just made, in this transaction.
+      current = 'baseline.sql';
+      await client.query(baseline);
+    }
     await client.query('COMMIT');
   } catch (error) {
     await client.query('ROLLBACK');
     log.error({ err: error, functions: current }, 'applying the SQL functions failed');
     throw error;
   }
+}
+
+async function exists(path: string): Promise<boolean> {
+  return access(path).then(
+    () => true,
+    () => false,
+  );
 }
 
 export interface TenantSchemaReport {
