@@ -21,12 +21,12 @@ export async function numberedVersions(): Promise<string[]> {
 const MIGRATION_LOCK = 7_364_201;
 
 /**
- * Applies `migrations/roles.sql` (idempotent, cluster-wide), then, to a database with no migration
- * recorded, `migrations/baseline.sql` (the schema the numbered files make, recording their versions),
- * then every numbered migration not yet recorded, each in its own transaction, then the current body of every SQL function from
- * `migrations/functions/` (re-applied on every run, see applyFunctions), all as `fleetgate_owner`,
- * so the owner role owns every object and the app role owns none. Runs with the administrative
- * connection, never the app role.
+ * Applies `migrations/roles.sql` (idempotent, cluster-wide); then, to a database with no migration
+ * recorded, `migrations/baseline.sql` (the schema the numbered files make, recording their
+ * versions); then every numbered migration not yet recorded, each in its own transaction; then the
+ * current body of every SQL function from `migrations/functions/` (re-applied on every run, see
+ * applyFunctions). All as `fleetgate_owner`, so the owner role owns every object and the app role
+ * owns none. Runs with the administrative connection, never the app role. migrations/README.md.
  */
 export async function migrate(adminUrl: string, log: Logger, options: MigrateOptions = {}): Promise<string[]> {
   return (await migrateWithReport(adminUrl, log, options)).applied;
@@ -131,7 +131,8 @@ export async function migrateWithReport(adminUrl: string, log: Logger, options: 
  * `CREATE OR REPLACE` of the current bodies and their EXECUTE grants, so a run over a database in
  * shape changes nothing, and a body edited in its file reaches every database on its next run.
  * Function bodies are not checked at creation (as pg_dump restores them), so the order of the
- * files and of the functions in them does not matter.
+ * files and of the functions in them does not matter. With `baseline` (a fresh install), the
+ * baseline runs after them in the same transaction: its defaults, policies and triggers name them.
  */
 async function applyFunctions(client: pg.Client, log: Logger, baseline?: string): Promise<void> {
   const files = (await readdir(FUNCTIONS_DIR)).filter((f) => f.endsWith('.sql')).sort();
