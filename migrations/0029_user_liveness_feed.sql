@@ -5,8 +5,9 @@
 -- The changes: a users row whose token version moves (a role or status change bumps it, see
 -- users_bump_token_version) or that goes, and a session revoked, re-dated or deleted.
 -- The trigger's argument names the column that holds the user's id. sync_tenant_schema copies the
--- triggers into every enterprise tenant's schema by name.
-CREATE FUNCTION notify_user_liveness() RETURNS trigger
+-- triggers into every enterprise tenant's schema by name. The function's live body is in
+-- migrations/functions/sessions.sql; it is created here for the triggers to name (migrations/README.md).
+CREATE OR REPLACE FUNCTION notify_user_liveness() RETURNS trigger
   LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp
   AS $$
 BEGIN

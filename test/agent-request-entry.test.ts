@@ -8,7 +8,7 @@ import { adminQuery } from './support/database.ts';
 import { errorCodes, expectNoErrors, type Gateway, startGateway } from './support/gateway.ts';
 
 /**
- * An agent's request opens with one statement (migrations/0015_agent_request_entry.sql) that sets
+ * An agent's request opens with one statement (enter_agent_request, migrations/functions/agents.sql) that sets
  * its RLS settings and checks its token's liveness, in the request's own transaction.
  */
 let gw: Gateway;
@@ -55,7 +55,7 @@ test('an enterprise agent’s memory lives in its tenant schema, on the same con
   const banker = await agentWithToken(gw, bank);
   const shopper = await agentWithToken(gw, shop);
   // Interleaved on one pooled session (pg-pool hands out its most recently released connection): a plan
-  // cached under one tenant's search_path (the statements of migrations/0021 are static SQL) is never
+  // cached under one tenant's search_path (the agent memory statements of migrations/functions/memory.sql are static SQL) is never
   // reused for the other. Through GraphQL and through the agent channel, which run the same statements.
   for (let round = 0; round < 3; round++) {
     for (const agent of [banker, shopper]) {

@@ -114,7 +114,7 @@ describe('the chain', () => {
   });
 });
 
-describe('the trigger writes the documented encoding (0014 computes it inline)', () => {
+describe('the trigger writes the documented encoding (audit_events_chain computes it inline)', () => {
   // Awkward values (NULLs, multi-byte UTF-8, nested JSON, quotes and backslashes) appended by the
   // chain trigger on both tiers; the TypeScript verifier recomputes every hash from the columns.
   test.each(['standard', 'enterprise'] as const)('for any content, on a %s tenant', async (tier) => {

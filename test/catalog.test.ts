@@ -1,3 +1,4 @@
+import pg from 'pg';
 import { afterAll, beforeAll, expect, test } from 'vitest';
 import { adminQuery, createTestDatabase } from './support/database.ts';
 
@@ -102,7 +103,7 @@ test('the only policies without the tenant setting are owner-only, for the SECUR
     { tablename: 'agents', policyname: 'agents_runtime_select', cmd: 'SELECT', roles: '{fleetgate_owner}' },
     { tablename: 'jobs', policyname: 'jobs_claim_select', cmd: 'SELECT', roles: '{fleetgate_owner}' },
     { tablename: 'jobs', policyname: 'jobs_claim_update', cmd: 'UPDATE', roles: '{fleetgate_owner}' },
-    // The live memory key mirror (migrations/0012): only the owner's trigger and restore_tenant_rows() touch it; the app role has no grant.
+    // The live memory key mirror: only the owner's trigger (memory_key_escrow_follow) and restore_tenant_rows() touch it; the app role has no grant.
     { tablename: 'memory_key_escrow', policyname: 'memory_key_escrow_delete', cmd: 'DELETE', roles: '{fleetgate_owner}' },
     { tablename: 'memory_key_escrow', policyname: 'memory_key_escrow_insert', cmd: 'INSERT', roles: '{fleetgate_owner}' },
     { tablename: 'memory_key_escrow', policyname: 'memory_key_escrow_select', cmd: 'SELECT', roles: '{fleetgate_owner}' },
@@ -180,7 +181,7 @@ test('the audit tables refuse UPDATE, DELETE and TRUNCATE by trigger, and events
   expect(triggers).toEqual([
     { table: 'audit_checkpoints', name: 'audit_checkpoints_append_only' },
     { table: 'audit_checkpoints', name: 'audit_checkpoints_no_truncate' },
-    { table: 'audit_checkpoints', name: 'tenant_rows_stay_in_their_tier' }, // 0008: no enterprise rows in shared tables
+    { table: 'audit_checkpoints', name: 'tenant_rows_stay_in_their_tier' }, // ensure_tier_guards: no enterprise rows in shared tables
     { table: 'audit_events', name: 'audit_events_append_only' },
     { table: 'audit_events', name: 'audit_events_chain' },
     { table: 'audit_events', name: 'audit_events_no_truncate' },
@@ -202,4 +203,37 @@ test('uniques and foreign keys inside tenants include tenant_id', async () => {
     order by 1, 2`);
   expect(constraints.length).toBeGreaterThan(0);
   for (const constraint of constraints) expect(constraint.definition, constraint.table).toContain('tenant_id');
+});
+
+test('tenant_tables_in_fk_order() lists every tenant table once, each after the tenant tables it references', async () => {
+  const ordered: string[] = (await query('select public.tenant_tables_in_fk_order()::text[] as ordered'))[0]?.ordered ?? [];
+  const tables = (await query('select t::text as t from public.tenant_tables() t')).map((row) => row.t);
+  expect([...ordered].sort()).toEqual([...tables].sort());
+  const references = (
+    await query(`select c.conrelid::regclass::text as child, c.confrelid::regclass::text as parent from pg_constraint c
+      where c.contype = 'f' and c.connamespace = 'public'::regnamespace and c.conrelid <> c.confrelid`)
+  ).filter(({ child, parent }) => ordered.includes(child) && ordered.includes(parent));
+  expect(references.length).toBeGreaterThan(5);
+  for (const { child, parent } of references) {
+    expect(ordered.indexOf(parent), `${parent} before ${child}`).toBeLessThan(ordered.indexOf(child));
+  }
+});
+
+test('tenant_tables_in_fk_order() refuses tenant tables whose foreign keys form a cycle', async () => {
+  const client = new pg.Client({ connectionString: db.adminUrl });
+  await client.connect();
+  try {
+    await client.query('begin');
+    await client.query(`create table cycle_a (id uuid primary key, tenant_id uuid not null, b_id uuid);
+      create table cycle_b (id uuid primary key, tenant_id uuid not null, a_id uuid references cycle_a (id));
+      alter table cycle_a add foreign key (b_id) references cycle_b (id);
+      alter table cycle_a enable row level security; alter table cycle_a force row level security;
+      alter table cycle_b enable row level security; alter table cycle_b force row level security;`);
+    await expect(client.query('select public.tenant_tables_in_fk_order()')).rejects.toThrow(
+      /foreign keys form a cycle among \{cycle_a,cycle_b\}/,
+    );
+  } finally {
+    await client.query('rollback');
+    await client.end();
+  }
 });

@@ -15,7 +15,7 @@ import { expectNoErrors, type Gateway, startGateway } from './support/gateway.ts
 // A SAME restore of a backup older than an agent leaves that agent's key only in the live key mirror
 // (memory_key_escrow): its key table is gone, and nothing follows it there. It is still the one key
 // of that agent's rows in newer backups, so KEK rotation must rewrap it before retiring a version
-// (migrations/0020_memory_escrow_rewrap.sql).
+// (memory_escrow_below_key_version and rewrap_memory_escrow, migrations/functions/keys.sql).
 
 const operator = { kind: 'operator', operatorId: 'op' } as const;
 let gw: Gateway;

@@ -7,7 +7,7 @@ import { tenantSearchPath } from './request-scope.ts';
 
 type UserPrincipal = Extract<Principal, { kind: 'user' }>;
 
-/** Postgres's answer (migrations/0028) when the user's token is no longer live. */
+/** Postgres's answer (enter_user_read, migrations/functions/sessions.sql) when the user's token is no longer live. */
 const NOT_LIVE = 'FGL01';
 
 /** Named statements: `pg` sends each one's Parse once per connection; Postgres plans the page once, then reuses a generic plan. */
@@ -25,8 +25,12 @@ export class UserTokenNotLive extends Error {}
 
 /**
  * One user's read in one round trip (issue 24): `begin`, `enter_user_read(…)` (the RLS settings and
- * the token's liveness check, migrations/0028; the settings alone when this replica's TokenLiveness
+<<<<<<< HEAD
+ * the token's liveness check, migrations/functions/sessions.sql; the settings alone when this replica's TokenLiveness
  * vouches for the token, and a check that passes is remembered there), the page query and `commit`, written together as
+=======
+ * the token's liveness check, migrations/functions/sessions.sql), the page query and `commit`, written together as
+>>>>>>> sql-home
  * named prepared statements on one pooled connection in pipeline mode, then the answers read. The
  * settings are transaction-local, set by the transaction's first statement exactly as on the ORM
  * path, so RLS decides as it does there; a token that is not live aborts the transaction before the

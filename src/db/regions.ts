@@ -27,7 +27,7 @@ export interface Region {
 /**
  * The gateway's databases, one per region (issue 8, data residency). A tenant lives entirely in
  * its region's database: its tenants row, its rows in the shared tables or its own schema, its jobs
- * and its audit chain (migrations/0016_regions.sql pins each tenant row to its database's region).
+ * and its audit chain (tenants_region_pin, migrations/functions/regions.sql, pins each tenant row to its database's region).
  * Routing a tenant is finding that database: the first time this replica meets the tenant it asks
  * every region, under the tenant's own RLS setting, whether the tenant is there, and remembers the
  * answer; a tenant never changes region, so the answer never goes stale. With one region there is

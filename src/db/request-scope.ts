@@ -3,13 +3,13 @@ import { type Principal, tenantOf } from '../auth/principal.ts';
 import type { TokenLiveness } from '../auth/token-liveness.ts';
 import { AGENT_FILTER, TENANT_FILTER } from './tenant-filter.ts';
 
-/** Transaction-local settings the RLS policies read (see migrations/0001_data_plane.sql). */
+/** Transaction-local settings the RLS policies read (app_current_tenant and app_is_operator, migrations/functions/walls.sql). */
 export const TENANT_SETTING = 'app.tenant_id';
 export const OPERATOR_SETTING = 'app.operator';
-/** Set only when the principal is an agent: the agent wall of migrations/0007_agent_memory.sql. */
+/** Set only when the principal is an agent: the agent wall (app_current_agent, enable_agent_rls, migrations/functions/walls.sql). */
 export const AGENT_SETTING = 'app.agent_id';
 
-/** Where an enterprise tenant's tables live (migrations/0008_enterprise_tier.sql, tenant_schema_name()). */
+/** Where an enterprise tenant's tables live (tenant_schema_name(), migrations/functions/enterprise.sql). */
 export function tenantSchemaName(tenantId: string): string {
   return `tenant_${tenantId.replace(/-/g, '').toLowerCase()}`;
 }
@@ -106,7 +106,7 @@ export async function enterUserRequest(
 
 /**
  * The first four arguments of every SQL function that enters an agent's request (enter_agent_request
- * and the memory statements of migrations/0021): all from the verified principal, none from input.
+ * and the memory statements, migrations/functions/agents.sql and memory.sql): all from the verified principal, none from input.
  */
 export function agentRequestEntry(principal: Extract<Principal, { kind: 'agent' }>): [string, string, string, number] {
   return [principal.tenantId, principal.agentId, tenantSearchPath(principal.tenantId), principal.generation];

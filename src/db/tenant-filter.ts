@@ -1,7 +1,7 @@
 /**
  * Wall 2: the ORM's tenant filter. On by default for every tenant-owned entity, so every find,
  * count, update and delete carries `tenant_id = <principal's tenant>` in its WHERE clause.
- * Its parameter is set per request from the principal (see request-context.ts); a request
+ * Its parameter is set per request from the principal (forkForRequest and its siblings in request-scope.ts); a request
  * without a tenant has no parameter and MikroORM refuses the query ("No arguments provided for
  * filter"): fail closed.
  */

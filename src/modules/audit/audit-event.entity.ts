@@ -18,7 +18,7 @@ const AuditEventSchema = defineEntity({
     outcome: p.enum(AUDIT_OUTCOMES),
     requestId: p.string().nullable(),
     detail: p.json<Record<string, unknown>>(),
-    /** Set by the database when the event is appended (see migrations/0002_audit_chain.sql). */
+    /** Set by the database when the event is appended (trigger function audit_events_chain, migrations/functions/audit.sql). */
     createdAt: p.datetime().onCreate(() => new Date()),
     /** Chain fields: computed by the database's insert trigger, never written by the gateway. */
     seq: p.bigint('string').persist(false),

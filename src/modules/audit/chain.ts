@@ -2,7 +2,7 @@ import { createPublicKey, hash, type KeyObject, verify } from 'node:crypto';
 
 /**
  * The audit chain's canonical encoding (v1), the one definition shared by the database trigger
- * (migrations/0002_audit_chain.sql, `audit_event_hash`), verifyAuditLog, the export and the offline
+ * (`audit_event_hash` and `audit_events_chain`, migrations/functions/audit.sql), verifyAuditLog, the export and the offline
  * verifier. Every field is a netstring `<UTF-8 byte length>:<value>,` or `-,` for NULL, in this order:
  *
  *   "fleetgate-audit-v1", tenantId, seq, id, createdAt, actorType, actorId, action, targetType,

@@ -16,8 +16,8 @@ import { Tenant } from '../tenants/tenant.entity.ts';
 
 const FORMAT = 'fleetgate-backup-v1';
 /**
- * Tables no archive ever holds, and no restore ever fills (the database enforces both as well,
- * migrations/0012): a deleted agent's data key must be gone from every copy the moment it is deleted.
+ * Tables no archive ever holds, and no restore ever fills (the database enforces both as well:
+ * tenant_backup_tables and restore_tenant_rows, migrations/functions/backups.sql): a deleted agent's data key must be gone from every copy the moment it is deleted.
  */
 const NEVER_BACKED_UP: readonly string[] = ['agent_memory_keys'];
 const BACKUP_ID = new RegExp(`^(${UUID_PATTERN})-(\\d{8}T\\d{9}Z)\\.fgbackup$`);
@@ -98,7 +98,7 @@ export interface BackupResult {
 
 /**
  * Writes one tenant's rows, every tenant table but agent memory's data keys (`tenant_backup_tables()`,
- * migrations/0012: crypto-shredding must reach backups), to a self-contained encrypted archive: gzip'd JSON
+ * migrations/functions/backups.sql: crypto-shredding must reach backups), to a self-contained encrypted archive: gzip'd JSON
  * under AES-256-GCM with a fresh data key, the key wrapped by the KeyProvider, and the tenant id
  * and time bound in as additional authenticated data (an archive relabelled for another tenant
  * does not decrypt). The rows are read in one REPEATABLE READ snapshot through the app role bound
@@ -165,8 +165,8 @@ export interface RestoreResult {
  * hands the rows to restore_tenant_rows(), which checks as the owner that the target is a schema of
  * that tenant, empty, and pinned to it, and keeps ids, times and the audit chain exactly.
  * Agent memory's data keys never come from an archive: memory rows are restored only for agents
- * that still have a live key (the mirror memory_key_escrow, migrations/0012, which outlives a lost
- * schema); the others are counted, not restored. Into SAME the live keys of the restored agents are
+ * that still have a live key (the mirror memory_key_escrow, kept by memory_key_escrow_follow in
+ * migrations/functions/memory.sql, which outlives a lost schema); the others are counted, not restored. Into SAME the live keys of the restored agents are
  * put back from the mirror; into NEW no key is copied (the live key opens those rows while it lives).
  *
  * Operators only, like backups; the rows pass through the gateway's memory, never the operator's answer.
@@ -206,7 +206,7 @@ export async function restoreTenant(deps: BackupDeps, principal: Principal, inpu
   return { tenantId: archive.tenantId, schema, rows: result?.report.rows ?? {}, memoryShredded };
 }
 
-/** What restore_tenant_rows() answers (migrations/0012). */
+/** What restore_tenant_rows() answers (migrations/functions/backups.sql). */
 interface RestoreReport {
   rows: Record<string, number>;
   memory_shredded: { agents: number; entries: number };

@@ -13,7 +13,7 @@ export type MoveReport = Record<string, { rows: number; md5: string }>;
 
 /**
  * Upgrades a STANDARD tenant to ENTERPRISE in the caller's transaction: upgrade_tenant_to_enterprise()
- * (migrations/0008) creates its schema, copies and verifies every row by count and checksum, deletes
+ * (migrations/functions/enterprise.sql) creates its schema, copies and verifies every row by count and checksum, deletes
  * the shared rows and changes the plan; then the move is recorded in the tenant's audit log, which
  * now lives in its schema and continues its chain. Until the caller commits nobody sees a change;
  * if it never commits (the process dies, an error), Postgres rolls all of it back.

@@ -47,7 +47,7 @@ type AgentPrincipal = Extract<Principal, { kind: 'agent' }>;
  *   the same action); walls 2 and 3 in the service's SQL (the principal's ids, RLS); wall 4 is the channel;
  * - failed writes are audited as GraphQL's request transaction audits them (`Mutation.putMemory`, FAILED).
  * No transaction is opened around them: each of the service's statements enters the agent's request
- * itself (migrations/0021), so a read is one message to the database and a write two.
+ * itself (agent_memory_entry and its siblings, migrations/functions/memory.sql), so a read is one message to the database and a write two.
  */
 export class MemoryChannel implements ChannelExtensions {
   readonly #deps: MemoryChannelDeps;

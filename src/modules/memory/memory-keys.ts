@@ -13,7 +13,8 @@ export function memoryKeyHolder(orm: MikroORM, provider: KeyProvider): WrappedKe
 }
 
 /**
- * The live key mirror (`memory_key_escrow`, migrations/0012) as a holder of its own (0020). A live
+ * The live key mirror (`memory_key_escrow`) as a holder of its own (memory_escrow_below_key_version
+ * and rewrap_memory_escrow, migrations/functions/keys.sql). A live
  * key's mirror row follows its key table's rewrap by trigger; a mirror row whose key table was lost
  * and not brought back (a SAME restore of a backup older than the agent) follows nothing, yet opens
  * that agent's rows in newer backups. Each row below the version is rewrapped through the

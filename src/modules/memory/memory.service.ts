@@ -63,7 +63,7 @@ function selfOf(scope: RequestScope): AgentPrincipal {
  *
  * Two statements, lean SQL rather than the unit of work (three on the agent's first write, which
  * makes its data key): the tenant's limit with the agent's wrapped key, then the upsert, each a
- * function of migrations/0021 that enters the agent's request itself (settings, token liveness). So
+ * function of migrations/functions/memory.sql that enters the agent's request itself (settings, token liveness). So
  * it runs in the request's transaction or, on the agent channel, with no transaction around it: the
  * upsert is one statement, and a key made for a write that then fails is simply the agent's key.
  * Every statement names the principal's tenant and agent itself (the ORM filters' wall, in SQL),
@@ -111,7 +111,7 @@ export async function putMemory(scope: MemoryScope, input: unknown): Promise<Mem
 }
 
 /**
- * The row of a migrations/0021 function, which enters the agent's request itself: undefined when it
+ * The row of an agent memory function (migrations/functions/memory.sql), which enters the agent's request itself: undefined when it
  * returned none, UNAUTHENTICATED when the token is no longer live (its agent was stopped, restarted
  * or deleted since it was minted).
  */
@@ -123,7 +123,7 @@ async function liveRow<T>(scope: MemoryScope, sql: string, params: unknown[]): P
 
 /**
  * The calling agent's entry, or null when there is none, it expired, or it was sealed under a key
- * since destroyed (a write that raced a wipe). One statement (agent_memory_entry, migrations/0021)
+ * since destroyed (a write that raced a wipe). One statement (agent_memory_entry, migrations/functions/memory.sql)
  * that enters the agent's request itself and reads the entry with the wrapped data key it was sealed
  * under, named by the principal's tenant and agent, under RLS; so it needs no transaction around it
  * (the agent channel sends it alone). A token no longer live is UNAUTHENTICATED.

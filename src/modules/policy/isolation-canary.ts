@@ -102,7 +102,7 @@ export class IsolationCanary {
       const [role] = (await client.query('select rolsuper, rolbypassrls from pg_roles where rolname = current_user')).rows;
       if (role?.rolsuper) found.push('app role is superuser');
       if (role?.rolbypassrls) found.push('app role bypasses RLS');
-      // The shared tables, and every enterprise tenant's schema (migrations/0008_enterprise_tier.sql).
+      // The shared tables, and every enterprise tenant's schema (tenant_schema_name, migrations/functions/enterprise.sql).
       const { rows } =
         await client.query(`select case when n.nspname = 'public' then c.relname else n.nspname || '.' || c.relname end as relname,
           c.relrowsecurity, c.relforcerowsecurity from pg_class c join pg_namespace n on n.oid = c.relnamespace

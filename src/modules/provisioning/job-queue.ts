@@ -53,7 +53,7 @@ export interface JobWorkerOptions {
 
 /**
  * Runs durable jobs from the `jobs` table. A loop claims the next due job with `claim_job()` (ids
- * only, see migrations/0004), then reads and runs it in its tenant's context, with RLS, like a
+ * only, see migrations/functions/agents.sql), then reads and runs it in its tenant's context, with RLS, like a
  * request. A job that throws is retried with exponential backoff; one whose worker died is
  * reclaimed when its lease expires. Handlers are idempotent: they converge to the database's
  * current desired state, so running one twice is harmless.

@@ -15,13 +15,13 @@ export interface TaskHistoryOutcome {
   deleted: number;
 }
 
-/** Finished tasks deleted per transaction (migrations/0018): short transactions, whatever the history's length. */
+/** Finished tasks deleted per transaction (purge_task_history's limit): short transactions, whatever the history's length. */
 export const TASK_PURGE_BATCH = 5_000;
 
 /**
  * Deletes one tenant's finished tasks older than its `task_retention_days`, a batch per transaction
  * under the tenant's own setting, until a batch comes back short: `purge_task_history()`
- * (migrations/0013, 0018) decides what goes, in the tier that holds the tenant's rows, and never
+ * (migrations/functions/retention.sql) decides what goes, in the tier that holds the tenant's rows, and never
  * touches a queued or running task. Each batch that deleted something records a `task.history.purge`
  * event in the tenant's audit log in the same transaction, so a run stopped halfway is audited as far
  * as it went.

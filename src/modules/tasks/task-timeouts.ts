@@ -4,7 +4,7 @@ import { PeriodicJob } from '../../shared/periodic-job.ts';
 
 /**
  * Marks tasks nobody answered by their deadline TIMED_OUT, about once a second on every replica.
- * The sweep crosses tenants only through `expire_overdue_tasks()` (migrations/0006), an owner-only
+ * The sweep crosses tenants only through `expire_overdue_tasks()` (migrations/functions/agents.sql), an owner-only
  * SECURITY DEFINER function that can do nothing but this and returns ids only. A timed-out task is
  * never handed out again and a late answer to it is refused, so a task that hangs or kills its agent
  * (and would be requeued at every restart) stops holding the agent.

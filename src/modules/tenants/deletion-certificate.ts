@@ -16,7 +16,7 @@ export interface DestroyedKeys {
   credentialKeys: string[];
   /** Agent memory data keys, by key id. */
   memoryKeys: string[];
-  /** Their escrow mirror (migrations/0012), by key id. */
+  /** Their escrow mirror (table memory_key_escrow), by key id. */
   memoryKeyEscrow: string[];
   /** The tenant's sharing keys, by the SHA-256 of the wrapped key (they carry no id). */
   sharingKeys: string[];

@@ -19,7 +19,7 @@ import type { TenantDeletionSettings } from './tenant-deletion-settings.ts';
 
 /**
  * The owner asks for the erasure of the whole tenant. The database (request_tenant_deletion,
- * migrations/0024) checks again that the caller is an OWNER of the transaction's own ACTIVE tenant,
+ * migrations/functions/deletion.sql) checks again that the caller is an OWNER of the transaction's own ACTIVE tenant,
  * records the request and sets DELETION_PENDING: at commit the policy feed freezes the tenant for
  * users on every replica (see AccessGate.check for what the owner keeps) and its agents are stopped
  * like a frozen tenant's. Audited in the same transaction.

@@ -15,7 +15,7 @@ const rateLimitInput = z.object({ perMinute: z.number().int().min(1).max(1_000_0
 
 /**
  * Operator lifecycle actions on one tenant's metadata row. The update is allowed by RLS only in an
- * operator transaction and only on the lifecycle columns (migrations/0003). The change reaches
+ * operator transaction and only on the lifecycle columns (tenants_guard_columns, migrations/functions/tenants.sql). The change reaches
  * every replica through the tenant policy feed at commit; the event goes into the tenant's own
  * audit log, in the same transaction.
  */
@@ -29,7 +29,7 @@ export async function changeTenant(
   assertCan(scope.principal, 'platform.tenants.manage');
   const tenant = isUuid(tenantId) ? await scope.em.findOne(Tenant, { id: tenantId }, { filters: { [TENANT_FILTER]: false } }) : null;
   if (!tenant) throw notFound('Tenant');
-  // Awaiting erasure or erased: the deletion decides its status (migrations/0024 refuses it too).
+  // Awaiting erasure or erased: the deletion decides its status (tenants_guard_deletion_status refuses it too).
   if (tenant.status === 'DELETION_PENDING' || tenant.status === 'DELETED') {
     throw clientError('CONFLICT', 'The tenant is awaiting deletion or deleted; its lifecycle follows the deletion');
   }

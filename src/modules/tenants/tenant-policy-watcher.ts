@@ -33,7 +33,7 @@ export interface TenantPolicyWatcherOptions {
   /** The region whose database this watcher follows (see RegionalTenantPolicies.applyCommitted). */
   region?: string;
   /**
-   * Told of every user whose tokens may have ended (the liveness feed, migrations/0029), and to
+   * Told of every user whose tokens may have ended (the liveness feed: notify_user_liveness, migrations/functions/sessions.sql), and to
    * forget everything when the feed is lost or back (see TokenLiveness).
    */
   userLiveness?: Pick<TokenLiveness, 'forget' | 'forgetAll'>;

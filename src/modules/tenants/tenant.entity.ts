@@ -14,11 +14,11 @@ const TenantSchema = defineEntity({
     id: p.uuid().primary(),
     name: p.string(),
     plan: p.enum(TENANT_PLANS).default('STANDARD'),
-    /** The region whose database holds the tenant; fixed at creation (migrations/0016_regions.sql). */
+    /** The region whose database holds the tenant; fixed at creation (tenants_region_pin, migrations/functions/regions.sql). */
     region: p.string(),
     status: p.enum(TENANT_STATUSES).default('ACTIVE'),
     frozenReason: p.string().nullable(),
-    /** When a pending deletion's grace period ends; set and cleared by the database (migrations/0024). */
+    /** When a pending deletion's grace period ends; set and cleared by the database (migrations/functions/deletion.sql). */
     deletionDueAt: p.datetime().nullable().persist(false),
     /** Operations per minute; null: the gateway's default. */
     rateLimitPerMinute: p.integer().nullable(),
@@ -28,7 +28,7 @@ const TenantSchema = defineEntity({
     createdAt: p.datetime().onCreate(() => new Date()),
     /** Days audit events are kept; older ones are dropped behind a signed checkpoint (30–3650). */
     auditRetentionDays: p.integer().default(365),
-    /** Agent quotas; only operators change them (migrations/0003 tenants_guard_columns). */
+    /** Agent quotas; only operators change them (tenants_guard_columns, migrations/functions/tenants.sql). */
     maxAgents: p.integer().default(200),
     maxMemoryMb: p.integer().default(16384),
     maxCpuMillis: p.integer().default(64000),

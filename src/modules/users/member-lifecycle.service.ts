@@ -10,10 +10,10 @@ import { USER_ROLES, User } from './user.entity.ts';
 /**
  * Team lifecycle: remove, change role, suspend and reinstate, hand over ownership, leave. Each takes
  * effect at the member's next request on every replica: a removed member's row is gone, a role or
- * status change bumps its token version (migrations/0023_sessions.sql), and every change here also
- * revokes the sessions that must not go on. Each tells this replica's TokenLiveness before it
- * commits (`changing`), so a token it remembered is checked in the database again at once; other
- * replicas hear of it through the liveness feed. Two rules hold in every path: the last owner can never
+ * status change bumps its token version (users_bump_token_version, migrations/functions/sessions.sql),
+ * and every change here also revokes the sessions that must not go on. Each tells this replica's
+ * TokenLiveness before it commits (`changing`), so a token it remembered is checked in the database
+ * again at once; other replicas hear of it through the liveness feed. Two rules hold in every path: the last owner can never
  * be removed, demoted, suspended or leave, and an admin cannot touch an owner (memberWithinReach).
  */
 

@@ -17,7 +17,7 @@ const UserSchema = defineEntity({
     status: p.enum(USER_STATUSES).default('ACTIVE'),
     /**
      * The version every access token of the user carries. The database bumps it on any role or
-     * status change (migrations/0023_sessions.sql), so tokens minted before the change stop working.
+     * status change (trigger function users_bump_token_version, migrations/functions/sessions.sql), so tokens minted before the change stop working.
      */
     tokenVersion: p.integer().default(1),
     createdAt: p.datetime().onCreate(() => new Date()),
