@@ -43,6 +43,11 @@ const Suspend = graphql(`mutation SuspendMember($userId: ID!) { suspendMember(us
 const Reinstate = graphql(`mutation ReinstateMember($userId: ID!) { reinstateMember(userId: $userId) { id status } }`);
 const Transfer = graphql(`mutation TransferOwnership($userId: ID!) { transferOwnership(userId: $userId) { id role } }`);
 const Leave = graphql(`mutation LeaveTenant { leaveTenant }`);
+const OnboardEnterprise = graphql(`
+  mutation OnboardEnterprise($input: CreateEnterpriseTenantInput!) {
+    createEnterpriseTenant(input: $input) { tenant { id plan } ownerSignInLink { token expiresAt } }
+  }
+`);
 const Invite = graphql(`mutation CreateSignUpInvite($email: String!) { createSignUpInvite(email: $email) }`);
 
 let gw: Gateway;
@@ -172,6 +177,30 @@ describe('sessions and refresh tokens', () => {
 });
 
 describe('sign-in links', () => {
+  test('an operator onboarding an enterprise tenant hands its owner a one-time link that opens the owner’s first session', async () => {
+    const operator = await gw.operator.token();
+    const ownerEmail = email('enterprise-owner');
+    const { createEnterpriseTenant } = expectNoErrors(
+      await gw.execute(OnboardEnterprise, { input: { tenantName: 'Bank', owner: { email: ownerEmail, name: 'B' } } }, { token: operator }),
+    );
+    expect(createEnterpriseTenant.tenant.plan).toBe('ENTERPRISE');
+    // The operator gets the link, never the owner's row (a User is for its own tenant's eyes).
+    const link = createEnterpriseTenant.ownerSignInLink;
+    expect(link.token.startsWith('fgl_')).toBe(true);
+    const { redeemSignInLink } = expectNoErrors(await gw.execute(Redeem, { token: link.token, deviceLabel: 'owner laptop' }));
+    expect(redeemSignInLink.user.role).toBe('OWNER');
+    expect(redeemSignInLink.session.method).toBe('SIGN_IN_LINK');
+    expect(expectNoErrors(await gw.execute(Me, {}, { token: redeemSignInLink.accessToken })).me).toMatchObject({
+      id: redeemSignInLink.user.id,
+      email: ownerEmail,
+    });
+    // Once only; the minting is in the new tenant's own audit log.
+    expect((await gw.execute(Redeem, { token: link.token })).status).toBe(401);
+    const { auditEvents } = expectNoErrors(await gw.execute(AuditEvents, {}, { token: redeemSignInLink.accessToken }));
+    const minted = auditEvents.edges.filter((edge) => edge.node.action === 'signInLink.create').map((edge) => edge.node);
+    expect(minted).toEqual([expect.objectContaining({ actorType: 'OPERATOR', targetId: uuidOf(redeemSignInLink.user.id) })]);
+  });
+
   test('a link signs its member in once; used, forged and foreign links are refused alike; admins cannot mint one for an owner', async () => {
     const owner = await signUpWithSession();
     const admin = await memberWithSession(owner.accessToken, 'ADMIN');

@@ -1,5 +1,7 @@
 import { builder } from '../../builder.ts';
 import { inRegion, inTenantRegion } from '../../db/regions.ts';
+import { SignInLinkPayload } from '../sessions/session.schema.ts';
+import type { MintedSignInLink } from '../sessions/sign-in-link.service.ts';
 import type { Tenant } from '../tenants/tenant.entity.ts';
 import { TenantRef } from '../tenants/tenant.schema.ts';
 import { regionNamed } from '../tenants/tenant.service.ts';
@@ -22,12 +24,22 @@ const CreateEnterpriseTenantInput = builder.inputType('CreateEnterpriseTenantInp
   }),
 });
 
-const CreateEnterpriseTenantPayload = builder.objectRef<{ tenant: Tenant; ownerToken: string }>('CreateEnterpriseTenantPayload').implement({
-  fields: (t) => ({
-    tenant: t.expose('tenant', { type: TenantRef }),
-    ownerToken: t.exposeString('ownerToken', { description: "The new owner's first access token, to hand over. Shown once." }),
-  }),
-});
+const CreateEnterpriseTenantPayload = builder
+  .objectRef<{ tenant: Tenant; ownerToken: string; ownerSignInLink: MintedSignInLink }>('CreateEnterpriseTenantPayload')
+  .implement({
+    fields: (t) => ({
+      tenant: t.expose('tenant', { type: TenantRef }),
+      ownerSignInLink: t.expose('ownerSignInLink', {
+        type: SignInLinkPayload,
+        description:
+          "The new owner's one-time sign-in link (15 minutes), to hand over: redeemSignInLink opens its first session. Shown once.",
+      }),
+      ownerToken: t.exposeString('ownerToken', {
+        description: "The new owner's first access token, without a session. Shown once.",
+        deprecationReason: 'Hand over ownerSignInLink instead: it opens a session the owner can refresh and end.',
+      }),
+    }),
+  });
 
 builder.mutationField('createEnterpriseTenant', (t) =>
   t.field({
@@ -40,7 +52,7 @@ builder.mutationField('createEnterpriseTenant', (t) =>
       const result = await inRegion(ctx, regionNamed(ctx, input.region), (scope) =>
         createEnterpriseTenant(scope, input, (owner) => ctx.tokens.issue(owner)),
       );
-      return { tenant: result.tenant, ownerToken: result.ownerToken.reveal() };
+      return { tenant: result.tenant, ownerToken: result.ownerToken.reveal(), ownerSignInLink: result.ownerSignInLink };
     },
   }),
 );

@@ -9,6 +9,7 @@ import { newId } from '../../shared/ids.ts';
 import type { Secret } from '../../shared/secret.ts';
 import { parseInput } from '../../shared/validation.ts';
 import { recordAudit } from '../audit/audit.service.ts';
+import { type MintedSignInLink, mintSignInLink } from '../sessions/sign-in-link.service.ts';
 import { Tenant } from '../tenants/tenant.entity.ts';
 import { databaseRegion } from '../tenants/tenant.service.ts';
 import { User } from '../users/user.entity.ts';
@@ -24,7 +25,10 @@ export interface EnterpriseTenantCreated {
   tenant: Tenant;
   schema: string;
   /** The owner's first token, for the operator to hand over: the owner's only way in. */
+  /** Deprecated: a sessionless access token; ownerSignInLink opens a session the owner can refresh and end. */
   ownerToken: Secret;
+  /** The owner's one-time sign-in link, handed over out of band: redeemed, it opens the owner's first session. */
+  ownerSignInLink: MintedSignInLink;
 }
 
 /**
@@ -58,8 +62,9 @@ export async function createEnterpriseTenant(
     detail: { plan: 'ENTERPRISE', schema: row?.schema },
   });
   await scope.em.flush();
+  const ownerSignInLink = await mintSignInLink(scope, user, tenantId);
   const ownerPrincipal = { kind: 'user', tenantId, userId: user.id, role: 'OWNER' } as const;
-  return { tenant, schema: row?.schema ?? '', ownerToken: await issueToken(ownerPrincipal) };
+  return { tenant, schema: row?.schema ?? '', ownerToken: await issueToken(ownerPrincipal), ownerSignInLink };
 }
 
 type BackupScope = RequestScope & Pick<Context, 'region' | 'backups'>;

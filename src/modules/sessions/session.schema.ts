@@ -53,7 +53,7 @@ export const SessionPayload = builder.objectRef<SessionTokens>('SessionPayload')
   }),
 });
 
-const SignInLinkPayload = builder.objectRef<MintedSignInLink>('SignInLinkPayload').implement({
+export const SignInLinkPayload = builder.objectRef<MintedSignInLink>('SignInLinkPayload').implement({
   fields: (t) => ({
     token: t.string({
       description: 'The one-time sign-in token: hand it to the member out of band; redeemSignInLink trades it for a session. Shown once.',

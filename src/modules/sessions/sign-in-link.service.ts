@@ -35,7 +35,7 @@ export interface MintedSignInLink {
  */
 export async function createSignInLink(scope: RequestScope, userId: string): Promise<MintedSignInLink> {
   const member = await memberWithinReach(scope, userId);
-  return mint(scope, member);
+  return mintSignInLink(scope, member);
 }
 
 /**
@@ -51,10 +51,14 @@ export async function createOwnerSignInLink(scope: RequestScope, tenantId: strin
   await enterTenant(scope.em, tenant.id);
   const owner = await scope.em.findOne(User, { email, role: 'OWNER' });
   if (!owner) throw notFound('User');
-  return mint(scope, owner, tenant.id);
+  return mintSignInLink(scope, owner, tenant.id);
 }
 
-async function mint(scope: RequestScope, member: User, tenantId?: string): Promise<MintedSignInLink> {
+/**
+ * A one-time link for `member`, audited in its tenant's log (`tenantId` when the caller's principal
+ * has no tenant, as an operator's). Callers decide who may mint for whom; this only mints.
+ */
+export async function mintSignInLink(scope: RequestScope, member: User, tenantId?: string): Promise<MintedSignInLink> {
   const id = newId();
   const { secret, secretHash } = mintTenantSecret(SIGN_IN_LINK_PREFIX, member.tenantId, id);
   const actor = actorOf(scope.principal);
