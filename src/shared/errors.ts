@@ -2,30 +2,35 @@ import type { GraphQLError } from 'graphql';
 import { createGraphQLError } from 'graphql-yoga';
 
 /**
- * Errors a client sees. Built with yoga's createGraphQLError so they pass yoga's masking even when
- * two copies of `graphql` are loaded (under vitest); anything else is masked as unexpected.
+ * The codes of the errors the gateway itself answers (docs/frontend.md lists each with its HTTP status
+ * and what a client should do; test/error-codes.test.ts keeps the two in step). Built with yoga's
+ * createGraphQLError so they pass yoga's masking even when two copies of `graphql` are loaded (under
+ * vitest); anything else is masked as unexpected.
  */
-export type ErrorCode =
-  | 'UNAUTHENTICATED'
-  | 'FORBIDDEN'
-  | 'NOT_FOUND'
-  | 'BAD_USER_INPUT'
-  | 'BAD_REQUEST'
-  | 'GRAPHQL_VALIDATION_FAILED'
-  | 'CSRF_HEADER_MISSING'
-  | 'REQUEST_TOO_LARGE'
-  | 'CONFLICT'
-  | 'QUOTA_EXCEEDED'
-  | 'TENANT_FROZEN'
+export const ERROR_CODES = [
+  'UNAUTHENTICATED',
+  'FORBIDDEN',
+  'NOT_FOUND',
+  'BAD_USER_INPUT',
+  'BAD_REQUEST',
+  'GRAPHQL_VALIDATION_FAILED',
+  'CSRF_HEADER_MISSING',
+  'REQUEST_TOO_LARGE',
+  'CONFLICT',
+  'QUOTA_EXCEEDED',
+  'TENANT_FROZEN',
   /** OpenID Connect sign-in: the identity is valid, but no tenant admits it (not a member, no just-in-time joining). */
-  | 'OIDC_UNKNOWN_SUBJECT'
+  'OIDC_UNKNOWN_SUBJECT',
   /** OpenID Connect sign-in: several tenants admit the identity; the client names one. */
-  | 'OIDC_TENANT_REQUIRED'
-  | 'TENANT_DELETION_PENDING'
-  | 'TENANT_DELETED'
-  | 'RATE_LIMITED'
-  | 'SERVICE_UNAVAILABLE'
-  | 'INTERNAL_SERVER_ERROR';
+  'OIDC_TENANT_REQUIRED',
+  'TENANT_DELETION_PENDING',
+  'TENANT_DELETED',
+  'RATE_LIMITED',
+  'SERVICE_UNAVAILABLE',
+  'INTERNAL_SERVER_ERROR',
+] as const;
+
+export type ErrorCode = (typeof ERROR_CODES)[number];
 
 export function clientError(code: ErrorCode, message: string, extra: Record<string, unknown> = {}) {
   return createGraphQLError(message, { extensions: { code, ...extra } });
