@@ -8,6 +8,7 @@ import { DEFAULT_REGION, type Region, Regions } from './db/regions.ts';
 import { credentialStartSecrets } from './modules/credentials/credential-delivery.ts';
 import { type KeyProvider, unconfiguredKeyProvider } from './modules/credentials/key-provider.ts';
 import { credentialKeyHolder, KeyRotation } from './modules/credentials/key-rotation.ts';
+import { VaultKeyProvider } from './modules/credentials/vault-key-provider.ts';
 import { backupArchiveKeyHolder } from './modules/enterprise/backup.service.ts';
 import { agentTokenStartSecret } from './modules/memory/agent-tokens.ts';
 import { MemoryChannel } from './modules/memory/memory-channel.ts';
@@ -203,6 +204,8 @@ export async function startGateway(options: GatewayOptions) {
     gate,
     orms: regions.all.map((region) => region.orm),
     keyProvider: options.keyProvider,
+    keyProviderLogin:
+      options.keyProvider instanceof VaultKeyProvider && options.keyProvider.session.logsIn ? options.keyProvider.session : undefined,
     engines: [...runtimes.keys()].flatMap((region) => (region.engine ? [region.engine] : [])),
     log: options.log,
   });

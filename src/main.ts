@@ -8,6 +8,7 @@ import { migrate, setAppRolePassword } from './db/migrate.ts';
 import { startGateway } from './gateway.ts';
 import { runAuditRetention } from './modules/audit/retention.ts';
 import { openKeyProvider } from './modules/credentials/open-key-provider.ts';
+import { VaultKeyProvider } from './modules/credentials/vault-key-provider.ts';
 import { DEFAULT_CRASH_LOOP } from './modules/provisioning/crash-loop.ts';
 import { DockerRuntime } from './modules/provisioning/docker-runtime.ts';
 import { drainHttpServer } from './shared/http-drain.ts';
@@ -50,6 +51,8 @@ async function main() {
   for (const [name, region] of Object.entries(config.REGIONS)) {
     regions.push({ name, appUrl: await prepare(name, region.databaseUrl, region.appDatabaseUrl), backupDir: region.backupDir });
   }
+  const keyProvider = await openKeyProvider(config, log);
+  if (keyProvider instanceof VaultKeyProvider) started.push({ name: 'vault session', close: () => keyProvider.close() });
   const redis = config.REDIS_URL ? new Redis(config.REDIS_URL, { lazyConnect: false, maxRetriesPerRequest: 1 }) : undefined;
   if (redis) started.push({ name: 'redis', close: () => redis.disconnect() });
   const gateway = await startGateway({
@@ -76,7 +79,7 @@ async function main() {
       redis,
     },
     agentImages: config.AGENT_IMAGES,
-    keyProvider: await openKeyProvider(config, log),
+    keyProvider,
     keyRewrapIntervalMs: config.KEY_REWRAP_INTERVAL_SECONDS * 1000,
     backups: { dir: config.backupDir },
     tenantDeletion: { graceSeconds: config.TENANT_DELETION_GRACE_SECONDS },
