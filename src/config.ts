@@ -68,6 +68,25 @@ const schema = z.object({
   /** The Prometheus listener (`/metrics`, no token): loopback by default; METRICS_PORT=0 picks a free port. */
   METRICS_HOST: z.string().default('127.0.0.1'),
   METRICS_PORT: z.coerce.number().int().min(0).max(65535).default(9464),
+  /**
+   * Tenants (ids, comma-separated) whose operations get their own `tenant` label in the metrics; every
+   * other request is labelled `other`. Unset (the default): no tenant label at all. Each listed tenant adds
+   * a series per operation name, outcome and latency bucket: keep the list short.
+   */
+  METRICS_TENANT_LABELS: z
+    .string()
+    .default('')
+    .transform((text, ctx) => {
+      const ids = text
+        .split(',')
+        .map((id) => id.trim().toLowerCase())
+        .filter(Boolean);
+      if (ids.some((id) => !z.uuid().safeParse(id).success)) {
+        ctx.addIssue({ code: 'custom', message: 'must be tenant ids (UUIDs), comma-separated' });
+        return z.NEVER;
+      }
+      return [...new Set(ids)];
+    }),
   /** `false`: no metrics listener at all. */
   METRICS_ENABLED: z.enum(['true', 'false']).default('true'),
   /** Shared rate-limit counters for several replicas; unset: per process. */

@@ -67,6 +67,8 @@ export interface GatewayOptions {
   withoutSessionCheck?: boolean;
   /** Benchmarks only: audit events are staged but never written (bench/audit-bench.ts measures their cost). */
   withoutAudit?: boolean;
+  /** Tenants broken out by a `tenant` label in the operation metrics (see MetricsOptions.tenantLabels); default none. */
+  metricsTenantLabels?: readonly string[];
   /** Tests and benchmarks: skip the canary (it creates two tenants). */
   withoutCanary?: boolean;
   /** The operator's allow-list of agent images (the reference image is always on it). */
@@ -131,7 +133,7 @@ export async function startGateway(options: GatewayOptions) {
   const orm = regions.home.orm;
   const logFor = (region: Region) => (region === regions.home ? options.log : options.log.child({ region: region.name }));
   const tokens = new TokenIssuer(options.keyring, options.userTokenTtl);
-  const metrics = new Metrics();
+  const metrics = new Metrics({ tenantLabels: options.metricsTenantLabels });
   // One freeze feed per region's database; a replica that cannot vouch for any of them refuses (fail closed).
   const watchers = regions.all.map(
     (region) => new TenantPolicyWatcher(region.appUrl, logFor(region), { ...options.watcher, region: region.name }),

@@ -1,5 +1,6 @@
 import { type DocumentNode, getOperationAST } from 'graphql';
 import type { Plugin } from 'graphql-yoga';
+import { tenantOf } from '../auth/principal.ts';
 import type { Context, RequestContext } from '../context.ts';
 import { busyLimitOf } from '../db/database-faults.ts';
 import type { Metrics } from './metrics.ts';
@@ -8,8 +9,8 @@ const DENIALS = new Set(['UNAUTHENTICATED', 'FORBIDDEN', 'NOT_FOUND', 'TENANT_FR
 const ENDPOINTS: Record<string, string> = { '/graphql': 'graphql', '/readyz': 'readyz', '/health': 'readyz', '/livez': 'livez' };
 
 /**
- * One log line and the metrics per executed operation: name, principal kind, tenant (in the log
- * only, never a metric label), error codes and duration, with the request id from the context's
+ * One log line and the metrics per executed operation: name, principal kind, tenant (in the log;
+ * a metric label only for the operator's allow-listed tenants, see MetricsOptions.tenantLabels), error codes and duration, with the request id from the context's
  * logger; and the latency of every HTTP request by endpoint and status. Never variables or
  * headers: they may hold secrets.
  */
@@ -36,18 +37,20 @@ export function useObservability(metrics: Metrics): Plugin<RequestContext> {
           const outcome = codes.length === 0 ? 'ok' : codes.every((code) => DENIALS.has(code)) ? 'denied' : 'error';
           const seconds = (performance.now() - since) / 1000;
           const operation = getOperationAST(args.document as DocumentNode, args.operationName);
+          const tenant = metrics.tenantLabel(tenantOf(ctx.principal));
           metrics.operationDuration.observe(
             {
               operation_type: operation?.operation ?? 'unknown',
               operation_name: metrics.operationLabel(args.operationName ?? operation?.name?.value),
               outcome,
+              ...tenant,
             },
             seconds,
           );
-          metrics.operations.inc({ outcome });
+          metrics.operations.inc({ outcome, ...tenant });
           for (const code of codes) {
-            if (DENIALS.has(code)) metrics.denials.inc({ code });
-            if (code === 'NOT_FOUND') metrics.crossTenantAttempts.inc({ principal: ctx.principal.kind });
+            if (DENIALS.has(code)) metrics.denials.inc({ code, ...tenant });
+            if (code === 'NOT_FOUND') metrics.crossTenantAttempts.inc({ principal: ctx.principal.kind, ...tenant });
           }
           ctx.log.info(
             { operation: args.operationName ?? 'anonymous', errors: codes, ms: Math.round(seconds * 10_000) / 10 },
