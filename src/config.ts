@@ -87,7 +87,7 @@ const schema = z.object({
       }
       return [...new Set(ids)];
     }),
-  /** `false`: no metrics listener at all. */
+  /** `false`: no metrics listener, and nothing recorded per request or sampled from the process. */
   METRICS_ENABLED: z.enum(['true', 'false']).default('true'),
   /** Shared rate-limit counters for several replicas; unset: per process. */
   REDIS_URL: z.url().optional(),

@@ -67,6 +67,8 @@ export interface GatewayOptions {
   withoutSessionCheck?: boolean;
   /** Benchmarks only: audit events are staged but never written (bench/audit-bench.ts measures their cost). */
   withoutAudit?: boolean;
+  /** `false` (METRICS_ENABLED=false): no per-request metrics and no process metrics. Default true. */
+  metricsEnabled?: boolean;
   /** Tenants broken out by a `tenant` label in the operation metrics (see MetricsOptions.tenantLabels); default none. */
   metricsTenantLabels?: readonly string[];
   /** Tests and benchmarks: skip the canary (it creates two tenants). */
@@ -133,7 +135,9 @@ export async function startGateway(options: GatewayOptions) {
   const orm = regions.home.orm;
   const logFor = (region: Region) => (region === regions.home ? options.log : options.log.child({ region: region.name }));
   const tokens = new TokenIssuer(options.keyring, options.userTokenTtl);
-  const metrics = new Metrics({ tenantLabels: options.metricsTenantLabels });
+  const recordMetrics = options.metricsEnabled ?? true;
+  // Metrics off: nothing recorded per request and no process sampling (event loop, GC observers).
+  const metrics = new Metrics({ tenantLabels: options.metricsTenantLabels, processMetrics: recordMetrics });
   // One freeze feed per region's database; a replica that cannot vouch for any of them refuses (fail closed).
   const watchers = regions.all.map(
     (region) => new TenantPolicyWatcher(region.appUrl, logFor(region), { ...options.watcher, region: region.name }),
@@ -238,6 +242,7 @@ export async function startGateway(options: GatewayOptions) {
     disableScopeAuth: options.disableScopeAuth,
     withoutPolicies: options.withoutPolicies,
     withoutSessionCheck: options.withoutSessionCheck,
+    recordMetrics,
   });
   yoga = server;
   // Every region has its own walls (its database's RLS and catalog): a canary each, locking the whole gateway down on any exposure.

@@ -79,6 +79,7 @@ async function main() {
       redis,
     },
     agentImages: config.AGENT_IMAGES,
+    metricsEnabled: config.METRICS_ENABLED === 'true',
     metricsTenantLabels: config.METRICS_TENANT_LABELS,
     keyProvider,
     keyRewrapIntervalMs: config.KEY_REWRAP_INTERVAL_SECONDS * 1000,

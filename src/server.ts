@@ -66,6 +66,8 @@ export interface ServerDeps extends ContextDeps {
   readiness?: Readiness;
   /** Benchmarks only: drop the request policies (trusted documents, limits, rate limits, CSRF) to measure their cost. */
   withoutPolicies?: boolean;
+  /** `false` (METRICS_ENABLED=false): requests record no metrics; the per-operation log line stays. Default true. */
+  recordMetrics?: boolean;
 }
 
 /** graphql-armor's refusals carry no code of their own: they get the one of every other document refusal. */
@@ -146,7 +148,7 @@ export function createServer(deps: ServerDeps) {
         maxDocumentCharacters: deps.policy.maxDocumentCharacters ?? DEFAULT_MAX_DOCUMENT_CHARACTERS,
         onRefusal: recordRefusedInput,
       }),
-      useObservability(deps.metrics),
+      useObservability(deps.metrics, { recordMetrics: deps.recordMetrics ?? true }),
       useCommittedTenantPolicies(deps.gate.policies),
       useRequestTransaction({ ...auditTrail, withoutUserTokenCheck: deps.withoutSessionCheck }),
     ],

@@ -95,6 +95,29 @@ describe('tenant labels in the metrics', () => {
     expect(text).toMatch(/fleetgate_http_request_duration_seconds_count\{endpoint="graphql",status="200"\} \d+/);
   });
 
+  test('METRICS_ENABLED=false (metricsEnabled: false): requests are served and record no metric, nor process metrics', async () => {
+    const off = await startReplica({
+      appUrl: gw.appUrl,
+      keyring: gw.keyring,
+      log: silent,
+      userTokenTtl: '1h',
+      canaryIntervalMs: 0,
+      withoutCanary: true,
+      policy: { mode: 'development', tenantRateLimitPerMinute: 100_000, apiKeyRateLimitPerMinute: 100_000 },
+      metricsEnabled: false,
+    });
+    try {
+      expect((await query(off.yoga, Agents, { first: 5 }, acme.token)).status).toBe(200);
+      const text = await scrape(off.metrics.registry);
+      expect(text).toContain('# TYPE fleetgate_operations_total counter');
+      expect(text).not.toMatch(/fleetgate_operations_total\{/);
+      expect(text).not.toMatch(/fleetgate_http_request_duration_seconds_count\{/);
+      expect(text).not.toContain('process_cpu_seconds_total');
+    } finally {
+      await off.close();
+    }
+  });
+
   test('METRICS_TENANT_LABELS: comma-separated UUIDs, trimmed, lower-cased and deduplicated; anything else stops the start', () => {
     const id = '01a24208-0b41-7489-abf1-dfbb21066220';
     expect(loadConfig({}).METRICS_TENANT_LABELS).toEqual([]);
