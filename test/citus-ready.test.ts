@@ -5,9 +5,10 @@ import { adminQuery, createTestDatabase } from './support/database.ts';
  * Keeps the shared (tier 2) schema ready for Citus with `tenant_id` as the distribution column
  * (docs/scale-out.md). Citus distributes a table only when each primary key and unique constraint
  * contains the distribution column, and keeps a foreign key between distributed tables only when it
- * joins them on it (so both rows sit on one node). `tenants` is distributed by its `id`, colocated
- * with the others' `tenant_id`. Tables without a tenant_id become reference tables (copied to every
- * node), and a reference table may not point at a distributed one.
+ * joins them on it (so both rows sit on one node). `tenants` is checked as if distributed by its
+ * `id` (the stricter case; docs/scale-out.md makes it a reference table). Tables without a tenant_id
+ * become reference tables (copied to every node), and a reference table may not point at a
+ * distributed one.
  *
  * The catalog of a freshly migrated database is checked against those rules; what breaks them is
  * listed below with a line each. A new table or constraint that breaks them fails this test.
