@@ -98,6 +98,7 @@ describe('login', () => {
     expect(paths(server)[0]).toBe('POST /v1/auth/ops/approle/login');
 
     await writeFile(file, 'a-secret-id-vault-never-issued');
+    await sleep(150); // older than the first retry delay: a 403 now means the token ended, not a policy denial
     server.expireTokens();
     const error = await failure(vaultKeys.generateDataKey());
     expect(error.message).toBe(
@@ -168,6 +169,7 @@ describe('keeping the token alive', () => {
     await writeFile(file, JWT);
     const vaultKeys = provider(server, { kind: 'kubernetes', role: 'fleetgate', jwtFile: file });
     const key = await vaultKeys.generateDataKey();
+    await sleep(150);
     server.expireTokens();
     server.state.requests.length = 0;
     const [a, b] = await Promise.all([vaultKeys.unwrapDataKey(key.wrapped), vaultKeys.unwrapDataKey(key.wrapped)]);
@@ -189,6 +191,17 @@ describe('keeping the token alive', () => {
     server.state.denyLogins = false;
     await until(() => vaultKeys.session.authenticated, 3_000); // the retry (backoff 100–400 ms) logs in
     await vaultKeys.generateDataKey();
+  });
+
+  test('a 403 to a token fresher than the retry delay is a policy denial: no login per denied request', async () => {
+    const server = await vault({ approle: { roleId: ROLE_ID, secretId: SECRET_ID } });
+    const vaultKeys = provider(server, { kind: 'approle', roleId: ROLE_ID, secretId: new Secret(SECRET_ID) }, { first: 5_000, max: 5_000 });
+    await vaultKeys.generateDataKey();
+    server.expireTokens(); // stands in for a policy that denies the Transit path: 403 with a fresh token
+    for (let i = 0; i < 3; i++) {
+      expect((await failure(vaultKeys.generateDataKey())).message).toBe('key provider vault unavailable: permission denied');
+    }
+    expect(server.state.logins).toBe(1);
   });
 });
 

@@ -58,6 +58,8 @@ export class VaultSession {
   /** When the held token's lease ends (ms since epoch); Infinity for a token without expiry. */
   #expiresAt = 0;
   #loginLease = 0;
+  /** When the last login succeeded (ms since epoch). */
+  #loggedInAt = 0;
   #failure: string | undefined;
   #failedAt = 0;
   #retryDelay: number;
@@ -113,12 +115,15 @@ export class VaultSession {
   /**
    * Vault answered 403 to a call made with `stale`: the token was revoked or expired on the server.
    * Logs in again (once per stale token, however many calls saw it) and returns the new token, or
-   * undefined for a static token (nothing to renew it with).
+   * undefined for a static token (nothing to renew it with) and for a token younger than the first
+   * retry delay: one refused that soon is a policy denial, and logging in again for every denied
+   * request would hammer Vault's login endpoint.
    */
   async reauthenticate(stale: Secret): Promise<Secret | undefined> {
     if (!this.logsIn) return undefined;
     if (this.#token !== stale && this.#token) return this.#token;
     if (this.#login) return this.#login;
+    if (Date.now() - this.#loggedInAt < this.#options.retryMs.first) return undefined;
     this.#log.warn('vault refused the token: logging in again');
     this.#token = undefined;
     return this.#loginNow();
@@ -154,6 +159,7 @@ export class VaultSession {
       if (this.#closed) throw this.#unavailable('closed');
       this.#accept(auth, 'login');
       this.#loginLease = auth.lease;
+      this.#loggedInAt = Date.now();
       this.#failure = undefined;
       this.#retryDelay = this.#options.retryMs.first;
       this.#log.info({ leaseSeconds: auth.lease, renewable: auth.renewable }, 'vault login done');
