@@ -3,7 +3,8 @@
  * the app role, tenant policy feed, access gate, policies, GraphQL server) on the bench database
  * and an ephemeral port. `--without-policies` drops the request policies (trusted documents,
  * limits, rate limits, CSRF) to show their share of the cost; `--without-session-check` skips the
- * users' token liveness check (bench/sessions.ts).
+ * users' token liveness check (bench/sessions.ts); `--without-metrics` runs it as METRICS_ENABLED=false
+ * does (bench/metrics.ts).
  */
 import pino from 'pino';
 import { openKeyring } from '../src/auth/keyring.ts';
@@ -44,6 +45,7 @@ async function main() {
     },
     // Every request's token checked in the database, none remembered (TokenLiveness trusts no answer).
     ...(process.argv.includes('--always-check-session') ? { tokenLiveness: { maxAgeMs: 0 } } : {}),
+    metricsEnabled: !process.argv.includes('--without-metrics'),
   });
   await serveChild(gateway.yoga, () => gateway.close());
 }

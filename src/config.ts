@@ -68,7 +68,26 @@ const schema = z.object({
   /** The Prometheus listener (`/metrics`, no token): loopback by default; METRICS_PORT=0 picks a free port. */
   METRICS_HOST: z.string().default('127.0.0.1'),
   METRICS_PORT: z.coerce.number().int().min(0).max(65535).default(9464),
-  /** `false`: no metrics listener at all. */
+  /**
+   * Tenants (ids, comma-separated) whose operations get their own `tenant` label in the metrics; every
+   * other request is labelled `other`. Unset (the default): no tenant label at all. Each listed tenant adds
+   * a series per operation name, outcome and latency bucket: keep the list short.
+   */
+  METRICS_TENANT_LABELS: z
+    .string()
+    .default('')
+    .transform((text, ctx) => {
+      const ids = text
+        .split(',')
+        .map((id) => id.trim().toLowerCase())
+        .filter(Boolean);
+      if (ids.some((id) => !z.uuid().safeParse(id).success)) {
+        ctx.addIssue({ code: 'custom', message: 'must be tenant ids (UUIDs), comma-separated' });
+        return z.NEVER;
+      }
+      return [...new Set(ids)];
+    }),
+  /** `false`: no metrics listener, and nothing recorded per request or sampled from the process. */
   METRICS_ENABLED: z.enum(['true', 'false']).default('true'),
   /** Shared rate-limit counters for several replicas; unset: per process. */
   REDIS_URL: z.url().optional(),
@@ -114,12 +133,28 @@ const schema = z.object({
   /** Where agent credentials' key-encryption key lives: `local` (FLEETGATE_HOME/keyring/kek.json) or `vault` (Transit). */
   KEY_PROVIDER: z.enum(['local', 'vault']).default('local'),
   VAULT_ADDR: z.url().optional(),
-  /** Vault token for the Transit paths; a Secret from here on. */
-  VAULT_TOKEN: z
+  /**
+   * How the gateway logs in to Vault: `token` (VAULT_TOKEN, used as is), `approle` (VAULT_ROLE_ID with
+   * VAULT_SECRET_ID or VAULT_SECRET_ID_FILE) or `kubernetes` (VAULT_K8S_ROLE and the pod's service
+   * account token in VAULT_K8S_JWT_FILE). A logged-in token is renewed at 2/3 of its lease.
+   */
+  VAULT_AUTH: z.enum(['token', 'approle', 'kubernetes']).default('token'),
+  /** Vault token for the Transit paths (VAULT_AUTH=token only); a Secret from here on. */
+  VAULT_TOKEN: optionalSecret(),
+  VAULT_ROLE_ID: z.string().min(1).optional(),
+  /** The AppRole secret id; prefer VAULT_SECRET_ID_FILE (read at every login, so it can be replaced). */
+  VAULT_SECRET_ID: optionalSecret(),
+  VAULT_SECRET_ID_FILE: z.string().min(1).optional(),
+  VAULT_APPROLE_MOUNT: z
     .string()
-    .min(1)
-    .optional()
-    .transform((token) => (token === undefined ? undefined : new Secret(token))),
+    .regex(/^[\w\-/]+$/)
+    .default('approle'),
+  VAULT_K8S_ROLE: z.string().min(1).optional(),
+  VAULT_K8S_JWT_FILE: z.string().min(1).default('/var/run/secrets/kubernetes.io/serviceaccount/token'),
+  VAULT_K8S_MOUNT: z
+    .string()
+    .regex(/^[\w\-/]+$/)
+    .default('kubernetes'),
   VAULT_NAMESPACE: z.string().min(1).optional(),
   VAULT_TRANSIT_MOUNT: z
     .string()
@@ -157,14 +192,14 @@ export type Config = ReturnType<typeof loadConfig>;
 /** Parses the environment once at start-up; a bad value stops the process with the variable's name. */
 export function loadConfig(env: NodeJS.ProcessEnv = process.env) {
   const parsed = schema
-    .refine((config) => config.KEY_PROVIDER !== 'vault' || (config.VAULT_ADDR && config.VAULT_TOKEN), {
-      message: 'KEY_PROVIDER=vault needs VAULT_ADDR and VAULT_TOKEN',
-      path: ['VAULT_ADDR', 'VAULT_TOKEN'],
-    })
+    .superRefine(checkVault)
     .refine((config) => !(config.HOME_REGION in config.REGIONS), { message: 'HOME_REGION is listed in REGIONS too', path: ['REGIONS'] })
     .safeParse(env);
   if (!parsed.success) {
-    const fields = parsed.error.issues.map((issue) => issue.path.join('.')).join(', ');
+    // Names, and the rule for the cross-field checks; never a value (some are secrets).
+    const fields = parsed.error.issues
+      .map((issue) => (issue.code === 'custom' ? `${issue.path.join('.')} (${issue.message})` : issue.path.join('.')))
+      .join(', ');
     throw new Error(`invalid configuration: ${fields}`);
   }
   const home = resolve(parsed.data.FLEETGATE_HOME);
@@ -175,6 +210,33 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env) {
     channelDir: resolve(home, 'run', 'agents'),
     backupDir: resolve(parsed.data.BACKUP_DIR ?? resolve(home, 'backups')),
   };
+}
+
+/** The Vault settings KEY_PROVIDER=vault needs for its VAULT_AUTH, and none that another method would use. */
+function checkVault(config: z.infer<typeof schema>, ctx: z.RefinementCtx): void {
+  const problem = (path: string, message: string) => ctx.addIssue({ code: 'custom', path: [path], message });
+  if (config.KEY_PROVIDER !== 'vault') return;
+  if (!config.VAULT_ADDR) problem('VAULT_ADDR', 'KEY_PROVIDER=vault needs VAULT_ADDR');
+  const auth = config.VAULT_AUTH;
+  if (auth === 'token' && !config.VAULT_TOKEN) problem('VAULT_TOKEN', 'VAULT_AUTH=token needs VAULT_TOKEN');
+  if (auth !== 'token' && config.VAULT_TOKEN) problem('VAULT_TOKEN', `VAULT_AUTH=${auth} logs in: unset VAULT_TOKEN`);
+  if (auth === 'approle') {
+    if (!config.VAULT_ROLE_ID) problem('VAULT_ROLE_ID', 'VAULT_AUTH=approle needs VAULT_ROLE_ID');
+    if (!config.VAULT_SECRET_ID === !config.VAULT_SECRET_ID_FILE)
+      problem('VAULT_SECRET_ID', 'VAULT_AUTH=approle needs exactly one of VAULT_SECRET_ID and VAULT_SECRET_ID_FILE');
+  } else if (config.VAULT_ROLE_ID || config.VAULT_SECRET_ID || config.VAULT_SECRET_ID_FILE) {
+    problem('VAULT_ROLE_ID', `VAULT_ROLE_ID and VAULT_SECRET_ID(_FILE) are for VAULT_AUTH=approle, not ${auth}`);
+  }
+  if (auth === 'kubernetes' && !config.VAULT_K8S_ROLE) problem('VAULT_K8S_ROLE', 'VAULT_AUTH=kubernetes needs VAULT_K8S_ROLE');
+  if (auth !== 'kubernetes' && config.VAULT_K8S_ROLE) problem('VAULT_K8S_ROLE', `VAULT_K8S_ROLE is for VAULT_AUTH=kubernetes, not ${auth}`);
+}
+
+function optionalSecret() {
+  return z
+    .string()
+    .min(1)
+    .optional()
+    .transform((value) => (value === undefined ? undefined : new Secret(value)));
 }
 
 function safeJson(text: string): unknown {

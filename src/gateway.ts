@@ -7,7 +7,7 @@ import type { TestingSwitches } from './context.ts';
 import type { DatabaseTimeouts } from './db/database-faults.ts';
 import { openOrm } from './db/orm.ts';
 import { DEFAULT_REGION, type Region, Regions } from './db/regions.ts';
-import { type KeyProvider, KeyRotation, unconfiguredKeyProvider } from './keys/index.ts';
+import { type KeyProvider, KeyRotation, unconfiguredKeyProvider, VaultKeyProvider } from './keys/index.ts';
 import { credentialStartSecrets } from './modules/credentials/credential-delivery.ts';
 import { credentialKeyHolder } from './modules/credentials/credential-keys.ts';
 import { backupArchiveKeyHolder } from './modules/enterprise/backup.service.ts';
@@ -63,6 +63,10 @@ export interface GatewayOptions {
   testing?: TestingSwitches;
   /** How much, and how long, this replica remembers of user tokens the database found live (TokenLiveness's defaults otherwise). */
   tokenLiveness?: TokenLivenessOptions;
+  /** `false` (METRICS_ENABLED=false): no per-request metrics and no process metrics. Default true. */
+  metricsEnabled?: boolean;
+  /** Tenants broken out by a `tenant` label in the operation metrics (see MetricsOptions.tenantLabels); default none. */
+  metricsTenantLabels?: readonly string[];
   /** The operator's allow-list of agent images (the reference image is always on it). */
   agentImages?: AllowedImage[];
   /** Tenant backups: the home region's archive directory (archive data keys are wrapped by keyProvider). Absent: backups are refused. */
@@ -104,7 +108,9 @@ export async function startGateway(options: GatewayOptions) {
   const regions = await openRegions(options);
   const logFor = (region: Region) => (region === regions.home ? options.log : options.log.child({ region: region.name }));
   const tokens = new TokenIssuer(options.keyring, options.userTokenTtl);
-  const metrics = new Metrics();
+  const recordMetrics = options.metricsEnabled ?? true;
+  // Metrics off: nothing recorded per request and no process sampling (event loop, GC observers).
+  const metrics = new Metrics({ tenantLabels: options.metricsTenantLabels, processMetrics: recordMetrics });
   const feed = await startPolicyFeed(regions, logFor, options);
   const { gate, watcher, tokenLiveness } = feed;
   const allowList = new ImageAllowList(options.agentImages);
@@ -143,6 +149,8 @@ export async function startGateway(options: GatewayOptions) {
     gate,
     orms: regions.all.map((region) => region.orm),
     keyProvider: options.keyProvider,
+    keyProviderLogin:
+      options.keyProvider instanceof VaultKeyProvider && options.keyProvider.session.logsIn ? options.keyProvider.session : undefined,
     engines: [...runtimes.keys()].flatMap((region) => (region.engine ? [region.engine] : [])),
     log: options.log,
   });
@@ -172,6 +180,7 @@ export async function startGateway(options: GatewayOptions) {
     },
     tenantDeletion: options.tenantDeletion?.graceSeconds !== undefined ? { graceSeconds: options.tenantDeletion.graceSeconds } : undefined,
     testing: options.testing,
+    recordMetrics,
   });
   yoga = server;
   const canaries = await startCanaries(regions, logFor, options, {

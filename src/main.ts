@@ -6,7 +6,7 @@ import { appUrlFor } from './db/database-urls.ts';
 import { startEmbeddedPostgres } from './db/embedded.ts';
 import { migrate, setAppRolePassword } from './db/migrate.ts';
 import { startGateway } from './gateway.ts';
-import { openKeyProvider } from './keys/index.ts';
+import { openKeyProvider, VaultKeyProvider } from './keys/index.ts';
 import { runAuditRetention } from './modules/audit/retention.ts';
 import { DEFAULT_CRASH_LOOP } from './modules/provisioning/crash-loop.ts';
 import { DockerRuntime } from './modules/provisioning/docker-runtime.ts';
@@ -50,6 +50,8 @@ async function main() {
   for (const [name, region] of Object.entries(config.REGIONS)) {
     regions.push({ name, appUrl: await prepare(name, region.databaseUrl, region.appDatabaseUrl), backupDir: region.backupDir });
   }
+  const keyProvider = await openKeyProvider(config, log);
+  if (keyProvider instanceof VaultKeyProvider) started.push({ name: 'vault session', close: () => keyProvider.close() });
   const redis = config.REDIS_URL ? new Redis(config.REDIS_URL, { lazyConnect: false, maxRetriesPerRequest: 1 }) : undefined;
   if (redis) started.push({ name: 'redis', close: () => redis.disconnect() });
   const gateway = await startGateway({
@@ -76,7 +78,9 @@ async function main() {
       redis,
     },
     agentImages: config.AGENT_IMAGES,
-    keyProvider: await openKeyProvider(config, log),
+    metricsEnabled: config.METRICS_ENABLED === 'true',
+    metricsTenantLabels: config.METRICS_TENANT_LABELS,
+    keyProvider,
     keyRewrapIntervalMs: config.KEY_REWRAP_INTERVAL_SECONDS * 1000,
     backups: { dir: config.backupDir },
     tenantDeletion: { graceSeconds: config.TENANT_DELETION_GRACE_SECONDS },

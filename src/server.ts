@@ -62,6 +62,8 @@ export interface ServerDeps extends ContextDeps {
   rateLimits: RateLimits;
   /** What `/readyz` answers (draining, database, freeze feed); absent: the access gate alone. */
   readiness?: Readiness;
+  /** `false` (METRICS_ENABLED=false): requests record no metrics; the per-operation log line stays. Default true. */
+  recordMetrics?: boolean;
 }
 
 /** graphql-armor's refusals carry no code of their own: they get the one of every other document refusal. */
@@ -142,7 +144,7 @@ export function createServer(deps: ServerDeps) {
         maxDocumentCharacters: deps.policy.maxDocumentCharacters ?? DEFAULT_MAX_DOCUMENT_CHARACTERS,
         onRefusal: recordRefusedInput,
       }),
-      useObservability(deps.metrics),
+      useObservability(deps.metrics, { recordMetrics: deps.recordMetrics ?? true }),
       useCommittedTenantPolicies(deps.gate.policies),
       useRequestTransaction({ ...auditTrail, withoutUserTokenCheck: deps.testing?.withoutSessionCheck }),
     ],

@@ -81,7 +81,15 @@ describe('npm start in production: readiness, metrics listener, graceful shutdow
     expect(await ready.json()).toEqual({
       status: 'ok',
       ready: true,
-      checks: { shutdown: 'ok', lockdown: 'ok', freezeFeed: 'ok', database: 'ok', keyProvider: 'ok', docker: 'ok' },
+      checks: {
+        shutdown: 'ok',
+        lockdown: 'ok',
+        freezeFeed: 'ok',
+        database: 'ok',
+        keyProviderLogin: 'unconfigured',
+        keyProvider: 'ok',
+        docker: 'ok',
+      },
     });
   });
 

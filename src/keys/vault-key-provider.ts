@@ -1,12 +1,20 @@
 import type { Logger } from '../shared/logger.ts';
 import type { Secret } from '../shared/secret.ts';
 import { type KeyProvider, type KeyProviderStatus, KeyProviderUnavailableError } from './key-provider.ts';
+import { type VaultAuthMethod, VaultSession } from './vault-auth.ts';
 
 export interface VaultKeyProviderOptions {
   /** Vault's address, e.g. `https://vault.internal:8200`. */
   address: string;
-  /** A token whose policy allows the Transit paths below (datakey, decrypt, rewrap; rotate and config for KEK rotation). */
-  token: Secret;
+  /**
+   * How to get a token whose policy allows the Transit paths below (datakey, decrypt, rewrap; rotate
+   * and config for KEK rotation): a static token, AppRole or Kubernetes login (see VaultSession).
+   */
+  auth?: VaultAuthMethod;
+  /** Shorthand for `auth: { kind: 'token', token }`. */
+  token?: Secret;
+  /** Between failed logins (default 1 s doubling to 30 s); tests shorten it. */
+  loginRetryMs?: { first: number; max: number };
   /** Vault Enterprise namespace, sent as `X-Vault-Namespace`; unset: none. */
   namespace?: string;
   /** Where the Transit engine is mounted (default `transit`). */
@@ -20,6 +28,13 @@ export interface VaultKeyProviderOptions {
 
 const VERSION = /^vault:v(\d+):/;
 
+interface SentCall {
+  status: number;
+  ok: boolean;
+  payload: { data?: Record<string, unknown>; errors?: unknown[] };
+  started: number;
+}
+
 /**
  * HashiCorp Vault Transit as the KEK, over its documented HTTP API with `fetch`
  * (https://developer.hashicorp.com/vault/api-docs/secret/transit): data keys come from
@@ -32,12 +47,36 @@ const VERSION = /^vault:v(\d+):/;
  */
 export class VaultKeyProvider implements KeyProvider {
   readonly kind = 'vault';
-  readonly #options: Required<Omit<VaultKeyProviderOptions, 'namespace' | 'log'>> & Pick<VaultKeyProviderOptions, 'namespace'>;
+  readonly #options: { address: string; namespace?: string; mount: string; key: string; timeoutMs: number };
   readonly #log: Logger;
+  /** The token in use and what keeps it alive; its `authenticated` is what `/readyz` reports. */
+  readonly session: VaultSession;
 
   constructor(options: VaultKeyProviderOptions) {
-    this.#options = { mount: 'transit', timeoutMs: 5_000, ...options, address: options.address.replace(/\/+$/, '') };
-    this.#log = options.log.child({ component: 'key-provider', provider: 'vault', mount: this.#options.mount });
+    const { address, namespace, mount = 'transit', key, timeoutMs = 5_000 } = options;
+    this.#options = { address: address.replace(/\/+$/, ''), namespace, mount, key, timeoutMs };
+    this.#log = options.log.child({ component: 'key-provider', provider: 'vault', mount });
+    const auth = options.auth ?? (options.token && { kind: 'token' as const, token: options.token });
+    if (!auth) throw new Error('VaultKeyProvider needs auth or token');
+    this.session = new VaultSession({
+      address: this.#options.address,
+      namespace,
+      method: auth,
+      timeoutMs,
+      retryMs: options.loginRetryMs,
+      log: options.log,
+    });
+  }
+
+  /** Logs in (AppRole, Kubernetes) in the background and keeps the token renewed; a static token needs nothing. */
+  start(): this {
+    this.session.start();
+    return this;
+  }
+
+  /** Stops renewals and login retries. */
+  close(): void {
+    this.session.close();
   }
 
   async generateDataKey(): Promise<{ plaintext: Buffer; wrapped: string }> {
@@ -86,8 +125,20 @@ export class VaultKeyProvider implements KeyProvider {
     return encodeURIComponent(this.#options.key);
   }
 
+  /**
+   * One Transit call with the session's token. A 403 with a logged-in token means Vault revoked or
+   * expired it: log in again once and repeat the call; a second 403 is a policy denial.
+   */
   async #call(method: 'GET' | 'POST', path: string, body?: object): Promise<Record<string, unknown>> {
-    const { address, mount, token, namespace, timeoutMs } = this.#options;
+    const token = await this.session.token();
+    const first = await this.#send(method, path, token, body);
+    if (first.status !== 403 || !this.session.logsIn) return this.#answer(path, first);
+    const fresh = await this.session.reauthenticate(token);
+    return this.#answer(path, fresh ? await this.#send(method, path, fresh, body) : first);
+  }
+
+  async #send(method: 'GET' | 'POST', path: string, token: Secret, body?: object): Promise<SentCall> {
+    const { address, mount, namespace, timeoutMs } = this.#options;
     const operation = path.split('/')[0];
     const started = performance.now();
     let response: Response;
@@ -109,13 +160,18 @@ export class VaultKeyProvider implements KeyProvider {
       throw this.#unavailable(reason);
     }
     const payload = (await response.json().catch(() => ({}))) as { data?: Record<string, unknown>; errors?: unknown[] };
-    if (!response.ok) {
-      const reason = reasonOf(response.status, payload.errors);
-      this.#log.warn({ operation, status: response.status, reason }, 'vault call failed');
+    return { status: response.status, ok: response.ok, payload, started };
+  }
+
+  #answer(path: string, sent: SentCall): Record<string, unknown> {
+    const operation = path.split('/')[0];
+    if (!sent.ok) {
+      const reason = reasonOf(sent.status, sent.payload.errors);
+      this.#log.warn({ operation, status: sent.status, reason }, 'vault call failed');
       throw this.#unavailable(reason);
     }
-    this.#log.debug({ operation, ms: Math.round(performance.now() - started) }, 'vault call done');
-    return payload.data ?? {};
+    this.#log.debug({ operation, ms: Math.round(performance.now() - sent.started) }, 'vault call done');
+    return sent.payload.data ?? {};
   }
 
   #unavailable(reason: string): KeyProviderUnavailableError {

@@ -14,57 +14,78 @@ export interface WatchedState {
   draining: () => boolean;
 }
 
+export interface MetricsOptions {
+  /** CPU, memory, event loop and GC metrics of the process (default true). */
+  processMetrics?: boolean;
+  /**
+   * Tenants broken out in the per-operation metrics (env METRICS_TENANT_LABELS): with any listed, those
+   * metrics gain a `tenant` label whose value is the tenant's id for a listed tenant and `other` for every
+   * other request (other tenants, operators, anonymous). None listed (the default): no tenant label.
+   */
+  tenantLabels?: readonly string[];
+}
+
 /**
  * The gateway's Prometheus metrics, one registry per server instance (tests build many). No label
  * carries a tenant id, a name or anything a tenant typed (cardinality, and what a scrape may reveal):
  * operation names are bounded (MAX_OPERATION_NAMES, then `other`); which tenant did what is in the
- * logs and the audit trail, by request id. Process metrics (CPU, memory, event loop, GC) too.
+ * logs and the audit trail, by request id. The one opt-in exception is the operator's allow-list of
+ * tenants (MetricsOptions.tenantLabels), bounded by its length plus `other`. Process metrics (CPU,
+ * memory, event loop, GC) too.
  */
 export class Metrics {
   readonly registry = new Registry();
   readonly #operationNames = new Set<string>();
+  /** The allow-listed tenants; undefined: no tenant label at all. */
+  readonly #tenants: ReadonlySet<string> | undefined;
   #state: WatchedState | undefined;
+  readonly operationDuration: Histogram;
+  readonly operations: Counter;
+  readonly denials: Counter;
+  readonly crossTenantAttempts: Counter;
 
-  constructor(options: { processMetrics?: boolean } = {}) {
+  constructor(options: MetricsOptions = {}) {
+    this.#tenants = options.tenantLabels?.length ? new Set(options.tenantLabels.map((id) => id.toLowerCase())) : undefined;
+    const tenant = this.#tenants ? ['tenant'] : [];
+    this.operationDuration = new Histogram({
+      name: 'fleetgate_operation_duration_seconds',
+      help: 'Executed GraphQL operations: latency by operation type, name and outcome (ok, denied, error)',
+      labelNames: ['operation_type', 'operation_name', 'outcome', ...tenant],
+      buckets: LATENCY_BUCKETS,
+      registers: [this.registry],
+    });
+    this.operations = new Counter({
+      name: 'fleetgate_operations_total',
+      help: 'Executed GraphQL operations by outcome (ok, denied, error)',
+      labelNames: ['outcome', ...tenant],
+      registers: [this.registry],
+    });
+    this.denials = new Counter({
+      name: 'fleetgate_denials_total',
+      help: 'Refused operations by error code',
+      labelNames: ['code', ...tenant],
+      registers: [this.registry],
+    });
+    this.crossTenantAttempts = new Counter({
+      name: 'fleetgate_cross_tenant_attempts_total',
+      help: 'Lookups of well-formed ids that are not in the caller’s tenant (foreign or missing: indistinguishable by design), by principal kind',
+      labelNames: ['principal', ...tenant],
+      registers: [this.registry],
+    });
     if (options.processMetrics ?? true) collectDefaultMetrics({ register: this.registry });
     // Series that alerts watch with increase() exist at 0 from the first scrape: a series born at 1
     // shows no increase, and the first canary exposure would page nobody.
     for (const result of ['ok', 'exposed', 'error']) this.canaryRuns.inc({ result }, 0);
     for (const limit of ['lock_timeout', 'statement_timeout', 'idle_in_transaction_timeout', 'pool_timeout'])
       this.databaseBusy.inc({ limit }, 0);
-    this.crossTenantAttempts.inc({ principal: 'user' }, 0);
+    this.crossTenantAttempts.inc({ principal: 'user', ...this.tenantLabel(undefined) }, 0);
   }
 
-  readonly operationDuration = new Histogram({
-    name: 'fleetgate_operation_duration_seconds',
-    help: 'Executed GraphQL operations: latency by operation type, name and outcome (ok, denied, error)',
-    labelNames: ['operation_type', 'operation_name', 'outcome'],
-    buckets: LATENCY_BUCKETS,
-    registers: [this.registry],
-  });
   readonly httpDuration = new Histogram({
     name: 'fleetgate_http_request_duration_seconds',
     help: 'HTTP requests to the public listener: latency by endpoint (graphql, readyz, livez, other) and status code',
     labelNames: ['endpoint', 'status'],
     buckets: LATENCY_BUCKETS,
-    registers: [this.registry],
-  });
-  readonly operations = new Counter({
-    name: 'fleetgate_operations_total',
-    help: 'Executed GraphQL operations by outcome (ok, denied, error)',
-    labelNames: ['outcome'],
-    registers: [this.registry],
-  });
-  readonly denials = new Counter({
-    name: 'fleetgate_denials_total',
-    help: 'Refused operations by error code',
-    labelNames: ['code'],
-    registers: [this.registry],
-  });
-  readonly crossTenantAttempts = new Counter({
-    name: 'fleetgate_cross_tenant_attempts_total',
-    help: 'Lookups of well-formed ids that are not in the caller’s tenant (foreign or missing: indistinguishable by design), by principal kind',
-    labelNames: ['principal'],
     registers: [this.registry],
   });
   readonly databaseBusy = new Counter({
@@ -110,6 +131,15 @@ export class Metrics {
   /** Lets the state gauges read the gateway's state at scrape time. */
   watch(state: WatchedState): void {
     this.#state = state;
+  }
+
+  /**
+   * The `tenant` label of a request's operation metrics: `{}` without an allow-list, else the tenant's id
+   * when listed and `other` for anyone else (another tenant, an operator, no principal).
+   */
+  tenantLabel(tenantId: string | undefined): { tenant?: string } {
+    if (!this.#tenants) return {};
+    return { tenant: tenantId && this.#tenants.has(tenantId) ? tenantId : 'other' };
   }
 
   /** An operation name as a label value: well-formed and among the first MAX_OPERATION_NAMES seen, else `other`. */

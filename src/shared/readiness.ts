@@ -25,6 +25,10 @@ const OPTIONAL_CHECK_TTL_MS = 10_000;
  * answer `select 1` within a second. The key provider and the container engines are reported but do
  * not take the replica out (only credential and memory operations need the first, and they fail
  * closed on their own; agent jobs wait for the second); unconfigured ones are reported as such.
+ * One exception: a key provider that logs in (Vault AppRole or Kubernetes auth) and holds no live
+ * token takes the replica out (`keyProviderLogin: down`) until a login succeeds. Its credentials are
+ * this replica's own (a rotated secret id, a bad role in a new release), so another replica may well
+ * be able to serve, and a rollout with broken Vault credentials stops at its first replica.
  */
 export class Readiness {
   #draining = false;
@@ -32,7 +36,15 @@ export class Readiness {
   #optional: { at: number; answer: Promise<[CheckState, CheckState]> } | undefined;
 
   constructor(
-    private readonly deps: { gate: AccessGate; orms: MikroORM[]; keyProvider?: KeyProvider; engines?: ContainerRuntime[]; log: Logger },
+    private readonly deps: {
+      gate: AccessGate;
+      orms: MikroORM[];
+      keyProvider?: KeyProvider;
+      /** A key provider that logs in (Vault AppRole, Kubernetes): unready while it holds no live token. */
+      keyProviderLogin?: { readonly authenticated: boolean };
+      engines?: ContainerRuntime[];
+      log: Logger;
+    },
   ) {}
 
   /** From now on `/readyz` answers 503 `draining`; there is no way back (the process is stopping). */
@@ -61,6 +73,7 @@ export class Readiness {
       lockdown: gate.lockedDown ? 'locked-down' : 'ok',
       freezeFeed: gate.policies.isCurrent() ? 'ok' : 'down',
       database,
+      keyProviderLogin: !this.deps.keyProviderLogin ? 'unconfigured' : this.deps.keyProviderLogin.authenticated ? 'ok' : 'down',
       keyProvider,
       docker,
     };
@@ -68,7 +81,7 @@ export class Readiness {
       ? 'draining'
       : gate.lockedDown
         ? 'locked-down'
-        : checks.freezeFeed !== 'ok' || database !== 'ok'
+        : checks.freezeFeed !== 'ok' || database !== 'ok' || checks.keyProviderLogin === 'down'
           ? 'not-ready'
           : keyProvider === 'down' || docker === 'down'
             ? 'degraded'

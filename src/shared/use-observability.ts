@@ -1,5 +1,6 @@
 import { type DocumentNode, getOperationAST } from 'graphql';
 import type { Plugin } from 'graphql-yoga';
+import { tenantOf } from '../auth/principal.ts';
 import type { Context, RequestContext } from '../context.ts';
 import { busyLimitOf } from '../db/database-faults.ts';
 import type { Metrics } from './metrics.ts';
@@ -8,16 +9,23 @@ const DENIALS = new Set(['UNAUTHENTICATED', 'FORBIDDEN', 'NOT_FOUND', 'TENANT_FR
 const ENDPOINTS: Record<string, string> = { '/graphql': 'graphql', '/readyz': 'readyz', '/health': 'readyz', '/livez': 'livez' };
 
 /**
- * One log line and the metrics per executed operation: name, principal kind, tenant (in the log
- * only, never a metric label), error codes and duration, with the request id from the context's
+ * One log line and the metrics per executed operation: name, principal kind, tenant (in the log;
+ * a metric label only for the operator's allow-listed tenants, see MetricsOptions.tenantLabels), error codes and duration, with the request id from the context's
  * logger; and the latency of every HTTP request by endpoint and status. Never variables or
  * headers: they may hold secrets.
  */
-export function useObservability(metrics: Metrics): Plugin<RequestContext> {
+export function useObservability(
+  metrics: Metrics,
+  options: {
+    /** `false`: the log line only, no metric observed (METRICS_ENABLED=false, and the metrics bench's "off" side). */
+    recordMetrics?: boolean;
+  } = {},
+): Plugin<RequestContext> {
   const started = new WeakMap<Request, number>();
+  const record = options.recordMetrics ?? true;
   return {
     onRequest({ request }) {
-      started.set(request, performance.now());
+      if (record) started.set(request, performance.now());
     },
     onResponse({ request, response }) {
       const since = started.get(request);
@@ -35,20 +43,7 @@ export function useObservability(metrics: Metrics): Plugin<RequestContext> {
           const codes = errors.map((error) => (busyLimitOf(error) ? 'SERVICE_UNAVAILABLE' : String(error.extensions?.code ?? 'INTERNAL')));
           const outcome = codes.length === 0 ? 'ok' : codes.every((code) => DENIALS.has(code)) ? 'denied' : 'error';
           const seconds = (performance.now() - since) / 1000;
-          const operation = getOperationAST(args.document as DocumentNode, args.operationName);
-          metrics.operationDuration.observe(
-            {
-              operation_type: operation?.operation ?? 'unknown',
-              operation_name: metrics.operationLabel(args.operationName ?? operation?.name?.value),
-              outcome,
-            },
-            seconds,
-          );
-          metrics.operations.inc({ outcome });
-          for (const code of codes) {
-            if (DENIALS.has(code)) metrics.denials.inc({ code });
-            if (code === 'NOT_FOUND') metrics.crossTenantAttempts.inc({ principal: ctx.principal.kind });
-          }
+          if (record) observeOperation(metrics, ctx, args, codes, outcome, seconds);
           ctx.log.info(
             { operation: args.operationName ?? 'anonymous', errors: codes, ms: Math.round(seconds * 10_000) / 10 },
             'operation executed',
@@ -57,4 +52,31 @@ export function useObservability(metrics: Metrics): Plugin<RequestContext> {
       };
     },
   };
+}
+
+/** The operation's metrics: latency by type, name and outcome, the outcome counter, denials and cross-tenant lookups. */
+function observeOperation(
+  metrics: Metrics,
+  ctx: Context,
+  args: { document: unknown; operationName?: string | null },
+  codes: string[],
+  outcome: string,
+  seconds: number,
+): void {
+  const operation = getOperationAST(args.document as DocumentNode, args.operationName);
+  const tenant = metrics.tenantLabel(tenantOf(ctx.principal));
+  metrics.operationDuration.observe(
+    {
+      operation_type: operation?.operation ?? 'unknown',
+      operation_name: metrics.operationLabel(args.operationName ?? operation?.name?.value),
+      outcome,
+      ...tenant,
+    },
+    seconds,
+  );
+  metrics.operations.inc({ outcome, ...tenant });
+  for (const code of codes) {
+    if (DENIALS.has(code)) metrics.denials.inc({ code, ...tenant });
+    if (code === 'NOT_FOUND') metrics.crossTenantAttempts.inc({ principal: ctx.principal.kind, ...tenant });
+  }
 }

@@ -65,6 +65,8 @@ export interface GatewayOptions {
   regions?: string[];
   /** OpenID Connect: least time between two key set fetches of an issuer (key rotation tests set 0). */
   oidcJwksCooldownMs?: number;
+  /** Tenants with their own `tenant` label in the operation metrics. */
+  metricsTenantLabels?: string[];
   /** Tenant deletion's grace period, erasure job period and test hooks. */
   tenantDeletion?: Parameters<typeof startFleetgate>[0]['tenantDeletion'];
 }
@@ -137,6 +139,7 @@ export async function startGateway(options: GatewayOptions = {}) {
     oidcJwksCooldownMs: options.oidcJwksCooldownMs,
     backups: options.backups,
     tenantDeletion: options.tenantDeletion,
+    metricsTenantLabels: options.metricsTenantLabels,
     runtime:
       engine && runtimeOptions
         ? {
