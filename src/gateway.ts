@@ -8,6 +8,8 @@ import { DEFAULT_REGION, type Region, Regions } from './db/regions.ts';
 import { credentialStartSecrets } from './modules/credentials/credential-delivery.ts';
 import { type KeyProvider, unconfiguredKeyProvider } from './modules/credentials/key-provider.ts';
 import { credentialKeyHolder, KeyRotation } from './modules/credentials/key-rotation.ts';
+import { DocumentRegistry } from './modules/documents/document-registry.ts';
+import { GATEWAY_APP, gatewayManifest } from './modules/documents/gateway-app.ts';
 import { backupArchiveKeyHolder } from './modules/enterprise/backup.service.ts';
 import { agentTokenStartSecret } from './modules/memory/agent-tokens.ts';
 import { MemoryChannel } from './modules/memory/memory-channel.ts';
@@ -137,6 +139,11 @@ export async function startGateway(options: GatewayOptions) {
   );
   await Promise.all(watchers.map((watcher) => watcher.start()));
   const watcher = new RegionalTenantPolicies(watchers);
+  // Published client apps: each region's change feed, then the gateway's own operations as a platform app.
+  const documents = new DocumentRegistry({ regions, log: options.log });
+  await documents.start();
+  const builtIn = gatewayManifest();
+  await documents.seedPlatformApp(GATEWAY_APP, builtIn.version, builtIn.documents);
   const gate = new AccessGate(watcher, options.log);
   const allowList = new ImageAllowList(options.agentImages);
   const keyProvider = options.keyProvider ?? unconfiguredKeyProvider();
@@ -208,6 +215,7 @@ export async function startGateway(options: GatewayOptions) {
   });
   metrics.watch({ lockedDown: () => gate.lockedDown, freezeFeedCurrent: () => watcher.isCurrent(), draining: () => readiness.draining });
   const server = createServer({
+    documents,
     readiness,
     regions,
     tokens,
@@ -287,6 +295,8 @@ export async function startGateway(options: GatewayOptions) {
     runtimes: new Map([...runtimes].map(([region, each]) => [region.name, each])),
     keyProvider,
     keyRotation,
+    /** This replica's trusted-document registry (its cache and change feeds). */
+    documents,
     /** Agent memory over the agents' channels (MEMPUT, MEMGET, RENEW); benchmarks and tests call it in process. */
     memoryChannel,
     async close() {
@@ -295,6 +305,7 @@ export async function startGateway(options: GatewayOptions) {
       await Promise.all(regionJobs.map((job) => job.stop()));
       for (const each of runtimes.values()) await each.stop();
       await Promise.all(watchers.map((each) => each.stop()));
+      await documents.stop();
       await Promise.all(regions.all.map((region) => region.orm.close(true)));
     },
   };
