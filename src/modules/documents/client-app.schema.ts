@@ -28,6 +28,7 @@ builder.queryField('clientApps', (t) =>
     type: [ClientAppRef],
     description: 'The tenant’s client apps (owners and admins), or with `platform: true` the platform’s (operators).',
     args: { platform: t.arg.boolean({ required: false, description: 'The platform’s apps (operators) rather than the tenant’s own.' }) },
+    skipTypeScopes: true,
     authScopes: (_root, args) => ({ can: args.platform ? 'platform.documents.manage' : 'documents.read' }),
     resolve: (_root, args, ctx) => listClientApps(ctx, args.platform),
   }),
@@ -64,6 +65,7 @@ builder.mutationFields((t) => ({
     description:
       'Publishes a manifest as a new version of a client app. All or nothing: every document must match its hash and pass the schema and the gateway’s limits.',
     args: { input: t.arg({ type: PublishDocumentsInput, required: true }) },
+    skipTypeScopes: true,
     authScopes: (_root, { input }) => ({ can: input.platform ? 'platform.documents.manage' : 'documents.publish' }),
     resolve: async (_root, { input }, ctx, info) => ({
       app: await publishDocuments(ctx, input, { schema: info.schema, cost: ctx.documentCost }),
@@ -73,6 +75,7 @@ builder.mutationFields((t) => ({
     type: ClientAppPayload,
     description: 'Retires a version: its documents stop running on every replica within a second.',
     args: { input: t.arg({ type: RetireDocumentsVersionInput, required: true }) },
+    skipTypeScopes: true,
     authScopes: (_root, { input }) => ({ can: input.platform ? 'platform.documents.manage' : 'documents.publish' }),
     resolve: async (_root, { input }, ctx) => ({ app: await retireDocumentsVersion(ctx, input) }),
   }),

@@ -1,7 +1,10 @@
 import { EnvelopArmorPlugin } from '@escape.tech/graphql-armor';
-import { type DocumentNode, type GraphQLError, type GraphQLSchema, getOperationAST, Kind } from 'graphql';
+import { type DocumentNode, type GraphQLError, type GraphQLSchema, getOperationAST, Kind, parse } from 'graphql';
 import { createYoga } from 'graphql-yoga';
 import { type CostLimitOptions, operationCost } from './use-cost-limit.ts';
+
+/** Most tokens a document may have (the armor's limit below). */
+const MAX_TOKENS = 4_000;
 
 /** graphql-armor's refusals carry no code of their own: they get the one of every other document refusal. */
 const codeRefusal = [
@@ -20,7 +23,7 @@ export const armor = EnvelopArmorPlugin({
   maxDepth: { n: 12, exposeLimits: false, ignoreIntrospection: true, onReject: codeRefusal },
   maxAliases: { n: 15, exposeLimits: false, onReject: codeRefusal },
   maxDirectives: { n: 20, exposeLimits: false, onReject: codeRefusal },
-  maxTokens: { n: 4_000, exposeLimits: false, onReject: codeRefusal },
+  maxTokens: { n: MAX_TOKENS, exposeLimits: false, onReject: codeRefusal },
   costLimit: { enabled: false }, // replaced by useCostLimit, which knows page sizes
   blockFieldSuggestion: { enabled: false }, // per principal in useSchemaPrivacy
 });
@@ -45,18 +48,32 @@ export function checkTrustedDocument(schema: GraphQLSchema, source: string, cost
     checker = createYoga({ schema, plugins: [armor], logging: false, graphiql: false });
     checkers.set(schema, checker);
   }
-  const enveloped = checker.getEnveloped({ request: new Request('http://localhost/graphql'), params: { query: source } });
+  try {
+    const operations = parse(source, { maxTokens: MAX_TOKENS }).definitions.filter((each) => each.kind === Kind.OPERATION_DEFINITION);
+    if (operations.length !== 1) return 'A trusted document holds exactly one operation';
+  } catch (error) {
+    return reasonOf(error as Error);
+  }
+  const enveloped = checker.getEnveloped({
+    request: new Request('http://localhost/graphql', { method: 'POST' }),
+    params: { query: source },
+  });
   let document: DocumentNode;
   try {
     document = enveloped.parse(source);
+    // The armor's rules throw their refusal rather than report it.
+    const errors = enveloped.validate(enveloped.schema, document) as readonly GraphQLError[];
+    if (errors.length > 0) return errors.map(reasonOf).join('; ');
   } catch (error) {
-    return (error as Error).message;
+    return reasonOf(error as Error);
   }
-  const operations = document.definitions.filter((definition) => definition.kind === Kind.OPERATION_DEFINITION);
-  if (operations.length !== 1) return 'A trusted document holds exactly one operation';
-  const errors = enveloped.validate(enveloped.schema, document) as readonly GraphQLError[];
-  if (errors.length > 0) return errors.map((error) => error.message).join('; ');
   const operation = getOperationAST(document);
   if (operationCost(document, operation?.name?.value, {}, cost) > cost.maxCost) return 'Operation too expensive: ask for fewer items';
   return undefined;
 }
+
+/** The armor's refusals say nothing (exposeLimits: false); a publisher learns which rules they are, never the thresholds. */
+function reasonOf(error: Error): string {
+  return error.message === ARMOR_REFUSAL ? 'over the gateway’s depth, alias, directive or token limit' : error.message;
+}
+const ARMOR_REFUSAL = 'Syntax Error: Query validation error.';

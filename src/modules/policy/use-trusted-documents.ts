@@ -2,7 +2,7 @@ import { usePersistedOperations } from '@graphql-yoga/plugin-persisted-operation
 import type { GraphQLParams } from 'graphql-yoga';
 import { type AuthDeps, principalOf } from '../../auth/authenticate.ts';
 import { type Principal, tenantOf } from '../../auth/principal.ts';
-import { forbidden } from '../../shared/errors.ts';
+import { clientError } from '../../shared/errors.ts';
 
 /** The app a request runs when it names none and its credential is bound to none: the gateway's own operations. */
 export const DEFAULT_CLIENT_APP = 'fleetgate';
@@ -64,7 +64,9 @@ export function clientAppOf(principal: Principal, request: Request): { app: stri
   const named = request.headers.get('x-graphql-client-name') ?? undefined;
   const version = request.headers.get('x-graphql-client-version') ?? undefined;
   const bound = principal.kind === 'apiKey' || principal.kind === 'user' ? principal.clientApp : undefined;
-  if (bound !== undefined && named !== undefined && named !== bound) throw forbidden('This credential is bound to another client app');
+  if (bound !== undefined && named !== undefined && named !== bound) {
+    throw clientError('FORBIDDEN', 'This credential is bound to another client app', { http: { status: 403 } });
+  }
   const app = bound ?? named ?? DEFAULT_CLIENT_APP;
   return {
     app: CLIENT_APP.test(app) ? app : '',
@@ -92,12 +94,8 @@ export function sessionClientAppOf(request: Request): string | null {
 export function useTrustedDocuments(options: TrustedDocumentsOptions) {
   return usePersistedOperations({
     getPersistedOperation: async (key, request) => {
-      let principal: Principal;
-      try {
-        principal = await principalOf(request, options.auth);
-      } catch {
-        return null; // an invalid credential is refused with 401 when the context is built
-      }
+      // An invalid credential is refused here with its 401 (UNAUTHENTICATED), before any lookup.
+      const principal = await principalOf(request, options.auth);
       const { app, version } = clientAppOf(principal, request);
       if (app === '' || version === '') return null;
       const document = await options.registry.find(tenantOf(principal), app, version, key);
