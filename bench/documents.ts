@@ -97,8 +97,19 @@ async function main(): Promise<void> {
   const median = (variant: Variant, pick: (r: Round) => number) => percentile((rounds.get(variant) ?? []).map(pick), 50);
   const total = (variant: Variant) => median(variant, (r) => r.gateway + r.database);
   const [raw, byHash] = variants as [Variant, Variant];
-  const cost = total(byHash) / total(raw) - 1;
-  const gatewayCost = median(byHash, (r) => r.gateway) / median(raw, (r) => r.gateway) - 1;
+  // Each round measures both variants back to back: the ratio within a round cancels the drift of a
+  // shared machine's load between rounds, which the medians of each variant alone do not.
+  const ratios = (pick: (r: Round) => number) =>
+    (rounds.get(byHash) ?? []).map((round, i) => pick(round) / pick((rounds.get(raw) ?? [])[i] as Round) - 1);
+  const cost = percentile(
+    ratios((r) => r.gateway + r.database),
+    50,
+  );
+  const gatewayCost = percentile(
+    ratios((r) => r.gateway),
+    50,
+  );
+  const spread = ratios((r) => r.gateway + r.database).sort((x, y) => x - y);
   console.log(
     `\n${'variant'.padEnd(8)} ${'req/s'.padStart(7)} ${'gateway µs'.padStart(11)} ${'postgres µs'.padStart(12)} ${'total µs'.padStart(9)}`,
   );
@@ -115,7 +126,8 @@ async function main(): Promise<void> {
   }
   console.log(
     `\nTrusted-document lookup: CPU per request ${(cost * 100).toFixed(1)} % (gateway alone ${(gatewayCost * 100).toFixed(1)} %; ` +
-      `median of rounds, gateway + Postgres)  (goal <= ${MAX_LOOKUP_COST * 100} %)  ${cost <= MAX_LOOKUP_COST ? 'PASS' : 'MISS'}`,
+      `median of the rounds' by-hash/raw ratios, gateway + Postgres; rounds from ${((spread[0] ?? 0) * 100).toFixed(0)} % ` +
+      `to ${((spread.at(-1) ?? 0) * 100).toFixed(0)} %)  (goal <= ${MAX_LOOKUP_COST * 100} %)  ${cost <= MAX_LOOKUP_COST ? 'PASS' : 'MISS'}`,
   );
 }
 
