@@ -354,6 +354,28 @@ describe('the walls behind the registry', () => {
     }
   });
 
+  test('with resolver scopes removed, the service still refuses members, API keys and tenants publishing for the platform', async () => {
+    const gw = await startGateway({ disableScopeAuth: true });
+    try {
+      const acme = await gw.seed.tenant();
+      const member = await acme.member('MEMBER');
+      const { key } = await acme.apiKey(['AGENTS_READ', 'AGENTS_WRITE']);
+      const input = { app: 'web', version: '1', documents: manifestOf(TENANT_NAME) };
+      expect(codes(await post(gw, { query: PUBLISH, variables: { input } }, { token: member.token }))).toEqual(['FORBIDDEN']);
+      expect(
+        codes(await post(gw, { query: PUBLISH, variables: { input: { ...input, platform: true } } }, { token: acme.ownerToken })),
+      ).toEqual(['FORBIDDEN']);
+      expect(codes(await post(gw, { query: CLIENT_APPS, variables: { platform: true } }, { token: acme.ownerToken }))).toEqual([
+        'FORBIDDEN',
+      ]);
+      expect(codes(await post(gw, { query: CLIENT_APPS }, { token: member.token }))).toEqual(['FORBIDDEN']);
+      // An API key sends no raw query at all; by hash it runs only published documents, and publishing is not among them.
+      expect(codes(await post(gw, { query: PUBLISH, variables: { input } }, { token: key }))).toEqual(['PERSISTED_QUERY_ONLY']);
+    } finally {
+      await gw.close();
+    }
+  });
+
   test('with RLS removed (the ORM as superuser), the lookup still keys on the requesting tenant: A never runs B’s documents', async () => {
     const gw = await startGateway({ policy: { mode: 'production' }, ormUrl: ADMIN_URL });
     try {
