@@ -20,6 +20,8 @@ export interface LoadOptions {
   databaseCpu?: () => Promise<BackendCpu | null>;
   /** The request body, when the server is asked in its own words (default: AGENTS_QUERY). */
   body?: string;
+  /** Extra request headers (e.g. the client app's name for a trusted document). */
+  headers?: Record<string, string>;
 }
 
 /** One measurement window; requests answered during the warm-up are checked but not counted. */
@@ -78,7 +80,7 @@ export async function runLoad(options: LoadOptions): Promise<LoadResult> {
     while (performance.now() < windowEnd) {
       const tenant = tenants[Math.floor(Math.random() * tenants.length)] as TenantFixture;
       const sent = performance.now();
-      const { status, body } = await post(agent, options.port, tenant.token, requestBody).catch((error: Error) => ({
+      const { status, body } = await post(agent, options.port, tenant.token, requestBody, options.headers).catch((error: Error) => ({
         status: 0,
         body: error.message,
       }));
@@ -113,7 +115,13 @@ function delay(ms: number): Promise<void> {
   return new Promise((resolve) => setTimeout(resolve, ms));
 }
 
-function post(agent: Agent, port: number, token: string, body: string): Promise<{ status: number; body: string }> {
+function post(
+  agent: Agent,
+  port: number,
+  token: string,
+  body: string,
+  headers: Record<string, string> = {},
+): Promise<{ status: number; body: string }> {
   return new Promise((resolve, reject) => {
     const req = request(
       {
@@ -126,6 +134,7 @@ function post(agent: Agent, port: number, token: string, body: string): Promise<
           'content-type': 'application/json',
           'content-length': Buffer.byteLength(body),
           authorization: `Bearer ${token}`,
+          ...headers,
         },
       },
       (res) => {

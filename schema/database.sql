@@ -390,6 +390,22 @@ $$;
 ALTER FUNCTION public.claim_job(p_worker text, p_lease_seconds integer) OWNER TO fleetgate_owner;
 
 --
+-- Name: client_app_versions_notify(); Type: FUNCTION; Schema: public; Owner: fleetgate_owner
+--
+
+CREATE FUNCTION public.client_app_versions_notify() RETURNS trigger
+    LANGUAGE plpgsql
+    SET search_path TO 'pg_catalog', 'pg_temp'
+    AS $$
+BEGIN
+  PERFORM pg_notify('fleetgate_documents', coalesce(NEW.tenant_id, OLD.tenant_id)::text);
+  RETURN NULL;
+END
+$$;
+
+ALTER FUNCTION public.client_app_versions_notify() OWNER TO fleetgate_owner;
+
+--
 -- Name: credentials_below_key_version(integer, integer); Type: FUNCTION; Schema: public; Owner: fleetgate_owner
 --
 
@@ -921,6 +937,22 @@ CREATE FUNCTION public.oidc_connections_of(p_issuer text, p_client_ids text[]) R
 $$;
 
 ALTER FUNCTION public.oidc_connections_of(p_issuer text, p_client_ids text[]) OWNER TO fleetgate_owner;
+
+--
+-- Name: platform_client_app_versions_notify(); Type: FUNCTION; Schema: public; Owner: fleetgate_owner
+--
+
+CREATE FUNCTION public.platform_client_app_versions_notify() RETURNS trigger
+    LANGUAGE plpgsql
+    SET search_path TO 'pg_catalog', 'pg_temp'
+    AS $$
+BEGIN
+  PERFORM pg_notify('fleetgate_documents', 'platform');
+  RETURN NULL;
+END
+$$;
+
+ALTER FUNCTION public.platform_client_app_versions_notify() OWNER TO fleetgate_owner;
 
 --
 -- Name: platform_oidc_connections_of(text, text[]); Type: FUNCTION; Schema: public; Owner: fleetgate_owner
@@ -1913,6 +1945,8 @@ CREATE TABLE public.api_keys (
     created_by uuid NOT NULL,
     created_at timestamp with time zone DEFAULT now() NOT NULL,
     revoked_at timestamp with time zone,
+    client_app text,
+    CONSTRAINT api_keys_client_app_check CHECK ((client_app ~ '^[a-z0-9][a-z0-9._-]{0,62}$'::text)),
     CONSTRAINT api_keys_name_check CHECK (((length(name) >= 1) AND (length(name) <= 100))),
     CONSTRAINT api_keys_scopes_check CHECK ((cardinality(scopes) > 0)),
     CONSTRAINT api_keys_secret_hash_check CHECK ((length(secret_hash) = 32))
@@ -1980,6 +2014,44 @@ CREATE TABLE public.backup_exclusions (
 );
 
 ALTER TABLE public.backup_exclusions OWNER TO fleetgate_owner;
+
+--
+-- Name: client_app_versions; Type: TABLE; Schema: public; Owner: fleetgate_owner
+--
+
+CREATE TABLE public.client_app_versions (
+    id uuid NOT NULL,
+    tenant_id uuid NOT NULL,
+    app_id uuid NOT NULL,
+    version text NOT NULL,
+    documents jsonb NOT NULL,
+    published_by text NOT NULL,
+    published_at timestamp with time zone DEFAULT now() NOT NULL,
+    retired_at timestamp with time zone,
+    CONSTRAINT client_app_versions_documents_check CHECK ((jsonb_typeof(documents) = 'object'::text)),
+    CONSTRAINT client_app_versions_published_by_check CHECK ((length(published_by) <= 200)),
+    CONSTRAINT client_app_versions_version_check CHECK ((version ~ '^[A-Za-z0-9][A-Za-z0-9.+_-]{0,63}$'::text))
+);
+
+ALTER TABLE ONLY public.client_app_versions FORCE ROW LEVEL SECURITY;
+
+ALTER TABLE public.client_app_versions OWNER TO fleetgate_owner;
+
+--
+-- Name: client_apps; Type: TABLE; Schema: public; Owner: fleetgate_owner
+--
+
+CREATE TABLE public.client_apps (
+    id uuid NOT NULL,
+    tenant_id uuid NOT NULL,
+    name text NOT NULL,
+    created_at timestamp with time zone DEFAULT now() NOT NULL,
+    CONSTRAINT client_apps_name_check CHECK ((name ~ '^[a-z0-9][a-z0-9._-]{0,62}$'::text))
+);
+
+ALTER TABLE ONLY public.client_apps FORCE ROW LEVEL SECURITY;
+
+ALTER TABLE public.client_apps OWNER TO fleetgate_owner;
 
 --
 -- Name: handoffs; Type: TABLE; Schema: public; Owner: fleetgate_owner
@@ -2122,6 +2194,42 @@ CREATE TABLE public.oidc_token_uses (
 ALTER TABLE ONLY public.oidc_token_uses FORCE ROW LEVEL SECURITY;
 
 ALTER TABLE public.oidc_token_uses OWNER TO fleetgate_owner;
+
+--
+-- Name: platform_client_app_versions; Type: TABLE; Schema: public; Owner: fleetgate_owner
+--
+
+CREATE TABLE public.platform_client_app_versions (
+    id uuid NOT NULL,
+    app_id uuid NOT NULL,
+    version text NOT NULL,
+    documents jsonb NOT NULL,
+    published_by text NOT NULL,
+    published_at timestamp with time zone DEFAULT now() NOT NULL,
+    retired_at timestamp with time zone,
+    CONSTRAINT platform_client_app_versions_documents_check CHECK ((jsonb_typeof(documents) = 'object'::text)),
+    CONSTRAINT platform_client_app_versions_published_by_check CHECK ((length(published_by) <= 200)),
+    CONSTRAINT platform_client_app_versions_version_check CHECK ((version ~ '^[A-Za-z0-9][A-Za-z0-9.+_-]{0,63}$'::text))
+);
+
+ALTER TABLE ONLY public.platform_client_app_versions FORCE ROW LEVEL SECURITY;
+
+ALTER TABLE public.platform_client_app_versions OWNER TO fleetgate_owner;
+
+--
+-- Name: platform_client_apps; Type: TABLE; Schema: public; Owner: fleetgate_owner
+--
+
+CREATE TABLE public.platform_client_apps (
+    id uuid NOT NULL,
+    name text NOT NULL,
+    created_at timestamp with time zone DEFAULT now() NOT NULL,
+    CONSTRAINT platform_client_apps_name_check CHECK ((name ~ '^[a-z0-9][a-z0-9._-]{0,62}$'::text))
+);
+
+ALTER TABLE ONLY public.platform_client_apps FORCE ROW LEVEL SECURITY;
+
+ALTER TABLE public.platform_client_apps OWNER TO fleetgate_owner;
 
 --
 -- Name: platform_oidc_connections; Type: TABLE; Schema: public; Owner: fleetgate_owner
@@ -2363,6 +2471,8 @@ CREATE TABLE public.user_sessions (
     expires_at timestamp with time zone NOT NULL,
     revoked_at timestamp with time zone,
     revoked_reason text,
+    client_app text,
+    CONSTRAINT user_sessions_client_app_check CHECK ((client_app ~ '^[a-z0-9][a-z0-9._-]{0,62}$'::text)),
     CONSTRAINT user_sessions_device_label_check CHECK (((length(device_label) >= 1) AND (length(device_label) <= 100))),
     CONSTRAINT user_sessions_method_check CHECK ((method = ANY (ARRAY['SIGN_UP'::text, 'SIGN_IN_LINK'::text, 'OIDC'::text]))),
     CONSTRAINT user_sessions_revoked_reason_check CHECK ((length(revoked_reason) <= 200))
@@ -2540,6 +2650,48 @@ ALTER TABLE ONLY public.backup_exclusions
     ADD CONSTRAINT backup_exclusions_pkey PRIMARY KEY (table_name);
 
 --
+-- Name: client_app_versions client_app_versions_id_tenant_id_key; Type: CONSTRAINT; Schema: public; Owner: fleetgate_owner
+--
+
+ALTER TABLE ONLY public.client_app_versions
+    ADD CONSTRAINT client_app_versions_id_tenant_id_key UNIQUE (id, tenant_id);
+
+--
+-- Name: client_app_versions client_app_versions_pkey; Type: CONSTRAINT; Schema: public; Owner: fleetgate_owner
+--
+
+ALTER TABLE ONLY public.client_app_versions
+    ADD CONSTRAINT client_app_versions_pkey PRIMARY KEY (id);
+
+--
+-- Name: client_app_versions client_app_versions_tenant_id_app_id_version_key; Type: CONSTRAINT; Schema: public; Owner: fleetgate_owner
+--
+
+ALTER TABLE ONLY public.client_app_versions
+    ADD CONSTRAINT client_app_versions_tenant_id_app_id_version_key UNIQUE (tenant_id, app_id, version);
+
+--
+-- Name: client_apps client_apps_id_tenant_id_key; Type: CONSTRAINT; Schema: public; Owner: fleetgate_owner
+--
+
+ALTER TABLE ONLY public.client_apps
+    ADD CONSTRAINT client_apps_id_tenant_id_key UNIQUE (id, tenant_id);
+
+--
+-- Name: client_apps client_apps_pkey; Type: CONSTRAINT; Schema: public; Owner: fleetgate_owner
+--
+
+ALTER TABLE ONLY public.client_apps
+    ADD CONSTRAINT client_apps_pkey PRIMARY KEY (id);
+
+--
+-- Name: client_apps client_apps_tenant_id_name_key; Type: CONSTRAINT; Schema: public; Owner: fleetgate_owner
+--
+
+ALTER TABLE ONLY public.client_apps
+    ADD CONSTRAINT client_apps_tenant_id_name_key UNIQUE (tenant_id, name);
+
+--
 -- Name: handoffs handoffs_pkey; Type: CONSTRAINT; Schema: public; Owner: fleetgate_owner
 --
 
@@ -2601,6 +2753,34 @@ ALTER TABLE ONLY public.oidc_identities
 
 ALTER TABLE ONLY public.oidc_token_uses
     ADD CONSTRAINT oidc_token_uses_pkey PRIMARY KEY (tenant_id, token_hash);
+
+--
+-- Name: platform_client_app_versions platform_client_app_versions_app_id_version_key; Type: CONSTRAINT; Schema: public; Owner: fleetgate_owner
+--
+
+ALTER TABLE ONLY public.platform_client_app_versions
+    ADD CONSTRAINT platform_client_app_versions_app_id_version_key UNIQUE (app_id, version);
+
+--
+-- Name: platform_client_app_versions platform_client_app_versions_pkey; Type: CONSTRAINT; Schema: public; Owner: fleetgate_owner
+--
+
+ALTER TABLE ONLY public.platform_client_app_versions
+    ADD CONSTRAINT platform_client_app_versions_pkey PRIMARY KEY (id);
+
+--
+-- Name: platform_client_apps platform_client_apps_name_key; Type: CONSTRAINT; Schema: public; Owner: fleetgate_owner
+--
+
+ALTER TABLE ONLY public.platform_client_apps
+    ADD CONSTRAINT platform_client_apps_name_key UNIQUE (name);
+
+--
+-- Name: platform_client_apps platform_client_apps_pkey; Type: CONSTRAINT; Schema: public; Owner: fleetgate_owner
+--
+
+ALTER TABLE ONLY public.platform_client_apps
+    ADD CONSTRAINT platform_client_apps_pkey PRIMARY KEY (id);
 
 --
 -- Name: platform_oidc_connections platform_oidc_connections_issuer_client_id_key; Type: CONSTRAINT; Schema: public; Owner: fleetgate_owner
@@ -2921,6 +3101,12 @@ CREATE TRIGGER audit_events_chain BEFORE INSERT ON public.audit_events FOR EACH 
 CREATE TRIGGER audit_events_no_truncate BEFORE TRUNCATE ON public.audit_events FOR EACH STATEMENT EXECUTE FUNCTION public.audit_refuse_change();
 
 --
+-- Name: client_app_versions client_app_versions_notify; Type: TRIGGER; Schema: public; Owner: fleetgate_owner
+--
+
+CREATE TRIGGER client_app_versions_notify AFTER INSERT OR DELETE OR UPDATE ON public.client_app_versions FOR EACH ROW EXECUTE FUNCTION public.client_app_versions_notify();
+
+--
 -- Name: jobs jobs_announce; Type: TRIGGER; Schema: public; Owner: fleetgate_owner
 --
 
@@ -2931,6 +3117,12 @@ CREATE TRIGGER jobs_announce AFTER INSERT ON public.jobs FOR EACH ROW EXECUTE FU
 --
 
 CREATE TRIGGER memory_key_escrow_follow AFTER INSERT OR DELETE OR UPDATE OF wrapped_key ON public.agent_memory_keys FOR EACH ROW EXECUTE FUNCTION public.memory_key_escrow_follow();
+
+--
+-- Name: platform_client_app_versions platform_client_app_versions_notify; Type: TRIGGER; Schema: public; Owner: fleetgate_owner
+--
+
+CREATE TRIGGER platform_client_app_versions_notify AFTER INSERT OR DELETE OR UPDATE ON public.platform_client_app_versions FOR EACH ROW EXECUTE FUNCTION public.platform_client_app_versions_notify();
 
 --
 -- Name: tasks tasks_announce; Type: TRIGGER; Schema: public; Owner: fleetgate_owner
@@ -2979,6 +3171,18 @@ CREATE TRIGGER tenant_rows_stay_in_their_tier BEFORE INSERT OR UPDATE OF tenant_
 --
 
 CREATE TRIGGER tenant_rows_stay_in_their_tier BEFORE INSERT OR UPDATE OF tenant_id ON public.audit_events FOR EACH ROW EXECUTE FUNCTION public.tenant_rows_stay_in_their_tier();
+
+--
+-- Name: client_app_versions tenant_rows_stay_in_their_tier; Type: TRIGGER; Schema: public; Owner: fleetgate_owner
+--
+
+CREATE TRIGGER tenant_rows_stay_in_their_tier BEFORE INSERT OR UPDATE OF tenant_id ON public.client_app_versions FOR EACH ROW EXECUTE FUNCTION public.tenant_rows_stay_in_their_tier();
+
+--
+-- Name: client_apps tenant_rows_stay_in_their_tier; Type: TRIGGER; Schema: public; Owner: fleetgate_owner
+--
+
+CREATE TRIGGER tenant_rows_stay_in_their_tier BEFORE INSERT OR UPDATE OF tenant_id ON public.client_apps FOR EACH ROW EXECUTE FUNCTION public.tenant_rows_stay_in_their_tier();
 
 --
 -- Name: handoffs tenant_rows_stay_in_their_tier; Type: TRIGGER; Schema: public; Owner: fleetgate_owner
@@ -3189,6 +3393,27 @@ ALTER TABLE ONLY public.audit_events
     ADD CONSTRAINT audit_events_tenant_id_fkey FOREIGN KEY (tenant_id) REFERENCES public.tenants(id);
 
 --
+-- Name: client_app_versions client_app_versions_app_id_tenant_id_fkey; Type: FK CONSTRAINT; Schema: public; Owner: fleetgate_owner
+--
+
+ALTER TABLE ONLY public.client_app_versions
+    ADD CONSTRAINT client_app_versions_app_id_tenant_id_fkey FOREIGN KEY (app_id, tenant_id) REFERENCES public.client_apps(id, tenant_id) ON DELETE CASCADE;
+
+--
+-- Name: client_app_versions client_app_versions_tenant_id_fkey; Type: FK CONSTRAINT; Schema: public; Owner: fleetgate_owner
+--
+
+ALTER TABLE ONLY public.client_app_versions
+    ADD CONSTRAINT client_app_versions_tenant_id_fkey FOREIGN KEY (tenant_id) REFERENCES public.tenants(id);
+
+--
+-- Name: client_apps client_apps_tenant_id_fkey; Type: FK CONSTRAINT; Schema: public; Owner: fleetgate_owner
+--
+
+ALTER TABLE ONLY public.client_apps
+    ADD CONSTRAINT client_apps_tenant_id_fkey FOREIGN KEY (tenant_id) REFERENCES public.tenants(id);
+
+--
 -- Name: handoffs handoffs_agent_id_tenant_id_fkey; Type: FK CONSTRAINT; Schema: public; Owner: fleetgate_owner
 --
 
@@ -3250,6 +3475,13 @@ ALTER TABLE ONLY public.oidc_identities
 
 ALTER TABLE ONLY public.oidc_token_uses
     ADD CONSTRAINT oidc_token_uses_tenant_id_fkey FOREIGN KEY (tenant_id) REFERENCES public.tenants(id);
+
+--
+-- Name: platform_client_app_versions platform_client_app_versions_app_id_fkey; Type: FK CONSTRAINT; Schema: public; Owner: fleetgate_owner
+--
+
+ALTER TABLE ONLY public.platform_client_app_versions
+    ADD CONSTRAINT platform_client_app_versions_app_id_fkey FOREIGN KEY (app_id) REFERENCES public.platform_client_apps(id) ON DELETE CASCADE;
 
 --
 -- Name: session_refresh_tokens session_refresh_tokens_session_id_tenant_id_fkey; Type: FK CONSTRAINT; Schema: public; Owner: fleetgate_owner
@@ -3605,6 +3837,66 @@ CREATE POLICY audit_events_select ON public.audit_events FOR SELECT USING ((tena
 CREATE POLICY audit_events_update ON public.audit_events FOR UPDATE USING ((tenant_id = public.app_current_tenant())) WITH CHECK ((tenant_id = public.app_current_tenant()));
 
 --
+-- Name: client_app_versions; Type: ROW SECURITY; Schema: public; Owner: fleetgate_owner
+--
+
+ALTER TABLE public.client_app_versions ENABLE ROW LEVEL SECURITY;
+
+--
+-- Name: client_app_versions client_app_versions_delete; Type: POLICY; Schema: public; Owner: fleetgate_owner
+--
+
+CREATE POLICY client_app_versions_delete ON public.client_app_versions FOR DELETE USING ((tenant_id = public.app_current_tenant()));
+
+--
+-- Name: client_app_versions client_app_versions_insert; Type: POLICY; Schema: public; Owner: fleetgate_owner
+--
+
+CREATE POLICY client_app_versions_insert ON public.client_app_versions FOR INSERT WITH CHECK ((tenant_id = public.app_current_tenant()));
+
+--
+-- Name: client_app_versions client_app_versions_select; Type: POLICY; Schema: public; Owner: fleetgate_owner
+--
+
+CREATE POLICY client_app_versions_select ON public.client_app_versions FOR SELECT USING ((tenant_id = public.app_current_tenant()));
+
+--
+-- Name: client_app_versions client_app_versions_update; Type: POLICY; Schema: public; Owner: fleetgate_owner
+--
+
+CREATE POLICY client_app_versions_update ON public.client_app_versions FOR UPDATE USING ((tenant_id = public.app_current_tenant())) WITH CHECK ((tenant_id = public.app_current_tenant()));
+
+--
+-- Name: client_apps; Type: ROW SECURITY; Schema: public; Owner: fleetgate_owner
+--
+
+ALTER TABLE public.client_apps ENABLE ROW LEVEL SECURITY;
+
+--
+-- Name: client_apps client_apps_delete; Type: POLICY; Schema: public; Owner: fleetgate_owner
+--
+
+CREATE POLICY client_apps_delete ON public.client_apps FOR DELETE USING ((tenant_id = public.app_current_tenant()));
+
+--
+-- Name: client_apps client_apps_insert; Type: POLICY; Schema: public; Owner: fleetgate_owner
+--
+
+CREATE POLICY client_apps_insert ON public.client_apps FOR INSERT WITH CHECK ((tenant_id = public.app_current_tenant()));
+
+--
+-- Name: client_apps client_apps_select; Type: POLICY; Schema: public; Owner: fleetgate_owner
+--
+
+CREATE POLICY client_apps_select ON public.client_apps FOR SELECT USING ((tenant_id = public.app_current_tenant()));
+
+--
+-- Name: client_apps client_apps_update; Type: POLICY; Schema: public; Owner: fleetgate_owner
+--
+
+CREATE POLICY client_apps_update ON public.client_apps FOR UPDATE USING ((tenant_id = public.app_current_tenant())) WITH CHECK ((tenant_id = public.app_current_tenant()));
+
+--
 -- Name: handoffs; Type: ROW SECURITY; Schema: public; Owner: fleetgate_owner
 --
 
@@ -3843,6 +4135,30 @@ CREATE POLICY oidc_token_uses_select ON public.oidc_token_uses FOR SELECT USING 
 --
 
 CREATE POLICY oidc_token_uses_update ON public.oidc_token_uses FOR UPDATE USING ((tenant_id = public.app_current_tenant())) WITH CHECK ((tenant_id = public.app_current_tenant()));
+
+--
+-- Name: platform_client_app_versions; Type: ROW SECURITY; Schema: public; Owner: fleetgate_owner
+--
+
+ALTER TABLE public.platform_client_app_versions ENABLE ROW LEVEL SECURITY;
+
+--
+-- Name: platform_client_app_versions platform_client_app_versions_operator; Type: POLICY; Schema: public; Owner: fleetgate_owner
+--
+
+CREATE POLICY platform_client_app_versions_operator ON public.platform_client_app_versions TO fleetgate_app USING (public.app_is_operator()) WITH CHECK (public.app_is_operator());
+
+--
+-- Name: platform_client_apps; Type: ROW SECURITY; Schema: public; Owner: fleetgate_owner
+--
+
+ALTER TABLE public.platform_client_apps ENABLE ROW LEVEL SECURITY;
+
+--
+-- Name: platform_client_apps platform_client_apps_operator; Type: POLICY; Schema: public; Owner: fleetgate_owner
+--
+
+CREATE POLICY platform_client_apps_operator ON public.platform_client_apps TO fleetgate_app USING (public.app_is_operator()) WITH CHECK (public.app_is_operator());
 
 --
 -- Name: platform_oidc_connections; Type: ROW SECURITY; Schema: public; Owner: fleetgate_owner
@@ -4331,6 +4647,12 @@ REVOKE ALL ON FUNCTION public.claim_job(p_worker text, p_lease_seconds integer) 
 GRANT ALL ON FUNCTION public.claim_job(p_worker text, p_lease_seconds integer) TO fleetgate_app;
 
 --
+-- Name: FUNCTION client_app_versions_notify(); Type: ACL; Schema: public; Owner: fleetgate_owner
+--
+
+REVOKE ALL ON FUNCTION public.client_app_versions_notify() FROM PUBLIC;
+
+--
 -- Name: FUNCTION credentials_below_key_version(p_version integer, p_limit integer); Type: ACL; Schema: public; Owner: fleetgate_owner
 --
 
@@ -4490,6 +4812,12 @@ REVOKE ALL ON FUNCTION public.notify_user_liveness() FROM PUBLIC;
 
 REVOKE ALL ON FUNCTION public.oidc_connections_of(p_issuer text, p_client_ids text[]) FROM PUBLIC;
 GRANT ALL ON FUNCTION public.oidc_connections_of(p_issuer text, p_client_ids text[]) TO fleetgate_app;
+
+--
+-- Name: FUNCTION platform_client_app_versions_notify(); Type: ACL; Schema: public; Owner: fleetgate_owner
+--
+
+REVOKE ALL ON FUNCTION public.platform_client_app_versions_notify() FROM PUBLIC;
 
 --
 -- Name: FUNCTION platform_oidc_connections_of(p_issuer text, p_client_ids text[]); Type: ACL; Schema: public; Owner: fleetgate_owner
@@ -4690,6 +5018,24 @@ GRANT SELECT,INSERT ON TABLE public.audit_events TO fleetgate_app;
 GRANT SELECT ON TABLE public.backup_exclusions TO fleetgate_app;
 
 --
+-- Name: TABLE client_app_versions; Type: ACL; Schema: public; Owner: fleetgate_owner
+--
+
+GRANT SELECT,INSERT ON TABLE public.client_app_versions TO fleetgate_app;
+
+--
+-- Name: COLUMN client_app_versions.retired_at; Type: ACL; Schema: public; Owner: fleetgate_owner
+--
+
+GRANT UPDATE(retired_at) ON TABLE public.client_app_versions TO fleetgate_app;
+
+--
+-- Name: TABLE client_apps; Type: ACL; Schema: public; Owner: fleetgate_owner
+--
+
+GRANT SELECT,INSERT ON TABLE public.client_apps TO fleetgate_app;
+
+--
 -- Name: TABLE handoffs; Type: ACL; Schema: public; Owner: fleetgate_owner
 --
 
@@ -4730,6 +5076,24 @@ GRANT SELECT,INSERT,DELETE,UPDATE ON TABLE public.oidc_identities TO fleetgate_a
 --
 
 GRANT SELECT,INSERT,DELETE,UPDATE ON TABLE public.oidc_token_uses TO fleetgate_app;
+
+--
+-- Name: TABLE platform_client_app_versions; Type: ACL; Schema: public; Owner: fleetgate_owner
+--
+
+GRANT SELECT,INSERT ON TABLE public.platform_client_app_versions TO fleetgate_app;
+
+--
+-- Name: COLUMN platform_client_app_versions.retired_at; Type: ACL; Schema: public; Owner: fleetgate_owner
+--
+
+GRANT UPDATE(retired_at) ON TABLE public.platform_client_app_versions TO fleetgate_app;
+
+--
+-- Name: TABLE platform_client_apps; Type: ACL; Schema: public; Owner: fleetgate_owner
+--
+
+GRANT SELECT,INSERT ON TABLE public.platform_client_apps TO fleetgate_app;
 
 --
 -- Name: TABLE platform_oidc_connections; Type: ACL; Schema: public; Owner: fleetgate_owner

@@ -13,6 +13,7 @@ import type { CredentialKeys } from './modules/credentials/credential.service.ts
 import type { BackupAccess } from './modules/enterprise/backup.service.ts';
 import type { IssuerKeys } from './modules/oidc/issuer-keys.ts';
 import type { AccessGate, AccessGrant } from './modules/policy/access-gate.ts';
+import type { CostLimitOptions } from './modules/policy/use-cost-limit.ts';
 import type { AgentRuntimeAccess } from './modules/provisioning/agent-runtime.ts';
 import { DEFAULT_TENANT_DELETION, type TenantDeletionSettings } from './modules/tenants/tenant-deletion-settings.ts';
 import { unauthenticated } from './shared/errors.ts';
@@ -73,6 +74,8 @@ export interface RequestContext {
   access: AccessGrant;
   /** The grace period a tenant deletion starts (see requestTenantDeletion). */
   tenantDeletion: TenantDeletionSettings;
+  /** The cost limit published trusted documents are checked against: the one every request gets. */
+  documentCost: CostLimitOptions;
 }
 
 /**
@@ -128,6 +131,8 @@ export interface ContextDeps {
   oidc: IssuerKeys;
   /** Tenant deletion's grace period; default DEFAULT_TENANT_DELETION. */
   tenantDeletion?: TenantDeletionSettings;
+  /** See RequestContext.documentCost. */
+  documentCost: CostLimitOptions;
 }
 
 export function createContextFactory(deps: ContextDeps) {
@@ -163,6 +168,7 @@ export function createContextFactory(deps: ContextDeps) {
       clientAddress: clientAddressOf(initial),
       access,
       tenantDeletion: deps.tenantDeletion ?? DEFAULT_TENANT_DELETION,
+      documentCost: deps.documentCost,
     };
   };
 }

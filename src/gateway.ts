@@ -10,6 +10,8 @@ import { DEFAULT_REGION, type Region, Regions } from './db/regions.ts';
 import { type KeyProvider, KeyRotation, unconfiguredKeyProvider, VaultKeyProvider } from './keys/index.ts';
 import { credentialStartSecrets } from './modules/credentials/credential-delivery.ts';
 import { credentialKeyHolder } from './modules/credentials/credential-keys.ts';
+import { DocumentRegistry } from './modules/documents/document-registry.ts';
+import { GATEWAY_APP, gatewayManifest } from './modules/documents/gateway-app.ts';
 import { backupArchiveKeyHolder } from './modules/enterprise/backup.service.ts';
 import { agentTokenStartSecret } from './modules/memory/agent-tokens.ts';
 import { MemoryChannel } from './modules/memory/memory-channel.ts';
@@ -113,6 +115,11 @@ export async function startGateway(options: GatewayOptions) {
   const metrics = new Metrics({ tenantLabels: options.metricsTenantLabels, processMetrics: recordMetrics });
   const feed = await startPolicyFeed(regions, logFor, options);
   const { gate, watcher, tokenLiveness } = feed;
+  // Published client apps: each region's change feed, then the gateway's own operations as a platform app.
+  const documents = new DocumentRegistry({ regions, log: options.log });
+  await documents.start();
+  const builtIn = gatewayManifest();
+  await documents.seedPlatformApp(GATEWAY_APP, builtIn.version, builtIn.documents);
   const allowList = new ImageAllowList(options.agentImages);
   const keys = startKeys(regions, options);
   const { keyProvider, keyRotation } = keys;
@@ -156,6 +163,7 @@ export async function startGateway(options: GatewayOptions) {
   });
   metrics.watch({ lockedDown: () => gate.lockedDown, freezeFeedCurrent: () => watcher.isCurrent(), draining: () => readiness.draining });
   const server = createServer({
+    documents,
     readiness,
     regions,
     tokens,
@@ -211,6 +219,8 @@ export async function startGateway(options: GatewayOptions) {
     runtimes: new Map([...runtimes].map(([region, each]) => [region.name, each])),
     keyProvider,
     keyRotation,
+    /** This replica's trusted-document registry (its cache and change feeds). */
+    documents,
     /** Agent memory over the agents' channels (MEMPUT, MEMGET, RENEW); benchmarks and tests call it in process. */
     memoryChannel,
     async close() {
@@ -219,6 +229,7 @@ export async function startGateway(options: GatewayOptions) {
       await Promise.all(jobs.map((job) => job.stop()));
       for (const each of runtimes.values()) await each.stop();
       await feed.close();
+      await documents.stop();
       await Promise.all(regions.all.map((region) => region.orm.close(true)));
     },
   };

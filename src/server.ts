@@ -1,6 +1,4 @@
-import { EnvelopArmorPlugin } from '@escape.tech/graphql-armor';
 import { useCSRFPrevention } from '@graphql-yoga/plugin-csrf-prevention';
-import type { GraphQLError } from 'graphql';
 import { createYoga, type Plugin } from 'graphql-yoga';
 import type { Redis } from 'ioredis';
 import { principalOf } from './auth/authenticate.ts';
@@ -8,6 +6,8 @@ import { type ContextDeps, createContextFactory, type RequestContext } from './c
 import { databaseBusyError } from './db/database-faults.ts';
 import { useRequestTransaction } from './db/use-request-transaction.ts';
 import { auditTrail, recordRefusedInput } from './modules/audit/audit-trail.ts';
+import { useClientAppMetrics } from './modules/documents/use-client-app-metrics.ts';
+import { armor, DEFAULT_MAX_COST, DEFAULT_PAGE_SIZE } from './modules/policy/document-limits.ts';
 import type { RateLimits } from './modules/policy/rate-limits.ts';
 import { useCostLimit } from './modules/policy/use-cost-limit.ts';
 import { useInputSanitising } from './modules/policy/use-input-sanitising.ts';
@@ -15,7 +15,7 @@ import { useOperatorEndpoints } from './modules/policy/use-operator-endpoints.ts
 import { useRateLimit } from './modules/policy/use-rate-limit.ts';
 import { useRequestBodyLimit } from './modules/policy/use-request-body-limit.ts';
 import { useSchemaPrivacy } from './modules/policy/use-schema-privacy.ts';
-import { useTrustedDocuments } from './modules/policy/use-trusted-documents.ts';
+import { type TrustedDocumentLookup, useTrustedDocuments } from './modules/policy/use-trusted-documents.ts';
 import { useCommittedTenantPolicies } from './modules/tenants/tenant-policy-watcher.ts';
 import { useDeletionGrace } from './modules/tenants/use-deletion-grace.ts';
 import { buildSchema } from './schema.ts';
@@ -56,7 +56,9 @@ export const DEFAULT_MAX_DOCUMENT_CHARACTERS = 10_000;
 export const DEFAULT_MAX_REQUEST_BYTES = 4 * 1024 * 1024;
 
 /** What each request's context is built from (see ContextDeps), plus the request policies. */
-export interface ServerDeps extends ContextDeps {
+export interface ServerDeps extends Omit<ContextDeps, 'documentCost'> {
+  /** The published client apps' trusted documents (src/modules/documents). */
+  documents: TrustedDocumentLookup;
   policy: PolicyOptions;
   /** The per-tenant limits, shared with the agent channel's memory requests (built from `policy`). */
   rateLimits: RateLimits;
@@ -66,42 +68,25 @@ export interface ServerDeps extends ContextDeps {
   recordMetrics?: boolean;
 }
 
-/** graphql-armor's refusals carry no code of their own: they get the one of every other document refusal. */
-const codeRefusal = [
-  (_context: unknown, error: GraphQLError) => {
-    const extensions = error.extensions as Record<string, unknown>;
-    extensions.code ??= 'GRAPHQL_VALIDATION_FAILED';
-  },
-];
-
-/** Limits whose messages never disclose the threshold. Depth and tokens leave room for GraphiQL's introspection. */
-const armor = EnvelopArmorPlugin({
-  maxDepth: { n: 12, exposeLimits: false, ignoreIntrospection: true, onReject: codeRefusal },
-  maxAliases: { n: 15, exposeLimits: false, onReject: codeRefusal },
-  maxDirectives: { n: 20, exposeLimits: false, onReject: codeRefusal },
-  maxTokens: { n: 4_000, exposeLimits: false, onReject: codeRefusal },
-  costLimit: { enabled: false }, // replaced by useCostLimit, which knows page sizes
-  blockFieldSuggestion: { enabled: false }, // per principal in useSchemaPrivacy
-});
-
 /** Builds the gateway from its dependencies; no globals, so every test builds its own. */
 export function createServer(deps: ServerDeps) {
   const schema = buildSchema({ disableScopeAuth: deps.testing?.disableScopeAuth ?? false });
   const log = deps.log.child({ component: 'graphql' });
+  const documentCost = { maxCost: deps.policy.maxCost ?? DEFAULT_MAX_COST, defaultPageSize: DEFAULT_PAGE_SIZE };
   const auth = { regions: deps.regions, tokens: deps.tokens, log: deps.log };
   // biome-ignore lint/suspicious/noExplicitAny: yoga, envelop and armor plugins differ only in their context type parameter.
   const policies: Plugin<any>[] = deps.testing?.withoutPolicies
     ? []
     : [
         useCodedCSRFPrevention(),
-        useTrustedDocuments({ auth, mode: deps.policy.mode }),
+        useTrustedDocuments({ auth, mode: deps.policy.mode, registry: deps.documents }),
         armor,
         useRateLimit(deps.rateLimits),
-        useCostLimit({ maxCost: deps.policy.maxCost ?? 3_000, defaultPageSize: 20 }),
+        useCostLimit(documentCost),
       ];
   return createYoga<Record<string, never>, RequestContext>({
     schema,
-    context: createContextFactory(deps),
+    context: createContextFactory({ ...deps, documentCost }),
     graphqlEndpoint: '/graphql',
     healthCheckEndpoint: '/livez',
     landingPage: false,
@@ -145,6 +130,7 @@ export function createServer(deps: ServerDeps) {
         onRefusal: recordRefusedInput,
       }),
       useObservability(deps.metrics, { recordMetrics: deps.recordMetrics ?? true }),
+      useClientAppMetrics(deps.metrics),
       useCommittedTenantPolicies(deps.gate.policies),
       useRequestTransaction({ ...auditTrail, withoutUserTokenCheck: deps.testing?.withoutSessionCheck }),
     ],

@@ -48,6 +48,8 @@ test('every table with a tenant_id, and tenants itself, has RLS enabled and forc
     'api_keys',
     'audit_checkpoints',
     'audit_events',
+    'client_app_versions',
+    'client_apps',
     'handoffs',
     'jobs',
     'memory_key_escrow',
@@ -78,10 +80,15 @@ test('every policy keys on the transaction-local settings, with USING and WITH C
   for (const policy of policies) {
     const expression = `${policy.qual ?? ''} ${policy.with_check ?? ''}`;
     // Tenant rows key on the tenant setting; only tenant metadata (tenants, tenant_deletions) also admits operator transactions.
-    // platform_oidc_connections holds no tenant's rows: operators' metadata, like tenants.
-    const keys = ['tenants', 'tenant_deletions', 'platform_oidc_connections'].includes(policy.tablename)
-      ? /app_current_tenant\(\)|app_is_operator\(\)/
-      : /app_current_tenant\(\)/;
+    // platform_oidc_connections and the platform client apps hold no tenant's rows: operators' metadata, like tenants.
+    const operatorTables = [
+      'tenants',
+      'tenant_deletions',
+      'platform_oidc_connections',
+      'platform_client_apps',
+      'platform_client_app_versions',
+    ];
+    const keys = operatorTables.includes(policy.tablename) ? /app_current_tenant\(\)|app_is_operator\(\)/ : /app_current_tenant\(\)/;
     expect(expression, `${policy.tablename} ${policy.cmd}`).toMatch(keys);
     if (policy.cmd !== 'INSERT') expect(policy.qual, `${policy.tablename} ${policy.cmd} USING`).not.toBeNull();
     if (policy.cmd === 'INSERT' || policy.cmd === 'UPDATE')
@@ -199,7 +206,8 @@ test('uniques and foreign keys inside tenants include tenant_id', async () => {
   const constraints = await query(`
     select conrelid::regclass::text as table, pg_get_constraintdef(oid) as definition
     from pg_constraint where contype in ('u', 'f') and connamespace = 'public'::regnamespace
-      and conrelid::regclass::text not in ('tenants', 'platform_oidc_connections') and confrelid::regclass::text is distinct from 'tenants'
+      and conrelid::regclass::text not in ('tenants', 'platform_oidc_connections', 'platform_client_apps', 'platform_client_app_versions')
+      and confrelid::regclass::text is distinct from 'tenants'
     order by 1, 2`);
   expect(constraints.length).toBeGreaterThan(0);
   for (const constraint of constraints) expect(constraint.definition, constraint.table).toContain('tenant_id');
@@ -236,4 +244,48 @@ test('tenant_tables_in_fk_order() refuses tenant tables whose foreign keys form 
     await client.query('rollback');
     await client.end();
   }
+});
+
+test('client apps: published versions never change, only their retirement; platform apps are operators’ alone', async () => {
+  const privileges = await query(`
+    select t as table, p as privilege from unnest(array['client_apps', 'client_app_versions', 'platform_client_apps',
+      'platform_client_app_versions']) t, unnest(array['SELECT', 'INSERT', 'UPDATE', 'DELETE', 'TRUNCATE']) p
+    where has_table_privilege('fleetgate_app', t, p) order by 1, 2`);
+  expect(privileges.map((row) => `${row.table} ${row.privilege}`)).toEqual([
+    'client_app_versions INSERT',
+    'client_app_versions SELECT',
+    'client_apps INSERT',
+    'client_apps SELECT',
+    'platform_client_app_versions INSERT',
+    'platform_client_app_versions SELECT',
+    'platform_client_apps INSERT',
+    'platform_client_apps SELECT',
+  ]);
+  const columns = await query(`select table_name as table, column_name as column from information_schema.column_privileges
+    where grantee = 'fleetgate_app' and privilege_type = 'UPDATE' and table_name like '%client_app%' order by 1, 2`);
+  expect(columns).toEqual([
+    { table: 'client_app_versions', column: 'retired_at' },
+    { table: 'platform_client_app_versions', column: 'retired_at' },
+  ]);
+  expect(
+    await query(`select tablename, policyname, cmd, roles::text, qual, with_check from pg_policies
+      where tablename like 'platform_client_app%' order by 1`),
+  ).toEqual([
+    {
+      tablename: 'platform_client_app_versions',
+      policyname: 'platform_client_app_versions_operator',
+      cmd: 'ALL',
+      roles: '{fleetgate_app}',
+      qual: 'app_is_operator()',
+      with_check: 'app_is_operator()',
+    },
+    {
+      tablename: 'platform_client_apps',
+      policyname: 'platform_client_apps_operator',
+      cmd: 'ALL',
+      roles: '{fleetgate_app}',
+      qual: 'app_is_operator()',
+      with_check: 'app_is_operator()',
+    },
+  ]);
 });

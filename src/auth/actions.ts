@@ -35,7 +35,10 @@ export type Action =
   | 'agent.self.handoff'
   | 'agent.self.workspace'
   | 'agent.self.token'
-  | 'platform.enterprise.manage';
+  | 'platform.enterprise.manage'
+  | 'documents.read'
+  | 'documents.publish'
+  | 'platform.documents.manage';
 
 /**
  * Every member manages its own sessions (list, sign out one device or all) and may leave its
@@ -56,6 +59,12 @@ const CREDENTIALS: readonly Action[] = ['credential.read', 'credential.manage'];
  * the shared workspace files and their per-agent grants: both are the tenant's data, not a member's.
  */
 const MEMORY: readonly Action[] = ['memory.manage', 'workspace.manage'];
+/**
+ * Owners and admins publish and retire their tenant's client apps (trusted documents): a published
+ * hash becomes an operation every key and session bound to that app may run, so it is the same
+ * decision as issuing an API key. Members and API keys only run what was published.
+ */
+const DOCUMENTS: readonly Action[] = ['documents.read', 'documents.publish'];
 const ADMIN: readonly Action[] = [
   ...MEMBER,
   'member.manage',
@@ -65,6 +74,7 @@ const ADMIN: readonly Action[] = [
   'agent.egress',
   ...CREDENTIALS,
   ...MEMORY,
+  ...DOCUMENTS,
 ];
 
 /**
@@ -106,13 +116,15 @@ const supportActions: ReadonlySet<Action> = new Set(['tenant.read', 'member.read
  * Operators see platform metadata only: no action here reaches a row inside a tenant. Rotating the
  * key-encryption key is theirs: it rewraps data keys and never decrypts a value. Enterprise
  * onboarding, upgrades and backups (a tier is a platform decision) move a tenant's rows between
- * schemas or into an encrypted archive; the operator sees ids and counts, never the rows.
+ * schemas or into an encrypted archive; the operator sees ids and counts, never the rows. Platform
+ * client apps (the console and operations every tenant may run) are published and retired by operators.
  */
 const operatorActions: ReadonlySet<Action> = new Set([
   'platform.tenants.read',
   'platform.tenants.manage',
   'platform.keys.manage',
   'platform.enterprise.manage',
+  'platform.documents.manage',
 ]);
 
 /**

@@ -75,7 +75,7 @@ async function verifyApiKey(credential: string, regions: Regions): Promise<Princ
   const em = forkForPrincipal(region.orm, claimed);
   const key = await em.transactional((tx) => tx.findOne(ApiKey, { id: parsed.id, revokedAt: null }, { populate: ['secretHash'] }));
   if (!key || !secretMatches(key.secretHash, parsed.secretHash)) return undefined;
-  return { ...claimed, scopes: key.scopes };
+  return { ...claimed, scopes: key.scopes, ...(key.clientApp ? { clientApp: key.clientApp } : {}) };
 }
 
 /**

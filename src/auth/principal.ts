@@ -15,8 +15,18 @@ export type Principal =
    * that version and the session is live, checked by the request transaction's first statement
    * (enter_user_request).
    */
-  | { kind: 'user'; tenantId: string; userId: string; role: UserRole; tokenVersion?: number; sessionId?: string }
-  | { kind: 'apiKey'; tenantId: string; keyId: string; scopes: readonly ApiKeyScope[] }
+  | {
+      kind: 'user';
+      tenantId: string;
+      userId: string;
+      role: UserRole;
+      tokenVersion?: number;
+      sessionId?: string;
+      /** The client app the session is bound to (its tokens run only that app's documents); absent: not bound. */
+      clientApp?: string;
+    }
+  /** `clientApp`: the app the key is bound to (it runs only that app's documents); absent: not bound. */
+  | { kind: 'apiKey'; tenantId: string; keyId: string; scopes: readonly ApiKeyScope[]; clientApp?: string }
   /** A named support person acting under a tenant owner's time-bound, read-only grant. */
   | { kind: 'support'; tenantId: string; grantId: string; supportPrincipal: string }
   | { kind: 'operator'; operatorId: string }

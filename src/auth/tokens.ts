@@ -10,9 +10,11 @@ const AUDIENCE = 'fleetgate-api';
 /** Only EdDSA is accepted: `alg: none`, HS256 with the public key as secret and friends are refused by jose. */
 const ALGORITHMS = ['EdDSA'];
 const USER_ROLES: readonly UserRole[] = ['OWNER', 'ADMIN', 'MEMBER', 'VIEWER'];
+/** A client app's name (migrations/0032_trusted_documents.sql). */
+const CLIENT_APP = /^[a-z0-9][a-z0-9._-]{0,62}$/;
 
 export type TokenSubject =
-  | { kind: 'user'; tenantId: string; userId: string; role: UserRole; tokenVersion?: number; sessionId?: string }
+  | { kind: 'user'; tenantId: string; userId: string; role: UserRole; tokenVersion?: number; sessionId?: string; clientApp?: string }
   | { kind: 'operator'; operatorId: string }
   | { kind: 'support'; tenantId: string; grantId: string; supportPrincipal: string }
   | { kind: 'agent'; tenantId: string; agentId: string; generation: number };
@@ -179,7 +181,8 @@ function principalOf(payload: JWTPayload): Principal | undefined {
     isCanonicalUuid(payload.tid) &&
     USER_ROLES.includes(payload.role as UserRole) &&
     (payload.sid === undefined || (typeof payload.sid === 'string' && isCanonicalUuid(payload.sid))) &&
-    (payload.ver === undefined || Number.isSafeInteger(payload.ver))
+    (payload.ver === undefined || Number.isSafeInteger(payload.ver)) &&
+    (payload.app === undefined || (typeof payload.app === 'string' && CLIENT_APP.test(payload.app)))
   ) {
     // Only a claim: the request's first statement admits it while the user is ACTIVE at this version
     // and the session is live. Tokens minted before sessions carry neither: version 1, no session.
@@ -190,6 +193,7 @@ function principalOf(payload: JWTPayload): Principal | undefined {
       role: payload.role as UserRole,
       tokenVersion: (payload.ver as number | undefined) ?? 1,
       ...(typeof payload.sid === 'string' ? { sessionId: payload.sid } : {}),
+      ...(typeof payload.app === 'string' ? { clientApp: payload.app } : {}),
     };
   }
   return undefined;
@@ -204,6 +208,7 @@ function claimsOf(subject: TokenSubject): Record<string, string | number> {
         role: subject.role,
         ver: subject.tokenVersion ?? 1,
         ...(subject.sessionId ? { sid: subject.sessionId } : {}),
+        ...(subject.clientApp ? { app: subject.clientApp } : {}),
       };
     case 'support':
       return { typ: 'support', tid: subject.tenantId, spn: subject.supportPrincipal };

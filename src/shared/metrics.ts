@@ -6,6 +6,8 @@ const LATENCY_BUCKETS = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10
 /** Distinct operation names one registry labels before the rest count as `other` (clients choose names). */
 const MAX_OPERATION_NAMES = 200;
 const OPERATION_NAME = /^[A-Za-z_][A-Za-z0-9_]{0,63}$/;
+/** Distinct published (app, version) pairs one registry labels before the rest count as `other`. */
+const MAX_CLIENT_APP_VERSIONS = 200;
 
 /** What the state gauges read when scraped; main.ts and the gateway wire them (see Metrics.watch). */
 export interface WatchedState {
@@ -38,6 +40,7 @@ export class Metrics {
   readonly #operationNames = new Set<string>();
   /** The allow-listed tenants; undefined: no tenant label at all. */
   readonly #tenants: ReadonlySet<string> | undefined;
+  readonly #clientAppVersions = new Set<string>();
   #state: WatchedState | undefined;
   readonly operationDuration: Histogram;
   readonly operations: Counter;
@@ -118,6 +121,19 @@ export class Metrics {
     labelNames: ['result'],
     registers: [this.registry],
   });
+  readonly clientAppOperations = new Counter({
+    name: 'fleetgate_client_app_operations_total',
+    help: 'Trusted documents run, by published client app, version, operation name and outcome (ok, denied, error)',
+    labelNames: ['app', 'version', 'operation_name', 'outcome'],
+    registers: [this.registry],
+  });
+  readonly clientAppDuration = new Histogram({
+    name: 'fleetgate_client_app_operation_duration_seconds',
+    help: 'Latency of trusted documents, by published client app, version and operation name',
+    labelNames: ['app', 'version', 'operation_name'],
+    buckets: LATENCY_BUCKETS,
+    registers: [this.registry],
+  });
   readonly lockdown = this.#stateGauge('fleetgate_lockdown', '1 while the isolation canary has locked this replica down', (s) =>
     s.lockedDown(),
   );
@@ -150,6 +166,19 @@ export class Metrics {
     if (this.#operationNames.size >= MAX_OPERATION_NAMES) return 'other';
     this.#operationNames.add(name);
     return name;
+  }
+
+  /**
+   * A published app and version as label values: only names and versions a lookup found published
+   * reach here (never a header as sent), and only the first MAX_CLIENT_APP_VERSIONS pairs; the rest
+   * are `other`. They answer "who still runs version 1.2?" without a tenant id in any label.
+   */
+  clientAppLabels(app: string, version: string): { app: string; version: string } {
+    const key = `${app}\u0000${version}`;
+    if (this.#clientAppVersions.has(key)) return { app, version };
+    if (this.#clientAppVersions.size >= MAX_CLIENT_APP_VERSIONS) return { app: 'other', version: 'other' };
+    this.#clientAppVersions.add(key);
+    return { app, version };
   }
 
   #stateGauge(name: string, help: string, read: (state: WatchedState) => boolean): Gauge {

@@ -16,6 +16,8 @@ const ApiKeySchema = defineEntity({
     createdBy: p.uuid(),
     createdAt: p.datetime().onCreate(() => new Date()),
     revokedAt: p.datetime().nullable(),
+    /** The client app the key is bound to (migrations/0032): it runs only that app's published documents. */
+    clientApp: p.string().nullable(),
   },
 });
 

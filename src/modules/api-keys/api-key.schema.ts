@@ -16,6 +16,10 @@ export const ApiKeyRef = builder.node(ApiKey, {
     scopes: t.field({ type: [ApiKeyScope], resolve: (key) => key.scopes }),
     createdAt: t.expose('createdAt', { type: 'DateTime' }),
     revokedAt: t.expose('revokedAt', { type: 'DateTime', nullable: true }),
+    clientApp: t.exposeString('clientApp', {
+      nullable: true,
+      description: 'The client app the key is bound to: it runs only that app’s published documents. Null: not bound.',
+    }),
   }),
 });
 
@@ -32,6 +36,10 @@ const CreateApiKeyInput = builder.inputType('CreateApiKeyInput', {
   fields: (t) => ({
     name: t.string({ required: true }),
     scopes: t.field({ type: [ApiKeyScope], required: true }),
+    clientApp: t.string({
+      required: false,
+      description: 'Bind the key to this client app: it may then run only that app’s published documents.',
+    }),
   }),
 });
 

@@ -14,6 +14,11 @@ export const API_KEY_SCOPES = ['AGENTS_READ', 'AGENTS_WRITE'] as const;
 const createApiKeyInput = z.object({
   name: z.string().trim().min(1).max(100),
   scopes: z.array(z.enum(API_KEY_SCOPES)).min(1).max(API_KEY_SCOPES.length),
+  /** The client app the key is bound to: it runs only that app's published documents (use-trusted-documents.ts). */
+  clientApp: z
+    .string()
+    .regex(/^[a-z0-9][a-z0-9._-]{0,62}$/)
+    .nullish(),
 });
 
 export function listApiKeys(scope: RequestScope, page: PageArgs): Promise<ApiKey[]> {
@@ -32,7 +37,7 @@ export async function loadApiKeys(scope: RequestScope, ids: string[]): Promise<(
 export async function createApiKey(scope: RequestScope, input: unknown): Promise<{ apiKey: ApiKey; key: Secret }> {
   assertCan(scope.principal, 'apiKey.manage');
   if (scope.principal.kind !== 'user') throw forbidden();
-  const { name, scopes } = parseInput(createApiKeyInput, input);
+  const { name, scopes, clientApp } = parseInput(createApiKeyInput, input);
   const id = newId();
   const { secret: key, secretHash } = mintTenantSecret(API_KEY_PREFIX, scope.principal.tenantId, id);
   const apiKey = scope.em.create(ApiKey, {
@@ -42,8 +47,14 @@ export async function createApiKey(scope: RequestScope, input: unknown): Promise
     secretHash,
     scopes: [...new Set(scopes)],
     createdBy: scope.principal.userId,
+    clientApp: clientApp ?? null,
   });
-  recordAudit(scope, { action: 'apiKey.create', targetType: 'ApiKey', targetId: id, detail: { name, scopes: apiKey.scopes } });
+  recordAudit(scope, {
+    action: 'apiKey.create',
+    targetType: 'ApiKey',
+    targetId: id,
+    detail: { name, scopes: apiKey.scopes, ...(clientApp ? { clientApp } : {}) },
+  });
   await scope.em.flush();
   return { apiKey, key };
 }

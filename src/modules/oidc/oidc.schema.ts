@@ -1,5 +1,6 @@
 import { builder } from '../../builder.ts';
 import { inRegion } from '../../db/regions.ts';
+import { sessionClientAppOf } from '../policy/use-trusted-documents.ts';
 import { SessionPayload, signedIn } from '../sessions/session.schema.ts';
 import { TenantRef } from '../tenants/tenant.schema.ts';
 import { regionNamed } from '../tenants/tenant.service.ts';
@@ -106,7 +107,8 @@ builder.mutationFields((t) => ({
     /** Anyone but an agent: the ID token is the credential, verified against the issuer's keys. */
     authScopes: (_root, _args, ctx) => ctx.principal.kind !== 'agent',
     args: { input: t.arg({ type: SignInInput, required: true }) },
-    resolve: async (_root, { input }, ctx) => signedIn(ctx, await signInWithOidc(ctx, { ...input, tenant: input.tenant?.id })),
+    resolve: async (_root, { input }, ctx) =>
+      signedIn(ctx, await signInWithOidc(ctx, { ...input, tenant: input.tenant?.id, clientApp: sessionClientAppOf(ctx.request) })),
   }),
   registerOidcConnection: t.field({
     description: 'Owners: trust an OpenID Connect issuer and client id to sign in members of the allowed email domains.',

@@ -138,7 +138,7 @@ export interface OidcSignInDeps {
  */
 export async function signInWithOidc(
   deps: OidcSignInDeps,
-  input: { idToken: string; nonce?: string | null; tenant?: string | null; deviceLabel?: string | null },
+  input: { idToken: string; nonce?: string | null; tenant?: string | null; deviceLabel?: string | null; clientApp?: string | null },
 ): Promise<SessionTokens> {
   const claimed = deps.oidc.claimed(input.idToken);
   if (!claimed) throw unauthenticated();
@@ -202,6 +202,7 @@ export async function signInWithOidc(
         claims,
         email: email ?? '',
         deviceLabel: input.deviceLabel,
+        clientApp: input.clientApp,
       }),
     { propagation: TransactionPropagation.REQUIRES_NEW },
   );
@@ -230,7 +231,7 @@ async function openOidcSession(
   em: EntityManager,
   deps: OidcSignInDeps,
   { connection }: Candidate,
-  signIn: { idToken: string; issuer: string; claims: JWTPayload; email: string; deviceLabel?: string | null },
+  signIn: { idToken: string; issuer: string; claims: JWTPayload; email: string; deviceLabel?: string | null; clientApp?: string | null },
 ): Promise<SessionTokens | undefined> {
   const { issuer, claims, email } = signIn;
   await em.execute('delete from oidc_token_uses where tenant_id = ? and expires_at < now()', [connection.tenant_id]);
@@ -268,7 +269,7 @@ async function openOidcSession(
     claims.sub,
     user.id,
   ]);
-  const tokens = await openSession(em, deps.tokens, user, { method: 'OIDC', deviceLabel: signIn.deviceLabel });
+  const tokens = await openSession(em, deps.tokens, user, { method: 'OIDC', deviceLabel: signIn.deviceLabel, clientApp: signIn.clientApp });
   const scope = { em, principal: sessionPrincipal(user, tokens.session), requestId: deps.requestId, log: deps.log };
   recordAudit(scope, {
     action: 'session.signIn',

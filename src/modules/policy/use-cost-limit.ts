@@ -25,20 +25,32 @@ export interface CostLimitOptions {
 export function useCostLimit(options: CostLimitOptions): Plugin {
   return {
     onExecute({ args, setResultAndStopExecution }) {
-      const document = args.document as DocumentNode;
-      const fragments = new Map<string, FragmentDefinitionNode>();
-      for (const definition of document.definitions) {
-        if (definition.kind === Kind.FRAGMENT_DEFINITION) fragments.set(definition.name.value, definition);
-      }
-      const operation = getOperationAST(document, args.operationName);
-      if (!operation) return;
       const variables = (args.variableValues ?? {}) as Record<string, unknown>;
-      const cost = costOf(operation.selectionSet, 1, { fragments, variables, options, seen: new Set() });
+      const cost = operationCost(args.document as DocumentNode, args.operationName, variables, options);
       if (cost > options.maxCost) {
         setResultAndStopExecution({ errors: [clientError('BAD_USER_INPUT', 'Operation too expensive: ask for fewer items')] });
       }
     },
   };
+}
+
+/**
+ * The cost of one operation of `document` (see useCostLimit). Without variables (a document checked
+ * when it is published), every page size given by a variable counts as the default page size.
+ */
+export function operationCost(
+  document: DocumentNode,
+  operationName: string | null | undefined,
+  variables: Record<string, unknown>,
+  options: CostLimitOptions,
+): number {
+  const fragments = new Map<string, FragmentDefinitionNode>();
+  for (const definition of document.definitions) {
+    if (definition.kind === Kind.FRAGMENT_DEFINITION) fragments.set(definition.name.value, definition);
+  }
+  const operation = getOperationAST(document, operationName);
+  if (!operation) return 0;
+  return costOf(operation.selectionSet, 1, { fragments, variables, options, seen: new Set() });
 }
 
 interface Walk {

@@ -20,6 +20,8 @@ const UserSessionSchema = defineEntity({
     expiresAt: p.datetime(),
     revokedAt: p.datetime().nullable(),
     revokedReason: p.string().nullable(),
+    /** The client app that opened the session (migrations/0032): its tokens run only that app's documents. */
+    clientApp: p.string().nullable(),
   },
 });
 

@@ -2,6 +2,7 @@ import type { Principal } from '../../auth/principal.ts';
 import { builder } from '../../builder.ts';
 import { inTenantRegion } from '../../db/regions.ts';
 import { keysetConnection } from '../common/connection.ts';
+import { sessionClientAppOf } from '../policy/use-trusted-documents.ts';
 import { TenantRef } from '../tenants/tenant.schema.ts';
 import { UserRef } from '../users/user.schema.ts';
 import { SESSION_METHODS, UserSession } from './session.entity.ts';
@@ -109,7 +110,8 @@ builder.mutationFields((t) => ({
     skipTypeScopes: true,
     authScopes: notAnAgent,
     args: { token: t.arg.string({ required: true }), deviceLabel: t.arg.string() },
-    resolve: async (_root, { token, deviceLabel }, ctx) => signedIn(ctx, await redeemSignInLink(ctx, token, deviceLabel)),
+    resolve: async (_root, { token, deviceLabel }, ctx) =>
+      signedIn(ctx, await redeemSignInLink(ctx, token, deviceLabel, sessionClientAppOf(ctx.request))),
   }),
   createSignInLink: t.field({
     description: 'Owners and admins: a one-time sign-in link (15 minutes) for a member (admins: not for an owner).',

@@ -36,6 +36,7 @@ export function sessionPrincipal(user: User, session: UserSession): Extract<Prin
     role: user.role,
     tokenVersion: user.tokenVersion,
     sessionId: session.id,
+    ...(session.clientApp ? { clientApp: session.clientApp } : {}),
   };
 }
 
@@ -48,7 +49,7 @@ export async function openSession(
   em: EntityManager,
   tokens: TokenIssuer,
   user: User,
-  opening: { method: SessionMethod; deviceLabel?: string | null },
+  opening: { method: SessionMethod; deviceLabel?: string | null; clientApp?: string | null },
 ): Promise<SessionTokens> {
   if (user.status !== 'ACTIVE') throw unauthenticated();
   const deviceLabel = deviceLabelInput.safeParse(opening.deviceLabel ?? '').data ?? 'unnamed device';
@@ -58,6 +59,7 @@ export async function openSession(
     userId: user.id,
     deviceLabel,
     method: opening.method,
+    clientApp: opening.clientApp ?? null,
     expiresAt: new Date(Date.now() + SESSION_LIFETIME_MS),
   });
   await em.flush();

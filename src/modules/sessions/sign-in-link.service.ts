@@ -87,6 +87,7 @@ export async function redeemSignInLink(
   deps: { regions: Regions; tokens: TokenIssuer; requestId: string; log: RequestScope['log'] },
   presented: string,
   deviceLabel?: string | null,
+  clientApp?: string | null,
 ): Promise<SessionTokens> {
   const claimed = parseTenantSecret(SIGN_IN_LINK_PREFIX, presented);
   const region = claimed && (await deps.regions.locate(claimed.tenantId));
@@ -98,7 +99,7 @@ export async function redeemSignInLink(
       const user = await em.findOne(User, { id: link.userId });
       if (user?.status !== 'ACTIVE') return undefined;
       link.usedAt = new Date();
-      const tokens = await openSession(em, deps.tokens, user, { method: 'SIGN_IN_LINK', deviceLabel });
+      const tokens = await openSession(em, deps.tokens, user, { method: 'SIGN_IN_LINK', deviceLabel, clientApp });
       const scope = { em, principal: sessionPrincipal(user, tokens.session), requestId: deps.requestId, log: deps.log };
       recordAudit(scope, {
         action: 'session.signIn',

@@ -2,6 +2,7 @@ import { builder } from '../../builder.ts';
 import type { Context } from '../../context.ts';
 import { inRegion, inTenantRegion } from '../../db/regions.ts';
 import { keysetConnection } from '../common/connection.ts';
+import { sessionClientAppOf } from '../policy/use-trusted-documents.ts';
 import { SessionPayload } from '../sessions/session.schema.ts';
 import { UserRef } from '../users/user.schema.ts';
 import { TENANT_PLANS, TENANT_STATUSES, Tenant } from './tenant.entity.ts';
@@ -112,7 +113,9 @@ builder.mutationField('signUp', (t) =>
     args: { input: t.arg({ type: SignUpInput, required: true }) },
     resolve: async (_root, { input }, ctx) => {
       await admitSignUp(ctx, input);
-      const result = await inRegion(ctx, regionNamed(ctx, input.region), (scope) => signUp(scope, input, ctx.tokens, input.deviceLabel));
+      const result = await inRegion(ctx, regionNamed(ctx, input.region), (scope) =>
+        signUp(scope, input, ctx.tokens, input.deviceLabel, sessionClientAppOf(ctx.request)),
+      );
       // The caller is now the new tenant's owner, as if it had signed in with the returned token:
       // the payload's objects are rendered under that principal's scopes.
       ctx.principal = result.principal;

@@ -36,7 +36,13 @@ export interface SignUpResult {
  * anonymous; the tenant id is generated here and entered for the rest of the transaction, so the
  * inserts pass RLS like any other request's would.
  */
-export async function signUp(scope: RequestScope, input: unknown, tokens: TokenIssuer, deviceLabel?: string | null): Promise<SignUpResult> {
+export async function signUp(
+  scope: RequestScope,
+  input: unknown,
+  tokens: TokenIssuer,
+  deviceLabel?: string | null,
+  clientApp?: string | null,
+): Promise<SignUpResult> {
   const { tenantName, owner } = parseInput(signUpInput, input);
   const tenantId = newId();
   await enterTenant(scope.em, tenantId);
@@ -46,7 +52,7 @@ export async function signUp(scope: RequestScope, input: unknown, tokens: TokenI
   await scope.em.flush();
   // Its counters are the database's (a trigger counts members): the answer says one member, not the default 0.
   await scope.em.refresh(tenant);
-  const session = await openSession(scope.em, tokens, user, { method: 'SIGN_UP', deviceLabel });
+  const session = await openSession(scope.em, tokens, user, { method: 'SIGN_UP', deviceLabel, clientApp });
   const principal = sessionPrincipal(user, session.session);
   recordAudit(
     { ...scope, principal },

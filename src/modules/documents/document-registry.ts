@@ -1,0 +1,197 @@
+import type { MikroORM } from '@mikro-orm/postgresql';
+import pg from 'pg';
+import type { Region, Regions } from '../../db/regions.ts';
+import { forkForOperator, forkForTenant } from '../../db/request-scope.ts';
+import type { Logger } from '../../shared/logger.ts';
+import type { FoundDocument, TrustedDocumentLookup } from '../policy/use-trusted-documents.ts';
+import { type AppOwner, insertVersion, type LiveDocuments, liveDocuments } from './client-app.store.ts';
+
+/** The channel the triggers of migrations/0032 notify: the tenant id whose apps changed, or 'platform'. */
+const CHANNEL = 'fleetgate_documents';
+/** Apps whose live documents one replica remembers at most; the oldest entry goes first. */
+const MAX_CACHED_APPS = 10_000;
+
+export interface DocumentRegistryOptions {
+  regions: Regions;
+  log: Logger;
+  /** Tests only: no cache, every lookup reads the database. */
+  withoutCache?: boolean;
+}
+
+/**
+ * Which trusted documents a request may run, per replica. A lookup reads the live (not retired)
+ * documents of one app once and remembers them; every replica LISTENs to each region's
+ * `fleetgate_documents` and forgets a tenant's apps (or the platform's) as soon as a version is
+ * published or retired, so a retired hash stops working everywhere within the notification's
+ * latency (milliseconds). While a region's feed is down, lookups there read the database every
+ * time (never a possibly stale answer), and a reconnect forgets everything it may have missed.
+ *
+ * A tenant's apps are read under that tenant's settings (RLS, search path) in its own region; the
+ * platform's apps in the home region, as an operator (operators' metadata: no tenant's rows).
+ */
+export class DocumentRegistry implements TrustedDocumentLookup {
+  readonly #regions: Regions;
+  readonly #log: Logger;
+  readonly #withoutCache: boolean;
+  readonly #cache = new Map<string, Promise<LiveDocuments | null>>();
+  readonly #feeds: DocumentFeed[];
+  /** Bumped by every notification: a load that began before one must not be remembered. */
+  #generation = 0;
+
+  constructor(options: DocumentRegistryOptions) {
+    this.#regions = options.regions;
+    this.#log = options.log.child({ component: 'document-registry' });
+    this.#withoutCache = options.withoutCache ?? false;
+    this.#feeds = options.regions.all.map((region) => new DocumentFeed(region, this.#log, (owner) => this.#forget(owner)));
+  }
+
+  async start(): Promise<void> {
+    await Promise.all(this.#feeds.map((feed) => feed.start()));
+  }
+
+  async stop(): Promise<void> {
+    await Promise.all(this.#feeds.map((feed) => feed.stop()));
+  }
+
+  /** How many apps' documents are remembered now (tests). */
+  get cachedApps(): number {
+    return this.#cache.size;
+  }
+
+  /**
+   * The document of `hash` in app `app` (a given `version` of it, or any live one, newest first) as
+   * `tenantId` may run it: the tenant's own app of that name, else the platform's. Anonymous callers
+   * (no tenant) reach platform apps only. Null when no live version of the app holds the hash.
+   */
+  async find(tenantId: string | undefined, app: string, version: string | undefined, hash: string): Promise<FoundDocument | null> {
+    if (tenantId !== undefined) {
+      const region = await this.#regions.locate(tenantId);
+      if (!region) return null;
+      const own = await this.#documents(region, { kind: 'tenant', tenantId }, app);
+      if (own) return pick(own, app, version, hash, false);
+    }
+    const platform = await this.#documents(this.#regions.home, { kind: 'platform' }, app);
+    return platform ? pick(platform, app, version, hash, true) : null;
+  }
+
+  /**
+   * Publishes the gateway's own operations (the manifest of schema/operations/) as a platform app
+   * version, once: a fresh production deployment runs them by hash from its first start.
+   */
+  async seedPlatformApp(app: string, version: string, documents: Record<string, string>): Promise<void> {
+    const em = forkForOperator(this.#regions.home.orm);
+    const created = await em.transactional((tx) =>
+      insertVersion(tx, { kind: 'platform' }, { name: app, version, documents, publishedBy: 'fleetgate' }),
+    );
+    if (created) this.#log.info({ app, version, documents: Object.keys(documents).length }, 'platform app version seeded');
+  }
+
+  async #documents(region: Region, owner: AppOwner, app: string): Promise<LiveDocuments | null> {
+    const key = owner.kind === 'tenant' ? `${owner.tenantId}/${app}` : `platform/${app}`;
+    const feed = this.#feeds[this.#regions.all.indexOf(region)];
+    const cacheable = !this.#withoutCache && feed?.listening === true;
+    if (cacheable) {
+      const cached = this.#cache.get(key);
+      if (cached) return cached;
+    }
+    const generation = this.#generation;
+    const load = read(region.orm, owner, app);
+    if (!cacheable) return load;
+    if (this.#cache.size >= MAX_CACHED_APPS) {
+      const oldest = this.#cache.keys().next();
+      if (!oldest.done) this.#cache.delete(oldest.value);
+    }
+    this.#cache.set(key, load);
+    // A notification that arrived while reading may describe a change the read missed: forget it.
+    load.then(
+      () => {
+        if (this.#generation !== generation && this.#cache.get(key) === load) this.#cache.delete(key);
+      },
+      () => {
+        if (this.#cache.get(key) === load) this.#cache.delete(key);
+      },
+    );
+    return load;
+  }
+
+  /** Drops what is remembered of one tenant's apps, of the platform's, or (undefined) of all. */
+  #forget(owner: string | undefined): void {
+    this.#generation += 1;
+    if (owner === undefined) {
+      this.#cache.clear();
+      return;
+    }
+    const prefix = `${owner}/`;
+    for (const key of this.#cache.keys()) if (key.startsWith(prefix)) this.#cache.delete(key);
+  }
+}
+
+function read(orm: MikroORM, owner: AppOwner, app: string): Promise<LiveDocuments | null> {
+  const em = owner.kind === 'tenant' ? forkForTenant(orm, owner.tenantId) : forkForOperator(orm);
+  return em.transactional((tx) => liveDocuments(tx, owner, app));
+}
+
+function pick(documents: LiveDocuments, app: string, version: string | undefined, hash: string, platform: boolean): FoundDocument | null {
+  if (version !== undefined) {
+    const document = documents.get(version)?.get(hash);
+    return document === undefined ? null : { document, app, version, platform };
+  }
+  for (const [each, hashes] of documents) {
+    const document = hashes.get(hash);
+    if (document !== undefined) return { document, app, version: each, platform };
+  }
+  return null;
+}
+
+/** One region's LISTEN connection; reconnects on loss, and says whether it is live now. */
+class DocumentFeed {
+  #client: pg.Client | undefined;
+  #stopped = false;
+  listening = false;
+
+  constructor(
+    private readonly region: Region,
+    private readonly log: Logger,
+    /** A tenant id or 'platform' whose apps changed; undefined: anything may have changed. */
+    private readonly onChange: (owner: string | undefined) => void,
+  ) {}
+
+  async start(): Promise<void> {
+    const client = new pg.Client({ connectionString: this.region.appUrl, application_name: 'fleetgate-documents' });
+    client.on('error', (error) => this.#lost(client, error));
+    client.on('end', () => this.#lost(client));
+    client.on('notification', (message) => {
+      if (message.channel === CHANNEL && message.payload) this.onChange(message.payload);
+    });
+    await client.connect();
+    await client.query(`LISTEN ${CHANNEL}`);
+    this.#client = client;
+    // Whatever changed while no connection listened is unknown: start from nothing.
+    this.onChange(undefined);
+    this.listening = true;
+  }
+
+  async stop(): Promise<void> {
+    this.#stopped = true;
+    this.listening = false;
+    await this.#client?.end().catch(() => undefined);
+  }
+
+  #lost(client: pg.Client, error?: Error): void {
+    if (this.#client !== client || !this.listening) return;
+    this.listening = false;
+    this.onChange(undefined);
+    this.log.warn(
+      { err: error, region: this.region.name },
+      'document feed lost; trusted documents are read from the database until it is back',
+    );
+    const retry = () => {
+      if (this.#stopped) return;
+      this.start().catch((cause: unknown) => {
+        this.log.warn({ err: cause, region: this.region.name }, 'document feed reconnect failed');
+        setTimeout(retry, 1_000).unref();
+      });
+    };
+    setTimeout(retry, 200).unref();
+  }
+}

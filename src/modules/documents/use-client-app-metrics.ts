@@ -1,0 +1,37 @@
+import { type DocumentNode, getOperationAST } from 'graphql';
+import type { Plugin } from 'graphql-yoga';
+import type { RequestContext } from '../../context.ts';
+import type { Metrics } from '../../shared/metrics.ts';
+import { trustedDocumentOf } from '../policy/use-trusted-documents.ts';
+
+const DENIALS = new Set(['UNAUTHENTICATED', 'FORBIDDEN', 'NOT_FOUND', 'TENANT_FROZEN', 'PERSISTED_QUERY_ONLY', 'RATE_LIMITED']);
+
+/**
+ * Requests, outcomes and latency per published client app, version and operation, for every
+ * operation run as a trusted document (arbitrary operations are in the general metrics only).
+ * Label values come from the registry's answer (published names), bounded by Metrics.clientAppLabels.
+ */
+export function useClientAppMetrics(metrics: Metrics): Plugin<RequestContext> {
+  return {
+    onExecute({ args }) {
+      const request = (args.contextValue as { request?: Request }).request;
+      const found = request && trustedDocumentOf(request);
+      if (!found) return;
+      const since = performance.now();
+      return {
+        onExecuteDone({ result }) {
+          const errors = 'errors' in result ? (result.errors ?? []) : [];
+          const codes = errors.map((error) => String(error.extensions?.code ?? 'INTERNAL'));
+          const outcome = codes.length === 0 ? 'ok' : codes.every((code) => DENIALS.has(code)) ? 'denied' : 'error';
+          const operation = getOperationAST(args.document as DocumentNode, args.operationName);
+          const labels = {
+            ...metrics.clientAppLabels(found.app, found.version),
+            operation_name: metrics.operationLabel(operation?.name?.value),
+          };
+          metrics.clientAppOperations.inc({ ...labels, outcome });
+          metrics.clientAppDuration.observe(labels, (performance.now() - since) / 1000);
+        },
+      };
+    },
+  };
+}
