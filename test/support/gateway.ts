@@ -68,7 +68,11 @@ export interface GatewayOptions {
   oidcJwksCooldownMs?: number;
   /** Tenant deletion's grace period, erasure job period and test hooks. */
   tenantDeletion?: Parameters<typeof startFleetgate>[0]['tenantDeletion'];
+  /** A database made by the test (on a private cluster it restarts); default: a clone of the shared server's template. */
+  database?: TestDatabase;
 }
+
+type TestDatabase = Awaited<ReturnType<typeof createTestDatabase>>;
 
 type ServerPolicy = Parameters<typeof startFleetgate>[0]['policy'];
 
@@ -82,7 +86,7 @@ export async function freshLocalKeyProvider(): Promise<LocalKeyProvider> {
 }
 
 export async function startGateway(options: GatewayOptions = {}) {
-  const database = await createTestDatabase();
+  const database = options.database ?? (await createTestDatabase());
   const keyringDir = await mkdtemp(join(tmpdir(), 'fleetgate-keyring-'));
   const keyring = await openKeyring(keyringDir);
   const { log, text: logText } = capturedLogger();
