@@ -60,6 +60,8 @@ export interface GatewayOptions {
   agentImages?: AllowedImage[];
   /** The KEK behind credentials and agent memory; default: a local keyring in the test's keyring directory. */
   keyProvider?: KeyProvider;
+  /** Period of the background rewrap pass after a KEK rotation (default 0: at start and when poked only). */
+  keyRewrapIntervalMs?: number;
   /** Tenant backups: key provider and archive directory. */
   backups?: Parameters<typeof startFleetgate>[0]['backups'];
   /** Regions beside the home one (eu-1): a database each on the same server, migrated as that region. */
@@ -136,7 +138,7 @@ export async function startGateway(options: GatewayOptions = {}) {
     },
     agentImages: options.agentImages,
     keyProvider,
-    keyRewrapIntervalMs: 0,
+    keyRewrapIntervalMs: options.keyRewrapIntervalMs ?? 0,
     oidcJwksCooldownMs: options.oidcJwksCooldownMs,
     backups: options.backups,
     tenantDeletion: options.tenantDeletion,

@@ -15,7 +15,14 @@ export async function startTransitServer(options: { token: string; namespace?: s
   const mount = options.mount ?? 'transit';
   const keys = new Map<string, { versions: Map<number, Buffer>; latest: number; minDecryption: number }>();
   keys.set(options.key ?? 'fleetgate', { versions: new Map([[1, randomBytes(32)]]), latest: 1, minDecryption: 1 });
-  const state = { sealed: false, requests: [] as { method: string; path: string; namespace?: string }[] };
+  const state = {
+    sealed: false,
+    /** Down: every connection is dropped without an answer, as a crashed or unreachable Vault. */
+    down: false,
+    /** Called with each request's path before it is answered (chaos tests cut the server at the n-th call). */
+    onRequest: undefined as ((path: string) => void) | undefined,
+    requests: [] as { method: string; path: string; namespace?: string }[],
+  };
 
   const encrypt = (name: string, plaintext: Buffer) => {
     const key = keys.get(name);
@@ -100,6 +107,11 @@ export async function startTransitServer(options: { token: string; namespace?: s
     const url = new URL(request.url ?? '/', 'http://vault');
     const namespace = request.headers['x-vault-namespace'] as string | undefined;
     state.requests.push({ method: request.method ?? '', path: url.pathname, namespace });
+    state.onRequest?.(url.pathname);
+    if (state.down) {
+      request.socket.destroy();
+      return;
+    }
     const chunks: Buffer[] = [];
     for await (const chunk of request) chunks.push(chunk as Buffer);
     const answer = (status: number, payload?: object) => {
