@@ -8,6 +8,7 @@ import { type ContextDeps, createContextFactory, type RequestContext } from './c
 import { databaseBusyError } from './db/database-faults.ts';
 import { useRequestTransaction } from './db/use-request-transaction.ts';
 import { auditTrail, recordRefusedInput } from './modules/audit/audit-trail.ts';
+import { useAuditedRefusals } from './modules/audit/use-audited-refusals.ts';
 import type { RateLimits } from './modules/policy/rate-limits.ts';
 import { useCostLimit } from './modules/policy/use-cost-limit.ts';
 import { useInputSanitising } from './modules/policy/use-input-sanitising.ts';
@@ -147,6 +148,7 @@ export function createServer(deps: ServerDeps) {
         onRefusal: recordRefusedInput,
       }),
       useObservability(deps.metrics),
+      useAuditedRefusals({ auth, log: deps.log, metrics: deps.metrics }),
       useCommittedTenantPolicies(deps.gate.policies),
       useRequestTransaction({ ...auditTrail, withoutUserTokenCheck: deps.withoutSessionCheck }),
     ],

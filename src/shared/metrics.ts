@@ -32,6 +32,7 @@ export class Metrics {
     for (const result of ['ok', 'exposed', 'error']) this.canaryRuns.inc({ result }, 0);
     for (const limit of ['lock_timeout', 'statement_timeout', 'idle_in_transaction_timeout', 'pool_timeout'])
       this.databaseBusy.inc({ limit }, 0);
+    this.databaseBusy.inc({ limit: 'connection_lost' }, 0);
     this.crossTenantAttempts.inc({ principal: 'user' }, 0);
   }
 
@@ -59,6 +60,12 @@ export class Metrics {
     name: 'fleetgate_denials_total',
     help: 'Refused operations by error code',
     labelNames: ['code'],
+    registers: [this.registry],
+  });
+  readonly refusedBeforeExecution = new Counter({
+    name: 'fleetgate_refused_before_execution_total',
+    help: 'Requests refused before any operation ran (document limits, CSRF, malformed body, persisted documents, cost), by error code and whether a tenant audit log recorded it',
+    labelNames: ['code', 'audited'],
     registers: [this.registry],
   });
   readonly crossTenantAttempts = new Counter({
