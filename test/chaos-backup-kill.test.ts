@@ -13,8 +13,8 @@ import { adminQuery } from './support/database.ts';
 import { expectNoErrors, type Gateway, startGateway } from './support/gateway.ts';
 import { waitUntil } from './support/wait.ts';
 
-const BackupTenant = graphql(`
-  mutation BackupTenant($id: ID!) {
+const ChaosBackupTenant = graphql(`
+  mutation ChaosBackupTenant($id: ID!) {
     backupTenant(id: $id) { backupId sha256 bytes rows }
   }
 `);
@@ -128,7 +128,7 @@ describe('chaos: the gateway killed during a backup', () => {
       minDecryptionVersion: 2,
     });
     // And the next backup of the tenant is whole.
-    const next = expectNoErrors(await gw.execute(BackupTenant, { id: tenantGlobalId }, { token: operatorToken })).backupTenant;
+    const next = expectNoErrors(await gw.execute(ChaosBackupTenant, { id: tenantGlobalId }, { token: operatorToken })).backupTenant;
     expect(next.rows.agents).toBe(2500);
     await backupTenant(deps, operator, tenantId); // and once more, straight through the service
   }, 90_000);

@@ -15,7 +15,7 @@ import { docker } from './support/docker.ts';
 import { CreateRuntimeAgent, SignUp } from './support/operations.ts';
 import { waitUntil } from './support/wait.ts';
 
-const AGENTS = 4;
+const AGENTS = 3;
 
 /**
  * Chaos: gateway processes are SIGKILLed one after another in the middle of provisioning several
