@@ -1,3 +1,4 @@
+import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { migrate } from '../src/db/migrate.ts';
 import { createLogger } from '../src/shared/logger.ts';
@@ -9,6 +10,7 @@ import { startPrivatePostgres } from './support/private-postgres.ts';
 import { waitUntil } from './support/wait.ts';
 
 const TENANTS = 3;
+const POOL_SIZE = 5;
 
 /**
  * Chaos: the database restarts under load (an upgrade, a failover, a crash). Several tenants write
@@ -28,7 +30,8 @@ describe('chaos: Postgres restarted mid-load', () => {
     await migrate(adminUrl, createLogger({ level: 'warn' }));
     gw = await startGateway({
       database: { name: 'fleetgate', adminUrl, drop: async () => undefined },
-      databaseTimeouts: { poolAcquireMs: 2_000, statementMs: 5_000 },
+      poolSize: POOL_SIZE,
+      databaseTimeouts: { poolAcquireMs: 2_000, statementMs: 15_000 },
     });
   }, 90_000);
   afterAll(async () => {
@@ -36,9 +39,44 @@ describe('chaos: Postgres restarted mid-load', () => {
     await cluster?.stop();
   });
 
+  /**
+   * As many reads as the pool has connections wait on a lock at once: a connection leaked by an
+   * outage would leave one of them waiting for the pool instead, never reaching the lock.
+   */
+  async function everyPooledConnectionServes(tenants: { ownerToken: string }[]) {
+    const holder = new pg.Client({ connectionString: gw.database.adminUrl });
+    await holder.connect();
+    try {
+      await holder.query('BEGIN; LOCK TABLE agents IN ACCESS EXCLUSIVE MODE');
+      const reads = Array.from({ length: POOL_SIZE }, (_, i) =>
+        gw.execute(Agents, { first: 5 }, { token: tenants[i % tenants.length]?.ownerToken }),
+      );
+      // Asked on a connection of its own: inside the holder's transaction pg_stat_activity is a snapshot.
+      const waiting = async () =>
+        (
+          await adminQuery<{ n: number }>(
+            gw.database.adminUrl,
+            "select count(*)::int as n from pg_stat_activity where datname = current_database() and usename = 'fleetgate_app' and wait_event_type = 'Lock'",
+          )
+        ).rows[0]?.n;
+      await waitUntil(async () => (await waiting()) === POOL_SIZE, 20_000, `${POOL_SIZE} pooled connections waiting on the lock`).catch(
+        async (error) => {
+          await holder.query('ROLLBACK');
+          const answers = await Promise.all(reads);
+          throw new Error(`${error.message}; waiting: ${await waiting()}; ${JSON.stringify(answers).slice(0, 1500)}`);
+        },
+      );
+      await holder.query('ROLLBACK');
+      for (const read of await Promise.all(reads)) expect(read.status).toBe(200);
+    } finally {
+      await holder.end();
+    }
+  }
+
   test('committed writes survive, reads stay in their tenant, the outage answers coded 503s, the pool recovers', async () => {
     const tenants = await Promise.all(Array.from({ length: TENANTS }, (_, i) => gw.seed.tenant(`chaos-${i}`)));
     const written = new Map<string, string[]>(tenants.map((tenant) => [tenant.id, []]));
+    await everyPooledConnectionServes(tenants); // the check itself holds on a fresh pool
     const refusals: GraphQLResponse<unknown>[] = [];
     const unexpected: string[] = [];
     let stop = false;
@@ -102,5 +140,8 @@ describe('chaos: Postgres restarted mid-load', () => {
       expect(ids.map(uuidOf).filter((id) => !stored.has(id))).toEqual([]);
     }
     expect(gw.logs()).not.toMatch(/"msg":"unexpected error"/);
+
+    // The whole pool came back, not just part of it.
+    await everyPooledConnectionServes(tenants);
   }, 90_000);
 });
