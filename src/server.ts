@@ -6,6 +6,7 @@ import { type ContextDeps, createContextFactory, type RequestContext } from './c
 import { databaseBusyError } from './db/database-faults.ts';
 import { useRequestTransaction } from './db/use-request-transaction.ts';
 import { auditTrail, recordRefusedInput } from './modules/audit/audit-trail.ts';
+import { useAuditedRefusals } from './modules/audit/use-audited-refusals.ts';
 import { useClientAppMetrics } from './modules/documents/use-client-app-metrics.ts';
 import { armor, DEFAULT_MAX_COST, DEFAULT_PAGE_SIZE } from './modules/policy/document-limits.ts';
 import type { RateLimits } from './modules/policy/rate-limits.ts';
@@ -131,6 +132,7 @@ export function createServer(deps: ServerDeps) {
       }),
       useObservability(deps.metrics, { recordMetrics: deps.recordMetrics ?? true }),
       useClientAppMetrics(deps.metrics),
+      useAuditedRefusals({ auth, log: deps.log, metrics: deps.metrics }),
       useCommittedTenantPolicies(deps.gate.policies),
       useRequestTransaction({ ...auditTrail, withoutUserTokenCheck: deps.testing?.withoutSessionCheck }),
     ],

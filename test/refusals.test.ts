@@ -187,3 +187,101 @@ describe('found by the property-based tests (test/fuzz.test.ts)', () => {
     expect(response.errors?.map((error) => error.extensions?.code)).toEqual(['BAD_USER_INPUT', 'BAD_USER_INPUT']);
   });
 });
+
+describe('refusals before execution are on the record (regression: coded, but no audit event)', () => {
+  /** A raw request as the owner, body sent verbatim. */
+  async function raw(body: string, headers: Record<string, string> = {}) {
+    const response = await gw.yoga.fetch('http://gateway.test/graphql', {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', authorization: `Bearer ${owner}`, ...headers },
+      body,
+    });
+    return { status: response.status, ...((await response.json()) as Body) };
+  }
+  const PROBE = 'probe-value-\u0007-<script>';
+
+  test.each([
+    ['the document character limit', () => post({ query: `# ${PROBE}${'x'.repeat(16_000)}\n{ __typename }` }), 'GRAPHQL_VALIDATION_FAILED'],
+    ['the depth limit', () => post({ query: `{ ${'me { '.repeat(15)}id${' }'.repeat(15)} } # ${PROBE}` }), 'GRAPHQL_VALIDATION_FAILED'],
+    [
+      'the alias limit',
+      () => post({ query: `{ ${Array.from({ length: 20 }, (_, i) => `a${i}: tenant { id }`).join(' ')} }` }),
+      'GRAPHQL_VALIDATION_FAILED',
+    ],
+    ['the token limit', () => post({ query: `{ tenant { ${'id '.repeat(4_100)} } }` }), 'GRAPHQL_VALIDATION_FAILED'],
+    ['an unparsable document', () => post({ query: `{ tenant { ${PROBE}` }), 'GRAPHQL_PARSE_FAILED'],
+    [
+      'the cost limit',
+      () =>
+        post({
+          query: `{ ${Array.from({ length: 5 }, (_, i) => `a${i}: agents(first: 100) { edges { node { id name image config status description } } }`).join(' ')} }`,
+        }),
+      'BAD_USER_INPUT',
+    ],
+    ['a malformed JSON body', () => raw(`{"query": "${PROBE}`), 'BAD_REQUEST'],
+    ['an unknown persisted document', () => post({ documentId: `sha256:${'0'.repeat(64)}` }), 'PERSISTED_QUERY_NOT_IN_LIST'],
+  ])(
+    '%s: the answer is coded and the tenant’s log holds one DENIED request.refused event with the code only',
+    async (_name, send, code) => {
+      const since = await lastSeq();
+      const response = await send();
+      expect(response.errors?.map((error) => error.extensions?.code)).toEqual([code]);
+      const events = await eventsSince(since);
+      expect(events.map(({ action, outcome, detail }) => ({ action, outcome, detail }))).toEqual([
+        { action: 'request.refused', outcome: 'DENIED', detail: { code } },
+      ]);
+      expect(JSON.stringify(events)).not.toContain('probe-value');
+    },
+  );
+
+  test('CSRF refusal: recorded for the tenant whose credential came with it', async () => {
+    const since = await lastSeq();
+    const response = await gw.yoga.fetch('http://gateway.test/graphql?query=%7B__typename%7D', {
+      method: 'GET',
+      headers: { authorization: `Bearer ${owner}` },
+    });
+    expect(response.status).toBe(403);
+    expect((await eventsSince(since)).map(({ action, detail }) => ({ action, detail }))).toEqual([
+      { action: 'request.refused', detail: { code: 'CSRF_HEADER_MISSING' } },
+    ]);
+  });
+
+  test('an API key sending its own document: PERSISTED_QUERY_ONLY, recorded', async () => {
+    const acme = await gw.seed.tenant();
+    const key = await acme.apiKey(['AGENTS_READ']);
+    const response = await gw.yoga.fetch('http://gateway.test/graphql', {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', authorization: `Bearer ${key.key}` },
+      body: JSON.stringify({ query: '{ __typename }' }),
+    });
+    expect(response.status).toBe(403);
+    const { rows } = await adminQuery(
+      gw.database.adminUrl,
+      "select action, outcome, actor_type, detail from audit_events where tenant_id = $1 and action = 'request.refused'",
+      [uuidOf(acme.id)],
+    );
+    expect(rows).toEqual([
+      { action: 'request.refused', outcome: 'DENIED', actor_type: 'API_KEY', detail: { code: 'PERSISTED_QUERY_ONLY' } },
+    ]);
+  });
+
+  test('an anonymous caller has no tenant: a warn line and the metric, no event in any chain', async () => {
+    const before = await adminQuery(gw.database.adminUrl, "select count(*)::int as n from audit_events where action = 'request.refused'");
+    const response = await gw.yoga.fetch('http://gateway.test/graphql', {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: `{"query": "${PROBE}`,
+    });
+    expect(response.status).toBe(400);
+    const after = await adminQuery(gw.database.adminUrl, "select count(*)::int as n from audit_events where action = 'request.refused'");
+    expect(after.rows).toEqual(before.rows);
+    expect(gw.logs()).toMatch(
+      /"principal":"anonymous","refused":\["BAD_REQUEST"\],"msg":"request refused before execution \(no tenant to audit\)"/,
+    );
+    expect(gw.logs()).not.toContain('probe-value');
+    const metrics = await gw.yoga.fetch('http://gateway.test/metrics', {
+      headers: { authorization: `Bearer ${await gw.operator.token()}` },
+    });
+    expect(await metrics.text()).toMatch(/fleetgate_refused_before_execution_total\{code="BAD_REQUEST",audited="false"\} [1-9]/);
+  });
+});

@@ -2,6 +2,7 @@ import { PostgreSqlConnection, PostgreSqlDriver } from '@mikro-orm/postgresql';
 import { CompiledQuery, type DatabaseConnection, type Dialect, type Transaction } from 'kysely';
 import type { PoolConfig } from 'pg';
 import { beginWithFirstStatement } from './begin-with-first-statement.ts';
+import { isConnectionLost } from './database-faults.ts';
 
 /** Statements waiting to go out with their transaction's COMMIT, by the transaction's connection. */
 const preludes = new WeakMap<DatabaseConnection, string[]>();
@@ -44,7 +45,16 @@ function withCommitPreludes(dialect: Dialect): Dialect {
       };
       driver.rollbackTransaction = async (connection) => {
         preludes.delete(connection);
-        return rollback(connection);
+        try {
+          await rollback(connection);
+        } catch (error) {
+          // Kysely releases a transaction's connection only after its ROLLBACK succeeds: a ROLLBACK
+          // failing on a connection the database dropped (a restart) leaked it, until the pool had none
+          // left and every request waited it out (test/chaos-postgres.test.ts). The server ended that
+          // transaction with the connection, and pg-pool discards a client that is not queryable on
+          // release: nothing of the transaction can reach the next request. Any other failure still throws.
+          if (!isConnectionLost(error)) throw error;
+        }
       };
       return driver;
     },

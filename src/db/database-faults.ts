@@ -39,15 +39,26 @@ const BUSY_STATES: Record<string, string> = {
 const POOL_TIMEOUT = /timeout exceeded when trying to connect/i;
 
 /**
- * The answer to an error caused by a busy or stuck database: 503 SERVICE_UNAVAILABLE with
- * `reason: DATABASE_BUSY` and `Retry-After: 1`, never a masked 500 or a hang. The SQL, the table and
- * the limit are not disclosed. Undefined for any other error.
+ * The database restarting or gone (test/chaos-postgres.test.ts): the server ending sessions
+ * (57P01 admin shutdown, 57P02 crash shutdown, 57P03 starting up or shutting down), a connection
+ * exception (class 08), the socket refused or reset, and what `pg` says of a connection that died.
+ */
+const UNAVAILABLE_STATES = new Set(['57P01', '57P02', '57P03']);
+const SOCKET_ERRORS = new Set(['ECONNREFUSED', 'ECONNRESET', 'EPIPE', 'ETIMEDOUT', 'EHOSTUNREACH']);
+const CONNECTION_LOST = /^(Connection terminated|Client has encountered a connection error|Client was closed and is not queryable)/;
+
+/**
+ * The answer to an error caused by a busy, stuck or unreachable database: 503 SERVICE_UNAVAILABLE
+ * with `reason: DATABASE_BUSY` (a limit fired) or `DATABASE_UNAVAILABLE` (the connection was lost or
+ * refused: a restart, a failover) and `Retry-After: 1`, never a masked 500 or a hang. The SQL, the
+ * table, the limit and the server's own message are not disclosed. Undefined for any other error.
  */
 export function databaseBusyError(error: unknown): GraphQLError | undefined {
   const limit = busyLimitOf(error);
   if (!limit) return undefined;
-  const answer = clientError('SERVICE_UNAVAILABLE', 'The database is busy; try again shortly', {
-    reason: 'DATABASE_BUSY',
+  const unavailable = limit === 'connection_lost';
+  const answer = clientError('SERVICE_UNAVAILABLE', `The database is ${unavailable ? 'unavailable' : 'busy'}; try again shortly`, {
+    reason: unavailable ? 'DATABASE_UNAVAILABLE' : 'DATABASE_BUSY',
     http: { status: 503, headers: { 'retry-after': '1' } },
   });
   // For the metrics only (fleetgate_database_busy_total): not enumerable, never serialised to the client.
@@ -55,13 +66,25 @@ export function databaseBusyError(error: unknown): GraphQLError | undefined {
   return answer;
 }
 
-/** Which limit an error (or one of its causes) reports, if any. */
+/** Which limit an error (or one of its causes) reports, if any; `connection_lost` for a database gone or restarting. */
 export function busyLimitOf(error: unknown): string | undefined {
   for (let current = error, depth = 0; current instanceof Error && depth < 5; depth++) {
     const code = (current as { code?: unknown }).code;
     if (typeof code === 'string' && BUSY_STATES[code]) return BUSY_STATES[code];
     if (POOL_TIMEOUT.test(current.message)) return 'pool_timeout';
+    if (isConnectionLost(current)) return 'connection_lost';
     current = (current as { cause?: unknown; originalError?: unknown }).originalError ?? current.cause;
   }
   return undefined;
+}
+
+/**
+ * Whether an error says the connection itself is gone (or never came): the server has then ended
+ * the transaction on it, and `pg` will not send another statement on it.
+ */
+export function isConnectionLost(error: unknown): boolean {
+  if (!(error instanceof Error)) return false;
+  const code = (error as { code?: unknown }).code;
+  if (typeof code === 'string' && (UNAVAILABLE_STATES.has(code) || SOCKET_ERRORS.has(code) || code.startsWith('08'))) return true;
+  return CONNECTION_LOST.test(error.message);
 }

@@ -73,6 +73,23 @@ export function probeReasonOf(error: unknown): string | undefined {
   return own(error) ?? own((error as { originalError?: unknown } | null)?.originalError);
 }
 
+const BEFORE_EXECUTION = Symbol('refusedBeforeExecution');
+
+/**
+ * Marks a refusal made in front of execution by a plugin that has no request transaction (the cost
+ * limit), so that useAuditedRefusals records it like the refusals yoga and graphql-armor make.
+ */
+export function refusedBeforeExecution<E extends object>(error: E): E {
+  Object.defineProperty(error, BEFORE_EXECUTION, { value: true });
+  return error;
+}
+
+/** Whether `refusedBeforeExecution` marked the error (or the one graphql wrapped). */
+export function isRefusedBeforeExecution(error: unknown): boolean {
+  const own = (value: unknown) => (value as { [BEFORE_EXECUTION]?: boolean } | null)?.[BEFORE_EXECUTION] === true;
+  return own(error) || own((error as { originalError?: unknown } | null)?.originalError);
+}
+
 export function badInput(message: string, field?: string) {
   return clientError('BAD_USER_INPUT', message, field ? { field } : {});
 }

@@ -81,6 +81,7 @@ export class Metrics {
     for (const result of ['ok', 'exposed', 'error']) this.canaryRuns.inc({ result }, 0);
     for (const limit of ['lock_timeout', 'statement_timeout', 'idle_in_transaction_timeout', 'pool_timeout'])
       this.databaseBusy.inc({ limit }, 0);
+    this.databaseBusy.inc({ limit: 'connection_lost' }, 0);
     this.crossTenantAttempts.inc({ principal: 'user', ...this.tenantLabel(undefined) }, 0);
   }
 
@@ -89,6 +90,12 @@ export class Metrics {
     help: 'HTTP requests to the public listener: latency by endpoint (graphql, readyz, livez, other) and status code',
     labelNames: ['endpoint', 'status'],
     buckets: LATENCY_BUCKETS,
+    registers: [this.registry],
+  });
+  readonly refusedBeforeExecution = new Counter({
+    name: 'fleetgate_refused_before_execution_total',
+    help: 'Requests refused before any operation ran (document limits, CSRF, malformed body, persisted documents, cost), by error code and whether a tenant audit log recorded it',
+    labelNames: ['code', 'audited'],
     registers: [this.registry],
   });
   readonly databaseBusy = new Counter({

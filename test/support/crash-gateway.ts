@@ -1,16 +1,23 @@
 import { createServer as createHttpServer } from 'node:http';
 import { openKeyring } from '../../src/auth/keyring.ts';
 import { startGateway } from '../../src/gateway.ts';
+import { LocalKeyProvider } from '../../src/keys/local-key-provider.ts';
 import { createLogger } from '../../src/shared/logger.ts';
 
 /**
  * A gateway in its own process, for crash tests: serves APP_URL with the keyring in KEYRING_DIR and
- * prints `port <n>` once listening. The test kills it with SIGKILL mid-request.
+ * prints `port <n>` once listening. The test kills it with SIGKILL mid-request. With BACKUP_DIR it
+ * takes backups there, its KEK a local keyring in KEYRING_DIR.
  */
+const log = createLogger({ level: 'silent' });
+const backupDir = process.env.BACKUP_DIR;
 const gateway = await startGateway({
   appUrl: process.env.APP_URL ?? '',
   keyring: await openKeyring(process.env.KEYRING_DIR ?? ''),
-  log: createLogger({ level: 'silent' }),
+  log,
+  ...(backupDir
+    ? { backups: { dir: backupDir }, keyProvider: await LocalKeyProvider.open(process.env.KEYRING_DIR ?? '', log), keyRewrapIntervalMs: 0 }
+    : {}),
   userTokenTtl: '1h',
   poolSize: 2,
   canaryIntervalMs: 0,

@@ -59,6 +59,8 @@ export interface GatewayOptions {
   agentImages?: AllowedImage[];
   /** The KEK behind credentials and agent memory; default: a local keyring in the test's keyring directory. */
   keyProvider?: KeyProvider;
+  /** Period of the background rewrap pass after a KEK rotation (default 0: at start and when poked only). */
+  keyRewrapIntervalMs?: number;
   /** Tenant backups: key provider and archive directory. */
   backups?: Parameters<typeof startFleetgate>[0]['backups'];
   /** Regions beside the home one (eu-1): a database each on the same server, migrated as that region. */
@@ -69,7 +71,11 @@ export interface GatewayOptions {
   metricsTenantLabels?: string[];
   /** Tenant deletion's grace period, erasure job period and test hooks. */
   tenantDeletion?: Parameters<typeof startFleetgate>[0]['tenantDeletion'];
+  /** A database made by the test (on a private cluster it restarts); default: a clone of the shared server's template. */
+  database?: TestDatabase;
 }
+
+type TestDatabase = Awaited<ReturnType<typeof createTestDatabase>>;
 
 type ServerPolicy = Parameters<typeof startFleetgate>[0]['policy'];
 
@@ -83,7 +89,7 @@ export async function freshLocalKeyProvider(): Promise<LocalKeyProvider> {
 }
 
 export async function startGateway(options: GatewayOptions = {}) {
-  const database = await createTestDatabase();
+  const database = options.database ?? (await createTestDatabase());
   const keyringDir = await mkdtemp(join(tmpdir(), 'fleetgate-keyring-'));
   const keyring = await openKeyring(keyringDir);
   const { log, text: logText } = capturedLogger();
@@ -135,7 +141,7 @@ export async function startGateway(options: GatewayOptions = {}) {
     },
     agentImages: options.agentImages,
     keyProvider,
-    keyRewrapIntervalMs: 0,
+    keyRewrapIntervalMs: options.keyRewrapIntervalMs ?? 0,
     oidcJwksCooldownMs: options.oidcJwksCooldownMs,
     backups: options.backups,
     tenantDeletion: options.tenantDeletion,

@@ -45,6 +45,10 @@ export async function startTransitServer(options: {
     denyLogins: false,
     logins: 0,
     renewals: 0,
+    /** Down: every connection is dropped without an answer, as a crashed or unreachable Vault. */
+    down: false,
+    /** Called with each request's path before it is answered (chaos tests cut the server at the n-th call). */
+    onRequest: undefined as ((path: string) => void) | undefined,
     requests: [] as { method: string; path: string; namespace?: string }[],
   };
   const liveToken = (token: unknown) => {
@@ -183,6 +187,11 @@ export async function startTransitServer(options: {
     const url = new URL(request.url ?? '/', 'http://vault');
     const namespace = request.headers['x-vault-namespace'] as string | undefined;
     state.requests.push({ method: request.method ?? '', path: url.pathname, namespace });
+    state.onRequest?.(url.pathname);
+    if (state.down) {
+      request.socket.destroy();
+      return;
+    }
     const chunks: Buffer[] = [];
     for await (const chunk of request) chunks.push(chunk as Buffer);
     const answer = (status: number, payload?: object) => {

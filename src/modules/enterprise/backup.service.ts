@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import { mkdir, readdir, readFile, rename, writeFile } from 'node:fs/promises';
+import { link, mkdir, open, readdir, readFile, rename, unlink, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { gunzipSync, gzipSync } from 'node:zlib';
 import { IsolationLevel, type MikroORM } from '@mikro-orm/postgresql';
@@ -137,10 +137,34 @@ export async function backupTenant(deps: BackupDeps, principal: Principal, tenan
   const body = JSON.stringify(archive);
   const backupId = `${tenantId}-${createdAt.replace(/[-:.]/g, '')}.fgbackup`;
   await mkdir(deps.dir, { recursive: true, mode: 0o700 });
-  await writeFile(join(deps.dir, backupId), body, { mode: 0o600, flag: 'wx' });
+  await writeWhole(join(deps.dir, backupId), body);
   const rows = Object.fromEntries(Object.entries(tables).map(([name, list]) => [name, list.length]));
   deps.log.info({ tenantId, backupId, rows }, 'tenant backup written');
   return { backupId, sha256: createHash('sha256').update(body).digest('hex'), bytes: Buffer.byteLength(body), rows };
+}
+
+/**
+ * Writes an archive so that its name appears only once every byte is on disk: into `<name>.partial`
+ * (a name no listing, restore or rewrap takes for a backup), flushed, then linked to its name (which
+ * fails rather than replace an archive) and the partial removed. A gateway killed mid-write (see
+ * test/chaos-backup-kill.test.ts) used to leave a truncated archive under a backup's name, which no
+ * restore could open and on which every later KEK rewrap pass failed, so no version could retire.
+ * A crash leaves at most an inert `.partial` file, removed by hand or by the next write of that name.
+ */
+async function writeWhole(path: string, body: string): Promise<void> {
+  const partial = `${path}.partial`;
+  try {
+    const file = await open(partial, 'w', 0o600);
+    try {
+      await file.writeFile(body);
+      await file.sync();
+    } finally {
+      await file.close();
+    }
+    await link(partial, path);
+  } finally {
+    await unlink(partial).catch(() => undefined);
+  }
 }
 
 const restoreInput = z.object({

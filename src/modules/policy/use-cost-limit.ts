@@ -8,7 +8,7 @@ import {
   type ValueNode,
 } from 'graphql';
 import type { Plugin } from 'graphql-yoga';
-import { clientError } from '../../shared/errors.ts';
+import { clientError, refusedBeforeExecution } from '../../shared/errors.ts';
 
 export interface CostLimitOptions {
   /** Highest cost an operation may have. */
@@ -28,7 +28,9 @@ export function useCostLimit(options: CostLimitOptions): Plugin {
       const variables = (args.variableValues ?? {}) as Record<string, unknown>;
       const cost = operationCost(args.document as DocumentNode, args.operationName, variables, options);
       if (cost > options.maxCost) {
-        setResultAndStopExecution({ errors: [clientError('BAD_USER_INPUT', 'Operation too expensive: ask for fewer items')] });
+        setResultAndStopExecution({
+          errors: [refusedBeforeExecution(clientError('BAD_USER_INPUT', 'Operation too expensive: ask for fewer items'))],
+        });
       }
     },
   };
