@@ -19,17 +19,18 @@
 -- below NOTIFY fleetgate_documents with the tenant id (or 'platform'), and each replica drops its
 -- cached lookups for it (src/modules/documents/document-registry.ts).
 
+-- Keys carry tenant_id (test/citus-ready.test.ts): the primary key is (id, tenant_id).
 CREATE TABLE client_apps (
-  id          uuid PRIMARY KEY,
+  id          uuid NOT NULL,
   tenant_id   uuid NOT NULL REFERENCES tenants (id),
   name        text NOT NULL CHECK (name ~ '^[a-z0-9][a-z0-9._-]{0,62}$'),
   created_at  timestamptz NOT NULL DEFAULT now(),
-  UNIQUE (id, tenant_id),
+  PRIMARY KEY (id, tenant_id),
   UNIQUE (tenant_id, name)
 );
 
 CREATE TABLE client_app_versions (
-  id            uuid PRIMARY KEY,
+  id            uuid NOT NULL,
   tenant_id     uuid NOT NULL REFERENCES tenants (id),
   app_id        uuid NOT NULL,
   version       text NOT NULL CHECK (version ~ '^[A-Za-z0-9][A-Za-z0-9.+_-]{0,63}$'),
@@ -37,7 +38,7 @@ CREATE TABLE client_app_versions (
   published_by  text NOT NULL CHECK (length(published_by) <= 200),
   published_at  timestamptz NOT NULL DEFAULT now(),
   retired_at    timestamptz,
-  UNIQUE (id, tenant_id),
+  PRIMARY KEY (id, tenant_id),
   UNIQUE (tenant_id, app_id, version),
   FOREIGN KEY (app_id, tenant_id) REFERENCES client_apps (id, tenant_id) ON DELETE CASCADE
 );

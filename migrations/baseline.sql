@@ -838,18 +838,11 @@ ALTER TABLE ONLY public.backup_exclusions
     ADD CONSTRAINT backup_exclusions_pkey PRIMARY KEY (table_name);
 
 --
--- Name: client_app_versions client_app_versions_id_tenant_id_key; Type: CONSTRAINT; Schema: public; Owner: fleetgate_owner
---
-
-ALTER TABLE ONLY public.client_app_versions
-    ADD CONSTRAINT client_app_versions_id_tenant_id_key UNIQUE (id, tenant_id);
-
---
 -- Name: client_app_versions client_app_versions_pkey; Type: CONSTRAINT; Schema: public; Owner: fleetgate_owner
 --
 
 ALTER TABLE ONLY public.client_app_versions
-    ADD CONSTRAINT client_app_versions_pkey PRIMARY KEY (id);
+    ADD CONSTRAINT client_app_versions_pkey PRIMARY KEY (id, tenant_id);
 
 --
 -- Name: client_app_versions client_app_versions_tenant_id_app_id_version_key; Type: CONSTRAINT; Schema: public; Owner: fleetgate_owner
@@ -859,18 +852,11 @@ ALTER TABLE ONLY public.client_app_versions
     ADD CONSTRAINT client_app_versions_tenant_id_app_id_version_key UNIQUE (tenant_id, app_id, version);
 
 --
--- Name: client_apps client_apps_id_tenant_id_key; Type: CONSTRAINT; Schema: public; Owner: fleetgate_owner
---
-
-ALTER TABLE ONLY public.client_apps
-    ADD CONSTRAINT client_apps_id_tenant_id_key UNIQUE (id, tenant_id);
-
---
 -- Name: client_apps client_apps_pkey; Type: CONSTRAINT; Schema: public; Owner: fleetgate_owner
 --
 
 ALTER TABLE ONLY public.client_apps
-    ADD CONSTRAINT client_apps_pkey PRIMARY KEY (id);
+    ADD CONSTRAINT client_apps_pkey PRIMARY KEY (id, tenant_id);
 
 --
 -- Name: client_apps client_apps_tenant_id_name_key; Type: CONSTRAINT; Schema: public; Owner: fleetgate_owner
