@@ -22,7 +22,12 @@ export function childConfig(): ChildConfig {
  * (all its threads) has used so far. Exits on SIGTERM, and also when stdin closes, so a child
  * never outlives an orchestrator that died without cleaning up.
  */
-export async function serveChild(handler: RequestListener, close: () => Promise<void>): Promise<void> {
+export async function serveChild(
+  handler: RequestListener,
+  close: () => Promise<void>,
+  /** Any other line on stdin (a bench switching a mode of this process between rounds); answered `OK`. */
+  onCommand?: (line: string) => void,
+): Promise<void> {
   const http = createServer({ keepAliveTimeout: 60_000 }, handler);
   await new Promise<void>((resolve) => http.listen(0, '127.0.0.1', resolve));
   const address = http.address();
@@ -38,7 +43,11 @@ export async function serveChild(handler: RequestListener, close: () => Promise<
   process.once('SIGTERM', stop);
   createInterface({ input: process.stdin })
     .on('line', (line) => {
-      if (line !== 'cpu') return;
+      if (line !== 'cpu') {
+        onCommand?.(line);
+        process.stdout.write('OK\n');
+        return;
+      }
       const { user, system } = process.cpuUsage();
       process.stdout.write(`CPU ${user + system}\n`);
     })

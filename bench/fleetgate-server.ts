@@ -24,6 +24,13 @@ async function main() {
   const defaults = loadConfig({});
   // stdout carries the READY line; warnings and errors go to stderr, which the orchestrator shows.
   const log = createLogger({ level: 'warn', destination: pino.destination(2) });
+  // The canary creates tenants of its own; the bench's data set stays exactly as seeded. The session
+  // check is read per request: `mode no-check` and `mode check` on stdin switch it between rounds.
+  const testing = {
+    withoutCanary: true,
+    withoutPolicies: process.argv.includes('--without-policies'),
+    withoutSessionCheck: process.argv.includes('--without-session-check'),
+  };
   const gateway = await startGateway({
     appUrl: config.appUrl,
     keyring: await openKeyring(config.keyringDir),
@@ -37,17 +44,19 @@ async function main() {
       apiKeyRateLimitPerMinute: UNTHROTTLED_PER_MINUTE,
     },
     canaryIntervalMs: 0,
-    // The canary creates tenants of its own; the bench's data set stays exactly as seeded.
-    testing: {
-      withoutCanary: true,
-      withoutPolicies: process.argv.includes('--without-policies'),
-      withoutSessionCheck: process.argv.includes('--without-session-check'),
-    },
+    testing,
     // Every request's token checked in the database, none remembered (TokenLiveness trusts no answer).
     ...(process.argv.includes('--always-check-session') ? { tokenLiveness: { maxAgeMs: 0 } } : {}),
     metricsEnabled: !process.argv.includes('--without-metrics'),
   });
-  await serveChild(gateway.yoga, () => gateway.close());
+  await serveChild(
+    gateway.yoga,
+    () => gateway.close(),
+    (line) => {
+      if (line === 'mode no-check') testing.withoutSessionCheck = true;
+      if (line === 'mode check') testing.withoutSessionCheck = false;
+    },
+  );
 }
 
 main().catch(failChild('fleetgate server'));

@@ -95,6 +95,7 @@ export async function compareSameRun(options: {
 }
 
 async function measure(server: ServerProcess, fixtures: Fixtures, settings: SameRunSettings): Promise<Round> {
+  await server.prepare?.();
   const dbReadings: Promise<BackendCpu | null>[] = [];
   const result: LoadResult = await runLoad({
     port: server.port,

@@ -14,7 +14,19 @@ export interface ServerProcess {
   cpuMicros: () => Promise<number>;
   /** The request body this server is sent, when it is not bench/load.ts's AGENTS_QUERY. */
   body?: string;
+  /** Sends a line to the process (see serveChild's onCommand) and waits for its `OK`. */
+  command: (line: string) => Promise<void>;
+  /** Run before each of this server's rounds (a mode of a shared process switches it on). */
+  prepare?: () => Promise<void>;
   stop: () => Promise<void>;
+}
+
+/**
+ * One mode of a running server: the same process, switched by `line` before each of its rounds.
+ * Two modes of one process compare a feature on and off without the difference between processes.
+ */
+export function modeOf(server: ServerProcess, name: string, line: string): ServerProcess {
+  return { ...server, name, prepare: () => server.command(line) };
 }
 
 /**
@@ -45,11 +57,18 @@ export async function startServer(
     stdio: ['pipe', 'pipe', 'inherit'],
   });
   const cpuReplies: ((micros: number) => void)[] = [];
-  const port = await waitForReady(name, child, (micros) => cpuReplies.shift()?.(micros));
+  const okReplies: (() => void)[] = [];
+  const port = await waitForReady(
+    name,
+    child,
+    (micros) => cpuReplies.shift()?.(micros),
+    () => okReplies.shift()?.(),
+  );
   // A server that died answers NaN rather than never; its requests fail and the bench reports that.
   const exited = () => child.exitCode !== null || child.signalCode !== null;
   child.once('exit', () => {
     for (const reply of cpuReplies.splice(0)) reply(Number.NaN);
+    for (const reply of okReplies.splice(0)) reply();
   });
   child.stdin?.on('error', () => undefined);
   const cpuMicros = () =>
@@ -58,10 +77,16 @@ export async function startServer(
       cpuReplies.push(resolve);
       child.stdin?.write('cpu\n');
     });
-  return { name, port, cpuMicros, body: extra.body, stop: () => stopChild(child) };
+  const command = (line: string) =>
+    new Promise<void>((resolve) => {
+      if (exited()) return resolve();
+      okReplies.push(resolve);
+      child.stdin?.write(`${line}\n`);
+    });
+  return { name, port, cpuMicros, body: extra.body, command, stop: () => stopChild(child) };
 }
 
-function waitForReady(name: string, child: ChildProcess, onCpu: (micros: number) => void): Promise<number> {
+function waitForReady(name: string, child: ChildProcess, onCpu: (micros: number) => void, onOk: () => void): Promise<number> {
   return new Promise((resolve, reject) => {
     const timer = setTimeout(() => fail(new Error(`${name} did not start within ${START_TIMEOUT_MS} ms`)), START_TIMEOUT_MS);
     const onExit = (code: number | null) => fail(new Error(`${name} exited during start-up (code ${code})`));
@@ -76,6 +101,7 @@ function waitForReady(name: string, child: ChildProcess, onCpu: (micros: number)
     createInterface({ input: child.stdout }).on('line', (line) => {
       const cpu = /^CPU (\d+)$/.exec(line);
       if (cpu) return onCpu(Number(cpu[1]));
+      if (line === 'OK') return onOk();
       const ready = /^READY (\d+)$/.exec(line);
       if (!ready) return void process.stdout.write(`[${name}] ${line}\n`);
       clearTimeout(timer);

@@ -134,7 +134,7 @@ export function createServer(deps: ServerDeps) {
       useClientAppMetrics(deps.metrics),
       useAuditedRefusals({ auth, log: deps.log, metrics: deps.metrics }),
       useCommittedTenantPolicies(deps.gate.policies),
-      useRequestTransaction({ ...auditTrail, withoutUserTokenCheck: deps.testing?.withoutSessionCheck }),
+      useRequestTransaction({ ...auditTrail, testing: deps.testing }),
     ],
   });
 }

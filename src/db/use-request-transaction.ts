@@ -2,7 +2,7 @@ import type { PostgreSqlConnection } from '@mikro-orm/postgresql';
 import { type DocumentNode, type ExecutionArgs, type GraphQLError, getOperationAST } from 'graphql';
 import type { Plugin } from 'graphql-yoga';
 import type pg from 'pg';
-import type { Context, RequestContext } from '../context.ts';
+import type { Context, RequestContext, TestingSwitches } from '../context.ts';
 import { unauthenticated } from '../shared/errors.ts';
 import { isLeanRead, LeanRead, UserTokenNotLive } from './lean-read.ts';
 import { enterAgentRequest, enterUserRequest } from './request-scope.ts';
@@ -15,8 +15,8 @@ export interface RequestTransactionOptions {
   beforeCommit?: (ctx: Context, args: ExecutionArgs) => Promise<void>;
   /** Runs after a rollback for errors, outside the rolled-back transaction (the audit trail records refusals here). */
   afterRollback?: (ctx: Context, args: ExecutionArgs, result: { errors?: readonly GraphQLError[] }) => Promise<void>;
-  /** Benchmarks only: see TestingSwitches.withoutSessionCheck. */
-  withoutUserTokenCheck?: boolean;
+  /** Benchmarks only: see TestingSwitches.withoutSessionCheck (read per request: bench/sessions.ts turns it on and off in one process). */
+  testing?: Pick<TestingSwitches, 'withoutSessionCheck'>;
 }
 
 /**
@@ -40,7 +40,7 @@ export function useRequestTransaction(options: RequestTransactionOptions = {}): 
       setExecuteFn(async (args) => {
         const ctx = args.contextValue as Context;
         if (ctx.principal.kind === 'user' && isLeanRead(args.document, args.operationName)) {
-          ctx.leanRead = new LeanRead(await poolOf(ctx), ctx.principal, ctx.tokenLiveness, options.withoutUserTokenCheck);
+          ctx.leanRead = new LeanRead(await poolOf(ctx), ctx.principal, ctx.tokenLiveness, options.testing?.withoutSessionCheck);
           const result = await executeFn(args);
           await (ctx.leanRead.entered ? undefined : ctx.leanRead.enter().catch(ignoreNotLive));
           if (ctx.leanRead.refused) {
@@ -57,7 +57,7 @@ export function useRequestTransaction(options: RequestTransactionOptions = {}): 
             // A token is live only while its user (active, same version, live session) or its agent
             // (same generation) still says so: checked here, in the request's own transaction, in
             // the statement that sets its RLS settings.
-            if (!(await tokenIsLive(em, ctx, options.withoutUserTokenCheck))) throw new TokenNotLive();
+            if (!(await tokenIsLive(em, ctx, options.testing?.withoutSessionCheck))) throw new TokenNotLive();
             ctx.em = em;
             result = await executeFn(args);
             if (result && 'errors' in result && result.errors?.length) throw new RollbackForErrors();
