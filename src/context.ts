@@ -1,4 +1,3 @@
-import type { EntityManager } from '@mikro-orm/postgresql';
 import type { GraphQLError } from 'graphql';
 import type { YogaInitialContext } from 'graphql-yoga';
 import { principalOf } from './auth/authenticate.ts';
@@ -6,7 +5,6 @@ import type { Keyring } from './auth/keyring.ts';
 import type { Principal } from './auth/principal.ts';
 import type { TokenLiveness } from './auth/token-liveness.ts';
 import type { TokenIssuer } from './auth/tokens.ts';
-import type { LeanRead } from './db/lean-read.ts';
 import type { Region, Regions } from './db/regions.ts';
 import { forkForPrincipal, forkForRequest } from './db/request-scope.ts';
 import type { CredentialKeys } from './modules/credentials/credential.service.ts';
@@ -14,8 +12,9 @@ import type { BackupAccess } from './modules/enterprise/backup.service.ts';
 import type { IssuerKeys } from './modules/oidc/issuer-keys.ts';
 import type { AccessGate, AccessGrant } from './modules/policy/access-gate.ts';
 import type { CostLimitOptions } from './modules/policy/use-cost-limit.ts';
-import type { AgentRuntimeAccess } from './modules/provisioning/agent-runtime.ts';
+import type { AgentRuntimeAccess } from './modules/provisioning/runtime-access.ts';
 import { DEFAULT_TENANT_DELETION, type TenantDeletionSettings } from './modules/tenants/tenant-deletion-settings.ts';
+import type { RequestScope } from './request/scope.ts';
 import { unauthenticated } from './shared/errors.ts';
 import type { Logger } from './shared/logger.ts';
 import type { Metrics } from './shared/metrics.ts';
@@ -23,24 +22,7 @@ import type { Metrics } from './shared/metrics.ts';
 export interface Context extends YogaInitialContext, RequestContext {}
 
 /** What the gateway adds to yoga's context for every request. */
-export interface RequestContext {
-  principal: Principal;
-  /**
-   * The request's EntityManager. Before execution it is a fork bound to the principal's tenant
-   * (filter params and RLS session variables; for an agent, filter params only: its transaction's
-   * first statement sets the settings and checks its token, see forkForRequest); during execution
-   * the request-transaction plugin replaces it with the transaction's EntityManager, so every
-   * resolver shares one transaction.
-   */
-  em: EntityManager;
-  /**
-   * Set during execution when the operation is a user's read the lean path serves in full
-   * (src/db/lean-read.ts `isLeanRead`): its reads then go through it, one round trip each with the
-   * settings and the token's liveness check, and no ORM transaction is opened.
-   */
-  leanRead?: LeanRead;
-  log: Logger;
-  requestId: string;
+export interface RequestContext extends RequestScope {
   tokens: TokenIssuer;
   /** What this replica remembers of user tokens the database found live (see TokenLiveness). */
   tokenLiveness: TokenLiveness;
@@ -185,9 +167,3 @@ async function regionOf(regions: Regions, principal: Principal): Promise<Region>
   if (!region) throw unauthenticated();
   return region;
 }
-
-/** What a service needs from a request: who is calling, the transaction's EntityManager, correlation. */
-export type RequestScope = Pick<Context, 'principal' | 'em' | 'requestId' | 'log' | 'leanRead'>;
-
-/** A service that ends or changes a user's tokens tells this replica's memory of them (TokenLiveness.changing). */
-export type LivenessScope = RequestScope & Pick<Context, 'tokenLiveness'>;

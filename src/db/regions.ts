@@ -1,10 +1,8 @@
 import type { MikroORM } from '@mikro-orm/postgresql';
 import { type Principal, tenantOf } from '../auth/principal.ts';
-import type { Context } from '../context.ts';
 import type { ContainerRuntime } from '../modules/provisioning/container-runtime.ts';
-import { notFound } from '../shared/errors.ts';
 import { isUuid } from '../shared/ids.ts';
-import { forkForPrincipal, forkForTenant } from './request-scope.ts';
+import { forkForTenant } from './request-scope.ts';
 
 /** The region of a gateway configured with one database (the tenants table's original default). */
 export const DEFAULT_REGION = 'eu-1';
@@ -81,25 +79,6 @@ export class Regions {
     const tenantId = tenantOf(principal);
     return tenantId ? this.locate(tenantId) : this.home;
   }
-}
-
-/**
- * Runs a request's work in a region: in the request's own transaction when it is the request's
- * region, else in a transaction of its own in that region's database, under the same principal
- * (its settings, filters and audit writer), committed when the work returns. Only for operations
- * whose whole effect is this work (one root field: onboarding, an operator's action on a tenant),
- * since the request's own transaction commits or rolls back separately.
- */
-export async function inRegion<T>(ctx: Context, region: Region, work: (scope: Context) => Promise<T>): Promise<T> {
-  if (region === ctx.region) return work(ctx);
-  return forkForPrincipal(region.orm, ctx.principal).transactional((em) => work({ ...ctx, em, region }));
-}
-
-/** inRegion for an operator's action on one tenant, in the tenant's region; a tenant no region holds is NOT_FOUND. */
-export async function inTenantRegion<T>(ctx: Context, tenantId: string, work: (scope: Context) => Promise<T>): Promise<T> {
-  const region = await ctx.regions.locate(tenantId);
-  if (!region) throw notFound('Tenant', tenantId);
-  return inRegion(ctx, region, work);
 }
 
 /** Whether the region's database holds the tenant's row, asked under that tenant's RLS setting (its own row only). */

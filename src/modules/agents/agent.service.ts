@@ -2,15 +2,16 @@ import { UniqueConstraintViolationException } from '@mikro-orm/core';
 import { z } from 'zod';
 import { assertCan } from '../../auth/actions.ts';
 import { actorOf } from '../../auth/principal.ts';
-import type { Context, RequestScope } from '../../context.ts';
 import { findPageRows, leanPageRows, type PageArgs } from '../../db/pagination.ts';
+import type { Region } from '../../db/regions.ts';
+import type { RequestScope } from '../../request/scope.ts';
 import { clientError, notFound } from '../../shared/errors.ts';
 import { isUuid, newId } from '../../shared/ids.ts';
 import { parseInput } from '../../shared/validation.ts';
 import { recordAudit } from '../audit/audit.service.ts';
-import type { AgentRuntimeAccess } from '../provisioning/agent-runtime.ts';
 import { EngineUnavailableError, SANDBOX_LEVELS, type SandboxLevel } from '../provisioning/container-runtime.ts';
 import { enqueueJob, type JobKind } from '../provisioning/job-queue.ts';
+import type { AgentRuntimeAccess } from '../provisioning/runtime-access.ts';
 import { Agent, type AgentRecord } from './agent.entity.ts';
 
 /** Agent services also need the operator's allow-list and, for logs, the engine. */
@@ -199,7 +200,7 @@ export async function transitionAgent(scope: AgentScope, id: string, transition:
 }
 
 /** The container's recent output; empty before it first ran. */
-export async function agentLogs(scope: RequestScope & Pick<Context, 'region'>, agent: AgentRecord, tail: number): Promise<string> {
+export async function agentLogs(scope: RequestScope & { region: Region }, agent: AgentRecord, tail: number): Promise<string> {
   assertCan(scope.principal, 'agent.read');
   const engine = scope.region.engine;
   if (!engine) return '';

@@ -1,8 +1,8 @@
 import { z } from 'zod';
 import { assertCan } from '../../auth/actions.ts';
 import { API_KEY_PREFIX, mintTenantSecret } from '../../auth/tenant-secrets.ts';
-import type { RequestScope } from '../../context.ts';
 import { findPage, type PageArgs } from '../../db/pagination.ts';
+import type { RequestScope } from '../../request/scope.ts';
 import { clientError, forbidden, notFound } from '../../shared/errors.ts';
 import { isUuid, newId } from '../../shared/ids.ts';
 import type { Secret } from '../../shared/secret.ts';

@@ -1,8 +1,9 @@
 import { z } from 'zod';
 import { assertCan } from '../../auth/actions.ts';
+import type { Keyring } from '../../auth/keyring.ts';
 import { actorOf, tenantOf } from '../../auth/principal.ts';
-import type { Context, RequestScope } from '../../context.ts';
 import type { PageArgs } from '../../db/pagination.ts';
+import type { RequestScope } from '../../request/scope.ts';
 import { badInput, notFound } from '../../shared/errors.ts';
 import { newId } from '../../shared/ids.ts';
 import { escapeUnsafe, escapeUnsafeDeep } from '../../shared/safe-text.ts';
@@ -26,7 +27,7 @@ export interface AuditRecord {
 }
 
 /** What the audit services need beyond a request scope: the key that signs reports. */
-export type AuditScope = RequestScope & Pick<Context, 'auditKey'>;
+export type AuditScope = RequestScope & { auditKey: Keyring['auditKey'] };
 
 /** Most events one export holds; a longer range is refused with a request to narrow it. */
 export const MAX_REPORT_EVENTS = 100_000;

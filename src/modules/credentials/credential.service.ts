@@ -3,7 +3,6 @@ import type { EntityManager } from '@mikro-orm/postgresql';
 import { z } from 'zod';
 import { assertCan } from '../../auth/actions.ts';
 import { tenantOf } from '../../auth/principal.ts';
-import type { RequestScope } from '../../context.ts';
 import {
   EnvelopeIntegrityError,
   holdKeyVersions,
@@ -13,6 +12,7 @@ import {
   open,
   seal,
 } from '../../keys/index.ts';
+import type { RequestScope } from '../../request/scope.ts';
 import { badInput, clientError, notFound } from '../../shared/errors.ts';
 import { newId } from '../../shared/ids.ts';
 import type { Secret } from '../../shared/secret.ts';

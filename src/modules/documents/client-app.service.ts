@@ -4,7 +4,7 @@ import { getOperationAST, parse } from 'graphql';
 import { z } from 'zod';
 import { assertCan } from '../../auth/actions.ts';
 import { actorOf } from '../../auth/principal.ts';
-import type { RequestScope } from '../../context.ts';
+import type { RequestScope } from '../../request/scope.ts';
 import { clientError, forbidden, notFound } from '../../shared/errors.ts';
 import { parseInput } from '../../shared/validation.ts';
 import { recordAudit } from '../audit/audit.service.ts';

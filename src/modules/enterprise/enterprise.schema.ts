@@ -1,5 +1,5 @@
 import { builder } from '../../builder.ts';
-import { inRegion, inTenantRegion } from '../../db/regions.ts';
+import { inRegion, inTenantRegion } from '../../request/in-region.ts';
 import { SignInLinkPayload } from '../sessions/session.schema.ts';
 import type { MintedSignInLink } from '../sessions/sign-in-link.service.ts';
 import type { Tenant } from '../tenants/tenant.entity.ts';

@@ -1,9 +1,10 @@
 import { z } from 'zod';
 import { assertCan } from '../../auth/actions.ts';
 import type { Principal } from '../../auth/principal.ts';
-import type { Context, RequestScope } from '../../context.ts';
+import type { Region } from '../../db/regions.ts';
 import { enterTenant } from '../../db/request-scope.ts';
 import { TENANT_FILTER } from '../../db/tenant-filter.ts';
+import type { RequestScope } from '../../request/scope.ts';
 import { clientError } from '../../shared/errors.ts';
 import { newId } from '../../shared/ids.ts';
 import type { Secret } from '../../shared/secret.ts';
@@ -14,7 +15,7 @@ import { Tenant } from '../tenants/tenant.entity.ts';
 import { databaseRegion } from '../tenants/tenant.service.ts';
 import { User } from '../users/user.entity.ts';
 import { userInputShape } from '../users/user.service.ts';
-import { type BackupResult, backupTenant, type RestoreResult, restoreTenant } from './backup.service.ts';
+import { type BackupAccess, type BackupResult, backupTenant, type RestoreResult, restoreTenant } from './backup.service.ts';
 
 const createEnterpriseTenantInput = z.object({
   tenantName: z.string().trim().min(1).max(100),
@@ -67,7 +68,7 @@ export async function createEnterpriseTenant(
   return { tenant, schema: row?.schema ?? '', ownerToken: await issueToken(ownerPrincipal), ownerSignInLink };
 }
 
-type BackupScope = RequestScope & Pick<Context, 'region' | 'backups'>;
+type BackupScope = RequestScope & { region: Region; backups?: BackupAccess };
 
 /** A tenant's archives stay in its region: each region has a backup directory of its own. */
 function backupDeps(scope: BackupScope) {

@@ -1,7 +1,7 @@
 import { assertCan } from '../../auth/actions.ts';
-import type { RequestScope } from '../../context.ts';
 import { enterTenant } from '../../db/request-scope.ts';
 import { TENANT_FILTER } from '../../db/tenant-filter.ts';
+import type { RequestScope } from '../../request/scope.ts';
 import { notFound } from '../../shared/errors.ts';
 import { isUuid } from '../../shared/ids.ts';
 import { recordAudit } from '../audit/audit.service.ts';

@@ -2,8 +2,8 @@ import type { EntityManager, MikroORM } from '@mikro-orm/postgresql';
 import { assertCan } from '../../auth/actions.ts';
 import type { Principal } from '../../auth/principal.ts';
 import type { TokenIssuer } from '../../auth/tokens.ts';
-import type { RequestScope } from '../../context.ts';
 import { forkForTenant } from '../../db/request-scope.ts';
+import type { RequestScope } from '../../request/scope.ts';
 import type { Secret } from '../../shared/secret.ts';
 import type { StartSecretSource } from '../credentials/start-secrets.ts';
 

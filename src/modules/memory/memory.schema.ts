@@ -1,6 +1,6 @@
 import { type Principal, tenantOf } from '../../auth/principal.ts';
 import { builder } from '../../builder.ts';
-import { inTenantRegion } from '../../db/regions.ts';
+import { inTenantRegion } from '../../request/in-region.ts';
 import { encodeGlobalId } from '../../shared/global-id.ts';
 import { AgentRef } from '../agents/agent.schema.ts';
 import { keysetConnection } from '../common/connection.ts';

@@ -1,11 +1,11 @@
 import { z } from 'zod';
 import { assertCan } from '../../auth/actions.ts';
 import type { Principal } from '../../auth/principal.ts';
-import type { RequestScope } from '../../context.ts';
 import { findPage, type PageArgs } from '../../db/pagination.ts';
 import { agentRequestEntry } from '../../db/request-scope.ts';
 import { AGENT_FILTER } from '../../db/tenant-filter.ts';
 import { type KeyProvider, KeyProviderUnavailableError } from '../../keys/index.ts';
+import type { RequestScope } from '../../request/scope.ts';
 import { badInput, clientError, notFound, unauthenticated } from '../../shared/errors.ts';
 import { isUuid, newId } from '../../shared/ids.ts';
 import { parseInput } from '../../shared/validation.ts';

@@ -1,5 +1,5 @@
 import { builder } from '../../builder.ts';
-import { inRegion } from '../../db/regions.ts';
+import { inRegion } from '../../request/in-region.ts';
 import { sessionClientAppOf } from '../policy/use-trusted-documents.ts';
 import { SessionPayload, signedIn } from '../sessions/session.schema.ts';
 import { TenantRef } from '../tenants/tenant.schema.ts';

@@ -14,13 +14,6 @@ import { Provisioner } from './provisioner.service.ts';
 import { Reconciler, type RestartPolicy } from './reconciler.ts';
 import { RuntimeNotifier } from './runtime-notifier.ts';
 
-/** What requests need from the runtime: the allow-list to validate against and the default task timeout (the engine is the region's). */
-export interface AgentRuntimeAccess {
-  allowList: ImageAllowList;
-  /** runTask's timeout when the caller gives none (default 600 s). */
-  taskTimeoutSeconds?: number;
-}
-
 export interface AgentRuntimeOptions {
   orm: MikroORM;
   appUrl: string;

@@ -1,5 +1,5 @@
 import { builder } from '../../builder.ts';
-import { inTenantRegion } from '../../db/regions.ts';
+import { inTenantRegion } from '../../request/in-region.ts';
 import { SandboxLevel } from '../agents/agent.schema.ts';
 import type { Tenant } from '../tenants/tenant.entity.ts';
 import { TenantRef } from '../tenants/tenant.schema.ts';

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import type { RequestScope } from '../../context.ts';
+import type { RequestScope } from '../../request/scope.ts';
 import { parseInput } from '../../shared/validation.ts';
 import type { Tenant } from '../tenants/tenant.entity.ts';
 import { changeTenant } from '../tenants/tenant-lifecycle.service.ts';

@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { assertCan } from '../../auth/actions.ts';
-import type { RequestScope } from '../../context.ts';
+import type { RequestScope } from '../../request/scope.ts';
 import { notFound } from '../../shared/errors.ts';
 import { parseInput } from '../../shared/validation.ts';
 import { recordAudit } from '../audit/audit.service.ts';

@@ -1,9 +1,7 @@
 import type { Principal } from '../../auth/principal.ts';
 import { builder } from '../../builder.ts';
-import { inTenantRegion } from '../../db/regions.ts';
 import { keysetConnection } from '../common/connection.ts';
 import { sessionClientAppOf } from '../policy/use-trusted-documents.ts';
-import { TenantRef } from '../tenants/tenant.schema.ts';
 import { UserRef } from '../users/user.schema.ts';
 import { SESSION_METHODS, UserSession } from './session.entity.ts';
 import {
@@ -16,7 +14,7 @@ import {
   type SessionTokens,
   sessionPrincipal,
 } from './session.service.ts';
-import { createOwnerSignInLink, createSignInLink, type MintedSignInLink, redeemSignInLink } from './sign-in-link.service.ts';
+import { createSignInLink, type MintedSignInLink, redeemSignInLink } from './sign-in-link.service.ts';
 
 const SessionMethod = builder.enumType('SessionMethod', { values: SESSION_METHODS });
 
@@ -120,15 +118,6 @@ builder.mutationFields((t) => ({
     authScopes: { can: 'member.manage' },
     args: { userId: t.arg.globalID({ required: true, for: UserRef }) },
     resolve: (_root, { userId }, ctx) => createSignInLink(ctx, userId.id),
-  }),
-  createOwnerSignInLink: t.field({
-    description: 'Operators: a one-time sign-in link for a tenant’s owner, named by email (recovery when the owner has no session left).',
-    type: SignInLinkPayload,
-    skipTypeScopes: true,
-    authScopes: { can: 'platform.tenants.manage' },
-    args: { tenantId: t.arg.globalID({ required: true, for: TenantRef }), email: t.arg.string({ required: true }) },
-    resolve: (_root, { tenantId, email }, ctx) =>
-      inTenantRegion(ctx, tenantId.id, (scope) => createOwnerSignInLink(scope, tenantId.id, { email })),
   }),
   revokeSession: t.field({
     description: 'Ends a session: the caller’s own, or (owners, admins) a member’s. Its tokens stop working at once.',

@@ -1,7 +1,7 @@
 import { z } from 'zod';
 import { assertCan } from '../../auth/actions.ts';
-import type { RequestScope } from '../../context.ts';
 import { findPage, type PageArgs } from '../../db/pagination.ts';
+import type { RequestScope } from '../../request/scope.ts';
 import { clientError, forbidden, notFound } from '../../shared/errors.ts';
 import { isUuid, newId } from '../../shared/ids.ts';
 import type { Secret } from '../../shared/secret.ts';

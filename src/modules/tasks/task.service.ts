@@ -1,8 +1,8 @@
 import { z } from 'zod';
 import { assertCan } from '../../auth/actions.ts';
 import { actorOf } from '../../auth/principal.ts';
-import type { RequestScope } from '../../context.ts';
 import { findPage, type PageArgs } from '../../db/pagination.ts';
+import type { RequestScope } from '../../request/scope.ts';
 import { notFound } from '../../shared/errors.ts';
 import { isUuid, newId } from '../../shared/ids.ts';
 import { parseInput } from '../../shared/validation.ts';

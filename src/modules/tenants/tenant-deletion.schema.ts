@@ -1,5 +1,5 @@
 import { builder } from '../../builder.ts';
-import { inTenantRegion } from '../../db/regions.ts';
+import { inTenantRegion } from '../../request/in-region.ts';
 import { TenantRef } from './tenant.schema.ts';
 import {
   cancelTenantDeletion,

@@ -1,8 +1,8 @@
 import { z } from 'zod';
 import { assertCan } from '../../auth/actions.ts';
-import type { RequestScope } from '../../context.ts';
 import { enterTenant } from '../../db/request-scope.ts';
 import { TENANT_FILTER } from '../../db/tenant-filter.ts';
+import type { RequestScope } from '../../request/scope.ts';
 import { clientError, notFound } from '../../shared/errors.ts';
 import { isUuid } from '../../shared/ids.ts';
 import { parseInput } from '../../shared/validation.ts';

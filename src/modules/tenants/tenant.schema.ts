@@ -1,9 +1,10 @@
 import { builder } from '../../builder.ts';
 import type { Context } from '../../context.ts';
-import { inRegion, inTenantRegion } from '../../db/regions.ts';
+import { inRegion, inTenantRegion } from '../../request/in-region.ts';
 import { keysetConnection } from '../common/connection.ts';
 import { sessionClientAppOf } from '../policy/use-trusted-documents.ts';
-import { SessionPayload } from '../sessions/session.schema.ts';
+import { SessionPayload, SignInLinkPayload } from '../sessions/session.schema.ts';
+import { createOwnerSignInLink } from '../sessions/sign-in-link.service.ts';
 import { UserRef } from '../users/user.schema.ts';
 import { TENANT_PLANS, TENANT_STATUSES, Tenant } from './tenant.entity.ts';
 import {
@@ -125,6 +126,15 @@ builder.mutationField('signUp', (t) =>
 );
 
 builder.mutationFields((t) => ({
+  createOwnerSignInLink: t.field({
+    description: 'Operators: a one-time sign-in link for a tenant’s owner, named by email (recovery when the owner has no session left).',
+    type: SignInLinkPayload,
+    skipTypeScopes: true,
+    authScopes: { can: 'platform.tenants.manage' },
+    args: { tenantId: t.arg.globalID({ required: true, for: TenantRef }), email: t.arg.string({ required: true }) },
+    resolve: (_root, { tenantId, email }, ctx) =>
+      inTenantRegion(ctx, tenantId.id, (scope) => createOwnerSignInLink(scope, tenantId.id, { email })),
+  }),
   createSignUpInvite: t.string({
     description: 'Operators: an invitation (7 days) for whoever signs up with this owner email, when sign-up is by invitation. Shown once.',
     skipTypeScopes: true,

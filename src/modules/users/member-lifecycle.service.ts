@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { assertCan } from '../../auth/actions.ts';
-import type { LivenessScope, RequestScope } from '../../context.ts';
+import type { LivenessScope, RequestScope } from '../../request/scope.ts';
 import { clientError, forbidden } from '../../shared/errors.ts';
 import { parseInput } from '../../shared/validation.ts';
 import { recordAudit } from '../audit/audit.service.ts';
