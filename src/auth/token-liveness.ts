@@ -28,7 +28,7 @@ export interface TokenLivenessOptions {
  *   exact check, not to a refusal); a feed that comes back starts from an empty memory.
  * A check that began before a change was heard of is never remembered (the generation counter), so
  * a late answer cannot bring back a token the feed has just ended. A token never outlives its
- * session either: access tokens expire no later than their session (SessionTokens).
+ * session either: access tokens expire no later than their session (TokenIssuer.issueForSession).
  */
 export class TokenLiveness {
   readonly #feedCurrent: () => boolean;
