@@ -59,3 +59,6 @@ export function actorOf(principal: Principal): { actorType: string; actorId: str
       return { actorType: 'ANONYMOUS', actorId: 'anonymous' };
   }
 }
+
+/** What a client app's name looks like (the CHECK of client_apps.name): the app a key or session may be bound to. */
+export const CLIENT_APP_NAME = /^[a-z0-9][a-z0-9._-]{0,62}$/;

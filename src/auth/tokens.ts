@@ -3,15 +3,13 @@ import { type JWTPayload, errors as joseErrors, jwtVerify, SignJWT } from 'jose'
 import { isCanonicalUuid } from '../shared/ids.ts';
 import { Secret } from '../shared/secret.ts';
 import type { Keyring } from './keyring.ts';
-import type { Principal, UserRole } from './principal.ts';
+import { CLIENT_APP_NAME, type Principal, type UserRole } from './principal.ts';
 
 const ISSUER = 'fleetgate';
 const AUDIENCE = 'fleetgate-api';
 /** Only EdDSA is accepted: `alg: none`, HS256 with the public key as secret and friends are refused by jose. */
 const ALGORITHMS = ['EdDSA'];
 const USER_ROLES: readonly UserRole[] = ['OWNER', 'ADMIN', 'MEMBER', 'VIEWER'];
-/** A client app's name (migrations/0032_trusted_documents.sql). */
-const CLIENT_APP = /^[a-z0-9][a-z0-9._-]{0,62}$/;
 
 export type TokenSubject =
   | { kind: 'user'; tenantId: string; userId: string; role: UserRole; tokenVersion?: number; sessionId?: string; clientApp?: string }
@@ -182,7 +180,7 @@ function principalOf(payload: JWTPayload): Principal | undefined {
     USER_ROLES.includes(payload.role as UserRole) &&
     (payload.sid === undefined || (typeof payload.sid === 'string' && isCanonicalUuid(payload.sid))) &&
     (payload.ver === undefined || Number.isSafeInteger(payload.ver)) &&
-    (payload.app === undefined || (typeof payload.app === 'string' && CLIENT_APP.test(payload.app)))
+    (payload.app === undefined || (typeof payload.app === 'string' && CLIENT_APP_NAME.test(payload.app)))
   ) {
     // Only a claim: the request's first statement admits it while the user is ACTIVE at this version
     // and the session is live. Tokens minted before sessions carry neither: version 1, no session.

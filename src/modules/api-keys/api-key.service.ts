@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { assertCan } from '../../auth/actions.ts';
+import { CLIENT_APP_NAME } from '../../auth/principal.ts';
 import { API_KEY_PREFIX, mintTenantSecret } from '../../auth/tenant-secrets.ts';
 import { findPage, type PageArgs } from '../../db/pagination.ts';
 import type { RequestScope } from '../../request/scope.ts';
@@ -15,10 +16,7 @@ const createApiKeyInput = z.object({
   name: z.string().trim().min(1).max(100),
   scopes: z.array(z.enum(API_KEY_SCOPES)).min(1).max(API_KEY_SCOPES.length),
   /** The client app the key is bound to: it runs only that app's published documents (use-trusted-documents.ts). */
-  clientApp: z
-    .string()
-    .regex(/^[a-z0-9][a-z0-9._-]{0,62}$/)
-    .nullish(),
+  clientApp: z.string().regex(CLIENT_APP_NAME).nullish(),
 });
 
 export function listApiKeys(scope: RequestScope, page: PageArgs): Promise<ApiKey[]> {

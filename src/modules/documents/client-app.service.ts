@@ -3,7 +3,7 @@ import type { GraphQLSchema } from 'graphql';
 import { getOperationAST, parse } from 'graphql';
 import { z } from 'zod';
 import { assertCan } from '../../auth/actions.ts';
-import { actorOf } from '../../auth/principal.ts';
+import { actorOf, CLIENT_APP_NAME } from '../../auth/principal.ts';
 import type { RequestScope } from '../../request/scope.ts';
 import { clientError, forbidden, notFound } from '../../shared/errors.ts';
 import { parseInput } from '../../shared/validation.ts';
@@ -18,7 +18,7 @@ export const MAX_DOCUMENTS_PER_VERSION = 500;
 const MAX_DOCUMENT_CHARACTERS = 10_000;
 const HASH = /^(?:sha256:)?([0-9a-f]{64})$/;
 
-const appName = z.string().regex(/^[a-z0-9][a-z0-9._-]{0,62}$/, 'lower-case letters, digits, ".", "_" or "-", at most 63');
+const appName = z.string().regex(CLIENT_APP_NAME, 'lower-case letters, digits, ".", "_" or "-", at most 63');
 const appVersion = z.string().regex(/^[A-Za-z0-9][A-Za-z0-9.+_-]{0,63}$/, 'letters, digits, ".", "+", "_" or "-", at most 64');
 
 const publishInput = z.object({

@@ -1,12 +1,11 @@
 import { usePersistedOperations } from '@graphql-yoga/plugin-persisted-operations';
 import type { GraphQLParams } from 'graphql-yoga';
 import { type AuthDeps, principalOf } from '../../auth/authenticate.ts';
-import { type Principal, tenantOf } from '../../auth/principal.ts';
+import { CLIENT_APP_NAME, type Principal, tenantOf } from '../../auth/principal.ts';
 import { clientError } from '../../shared/errors.ts';
 
 /** The app a request runs when it names none and its credential is bound to none: the gateway's own operations. */
 export const DEFAULT_CLIENT_APP = 'fleetgate';
-const CLIENT_APP = /^[a-z0-9][a-z0-9._-]{0,62}$/;
 const CLIENT_VERSION = /^[A-Za-z0-9][A-Za-z0-9.+_-]{0,63}$/;
 
 /** A trusted document found for a request: the app and version that published it. */
@@ -69,7 +68,7 @@ export function clientAppOf(principal: Principal, request: Request): { app: stri
   }
   const app = bound ?? named ?? DEFAULT_CLIENT_APP;
   return {
-    app: CLIENT_APP.test(app) ? app : '',
+    app: CLIENT_APP_NAME.test(app) ? app : '',
     version: version === undefined ? undefined : CLIENT_VERSION.test(version) ? version : '',
   };
 }
@@ -81,7 +80,7 @@ export function clientAppOf(principal: Principal, request: Request): { app: stri
  */
 export function sessionClientAppOf(request: Request): string | null {
   const named = request.headers.get('x-graphql-client-name');
-  return named !== null && CLIENT_APP.test(named) ? named : null;
+  return named !== null && CLIENT_APP_NAME.test(named) ? named : null;
 }
 
 /**
