@@ -76,11 +76,14 @@ describe('chaos: the gateway killed during a backup', () => {
         settled = typeof answer === 'string' ? answer : await answer.text();
         return answer;
       });
+      // Asked on a connection of its own: inside the holder's transaction pg_stat_activity is a
+      // snapshot taken at its first read, which would never see the backup start waiting.
       await waitUntil(
         async () =>
           settled ??
           (
-            await holder.query<{ n: number }>(
+            await adminQuery<{ n: number }>(
+              gw.database.adminUrl,
               "select count(*)::int as n from pg_stat_activity where datname = current_database() and usename = 'fleetgate_app' and wait_event_type = 'Lock'",
             )
           ).rows[0]?.n,

@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
-import { createTestDatabase } from './support/database.ts';
+import { adminQuery, createTestDatabase } from './support/database.ts';
 import { freePorts } from './support/ports.ts';
 
 /**
@@ -127,7 +127,10 @@ describe('npm start in production: readiness, metrics listener, graceful shutdow
     await holder.query('BEGIN; LOCK TABLE tenants IN ACCESS EXCLUSIVE MODE');
     const inFlight = graphql('{ platformTenants(first: 5) { edges { node { name } } } }');
     await waitFor(async () => {
-      const { rows } = await holder.query<{ waiting: number }>(
+      // On a connection of its own: inside the holder's transaction pg_stat_activity is a snapshot
+      // taken at its first read, which would never see the request start waiting.
+      const { rows } = await adminQuery<{ waiting: number }>(
+        database.adminUrl,
         // By role and wait, not by query text: a statement sent with parameters waits on the lock
         // while Postgres parses it, before pg_stat_activity shows its text.
         "SELECT count(*)::int AS waiting FROM pg_stat_activity WHERE datname = current_database() AND usename = 'fleetgate_app' AND wait_event_type = 'Lock'",
