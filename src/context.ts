@@ -14,6 +14,7 @@ import type { AccessGate, AccessGrant } from './modules/policy/access-gate.ts';
 import type { CostLimitOptions } from './modules/policy/use-cost-limit.ts';
 import type { AgentRuntimeAccess } from './modules/provisioning/runtime-access.ts';
 import { DEFAULT_TENANT_DELETION, type TenantDeletionSettings } from './modules/tenants/tenant-deletion-settings.ts';
+import { requestIdOf } from './request/request-id.ts';
 import type { RequestScope } from './request/scope.ts';
 import { unauthenticated } from './shared/errors.ts';
 import type { Logger } from './shared/logger.ts';
@@ -119,7 +120,7 @@ export interface ContextDeps {
 
 export function createContextFactory(deps: ContextDeps) {
   return async (initial: YogaInitialContext): Promise<RequestContext> => {
-    const requestId = initial.request.headers.get('x-request-id')?.slice(0, 64) || crypto.randomUUID();
+    const requestId = requestIdOf(initial.request);
     const principal = await principalOf(initial.request, deps);
     const access = deps.gate.check(principal);
     const region = await regionOf(deps.regions, principal);

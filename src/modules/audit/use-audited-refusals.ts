@@ -2,6 +2,7 @@ import type { GraphQLError } from 'graphql';
 import type { Plugin } from 'graphql-yoga';
 import { type AuthDeps, principalOf } from '../../auth/authenticate.ts';
 import { type Principal, tenantOf } from '../../auth/principal.ts';
+import { requestIdOf } from '../../request/request-id.ts';
 import { isRefusedBeforeExecution } from '../../shared/errors.ts';
 import type { Logger } from '../../shared/logger.ts';
 import type { Metrics } from '../../shared/metrics.ts';
@@ -59,12 +60,11 @@ export function useAuditedRefusals(options: AuditedRefusalsOptions): Plugin {
         );
         return;
       }
-      const requestId = request.headers.get('x-request-id')?.slice(0, 64) || crypto.randomUUID();
       try {
         await recordOutsideRequest(
           { orm: region.orm, log },
           principal,
-          requestId,
+          requestIdOf(request),
           codes.map((code) => ({ action: 'request.refused', outcome: 'DENIED', detail: { code } })),
         );
       } catch (error) {
