@@ -8,7 +8,7 @@
  * request. `npm run bench:metrics-calls` times the metric calls alone.
  *
  * Environment (all optional): BENCH_DATABASE_URL, BENCH_TENANTS (default 200), BENCH_CONCURRENCY
- * (32), BENCH_POOL_SIZE (10), BENCH_WARMUP_S (2), BENCH_DURATION_S (5), BENCH_ROUNDS (6).
+ * (32), BENCH_POOL_SIZE (10), BENCH_WARMUP_S (1), BENCH_DURATION_S (3), BENCH_ROUNDS (20).
  */
 import { appUrlFor } from '../src/db/database-urls.ts';
 import { benchFixture, type Cleanup } from './fixture.ts';
@@ -17,7 +17,7 @@ import { type Fixtures, seedTenants } from './seed.ts';
 import { startServer } from './servers.ts';
 
 const MAX_METRICS_COST = 0.03;
-const settings = benchEnv({ tenants: 200, rounds: 6 });
+const settings = benchEnv({ tenants: 200, rounds: 20, warmupS: 1, durationS: 3 });
 const cleanups: Cleanup[] = [];
 
 async function main(): Promise<void> {

@@ -1,9 +1,12 @@
 /**
- * The same-run comparison of two gateway processes on one database: rounds alternate ABBA, each
+ * The same-run comparison of a feature on and off on one database: rounds alternate ABBA, each
  * round reads the gateway process's CPU and the Postgres backends' CPU (from /proc) around its load
- * window, and the result is the median per server and the cost of the first over the second in CPU
- * per request (gateway + Postgres). bench/sessions.ts (the session check) and bench/metrics.ts (the
- * metrics) are two uses of it.
+ * window. The verdict rests on a paired statistic: each round measures both sides back to back, so
+ * the ratio within a round cancels the drift of a shared VM's CPU between windows (tens of percent
+ * here, even inside one process), which the medians of each side alone do not. The cost is the
+ * median of the rounds' ratios, with a distribution-free 95 % interval; the verdict is PASS or MISS
+ * only when the whole interval is on one side of the goal. bench/sessions.ts (the session check),
+ * bench/documents.ts (trusted documents) and bench/metrics.ts (the metrics) are its uses.
  */
 import { type LoadResult, percentile, runLoad } from './load.ts';
 import { type BackendCpu, backendCpu, cpuSince } from './postgres-cpu.ts';
@@ -27,10 +30,58 @@ interface Round {
   database: number;
 }
 
+const total = (round: Round) => round.gateway + round.database;
+
+/** A median and the interval that holds the true median with the given confidence. */
+export interface MedianInterval {
+  median: number;
+  low: number;
+  high: number;
+}
+
 /**
- * Runs `rounds` ABBA rounds of `with` (the feature on) and `without` (off), and of `also` (variants
- * reported beside them, each against `without`), prints each round and the medians, and prints
- * `label`'s cost in CPU per request against `goal` (a fraction); returns the cost.
+ * The median of `values` and its distribution-free confidence interval from order statistics: the
+ * k-th smallest and k-th largest values, with the largest k for which a Binomial(n, ½) falls below
+ * k with probability at most (1 − confidence) / 2. Needs no assumption about the distribution of the
+ * rounds (a busy VM's are skewed); with fewer than 6 values at 95 % it is the whole range.
+ */
+export function medianInterval(values: number[], confidence = 0.95): MedianInterval {
+  const sorted = [...values].sort((a, b) => a - b);
+  const n = sorted.length;
+  if (n === 0) return { median: Number.NaN, low: Number.NaN, high: Number.NaN };
+  const tail = (1 - confidence) / 2;
+  let k = 1;
+  let below = 0.5 ** n; // P(B <= 0)
+  let choose = 1;
+  // Grow k while P(B <= k) stays within the tail: then [x(k+1), x(n-k)] (1-based) still covers.
+  while (k < n / 2) {
+    choose = (choose * (n - k + 1)) / k;
+    const next = below + choose * 0.5 ** n;
+    if (next > tail) break;
+    below = next;
+    k += 1;
+  }
+  const covered = below <= tail;
+  const middle = (sorted[Math.floor((n - 1) / 2)] as number) + (sorted[Math.ceil((n - 1) / 2)] as number);
+  return {
+    median: middle / 2,
+    low: covered ? (sorted[k - 1] as number) : (sorted[0] as number),
+    high: covered ? (sorted[n - k] as number) : (sorted[n - 1] as number),
+  };
+}
+
+/** PASS or MISS only when the interval is wholly on one side of the goal. */
+export function verdictOf(cost: MedianInterval, goal: number): 'PASS' | 'MISS' | 'NOT RESOLVED' {
+  if (cost.high <= goal) return 'PASS';
+  if (cost.low > goal) return 'MISS';
+  return 'NOT RESOLVED';
+}
+
+/**
+ * Runs `rounds` ABBA rounds of `with` (the feature on), `without` (off) and `also` (variants
+ * reported beside them, each against `without`), prints each round, the medians per server and the
+ * paired cost of `with` against `without` in CPU per request (gateway + Postgres) against `goal`
+ * (a fraction); returns the cost's median.
  */
 export async function compareSameRun(options: {
   label: string;
@@ -41,57 +92,48 @@ export async function compareSameRun(options: {
   fixtures: Fixtures;
   settings: SameRunSettings;
 }): Promise<number> {
-  const servers = [options.with, ...(options.also ?? []), options.without];
+  // `with` and `without` side by side in both orders (ABBA), so each pair is measured back to back.
+  const servers = [options.with, options.without, ...(options.also ?? [])];
   const rounds = new Map<ServerProcess, Round[]>(servers.map((server) => [server, []]));
+  const of = (server: ServerProcess) => rounds.get(server) ?? [];
   for (let round = 0; round < options.settings.rounds; round++) {
     for (const server of round % 2 === 0 ? servers : [...servers].reverse()) {
       const measured = await measure(server, options.fixtures, options.settings);
-      rounds.get(server)?.push(measured);
+      of(server).push(measured);
       console.log(
-        `  round ${round + 1} ${server.name.padEnd(10)} ${measured.rate.toFixed(0).padStart(6)} req/s  ` +
+        `  round ${String(round + 1).padStart(2)} ${server.name.padEnd(10)} ${measured.rate.toFixed(0).padStart(6)} req/s  ` +
           `gateway ${measured.gateway.toFixed(0)} µs/req  postgres ${measured.database.toFixed(0)} µs/req`,
       );
     }
   }
-  const median = (server: ServerProcess, pick: (r: Round) => number) => percentile((rounds.get(server) ?? []).map(pick), 50);
-  const total = (server: ServerProcess) => median(server, (r) => r.gateway + r.database);
-  const cost = total(options.with) / total(options.without) - 1;
-  const gatewayCost = median(options.with, (r) => r.gateway) / median(options.without, (r) => r.gateway) - 1;
+  const median = (server: ServerProcess, pick: (r: Round) => number) => percentile(of(server).map(pick), 50);
   console.log(
     `\n${'server'.padEnd(10)} ${'req/s'.padStart(7)} ${'gateway µs'.padStart(11)} ${'postgres µs'.padStart(12)} ${'total µs'.padStart(9)}`,
   );
   for (const server of servers) {
+    const column = (pick: (r: Round) => number, width: number) => median(server, pick).toFixed(0).padStart(width);
     console.log(
-      `${server.name.padEnd(10)} ${median(server, (r) => r.rate)
-        .toFixed(0)
-        .padStart(7)} ${median(server, (r) => r.gateway)
-        .toFixed(0)
-        .padStart(11)} ` +
-        `${median(server, (r) => r.database)
-          .toFixed(0)
-          .padStart(12)} ${total(server).toFixed(0).padStart(9)}`,
+      `${server.name.padEnd(10)} ${column((r) => r.rate, 7)} ${column((r) => r.gateway, 11)} ${column((r) => r.database, 12)} ${column(total, 9)}`,
     );
   }
-  // The same server's rounds differ by this much on their own (interquartile range over the median):
-  // a difference smaller than that is not resolved by this run, whichever way it points.
-  const totals = (server: ServerProcess) => (rounds.get(server) ?? []).map((r) => r.gateway + r.database);
-  const spread = Math.max(
-    ...servers.map((server) => (percentile(totals(server), 75) - percentile(totals(server), 25)) / percentile(totals(server), 50)),
-  );
+  const pairedCost = (server: ServerProcess, pick: (r: Round) => number) =>
+    medianInterval(of(server).map((round, i) => pick(round) / pick(of(options.without)[i] as Round) - 1));
+  const percent = (x: number) => `${(x * 100).toFixed(1)} %`;
+  const described = (cost: MedianInterval) => `${percent(cost.median)} (95 % interval ${percent(cost.low)} to ${percent(cost.high)})`;
   for (const variant of options.also ?? []) {
-    console.log(
-      `\n${variant.name}: CPU per request ${((total(variant) / total(options.without) - 1) * 100).toFixed(1)} % against ${options.without.name}`,
-    );
+    console.log(`\n${variant.name}: CPU per request ${described(pairedCost(variant, total))} against ${options.without.name}`);
   }
-  const unresolved = Math.abs(cost) < spread;
-  const verdict = unresolved ? 'NOT RESOLVED' : cost <= options.goal ? 'PASS' : 'MISS';
+  const cost = pairedCost(options.with, total);
+  const verdict = verdictOf(cost, options.goal);
   console.log(
-    `\n${options.label}: CPU per request ${(cost * 100).toFixed(1)} % (median of rounds, gateway + Postgres; gateway alone ` +
-      `${(gatewayCost * 100).toFixed(1)} %)  (goal <= ${options.goal * 100} %)  ${verdict}` +
-      `\nround-to-round spread of one server: ${(spread * 100).toFixed(1)} %` +
-      (unresolved ? ' (larger than the difference: this run does not resolve it; rerun on a quieter machine or with more rounds)' : ''),
+    `\n${options.label}: CPU per request ${described(cost)}, gateway alone ${percent(pairedCost(options.with, (r) => r.gateway).median)}` +
+      `\n  median of ${options.settings.rounds} paired rounds' ${options.with.name}/${options.without.name} ratios, gateway + Postgres` +
+      `  (goal <= ${percent(options.goal)})  ${verdict}` +
+      (verdict === 'NOT RESOLVED'
+        ? '\n  the interval straddles the goal: rerun with more rounds (BENCH_ROUNDS) or on a quieter machine'
+        : ''),
   );
-  return cost;
+  return cost.median;
 }
 
 async function measure(server: ServerProcess, fixtures: Fixtures, settings: SameRunSettings): Promise<Round> {
@@ -103,6 +145,8 @@ async function measure(server: ServerProcess, fixtures: Fixtures, settings: Same
     concurrency: settings.concurrency,
     warmupMs: settings.warmupMs,
     durationMs: settings.durationMs,
+    body: server.body,
+    headers: server.headers,
     serverCpuMicros: async () => {
       // Called at both ends of the window: the database's backends are read at the same moments.
       dbReadings.push(backendCpu(settings.adminUrl, settings.database));
@@ -119,11 +163,15 @@ async function measure(server: ServerProcess, fixtures: Fixtures, settings: Same
   };
 }
 
-/** The bench's environment (all optional): BENCH_DATABASE_URL, BENCH_TENANTS, BENCH_CONCURRENCY, … */
-export function benchEnv(defaults: { tenants: number; rounds: number }) {
-  const env = (name: string, fallback: number) => {
+/**
+ * The bench's environment (all optional): BENCH_DATABASE_URL, BENCH_TENANTS, BENCH_CONCURRENCY,
+ * BENCH_POOL_SIZE, BENCH_WARMUP_S and BENCH_DURATION_S (seconds, fractions allowed), BENCH_ROUNDS.
+ */
+export function benchEnv(defaults: { tenants: number; rounds: number; warmupS?: number; durationS?: number }) {
+  const env = (name: string, fallback: number, integer = true) => {
     const value = Number(process.env[name] ?? fallback);
-    if (!Number.isInteger(value) || value <= 0) throw new Error(`${name} must be a positive integer`);
+    if (!(value > 0) || (integer && !Number.isInteger(value)))
+      throw new Error(`${name} must be a positive ${integer ? 'integer' : 'number'}`);
     return value;
   };
   return {
@@ -131,8 +179,8 @@ export function benchEnv(defaults: { tenants: number; rounds: number }) {
     tenants: env('BENCH_TENANTS', defaults.tenants),
     concurrency: env('BENCH_CONCURRENCY', 32),
     poolSize: env('BENCH_POOL_SIZE', 10),
-    warmupMs: env('BENCH_WARMUP_S', 2) * 1000,
-    durationMs: env('BENCH_DURATION_S', 5) * 1000,
+    warmupMs: env('BENCH_WARMUP_S', defaults.warmupS ?? 2, false) * 1000,
+    durationMs: env('BENCH_DURATION_S', defaults.durationS ?? 5, false) * 1000,
     rounds: env('BENCH_ROUNDS', defaults.rounds),
   };
 }

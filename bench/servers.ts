@@ -14,6 +14,8 @@ export interface ServerProcess {
   cpuMicros: () => Promise<number>;
   /** The request body this server is sent, when it is not bench/load.ts's AGENTS_QUERY. */
   body?: string;
+  /** Extra request headers this server is sent (a client app's name, for a trusted document). */
+  headers?: Record<string, string>;
   /** Sends a line to the process (see serveChild's onCommand) and waits for its `OK`. */
   command: (line: string) => Promise<void>;
   /** Run before each of this server's rounds (a mode of a shared process switches it on). */

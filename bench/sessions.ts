@@ -10,11 +10,12 @@
  *   on this kind of VM differ by more than the few percent to be measured; one process does not.
  * - `always`, a second process started with `--always-check-session`: every request checked in the
  *   database, nothing remembered (what shipped before the memory), for its Postgres cost.
- * Rounds alternate (bench/same-run.ts). Goal (issue 17): the check costs at most 3 % of CPU per
- * request (gateway + Postgres). The memory's own cost is also timed alone, in this process.
+ * Rounds alternate and are compared in pairs (bench/same-run.ts): many short rounds, since the
+ * pairs cancel this VM's drift between windows. Goal (issue 17): the check costs at most 3 % of CPU
+ * per request (gateway + Postgres). The memory's own cost is also timed alone, in this process.
  *
  * Environment (all optional): BENCH_DATABASE_URL, BENCH_TENANTS (default 1000), BENCH_CONCURRENCY
- * (32), BENCH_POOL_SIZE (10), BENCH_WARMUP_S (2), BENCH_DURATION_S (5), BENCH_ROUNDS (6).
+ * (32), BENCH_POOL_SIZE (10), BENCH_WARMUP_S (1), BENCH_DURATION_S (3), BENCH_ROUNDS (20).
  */
 import { TokenLiveness } from '../src/auth/token-liveness.ts';
 import { appUrlFor } from '../src/db/database-urls.ts';
@@ -24,7 +25,7 @@ import { type Fixtures, seedTenants } from './seed.ts';
 import { modeOf, startServer } from './servers.ts';
 
 const MAX_CHECK_COST = 0.03;
-const settings = benchEnv({ tenants: 1000, rounds: 6 });
+const settings = benchEnv({ tenants: 1000, rounds: 20, warmupS: 1, durationS: 3 });
 const cleanups: Cleanup[] = [];
 
 async function main(): Promise<void> {

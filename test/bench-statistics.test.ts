@@ -1,0 +1,29 @@
+import { describe, expect, it } from 'vitest';
+import { medianInterval, verdictOf } from '../bench/same-run.ts';
+
+// The benches' verdicts (bench/same-run.ts) rest on these two functions.
+describe('the paired statistic of the same-run benches', () => {
+  it('takes the 6th and 15th of 20 sorted values as the 95 % interval of the median', () => {
+    // With B ~ Binomial(20, ½): P(B <= 5) = 0.0207 <= 0.025 < P(B <= 6) = 0.0577.
+    const values = Array.from({ length: 20 }, (_, i) => 20 - i); // 20, 19, …, 1: order must not matter
+    expect(medianInterval(values)).toEqual({ median: 10.5, low: 6, high: 15 });
+  });
+
+  it('gives the whole range when there are too few values to exclude anything', () => {
+    // n = 5: even P(B <= 0) = 1/32 = 0.031 > 0.025.
+    expect(medianInterval([3, 1, 2, 5, 4])).toEqual({ median: 3, low: 1, high: 5 });
+  });
+
+  it('narrows with the number of rounds', () => {
+    // n = 6: P(B <= 0) = 0.0156 <= 0.025 < P(B <= 1) = 0.109, so the interval is [x(1), x(6)].
+    expect(medianInterval([1, 2, 3, 4, 5, 6])).toMatchObject({ low: 1, high: 6 });
+    // n = 9: P(B <= 1) = 0.0195 <= 0.025 < P(B <= 2) = 0.0898, so [x(2), x(8)].
+    expect(medianInterval([1, 2, 3, 4, 5, 6, 7, 8, 9])).toEqual({ median: 5, low: 2, high: 8 });
+  });
+
+  it('passes or misses only when the whole interval is on one side of the goal', () => {
+    expect(verdictOf({ median: 0.01, low: -0.01, high: 0.03 }, 0.03)).toBe('PASS');
+    expect(verdictOf({ median: 0.05, low: 0.031, high: 0.08 }, 0.03)).toBe('MISS');
+    expect(verdictOf({ median: 0.01, low: -0.02, high: 0.04 }, 0.03)).toBe('NOT RESOLVED');
+  });
+});
