@@ -11,9 +11,9 @@
  * Environment (all optional): BENCH_DATABASE_URL, BENCH_TENANTS (default 1000), BENCH_CONCURRENCY
  * (32), BENCH_POOL_SIZE (10), BENCH_WARMUP_S (1), BENCH_DURATION_S (3), BENCH_ROUNDS (20).
  */
-import { createHash } from 'node:crypto';
 import { appUrlFor } from '../src/db/database-urls.ts';
 import { benchFixture, type Cleanup } from './fixture.ts';
+import { publishPlatformApp } from './graphql.ts';
 import { AGENTS_QUERY } from './load.ts';
 import { benchEnv, compareSameRun } from './same-run.ts';
 import { type Fixtures, seedTenants } from './seed.ts';
@@ -35,18 +35,7 @@ async function main(): Promise<void> {
   const fixtures: Fixtures = { tenants: [], agentOwner: new Map() };
   await seedTenants(db.url, fixtures, settings.tenants, tokens);
 
-  const hash = `sha256:${createHash('sha256').update(AGENTS_QUERY).digest('hex')}`;
-  const operator = (await tokens.issue({ kind: 'operator', operatorId: 'bench' })).reveal();
-  const published = await fetch(`http://127.0.0.1:${server.port}/graphql`, {
-    method: 'POST',
-    headers: { 'content-type': 'application/json', authorization: `Bearer ${operator}` },
-    body: JSON.stringify({
-      query: 'mutation ($input: PublishDocumentsInput!) { publishDocuments(input: $input) { app { versions { version documentCount } } } }',
-      variables: { input: { app: APP, version: '1.0.0', platform: true, documents: { [hash]: AGENTS_QUERY } } },
-    }),
-  });
-  const answer = (await published.json()) as { errors?: unknown[] };
-  if (answer.errors) throw new Error(`publishing the bench app failed: ${JSON.stringify(answer.errors)}`);
+  const [hash] = await publishPlatformApp(server.port, tokens, APP, [AGENTS_QUERY]);
 
   console.log(
     `Trusted documents bench on ${db.name}: agents(first: 20) raw vs by hash (${APP}), ${settings.tenants} tenants, ` +

@@ -4,11 +4,13 @@
  * and an ephemeral port. `--without-policies` drops the request policies (trusted documents,
  * limits, rate limits, CSRF) to show their share of the cost; `--without-session-check` skips the
  * users' token liveness check (bench/sessions.ts); `--without-metrics` runs it as METRICS_ENABLED=false
- * does (bench/metrics.ts).
+ * does (bench/metrics.ts); `--production` runs FLEETGATE_MODE=production (users run only trusted
+ * documents: `npm run bench` publishes its operations first). It logs at BENCH_LOG_LEVEL (default
+ * `info`, the production default) into BENCH_LOG_FILE, as a deployed gateway's stdout goes to a
+ * collector; without a file, at `warn` to stderr.
  */
 import pino from 'pino';
 import { openKeyring } from '../src/auth/keyring.ts';
-import { loadConfig } from '../src/config.ts';
 import { startGateway } from '../src/gateway.ts';
 import { LocalKeyProvider } from '../src/keys/index.ts';
 import { createLogger } from '../src/shared/logger.ts';
@@ -19,11 +21,11 @@ const UNTHROTTLED_PER_MINUTE = 1_000_000;
 
 async function main() {
   const config = childConfig();
-  // The gateway's defaults, not this environment: `development` mode lets users send the bench's
-  // ad-hoc query (production mode admits only the trusted-documents manifest).
-  const defaults = loadConfig({});
-  // stdout carries the READY line; warnings and errors go to stderr, which the orchestrator shows.
-  const log = createLogger({ level: 'warn', destination: pino.destination(2) });
+  // stdout carries the READY line, so log lines go to their file (or stderr, which the orchestrator shows).
+  const logFile = process.env.BENCH_LOG_FILE;
+  const log = logFile
+    ? createLogger({ level: process.env.BENCH_LOG_LEVEL ?? 'info', destination: pino.destination({ dest: logFile, sync: true }) })
+    : createLogger({ level: 'warn', destination: pino.destination(2) });
   // The canary creates tenants of its own; the bench's data set stays exactly as seeded. The session
   // check is read per request: `mode no-check` and `mode check` on stdin switch it between rounds.
   const testing = {
@@ -39,7 +41,7 @@ async function main() {
     userTokenTtl: '1h',
     poolSize: config.poolSize,
     policy: {
-      mode: defaults.FLEETGATE_MODE,
+      mode: process.argv.includes('--production') ? 'production' : 'development',
       tenantRateLimitPerMinute: UNTHROTTLED_PER_MINUTE,
       apiKeyRateLimitPerMinute: UNTHROTTLED_PER_MINUTE,
     },

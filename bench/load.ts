@@ -18,11 +18,25 @@ export interface LoadOptions {
   serverCpuMicros: () => Promise<number>;
   /** The database backends' CPU time so far, read at the same moments (bench/postgres-cpu.ts). */
   databaseCpu?: () => Promise<BackendCpu | null>;
-  /** The request body, when the server is asked in its own words (default: AGENTS_QUERY). */
-  body?: string;
+  /** The request body (default: AGENTS_QUERY): fixed, or made per request for the tenant it is sent as. */
+  body?: RequestBody;
+  /** Checks each answer (default: checkPage, a clean page of the tenant's own agents). */
+  check?: AnswerCheck;
   /** Extra request headers (e.g. the client app's name for a trusted document). */
   headers?: Record<string, string>;
 }
+
+export type RequestBody = string | ((tenant: TenantFixture) => string);
+
+/** Whether an answer is right for the tenant it was sent as; counts the rows of other tenants it holds. */
+export type AnswerCheck = (
+  status: number,
+  body: string,
+  tenant: TenantFixture,
+  agentOwner: ReadonlyMap<string, string>,
+  /** The request body the answer is to. */
+  sent: string,
+) => { foreignRows: number; problem?: string };
 
 /** One measurement window; requests answered during the warm-up are checked but not counted. */
 export interface LoadResult {
@@ -80,7 +94,8 @@ export async function runLoad(options: LoadOptions): Promise<LoadResult> {
     while (performance.now() < windowEnd) {
       const tenant = tenants[Math.floor(Math.random() * tenants.length)] as TenantFixture;
       const sent = performance.now();
-      const { status, body } = await post(agent, options.port, tenant.token, requestBody, options.headers).catch((error: Error) => ({
+      const sentBody = typeof requestBody === 'string' ? requestBody : requestBody(tenant);
+      const { status, body } = await post(agent, options.port, tenant.token, sentBody, options.headers).catch((error: Error) => ({
         status: 0,
         body: error.message,
       }));
@@ -91,7 +106,7 @@ export async function runLoad(options: LoadOptions): Promise<LoadResult> {
       }
       if (received >= windowStart && received <= windowEnd) completedInWindow += 1;
       result.checked += 1;
-      const check = checkPage(status, body, tenant.tenantId, agentOwner);
+      const check = (options.check ?? checkPage)(status, body, tenant, agentOwner, sentBody);
       result.foreignRows += check.foreignRows;
       if (check.problem) {
         result.failed += 1;
@@ -159,12 +174,7 @@ interface PageResponse {
  * count matters as much as ownership: an empty page (say, the RLS setting missing) has no foreign
  * row but is still wrong, and would otherwise look fast.
  */
-export function checkPage(
-  status: number,
-  body: string,
-  tenantId: string,
-  agentOwner: ReadonlyMap<string, string>,
-): { foreignRows: number; problem?: string } {
+export const checkPage: AnswerCheck = (status, body, { tenantId }, agentOwner) => {
   let parsed: PageResponse;
   try {
     parsed = JSON.parse(body) as PageResponse;
@@ -174,14 +184,7 @@ export function checkPage(
   const edges = parsed.data?.agents?.edges ?? [];
   let foreignRows = 0;
   for (const edge of edges) {
-    // A Relay global id (`Agent:<uuid>`, base64) or, from a peer that exposes the column, the uuid itself.
-    const id = typeof edge.node?.id === 'string' ? edge.node.id : '';
-    const agentId = agentOwner.has(id)
-      ? id
-      : Buffer.from(id, 'base64')
-          .toString('utf8')
-          .replace(/^Agent:/, '');
-    if (agentOwner.get(agentId) !== tenantId) foreignRows += 1;
+    if (agentOwner.get(agentIdOf(edge.node?.id, agentOwner)) !== tenantId) foreignRows += 1;
   }
   if (foreignRows > 0) return { foreignRows, problem: `tenant ${tenantId} received ${foreignRows} foreign row(s)` };
   if (status !== 200 || parsed.errors?.length) {
@@ -189,6 +192,15 @@ export function checkPage(
   }
   if (edges.length !== AGENTS_PER_TENANT) return { foreignRows, problem: `tenant ${tenantId} received ${edges.length} agents` };
   return { foreignRows };
+};
+
+/** An agent's uuid from a Relay global id (`Agent:<uuid>`, base64) or, from a peer that exposes the column, the uuid itself. */
+export function agentIdOf(id: unknown, agentOwner: ReadonlyMap<string, string>): string {
+  if (typeof id !== 'string') return '';
+  if (agentOwner.has(id)) return id;
+  return Buffer.from(id, 'base64')
+    .toString('utf8')
+    .replace(/^Agent:/, '');
 }
 
 /** Nearest-rank percentile of unsorted samples. */

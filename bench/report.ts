@@ -68,19 +68,7 @@ export function describeRound(result: LoadResult): string {
 
 /** The results table and the goal lines; returns the text to print. */
 export function renderReport(measurements: readonly Measurement[], points: readonly number[]): string {
-  const lines = [
-    '',
-    'Median of the rounds (req/s, CPU per request); p50/p99 over all rounds',
-    `${'tenants'.padStart(8)}  ${'server'.padEnd(15)}${'req/s'.padStart(8)}${'p50 ms'.padStart(9)}${'p99 ms'.padStart(9)}` +
-      `${'gateway µs/req'.padStart(16)}${'postgres µs/req'.padStart(17)}  requests`,
-  ];
-  for (const m of measurements) {
-    lines.push(
-      `${m.tenants.toLocaleString('en-US').padStart(8)}  ${m.server.padEnd(15)}${fmt(rate(m), 0).padStart(8)}` +
-        `${fmt(percentile(m.latenciesMs, 50), 1).padStart(9)}${fmt(percentile(m.latenciesMs, 99), 1).padStart(9)}` +
-        `${fmt(gatewayMicros(m), 0).padStart(16)}${fmt(postgresMicros(m), 0).padStart(17)}  ${m.requests}`,
-    );
-  }
+  const lines = table(measurements);
   const find = (tenants: number, server: ServerName) => measurements.find((x) => x.tenants === tenants && x.server === server);
 
   lines.push('', 'Goals (issue 24): Fleetgate against its peers, same run');
@@ -140,6 +128,44 @@ export function renderReport(measurements: readonly Measurement[], points: reado
     }
   }
   return lines.join('\n');
+}
+
+/** The write's table and goals (bench/mutation.ts): Fleetgate's updateAgent, audit on, against PostGraphile's mutation. */
+export function renderWriteReport(measurements: readonly Measurement[]): string {
+  const lines = table(measurements);
+  const [fleetgate, postgraphile] = [
+    measurements.find((m) => m.server === 'fleetgate'),
+    measurements.find((m) => m.server === 'postgraphile'),
+  ];
+  if (fleetgate && postgraphile) {
+    lines.push('', 'Goals (issue 24): the write, Fleetgate against PostGraphile, same run');
+    const ratio = rate(fleetgate) / rate(postgraphile);
+    lines.push(
+      `${goal('req/s fleetgate/postgraphile', ratio, `>= ${GOALS.throughputVsPostgraphile}`, ratio >= GOALS.throughputVsPostgraphile)}  (${pairedSpread(fleetgate, postgraphile)})`,
+    );
+    const pg = postgresMicros(fleetgate) / postgresMicros(postgraphile);
+    lines.push(
+      goal('postgres cpu/req fleetgate/postgraphile', pg, `<= ${GOALS.postgresCpuVsPostgraphile}`, pg <= GOALS.postgresCpuVsPostgraphile),
+    );
+    lines.push(reference('gateway cpu/req fleetgate/postgraphile', gatewayMicros(fleetgate) / gatewayMicros(postgraphile)));
+  }
+  return lines.join('\n');
+}
+
+/** The medians table, one line per server and point. */
+function table(measurements: readonly Measurement[]): string[] {
+  return [
+    '',
+    'Median of the rounds (req/s, CPU per request); p50/p99 over all rounds',
+    `${'tenants'.padStart(8)}  ${'server'.padEnd(15)}${'req/s'.padStart(8)}${'p50 ms'.padStart(9)}${'p99 ms'.padStart(9)}` +
+      `${'gateway µs/req'.padStart(16)}${'postgres µs/req'.padStart(17)}  requests`,
+    ...measurements.map(
+      (m) =>
+        `${m.tenants.toLocaleString('en-US').padStart(8)}  ${m.server.padEnd(15)}${fmt(rate(m), 0).padStart(8)}` +
+        `${fmt(percentile(m.latenciesMs, 50), 1).padStart(9)}${fmt(percentile(m.latenciesMs, 99), 1).padStart(9)}` +
+        `${fmt(gatewayMicros(m), 0).padStart(16)}${fmt(postgresMicros(m), 0).padStart(17)}  ${m.requests}`,
+    ),
+  ];
 }
 
 /**

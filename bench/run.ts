@@ -22,15 +22,25 @@
  *   BENCH_CPU_PROF      a directory: each server writes <name>.cpuprofile there when it stops
  *   BENCH_BASELINE      another checkout (with node_modules): its gateway runs as `baseline` in the same
  *                       rounds, for a before/after comparison under the same load
+ *   BENCH_MODE          production (default): Fleetgate in FLEETGATE_MODE=production, its operations
+ *                       published as a platform app and sent by id; development: sent as raw queries
+ *   BENCH_LOG_LEVEL     Fleetgate's log level (default info, the production default), lines into a file
+ *   BENCH_MUTATION      0: skip the write comparison (updateAgent against PostGraphile's, default 1)
+ *
+ * Fleetgate runs with the whole policy stack (trusted documents, limits, rate limits, CSRF, audit);
+ * `fleetgate-bare` (BENCH_POLICY_COST) runs without it, raw queries in development mode. After the
+ * reads, at the largest point: the write of bench/mutation.ts, Fleetgate against PostGraphile.
  */
 import { join, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { appUrlFor } from '../src/db/database-urls.ts';
 import { benchFixture, type Cleanup } from './fixture.ts';
 import { MAX_FREEZE_PROPAGATION_MS, measureFreezePropagation } from './freeze-propagation.ts';
-import { type LoadResult, runLoad } from './load.ts';
+import { publishPlatformApp } from './graphql.ts';
+import { AGENTS_QUERY, type LoadResult, runLoad } from './load.ts';
+import { checkRename, FLEETGATE_UPDATE, renameBodies } from './mutation.ts';
 import { backendCpu } from './postgres-cpu.ts';
-import { describeRound, type Measurement, merge, renderReport } from './report.ts';
+import { describeRound, type Measurement, merge, renderReport, renderWriteReport } from './report.ts';
 import { AGENTS_PER_TENANT, type Fixtures, seedTenants } from './seed.ts';
 import { type ServerProcess, startServer } from './servers.ts';
 
@@ -45,7 +55,11 @@ const settings = {
   policyCost: process.env.BENCH_POLICY_COST !== '0',
   peers: process.env.BENCH_PEERS !== '0',
   freezes: positiveInt('BENCH_FREEZES', process.env.BENCH_FREEZES ?? '10'),
+  production: oneOf('BENCH_MODE', process.env.BENCH_MODE ?? 'production', ['production', 'development']) === 'production',
+  mutation: process.env.BENCH_MUTATION !== '0',
 };
+/** The platform app the bench's operations are published as, in production mode. */
+const BENCH_APP = 'bench';
 
 class BenchFailure extends Error {}
 
@@ -56,7 +70,10 @@ async function main(): Promise<void> {
   const { machine, db, keyringDir, tokens } = await benchFixture(settings.adminUrl, cleanups);
 
   const childConfig = { appUrl: appUrlFor(db.url), keyringDir, poolSize: settings.poolSize };
-  const starting = [startServer('fleetgate', './fleetgate-server.ts', childConfig)];
+  const logInto = (name: string) => ({ env: { BENCH_LOG_FILE: join(keyringDir, `${name}.log`) } });
+  const starting = [
+    startServer('fleetgate', './fleetgate-server.ts', childConfig, settings.production ? ['--production'] : [], logInto('fleetgate')),
+  ];
   if (settings.peers) {
     starting.push(startServer('yoga-pg', './yoga-pg-server.ts', childConfig));
     // PostGraphile's Amber preset names the table's connection `allAgents` and the uuid column `rowId`.
@@ -65,7 +82,9 @@ async function main(): Promise<void> {
       startServer('postgraphile', './postgraphile-server.ts', childConfig, [], { body: JSON.stringify({ query: postgraphileQuery }) }),
     );
   }
-  if (settings.policyCost) starting.push(startServer('fleetgate-bare', './fleetgate-server.ts', childConfig, ['--without-policies']));
+  if (settings.policyCost) {
+    starting.push(startServer('fleetgate-bare', './fleetgate-server.ts', childConfig, ['--without-policies'], logInto('fleetgate-bare')));
+  }
   const baseline = process.env.BENCH_BASELINE;
   if (baseline)
     starting.push(startServer('baseline', pathToFileURL(join(resolve(baseline), 'bench/fleetgate-server.ts')).href, childConfig));
@@ -76,12 +95,20 @@ async function main(): Promise<void> {
     if (outcome.status === 'rejected') throw outcome.reason;
     return outcome.value;
   });
+  const [fleetgate] = servers as [ServerProcess];
+  // In production mode users run published documents only: the bench's client publishes its
+  // operations as a platform app, then sends them by id, naming the app, as a deployed client does.
+  const [readId, updateId] = settings.production
+    ? await publishPlatformApp(fleetgate.port, tokens, BENCH_APP, [AGENTS_QUERY, FLEETGATE_UPDATE])
+    : [null, null];
+  if (readId) servers[0] = { ...fleetgate, body: JSON.stringify({ documentId: readId }), headers: { 'x-graphql-client-name': BENCH_APP } };
 
   const { concurrency, poolSize, warmupMs, durationMs, rounds } = settings;
   console.log(
     `Fleetgate bench on ${db.name}: agents(first: 20), concurrency ${concurrency}, pool ${poolSize}, ` +
-      `${rounds} round(s) of ${warmupMs / 1000} s warm-up + ${durationMs / 1000} s per server and point ` +
-      `(${machine})`,
+      `${rounds} round(s) of ${warmupMs / 1000} s warm-up + ${durationMs / 1000} s per server and point, Fleetgate in ` +
+      `${settings.production ? `production mode (by trusted document)` : 'development mode (raw queries)'} at log level ` +
+      `${process.env.BENCH_LOG_LEVEL ?? 'info'} (${machine})`,
   );
 
   const fixtures: Fixtures = { tenants: [], agentOwner: new Map() };
@@ -93,36 +120,28 @@ async function main(): Promise<void> {
     console.log(
       `\n${tenants.toLocaleString('en-US')} tenants seeded (${fixtures.agentOwner.size} agents, ${Math.round(performance.now() - seedStart)} ms)`,
     );
-    const results = new Map<ServerProcess, LoadResult[]>(servers.map((server) => [server, []]));
-    for (let round = 0; round < rounds; round++) {
-      // ABBA order (ABBAABBA over rounds), so drift and bursts of other load on the machine do not favour one server.
-      const order = round % 2 === 0 ? servers : [...servers].reverse();
-      for (const server of order) {
-        const { name, port, cpuMicros, body } = server;
-        const result = await runLoad({
-          port,
-          fixtures,
-          concurrency,
-          warmupMs,
-          durationMs,
-          serverCpuMicros: cpuMicros,
-          databaseCpu: () => backendCpu(settings.adminUrl, db.name),
-          body,
-        });
-        checked += result.checked;
-        console.log(`  round ${round + 1} ${name.padEnd(14)} ${describeRound(result)}`);
-        if (result.failed > 0 || result.foreignRows > 0) {
-          throw new BenchFailure(
-            `${name} at ${tenants} tenants: ${result.foreignRows} foreign row(s), ${result.failed} bad response(s) of ${result.checked}:\n  ` +
-              result.examples.join('\n  '),
-          );
-        }
-        results.get(server)?.push(result);
-      }
-    }
-    for (const [server, serverRounds] of results) measurements.push(merge(tenants, server.name, serverRounds));
+    const reads = await measureRounds(servers, tenants, { fixtures, database: db.name });
+    measurements.push(...reads.measurements);
+    checked += reads.checked;
   }
   console.log(renderReport(measurements, settings.points));
+
+  const postgraphile = servers.find((server) => server.name === 'postgraphile');
+  if (settings.mutation && postgraphile) {
+    const largest = settings.points.at(-1) ?? 0;
+    const bodies = renameBodies(fixtures, updateId);
+    console.log(`\nThe write at ${largest.toLocaleString('en-US')} tenants: rename an agent (bench/mutation.ts)`);
+    const writes = await measureRounds(
+      [
+        { ...(servers[0] as ServerProcess), body: bodies.fleetgate, check: checkRename },
+        { ...postgraphile, body: bodies.postgraphile, check: checkRename },
+      ],
+      largest,
+      { fixtures, database: db.name },
+    );
+    checked += writes.checked;
+    console.log(renderWriteReport(writes.measurements));
+  }
 
   // Freeze propagation: freeze through one gateway process, measured at another (both LISTEN for
   // tenant policy changes). Needs two Fleetgate replicas: the bare one is a second replica here.
@@ -147,10 +166,56 @@ async function main(): Promise<void> {
   console.log(`\nEvery one of ${checked} responses checked: no foreign rows, no errors.`);
 }
 
+/**
+ * `settings.rounds` ABBA rounds of each server at `tenants` on the data set `on`; throws on any
+ * wrong answer. Returns a measurement per server and how many answers were checked.
+ */
+async function measureRounds(
+  servers: ServerProcess[],
+  tenants: number,
+  on: { fixtures: Fixtures; database: string },
+): Promise<{ measurements: Measurement[]; checked: number }> {
+  let checked = 0;
+  const results = new Map<ServerProcess, LoadResult[]>(servers.map((server) => [server, []]));
+  for (let round = 0; round < settings.rounds; round++) {
+    // ABBA order (ABBAABBA over rounds), so drift and bursts of other load on the machine do not favour one server.
+    const order = round % 2 === 0 ? servers : [...servers].reverse();
+    for (const server of order) {
+      const result = await runLoad({
+        port: server.port,
+        fixtures: on.fixtures,
+        concurrency: settings.concurrency,
+        warmupMs: settings.warmupMs,
+        durationMs: settings.durationMs,
+        serverCpuMicros: server.cpuMicros,
+        databaseCpu: () => backendCpu(settings.adminUrl, on.database),
+        body: server.body,
+        headers: server.headers,
+        check: server.check,
+      });
+      checked += result.checked;
+      console.log(`  round ${round + 1} ${server.name.padEnd(14)} ${describeRound(result)}`);
+      if (result.failed > 0 || result.foreignRows > 0) {
+        throw new BenchFailure(
+          `${server.name} at ${tenants} tenants: ${result.foreignRows} foreign row(s), ${result.failed} bad response(s) of ${result.checked}:\n  ` +
+            result.examples.join('\n  '),
+        );
+      }
+      results.get(server)?.push(result);
+    }
+  }
+  return { measurements: [...results].map(([server, serverRounds]) => merge(tenants, server.name, serverRounds)), checked };
+}
+
 async function cleanUp(): Promise<void> {
   for (const cleanup of cleanups.splice(0).reverse()) {
     await cleanup().catch((error: unknown) => console.error(`cleanup failed: ${error instanceof Error ? error.message : String(error)}`));
   }
+}
+
+function oneOf(name: string, value: string, allowed: string[]): string {
+  if (!allowed.includes(value)) throw new Error(`${name} must be one of ${allowed.join(', ')}, got ${value}`);
+  return value;
 }
 
 function positiveInt(name: string, value: string): number {

@@ -3,6 +3,7 @@ import { once } from 'node:events';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
 import type { ChildConfig } from './child.ts';
+import type { AnswerCheck, RequestBody } from './load.ts';
 
 const START_TIMEOUT_MS = 60_000;
 const STOP_TIMEOUT_MS = 5_000;
@@ -13,7 +14,9 @@ export interface ServerProcess {
   /** CPU time the server process has used so far, in microseconds. */
   cpuMicros: () => Promise<number>;
   /** The request body this server is sent, when it is not bench/load.ts's AGENTS_QUERY. */
-  body?: string;
+  body?: RequestBody;
+  /** How its answers are checked, when they are not pages of agents (bench/load.ts's checkPage). */
+  check?: AnswerCheck;
   /** Extra request headers this server is sent (a client app's name, for a trusted document). */
   headers?: Record<string, string>;
   /** Sends a line to the process (see serveChild's onCommand) and waits for its `OK`. */
@@ -40,7 +43,7 @@ export async function startServer(
   script: string,
   config: ChildConfig,
   args: string[] = [],
-  extra: { body?: string; env?: Record<string, string> } = {},
+  extra: { body?: RequestBody; env?: Record<string, string> } = {},
 ): Promise<ServerProcess> {
   // BENCH_CPU_PROF=<dir>: each server writes a V8 CPU profile there when it stops (open it in Chrome DevTools).
   const profile = process.env.BENCH_CPU_PROF

@@ -1,4 +1,4 @@
-import { type DocumentNode, getOperationAST } from 'graphql';
+import { getOperationAST, type OperationDefinitionNode } from 'graphql';
 import type { Plugin } from 'graphql-yoga';
 import { tenantOf } from '../auth/principal.ts';
 import type { Context, RequestContext } from '../context.ts';
@@ -9,7 +9,7 @@ const DENIALS = new Set(['UNAUTHENTICATED', 'FORBIDDEN', 'NOT_FOUND', 'TENANT_FR
 const ENDPOINTS: Record<string, string> = { '/graphql': 'graphql', '/readyz': 'readyz', '/health': 'readyz', '/livez': 'livez' };
 
 /**
- * One log line and the metrics per executed operation: name, principal kind, tenant (in the log;
+ * One log line (`debug` for a successful query, `info` otherwise) and the metrics per executed operation: name, principal kind, tenant (in the log;
  * a metric label only for the operator's allow-listed tenants, see MetricsOptions.tenantLabels), error codes and duration, with the request id from the context's
  * logger; and the latency of every HTTP request by endpoint and status. Never variables or
  * headers: they may hold secrets.
@@ -43,8 +43,12 @@ export function useObservability(
           const codes = errors.map((error) => (busyLimitOf(error) ? 'SERVICE_UNAVAILABLE' : String(error.extensions?.code ?? 'INTERNAL')));
           const outcome = codes.length === 0 ? 'ok' : codes.every((code) => DENIALS.has(code)) ? 'denied' : 'error';
           const seconds = (performance.now() - since) / 1000;
-          if (record) observeOperation(metrics, ctx, args, codes, outcome, seconds);
-          ctx.log.info(
+          const operation = getOperationAST(args.document, args.operationName);
+          if (record) observeOperation(metrics, ctx, operation, args.operationName, codes, outcome, seconds);
+          // A successful read is the one line nobody needs at `info`: the metrics count it. Every
+          // mutation and every refusal or error stays at `info`.
+          const level = outcome === 'ok' && operation?.operation === 'query' ? 'debug' : 'info';
+          ctx.log[level](
             { operation: args.operationName ?? 'anonymous', errors: codes, ms: Math.round(seconds * 10_000) / 10 },
             'operation executed',
           );
@@ -58,17 +62,17 @@ export function useObservability(
 function observeOperation(
   metrics: Metrics,
   ctx: Context,
-  args: { document: unknown; operationName?: string | null },
+  operation: OperationDefinitionNode | null | undefined,
+  operationName: string | null | undefined,
   codes: string[],
   outcome: string,
   seconds: number,
 ): void {
-  const operation = getOperationAST(args.document as DocumentNode, args.operationName);
   const tenant = metrics.tenantLabel(tenantOf(ctx.principal));
   metrics.operationDuration.observe(
     {
       operation_type: operation?.operation ?? 'unknown',
-      operation_name: metrics.operationLabel(args.operationName ?? operation?.name?.value),
+      operation_name: metrics.operationLabel(operationName ?? operation?.name?.value),
       outcome,
       ...tenant,
     },
