@@ -3,10 +3,10 @@ import type { Redis } from 'ioredis';
 import type { Keyring } from './auth/keyring.ts';
 import { TokenLiveness, type TokenLivenessOptions } from './auth/token-liveness.ts';
 import { TokenIssuer } from './auth/tokens.ts';
-import type { TestingSwitches } from './context.ts';
 import type { DatabaseTimeouts } from './db/database-faults.ts';
 import { openOrm } from './db/orm.ts';
 import { DEFAULT_REGION, type Region, Regions } from './db/regions.ts';
+import { ormModel } from './entities.ts';
 import { type KeyProvider, KeyRotation, unconfiguredKeyProvider, VaultKeyProvider } from './keys/index.ts';
 import { credentialStartSecrets } from './modules/credentials/credential-delivery.ts';
 import { credentialKeyHolder } from './modules/credentials/credential-keys.ts';
@@ -29,6 +29,7 @@ import { taskHistoryRetentionJob } from './modules/retention/task-history.ts';
 import { type ErasureDeps, tenantErasureJob } from './modules/tenants/tenant-deletion.service.ts';
 import type { TenantDeletionSettings } from './modules/tenants/tenant-deletion-settings.ts';
 import { RegionalTenantPolicies, TenantPolicyWatcher, type TenantPolicyWatcherOptions } from './modules/tenants/tenant-policy-watcher.ts';
+import type { TestingSwitches } from './request/context.ts';
 import { createServer, type PolicyOptions } from './server.ts';
 import type { Logger } from './shared/logger.ts';
 import { Metrics } from './shared/metrics.ts';
@@ -248,7 +249,7 @@ async function openRegions(options: GatewayOptions): Promise<Regions> {
     await Promise.all(
       regionOptions.map(async (region): Promise<Region> => {
         const home = region.name === homeName;
-        const orm = await openOrm(home ? (options.testing?.ormUrl ?? region.appUrl) : region.appUrl, {
+        const orm = await openOrm(home ? (options.testing?.ormUrl ?? region.appUrl) : region.appUrl, ormModel, {
           poolSize: options.poolSize ?? 10,
           withoutAudit: options.testing?.withoutAudit,
           region: region.name,

@@ -1,10 +1,7 @@
 import { useCSRFPrevention } from '@graphql-yoga/plugin-csrf-prevention';
 import { createYoga, type Plugin } from 'graphql-yoga';
 import type { Redis } from 'ioredis';
-import { principalOf } from './auth/authenticate.ts';
-import { type ContextDeps, createContextFactory, type RequestContext } from './context.ts';
 import { databaseBusyError } from './db/database-faults.ts';
-import { useRequestTransaction } from './db/use-request-transaction.ts';
 import { auditTrail, recordRefusedInput } from './modules/audit/audit-trail.ts';
 import { useAuditedRefusals } from './modules/audit/use-audited-refusals.ts';
 import { useClientAppMetrics } from './modules/documents/use-client-app-metrics.ts';
@@ -19,10 +16,13 @@ import { useSchemaPrivacy } from './modules/policy/use-schema-privacy.ts';
 import { type TrustedDocumentLookup, useTrustedDocuments } from './modules/policy/use-trusted-documents.ts';
 import { useCommittedTenantPolicies } from './modules/tenants/tenant-policy-watcher.ts';
 import { useDeletionGrace } from './modules/tenants/use-deletion-grace.ts';
+import { principalOf } from './request/authenticate.ts';
+import { type ContextDeps, createContextFactory, type RequestContext } from './request/context.ts';
+import { useObservability } from './request/use-observability.ts';
+import { useRequestTransaction } from './request/use-request-transaction.ts';
 import { buildSchema } from './schema.ts';
 import { badInput, internalError, isGraphQLError, withoutInternals } from './shared/errors.ts';
 import type { Readiness } from './shared/readiness.ts';
-import { useObservability } from './shared/use-observability.ts';
 
 export interface PolicyOptions {
   /** See useTrustedDocuments: who may send operations outside the manifest. */

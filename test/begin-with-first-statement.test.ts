@@ -5,6 +5,7 @@ import { afterAll, beforeAll, beforeEach, expect, test } from 'vitest';
 import { sendWithCommit } from '../src/db/commit-prelude.ts';
 import { appUrlFor } from '../src/db/database-urls.ts';
 import { openOrm } from '../src/db/orm.ts';
+import { ormModel } from '../src/entities.ts';
 import { createTestDatabase } from './support/database.ts';
 
 // src/db/begin-with-first-statement.ts against a real Postgres. One pooled connection, so every
@@ -18,7 +19,7 @@ let messages: string[] = [];
 
 beforeAll(async () => {
   database = await createTestDatabase();
-  orm = await openOrm(appUrlFor(database.adminUrl), { poolSize: 1 });
+  orm = await openOrm(appUrlFor(database.adminUrl), ormModel, { poolSize: 1 });
   pool = (await (orm.em.getConnection() as PostgreSqlConnection).getNativeClient()) as pg.Pool;
   const counted = new WeakSet<pg.PoolClient>();
   pool.on('acquire', (client) => {

@@ -4,6 +4,7 @@ import { afterAll, beforeAll, expect, test } from 'vitest';
 import { sendWithCommit } from '../src/db/commit-prelude.ts';
 import { appUrlFor } from '../src/db/database-urls.ts';
 import { openOrm } from '../src/db/orm.ts';
+import { ormModel } from '../src/entities.ts';
 import { createTestDatabase } from './support/database.ts';
 
 // src/db/commit-prelude.ts against a real Postgres: what waits for the COMMIT goes out with it or
@@ -15,7 +16,7 @@ let orm: MikroORM;
 
 beforeAll(async () => {
   database = await createTestDatabase();
-  orm = await openOrm(appUrlFor(database.adminUrl), { poolSize: 1 });
+  orm = await openOrm(appUrlFor(database.adminUrl), ormModel, { poolSize: 1 });
   await orm.em.fork().execute('create temp table prelude_probe (name text not null)');
 });
 afterAll(async () => {

@@ -1,32 +1,14 @@
+import type { EntityClass, EventSubscriber } from '@mikro-orm/core';
 import { MikroORM } from '@mikro-orm/postgresql';
-import { Agent } from '../modules/agents/agent.entity.ts';
-import { ApiKey } from '../modules/api-keys/api-key.entity.ts';
-import { AuditEvent } from '../modules/audit/audit-event.entity.ts';
-import { auditWriter } from '../modules/audit/audit-writer.ts';
-import { AgentCredential } from '../modules/credentials/credential.entity.ts';
-import { memoryEntities } from '../modules/memory/memory.entity.ts';
-import { OidcConnection } from '../modules/oidc/oidc-connection.entity.ts';
-import { sessionEntities } from '../modules/sessions/session.entity.ts';
-import { SupportGrant } from '../modules/support/support-grant.entity.ts';
-import { Task } from '../modules/tasks/task.entity.ts';
-import { Tenant } from '../modules/tenants/tenant.entity.ts';
-import { User } from '../modules/users/user.entity.ts';
 import { FleetgateDriver } from './commit-prelude.ts';
 import { type DatabaseTimeouts, poolOptionsFor } from './database-faults.ts';
 
-export const entities = [
-  Tenant,
-  User,
-  Agent,
-  ApiKey,
-  AuditEvent,
-  SupportGrant,
-  Task,
-  AgentCredential,
-  ...memoryEntities,
-  ...sessionEntities,
-  OidcConnection,
-];
+/** What the ORM maps: every module's entities, and the subscribers that act on each flush (src/entities.ts). */
+export interface OrmModel {
+  // biome-ignore lint/suspicious/noExplicitAny: entity classes of every shape.
+  entities: EntityClass<any>[];
+  subscribers: EventSubscriber[];
+}
 
 /**
  * The ORM, connected as the app role. Schema changes come only from SQL migrations (run as the
@@ -35,6 +17,7 @@ export const entities = [
  */
 export function openOrm(
   appUrl: string,
+  model: OrmModel,
   options: { poolSize?: number; withoutAudit?: boolean; region?: string; timeouts?: DatabaseTimeouts } = {},
 ): Promise<MikroORM> {
   return MikroORM.init({
@@ -44,9 +27,9 @@ export function openOrm(
     // MikroORM finds the transaction in progress by this name (AsyncLocalStorage): one per region, or a
     // region's fork opened inside another region's request transaction would join that transaction.
     contextName: options.region ? `fleetgate-${options.region}` : 'default',
-    entities,
-    // Writes staged audit events before each COMMIT. Off only in bench/audit-bench.ts, to measure the audit's cost.
-    subscribers: options.withoutAudit ? [] : [auditWriter],
+    entities: model.entities,
+    // The audit writer stages events before each COMMIT. Off only in bench/audit-bench.ts, to measure the audit's cost.
+    subscribers: options.withoutAudit ? [] : model.subscribers,
     sessionContext: 'transaction',
     allowGlobalContext: false,
     discovery: { warnWhenNoEntities: true },

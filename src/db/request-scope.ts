@@ -42,7 +42,7 @@ export function forkForPrincipal(orm: MikroORM, principal: Principal): EntityMan
 }
 
 /**
- * The request's EntityManager (src/context.ts). For operators, API keys, support and anonymous
+ * The request's EntityManager (src/request/context.ts). For operators, API keys, support and anonymous
  * callers, forkForPrincipal. A user's or an agent's fork carries the ORM filter parameters but no
  * session variables: its transaction's first statement (`enterUserRequest`, `enterAgentRequest`)
  * sets the same settings and checks the token's liveness in one round trip. Until then RLS matches

@@ -1,7 +1,7 @@
-import type { Context } from '../context.ts';
 import type { Region } from '../db/regions.ts';
 import { forkForPrincipal } from '../db/request-scope.ts';
 import { notFound } from '../shared/errors.ts';
+import type { Context } from './context.ts';
 
 /**
  * Runs a request's work in a region: in the request's own transaction when it is the request's

@@ -6,7 +6,7 @@ import type { Logger } from '../shared/logger.ts';
 
 /**
  * What a service needs from a request: who is calling, the transaction's EntityManager, correlation.
- * The request's context (src/context.ts) is one; so is a job's or a test's scope. Services depend on
+ * The request's context (src/request/context.ts) is one; so is a job's or a test's scope. Services depend on
  * this rather than on the whole context, so the request layer can know the modules without a cycle
  * (test/import-cycles.test.ts).
  */

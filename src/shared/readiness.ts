@@ -1,8 +1,17 @@
 import type { MikroORM } from '@mikro-orm/postgresql';
 import type { KeyProvider } from '../keys/index.ts';
-import type { AccessGate } from '../modules/policy/access-gate.ts';
-import type { ContainerRuntime } from '../modules/provisioning/container-runtime.ts';
 import type { Logger } from './logger.ts';
+
+/** What readiness reads of the access gate (src/modules/policy/access-gate.ts). */
+interface GateState {
+  readonly lockedDown: boolean;
+  readonly policies: { isCurrent(): boolean };
+}
+
+/** What readiness asks of a container engine (src/modules/provisioning/container-runtime.ts). */
+interface Pingable {
+  ping(): Promise<unknown>;
+}
 
 export type CheckState = 'ok' | 'down' | 'draining' | 'locked-down' | 'unconfigured';
 
@@ -37,12 +46,12 @@ export class Readiness {
 
   constructor(
     private readonly deps: {
-      gate: AccessGate;
+      gate: GateState;
       orms: MikroORM[];
       keyProvider?: KeyProvider;
       /** A key provider that logs in (Vault AppRole, Kubernetes): unready while it holds no live token. */
       keyProviderLogin?: { readonly authenticated: boolean };
-      engines?: ContainerRuntime[];
+      engines?: Pingable[];
       log: Logger;
     },
   ) {}

@@ -2,8 +2,8 @@ import type { MikroORM } from '@mikro-orm/postgresql';
 import { type ExecutionArgs, type GraphQLError, getOperationAST } from 'graphql';
 import type { Principal } from '../../auth/principal.ts';
 import { tenantOf } from '../../auth/principal.ts';
-import type { Context } from '../../context.ts';
 import { forkForPrincipal } from '../../db/request-scope.ts';
+import type { Context } from '../../request/context.ts';
 import { auditTargetOf, probeReasonOf } from '../../shared/errors.ts';
 import type { Logger } from '../../shared/logger.ts';
 import type { InputRefusal } from '../policy/use-input-sanitising.ts';
@@ -113,7 +113,7 @@ export function recordRefusedInput(ctx: Context, refusals: readonly InputRefusal
 }
 
 /**
- * Hooks for the request transaction (src/db/use-request-transaction.ts):
+ * Hooks for the request transaction (src/request/use-request-transaction.ts):
  * - before commit, under a support grant, the access event joins the request's transaction, so a
  *   read under a grant is not answered unless its event is written;
  * - after a rollback for errors, refusals and failed mutations are recorded in a transaction of their own.

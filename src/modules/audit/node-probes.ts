@@ -1,5 +1,5 @@
 import { tenantOf } from '../../auth/principal.ts';
-import type { Context } from '../../context.ts';
+import type { Context } from '../../request/context.ts';
 import { recordAudit } from './audit.service.ts';
 
 type GlobalId = { typename: string; id: string };

@@ -1,7 +1,7 @@
 import type { GraphQLError } from 'graphql';
 import type { Plugin } from 'graphql-yoga';
-import { type AuthDeps, principalOf } from '../../auth/authenticate.ts';
 import { type Principal, tenantOf } from '../../auth/principal.ts';
+import { type AuthDeps, principalOf } from '../../request/authenticate.ts';
 import { requestIdOf } from '../../request/request-id.ts';
 import { isRefusedBeforeExecution } from '../../shared/errors.ts';
 import type { Logger } from '../../shared/logger.ts';

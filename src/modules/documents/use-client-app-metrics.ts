@@ -1,6 +1,6 @@
 import { type DocumentNode, getOperationAST } from 'graphql';
 import type { Plugin } from 'graphql-yoga';
-import type { RequestContext } from '../../context.ts';
+import type { RequestContext } from '../../request/context.ts';
 import type { Metrics } from '../../shared/metrics.ts';
 import { trustedDocumentOf } from '../policy/use-trusted-documents.ts';
 

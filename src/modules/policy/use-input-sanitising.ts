@@ -1,6 +1,6 @@
 import type { DirectiveNode, DocumentNode, ExecutionArgs, FieldNode, GraphQLError, SelectionSetNode, ValueNode } from 'graphql';
 import type { Plugin } from 'graphql-yoga';
-import type { Context } from '../../context.ts';
+import type { Context } from '../../request/context.ts';
 import { badInput, clientError } from '../../shared/errors.ts';
 import { escapeUnsafe, type UnsafeCharacter, unsafeCharacterIn } from '../../shared/safe-text.ts';
 

@@ -1,5 +1,5 @@
 import type { Plugin } from 'graphql-yoga';
-import { type AuthDeps, principalOf } from '../../auth/authenticate.ts';
+import { type AuthDeps, principalOf } from '../../request/authenticate.ts';
 import type { Metrics } from '../../shared/metrics.ts';
 import type { Readiness } from '../../shared/readiness.ts';
 import type { AccessGate } from './access-gate.ts';

@@ -1,5 +1,5 @@
 import type { Plugin } from 'graphql-yoga';
-import type { Context, RequestContext } from '../../context.ts';
+import type { Context, RequestContext } from '../../request/context.ts';
 import type { RateLimits } from './rate-limits.ts';
 
 /**

@@ -1,6 +1,6 @@
 import type { ASTVisitor, ValidationContext } from 'graphql';
 import { createGraphQLError, type Plugin } from 'graphql-yoga';
-import { settledPrincipalOf } from '../../auth/authenticate.ts';
+import { settledPrincipalOf } from '../../request/authenticate.ts';
 
 const SUGGESTION = / ?Did you mean .*\?$/;
 

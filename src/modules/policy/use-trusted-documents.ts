@@ -1,7 +1,7 @@
 import { usePersistedOperations } from '@graphql-yoga/plugin-persisted-operations';
 import type { GraphQLParams } from 'graphql-yoga';
-import { type AuthDeps, principalOf } from '../../auth/authenticate.ts';
 import { CLIENT_APP_NAME, type Principal, tenantOf } from '../../auth/principal.ts';
+import { type AuthDeps, principalOf } from '../../request/authenticate.ts';
 import { clientError } from '../../shared/errors.ts';
 
 /** The app a request runs when it names none and its credential is bound to none: the gateway's own operations. */

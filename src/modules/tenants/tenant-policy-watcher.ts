@@ -281,7 +281,7 @@ export function policyOfTenant(tenant: { status: string; rateLimitPerMinute?: nu
 
 /**
  * Applies the changes of `applyAfterCommit` to this replica's view when the operation ends
- * without errors: the request transaction (src/db/use-request-transaction.ts) has committed by
+ * without errors: the request transaction (src/request/use-request-transaction.ts) has committed by
  * then, and rolls back whenever the result carries an error. So the replica that froze a tenant
  * refuses it from the moment the mutation's answer leaves; other replicas follow through the feed.
  */

@@ -1,5 +1,5 @@
 import { builder } from '../../builder.ts';
-import type { Context } from '../../context.ts';
+import type { Context } from '../../request/context.ts';
 import { inRegion, inTenantRegion } from '../../request/in-region.ts';
 import { keysetConnection } from '../common/connection.ts';
 import { sessionClientAppOf } from '../policy/use-trusted-documents.ts';

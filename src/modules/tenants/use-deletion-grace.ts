@@ -1,6 +1,6 @@
 import { type DocumentNode, getOperationAST, Kind, type SelectionSetNode } from 'graphql';
 import type { Plugin } from 'graphql-yoga';
-import type { Context, RequestContext } from '../../context.ts';
+import type { Context, RequestContext } from '../../request/context.ts';
 import { clientError } from '../../shared/errors.ts';
 
 /**

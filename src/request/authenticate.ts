@@ -1,12 +1,12 @@
+import type { Principal } from '../auth/principal.ts';
+import { API_KEY_PREFIX, looksLikeApiKey, parseTenantSecret, secretMatches } from '../auth/tenant-secrets.ts';
+import type { TokenIssuer } from '../auth/tokens.ts';
 import type { Regions } from '../db/regions.ts';
 import { forkForPrincipal } from '../db/request-scope.ts';
 import { ApiKey } from '../modules/api-keys/api-key.entity.ts';
 import { SupportGrant } from '../modules/support/support-grant.entity.ts';
 import { unauthenticated } from '../shared/errors.ts';
 import type { Logger } from '../shared/logger.ts';
-import type { Principal } from './principal.ts';
-import { API_KEY_PREFIX, looksLikeApiKey, parseTenantSecret, secretMatches } from './tenant-secrets.ts';
-import type { TokenIssuer } from './tokens.ts';
 
 const principals = new WeakMap<Request, Promise<Principal>>();
 const settled = new WeakMap<Request, Principal>();

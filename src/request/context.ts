@@ -1,24 +1,24 @@
 import type { GraphQLError } from 'graphql';
 import type { YogaInitialContext } from 'graphql-yoga';
-import { principalOf } from './auth/authenticate.ts';
-import type { Keyring } from './auth/keyring.ts';
-import type { Principal } from './auth/principal.ts';
-import type { TokenLiveness } from './auth/token-liveness.ts';
-import type { TokenIssuer } from './auth/tokens.ts';
-import type { Region, Regions } from './db/regions.ts';
-import { forkForPrincipal, forkForRequest } from './db/request-scope.ts';
-import type { CredentialKeys } from './modules/credentials/credential.service.ts';
-import type { BackupAccess } from './modules/enterprise/backup.service.ts';
-import type { IssuerKeys } from './modules/oidc/issuer-keys.ts';
-import type { AccessGate, AccessGrant } from './modules/policy/access-gate.ts';
-import type { CostLimitOptions } from './modules/policy/use-cost-limit.ts';
-import type { AgentRuntimeAccess } from './modules/provisioning/runtime-access.ts';
-import { DEFAULT_TENANT_DELETION, type TenantDeletionSettings } from './modules/tenants/tenant-deletion-settings.ts';
-import { requestIdOf } from './request/request-id.ts';
-import type { RequestScope } from './request/scope.ts';
-import { unauthenticated } from './shared/errors.ts';
-import type { Logger } from './shared/logger.ts';
-import type { Metrics } from './shared/metrics.ts';
+import type { Keyring } from '../auth/keyring.ts';
+import type { Principal } from '../auth/principal.ts';
+import type { TokenLiveness } from '../auth/token-liveness.ts';
+import type { TokenIssuer } from '../auth/tokens.ts';
+import type { Region, Regions } from '../db/regions.ts';
+import { forkForPrincipal, forkForRequest } from '../db/request-scope.ts';
+import type { CredentialKeys } from '../modules/credentials/credential.service.ts';
+import type { BackupAccess } from '../modules/enterprise/backup.service.ts';
+import type { IssuerKeys } from '../modules/oidc/issuer-keys.ts';
+import type { AccessGate, AccessGrant } from '../modules/policy/access-gate.ts';
+import type { CostLimitOptions } from '../modules/policy/use-cost-limit.ts';
+import type { AgentRuntimeAccess } from '../modules/provisioning/runtime-access.ts';
+import { DEFAULT_TENANT_DELETION, type TenantDeletionSettings } from '../modules/tenants/tenant-deletion-settings.ts';
+import { unauthenticated } from '../shared/errors.ts';
+import type { Logger } from '../shared/logger.ts';
+import type { Metrics } from '../shared/metrics.ts';
+import { principalOf } from './authenticate.ts';
+import { requestIdOf } from './request-id.ts';
+import type { RequestScope } from './scope.ts';
 
 export interface Context extends YogaInitialContext, RequestContext {}
 

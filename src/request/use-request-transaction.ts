@@ -2,10 +2,10 @@ import type { PostgreSqlConnection } from '@mikro-orm/postgresql';
 import { type DocumentNode, type ExecutionArgs, type GraphQLError, getOperationAST } from 'graphql';
 import type { Plugin } from 'graphql-yoga';
 import type pg from 'pg';
-import type { Context, RequestContext, TestingSwitches } from '../context.ts';
+import { isLeanRead, LeanRead, UserTokenNotLive } from '../db/lean-read.ts';
+import { enterAgentRequest, enterUserRequest } from '../db/request-scope.ts';
 import { unauthenticated } from '../shared/errors.ts';
-import { isLeanRead, LeanRead, UserTokenNotLive } from './lean-read.ts';
-import { enterAgentRequest, enterUserRequest } from './request-scope.ts';
+import type { Context, RequestContext, TestingSwitches } from './context.ts';
 
 class RollbackForErrors extends Error {}
 class TokenNotLive extends Error {}
