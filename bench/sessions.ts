@@ -15,7 +15,8 @@
  * per request (gateway + Postgres). The memory's own cost is also timed alone, in this process.
  *
  * Environment (all optional): BENCH_DATABASE_URL, BENCH_TENANTS (default 1000), BENCH_CONCURRENCY
- * (32), BENCH_POOL_SIZE (10), BENCH_WARMUP_S (1), BENCH_DURATION_S (3), BENCH_ROUNDS (20).
+ * (32), BENCH_POOL_SIZE (10), BENCH_WARMUP_S (1), BENCH_DURATION_S (3), BENCH_ROUNDS (20), BENCH_ALWAYS
+ * (0: without the `always` process, for many short rounds of the two modes alone).
  */
 import { TokenLiveness } from '../src/auth/token-liveness.ts';
 import { appUrlFor } from '../src/db/database-urls.ts';
@@ -35,8 +36,12 @@ async function main(): Promise<void> {
   cleanups.push(gateway.stop);
   const checked = modeOf(gateway, 'fleetgate', 'mode check');
   const unchecked = modeOf(gateway, 'no-check', 'mode no-check');
-  const always = await startServer('always', './fleetgate-server.ts', config, ['--always-check-session']);
-  cleanups.push(always.stop);
+  const also = [];
+  if (process.env.BENCH_ALWAYS !== '0') {
+    const always = await startServer('always', './fleetgate-server.ts', config, ['--always-check-session']);
+    cleanups.push(always.stop);
+    also.push(always);
+  }
   const fixtures: Fixtures = { tenants: [], agentOwner: new Map() };
   await seedTenants(db.url, fixtures, settings.tenants, tokens);
   console.log(
@@ -48,7 +53,7 @@ async function main(): Promise<void> {
     goal: MAX_CHECK_COST,
     with: checked,
     without: unchecked,
-    also: [always],
+    also,
     fixtures,
     settings: { ...settings, database: db.name },
   });

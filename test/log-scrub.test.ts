@@ -22,3 +22,15 @@ test('scrubbing known secret values keeps every log line valid JSON, whatever th
   expect((JSON.parse(lines[3] ?? '{}') as { note: string }).note).toBe('[redacted][redacted]');
   expect((JSON.parse(lines[4] ?? '{}') as { note: string }).note).toBe('before [redacted] after');
 });
+
+test('an API key, a sign-in link or a refresh token pasted into a message is scrubbed even when no Secret holds it', () => {
+  const { log, text } = capturedLogger();
+  const pasted = ['fgk_', 'fgl_', 'fgr_'].map((prefix) => `${prefix}${'Zm9vYmFyYmF6'.repeat(4)}-_x`);
+  for (const token of pasted) log.warn(`client sent ${token} in the wrong header`);
+  const lines = text().trim().split('\n');
+  expect(lines).toHaveLength(3);
+  for (const [i, token] of pasted.entries()) {
+    expect(lines[i]).not.toContain(token);
+    expect((JSON.parse(lines[i] ?? '{}') as { msg: string }).msg).toBe('client sent [redacted] in the wrong header');
+  }
+});

@@ -34,7 +34,7 @@ const redactPaths = [
 /** Catches bearer credentials and our own token formats in free text, whether registered or not. */
 const TOKEN_PATTERNS = [
   /\beyJ[\w-]+\.[\w-]+\.[\w-]+/g, // a JWT
-  /\bfgk_[\w-]{20,}/g, // a Fleetgate API key
+  /\bfg[klr]_[\w-]{20,}/g, // the gateway's own bearer secrets: API keys, sign-in links, refresh tokens (src/auth/tenant-secrets.ts)
   /(bearer\s+)[^\s"\\]+/gi,
 ];
 
