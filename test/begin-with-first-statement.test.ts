@@ -123,3 +123,35 @@ test('a client released with its BEGIN still waiting does not hand it to the nex
   const [a, b] = [await txid(orm.em.fork()), await txid(orm.em.fork())];
   expect(a).not.toBe(b);
 });
+
+test('a statement that only sets transaction-local settings travels with the next one, and applies to it', async () => {
+  const seen = await orm.em.fork().transactional(async (em) => {
+    await em.execute('select set_config(?, ?, true), set_config(?, ?, true)', ['fleetgate.probe', 'held', 'fleetgate.other', 'too']);
+    const [row] = await em.execute<{ probe: string; other: string }[]>(
+      "select current_setting('fleetgate.probe') as probe, current_setting('fleetgate.other') as other",
+    );
+    return row;
+  });
+  expect(seen).toEqual({ probe: 'held', other: 'too' });
+  expect(messages).toEqual([
+    "begin;\nselect set_config('fleetgate.probe', 'held', true), set_config('fleetgate.other', 'too', true);\n" +
+      "select current_setting('fleetgate.probe') as probe, current_setting('fleetgate.other') as other",
+    'commit',
+  ]);
+  // Transaction-local: gone with the transaction, on this same pooled connection.
+  const [after] = await orm.em.fork().execute<{ probe: string | null }[]>("select current_setting('fleetgate.probe', true) as probe");
+  expect(after?.probe ?? '').toBe('');
+});
+
+test('settings followed by nothing send nothing', async () => {
+  await orm.em.fork().transactional((em) => em.execute('select set_config(?, ?, true)', ['fleetgate.probe', 'unused']));
+  expect(messages).toEqual([]);
+});
+
+test('settings with a value that needs quoting, or any other statement, are sent as usual', async () => {
+  await orm.em.fork().transactional(async (em) => {
+    await em.execute('select set_config(?, ?, true)', ['fleetgate.probe', "it's"]);
+    await txid(em);
+  });
+  expect(messages).toEqual(["begin;\nselect set_config('fleetgate.probe', 'it''s', true)", 'select txid_current()::text as id', 'commit']);
+});

@@ -2,8 +2,17 @@ import pg from 'pg';
 
 type QueryResult = pg.QueryResult;
 
-/** What a plain BEGIN, COMMIT or ROLLBACK that needed no message answers. */
+/** What a plain BEGIN, COMMIT or ROLLBACK that needed no message answers, and a settings statement held back. */
 const answered = (command: string): QueryResult => ({ command, rowCount: null, oid: 0, fields: [], rows: [] });
+
+/**
+ * A statement that only sets transaction-local settings, its values inlined as MikroORM sends them
+ * (`select set_config('app.tenant_id', '…', true), set_config('search_path', '…', true)`): the
+ * request's entry when its token is vouched for, and a tenant entered later. It changes nothing
+ * but the settings and its answer is not read, so it may wait and travel with the next statement.
+ * A value holding a quote does not match and is sent as any other statement.
+ */
+const SETTINGS_ONLY = /^select set_config\('[^']*', '[^']*', true\)(, set_config\('[^']*', '[^']*', true\))*$/;
 
 /**
  * The ORM pool's client: a transaction's plain `begin` is not sent on its own but in the same message
@@ -18,6 +27,12 @@ const answered = (command: string): QueryResult => ({ command, rowCount: null, o
  * statements all merge). A message of several statements answers with an array of results; the
  * caller asked for one statement's and gets the last one's.
  *
+ * A statement that only sets transaction-local settings (SETTINGS_ONLY) right after the `begin` waits
+ * too and goes out in the same message as the next one (`begin; <settings>; <statement>`): with a
+ * vouched token, a user's request through the ORM enters its tenant without a round trip of its own.
+ * It runs before that statement, in the same transaction, as it would have on its own; a
+ * transaction that sends nothing after it never sends it.
+ *
  * One difference needs care: Postgres parses a whole message before running any of it, so a syntax
  * error in the first statement means the BEGIN did not run either and no transaction is open. The
  * client then refuses every statement of that transaction until its COMMIT or ROLLBACK (sent as a
@@ -30,6 +45,8 @@ const answered = (command: string): QueryResult => ({ command, rowCount: null, o
  */
 export class BeginWithFirstStatementClient extends pg.Client {
   #state: 'idle' | 'begin waiting' | 'opening failed' = 'idle';
+  /** While a `begin` waits: it and the settings statements held back with it, in order. */
+  #waiting: string[] = [];
 
   // biome-ignore lint/suspicious/noExplicitAny: pg's query() has a dozen overloads; this one passes every call through unchanged.
   override query(config: any, values?: any, callback?: any): any {
@@ -38,6 +55,7 @@ export class BeginWithFirstStatementClient extends pg.Client {
     if (this.#state === 'idle') {
       if (plain && text === 'begin') {
         this.#state = 'begin waiting';
+        this.#waiting = ['begin'];
         return Promise.resolve(answered('BEGIN'));
       }
       return super.query(config, values, callback);
@@ -51,16 +69,22 @@ export class BeginWithFirstStatementClient extends pg.Client {
       if (text !== undefined) return Promise.reject(refused);
       throw refused; // a cursor or a callback: pg itself throws on a query it cannot take
     }
-    // A `begin` is waiting.
+    // A `begin` is waiting, with any settings held back after it.
+    if (plain && SETTINGS_ONLY.test(text)) {
+      this.#waiting.push(text);
+      return Promise.resolve(answered('SELECT'));
+    }
+    const waiting = this.#waiting.join(';\n');
     this.#state = 'idle';
+    this.#waiting = [];
     if (plain && (text === 'commit' || text === 'rollback')) return Promise.resolve(answered(text.toUpperCase()));
     if (!plain) {
-      // Parameters (extended protocol) or a cursor cannot share a message: the `begin` goes first, on
-      // the client's own queue, so in order; if it failed, the connection is broken and so is this query.
-      super.query('begin').catch(() => undefined);
+      // Parameters (extended protocol) or a cursor cannot share a message: the `begin` (and settings)
+      // go first, on the client's own queue, so in order; if they failed, so does this query's transaction.
+      super.query(waiting).catch(() => undefined);
       return super.query(config, values, callback);
     }
-    return (super.query(`begin;\n${text}`) as Promise<QueryResult | QueryResult[]>).then(
+    return (super.query(`${waiting};\n${text}`) as Promise<QueryResult | QueryResult[]>).then(
       (result) => (Array.isArray(result) ? (result[result.length - 1] as QueryResult) : result),
       (error: unknown) => {
         this.#state = 'opening failed';
@@ -72,6 +96,7 @@ export class BeginWithFirstStatementClient extends pg.Client {
   /** The pool took the client back: a transaction that never sent anything leaves nothing behind. */
   forgetTransaction(): void {
     this.#state = 'idle';
+    this.#waiting = [];
   }
 }
 
