@@ -1,16 +1,13 @@
-import { type ChildProcess, spawn } from 'node:child_process';
-import { mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { openKeyring } from '../src/auth/keyring.ts';
 import { TokenIssuer } from '../src/auth/tokens.ts';
-import { appUrlFor } from '../src/db/database-urls.ts';
-import { adminQuery, createTestDatabase } from './support/database.ts';
+import { adminQuery } from './support/database.ts';
 import { errorCodes, expectNoErrors, type Gateway, startGateway } from './support/gateway.ts';
 import { AuditEvents, ListAgents, Me, OwnTenant } from './support/operations.ts';
-import { freePorts } from './support/ports.ts';
+import { type Replicas, startReplicas } from './support/replicas.ts';
+import { millisUntil } from './support/wait.ts';
 
 const FREEZE = 'mutation ($id: ID!, $reason: String!) { freezeTenant(id: $id, reason: $reason) { status frozenReason } }';
 const UNFREEZE = 'mutation ($id: ID!) { unfreezeTenant(id: $id) { status } }';
@@ -45,7 +42,7 @@ describe('freeze on one gateway', () => {
     expect(frozen.body).toEqual({ data: { freezeTenant: { status: 'FROZEN', frozenReason: 'unpaid invoice' } } });
 
     // The change reaches this replica through the same feed as every other, within a second.
-    await waitFor(async () => errorCodes(await gw.execute(Me, {}, { token: acme.ownerToken }))[0] === 'TENANT_FROZEN', 1_000);
+    await millisUntil(async () => errorCodes(await gw.execute(Me, {}, { token: acme.ownerToken }))[0] === 'TENANT_FROZEN', 1_000);
     for (const response of [
       await gw.execute(Me, {}, { token: acme.ownerToken }),
       await gw.execute(ListAgents, { first: 1 }, { token: key }),
@@ -56,7 +53,7 @@ describe('freeze on one gateway', () => {
     expectNoErrors(await gw.execute(Me, {}, { token: other.ownerToken })); // others unaffected
 
     await run(operator, UNFREEZE, { id: acme.id });
-    await waitFor(async () => !(await gw.execute(OwnTenant, {}, { token: acme.ownerToken })).errors, 1_000);
+    await millisUntil(async () => !(await gw.execute(OwnTenant, {}, { token: acme.ownerToken })).errors, 1_000);
     const { auditEvents } = expectNoErrors(await gw.execute(AuditEvents, {}, { token: acme.ownerToken }));
     const lifecycle = auditEvents.edges.map((edge) => edge.node).filter((event) => event.action.startsWith('tenant.'));
     expect(lifecycle.map((event) => [event.action, event.actorType, event.detail])).toEqual([
@@ -82,7 +79,7 @@ describe('freeze on one gateway', () => {
     } finally {
       await client.end();
     }
-    await waitFor(async () => errorCodes(await gw.execute(Me, {}, { token: acme.ownerToken }))[0] === 'TENANT_FROZEN', 1_000);
+    await millisUntil(async () => errorCodes(await gw.execute(Me, {}, { token: acme.ownerToken }))[0] === 'TENANT_FROZEN', 1_000);
     expect(errorCodes(await gw.execute(Me, {}, { token: acme.ownerToken }))).toEqual(['TENANT_FROZEN']);
   });
 
@@ -144,7 +141,7 @@ describe('freeze on one gateway', () => {
     expect(errorCodes(refused)).toEqual(['SERVICE_UNAVAILABLE']);
     expect((await gw.yoga.fetch('http://gateway.test/health')).status).toBe(503);
     // It reconnects by itself and serves again.
-    await waitFor(async () => !(await gw.execute(Me, {}, { token: acme.ownerToken })).errors, 5_000);
+    await millisUntil(async () => !(await gw.execute(Me, {}, { token: acme.ownerToken })).errors, 5_000);
     expect((await gw.yoga.fetch('http://gateway.test/health')).status).toBe(200);
   });
 });
@@ -158,63 +155,16 @@ async function gwFetch(gw: Gateway, token: string, query: string, variables: Rec
   return { status: response.status, body: (await response.json()) as { data?: unknown; errors?: { extensions?: { code?: string } }[] } };
 }
 
-async function waitFor(condition: () => Promise<boolean>, timeoutMs: number): Promise<number> {
-  const started = performance.now();
-  while (performance.now() - started < timeoutMs) {
-    if (await condition()) return performance.now() - started;
-    await new Promise((resolve) => setTimeout(resolve, 10));
-  }
-  throw new Error(`condition not met within ${timeoutMs}ms`);
-}
-
 describe('freeze across two gateway processes on one database', () => {
-  const replicas: ChildProcess[] = [];
-  let home: string;
-  let database: Awaited<ReturnType<typeof createTestDatabase>>;
+  let replicas: Replicas | undefined;
   afterAll(async () => {
-    for (const replica of replicas) replica.kill('SIGKILL');
-    await database?.drop();
-    if (home) await rm(home, { recursive: true, force: true });
+    await replicas?.stop();
   });
 
-  function startReplica(port: number): Promise<string> {
-    const child = spawn(process.execPath, ['--import', 'tsx', 'src/main.ts'], {
-      env: {
-        PATH: process.env.PATH,
-        HOME: process.env.HOME,
-        FLEETGATE_HOME: home,
-        DATABASE_URL: database.adminUrl,
-        APP_DATABASE_URL: appUrlFor(database.adminUrl),
-        PORT: String(port),
-        METRICS_PORT: '0', // a free port each: replicas and parallel test runs share this host
-        LOG_LEVEL: 'warn',
-        CANARY_INTERVAL_SECONDS: '0',
-      },
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    replicas.push(child);
-    let output = '';
-    return new Promise((resolve, reject) => {
-      const timer = setTimeout(() => reject(new Error(`replica not up:\n${output}`)), 60_000);
-      const onData = (chunk: Buffer) => {
-        output += String(chunk);
-        if (output.includes('Fleetgate is up')) {
-          clearTimeout(timer);
-          resolve(`http://127.0.0.1:${port}/graphql`);
-        }
-      };
-      child.stdout?.on('data', onData);
-      child.stderr?.on('data', onData);
-      child.on('exit', (code) => reject(new Error(`replica exited ${code}:\n${output}`)));
-    });
-  }
-
   test('a freeze, and a member’s removal, demotion, suspension or ended session, through replica 1 is enforced by replica 2 within one second', async () => {
-    home = await mkdtemp(join(tmpdir(), 'fleetgate-replicas-'));
-    database = await createTestDatabase();
-    const port = await freePorts(2);
-    const [one, two] = await Promise.all([startReplica(port), startReplica(port + 1)]);
-    const tokens = new TokenIssuer(await openKeyring(join(home, 'keyring')), '1h');
+    replicas = await startReplicas(2);
+    const [one, two] = replicas.urls as [string, string];
+    const tokens = new TokenIssuer(await openKeyring(join(replicas.home, 'keyring')), '1h');
     const operator = (await tokens.issue({ kind: 'operator', operatorId: 'op' })).reveal();
 
     const signUp = await fetch(one, {
@@ -230,7 +180,7 @@ describe('freeze across two gateway processes on one database', () => {
 
     const frozenAt = performance.now();
     expect((await graphql(one, operator, FREEZE, { id: data.signUp.tenant.id, reason: 'replica test' })).body.errors).toBeUndefined();
-    const propagation = await waitFor(
+    const propagation = await millisUntil(
       async () => (await graphql(two, owner, '{ me { id } }')).body.errors?.[0]?.extensions?.code === 'TENANT_FROZEN',
       5_000,
     );
@@ -238,7 +188,7 @@ describe('freeze across two gateway processes on one database', () => {
     expect(propagation).toBeLessThan(1_000);
 
     await graphql(two, operator, UNFREEZE, { id: data.signUp.tenant.id });
-    await waitFor(async () => !(await graphql(one, owner, '{ me { id } }')).body.errors, 1_000);
+    await millisUntil(async () => !(await graphql(one, owner, '{ me { id } }')).body.errors, 1_000);
 
     // People come and go on every replica at once: a member signed in on replica 2 loses access
     // there as soon as replica 1 demotes it, ends its session or removes it.
@@ -273,7 +223,7 @@ describe('freeze across two gateway processes on one database', () => {
       // The replica that made the change refuses the very next request (TokenLiveness.changing) ...
       expect([name, await refusedOn(one, m.token)]).toEqual([name, true]);
       // ... and the other as soon as the liveness feed reaches it: within one second.
-      const propagation = await waitFor(() => refusedOn(two, m.token), 5_000);
+      const propagation = await millisUntil(() => refusedOn(two, m.token), 5_000);
       expect([name, propagation < 1_000]).toEqual([name, true]);
     }
   }, 120_000);

@@ -1,14 +1,13 @@
-import { type ChildProcess, spawn } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
-import { appUrlFor } from '../src/db/database-urls.ts';
 import manifest from '../src/generated/operations/persisted-documents.json' with { type: 'json' };
-import { ADMIN_URL, adminQuery, createTestDatabase } from './support/database.ts';
+import { ADMIN_URL, adminQuery } from './support/database.ts';
 import { type Gateway, startGateway } from './support/gateway.ts';
-import { freePorts } from './support/ports.ts';
+import { type Replicas, startReplicas } from './support/replicas.ts';
+import { millisUntil } from './support/wait.ts';
 
 /** sha256 as the client preset computes it: of the document string exactly as published. */
 const hashOf = (document: string) => `sha256:${createHash('sha256').update(document).digest('hex')}`;
@@ -139,7 +138,7 @@ describe('trusted documents on one production gateway', () => {
       { token: acme.token },
     );
     expect(retired.body.errors).toBeUndefined();
-    await waitFor(async () => codes(await run())[0] === 'PERSISTED_QUERY_NOT_IN_LIST', 1_000);
+    await millisUntil(async () => codes(await run())[0] === 'PERSISTED_QUERY_NOT_IN_LIST', 1_000);
   });
 
   test('a manifest with one invalid operation is refused whole, naming it; wrong hashes and over-limit documents too', async () => {
@@ -279,13 +278,13 @@ describe('trusted documents on one production gateway', () => {
       { token: operator },
     );
     expect(published.body.errors).toBeUndefined();
-    await waitFor(async () => !(await post(gw, byHash(console), { token: a.token, app: 'fleetgate-console' })).body.errors, 1_000);
+    await millisUntil(async () => !(await post(gw, byHash(console), { token: a.token, app: 'fleetgate-console' })).body.errors, 1_000);
     await post(
       gw,
       { query: RETIRE, variables: { input: { app: 'fleetgate-console', version: '2.0.0', platform: true } } },
       { token: operator },
     );
-    await waitFor(
+    await millisUntil(
       async () => codes(await post(gw, byHash(console), { token: a.token, app: 'fleetgate-console' }))[0] === 'PERSISTED_QUERY_NOT_IN_LIST',
       1_000,
     );
@@ -421,7 +420,7 @@ describe('an enterprise tenant’s apps', () => {
       expect(codes(await post(gw, byHash(doc), { token: shop.ownerToken, app: 'teller' }))).toEqual(['PERSISTED_QUERY_NOT_IN_LIST']);
       // Retired there, refused at once (the schema's copy of the trigger notifies like the shared table's).
       await post(gw, { query: RETIRE, variables: { input: { app: 'teller', version: '1' } } }, { token: bank.ownerToken });
-      await waitFor(
+      await millisUntil(
         async () => codes(await post(gw, byHash(doc), { token: bank.ownerToken, app: 'teller' }))[0] === 'PERSISTED_QUERY_NOT_IN_LIST',
         1_000,
       );
@@ -432,56 +431,20 @@ describe('an enterprise tenant’s apps', () => {
 });
 
 describe('publish and retire across two gateway processes on one database', () => {
-  const replicas: ChildProcess[] = [];
-  let home: string;
-  let database: Awaited<ReturnType<typeof createTestDatabase>>;
+  let replicas: Replicas | undefined;
   afterAll(async () => {
-    for (const child of replicas) child.kill('SIGKILL');
-    await database?.drop();
-    if (home) await rm(home, { recursive: true, force: true });
+    await replicas?.stop();
   });
 
-  async function startReplica(port: number): Promise<string> {
-    const child = spawn(process.execPath, ['--import', 'tsx', 'src/main.ts'], {
-      env: {
-        PATH: process.env.PATH,
-        HOME: process.env.HOME,
-        FLEETGATE_HOME: home,
-        DATABASE_URL: database.adminUrl,
-        APP_DATABASE_URL: appUrlFor(database.adminUrl),
-        PORT: String(port),
-        METRICS_PORT: '0',
-        LOG_LEVEL: 'warn',
-        CANARY_INTERVAL_SECONDS: '0',
-        FLEETGATE_MODE: 'production',
-        NODE_ENV: 'production',
-        SIGN_UP: 'open',
-        SIGN_UP_PER_IP_PER_HOUR: '100000',
-      },
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    replicas.push(child);
-    let output = '';
-    return new Promise((resolve, reject) => {
-      const timer = setTimeout(() => reject(new Error(`replica not up:\n${output}`)), 120_000);
-      const onData = (chunk: Buffer) => {
-        output += String(chunk);
-        if (output.includes('Fleetgate is up')) {
-          clearTimeout(timer);
-          resolve(`http://127.0.0.1:${port}/graphql`);
-        }
-      };
-      child.stdout?.on('data', onData);
-      child.stderr?.on('data', onData);
-      child.on('exit', (code) => reject(new Error(`replica exited ${code}:\n${output}`)));
-    });
-  }
-
   test('published through replica 1, the hash runs on replica 2; retired through replica 1, replica 2 refuses it within one second', async () => {
-    home = await mkdtemp(join(tmpdir(), 'fleetgate-documents-'));
-    database = await createTestDatabase();
-    const port = await freePorts(2);
-    const [one, two] = await Promise.all([startReplica(port), startReplica(port + 1)]);
+    replicas = await startReplicas(2, {
+      FLEETGATE_MODE: 'production',
+      NODE_ENV: 'production',
+      SIGN_UP: 'open',
+      SIGN_UP_PER_IP_PER_HOUR: '100000',
+    });
+    const [one, two] = replicas.urls as [string, string];
+    const home = replicas.home;
     // Production mode: a raw query from a user is refused on both.
     const acme = await signUp(one, `two-${Date.now()}`);
     expect(codes(await post(two, { query: TENANT_NAME }, { token: acme.token }))).toEqual(['PERSISTED_QUERY_ONLY']);
@@ -495,7 +458,7 @@ describe('publish and retire across two gateway processes on one database', () =
     );
     expect(published.body.errors).toBeUndefined();
     const runOnTwo = () => post(two, byHash(TENANT_NAME), { token: acme.token, app: 'web', version: '1.4.0' });
-    const shownAfter = await waitFor(async () => !(await runOnTwo()).body.errors, 1_000);
+    const shownAfter = await millisUntil(async () => !(await runOnTwo()).body.errors, 1_000);
     expect((await runOnTwo()).body.data).toEqual({ tenant: { name: expect.stringMatching(/^two-/) } });
 
     // Warm on both, then retire through replica 1.
@@ -506,7 +469,7 @@ describe('publish and retire across two gateway processes on one database', () =
       { token: acme.token },
     );
     expect(retired.body.errors).toBeUndefined();
-    const goneAfter = await waitFor(async () => codes(await runOnTwo())[0] === 'PERSISTED_QUERY_NOT_IN_LIST', 1_000);
+    const goneAfter = await millisUntil(async () => codes(await runOnTwo())[0] === 'PERSISTED_QUERY_NOT_IN_LIST', 1_000);
     expect(codes(await post(one, byHash(TENANT_NAME), { token: acme.token, app: 'web' }))).toEqual(['PERSISTED_QUERY_NOT_IN_LIST']);
     console.log(`replica 2 ran the published hash after ${shownAfter} ms and refused the retired one after ${goneAfter} ms`);
 
@@ -517,7 +480,7 @@ describe('publish and retire across two gateway processes on one database', () =
     expect(cli.code, cli.output).toBe(0);
     expect(cli.output).toContain('web 1.5.0: 1 operation published');
     expect(cli.output).not.toContain(acme.token);
-    await waitFor(async () => !(await post(one, byHash(AGENT_COUNT), { token: acme.token, app: 'web' })).body.errors, 1_000);
+    await millisUntil(async () => !(await post(one, byHash(AGENT_COUNT), { token: acme.token, app: 'web' })).body.errors, 1_000);
     const bad = join(home, 'bad.json');
     await writeFile(bad, JSON.stringify(manifestOf('query Nope { nope }')));
     const refused = await runCli(['--app', 'web', '--version', '1.6.0', bad], { FLEETGATE_URL: two, FLEETGATE_TOKEN: acme.token });
@@ -552,13 +515,3 @@ function manifestDocument(prefix: string): string {
 const publishHash = () => operationHash('mutation PublishDocuments');
 const retireHash = () => operationHash('mutation RetireDocumentsVersion');
 const clientAppsHash = () => operationHash('query ClientApps');
-
-/** Polls until `check` holds; returns the milliseconds it took, failing past `withinMs`. */
-async function waitFor(check: () => Promise<boolean>, withinMs: number): Promise<number> {
-  const started = Date.now();
-  for (;;) {
-    if (await check()) return Date.now() - started;
-    if (Date.now() - started > withinMs) throw new Error(`not within ${withinMs} ms`);
-    await new Promise((resolve) => setTimeout(resolve, 20));
-  }
-}

@@ -11,3 +11,16 @@ export async function waitUntil<T>(probe: () => T | Promise<T>, timeoutMs = 20_0
     await new Promise((resolve) => setTimeout(resolve, 50));
   }
 }
+
+/**
+ * Polls `check` every 10 ms until it holds and answers how many milliseconds that took (a
+ * propagation delay, measured); fails past `withinMs`.
+ */
+export async function millisUntil(check: () => Promise<boolean>, withinMs: number): Promise<number> {
+  const started = performance.now();
+  for (;;) {
+    if (await check()) return performance.now() - started;
+    if (performance.now() - started > withinMs) throw new Error(`condition not met within ${withinMs} ms`);
+    await new Promise((resolve) => setTimeout(resolve, 10));
+  }
+}
