@@ -1,4 +1,5 @@
 import { createServer, type Server } from 'node:http';
+import { buildClientSchema, getIntrospectionQuery, type IntrospectionQuery, validateSchema } from 'graphql';
 import { chromium } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { can } from '../src/auth/actions.ts';
@@ -97,6 +98,20 @@ describe('introspection by role', () => {
     expect(schemas.operator.types.length).toBe(Object.keys(full.getTypeMap()).length);
     expect(schemas.VIEWER.types.length).toBeLessThan(schemas.OWNER.types.length);
     expect(schemas.OWNER.types.length).toBeLessThan(schemas.operator.types.length);
+  });
+
+  test('GraphiQL’s own introspection query gives a viewer a valid schema (its docs panel builds it)', async () => {
+    const acme = await gw.seed.tenant();
+    const viewer = await acme.member('VIEWER');
+    const answer = (await post(getIntrospectionQuery({ inputValueDeprecation: true }), viewer.token)) as {
+      data?: unknown;
+      errors?: unknown;
+    };
+    expect(answer.errors).toBeUndefined();
+    const schema = buildClientSchema(answer.data as IntrospectionQuery);
+    expect(validateSchema(schema)).toEqual([]);
+    expect(Object.keys(schema.getQueryType()?.getFields() ?? {})).toContain('agents');
+    expect(schema.getType('ApiKey')).toBeUndefined();
   });
 
   test('a user’s introspection runs alone; API keys and anonymous callers get none', async () => {
