@@ -55,7 +55,7 @@ BEGIN
     RETURN;
   END IF;
   INSERT INTO agent_memory_keys (agent_id, tenant_id, provider, wrapped_key) VALUES (p_agent_id, p_tenant_id, p_provider, p_wrapped_key)
-           ON CONFLICT (agent_id) DO NOTHING;
+           ON CONFLICT (agent_id, tenant_id) DO NOTHING;
   RETURN QUERY SELECT true, k.wrapped_key, k.key_id FROM agent_memory_keys k WHERE k.tenant_id = p_tenant_id AND k.agent_id = p_agent_id;
 END
 $$;
@@ -815,9 +815,8 @@ BEGIN
     END IF;
     INSERT INTO public.memory_key_escrow (agent_id, tenant_id, provider, wrapped_key, created_at, key_id)
     VALUES (NEW.agent_id, NEW.tenant_id, NEW.provider, NEW.wrapped_key, NEW.created_at, NEW.key_id)
-    ON CONFLICT (agent_id) DO UPDATE SET provider = EXCLUDED.provider, wrapped_key = EXCLUDED.wrapped_key,
-      created_at = EXCLUDED.created_at, key_id = EXCLUDED.key_id
-      WHERE memory_key_escrow.tenant_id = EXCLUDED.tenant_id;
+    ON CONFLICT (agent_id, tenant_id) DO UPDATE SET provider = EXCLUDED.provider, wrapped_key = EXCLUDED.wrapped_key,
+      created_at = EXCLUDED.created_at, key_id = EXCLUDED.key_id;
   END IF;
   RETURN NULL;
 END
@@ -2545,18 +2544,11 @@ ALTER TABLE ONLY public.workspace_files FORCE ROW LEVEL SECURITY;
 ALTER TABLE public.workspace_files OWNER TO fleetgate_owner;
 
 --
--- Name: agent_credentials agent_credentials_id_tenant_id_key; Type: CONSTRAINT; Schema: public; Owner: fleetgate_owner
---
-
-ALTER TABLE ONLY public.agent_credentials
-    ADD CONSTRAINT agent_credentials_id_tenant_id_key UNIQUE (id, tenant_id);
-
---
 -- Name: agent_credentials agent_credentials_pkey; Type: CONSTRAINT; Schema: public; Owner: fleetgate_owner
 --
 
 ALTER TABLE ONLY public.agent_credentials
-    ADD CONSTRAINT agent_credentials_pkey PRIMARY KEY (id);
+    ADD CONSTRAINT agent_credentials_pkey PRIMARY KEY (id, tenant_id);
 
 --
 -- Name: agent_credentials agent_credentials_tenant_id_agent_id_name_key; Type: CONSTRAINT; Schema: public; Owner: fleetgate_owner
@@ -2570,14 +2562,14 @@ ALTER TABLE ONLY public.agent_credentials
 --
 
 ALTER TABLE ONLY public.agent_memory_keys
-    ADD CONSTRAINT agent_memory_keys_pkey PRIMARY KEY (agent_id);
+    ADD CONSTRAINT agent_memory_keys_pkey PRIMARY KEY (agent_id, tenant_id);
 
 --
 -- Name: agent_memory agent_memory_pkey; Type: CONSTRAINT; Schema: public; Owner: fleetgate_owner
 --
 
 ALTER TABLE ONLY public.agent_memory
-    ADD CONSTRAINT agent_memory_pkey PRIMARY KEY (id);
+    ADD CONSTRAINT agent_memory_pkey PRIMARY KEY (id, tenant_id);
 
 --
 -- Name: agent_memory agent_memory_tenant_id_agent_id_key_key; Type: CONSTRAINT; Schema: public; Owner: fleetgate_owner
@@ -2587,18 +2579,11 @@ ALTER TABLE ONLY public.agent_memory
     ADD CONSTRAINT agent_memory_tenant_id_agent_id_key_key UNIQUE (tenant_id, agent_id, key);
 
 --
--- Name: agents agents_id_tenant_id_key; Type: CONSTRAINT; Schema: public; Owner: fleetgate_owner
---
-
-ALTER TABLE ONLY public.agents
-    ADD CONSTRAINT agents_id_tenant_id_key UNIQUE (id, tenant_id);
-
---
 -- Name: agents agents_pkey; Type: CONSTRAINT; Schema: public; Owner: fleetgate_owner
 --
 
 ALTER TABLE ONLY public.agents
-    ADD CONSTRAINT agents_pkey PRIMARY KEY (id);
+    ADD CONSTRAINT agents_pkey PRIMARY KEY (id, tenant_id);
 
 --
 -- Name: agents agents_tenant_id_name_key; Type: CONSTRAINT; Schema: public; Owner: fleetgate_owner
@@ -2608,18 +2593,11 @@ ALTER TABLE ONLY public.agents
     ADD CONSTRAINT agents_tenant_id_name_key UNIQUE (tenant_id, name);
 
 --
--- Name: api_keys api_keys_id_tenant_id_key; Type: CONSTRAINT; Schema: public; Owner: fleetgate_owner
---
-
-ALTER TABLE ONLY public.api_keys
-    ADD CONSTRAINT api_keys_id_tenant_id_key UNIQUE (id, tenant_id);
-
---
 -- Name: api_keys api_keys_pkey; Type: CONSTRAINT; Schema: public; Owner: fleetgate_owner
 --
 
 ALTER TABLE ONLY public.api_keys
-    ADD CONSTRAINT api_keys_pkey PRIMARY KEY (id);
+    ADD CONSTRAINT api_keys_pkey PRIMARY KEY (id, tenant_id);
 
 --
 -- Name: audit_checkpoints audit_checkpoints_pkey; Type: CONSTRAINT; Schema: public; Owner: fleetgate_owner
@@ -2633,7 +2611,7 @@ ALTER TABLE ONLY public.audit_checkpoints
 --
 
 ALTER TABLE ONLY public.audit_events
-    ADD CONSTRAINT audit_events_pkey PRIMARY KEY (id);
+    ADD CONSTRAINT audit_events_pkey PRIMARY KEY (id, tenant_id);
 
 --
 -- Name: audit_events audit_events_tenant_seq; Type: CONSTRAINT; Schema: public; Owner: fleetgate_owner
@@ -2682,42 +2660,35 @@ ALTER TABLE ONLY public.client_apps
 --
 
 ALTER TABLE ONLY public.handoffs
-    ADD CONSTRAINT handoffs_pkey PRIMARY KEY (id);
+    ADD CONSTRAINT handoffs_pkey PRIMARY KEY (id, tenant_id);
 
 --
 -- Name: jobs jobs_pkey; Type: CONSTRAINT; Schema: public; Owner: fleetgate_owner
 --
 
 ALTER TABLE ONLY public.jobs
-    ADD CONSTRAINT jobs_pkey PRIMARY KEY (id);
+    ADD CONSTRAINT jobs_pkey PRIMARY KEY (id, tenant_id);
 
 --
 -- Name: memory_key_escrow memory_key_escrow_pkey; Type: CONSTRAINT; Schema: public; Owner: fleetgate_owner
 --
 
 ALTER TABLE ONLY public.memory_key_escrow
-    ADD CONSTRAINT memory_key_escrow_pkey PRIMARY KEY (agent_id);
+    ADD CONSTRAINT memory_key_escrow_pkey PRIMARY KEY (agent_id, tenant_id);
 
 --
 -- Name: memory_purges memory_purges_pkey; Type: CONSTRAINT; Schema: public; Owner: fleetgate_owner
 --
 
 ALTER TABLE ONLY public.memory_purges
-    ADD CONSTRAINT memory_purges_pkey PRIMARY KEY (agent_id);
-
---
--- Name: oidc_connections oidc_connections_id_tenant_id_key; Type: CONSTRAINT; Schema: public; Owner: fleetgate_owner
---
-
-ALTER TABLE ONLY public.oidc_connections
-    ADD CONSTRAINT oidc_connections_id_tenant_id_key UNIQUE (id, tenant_id);
+    ADD CONSTRAINT memory_purges_pkey PRIMARY KEY (agent_id, tenant_id);
 
 --
 -- Name: oidc_connections oidc_connections_pkey; Type: CONSTRAINT; Schema: public; Owner: fleetgate_owner
 --
 
 ALTER TABLE ONLY public.oidc_connections
-    ADD CONSTRAINT oidc_connections_pkey PRIMARY KEY (id);
+    ADD CONSTRAINT oidc_connections_pkey PRIMARY KEY (id, tenant_id);
 
 --
 -- Name: oidc_connections oidc_connections_tenant_id_issuer_client_id_key; Type: CONSTRAINT; Schema: public; Owner: fleetgate_owner
@@ -2804,46 +2775,25 @@ ALTER TABLE ONLY public.session_refresh_tokens
     ADD CONSTRAINT session_refresh_tokens_pkey PRIMARY KEY (tenant_id, token_hash);
 
 --
--- Name: sign_in_links sign_in_links_id_tenant_id_key; Type: CONSTRAINT; Schema: public; Owner: fleetgate_owner
---
-
-ALTER TABLE ONLY public.sign_in_links
-    ADD CONSTRAINT sign_in_links_id_tenant_id_key UNIQUE (id, tenant_id);
-
---
 -- Name: sign_in_links sign_in_links_pkey; Type: CONSTRAINT; Schema: public; Owner: fleetgate_owner
 --
 
 ALTER TABLE ONLY public.sign_in_links
-    ADD CONSTRAINT sign_in_links_pkey PRIMARY KEY (id);
-
---
--- Name: support_grants support_grants_id_tenant_id_key; Type: CONSTRAINT; Schema: public; Owner: fleetgate_owner
---
-
-ALTER TABLE ONLY public.support_grants
-    ADD CONSTRAINT support_grants_id_tenant_id_key UNIQUE (id, tenant_id);
+    ADD CONSTRAINT sign_in_links_pkey PRIMARY KEY (id, tenant_id);
 
 --
 -- Name: support_grants support_grants_pkey; Type: CONSTRAINT; Schema: public; Owner: fleetgate_owner
 --
 
 ALTER TABLE ONLY public.support_grants
-    ADD CONSTRAINT support_grants_pkey PRIMARY KEY (id);
-
---
--- Name: tasks tasks_id_tenant_id_key; Type: CONSTRAINT; Schema: public; Owner: fleetgate_owner
---
-
-ALTER TABLE ONLY public.tasks
-    ADD CONSTRAINT tasks_id_tenant_id_key UNIQUE (id, tenant_id);
+    ADD CONSTRAINT support_grants_pkey PRIMARY KEY (id, tenant_id);
 
 --
 -- Name: tasks tasks_pkey; Type: CONSTRAINT; Schema: public; Owner: fleetgate_owner
 --
 
 ALTER TABLE ONLY public.tasks
-    ADD CONSTRAINT tasks_pkey PRIMARY KEY (id);
+    ADD CONSTRAINT tasks_pkey PRIMARY KEY (id, tenant_id);
 
 --
 -- Name: tenant_deletions tenant_deletions_pkey; Type: CONSTRAINT; Schema: public; Owner: fleetgate_owner
@@ -2874,32 +2824,18 @@ ALTER TABLE ONLY public.tenants
     ADD CONSTRAINT tenants_pkey PRIMARY KEY (id);
 
 --
--- Name: user_sessions user_sessions_id_tenant_id_key; Type: CONSTRAINT; Schema: public; Owner: fleetgate_owner
---
-
-ALTER TABLE ONLY public.user_sessions
-    ADD CONSTRAINT user_sessions_id_tenant_id_key UNIQUE (id, tenant_id);
-
---
 -- Name: user_sessions user_sessions_pkey; Type: CONSTRAINT; Schema: public; Owner: fleetgate_owner
 --
 
 ALTER TABLE ONLY public.user_sessions
-    ADD CONSTRAINT user_sessions_pkey PRIMARY KEY (id);
-
---
--- Name: users users_id_tenant_id_key; Type: CONSTRAINT; Schema: public; Owner: fleetgate_owner
---
-
-ALTER TABLE ONLY public.users
-    ADD CONSTRAINT users_id_tenant_id_key UNIQUE (id, tenant_id);
+    ADD CONSTRAINT user_sessions_pkey PRIMARY KEY (id, tenant_id);
 
 --
 -- Name: users users_pkey; Type: CONSTRAINT; Schema: public; Owner: fleetgate_owner
 --
 
 ALTER TABLE ONLY public.users
-    ADD CONSTRAINT users_pkey PRIMARY KEY (id);
+    ADD CONSTRAINT users_pkey PRIMARY KEY (id, tenant_id);
 
 --
 -- Name: users users_tenant_id_email_key; Type: CONSTRAINT; Schema: public; Owner: fleetgate_owner
@@ -2913,21 +2849,14 @@ ALTER TABLE ONLY public.users
 --
 
 ALTER TABLE ONLY public.workspace_file_grants
-    ADD CONSTRAINT workspace_file_grants_pkey PRIMARY KEY (file_id, agent_id);
-
---
--- Name: workspace_files workspace_files_id_tenant_id_key; Type: CONSTRAINT; Schema: public; Owner: fleetgate_owner
---
-
-ALTER TABLE ONLY public.workspace_files
-    ADD CONSTRAINT workspace_files_id_tenant_id_key UNIQUE (id, tenant_id);
+    ADD CONSTRAINT workspace_file_grants_pkey PRIMARY KEY (file_id, agent_id, tenant_id);
 
 --
 -- Name: workspace_files workspace_files_pkey; Type: CONSTRAINT; Schema: public; Owner: fleetgate_owner
 --
 
 ALTER TABLE ONLY public.workspace_files
-    ADD CONSTRAINT workspace_files_pkey PRIMARY KEY (id);
+    ADD CONSTRAINT workspace_files_pkey PRIMARY KEY (id, tenant_id);
 
 --
 -- Name: workspace_files workspace_files_tenant_id_name_key; Type: CONSTRAINT; Schema: public; Owner: fleetgate_owner

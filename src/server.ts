@@ -5,6 +5,7 @@ import { databaseBusyError } from './db/database-faults.ts';
 import { auditTrail, recordRefusedInput } from './modules/audit/audit-trail.ts';
 import { useAuditedRefusals } from './modules/audit/use-audited-refusals.ts';
 import { useClientAppMetrics } from './modules/documents/use-client-app-metrics.ts';
+import { GRAPHIQL_OPTIONS, renderBundledGraphiQL, useGraphiQLAssets } from './modules/graphiql/bundled-graphiql.ts';
 import { armor, DEFAULT_MAX_COST, DEFAULT_PAGE_SIZE } from './modules/policy/document-limits.ts';
 import type { RateLimits } from './modules/policy/rate-limits.ts';
 import { useCostLimit } from './modules/policy/use-cost-limit.ts';
@@ -91,7 +92,8 @@ export function createServer(deps: ServerDeps) {
     graphqlEndpoint: '/graphql',
     healthCheckEndpoint: '/livez',
     landingPage: false,
-    graphiql: { title: 'Fleetgate', defaultQuery: '# Send your token in the Headers tab: {"Authorization": "Bearer …"}\n' },
+    graphiql: GRAPHIQL_OPTIONS,
+    renderGraphiQL: renderBundledGraphiQL,
     batching: { limit: 5 },
     maxRequestBodySize: false, // useRequestBodyLimit below, without a stream per request
     logging: {
@@ -119,6 +121,7 @@ export function createServer(deps: ServerDeps) {
       },
     },
     plugins: [
+      useGraphiQLAssets(),
       useRequestBodyLimit(deps.policy.maxRequestBytes ?? DEFAULT_MAX_REQUEST_BYTES),
       useOperatorEndpoints({ gate: deps.gate, metrics: deps.metrics, auth, readiness: deps.readiness }),
       useAuthenticateEarly(auth),

@@ -1,5 +1,9 @@
+import { randomBytes, randomUUID } from 'node:crypto';
+import pg from 'pg';
 import { afterAll, beforeAll, expect, test } from 'vitest';
-import { adminQuery, createTestDatabase } from './support/database.ts';
+import { migrate } from '../src/db/migrate.ts';
+import { createLogger } from '../src/shared/logger.ts';
+import { ADMIN_URL, adminQuery, createTestDatabase, urlForDatabase } from './support/database.ts';
 
 /**
  * Keeps the shared (tier 2) schema ready for Citus with `tenant_id` as the distribution column
@@ -20,31 +24,12 @@ beforeAll(async () => {
 afterAll(() => db?.drop());
 
 /**
- * Primary keys without tenant_id. Each of these tables already has a unique `(id, tenant_id)` (or
- * the agent's composite key) that every foreign key uses, so the fix is one migration that makes
- * that the primary key; it is not written yet (no migration number was reserved for it). Until it
- * lands, `create_distributed_table` refuses these tables: the schema is NOT Citus-ready here.
+ * Primary keys without tenant_id that are meant to stay so: none. Migration 0034 widened the last
+ * eighteen (agents, users, tasks, audit_events, jobs, …) to their old columns followed by tenant_id.
+ * `jobs` is claimed across tenants by claim_job, but that is a query (docs/scale-out.md, limits), not
+ * a key: its key carries tenant_id like every other.
  */
-const PRIMARY_KEYS_TO_WIDEN: Record<string, string> = {
-  agent_credentials: 'pk (id): unique (id, tenant_id) exists and is what references use',
-  agent_memory: 'pk (id): rows are found by (tenant_id, agent_id, key), already unique',
-  agent_memory_keys: 'pk (agent_id): one key per agent; (agent_id, tenant_id) would do',
-  agents: 'pk (id): unique (id, tenant_id) exists and is what every child table references',
-  api_keys: 'pk (id): unique (id, tenant_id) exists',
-  audit_events: 'pk (id): the chain is keyed by the unique (tenant_id, seq)',
-  handoffs: 'pk (id): read only under the tenant and agent',
-  jobs: 'pk (id): and claim_job takes the next job across tenants (see docs/scale-out.md, limits)',
-  memory_key_escrow: 'pk (agent_id): one escrow per agent',
-  memory_purges: 'pk (agent_id): one pending purge per agent',
-  oidc_connections: 'pk (id): unique (id, tenant_id) exists',
-  sign_in_links: 'pk (id): unique (id, tenant_id) exists',
-  support_grants: 'pk (id): unique (id, tenant_id) exists',
-  tasks: 'pk (id): unique (id, tenant_id) exists',
-  user_sessions: 'pk (id): unique (id, tenant_id) exists and is what refresh tokens reference',
-  users: 'pk (id): unique (id, tenant_id) exists and is what every child table references',
-  workspace_file_grants: 'pk (file_id, agent_id): both foreign keys already carry tenant_id',
-  workspace_files: 'pk (id): unique (id, tenant_id) exists',
-};
+const PRIMARY_KEYS_WITHOUT_TENANT: Record<string, string> = {};
 
 /** Unique constraints without tenant_id that are meant to stay so (none today). */
 const UNIQUES_WITHOUT_TENANT: Record<string, string> = {};
@@ -104,11 +89,11 @@ test('the catalog query sees the tenant tables and their keys (the rules below a
   ]);
 });
 
-test('every tenant table’s primary key includes tenant_id, except the listed ones', async () => {
+test('every tenant table’s primary key includes tenant_id', async () => {
   const missing = (await constraints())
     .filter((c) => c.distributed && c.kind === 'p' && !c.columns.includes(distributionColumn(c.table)))
     .map((c) => c.table);
-  expect(missing.sort()).toEqual(Object.keys(PRIMARY_KEYS_TO_WIDEN).sort());
+  expect(missing.sort()).toEqual(Object.keys(PRIMARY_KEYS_WITHOUT_TENANT).sort());
 });
 
 test('every unique or exclusion constraint on a tenant table includes tenant_id', async () => {
@@ -138,3 +123,49 @@ test('tenant_id is never nullable (Citus refuses a row without its distribution 
   );
   expect(rows).toEqual([]);
 });
+
+/** A schema's keys and foreign keys on the tenant tables, schema names left out: a tenant schema's compare with the shared tables'. */
+async function keysOf(url: string, schema: string): Promise<string[]> {
+  const { rows } = await adminQuery<{ line: string }>(
+    url,
+    `select t.relname || ' ' || c.conname || ' ' || pg_get_constraintdef(c.oid) as line
+       from pg_constraint c join pg_class t on t.oid = c.conrelid
+      where t.relnamespace = $1::regnamespace and c.contype in ('p', 'u', 'f') and t.relname in (select public.tenant_tables())
+      order by 1`,
+    [schema],
+  );
+  return rows.map((row) => row.line.replaceAll(`${schema}.`, '').replaceAll('public.', ''));
+}
+
+test('an upgrade through 0034 widens the keys of an existing enterprise schema too, and takes a key index built beforehand', async () => {
+  const name = `fleetgate_citus_${randomBytes(6).toString('hex')}`;
+  await adminQuery(ADMIN_URL, `CREATE DATABASE ${name}`);
+  const url = urlForDatabase(ADMIN_URL, name);
+  const log = createLogger({ level: 'silent' });
+  try {
+    await migrate(url, log, { until: '0032_trusted_documents' });
+    // An enterprise tenant's schema as the release before 0034 made it (the owner creates it), with its old keys.
+    const schema = `tenant_${randomUUID().replaceAll('-', '')}`;
+    const owner = new pg.Client({ connectionString: url });
+    await owner.connect();
+    await owner.query('SET ROLE fleetgate_owner');
+    await owner.query('SELECT sync_tenant_schema($1::uuid)', [schema.slice('tenant_'.length)]);
+    await owner.end();
+    expect(await keysOf(url, schema)).toContain('agents agents_pkey PRIMARY KEY (id)');
+    // The operator's way around the lock of a large table: the key's index built beforehand, concurrently.
+    await adminQuery(url, 'CREATE UNIQUE INDEX CONCURRENTLY agents_pkey_0034 ON agents (id, tenant_id)');
+    const prebuilt = (await adminQuery<{ oid: number }>(url, "select 'agents_pkey_0034'::regclass::oid as oid")).rows[0]?.oid;
+
+    await migrate(url, log);
+    expect((await adminQuery<{ oid: number }>(url, "select 'agents_pkey'::regclass::oid as oid")).rows[0]?.oid).toBe(prebuilt);
+    const shared = await keysOf(url, 'public');
+    expect(shared).toContain('agents agents_pkey PRIMARY KEY (id, tenant_id)');
+    expect(shared).toContain(
+      'tasks tasks_agent_id_tenant_id_fkey FOREIGN KEY (agent_id, tenant_id) REFERENCES agents(id, tenant_id) ON DELETE CASCADE',
+    );
+    // The tenant schema has exactly the shared tables' keys and foreign keys (its own tables referenced), after the sync.
+    expect(await keysOf(url, schema)).toEqual(shared);
+  } finally {
+    await adminQuery(ADMIN_URL, `DROP DATABASE IF EXISTS ${name} WITH (FORCE)`);
+  }
+}, 120_000);

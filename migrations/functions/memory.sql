@@ -67,9 +67,8 @@ BEGIN
     END IF;
     INSERT INTO public.memory_key_escrow (agent_id, tenant_id, provider, wrapped_key, created_at, key_id)
     VALUES (NEW.agent_id, NEW.tenant_id, NEW.provider, NEW.wrapped_key, NEW.created_at, NEW.key_id)
-    ON CONFLICT (agent_id) DO UPDATE SET provider = EXCLUDED.provider, wrapped_key = EXCLUDED.wrapped_key,
-      created_at = EXCLUDED.created_at, key_id = EXCLUDED.key_id
-      WHERE memory_key_escrow.tenant_id = EXCLUDED.tenant_id;
+    ON CONFLICT (agent_id, tenant_id) DO UPDATE SET provider = EXCLUDED.provider, wrapped_key = EXCLUDED.wrapped_key,
+      created_at = EXCLUDED.created_at, key_id = EXCLUDED.key_id;
   END IF;
   RETURN NULL;
 END
@@ -144,7 +143,7 @@ BEGIN
     RETURN;
   END IF;
   INSERT INTO agent_memory_keys (agent_id, tenant_id, provider, wrapped_key) VALUES (p_agent_id, p_tenant_id, p_provider, p_wrapped_key)
-           ON CONFLICT (agent_id) DO NOTHING;
+           ON CONFLICT (agent_id, tenant_id) DO NOTHING;
   RETURN QUERY SELECT true, k.wrapped_key, k.key_id FROM agent_memory_keys k WHERE k.tenant_id = p_tenant_id AND k.agent_id = p_agent_id;
 END
 $$;

@@ -63,7 +63,7 @@ export async function grantWorkspaceFile(scope: RequestScope, input: unknown): P
   const grant = await scope.em.upsert(
     WorkspaceFileGrant,
     { fileId, agentId, tenantId: tenantOf(scope), mode, createdAt: new Date() },
-    { onConflictFields: ['fileId', 'agentId'], onConflictMergeFields: ['mode'] },
+    { onConflictFields: ['fileId', 'agentId', 'tenantId'], onConflictMergeFields: ['mode'] },
   );
   recordAudit(scope, { action: 'workspace.grant', targetType: 'WorkspaceFile', targetId: fileId, detail: { agentId, mode } });
   await scope.em.flush();
