@@ -244,7 +244,7 @@ describe('the console', () => {
     const frozenAt = Date.now();
     await tab.page.getByTestId('frozen-banner').waitFor({ timeout: 5_000 });
     const seen = Date.now() - frozenAt;
-    await tab.page.getByTestId('freeze-state').filter({ hasText: 'Frozen.' }).waitFor();
+    await tab.page.getByTestId('freeze-state').filter({ hasText: 'Frozen.' }).filter({ hasText: 'reason: incident 42' }).waitFor();
     await shot(tab.page, 'isolation-frozen');
     expect(seen).toBeLessThan(3_000); // polls every 2 s; the subscription will make it immediate
 

@@ -25,15 +25,15 @@ function changed() {
   for (const listener of listeners) listener();
 }
 
-let frozen = false;
+/** The tenant's freeze as the last request found it: refused with TENANT_FROZEN (and the operator's reason), cleared by the next success. */
+let frozen: { reason: string | null } | undefined;
 
-/** Whether the last request for the tenant was refused with TENANT_FROZEN (cleared by the next success). */
-export function tenantFrozen(): boolean {
+export function tenantFrozen(): { reason: string | null } | undefined {
   return frozen;
 }
 
-function setFrozen(value: boolean) {
-  if (frozen === value) return;
+function setFrozen(value: { reason: string | null } | undefined) {
+  if (frozen?.reason === value?.reason && (frozen === undefined) === (value === undefined)) return;
   frozen = value;
   changed();
 }
@@ -67,7 +67,7 @@ export async function signOut(): Promise<void> {
   if (credential?.kind === 'member') await request(ConsoleEndSessionDocument, { id: credential.sessionId }).catch(() => undefined);
   await post('/console/session/end').catch(() => undefined);
   credential = undefined;
-  setFrozen(false);
+  setFrozen(undefined);
   changed();
 }
 
@@ -124,16 +124,16 @@ export async function request<R, V>(document: TypedDocumentNode<R, V>, variables
   });
   const body = (await response.json().catch(() => ({}))) as {
     data?: R | null;
-    errors?: { message: string; extensions?: { code?: string } }[];
+    errors?: { message: string; extensions?: { code?: string; reason?: string | null } }[];
   };
   const error = body.errors?.[0];
   if (!error && body.data) {
-    if (credential?.kind === 'member') setFrozen(false);
+    if (credential?.kind === 'member') setFrozen(undefined);
     return body.data;
   }
   const code =
     error?.extensions?.code ?? (response.ok ? 'INTERNAL_SERVER_ERROR' : response.status === 401 ? 'UNAUTHENTICATED' : 'BAD_REQUEST');
-  if (code === 'TENANT_FROZEN') setFrozen(true);
+  if (code === 'TENANT_FROZEN') setFrozen({ reason: error?.extensions?.reason ?? null });
   if (code === 'UNAUTHENTICATED' && credential?.kind === 'member' && !retried && (await resumeSession())) {
     return request(document, variables, true);
   }

@@ -42,7 +42,7 @@ export function App() {
           </button>
         ) : null}
       </header>
-      {who === 'member' && tenantFrozen() ? (
+      {who === 'member' && tenantFrozen() !== undefined ? (
         <p class="banner" role="alert" data-testid="frozen-banner">
           This tenant is frozen: every request is refused until an operator unfreezes it.
         </p>

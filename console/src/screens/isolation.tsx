@@ -23,7 +23,9 @@ export function Isolation() {
       ),
     [],
   );
-  const frozen = tenantFrozen() || data?.tenant.status === 'FROZEN';
+  const refused = tenantFrozen();
+  const frozen = refused !== undefined || data?.tenant.status === 'FROZEN';
+  const reason = refused?.reason ?? data?.tenant.frozenReason;
   return (
     <section aria-labelledby="isolation-title">
       <h1 id="isolation-title">Isolation at a glance</h1>
@@ -32,7 +34,7 @@ export function Isolation() {
         {frozen ? (
           <>
             <strong>Frozen.</strong> Every request for this tenant is refused and its agents are stopped
-            {data?.tenant.frozenReason ? `: ${data.tenant.frozenReason}` : ''}. An operator unfreezes it.
+            {reason ? ` (reason: ${reason})` : ''}. An operator unfreezes it.
           </>
         ) : data ? (
           <>

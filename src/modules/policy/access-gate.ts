@@ -60,7 +60,9 @@ export class AccessGate {
       if (principal.kind === 'user' && principal.role === 'OWNER') return 'deletion-grace';
       throw clientError('TENANT_DELETION_PENDING', 'This tenant is awaiting deletion', { http: { status: 403 } });
     }
-    if (policy.frozen) throw clientError('TENANT_FROZEN', 'This tenant is frozen', { http: { status: 403 } });
+    // The operator's reason goes to the tenant's own principals only: it is written for the tenant to read.
+    if (policy.frozen)
+      throw clientError('TENANT_FROZEN', 'This tenant is frozen', { http: { status: 403 }, reason: policy.frozenReason ?? null });
     return 'full';
   }
 }
