@@ -52,7 +52,9 @@ describe('freeze on one gateway', () => {
     ]) {
       expect(response.status).toBe(403);
       // The operator's reason reaches the tenant's own credentials (the console shows it).
-      expect(response.errors).toEqual([{ message: 'This tenant is frozen', extensions: { code: 'TENANT_FROZEN', reason: 'unpaid invoice' } }]);
+      expect(response.errors).toEqual([
+        { message: 'This tenant is frozen', extensions: { code: 'TENANT_FROZEN', reason: 'unpaid invoice' } },
+      ]);
     }
     expectNoErrors(await gw.execute(Me, {}, { token: other.ownerToken })); // others unaffected
 

@@ -133,7 +133,14 @@ export type ConsoleAgentQueryVariables = Exact<{
 }>;
 
 
-export type ConsoleAgentQuery = { agent: { id: string, name: string, description: string, image: string, status: AgentStatus, statusReason: string | null, desiredState: AgentDesiredState, egress: boolean, createdAt: string, updatedAt: string, sandbox: { requested: SandboxLevel | null, runtime: SandboxLevel | null, network: AgentNetwork, scratchMb: number }, runtime: { cpuMillis: number, memoryMb: number, pidsLimit: number, startedAt: string | null, crashCount: number }, credentials: Array<{ name: string, version: number, createdAt: string }> } };
+export type ConsoleAgentQuery = { agent: { id: string, name: string, description: string, image: string, status: AgentStatus, statusReason: string | null, desiredState: AgentDesiredState, egress: boolean, createdAt: string, updatedAt: string, sandbox: { requested: SandboxLevel | null, runtime: SandboxLevel | null, network: AgentNetwork, scratchMb: number }, runtime: { cpuMillis: number, memoryMb: number, pidsLimit: number, startedAt: string | null, crashCount: number } } };
+
+export type ConsoleAgentCredentialsQueryVariables = Exact<{
+  id: string;
+}>;
+
+
+export type ConsoleAgentCredentialsQuery = { agent: { id: string, credentials: Array<{ name: string, version: number, createdAt: string }> } };
 
 export type ConsoleCreateAgentMutationVariables = Exact<{
   input: CreateAgentInput;
@@ -171,7 +178,8 @@ export const ConsoleRefreshSessionDocument = {"__meta__":{"hash":"sha256:001a702
 export const ConsoleEndSessionDocument = {"__meta__":{"hash":"sha256:7181e742c4e8bad62957855fac568e05e9e500e6dcbd9e58ac38ff912146cb0d"}} as unknown as DocumentNode<ConsoleEndSessionMutation, ConsoleEndSessionMutationVariables>;
 export const ConsoleIsolationDocument = {"__meta__":{"hash":"sha256:e034113aa7f2c4a90edbe0291d0f677d77bf9ae66fc05ff1824f1fa21f2631b6"}} as unknown as DocumentNode<ConsoleIsolationQuery, ConsoleIsolationQueryVariables>;
 export const ConsoleAgentsDocument = {"__meta__":{"hash":"sha256:ea90294e54bd190d2d9077c40a76be84cdeac3ea5c428cac4d04f55a748ef7af"}} as unknown as DocumentNode<ConsoleAgentsQuery, ConsoleAgentsQueryVariables>;
-export const ConsoleAgentDocument = {"__meta__":{"hash":"sha256:08eb34664cc834a06c96b35a202a65d39fbbdd84adb0415f3e82773507ef9f06"}} as unknown as DocumentNode<ConsoleAgentQuery, ConsoleAgentQueryVariables>;
+export const ConsoleAgentDocument = {"__meta__":{"hash":"sha256:6b259134ab9d759e6dd6a483b66e667f593d6c48d521f14680efa62bc684c9a8"}} as unknown as DocumentNode<ConsoleAgentQuery, ConsoleAgentQueryVariables>;
+export const ConsoleAgentCredentialsDocument = {"__meta__":{"hash":"sha256:068b4196bce4f45df05a844463f1087fc34ddff63bc8c895a0a36decc8746fc4"}} as unknown as DocumentNode<ConsoleAgentCredentialsQuery, ConsoleAgentCredentialsQueryVariables>;
 export const ConsoleCreateAgentDocument = {"__meta__":{"hash":"sha256:4c7426574b073f2cbb93cd1bc8387f9b237b15ddf18f2e2eff4c4844cf041c92"}} as unknown as DocumentNode<ConsoleCreateAgentMutation, ConsoleCreateAgentMutationVariables>;
 export const ConsoleDeleteAgentDocument = {"__meta__":{"hash":"sha256:f3b861abd66c5d96f88cda9092a827664b9c9f9b5361f656d68e3da8eeb59a1b"}} as unknown as DocumentNode<ConsoleDeleteAgentMutation, ConsoleDeleteAgentMutationVariables>;
 export const ConsoleAuditLogDocument = {"__meta__":{"hash":"sha256:022f483c591b319b48c7c39131a65b20f38fec2135be9aafdebece9948b63988"}} as unknown as DocumentNode<ConsoleAuditLogQuery, ConsoleAuditLogQueryVariables>;

@@ -1,7 +1,15 @@
 import { useEffect, useState } from 'preact/hooks';
 import { type AgentRow, request, watchAgents } from '../api.ts';
 import { ErrorNote, Link, SkeletonRows, Status, when } from '../components.tsx';
-import { ConsoleAgentDocument, type ConsoleAgentQuery, ConsoleCreateAgentDocument, ConsoleDeleteAgentDocument } from '../gql/graphql.ts';
+import { ApiError } from '../errors.ts';
+import {
+  ConsoleAgentCredentialsDocument,
+  type ConsoleAgentCredentialsQuery,
+  ConsoleAgentDocument,
+  type ConsoleAgentQuery,
+  ConsoleCreateAgentDocument,
+  ConsoleDeleteAgentDocument,
+} from '../gql/graphql.ts';
 
 /** The tenant's agents with their live status, and a form to create one. */
 export function Agents() {
@@ -149,7 +157,9 @@ export function AgentDetail({ id }: { id: string }) {
             </div>
             <div>
               <dt>Credentials</dt>
-              <dd>{agent.credentials.length ? agent.credentials.map((c) => `${c.name} (v${c.version})`).join(', ') : 'none'}</dd>
+              <dd>
+                <Credentials id={agent.id} />
+              </dd>
             </div>
           </dl>
           <button type="button" class="danger" onClick={remove}>
@@ -159,4 +169,19 @@ export function AgentDetail({ id }: { id: string }) {
       ) : null}
     </section>
   );
+}
+
+type Credential = ConsoleAgentCredentialsQuery['agent']['credentials'][number];
+
+/** The agent's credentials by name and version; members and viewers are told they are for owners and admins. */
+function Credentials({ id }: { id: string }) {
+  const [credentials, setCredentials] = useState<Credential[] | undefined>();
+  const [error, setError] = useState<unknown>();
+  useEffect(() => {
+    request(ConsoleAgentCredentialsDocument, { id }).then((data) => setCredentials(data.agent.credentials), setError);
+  }, [id]);
+  if (error instanceof ApiError && error.code === 'FORBIDDEN') return <>listed for owners and admins</>;
+  if (error) return <ErrorNote error={error} />;
+  if (!credentials) return <span class="placeholder">…</span>;
+  return <>{credentials.length ? credentials.map((each) => `${each.name} (v${each.version})`).join(', ') : 'none'}</>;
 }
