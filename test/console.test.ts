@@ -253,6 +253,17 @@ describe('the console', () => {
     await tab.page.getByTestId('freeze-state').filter({ hasText: 'Active.' }).waitFor({ timeout: 5_000 });
     await operator.context.close();
   }, 30_000);
+
+  test('deleting an agent from its page asks first, then the live list shows it going', async () => {
+    const { page } = tab;
+    await page.getByRole('link', { name: 'Agents' }).click();
+    await page.locator('tr[data-agent="scout"]').getByRole('link', { name: 'scout' }).click();
+    page.once('dialog', (dialog) => void dialog.accept());
+    await page.getByRole('button', { name: 'Delete agent' }).click();
+    await page.getByRole('status').filter({ hasText: 'Deleted.' }).waitFor();
+    await page.getByRole('link', { name: 'All agents' }).click();
+    await page.getByText('No agents yet.').waitFor({ timeout: 15_000 });
+  }, 30_000);
 });
 
 describe('tenant isolation through the console', () => {
