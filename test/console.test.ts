@@ -247,6 +247,9 @@ describe('the console', () => {
     await tab.page.getByTestId('freeze-state').filter({ hasText: 'Frozen.' }).filter({ hasText: 'reason: incident 42' }).waitFor();
     await shot(tab.page, 'isolation-frozen');
     expect(seen).toBeLessThan(3_000); // polls every 2 s; the subscription will make it immediate
+    // Frozen is not signed out: a reload keeps the session, and the page still says why.
+    await tab.page.reload();
+    await tab.page.getByTestId('frozen-banner').filter({ hasText: 'reason: incident 42' }).waitFor();
 
     await row.getByRole('button', { name: 'Unfreeze' }).click();
     await row.getByText('ACTIVE').waitFor();

@@ -52,7 +52,8 @@ export async function resumeSession(): Promise<boolean> {
   try {
     await withRefreshLock(() => openSession('/console/session/refresh'));
     return true;
-  } catch {
+  } catch (error) {
+    if (error instanceof ApiError && error.code === 'TENANT_FROZEN') setFrozen({ reason: null });
     return false;
   }
 }

@@ -28,6 +28,7 @@ export function App() {
   }, []);
   const route = useRoute();
   const who = signedInAs();
+  const frozen = tenantFrozen();
   return (
     <>
       <header class="top">
@@ -42,9 +43,10 @@ export function App() {
           </button>
         ) : null}
       </header>
-      {who === 'member' && tenantFrozen() !== undefined ? (
+      {who !== 'operator' && frozen ? (
         <p class="banner" role="alert" data-testid="frozen-banner">
-          This tenant is frozen: every request is refused until an operator unfreezes it.
+          This tenant is frozen{frozen.reason ? ` (reason: ${frozen.reason})` : ''}: every request is refused until an operator unfreezes
+          it.
         </p>
       ) : null}
       <main id="main" tabIndex={-1}>

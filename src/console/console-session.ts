@@ -95,8 +95,16 @@ async function run<V>(
   return { status: response.status === 200 ? 401 : response.status, errors };
 }
 
+/**
+ * A session's answer sets the cookie. A refusal forgets it only when the refresh token is dead
+ * (UNAUTHENTICATED: used, expired, revoked, unknown); a frozen tenant, a rate limit or a busy
+ * gateway keeps it, so the member resumes once that passes.
+ */
 function answer(outcome: Outcome, secure: boolean): Response {
-  if ('errors' in outcome) return json(outcome.status, { errors: outcome.errors }, clearCookie(secure));
+  if ('errors' in outcome) {
+    const dead = outcome.errors.some((error) => error.extensions.code === 'UNAUTHENTICATED');
+    return json(outcome.status, { errors: outcome.errors }, dead ? clearCookie(secure) : undefined);
+  }
   const { refreshToken, accessToken, session } = outcome.payload;
   const body: SessionAnswer = { accessToken, session: { id: session.id, expiresAt: session.expiresAt } };
   const maxAge = Math.max(0, Math.floor((Date.parse(session.expiresAt) - Date.now()) / 1000));
