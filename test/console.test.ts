@@ -37,7 +37,7 @@ let operatorToken: string;
 
 beforeAll(async () => {
   await buildConsole(); // what the gateway serves is what the sources say (npm test also checks the committed copy)
-  gw = await startGateway({ runtime: true, policy: { mode: 'production' } });
+  gw = await startGateway({ runtime: true, canary: true, policy: { mode: 'production' } });
   http = createServer(gw.yoga);
   await new Promise<void>((resolve) => http.listen(0, '127.0.0.1', resolve));
   origin = `http://127.0.0.1:${(http.address() as AddressInfo).port}`;
@@ -161,6 +161,7 @@ describe('the console', () => {
       await page.getByRole('heading', { name: wall }).waitFor();
     }
     await page.getByText('Standard (shared tables, row-level security)').waitFor();
+    await page.getByText(/^passed: every cross-tenant probe was refused/).waitFor();
     const shift = await page.evaluate(
       () =>
         new Promise<number>((resolve) => {

@@ -52,6 +52,14 @@ export type CreateAgentInput = {
   sandbox?: SandboxLevel | null | undefined;
 };
 
+export type IsolationCanaryOutcome =
+  /** The run failed before it could tell; the next run tries again. */
+  | 'ERROR'
+  /** Something leaked: the gateway locked itself down (requests of tenants are refused). */
+  | 'EXPOSED'
+  /** Every cross-tenant probe was refused and RLS is enabled and forced on every tenant table. */
+  | 'OK';
+
 /** RUNC: a hardened container on the host kernel. GVISOR: the same container under gVisor, a user-space kernel (no network). See docs/security-model.md. */
 export type SandboxLevel =
   | 'GVISOR'
@@ -121,7 +129,7 @@ export type ConsoleEndSessionMutation = { revokeSession: { id: string } };
 export type ConsoleIsolationQueryVariables = Exact<{ [key: string]: never; }>;
 
 
-export type ConsoleIsolationQuery = { me: { id: string, name: string, email: string, role: UserRole }, tenant: { id: string, name: string, status: TenantStatus, frozenReason: string | null, plan: TenantPlan, region: string, createdAt: string, memberCount: number, agentCount: number, quotas: { sandbox: SandboxLevel | null, maxAgents: number } }, agents: { edges: Array<{ node: { id: string, name: string, status: AgentStatus, sandbox: { requested: SandboxLevel | null, runtime: SandboxLevel | null, network: AgentNetwork } } }> } };
+export type ConsoleIsolationQuery = { me: { id: string, name: string, email: string, role: UserRole }, tenant: { id: string, name: string, status: TenantStatus, frozenReason: string | null, plan: TenantPlan, region: string, createdAt: string, memberCount: number, agentCount: number, quotas: { sandbox: SandboxLevel | null, maxAgents: number } }, agents: { edges: Array<{ node: { id: string, name: string, status: AgentStatus, sandbox: { requested: SandboxLevel | null, runtime: SandboxLevel | null, network: AgentNetwork } } }> }, isolationCanary: { ranAt: string, outcome: IsolationCanaryOutcome } | null };
 
 export type ConsoleAgentsQueryVariables = Exact<{ [key: string]: never; }>;
 
@@ -176,7 +184,7 @@ export const ConsoleUnfreezeTenantDocument = {"__meta__":{"hash":"sha256:e71e608
 export const ConsoleRedeemSignInLinkDocument = {"__meta__":{"hash":"sha256:42201b75b9127894f92cb510db05112466356445683ae172321043a6ccc8b722"}} as unknown as DocumentNode<ConsoleRedeemSignInLinkMutation, ConsoleRedeemSignInLinkMutationVariables>;
 export const ConsoleRefreshSessionDocument = {"__meta__":{"hash":"sha256:001a702868f4d7add9eaeb40ce13331bedf0976756827ac4b879239bc372ceaa"}} as unknown as DocumentNode<ConsoleRefreshSessionMutation, ConsoleRefreshSessionMutationVariables>;
 export const ConsoleEndSessionDocument = {"__meta__":{"hash":"sha256:7181e742c4e8bad62957855fac568e05e9e500e6dcbd9e58ac38ff912146cb0d"}} as unknown as DocumentNode<ConsoleEndSessionMutation, ConsoleEndSessionMutationVariables>;
-export const ConsoleIsolationDocument = {"__meta__":{"hash":"sha256:e034113aa7f2c4a90edbe0291d0f677d77bf9ae66fc05ff1824f1fa21f2631b6"}} as unknown as DocumentNode<ConsoleIsolationQuery, ConsoleIsolationQueryVariables>;
+export const ConsoleIsolationDocument = {"__meta__":{"hash":"sha256:d99b3d505a883a0f069f54ae008089cd7511782348656b3e31c3c004b42d2427"}} as unknown as DocumentNode<ConsoleIsolationQuery, ConsoleIsolationQueryVariables>;
 export const ConsoleAgentsDocument = {"__meta__":{"hash":"sha256:ea90294e54bd190d2d9077c40a76be84cdeac3ea5c428cac4d04f55a748ef7af"}} as unknown as DocumentNode<ConsoleAgentsQuery, ConsoleAgentsQueryVariables>;
 export const ConsoleAgentDocument = {"__meta__":{"hash":"sha256:6b259134ab9d759e6dd6a483b66e667f593d6c48d521f14680efa62bc684c9a8"}} as unknown as DocumentNode<ConsoleAgentQuery, ConsoleAgentQueryVariables>;
 export const ConsoleAgentCredentialsDocument = {"__meta__":{"hash":"sha256:068b4196bce4f45df05a844463f1087fc34ddff63bc8c895a0a36decc8746fc4"}} as unknown as DocumentNode<ConsoleAgentCredentialsQuery, ConsoleAgentCredentialsQueryVariables>;

@@ -51,6 +51,7 @@ export function Isolation() {
         <Fact label="Region" value={data?.tenant.region} />
         <Fact label="Signed in as" value={data ? `${data.me.name} (${data.me.role.toLowerCase()})` : undefined} />
         <Fact label="Since" value={data ? when(data.tenant.createdAt) : undefined} />
+        <Fact label="Last isolation self-test" value={data ? canaryWords(data.isolationCanary) : undefined} />
       </dl>
       <h2>The four walls</h2>
       <ol class="walls">
@@ -90,6 +91,17 @@ function Wall({ title, state, children }: { title: string; state: string | undef
       <p>{children}</p>
     </li>
   );
+}
+
+/** The canary attacks one synthetic tenant from another, through the API and the database, on every replica. */
+function canaryWords(run: Data['isolationCanary']): string {
+  if (!run) return 'not run on this gateway yet';
+  const outcome = {
+    OK: 'passed: every cross-tenant probe was refused',
+    EXPOSED: 'FOUND AN EXPOSURE: the gateway locked itself down',
+    ERROR: 'could not run',
+  }[run.outcome];
+  return `${outcome} (${when(run.ranAt)})`;
 }
 
 function tierOf(plan: string): string {
