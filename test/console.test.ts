@@ -1,7 +1,7 @@
 import { mkdir } from 'node:fs/promises';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { type Browser, type BrowserContext, chromium, type Page } from 'playwright-core';
+import { type Browser, chromium, type Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { buildConsole } from '../console/build.ts';
 import { CreateAgentRecordDocument, SignUpDocument } from '../src/generated/operations/graphql.ts';
@@ -72,11 +72,21 @@ async function openTab(viewport = DESKTOP) {
   page.on('console', (message) => {
     if (/Content Security Policy|Refused to/.test(message.text())) violations.push(message.text());
   });
-  page.on('response', async (response) => {
-    const body = await response.text().catch(() => '');
-    responses.push({ url: response.url(), status: response.status(), body, headers: await response.allHeaders() });
+  const reading: Promise<void>[] = [];
+  page.on('response', (response) => {
+    reading.push(
+      (async () => {
+        const body = await response.text().catch(() => '');
+        responses.push({ url: response.url(), status: response.status(), body, headers: await response.allHeaders() });
+      })(),
+    );
   });
-  return { context, page, responses, violations };
+  /** Every response received so far, its body read. */
+  const settled = async () => {
+    await Promise.all(reading);
+    return responses;
+  };
+  return { context, page, responses, violations, settled };
 }
 
 async function signIn(page: Page, link: string) {
@@ -142,7 +152,7 @@ describe('the console', () => {
     const refreshToken = cookie?.value ?? '';
     expect(refreshToken.startsWith('fgr_')).toBe(true);
     // Nothing the page's script can read holds it: no body, no storage, no script-visible cookie.
-    expect(tab.responses.filter((response) => response.body.includes('fgr_'))).toEqual([]);
+    expect((await tab.settled()).filter((response) => response.body.includes('fgr_'))).toEqual([]);
     expect(await tab.page.evaluate(() => [document.cookie, localStorage.length, sessionStorage.length])).toEqual(['', 0, 0]);
     expect(gw.logs()).not.toContain(refreshToken);
     expect(gw.logs()).not.toContain(acme.link);
@@ -237,7 +247,7 @@ describe('the console', () => {
     await row.getByText('ACTIVE').waitFor();
     await shot(operator.page, 'operator');
     // Metadata only: no response to the operator carries a tenant's agent.
-    expect(operator.responses.filter((response) => response.body.includes('scout'))).toEqual([]);
+    expect((await operator.settled()).filter((response) => response.body.includes('scout'))).toEqual([]);
 
     await row.getByPlaceholder('reason').fill('incident 42');
     await row.getByRole('button', { name: 'Freeze' }).click();
@@ -279,7 +289,7 @@ describe('tenant isolation through the console', () => {
       await gw.execute(CreateAgentRecordDocument, { input: { name: secretName, image: 'fleetgate/agent:1' } }, { token: b.token }),
     ).createAgent.agent;
 
-    const tab: { context: BrowserContext; page: Page; responses: Recorded[] } = await openTab();
+    const tab = await openTab();
     try {
       await signIn(tab.page, a.link);
       await tab.page.goto(`${origin}/console/agents/${encodeURIComponent(bAgent.id)}`);
@@ -288,12 +298,13 @@ describe('tenant isolation through the console', () => {
       await tab.page.goto(`${origin}/console/agents`);
       await tab.page.getByText('No agents yet.').waitFor();
 
-      const graphqlResponses = tab.responses.filter((response) => new URL(response.url).pathname === '/graphql');
+      const responses = await tab.settled();
+      const graphqlResponses = responses.filter((response) => new URL(response.url).pathname === '/graphql');
       // The agent was asked for and refused exactly like a missing one.
       expect(graphqlResponses.filter((response) => response.body.includes('"NOT_FOUND"'))).toHaveLength(1);
       expect(graphqlResponses.some((response) => response.body.includes('"agents"'))).toBe(true);
       for (const leak of [b.id, b.name, bAgent.id, secretName]) {
-        expect(tab.responses.filter((response) => response.body.includes(leak)).map((response) => response.url)).toEqual([]);
+        expect(responses.filter((response) => response.body.includes(leak)).map((response) => response.url)).toEqual([]);
       }
     } finally {
       await tab.context.close();

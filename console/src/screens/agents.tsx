@@ -10,19 +10,11 @@ import {
   ConsoleCreateAgentDocument,
   ConsoleDeleteAgentDocument,
 } from '../gql/graphql.ts';
+import { useAction, useLive } from '../hooks.ts';
 
 /** The tenant's agents with their live status, and a form to create one. */
 export function Agents() {
-  const [agents, setAgents] = useState<AgentRow[] | undefined>();
-  const [error, setError] = useState<unknown>();
-  useEffect(
-    () =>
-      watchAgents((next) => {
-        setAgents(next);
-        setError(undefined);
-      }, setError),
-    [],
-  );
+  const { data: agents, error } = useLive<AgentRow[]>(watchAgents);
   return (
     <section aria-labelledby="agents-title">
       <h1 id="agents-title">Agents</h1>
@@ -66,22 +58,13 @@ export function Agents() {
 }
 
 function CreateAgent() {
-  const [error, setError] = useState<unknown>();
-  const [busy, setBusy] = useState(false);
+  const { busy, error, run } = useAction();
   const submit = async (event: SubmitEvent) => {
     event.preventDefault();
     const form = event.currentTarget as HTMLFormElement;
     const fields = new FormData(form);
-    setBusy(true);
-    try {
-      await request(ConsoleCreateAgentDocument, { input: { name: String(fields.get('name')), image: String(fields.get('image')) } });
-      form.reset();
-      setError(undefined);
-    } catch (caught) {
-      setError(caught);
-    } finally {
-      setBusy(false);
-    }
+    const input = { name: String(fields.get('name')), image: String(fields.get('image')) };
+    if (await run(() => request(ConsoleCreateAgentDocument, { input }))) form.reset();
   };
   return (
     <form class="inline-form" onSubmit={submit} aria-label="Create an agent">

@@ -7,6 +7,7 @@ import {
   ConsoleVerifyAuditLogDocument,
   type ConsoleVerifyAuditLogQuery,
 } from '../gql/graphql.ts';
+import { useAction } from '../hooks.ts';
 
 type Page = ConsoleAuditLogQuery['auditLog'];
 type Verification = ConsoleVerifyAuditLogQuery['verifyAuditLog'];
@@ -14,19 +15,13 @@ type Verification = ConsoleVerifyAuditLogQuery['verifyAuditLog'];
 /** The tenant's audit log, 50 events a page, and the chain verification. */
 export function Audit() {
   const [pages, setPages] = useState<Page[]>([]);
-  const [error, setError] = useState<unknown>();
-  const [loading, setLoading] = useState(true);
+  const [started, setStarted] = useState(false);
+  const { busy, error, run } = useAction();
+  const loading = busy || !started;
   const load = async (after?: string) => {
-    setLoading(true);
-    try {
-      const { auditLog } = await request(ConsoleAuditLogDocument, { first: 50, after });
-      setPages((previous) => (after ? [...previous, auditLog] : [auditLog]));
-      setError(undefined);
-    } catch (caught) {
-      setError(caught);
-    } finally {
-      setLoading(false);
-    }
+    setStarted(true);
+    const answer = await run(() => request(ConsoleAuditLogDocument, { first: 50, after }));
+    if (answer) setPages((previous) => (after ? [...previous, answer.auditLog] : [answer.auditLog]));
   };
   useEffect(() => void load(), []);
   const events = pages.flatMap((page) => page.edges.map((edge) => edge.node));
@@ -71,18 +66,10 @@ export function Audit() {
 
 function Verify() {
   const [result, setResult] = useState<Verification | undefined>();
-  const [error, setError] = useState<unknown>();
-  const [busy, setBusy] = useState(false);
+  const { busy, error, run } = useAction();
   const verify = async () => {
-    setBusy(true);
-    try {
-      setResult((await request(ConsoleVerifyAuditLogDocument, {})).verifyAuditLog);
-      setError(undefined);
-    } catch (caught) {
-      setError(caught);
-    } finally {
-      setBusy(false);
-    }
+    const answer = await run(() => request(ConsoleVerifyAuditLogDocument, {}));
+    if (answer) setResult(answer.verifyAuditLog);
   };
   return (
     <div class="verify">

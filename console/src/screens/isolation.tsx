@@ -1,28 +1,14 @@
-import { useEffect, useState } from 'preact/hooks';
 import { tenantFrozen, watch } from '../api.ts';
 import { ErrorNote, Status, when } from '../components.tsx';
 import { ApiError } from '../errors.ts';
 import { ConsoleIsolationDocument, type ConsoleIsolationQuery } from '../gql/graphql.ts';
+import { useLive } from '../hooks.ts';
 
 type Data = ConsoleIsolationQuery;
 
 /** The tenant's four walls and their state, its freeze state, tier and region; refreshed every 2 s. */
 export function Isolation() {
-  const [data, setData] = useState<Data | undefined>();
-  const [error, setError] = useState<unknown>();
-  useEffect(
-    () =>
-      watch(
-        ConsoleIsolationDocument,
-        {},
-        (next) => {
-          setData(next);
-          setError(undefined);
-        },
-        setError,
-      ),
-    [],
-  );
+  const { data, error } = useLive<Data>((onData, onError) => watch(ConsoleIsolationDocument, {}, onData, onError));
   const refused = tenantFrozen();
   const frozen = refused !== undefined || data?.tenant.status === 'FROZEN';
   const reason = refused?.reason ?? data?.tenant.frozenReason;

@@ -7,21 +7,18 @@ import {
   type ConsolePlatformTenantsQuery,
   ConsoleUnfreezeTenantDocument,
 } from '../gql/graphql.ts';
+import { useAction } from '../hooks.ts';
 
 type Tenant = ConsolePlatformTenantsQuery['platformTenants']['edges'][number]['node'];
 
 /** Operators: every tenant's metadata (never its rows), with freeze and unfreeze. */
 export function Operator() {
   const [tenants, setTenants] = useState<Tenant[] | undefined>();
-  const [error, setError] = useState<unknown>();
-  const load = () =>
-    request(ConsolePlatformTenantsDocument, { first: 100 }).then(
-      (data) => {
-        setTenants(data.platformTenants.edges.map((edge) => edge.node));
-        setError(undefined);
-      },
-      (caught) => setError(caught),
-    );
+  const { error, run } = useAction();
+  const load = async () => {
+    const answer = await run(() => request(ConsolePlatformTenantsDocument, { first: 100 }));
+    if (answer) setTenants(answer.platformTenants.edges.map((edge) => edge.node));
+  };
   useEffect(() => void load(), []);
   return (
     <section aria-labelledby="operator-title">
@@ -53,22 +50,16 @@ export function Operator() {
 }
 
 function TenantRow({ tenant, onChanged }: { tenant: Tenant; onChanged: () => void }) {
-  const [error, setError] = useState<unknown>();
-  const [busy, setBusy] = useState(false);
+  const { busy, error, run } = useAction();
   const act = async (event: SubmitEvent) => {
     event.preventDefault();
     const reason = String(new FormData(event.currentTarget as HTMLFormElement).get('reason') ?? '');
-    setBusy(true);
-    try {
-      if (tenant.status === 'FROZEN') await request(ConsoleUnfreezeTenantDocument, { id: tenant.id });
-      else await request(ConsoleFreezeTenantDocument, { id: tenant.id, reason });
-      setError(undefined);
-      onChanged();
-    } catch (caught) {
-      setError(caught);
-    } finally {
-      setBusy(false);
-    }
+    const done = await run<unknown>(() =>
+      tenant.status === 'FROZEN'
+        ? request(ConsoleUnfreezeTenantDocument, { id: tenant.id })
+        : request(ConsoleFreezeTenantDocument, { id: tenant.id, reason }),
+    );
+    if (done) onChanged();
   };
   return (
     <tr data-tenant={tenant.name}>
