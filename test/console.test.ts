@@ -139,6 +139,11 @@ describe('the console', () => {
       'UNAUTHENTICATED',
     ]);
     expect((await fetch(`${origin}/console/session`)).status).toBe(405);
+    const huge = JSON.stringify({ link: `fgl_${'x'.repeat(100_000)}` });
+    expect(await answer(await post('/console/session', { 'x-graphql-csrf': '1' }, huge))).toEqual({
+      status: 400,
+      codes: ['BAD_USER_INPUT'],
+    });
   });
 
   test('a one-time link signs the owner in: the link leaves the URL, the refresh token only lives in an HttpOnly cookie', async () => {

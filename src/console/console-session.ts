@@ -129,9 +129,33 @@ function cookieOf(request: Request): string | undefined {
 
 async function linkOf(request: Request): Promise<string | undefined> {
   if (!(request.headers.get('content-type') ?? '').startsWith('application/json')) return undefined;
-  if (Number(request.headers.get('content-length') ?? Number.NaN) > 1024) return undefined; // a link is ~50 characters
-  const body = (await request.json().catch(() => null)) as { link?: unknown } | null;
+  const text = await smallBody(request, 1024); // a link is about 60 characters
+  if (text === undefined) return undefined;
+  const body = (() => {
+    try {
+      return JSON.parse(text) as { link?: unknown } | null;
+    } catch {
+      return null;
+    }
+  })();
   return typeof body?.link === 'string' && body.link.length <= 200 ? body.link : undefined;
+}
+
+/** The body as text, or undefined past `limit` bytes: read no further than that, whatever Content-Length says or omits. */
+async function smallBody(request: Request, limit: number): Promise<string | undefined> {
+  const reader = request.body?.getReader();
+  if (!reader) return '';
+  const chunks: Uint8Array[] = [];
+  let size = 0;
+  for (let chunk = await reader.read(); !chunk.done; chunk = await reader.read()) {
+    size += chunk.value.byteLength;
+    if (size > limit) {
+      await reader.cancel();
+      return undefined;
+    }
+    chunks.push(chunk.value);
+  }
+  return Buffer.concat(chunks).toString('utf8');
 }
 
 /** The device a member sees in its sessions list: the console and a hint of the browser. */
