@@ -3,15 +3,16 @@ import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { type Browser, chromium, type Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
-import { buildConsole } from '../console/build.ts';
 import { CreateAgentRecordDocument, SignUpDocument } from '../src/generated/operations/graphql.ts';
 import { graphql } from './gql/index.ts';
 import { expectNoErrors, type Gateway, startGateway } from './support/gateway.ts';
 
 /**
- * The console in a real browser (Debian's chromium, driven by playwright-core) against a gateway
- * in production mode with a real Docker engine: everything the page does goes through the
- * console's published operations and its cookie-backed session endpoints.
+ * The console in a real browser (Debian's chromium, driven by playwright-core) against a gateway in
+ * production mode with a real Docker engine: everything the page does goes through the console's
+ * published operations and its cookie-backed session endpoints. The page is the committed
+ * console/dist (`npm test` checks it is what the sources build; after changing them, run
+ * `npm run console:build` first). Not rebuilt here: other test files' gateways read it as they start.
  */
 
 const CreateOwnerSignInLink = graphql(`
@@ -36,7 +37,6 @@ let browser: Browser;
 let operatorToken: string;
 
 beforeAll(async () => {
-  await buildConsole(); // what the gateway serves is what the sources say (npm test also checks the committed copy)
   gw = await startGateway({ runtime: true, canary: true, policy: { mode: 'production' } });
   http = createServer(gw.yoga);
   await new Promise<void>((resolve) => http.listen(0, '127.0.0.1', resolve));

@@ -88,7 +88,7 @@ function serveAsset(assets: Map<string, Asset>, request: Request, url: URL): Res
 /** index.html and assets/* of the built console, with their gzip forms; empty when it was never built. */
 export function loadAssets(dir: string): Map<string, Asset> {
   const assets = new Map<string, Asset>();
-  if (!existsSync(join(dir, 'index.html'))) return assets;
+  if (!existsSync(join(dir, 'index.html')) || !existsSync(join(dir, 'assets'))) return assets;
   const names = ['index.html', ...readdirSync(join(dir, 'assets')).map((file) => `assets/${file}`)];
   for (const name of names) {
     const body = new Uint8Array(readFileSync(join(dir, name)));
