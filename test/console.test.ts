@@ -177,6 +177,7 @@ describe('the console', () => {
     }
     await page.getByText('Standard (shared tables, row-level security)').waitFor();
     await page.getByText(/^passed: every cross-tenant probe was refused/).waitFor();
+    await page.getByText('local keyring, key version 1').waitFor();
     const shift = await page.evaluate(
       () =>
         new Promise<number>((resolve) => {

@@ -131,6 +131,11 @@ export type ConsoleIsolationQueryVariables = Exact<{ [key: string]: never; }>;
 
 export type ConsoleIsolationQuery = { me: { id: string, name: string, email: string, role: UserRole }, tenant: { id: string, name: string, status: TenantStatus, frozenReason: string | null, plan: TenantPlan, region: string, createdAt: string, memberCount: number, agentCount: number, quotas: { sandbox: SandboxLevel | null, maxAgents: number } }, agents: { edges: Array<{ node: { id: string, name: string, status: AgentStatus, sandbox: { requested: SandboxLevel | null, runtime: SandboxLevel | null, network: AgentNetwork } } }> }, isolationCanary: { ranAt: string, outcome: IsolationCanaryOutcome } | null };
 
+export type ConsoleKeyStatusQueryVariables = Exact<{ [key: string]: never; }>;
+
+
+export type ConsoleKeyStatusQuery = { tenantKeyStatus: { provider: string, latestVersion: number, minDecryptionVersion: number } };
+
 export type ConsoleAgentsQueryVariables = Exact<{ [key: string]: never; }>;
 
 
@@ -185,6 +190,7 @@ export const ConsoleRedeemSignInLinkDocument = {"__meta__":{"hash":"sha256:42201
 export const ConsoleRefreshSessionDocument = {"__meta__":{"hash":"sha256:001a702868f4d7add9eaeb40ce13331bedf0976756827ac4b879239bc372ceaa"}} as unknown as DocumentNode<ConsoleRefreshSessionMutation, ConsoleRefreshSessionMutationVariables>;
 export const ConsoleEndSessionDocument = {"__meta__":{"hash":"sha256:7181e742c4e8bad62957855fac568e05e9e500e6dcbd9e58ac38ff912146cb0d"}} as unknown as DocumentNode<ConsoleEndSessionMutation, ConsoleEndSessionMutationVariables>;
 export const ConsoleIsolationDocument = {"__meta__":{"hash":"sha256:d99b3d505a883a0f069f54ae008089cd7511782348656b3e31c3c004b42d2427"}} as unknown as DocumentNode<ConsoleIsolationQuery, ConsoleIsolationQueryVariables>;
+export const ConsoleKeyStatusDocument = {"__meta__":{"hash":"sha256:f4df5dc1591d8b95886f8a846111d1ed89f34dcd30146cf90409c54775efedb1"}} as unknown as DocumentNode<ConsoleKeyStatusQuery, ConsoleKeyStatusQueryVariables>;
 export const ConsoleAgentsDocument = {"__meta__":{"hash":"sha256:ea90294e54bd190d2d9077c40a76be84cdeac3ea5c428cac4d04f55a748ef7af"}} as unknown as DocumentNode<ConsoleAgentsQuery, ConsoleAgentsQueryVariables>;
 export const ConsoleAgentDocument = {"__meta__":{"hash":"sha256:6b259134ab9d759e6dd6a483b66e667f593d6c48d521f14680efa62bc684c9a8"}} as unknown as DocumentNode<ConsoleAgentQuery, ConsoleAgentQueryVariables>;
 export const ConsoleAgentCredentialsDocument = {"__meta__":{"hash":"sha256:068b4196bce4f45df05a844463f1087fc34ddff63bc8c895a0a36decc8746fc4"}} as unknown as DocumentNode<ConsoleAgentCredentialsQuery, ConsoleAgentCredentialsQueryVariables>;

@@ -1,7 +1,13 @@
-import { tenantFrozen, watch } from '../api.ts';
+import { useEffect, useState } from 'preact/hooks';
+import { request, tenantFrozen, watch } from '../api.ts';
 import { ErrorNote, Status, when } from '../components.tsx';
-import { ApiError } from '../errors.ts';
-import { ConsoleIsolationDocument, type ConsoleIsolationQuery } from '../gql/graphql.ts';
+import { ApiError, wordsFor } from '../errors.ts';
+import {
+  ConsoleIsolationDocument,
+  type ConsoleIsolationQuery,
+  ConsoleKeyStatusDocument,
+  type ConsoleKeyStatusQuery,
+} from '../gql/graphql.ts';
 import { useLive } from '../hooks.ts';
 
 type Data = ConsoleIsolationQuery;
@@ -38,6 +44,7 @@ export function Isolation() {
         <Fact label="Signed in as" value={data ? `${data.me.name} (${data.me.role.toLowerCase()})` : undefined} />
         <Fact label="Since" value={data ? when(data.tenant.createdAt) : undefined} />
         <Fact label="Last isolation self-test" value={data ? canaryWords(data.isolationCanary) : undefined} />
+        <Fact label="Encryption keys" value={<Keys />} />
       </dl>
       <h2>The four walls</h2>
       <ol class="walls">
@@ -58,6 +65,20 @@ export function Isolation() {
       </ol>
     </section>
   );
+}
+
+/** The key provider and KEK versions behind the tenant's credentials and memory: never key material. */
+function Keys() {
+  const [keys, setKeys] = useState<ConsoleKeyStatusQuery['tenantKeyStatus'] | undefined>();
+  const [error, setError] = useState<unknown>();
+  useEffect(() => {
+    request(ConsoleKeyStatusDocument, {}).then((data) => setKeys(data.tenantKeyStatus), setError);
+  }, []);
+  if (error) return <>{wordsFor(error)}</>;
+  if (!keys) return <span class="placeholder">…</span>;
+  const provider = keys.provider === 'vault' ? 'HashiCorp Vault Transit' : 'local keyring';
+  const retired = keys.minDecryptionVersion > 1 ? `, versions below ${keys.minDecryptionVersion} retired` : '';
+  return <>{`${provider}, key version ${keys.latestVersion}${retired}`}</>;
 }
 
 function Fact({ label, value }: { label: string; value: preact.ComponentChildren | undefined }) {
