@@ -3,6 +3,7 @@ import type { Redis } from 'ioredis';
 import type { Keyring } from './auth/keyring.ts';
 import { TokenLiveness, type TokenLivenessOptions } from './auth/token-liveness.ts';
 import { TokenIssuer } from './auth/tokens.ts';
+import { CONSOLE_APP, consoleManifest } from './console/console-app.ts';
 import type { DatabaseTimeouts } from './db/database-faults.ts';
 import { openOrm } from './db/orm.ts';
 import { DEFAULT_REGION, type Region, Regions } from './db/regions.ts';
@@ -121,6 +122,8 @@ export async function startGateway(options: GatewayOptions) {
   await documents.start();
   const builtIn = gatewayManifest();
   await documents.seedPlatformApp(GATEWAY_APP, builtIn.version, builtIn.documents);
+  const consoleApp = consoleManifest();
+  await documents.seedPlatformApp(CONSOLE_APP, consoleApp.version, consoleApp.documents);
   const allowList = new ImageAllowList(options.agentImages);
   const keys = startKeys(regions, options);
   const { keyProvider, keyRotation } = keys;

@@ -1,6 +1,8 @@
 import { useCSRFPrevention } from '@graphql-yoga/plugin-csrf-prevention';
 import { createYoga, type Plugin } from 'graphql-yoga';
 import type { Redis } from 'ioredis';
+import type { GraphqlFetch } from './console/console-session.ts';
+import { useConsole } from './console/serve-console.ts';
 import { databaseBusyError } from './db/database-faults.ts';
 import { auditTrail, recordRefusedInput } from './modules/audit/audit-trail.ts';
 import { useAuditedRefusals } from './modules/audit/use-audited-refusals.ts';
@@ -86,7 +88,9 @@ export function createServer(deps: ServerDeps) {
         useRateLimit(deps.rateLimits),
         useCostLimit(documentCost),
       ];
-  return createYoga<Record<string, never>, RequestContext>({
+  // The console's session endpoints run its session operations through this server, every plugin included.
+  const graphql: GraphqlFetch = (request, serverContext) => yoga.fetch(request, serverContext);
+  const yoga = createYoga<Record<string, never>, RequestContext>({
     schema,
     context: createContextFactory({ ...deps, documentCost }),
     graphqlEndpoint: '/graphql',
@@ -121,6 +125,8 @@ export function createServer(deps: ServerDeps) {
       },
     },
     plugins: [
+      // The console's page and session endpoints, answered before any GraphQL handling.
+      useConsole({ graphql }),
       useGraphiQLAssets(),
       useRequestBodyLimit(deps.policy.maxRequestBytes ?? DEFAULT_MAX_REQUEST_BYTES),
       useOperatorEndpoints({ gate: deps.gate, metrics: deps.metrics, auth, readiness: deps.readiness }),
@@ -140,6 +146,7 @@ export function createServer(deps: ServerDeps) {
       useRequestTransaction({ ...auditTrail, testing: deps.testing }),
     ],
   });
+  return yoga;
 }
 
 /** Authenticates as soon as the parameters are parsed, so synchronous validation hooks know the principal. */

@@ -1,7 +1,10 @@
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
+import { graphql } from './gql/index.ts';
 import { adminQuery } from './support/database.ts';
 import { errorCodes, expectNoErrors, type Gateway, startGateway } from './support/gateway.ts';
 import { Me, PlatformTenants } from './support/operations.ts';
+
+const IsolationCanary = graphql(`query IsolationCanaryRun { isolationCanary { ranAt outcome } }`);
 
 describe('isolation canary', () => {
   let gw: Gateway;
@@ -17,6 +20,18 @@ describe('isolation canary', () => {
     expect((await gw.yoga.fetch('http://gateway.test/health')).status).toBe(200);
     const { platformTenants } = expectNoErrors(await gw.execute(PlatformTenants, { first: 10 }, { token: operator }));
     expect(platformTenants.edges.map((edge) => edge.node.name)).toEqual(['__canary-a', '__canary-b']);
+  });
+
+  test('members read the last run (when and its outcome, nothing more); operators and anonymous callers do not', async () => {
+    const acme = await gw.seed.tenant();
+    const viewer = await acme.member('VIEWER');
+    const before = Date.now();
+    await gw.fleetgate.canary.runOnce();
+    const { isolationCanary } = expectNoErrors(await gw.execute(IsolationCanary, {}, { token: viewer.token }));
+    expect(isolationCanary?.outcome).toBe('OK');
+    expect(Date.parse(isolationCanary?.ranAt ?? '')).toBeGreaterThanOrEqual(before - 1_000);
+    expect(errorCodes(await gw.execute(IsolationCanary, {}, { token: operator }))).toEqual(['FORBIDDEN']);
+    expect(errorCodes(await gw.execute(IsolationCanary, {}))).toEqual(['UNAUTHENTICATED']);
   });
 
   test('an injected permissive policy is detected and every tenant is refused within a second', async () => {

@@ -16,7 +16,13 @@ import { decodeGlobalId, encodeGlobalId } from '../src/shared/global-id.ts';
 import { newId } from '../src/shared/ids.ts';
 import { createLogger } from '../src/shared/logger.ts';
 import { Secret } from '../src/shared/secret.ts';
-import { CredentialKeyStatus, RotateCredential, RotateCredentialKey, SetCredential } from './support/credential-operations.ts';
+import {
+  CredentialKeyStatus,
+  RotateCredential,
+  RotateCredentialKey,
+  SetCredential,
+  TenantKeyStatus,
+} from './support/credential-operations.ts';
 import { adminQuery } from './support/database.ts';
 import { waitFor } from './support/docker.ts';
 import { errorCodes, expectNoErrors, type Gateway, startGateway } from './support/gateway.ts';
@@ -152,6 +158,10 @@ describe.each([
 
     const status = expectNoErrors(await gw.execute(CredentialKeyStatus, {}, { token: operator })).credentialKeyStatus;
     expect(status).toEqual({ provider: _kind, latestVersion: 2, minDecryptionVersion: 2, pendingRewrap: 0 });
+    // Members see the provider and versions, nothing about anyone's data keys (the console's isolation panel).
+    const viewer = await tenants[0]?.member('VIEWER');
+    const seen = expectNoErrors(await gw.execute(TenantKeyStatus, {}, { token: viewer?.token })).tenantKeyStatus;
+    expect(seen).toEqual({ provider: _kind, latestVersion: 2, minDecryptionVersion: 2 });
     const { rows } = await adminQuery<{ key_version: number; n: number }>(
       gw.database.adminUrl,
       'select key_version, count(*)::int as n from agent_credentials group by 1',

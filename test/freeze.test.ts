@@ -48,7 +48,10 @@ describe('freeze on one gateway', () => {
       await gw.execute(ListAgents, { first: 1 }, { token: key }),
     ]) {
       expect(response.status).toBe(403);
-      expect(response.errors).toEqual([{ message: 'This tenant is frozen', extensions: { code: 'TENANT_FROZEN' } }]);
+      // The operator's reason reaches the tenant's own credentials (the console shows it).
+      expect(response.errors).toEqual([
+        { message: 'This tenant is frozen', extensions: { code: 'TENANT_FROZEN', reason: 'unpaid invoice' } },
+      ]);
     }
     expectNoErrors(await gw.execute(Me, {}, { token: other.ownerToken })); // others unaffected
 

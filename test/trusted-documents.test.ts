@@ -3,6 +3,7 @@ import { createHash } from 'node:crypto';
 import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
+import consoleManifest from '../console/src/gql/persisted-documents.json' with { type: 'json' };
 import manifest from '../src/generated/operations/persisted-documents.json' with { type: 'json' };
 import { ADMIN_URL, adminQuery } from './support/database.ts';
 import { type Gateway, startGateway } from './support/gateway.ts';
@@ -89,9 +90,14 @@ describe('trusted documents on one production gateway', () => {
     expect((await post(gw, { documentId: own?.[0] }, { token: acme.token })).body.errors).toBeUndefined();
     const log = await post(gw, { documentId: audit?.[0], variables: { first: 5 } }, { token: acme.token });
     expect(log.body.errors).toBeUndefined();
-    // The platform app is listed for operators, seeded once however many replicas start.
+    // The platform apps (the gateway's own and the console's) are listed for operators, seeded once however many replicas start.
     const apps = await post(gw, { query: CLIENT_APPS, variables: { platform: true } }, { token: operator });
     expect(apps.body.data?.clientApps).toEqual([
+      {
+        name: 'console',
+        platform: true,
+        versions: [{ version: expect.stringMatching(/^build-[0-9a-f]{12}$/), documentCount: Object.keys(consoleManifest).length }],
+      },
       {
         name: 'fleetgate',
         platform: true,

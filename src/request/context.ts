@@ -9,7 +9,7 @@ import { forkForPrincipal, forkForRequest } from '../db/request-scope.ts';
 import type { CredentialKeys } from '../modules/credentials/credential.service.ts';
 import type { BackupAccess } from '../modules/enterprise/backup.service.ts';
 import type { IssuerKeys } from '../modules/oidc/issuer-keys.ts';
-import type { AccessGate, AccessGrant } from '../modules/policy/access-gate.ts';
+import type { AccessGate, AccessGrant, CanaryRun } from '../modules/policy/access-gate.ts';
 import type { CostLimitOptions } from '../modules/policy/use-cost-limit.ts';
 import type { AgentRuntimeAccess } from '../modules/provisioning/runtime-access.ts';
 import { DEFAULT_TENANT_DELETION, type TenantDeletionSettings } from '../modules/tenants/tenant-deletion-settings.ts';
@@ -59,6 +59,8 @@ export interface RequestContext extends RequestScope {
   tenantDeletion: TenantDeletionSettings;
   /** The cost limit published trusted documents are checked against: the one every request gets. */
   documentCost: CostLimitOptions;
+  /** This replica's last isolation canary run (see AccessGate.recordCanaryRun); undefined before the first. */
+  lastCanaryRun(): CanaryRun | undefined;
 }
 
 /**
@@ -152,6 +154,7 @@ export function createContextFactory(deps: ContextDeps) {
       access,
       tenantDeletion: deps.tenantDeletion ?? DEFAULT_TENANT_DELETION,
       documentCost: deps.documentCost,
+      lastCanaryRun: () => deps.gate.lastCanaryRun,
     };
   };
 }

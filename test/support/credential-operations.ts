@@ -35,6 +35,10 @@ export const RotateCredentialKey = graphql(`
   mutation RotateCredentialKey { rotateCredentialKey }
 `);
 
+export const TenantKeyStatus = graphql(`
+  query TenantKeyStatus { tenantKeyStatus { provider latestVersion minDecryptionVersion } }
+`);
+
 export const CredentialKeyStatus = graphql(`
   query CredentialKeyStatus { credentialKeyStatus { provider latestVersion minDecryptionVersion pendingRewrap } }
 `);

@@ -12,6 +12,7 @@ import {
   rotateCredential,
   rotateCredentialKey,
   setCredential,
+  tenantKeyStatus,
 } from './credential.service.ts';
 
 /**
@@ -76,7 +77,25 @@ const CredentialKeyStatus = builder
     }),
   });
 
+const TenantKeyStatus = builder
+  .objectRef<{ provider: string; latestVersion: number; minDecryptionVersion: number }>('TenantKeyStatus')
+  .implement({
+    description: 'The keys behind agent credentials and memory, as members may know them: never key material.',
+    fields: (t) => ({
+      provider: t.exposeString('provider', { description: '`local` (a keyring file) or `vault` (HashiCorp Vault Transit).' }),
+      latestVersion: t.exposeInt('latestVersion', { description: 'The KEK version new data keys are wrapped with.' }),
+      minDecryptionVersion: t.exposeInt('minDecryptionVersion', { description: 'Older versions are retired: they unwrap nothing.' }),
+    }),
+  });
+
 builder.queryFields((t) => ({
+  tenantKeyStatus: t.field({
+    type: TenantKeyStatus,
+    description: "Members: the key provider and the key-encryption key's versions behind the tenant's secrets (no key material).",
+    skipTypeScopes: true,
+    authScopes: { can: 'tenant.read' },
+    resolve: (_root, _args, ctx) => tenantKeyStatus(ctx),
+  }),
   credentialKeyStatus: t.field({
     type: CredentialKeyStatus,
     description: 'Operators: where the key-encryption key and its background rewrap stand.',

@@ -189,6 +189,17 @@ export async function credentialKeyStatus(scope: CredentialScope) {
 }
 
 /**
+ * What a tenant's members may know of the keys behind their agents' credentials and memory: the
+ * provider's kind and the KEK versions in use (`tenant.read`). No key material, no key id, no
+ * count of anyone's data keys: the same facts every tenant of this gateway sees.
+ */
+export async function tenantKeyStatus(scope: CredentialScope) {
+  assertCan(scope.principal, 'tenant.read');
+  const { latestVersion, minDecryptionVersion } = await withProvider(scope, () => scope.keys.provider.status());
+  return { provider: scope.keys.provider.kind, latestVersion, minDecryptionVersion };
+}
+
+/**
  * The agent, locked for this transaction so concurrent changes to its credentials queue up (the
  * per-agent limit holds). Another tenant's agent and a missing one give the same NOT_FOUND. The
  * tenant is checked here too, against the principal's (not the loaded row's): should the ORM filter

@@ -6,6 +6,13 @@ import type { TenantPolicies } from '../tenants/tenant-policy-watcher.ts';
 /** What a request that passed the gate may do: everything its principal may, or only the deletion grace fields. */
 export type AccessGrant = 'full' | 'deletion-grace';
 
+/** The last isolation canary run on this replica: when, and what it found (no detail: that goes to logs and audit). */
+export interface CanaryRun {
+  ranAt: Date;
+  /** OK: every probe was refused and the catalog holds; EXPOSED: something leaked (the gateway locked down); ERROR: the run failed. */
+  outcome: 'OK' | 'EXPOSED' | 'ERROR';
+}
+
 /**
  * Fail closed, before anything runs: every request of a tenant principal passes here when its
  * context is built. Refused when the tenant is frozen, when this replica cannot vouch for the
@@ -14,6 +21,7 @@ export type AccessGrant = 'full' | 'deletion-grace';
  */
 export class AccessGate {
   #lockdown: string | undefined;
+  #lastCanaryRun: CanaryRun | undefined;
   readonly #log: Logger;
 
   constructor(
@@ -38,6 +46,15 @@ export class AccessGate {
     return !this.lockedDown && this.policies.isCurrent();
   }
 
+  /** The canary reports every run here, as it reports an exposure (lockDown): what members see of the walls' last test. */
+  recordCanaryRun(run: CanaryRun): void {
+    this.#lastCanaryRun = run;
+  }
+
+  get lastCanaryRun(): CanaryRun | undefined {
+    return this.#lastCanaryRun;
+  }
+
   /**
    * Refuses, or answers how far the request may go: 'full', or 'deletion-grace' for the one
    * exception to a refused tenant. While a deletion is pending (the grace period), the tenant is
@@ -60,7 +77,9 @@ export class AccessGate {
       if (principal.kind === 'user' && principal.role === 'OWNER') return 'deletion-grace';
       throw clientError('TENANT_DELETION_PENDING', 'This tenant is awaiting deletion', { http: { status: 403 } });
     }
-    if (policy.frozen) throw clientError('TENANT_FROZEN', 'This tenant is frozen', { http: { status: 403 } });
+    // The operator's reason goes to the tenant's own principals only: it is written for the tenant to read.
+    if (policy.frozen)
+      throw clientError('TENANT_FROZEN', 'This tenant is frozen', { http: { status: 403 }, reason: policy.frozenReason ?? null });
     return 'full';
   }
 }

@@ -84,14 +84,17 @@ export class IsolationCanary {
     } catch (error) {
       this.#log.error({ err: error }, 'isolation canary could not run');
       this.deps.metrics.canaryRuns.inc({ result: 'error' });
+      this.deps.gate.recordCanaryRun({ ranAt: new Date(), outcome: 'ERROR' });
       return { exposures: [] };
     }
     if (exposures.length === 0) {
       this.deps.metrics.canaryRuns.inc({ result: 'ok' });
+      this.deps.gate.recordCanaryRun({ ranAt: new Date(), outcome: 'OK' });
       return { exposures };
     }
     this.deps.gate.lockDown(exposures.join('; '));
     this.deps.metrics.canaryRuns.inc({ result: 'exposed' });
+    this.deps.gate.recordCanaryRun({ ranAt: new Date(), outcome: 'EXPOSED' });
     await this.#freezeCanaries(exposures).catch((error: unknown) => this.#log.error({ err: error }, 'could not freeze canary tenants'));
     return { exposures };
   }

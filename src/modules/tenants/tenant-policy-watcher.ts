@@ -10,6 +10,8 @@ export interface TenantPolicy {
   /** Set when the status is a deletion's: PENDING in the grace period, DELETED once erased. */
   deletion?: 'PENDING' | 'DELETED';
   rateLimitPerMinute: number | null;
+  /** The operator's reason while frozen: the tenant's own principals read it in the TENANT_FROZEN refusal. */
+  frozenReason?: string;
 }
 
 /** What the access gate and the rate limiter ask about tenants (one watcher, or every region's). */
@@ -45,7 +47,7 @@ const DEFAULT_POLICY: TenantPolicy = Object.freeze({ frozen: false, rateLimitPer
 const CHANNEL = 'fleetgate_tenant_policy';
 /** notify_user_liveness(): a user's id whose tokens may have ended. */
 const USER_CHANNEL = 'fleetgate_user_liveness';
-const POLICY_QUERY = `select id, status, rate_limit_per_minute from tenants
+const POLICY_QUERY = `select id, status, rate_limit_per_minute, frozen_reason from tenants
   where (status <> 'ACTIVE' or rate_limit_per_minute is not null)`;
 
 /**
@@ -184,7 +186,9 @@ export class TenantPolicyWatcher implements TenantPolicies {
   async #reloadTenant(tenantId: string): Promise<void> {
     try {
       const since = this.#generation;
-      const [row] = await this.#asOperator('select id, status, rate_limit_per_minute from tenants where id = $1', [tenantId]);
+      const [row] = await this.#asOperator('select id, status, rate_limit_per_minute, frozen_reason from tenants where id = $1', [
+        tenantId,
+      ]);
       this.#set(this.#policies, tenantId, row ? toPolicy(row) : DEFAULT_POLICY);
       this.#keepCommittedSince(since, this.#policies, tenantId);
       this.#log.info({ tenantId, frozen: row?.status === 'FROZEN' }, 'tenant policy changed');
@@ -220,11 +224,15 @@ interface PolicyRow {
   id: string;
   status: string;
   rate_limit_per_minute: number | null;
+  frozen_reason: string | null;
 }
 
 function toPolicy(row: PolicyRow): TenantPolicy {
   const deletion = row.status === 'DELETION_PENDING' ? 'PENDING' : row.status === 'DELETED' ? 'DELETED' : undefined;
-  return { frozen: row.status !== 'ACTIVE', rateLimitPerMinute: row.rate_limit_per_minute, ...(deletion ? { deletion } : {}) };
+  return {
+    ...policyOfTenant({ status: row.status, rateLimitPerMinute: row.rate_limit_per_minute, frozenReason: row.frozen_reason }),
+    ...(deletion ? { deletion } : {}),
+  };
 }
 
 /**
@@ -275,8 +283,13 @@ export function applyAfterCommit(ctx: object, change: { tenantId: string; policy
 }
 
 /** A tenant row's policy, as the watcher reads it. */
-export function policyOfTenant(tenant: { status: string; rateLimitPerMinute?: number | null }): TenantPolicy {
-  return { frozen: tenant.status !== 'ACTIVE', rateLimitPerMinute: tenant.rateLimitPerMinute ?? null };
+export function policyOfTenant(tenant: { status: string; rateLimitPerMinute?: number | null; frozenReason?: string | null }): TenantPolicy {
+  const frozenReason = tenant.status === 'FROZEN' ? tenant.frozenReason : null;
+  return {
+    frozen: tenant.status !== 'ACTIVE',
+    rateLimitPerMinute: tenant.rateLimitPerMinute ?? null,
+    ...(frozenReason ? { frozenReason } : {}),
+  };
 }
 
 /**

@@ -1,0 +1,179 @@
+import type { TypedDocumentNode } from '@graphql-typed-document-node/core';
+import { ApiError } from './errors.ts';
+import { ConsoleAgentsDocument, type ConsoleAgentsQuery, ConsoleEndSessionDocument } from './gql/graphql.ts';
+
+/**
+ * Who the console acts as. The access token lives only here, in memory: a reload forgets it and
+ * trades the HttpOnly cookie for a new one (resumeSession); nothing is ever put in localStorage.
+ */
+type Credential = { kind: 'member'; accessToken: string; sessionId: string } | { kind: 'operator'; token: string };
+
+let credential: Credential | undefined;
+const listeners = new Set<() => void>();
+
+export function signedInAs(): Credential['kind'] | undefined {
+  return credential?.kind;
+}
+
+/** Called whenever the credential or the tenant's frozen state changes. */
+export function onChange(listener: () => void): () => void {
+  listeners.add(listener);
+  return () => listeners.delete(listener);
+}
+
+function changed() {
+  for (const listener of listeners) listener();
+}
+
+/** The tenant's freeze as the last request found it: refused with TENANT_FROZEN (and the operator's reason), cleared by the next success. */
+let frozen: { reason: string | null } | undefined;
+
+export function tenantFrozen(): { reason: string | null } | undefined {
+  return frozen;
+}
+
+function setFrozen(value: { reason: string | null } | undefined) {
+  if (frozen?.reason === value?.reason && (frozen === undefined) === (value === undefined)) return;
+  frozen = value;
+  changed();
+}
+
+/** Redeems a one-time sign-in link: the gateway answers the access token and keeps the refresh token in its cookie. */
+export async function signInWithLink(link: string): Promise<void> {
+  await openSession('/console/session', { link });
+}
+
+/**
+ * Resumes the session of the cookie, if any. Refreshes are serialised across the console's tabs
+ * (Web Locks): two tabs refreshing with the same refresh token would look like a stolen token
+ * being reused, and the gateway would end the session.
+ */
+export async function resumeSession(): Promise<boolean> {
+  try {
+    await withRefreshLock(() => openSession('/console/session/refresh'));
+    return true;
+  } catch (error) {
+    if (error instanceof ApiError && error.code === 'TENANT_FROZEN') setFrozen({ reason: null });
+    return false;
+  }
+}
+
+/** An operator pastes its token: kept in memory for this tab only, gone on reload. */
+export function signInAsOperator(token: string) {
+  credential = { kind: 'operator', token: token.trim() };
+  changed();
+}
+
+export async function signOut(): Promise<void> {
+  if (credential?.kind === 'member') await request(ConsoleEndSessionDocument, { id: credential.sessionId }).catch(() => undefined);
+  await post('/console/session/end').catch(() => undefined);
+  credential = undefined;
+  setFrozen(undefined);
+  changed();
+}
+
+async function openSession(path: string, body?: object): Promise<void> {
+  const answer = (await post(path, body)) as { accessToken: string; session: { id: string } };
+  credential = { kind: 'member', accessToken: answer.accessToken, sessionId: answer.session.id };
+  changed();
+}
+
+async function withRefreshLock<T>(work: () => Promise<T>): Promise<T> {
+  return navigator.locks ? navigator.locks.request('fleetgate-console-refresh', work) : work();
+}
+
+async function post(path: string, body?: object): Promise<unknown> {
+  const response = await fetchOrNetworkError(path, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json', 'x-graphql-csrf': '1' },
+    body: JSON.stringify(body ?? {}),
+    credentials: 'same-origin',
+  });
+  const answer = (await response.json().catch(() => ({}))) as { errors?: { message: string; extensions?: { code?: string } }[] };
+  const error = answer.errors?.[0];
+  if (error || !response.ok) throw new ApiError(error?.extensions?.code ?? 'INTERNAL_SERVER_ERROR', error?.message);
+  return answer;
+}
+
+async function fetchOrNetworkError(path: string, init: RequestInit): Promise<Response> {
+  try {
+    return await fetch(path, init);
+  } catch {
+    throw new ApiError('NETWORK');
+  }
+}
+
+/**
+ * Runs one of the console's published operations by its hash (the page carries no GraphQL text),
+ * as the platform app `console`. An expired access token is refreshed once and the call retried.
+ * Throws ApiError with the first error's code.
+ */
+export async function request<R, V>(document: TypedDocumentNode<R, V>, variables: V, retried = false): Promise<R> {
+  const documentId = (document as unknown as { __meta__: { hash: string } }).__meta__.hash;
+  const token = credential?.kind === 'member' ? credential.accessToken : credential?.token;
+  const response = await fetchOrNetworkError('/graphql', {
+    method: 'POST',
+    headers: {
+      'content-type': 'application/json',
+      accept: 'application/graphql-response+json, application/json',
+      'x-graphql-client-name': 'console',
+      'x-graphql-csrf': '1',
+      ...(token ? { authorization: `Bearer ${token}` } : {}),
+    },
+    body: JSON.stringify({ documentId, variables }),
+    credentials: 'omit',
+  });
+  const body = (await response.json().catch(() => ({}))) as {
+    data?: R | null;
+    errors?: { message: string; extensions?: { code?: string; reason?: string | null } }[];
+  };
+  const error = body.errors?.[0];
+  if (!error && body.data) {
+    if (credential?.kind === 'member') setFrozen(undefined);
+    return body.data;
+  }
+  const code =
+    error?.extensions?.code ?? (response.ok ? 'INTERNAL_SERVER_ERROR' : response.status === 401 ? 'UNAUTHENTICATED' : 'BAD_REQUEST');
+  if (code === 'TENANT_FROZEN') setFrozen({ reason: error?.extensions?.reason ?? null });
+  if (code === 'UNAUTHENTICATED' && credential?.kind === 'member' && !retried && (await resumeSession())) {
+    return request(document, variables, true);
+  }
+  throw new ApiError(code, error?.message);
+}
+
+export type AgentRow = ConsoleAgentsQuery['agents']['edges'][number]['node'];
+
+/**
+ * The tenant's agents, live: calls `onAgents` with every new list and `onError` when a read fails,
+ * until the returned function is called. One home for "live agents", so it can move from polling to
+ * the `agentStatusChanged` subscription without touching a screen.
+ */
+export function watchAgents(onAgents: (agents: AgentRow[]) => void, onError: (error: unknown) => void): () => void {
+  return watch(ConsoleAgentsDocument, {}, ({ agents }) => onAgents(agents.edges.map((edge) => edge.node)), onError);
+}
+
+/** Runs `document` now and every `intervalMs` after the previous answer, until the returned function is called. */
+export function watch<R, V>(
+  document: TypedDocumentNode<R, V>,
+  variables: V,
+  onData: (data: R) => void,
+  onError: (error: unknown) => void,
+  intervalMs = 2_000,
+): () => void {
+  let stopped = false;
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const poll = async () => {
+    try {
+      const data = await request(document, variables);
+      if (!stopped) onData(data);
+    } catch (error) {
+      if (!stopped) onError(error);
+    }
+    if (!stopped) timer = setTimeout(poll, intervalMs);
+  };
+  void poll();
+  return () => {
+    stopped = true;
+    clearTimeout(timer);
+  };
+}

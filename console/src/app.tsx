@@ -1,0 +1,134 @@
+import { useEffect, useReducer, useState } from 'preact/hooks';
+import { onChange, resumeSession, signedInAs, signInAsOperator, signInWithLink, signOut, tenantFrozen } from './api.ts';
+import { ErrorNote, Link } from './components.tsx';
+import { type Route, useRoute } from './router.ts';
+import { AgentDetail, Agents } from './screens/agents.tsx';
+import { Audit } from './screens/audit.tsx';
+import { Isolation } from './screens/isolation.tsx';
+import { Operator } from './screens/operator.tsx';
+
+/**
+ * The sign-in link arrives in the URL's fragment (`/console#link=fgl_…`): the fragment is never
+ * sent to the server, and the page drops it from the address bar and history before redeeming it.
+ */
+function takeLinkFromUrl(): string | undefined {
+  const link = new URLSearchParams(location.hash.slice(1)).get('link') ?? undefined;
+  if (link !== undefined) history.replaceState(null, '', location.pathname + location.search);
+  return link;
+}
+
+export function App() {
+  const [, rerender] = useReducer((count: number) => count + 1, 0);
+  const [starting, setStarting] = useState(true);
+  const [error, setError] = useState<unknown>();
+  useEffect(() => onChange(() => rerender(0)), []);
+  useEffect(() => {
+    const link = takeLinkFromUrl();
+    (link ? signInWithLink(link) : resumeSession()).catch(setError).finally(() => setStarting(false));
+  }, []);
+  const route = useRoute();
+  const who = signedInAs();
+  const frozen = tenantFrozen();
+  return (
+    <>
+      <header class="top">
+        <a class="skip" href="#main">
+          Skip to content
+        </a>
+        <span class="brand">Fleetgate console</span>
+        {who ? <Nav route={route} who={who} /> : null}
+        {who ? (
+          <button type="button" class="quiet" onClick={() => void signOut()}>
+            Sign out
+          </button>
+        ) : null}
+      </header>
+      {who !== 'operator' && frozen ? (
+        <p class="banner" role="alert" data-testid="frozen-banner">
+          This tenant is frozen{frozen.reason ? ` (reason: ${frozen.reason})` : ''}: every request is refused until an operator unfreezes
+          it.
+        </p>
+      ) : null}
+      <main id="main" tabIndex={-1}>
+        {starting ? <p class="placeholder">Signing in…</p> : who ? <Screen route={route} who={who} /> : <SignIn error={error} />}
+      </main>
+    </>
+  );
+}
+
+function Nav({ route, who }: { route: Route; who: 'member' | 'operator' }) {
+  const links =
+    who === 'operator'
+      ? [{ href: '/console/operator', label: 'Tenants', screens: ['operator'] }]
+      : [
+          { href: '/console', label: 'Isolation', screens: ['isolation'] },
+          { href: '/console/agents', label: 'Agents', screens: ['agents', 'agent'] },
+          { href: '/console/audit', label: 'Audit', screens: ['audit'] },
+        ];
+  return (
+    <nav aria-label="Console">
+      {links.map((link) => (
+        <Link key={link.href} href={link.href} current={link.screens.includes(route.screen)}>
+          {link.label}
+        </Link>
+      ))}
+    </nav>
+  );
+}
+
+function Screen({ route, who }: { route: Route; who: 'member' | 'operator' }) {
+  if (who === 'operator') return <Operator />;
+  switch (route.screen) {
+    case 'isolation':
+      return <Isolation />;
+    case 'agents':
+      return <Agents />;
+    case 'agent':
+      return <AgentDetail id={route.id} />;
+    case 'audit':
+      return <Audit />;
+    default:
+      return (
+        <section>
+          <h1>Not found</h1>
+          <p>This page does not exist.</p>
+        </section>
+      );
+  }
+}
+
+function SignIn({ error }: { error: unknown }) {
+  const [linkError, setLinkError] = useState<unknown>(error);
+  const redeem = (event: SubmitEvent) => {
+    event.preventDefault();
+    const value = String(new FormData(event.currentTarget as HTMLFormElement).get('link') ?? '');
+    // Accept the whole link as pasted, or only its token.
+    const link = /fgl_[A-Za-z0-9_-]+/.exec(value)?.[0] ?? value.trim();
+    signInWithLink(link).catch(setLinkError);
+  };
+  const operator = (event: SubmitEvent) => {
+    event.preventDefault();
+    signInAsOperator(String(new FormData(event.currentTarget as HTMLFormElement).get('token') ?? ''));
+  };
+  return (
+    <section aria-labelledby="sign-in-title" class="sign-in">
+      <h1 id="sign-in-title">Sign in</h1>
+      <p>Open the one-time sign-in link an owner or admin of your tenant gave you, or paste it here.</p>
+      <form onSubmit={redeem}>
+        <label>
+          Sign-in link <input name="link" required autoComplete="off" />
+        </label>
+        <button type="submit">Sign in</button>
+      </form>
+      {linkError ? <ErrorNote error={linkError} /> : null}
+      <h2>Operators</h2>
+      <form onSubmit={operator}>
+        <label>
+          Operator token <input name="token" type="password" required autoComplete="off" />
+        </label>
+        <button type="submit">Open the operator view</button>
+      </form>
+      <p class="hint">The operator token stays in this tab’s memory only: a reload forgets it.</p>
+    </section>
+  );
+}

@@ -1,0 +1,45 @@
+import type { ComponentChildren } from 'preact';
+import { wordsFor } from './errors.ts';
+import { follow } from './router.ts';
+
+export function Link({ href, children, current }: { href: string; children: ComponentChildren; current?: boolean }) {
+  return (
+    <a href={href} onClick={follow} aria-current={current ? 'page' : undefined}>
+      {children}
+    </a>
+  );
+}
+
+/** An error in words, announced to screen readers. */
+export function ErrorNote({ error }: { error: unknown }) {
+  return (
+    <p class="error" role="alert">
+      {wordsFor(error)}
+    </p>
+  );
+}
+
+/** Placeholder rows of the final rows' height, so nothing moves when the data arrives. */
+export function SkeletonRows({ rows, columns }: { rows: number; columns: number }) {
+  return (
+    <>
+      {Array.from({ length: rows }, (_, row) => (
+        <tr key={row} class="skeleton">
+          {Array.from({ length: columns }, (_, column) => (
+            <td key={column}>
+              <span />
+            </td>
+          ))}
+        </tr>
+      ))}
+    </>
+  );
+}
+
+export function Status({ value }: { value: string }) {
+  return <span class={`status status-${value.toLowerCase()}`}>{value}</span>;
+}
+
+export function when(iso: string | null | undefined): string {
+  return iso ? new Date(iso).toLocaleString(undefined, { dateStyle: 'medium', timeStyle: 'short' }) : '—';
+}

@@ -1,0 +1,131 @@
+import { useEffect, useState } from 'preact/hooks';
+import { request, tenantFrozen, watch } from '../api.ts';
+import { ErrorNote, Status, when } from '../components.tsx';
+import { ApiError, wordsFor } from '../errors.ts';
+import {
+  ConsoleIsolationDocument,
+  type ConsoleIsolationQuery,
+  ConsoleKeyStatusDocument,
+  type ConsoleKeyStatusQuery,
+} from '../gql/graphql.ts';
+import { useLive } from '../hooks.ts';
+
+type Data = ConsoleIsolationQuery;
+
+/** The tenant's four walls and their state, its freeze state, tier and region; refreshed every 2 s. */
+export function Isolation() {
+  const { data, error } = useLive<Data>((onData, onError) => watch(ConsoleIsolationDocument, {}, onData, onError));
+  const refused = tenantFrozen();
+  const frozen = refused !== undefined || data?.tenant.status === 'FROZEN';
+  const reason = refused?.reason ?? data?.tenant.frozenReason;
+  return (
+    <section aria-labelledby="isolation-title">
+      <h1 id="isolation-title">Isolation at a glance</h1>
+      {error && !(error instanceof ApiError && error.code === 'TENANT_FROZEN') ? <ErrorNote error={error} /> : null}
+      <div class={`freeze ${frozen ? 'freeze-on' : 'freeze-off'}`} role="status" aria-live="polite" data-testid="freeze-state">
+        {frozen ? (
+          <>
+            <strong>Frozen.</strong> Every request for this tenant is refused and its agents are stopped
+            {reason ? ` (reason: ${reason})` : ''}. An operator unfreezes it.
+          </>
+        ) : data ? (
+          <>
+            <strong>Active.</strong> Requests are served; no freeze is in force.
+          </>
+        ) : (
+          <span class="placeholder">Reading the freeze state…</span>
+        )}
+      </div>
+      <dl class="facts">
+        <Fact label="Tenant" value={data?.tenant.name} />
+        <Fact label="Status" value={data ? <Status value={frozen ? 'FROZEN' : data.tenant.status} /> : undefined} />
+        <Fact label="Tier" value={data ? tierOf(data.tenant.plan) : undefined} />
+        <Fact label="Region" value={data?.tenant.region} />
+        <Fact label="Signed in as" value={data ? `${data.me.name} (${data.me.role.toLowerCase()})` : undefined} />
+        <Fact label="Since" value={data ? when(data.tenant.createdAt) : undefined} />
+        <Fact label="Last isolation self-test" value={data ? canaryWords(data.isolationCanary) : undefined} />
+        <Fact label="Encryption keys" value={<Keys />} />
+      </dl>
+      <h2>The four walls</h2>
+      <ol class="walls">
+        <Wall title="1. Resolver scopes" state={data ? 'enforced' : undefined}>
+          Every field declares who may call it; anything undeclared is denied. Your role:{' '}
+          <strong>{data?.me.role.toLowerCase() ?? '…'}</strong>.
+        </Wall>
+        <Wall title="2. ORM tenant filter" state={data ? 'enforced' : undefined}>
+          Every read and write is filtered by your tenant id, taken from your session, never from what a request sends.
+        </Wall>
+        <Wall title="3. Postgres row-level security" state={data ? 'forced' : undefined}>
+          Forced on every tenant table, for a database role that owns no table and cannot bypass it.
+          {data?.tenant.plan === 'ENTERPRISE' ? ' Your data also lives in a database schema of its own.' : ''}
+        </Wall>
+        <Wall title="4. Agent sandbox" state={data ? sandboxState(data) : undefined}>
+          One hardened container per agent: no capabilities, read-only root, non-root user. {data ? sandboxSummary(data) : ''}
+        </Wall>
+      </ol>
+    </section>
+  );
+}
+
+/** The key provider and KEK versions behind the tenant's credentials and memory: never key material. */
+function Keys() {
+  const [keys, setKeys] = useState<ConsoleKeyStatusQuery['tenantKeyStatus'] | undefined>();
+  const [error, setError] = useState<unknown>();
+  useEffect(() => {
+    request(ConsoleKeyStatusDocument, {}).then((data) => setKeys(data.tenantKeyStatus), setError);
+  }, []);
+  if (error) return <>{wordsFor(error)}</>;
+  if (!keys) return <span class="placeholder">…</span>;
+  const provider = keys.provider === 'vault' ? 'HashiCorp Vault Transit' : 'local keyring';
+  const retired = keys.minDecryptionVersion > 1 ? `, versions below ${keys.minDecryptionVersion} retired` : '';
+  return <>{`${provider}, key version ${keys.latestVersion}${retired}`}</>;
+}
+
+function Fact({ label, value }: { label: string; value: preact.ComponentChildren | undefined }) {
+  return (
+    <div>
+      <dt>{label}</dt>
+      <dd>{value ?? <span class="placeholder">…</span>}</dd>
+    </div>
+  );
+}
+
+function Wall({ title, state, children }: { title: string; state: string | undefined; children: preact.ComponentChildren }) {
+  return (
+    <li class="wall">
+      <h3>{title}</h3>
+      <p class="wall-state">{state ?? <span class="placeholder">…</span>}</p>
+      <p>{children}</p>
+    </li>
+  );
+}
+
+/** The canary attacks one synthetic tenant from another, through the API and the database, on every replica. */
+function canaryWords(run: Data['isolationCanary']): string {
+  if (!run) return 'not run on this gateway yet';
+  const outcome = {
+    OK: 'passed: every cross-tenant probe was refused',
+    EXPOSED: 'FOUND AN EXPOSURE: the gateway locked itself down',
+    ERROR: 'could not run',
+  }[run.outcome];
+  return `${outcome} (${when(run.ranAt)})`;
+}
+
+function tierOf(plan: string): string {
+  return plan === 'ENTERPRISE' ? 'Enterprise (own database schema)' : 'Standard (shared tables, row-level security)';
+}
+
+function sandboxState(data: Data): string {
+  return data.tenant.quotas.sandbox === 'GVISOR' ? 'gVisor for every agent' : 'runc, gVisor on request';
+}
+
+function sandboxSummary(data: Data): string {
+  const agents = data.agents.edges.map((edge) => edge.node);
+  const count = (test: (agent: (typeof agents)[number]) => boolean) => agents.filter(test).length;
+  if (agents.length === 0) return 'No agents yet.';
+  return (
+    `Your ${agents.length} agent(s): ${count((agent) => agent.sandbox.runtime === 'RUNC')} under runc, ` +
+    `${count((agent) => agent.sandbox.runtime === 'GVISOR')} under gVisor, ${count((agent) => agent.sandbox.runtime === null)} not started yet; ` +
+    `${count((agent) => agent.sandbox.network === 'TENANT')} on the tenant's own network, the others with none.`
+  );
+}
