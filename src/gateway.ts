@@ -4,6 +4,7 @@ import type { Keyring } from './auth/keyring.ts';
 import { TokenLiveness, type TokenLivenessOptions } from './auth/token-liveness.ts';
 import { TokenIssuer } from './auth/tokens.ts';
 import type { TestingSwitches } from './context.ts';
+import { ChangeFeed } from './db/change-feed.ts';
 import type { DatabaseTimeouts } from './db/database-faults.ts';
 import { openOrm } from './db/orm.ts';
 import { DEFAULT_REGION, type Region, Regions } from './db/regions.ts';
@@ -113,11 +114,15 @@ export async function startGateway(options: GatewayOptions) {
   const recordMetrics = options.metricsEnabled ?? true;
   // Metrics off: nothing recorded per request and no process sampling (event loop, GC observers).
   const metrics = new Metrics({ tenantLabels: options.metricsTenantLabels, processMetrics: recordMetrics });
-  const feed = await startPolicyFeed(regions, logFor, options);
+  // Every listener of the regions' change feeds subscribes first, then the feeds start: nothing goes unheard.
+  const feeds = changeFeeds(regions, logFor);
+  const feed = followPolicyFeeds(feeds, regions, logFor, options);
   const { gate, watcher, tokenLiveness } = feed;
-  // Published client apps: each region's change feed, then the gateway's own operations as a platform app.
-  const documents = new DocumentRegistry({ regions, log: options.log });
-  await documents.start();
+  const documents = new DocumentRegistry({ regions, feeds, log: options.log });
+  documents.start();
+  await Promise.all(feeds.map((each) => each.start()));
+  await feed.start();
+  // The gateway's own operations, as a platform app.
   const builtIn = gatewayManifest();
   await documents.seedPlatformApp(GATEWAY_APP, builtIn.version, builtIn.documents);
   const allowList = new ImageAllowList(options.agentImages);
@@ -229,7 +234,8 @@ export async function startGateway(options: GatewayOptions) {
       await Promise.all(jobs.map((job) => job.stop()));
       for (const each of runtimes.values()) await each.stop();
       await feed.close();
-      await documents.stop();
+      documents.stop();
+      await Promise.all(feeds.map((each) => each.stop()));
       await Promise.all(regions.all.map((region) => region.orm.close(true)));
     },
   };
@@ -264,22 +270,29 @@ async function openRegions(options: GatewayOptions): Promise<Regions> {
 }
 
 /**
- * One freeze and liveness feed per region's database, and the access gate over them: a replica that
- * cannot vouch for any of them refuses tenant requests (fail closed), and remembers no user token
- * (TokenLiveness) while any of them cannot vouch for itself.
+ * One change feed per region's database (one LISTEN connection each): the freeze view, token
+ * liveness, trusted documents and live updates all follow these.
  */
-async function startPolicyFeed(regions: Regions, logFor: LogFor, options: GatewayOptions) {
+function changeFeeds(regions: Regions, logFor: LogFor): ChangeFeed[] {
+  return regions.all.map((region) => new ChangeFeed({ appUrl: region.appUrl, log: logFor(region), region: region.name }));
+}
+
+/**
+ * The freeze view and token liveness of every region's feed, and the access gate over them: a
+ * replica that cannot vouch for any of them refuses tenant requests (fail closed), and remembers no
+ * user token (TokenLiveness) while any of them cannot vouch for itself. `start` once the feeds are.
+ */
+function followPolicyFeeds(feeds: readonly ChangeFeed[], regions: Regions, logFor: LogFor, options: GatewayOptions) {
   const tokenLiveness = new TokenLiveness(() => watchers.every((each) => each.isCurrent()), options.tokenLiveness);
-  const watchers: TenantPolicyWatcher[] = regions.all.map(
-    (region) =>
-      new TenantPolicyWatcher(region.appUrl, logFor(region), { ...options.watcher, region: region.name, userLiveness: tokenLiveness }),
-  );
-  await Promise.all(watchers.map((watcher) => watcher.start()));
+  const watchers = regions.all.map((region, i) => new TenantPolicyWatcher(feeds[i] as ChangeFeed, logFor(region), options.watcher));
+  for (const each of feeds) tokenLiveness.follow(each);
+  for (const each of watchers) each.follow();
   const watcher = new RegionalTenantPolicies(watchers);
   return {
     tokenLiveness,
     watcher,
     gate: new AccessGate(watcher, options.log),
+    start: () => Promise.all(watchers.map((each) => each.start())),
     close: () => Promise.all(watchers.map((each) => each.stop())),
   };
 }
