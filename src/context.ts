@@ -9,6 +9,7 @@ import type { Region, Regions } from './db/regions.ts';
 import { forkForPrincipal, forkForRequest } from './db/request-scope.ts';
 import type { CredentialKeys } from './modules/credentials/credential.service.ts';
 import type { BackupAccess } from './modules/enterprise/backup.service.ts';
+import type { LiveUpdates } from './modules/live/live-updates.ts';
 import type { IssuerKeys } from './modules/oidc/issuer-keys.ts';
 import type { AccessGate, AccessGrant } from './modules/policy/access-gate.ts';
 import type { CostLimitOptions } from './modules/policy/use-cost-limit.ts';
@@ -59,6 +60,8 @@ export interface RequestContext extends RequestScope {
   tenantDeletion: TenantDeletionSettings;
   /** The cost limit published trusted documents are checked against: the one every request gets. */
   documentCost: CostLimitOptions;
+  /** This replica's live updates, where subscriptions open their streams (set by useLiveUpdates). */
+  live?: LiveUpdates;
 }
 
 /**

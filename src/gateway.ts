@@ -14,6 +14,7 @@ import { credentialKeyHolder } from './modules/credentials/credential-keys.ts';
 import { DocumentRegistry } from './modules/documents/document-registry.ts';
 import { GATEWAY_APP, gatewayManifest } from './modules/documents/gateway-app.ts';
 import { backupArchiveKeyHolder } from './modules/enterprise/backup.service.ts';
+import { type LiveLimits, LiveUpdates } from './modules/live/live-updates.ts';
 import { agentTokenStartSecret } from './modules/memory/agent-tokens.ts';
 import { MemoryChannel } from './modules/memory/memory-channel.ts';
 import { memoryEscrowHolder, memoryKeyHolder } from './modules/memory/memory-keys.ts';
@@ -64,6 +65,8 @@ export interface GatewayOptions {
   watcher?: TenantPolicyWatcherOptions;
   /** Tests and benchmarks only: see TestingSwitches. */
   testing?: TestingSwitches;
+  /** Live updates (subscriptions): per-tenant limit, idle time and lifetime of a stream (LiveUpdates' defaults otherwise). */
+  live?: Partial<LiveLimits>;
   /** How much, and how long, this replica remembers of user tokens the database found live (TokenLiveness's defaults otherwise). */
   tokenLiveness?: TokenLivenessOptions;
   /** `false` (METRICS_ENABLED=false): no per-request metrics and no process metrics. Default true. */
@@ -120,6 +123,7 @@ export async function startGateway(options: GatewayOptions) {
   const { gate, watcher, tokenLiveness } = feed;
   const documents = new DocumentRegistry({ regions, feeds, log: options.log });
   documents.start();
+  const live = startLiveUpdates(feeds, feed.watchers, gate, options);
   await Promise.all(feeds.map((each) => each.start()));
   await feed.start();
   // The gateway's own operations, as a platform app.
@@ -191,6 +195,7 @@ export async function startGateway(options: GatewayOptions) {
       mode: options.policy.signUp ?? (options.policy.mode === 'production' ? 'invite' : 'open'),
       admit: (clientAddress) => rateLimits.admitSignUp(clientAddress),
     },
+    live,
     tenantDeletion: options.tenantDeletion?.graceSeconds !== undefined ? { graceSeconds: options.tenantDeletion.graceSeconds } : undefined,
     testing: options.testing,
     recordMetrics,
@@ -226,10 +231,13 @@ export async function startGateway(options: GatewayOptions) {
     keyRotation,
     /** This replica's trusted-document registry (its cache and change feeds). */
     documents,
+    /** This replica's subscriptions and the changes they follow. */
+    live,
     /** Agent memory over the agents' channels (MEMPUT, MEMGET, RENEW); benchmarks and tests call it in process. */
     memoryChannel,
     async close() {
       for (const each of canaries) each.stop();
+      live.stop();
       await keys.close();
       await Promise.all(jobs.map((job) => job.stop()));
       for (const each of runtimes.values()) await each.stop();
@@ -292,9 +300,30 @@ function followPolicyFeeds(feeds: readonly ChangeFeed[], regions: Regions, logFo
     tokenLiveness,
     watcher,
     gate: new AccessGate(watcher, options.log),
+    watchers,
     start: () => Promise.all(watchers.map((each) => each.start())),
     close: () => Promise.all(watchers.map((each) => each.stop())),
   };
+}
+
+/** Subscriptions: every region's agent and task changes, the freeze view's policy changes, user liveness. */
+function startLiveUpdates(
+  feeds: readonly ChangeFeed[],
+  watchers: readonly TenantPolicyWatcher[],
+  gate: AccessGate,
+  options: GatewayOptions,
+) {
+  const live = new LiveUpdates({
+    feeds,
+    gate,
+    onPolicyChange: (listener) => {
+      for (const watcher of watchers) watcher.onChange(listener);
+    },
+    log: options.log,
+    limits: options.live,
+  });
+  live.follow();
+  return live;
 }
 
 /** The KEK provider and its rotation over every holder of wrapped data keys, in every region. */

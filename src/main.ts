@@ -78,6 +78,11 @@ async function main() {
       redis,
     },
     agentImages: config.AGENT_IMAGES,
+    live: {
+      perTenant: config.LIVE_SUBSCRIPTIONS_PER_TENANT,
+      idleMs: config.LIVE_IDLE_SECONDS * 1000,
+      maxLifetimeMs: config.LIVE_MAX_LIFETIME_SECONDS * 1000,
+    },
     metricsEnabled: config.METRICS_ENABLED === 'true',
     metricsTenantLabels: config.METRICS_TENANT_LABELS,
     keyProvider,

@@ -1,0 +1,248 @@
+import { randomUUID } from 'node:crypto';
+import pg from 'pg';
+import { afterAll, beforeAll, describe, expect, test } from 'vitest';
+import { startGateway as startReplica } from '../src/gateway.ts';
+import { decodeGlobalId, encodeGlobalId } from '../src/shared/global-id.ts';
+import { adminQuery } from './support/database.ts';
+import { expectNoErrors, type Gateway, startGateway } from './support/gateway.ts';
+import { DeleteAgent, RestartAgent, RunTask } from './support/operations.ts';
+import { finalErrorCode, type Subscription, subscribe } from './support/sse.ts';
+
+const AGENT = 'subscription ($agentId: ID!) { agentStatusChanged(agentId: $agentId) { agentId status at } }';
+const TASK = 'subscription ($taskId: ID!) { taskUpdated(taskId: $taskId) { taskId agentId status at } }';
+const TENANT = 'subscription { tenantStatus { status at } }';
+const REMOVE_MEMBER = 'mutation ($input: RemoveMemberInput!) { removeMember(input: $input) }';
+const URL = 'http://gateway.test/graphql';
+
+const uuidOf = (globalId: string) => (decodeGlobalId(globalId) as { id: string }).id;
+/** The agentStatusChanged events of a stream (its final error, if any, left out). */
+const agentEvents = (stream: Subscription) =>
+  stream.results.flatMap((result) => (result.data ? [result.data.agentStatusChanged as { agentId: string; status: string }] : []));
+
+describe('live updates (subscriptions over SSE)', () => {
+  let gw: Gateway;
+  const open: Subscription[] = [];
+  const sub = async (query: string, variables: Record<string, unknown>, token: string) => {
+    const subscription = await subscribe((url, init) => gw.yoga.fetch(url, init), URL, query, variables, token);
+    open.push(subscription);
+    return subscription;
+  };
+  /** A status change made in SQL by hand, as the trigger sees any other. */
+  const setStatus = (agentId: string, status: string) =>
+    adminQuery(gw.database.adminUrl, 'update agents set status = $1 where id = $2', [status, uuidOf(agentId)]);
+
+  beforeAll(async () => {
+    gw = await startGateway();
+  });
+  afterAll(async () => {
+    await Promise.all(open.map((each) => each.close()));
+    await gw?.close();
+  });
+
+  test("subscribing to another tenant's agent or task is refused exactly like a missing id", async () => {
+    const a = await gw.seed.tenant();
+    const b = await gw.seed.tenant();
+    const bAgent = await b.agent();
+    const { runTask } = expectNoErrors(await gw.execute(RunTask, { agentId: bAgent.id, input: 'x' }, { token: b.ownerToken }));
+    const foreign = await sub(AGENT, { agentId: bAgent.id }, a.ownerToken);
+    const foreignTask = await sub(TASK, { taskId: runTask.task.id }, a.ownerToken);
+    const missing = await sub(AGENT, { agentId: encodeGlobalId('Agent', randomUUID()) }, a.ownerToken);
+    await foreign.until((event) => event.event === 'complete');
+    await foreignTask.until((event) => event.event === 'complete');
+    await missing.until((event) => event.event === 'complete');
+    expect(foreign.results).toEqual([{ errors: [{ message: 'Agent not found', extensions: { code: 'NOT_FOUND' } }] }]);
+    expect(foreignTask.results).toEqual([{ errors: [{ message: 'Task not found', extensions: { code: 'NOT_FOUND' } }] }]);
+    // Another tenant's id and a missing one: the same status, the same events.
+    expect(foreign.status).toBe(missing.status);
+    expect(missing.results).toEqual(foreign.results);
+  });
+
+  test("under 200 interleaved changes of A's and B's agents, A's stream carries only A's, B's only B's", async () => {
+    const a = await gw.seed.tenant();
+    const b = await gw.seed.tenant();
+    const [aAgent, bAgent] = [await a.agent(), await b.agent()];
+    const aStream = await sub(AGENT, { agentId: aAgent.id }, a.ownerToken);
+    const bStream = await sub(AGENT, { agentId: bAgent.id }, b.ownerToken);
+    await aStream.until((event) => event.event === 'next');
+    await bStream.until((event) => event.event === 'next');
+    const statuses = ['RUNNING', 'STOPPED'];
+    const client = new pg.Client({ connectionString: gw.database.adminUrl });
+    await client.connect();
+    try {
+      for (let i = 0; i < 200; i += 1) {
+        const agent = i % 2 === 0 ? aAgent : bAgent;
+        await client.query('update agents set status = $1 where id = $2', [statuses[Math.floor(i / 2) % 2], uuidOf(agent.id)]);
+      }
+      // A notification naming A's agent but B's tenant (forged by hand): the per-event check withholds it.
+      await client.query('select pg_notify($1, $2)', [
+        'fleetgate_live',
+        JSON.stringify({
+          kind: 'agent',
+          tenantId: uuidOf(b.id),
+          id: uuidOf(aAgent.id),
+          agentId: uuidOf(aAgent.id),
+          status: 'FAILED',
+          at: new Date(),
+        }),
+      ]);
+    } finally {
+      await client.end();
+    }
+    await aStream.until(() => aStream.results.length >= 101);
+    await bStream.until(() => bStream.results.length >= 101);
+    await new Promise((resolve) => setTimeout(resolve, 200));
+    const agentIds = (stream: Subscription) => new Set(agentEvents(stream).map((event) => event.agentId));
+    expect(aStream.results).toHaveLength(101); // its status at subscribe time, then its 100 changes
+    expect(bStream.results).toHaveLength(101);
+    expect(agentIds(aStream)).toEqual(new Set([aAgent.id]));
+    expect(agentIds(bStream)).toEqual(new Set([bAgent.id]));
+    expect(agentEvents(aStream).some((event) => event.status === 'FAILED')).toBe(false);
+  });
+
+  test('a freeze closes every stream of the tenant within one second, with a final TENANT_FROZEN error', async () => {
+    const a = await gw.seed.tenant();
+    const agent = await a.agent();
+    const agentStream = await sub(AGENT, { agentId: agent.id }, a.ownerToken);
+    const tenantStream = await sub(TENANT, {}, a.ownerToken);
+    await tenantStream.until((event) => event.event === 'next');
+    expect(tenantStream.results[0]?.data).toMatchObject({ tenantStatus: { status: 'ACTIVE' } });
+    const frozenAt = performance.now();
+    await gw.operator.freeze(a.id);
+    const ended = await agentStream.until((event) => event.event === 'complete');
+    await tenantStream.until((event) => event.event === 'complete');
+    console.log(`stream closed ${Math.round(ended.at - frozenAt)} ms after the freeze`);
+    expect(ended.at - frozenAt).toBeLessThan(1_000);
+    expect(finalErrorCode(agentStream)).toBe('TENANT_FROZEN');
+    expect(tenantStream.results.map((result) => result.data?.tenantStatus ?? result.errors?.[0]?.extensions?.code)).toEqual([
+      expect.objectContaining({ status: 'ACTIVE' }),
+      expect.objectContaining({ status: 'FROZEN' }),
+      'TENANT_FROZEN',
+    ]);
+    // Frozen, it cannot subscribe again.
+    const again = await sub(TENANT, {}, a.ownerToken);
+    expect(again.status).toBe(403);
+    await gw.operator.unfreeze(a.id);
+  });
+
+  test("removing a member closes that member's streams within one second, and no one else's", async () => {
+    const a = await gw.seed.tenant();
+    const agent = await a.agent();
+    const member = await a.member('MEMBER');
+    const memberStream = await sub(AGENT, { agentId: agent.id }, member.token);
+    const ownerStream = await sub(AGENT, { agentId: agent.id }, a.ownerToken);
+    await memberStream.until((event) => event.event === 'next');
+    await ownerStream.until((event) => event.event === 'next');
+    const removedAt = performance.now();
+    const removed = await gw.yoga.fetch(URL, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', authorization: `Bearer ${a.ownerToken}` },
+      body: JSON.stringify({ query: REMOVE_MEMBER, variables: { input: { userId: member.id } } }),
+    });
+    expect(((await removed.json()) as { errors?: unknown }).errors).toBeUndefined();
+    const ended = await memberStream.until((event) => event.event === 'complete');
+    expect(ended.at - removedAt).toBeLessThan(1_000);
+    expect(finalErrorCode(memberStream)).toBe('UNAUTHENTICATED');
+    await setStatus(agent.id, 'FAILED');
+    await ownerStream.until(() => ownerStream.results.length === 2);
+    expect(ownerStream.ended).toBe(false);
+    expect(ownerStream.results[1]?.data).toMatchObject({ agentStatusChanged: { status: 'FAILED' } });
+  });
+
+  test("deleting the agent ends its streams and its tasks' with AGENT_DELETED", async () => {
+    const a = await gw.seed.tenant();
+    const agent = await a.agent();
+    const { runTask } = expectNoErrors(await gw.execute(RunTask, { agentId: agent.id, input: 'x' }, { token: a.ownerToken }));
+    const agentStream = await sub(AGENT, { agentId: agent.id }, a.ownerToken);
+    const taskStream = await sub(TASK, { taskId: runTask.task.id }, a.ownerToken);
+    await taskStream.until((event) => event.event === 'next');
+    expect(taskStream.results[0]?.data).toMatchObject({ taskUpdated: { taskId: runTask.task.id, agentId: agent.id, status: 'QUEUED' } });
+    expectNoErrors(await gw.execute(DeleteAgent, { id: agent.id }, { token: a.ownerToken }));
+    await agentStream.until((event) => event.event === 'complete');
+    await taskStream.until((event) => event.event === 'complete');
+    expect(finalErrorCode(agentStream)).toBe('AGENT_DELETED');
+    expect(finalErrorCode(taskStream)).toBe('AGENT_DELETED');
+  });
+
+  test('a rolled-back change is never published', async () => {
+    const a = await gw.seed.tenant();
+    const agent = await a.agent();
+    const stream = await sub(AGENT, { agentId: agent.id }, a.ownerToken);
+    await stream.until((event) => event.event === 'next');
+    const client = new pg.Client({ connectionString: gw.database.adminUrl });
+    await client.connect();
+    await client.query('begin');
+    await client.query("update agents set status = 'RUNNING' where id = $1", [uuidOf(agent.id)]);
+    await client.query('rollback');
+    await client.query("update agents set status = 'STOPPED' where id = $1", [uuidOf(agent.id)]);
+    await client.end();
+    await stream.until(() => stream.results.length === 2);
+    await new Promise((resolve) => setTimeout(resolve, 200));
+    expect(agentEvents(stream).map((event) => event.status)).toEqual(['PROVISIONING', 'STOPPED']);
+  });
+
+  test('a tenant past its limit of open subscriptions is refused with SUBSCRIPTION_LIMIT; an idle stream is closed with SUBSCRIPTION_ENDED', async () => {
+    const limits = gw.fleetgate.live.limits;
+    const before = { ...limits };
+    limits.perTenant = 2;
+    try {
+      const a = await gw.seed.tenant();
+      const agent = await a.agent();
+      const first = await sub(AGENT, { agentId: agent.id }, a.ownerToken);
+      await sub(AGENT, { agentId: agent.id }, a.ownerToken);
+      const third = await sub(AGENT, { agentId: agent.id }, a.ownerToken);
+      await third.until((event) => event.event === 'complete');
+      expect(finalErrorCode(third)).toBe('SUBSCRIPTION_LIMIT');
+      // Another tenant is not affected.
+      const b = await gw.seed.tenant();
+      const other = await sub(TENANT, {}, b.ownerToken);
+      await other.until((event) => event.event === 'next');
+      expect(finalErrorCode(other)).toBeUndefined();
+      // A client that goes away frees its place.
+      await first.close();
+      const fourth = await sub(AGENT, { agentId: agent.id }, a.ownerToken);
+      await fourth.until((event) => event.event === 'next');
+      expect(finalErrorCode(fourth)).toBeUndefined();
+      limits.idleMs = 500;
+      await fourth.until((event) => event.event === 'complete', 3_000);
+      expect(finalErrorCode(fourth)).toBe('SUBSCRIPTION_ENDED');
+    } finally {
+      Object.assign(limits, before);
+    }
+  });
+
+  test('a change made through replica 1 reaches a subscriber of replica 2', async () => {
+    const replica = await startReplica({
+      appUrl: gw.appUrl,
+      keyring: gw.keyring,
+      log: gw.log,
+      userTokenTtl: '1h',
+      canaryIntervalMs: 0,
+      testing: { withoutCanary: true },
+      watcher: { refreshMs: 1_000, staleAfterMs: 5_000 },
+      policy: { mode: 'development', tenantRateLimitPerMinute: 100_000, apiKeyRateLimitPerMinute: 100_000 },
+    });
+    try {
+      const a = await gw.seed.tenant();
+      const agent = await a.agent();
+      const { runTask } = expectNoErrors(await gw.execute(RunTask, { agentId: agent.id, input: 'x' }, { token: a.ownerToken }));
+      const onTwo = (query: string, variables: Record<string, unknown>) =>
+        subscribe((url, init) => replica.yoga.fetch(url, init), URL, query, variables, a.ownerToken);
+      const agentStream = await onTwo(AGENT, { agentId: agent.id });
+      const taskStream = await onTwo(TASK, { taskId: runTask.task.id });
+      open.push(agentStream, taskStream);
+      await agentStream.until((event) => event.event === 'next');
+      await setStatus(agent.id, 'FAILED');
+      await agentStream.until(() => agentStream.results.length === 2);
+      const restartedAt = performance.now();
+      expectNoErrors(await gw.execute(RestartAgent, { id: agent.id }, { token: a.ownerToken }));
+      const seen = await agentStream.nth(3);
+      console.log(`replica 2 saw replica 1's restart after ${Math.round(seen.at - restartedAt)} ms`);
+      expect(agentStream.results[2]?.data).toMatchObject({ agentStatusChanged: { agentId: agent.id, status: 'PROVISIONING' } });
+      expectNoErrors(await gw.execute(DeleteAgent, { id: agent.id }, { token: a.ownerToken }));
+      await taskStream.until((event) => event.event === 'complete');
+      expect(finalErrorCode(taskStream)).toBe('AGENT_DELETED');
+    } finally {
+      await replica.close();
+    }
+  });
+});
