@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { startGateway as startReplica } from '../src/gateway.ts';
+import manifest from '../src/generated/operations/persisted-documents.json' with { type: 'json' };
 import { decodeGlobalId, encodeGlobalId } from '../src/shared/global-id.ts';
 import { adminQuery } from './support/database.ts';
 import { expectNoErrors, type Gateway, startGateway } from './support/gateway.ts';
@@ -210,8 +211,9 @@ describe('live updates (subscriptions over SSE)', () => {
     }
   });
 
-  test('a change made through replica 1 reaches a subscriber of replica 2', async () => {
-    const replica = await startReplica({
+  /** Another replica on the same database, in process. */
+  const secondReplica = (mode: 'development' | 'production' = 'development') =>
+    startReplica({
       appUrl: gw.appUrl,
       keyring: gw.keyring,
       log: gw.log,
@@ -219,8 +221,11 @@ describe('live updates (subscriptions over SSE)', () => {
       canaryIntervalMs: 0,
       testing: { withoutCanary: true },
       watcher: { refreshMs: 1_000, staleAfterMs: 5_000 },
-      policy: { mode: 'development', tenantRateLimitPerMinute: 100_000, apiKeyRateLimitPerMinute: 100_000 },
+      policy: { mode, tenantRateLimitPerMinute: 100_000, apiKeyRateLimitPerMinute: 100_000 },
     });
+
+  test('a change made through replica 1 reaches a subscriber of replica 2', async () => {
+    const replica = await secondReplica();
     try {
       const a = await gw.seed.tenant();
       const agent = await a.agent();
@@ -241,6 +246,27 @@ describe('live updates (subscriptions over SSE)', () => {
       expectNoErrors(await gw.execute(DeleteAgent, { id: agent.id }, { token: a.ownerToken }));
       await taskStream.until((event) => event.event === 'complete');
       expect(finalErrorCode(taskStream)).toBe('AGENT_DELETED');
+    } finally {
+      await replica.close();
+    }
+  });
+
+  test('in production mode a subscription runs by the hash the platform app publishes, and its text is refused', async () => {
+    const replica = await secondReplica('production');
+    try {
+      const a = await gw.seed.tenant();
+      const agent = await a.agent();
+      const [hash] = Object.entries(manifest).find(([, text]) => text.startsWith('subscription AgentStatusChanged')) ?? [];
+      expect(hash).toBeDefined();
+      const onProduction = (document: string | { documentId: string }) =>
+        subscribe((url, init) => replica.yoga.fetch(url, init), URL, document, { agentId: agent.id }, a.ownerToken);
+      const byHash = await onProduction({ documentId: hash as string });
+      const byText = await onProduction(AGENT);
+      open.push(byHash, byText);
+      await byHash.nth(1);
+      expect(byHash.results[0]?.data).toMatchObject({ agentStatusChanged: { agentId: agent.id, status: 'PROVISIONING' } });
+      expect(byText.status).toBe(403);
+      expect(finalErrorCode(byText)).toBe('PERSISTED_QUERY_ONLY');
     } finally {
       await replica.close();
     }

@@ -13,7 +13,14 @@ type Fetch = (url: string, init: RequestInit) => Promise<Response> | Response;
  * `accept: text/event-stream`) through `fetch` (an in-process yoga's or the global one), and
  * collects its events as they come; `until` waits for one, `close` cancels the stream.
  */
-export async function subscribe(fetch: Fetch, url: string, query: string, variables: Record<string, unknown>, token?: string) {
+export async function subscribe(
+  fetch: Fetch,
+  url: string,
+  /** The document's text, or `{ documentId }` (a trusted document's hash). */
+  document: string | { documentId: string },
+  variables: Record<string, unknown>,
+  token?: string,
+) {
   const controller = new AbortController();
   const response = await fetch(url, {
     method: 'POST',
@@ -22,7 +29,7 @@ export async function subscribe(fetch: Fetch, url: string, query: string, variab
       accept: 'text/event-stream',
       ...(token ? { authorization: `Bearer ${token}` } : {}),
     },
-    body: JSON.stringify({ query, variables }),
+    body: JSON.stringify(typeof document === 'string' ? { query: document, variables } : { ...document, variables }),
     signal: controller.signal,
   });
   const events: SseEvent[] = [];
