@@ -130,6 +130,8 @@ async function main() {
   started.push({
     name: 'http',
     close: async () => {
+      // Live updates end first (a final SERVICE_UNAVAILABLE: subscribe again elsewhere), or their streams would hold the drain to its deadline.
+      gateway.live.stop();
       const { drained } = await drainHttpServer(http, config.SHUTDOWN_DRAIN_MS);
       if (!drained) log.warn({ drainMs: config.SHUTDOWN_DRAIN_MS }, 'drain deadline passed: closed the connections still open');
     },

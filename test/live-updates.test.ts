@@ -8,6 +8,7 @@ import { adminQuery } from './support/database.ts';
 import { expectNoErrors, type Gateway, startGateway } from './support/gateway.ts';
 import { DeleteAgent, RestartAgent, RunTask } from './support/operations.ts';
 import { finalErrorCode, type Subscription, subscribe } from './support/sse.ts';
+import { waitUntil } from './support/wait.ts';
 
 const AGENT = 'subscription ($agentId: ID!) { agentStatusChanged(agentId: $agentId) { agentId status at } }';
 const TASK = 'subscription ($taskId: ID!) { taskUpdated(taskId: $taskId) { taskId agentId status at } }';
@@ -15,6 +16,12 @@ const TENANT = 'subscription { tenantStatus { status at } }';
 const REMOVE_MEMBER = 'mutation ($input: RemoveMemberInput!) { removeMember(input: $input) }';
 const URL = 'http://gateway.test/graphql';
 
+/** agentStatusChanged as the platform app publishes it: API keys run only published documents. */
+const AGENT_BY_HASH = {
+  documentId: Object.keys(manifest).find((hash) =>
+    manifest[hash as keyof typeof manifest].startsWith('subscription AgentStatusChanged'),
+  ) as string,
+};
 const uuidOf = (globalId: string) => (decodeGlobalId(globalId) as { id: string }).id;
 /** The agentStatusChanged events of a stream (its final error, if any, left out). */
 const agentEvents = (stream: Subscription) =>
@@ -23,7 +30,7 @@ const agentEvents = (stream: Subscription) =>
 describe('live updates (subscriptions over SSE)', () => {
   let gw: Gateway;
   const open: Subscription[] = [];
-  const sub = async (query: string, variables: Record<string, unknown>, token: string) => {
+  const sub = async (query: string | { documentId: string }, variables: Record<string, unknown>, token: string) => {
     const subscription = await subscribe((url, init) => gw.yoga.fetch(url, init), URL, query, variables, token);
     open.push(subscription);
     return subscription;
@@ -164,6 +171,31 @@ describe('live updates (subscriptions over SSE)', () => {
     expect(finalErrorCode(taskStream)).toBe('AGENT_DELETED');
   });
 
+  test('when the change feed is lost, every stream ends with SERVICE_UNAVAILABLE; an API key subscribes like a user', async () => {
+    const a = await gw.seed.tenant();
+    const agent = await a.agent();
+    const key = await a.apiKey(['AGENTS_READ']);
+    const byKey = await sub(AGENT_BY_HASH, { agentId: agent.id }, key.key);
+    const byOwner = await sub(TENANT, {}, a.ownerToken);
+    await byKey.nth(1);
+    await byOwner.nth(1);
+    const lostAt = performance.now();
+    await adminQuery(
+      gw.database.adminUrl,
+      "select pg_terminate_backend(pid) from pg_stat_activity where application_name = 'fleetgate-change-feed' and datname = current_database()",
+    );
+    const ended = await byKey.until((event) => event.event === 'complete');
+    await byOwner.until((event) => event.event === 'complete');
+    expect(ended.at - lostAt).toBeLessThan(1_000);
+    expect(finalErrorCode(byKey)).toBe('SERVICE_UNAVAILABLE');
+    expect(finalErrorCode(byOwner)).toBe('SERVICE_UNAVAILABLE');
+    // The feed comes back by itself, and subscriptions with it.
+    await waitUntil(() => gw.fleetgate.watcher.isCurrent(), 10_000, 'the feed back');
+    const again = await sub(AGENT_BY_HASH, { agentId: agent.id }, key.key);
+    await again.nth(1);
+    expect(again.results[0]?.data).toMatchObject({ agentStatusChanged: { agentId: agent.id } });
+  });
+
   test('a rolled-back change is never published', async () => {
     const a = await gw.seed.tenant();
     const agent = await a.agent();
@@ -256,11 +288,10 @@ describe('live updates (subscriptions over SSE)', () => {
     try {
       const a = await gw.seed.tenant();
       const agent = await a.agent();
-      const [hash] = Object.entries(manifest).find(([, text]) => text.startsWith('subscription AgentStatusChanged')) ?? [];
-      expect(hash).toBeDefined();
+      expect(AGENT_BY_HASH.documentId).toMatch(/^sha256:/);
       const onProduction = (document: string | { documentId: string }) =>
         subscribe((url, init) => replica.yoga.fetch(url, init), URL, document, { agentId: agent.id }, a.ownerToken);
-      const byHash = await onProduction({ documentId: hash as string });
+      const byHash = await onProduction(AGENT_BY_HASH);
       const byText = await onProduction(AGENT);
       open.push(byHash, byText);
       await byHash.nth(1);
