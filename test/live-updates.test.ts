@@ -63,6 +63,31 @@ describe('live updates (subscriptions over SSE)', () => {
     // Another tenant's id and a missing one: the same status, the same events.
     expect(foreign.status).toBe(missing.status);
     expect(missing.results).toEqual(foreign.results);
+    // The probe is on A's record, as a query's would be; B's record stays clean.
+    const denied = (tenant: typeof a) =>
+      adminQuery(gw.database.adminUrl, "select action, target_id from audit_events where tenant_id = $1 and outcome = 'DENIED'", [
+        uuidOf(tenant.id),
+      ]);
+    await waitUntil(async () => (await denied(a)).rows.length >= 3, 5_000, "A's denied events");
+    expect((await denied(a)).rows).toEqual(
+      expect.arrayContaining([{ action: 'Subscription.agentStatusChanged', target_id: uuidOf(bAgent.id) }]),
+    );
+    expect((await denied(b)).rows).toEqual([]);
+  });
+
+  test('only principals the matching query admits may subscribe: anonymous callers are UNAUTHENTICATED, operators FORBIDDEN, a viewer may', async () => {
+    const a = await gw.seed.tenant();
+    const agent = await a.agent();
+    const viewer = await a.member('VIEWER');
+    const anonymous = await sub(AGENT, { agentId: agent.id }, '');
+    const operator = await sub(TENANT, {}, await gw.operator.token());
+    const byViewer = await sub(AGENT, { agentId: agent.id }, viewer.token);
+    await anonymous.until((event) => event.event === 'complete');
+    await operator.until((event) => event.event === 'complete');
+    await byViewer.nth(1);
+    expect(finalErrorCode(anonymous)).toBe('UNAUTHENTICATED');
+    expect(finalErrorCode(operator)).toBe('FORBIDDEN');
+    expect(byViewer.results[0]?.data).toMatchObject({ agentStatusChanged: { agentId: agent.id, status: 'PROVISIONING' } });
   });
 
   test("under 200 interleaved changes of A's and B's agents, A's stream carries only A's, B's only B's", async () => {
