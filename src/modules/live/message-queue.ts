@@ -6,7 +6,8 @@
 export class MessageQueue<Message> implements AsyncIterableIterator<Message> {
   readonly #buffer: Message[] = [];
   readonly #onClose: () => void;
-  #waiting: ((result: IteratorResult<Message>) => void) | undefined;
+  /** Reads waiting for a message, oldest first. */
+  readonly #waiting: ((result: IteratorResult<Message>) => void)[] = [];
   #finished = false;
   #closed = false;
 
@@ -21,9 +22,8 @@ export class MessageQueue<Message> implements AsyncIterableIterator<Message> {
 
   push(message: Message): void {
     if (this.#finished) return;
-    const waiting = this.#waiting;
+    const waiting = this.#waiting.shift();
     if (waiting) {
-      this.#waiting = undefined;
       waiting({ value: message, done: false });
     } else {
       this.#buffer.push(message);
@@ -43,9 +43,7 @@ export class MessageQueue<Message> implements AsyncIterableIterator<Message> {
     const message = this.#buffer.shift();
     if (message !== undefined) return Promise.resolve({ value: message, done: false });
     if (this.#finished) return Promise.resolve({ value: undefined, done: true });
-    return new Promise((resolve) => {
-      this.#waiting = resolve;
-    });
+    return new Promise((resolve) => this.#waiting.push(resolve));
   }
 
   return(): Promise<IteratorResult<Message>> {
@@ -61,9 +59,7 @@ export class MessageQueue<Message> implements AsyncIterableIterator<Message> {
   }
 
   #settleWaiting(): void {
-    const waiting = this.#waiting;
-    this.#waiting = undefined;
-    waiting?.({ value: undefined, done: true });
+    for (const waiting of this.#waiting.splice(0)) waiting({ value: undefined, done: true });
   }
 
   #close(): void {
