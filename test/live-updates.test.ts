@@ -157,6 +157,30 @@ describe('live updates (subscriptions over SSE)', () => {
     await gw.operator.unfreeze(a.id);
   });
 
+  test("a deletion request ends the tenant's streams, the owner's too, after the DELETION_PENDING status", async () => {
+    const a = await gw.seed.tenant();
+    const agent = await a.agent();
+    const member = await a.member('MEMBER');
+    const ownerStatus = await sub(TENANT, {}, a.ownerToken);
+    const memberAgent = await sub(AGENT, { agentId: agent.id }, member.token);
+    await ownerStatus.nth(1);
+    await memberAgent.nth(1);
+    const requested = await gw.yoga.fetch(URL, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', authorization: `Bearer ${a.ownerToken}` },
+      body: JSON.stringify({ query: 'mutation { requestTenantDeletion { status } }' }),
+    });
+    expect(((await requested.json()) as { errors?: unknown }).errors).toBeUndefined();
+    await ownerStatus.until((event) => event.event === 'complete');
+    await memberAgent.until((event) => event.event === 'complete');
+    expect(ownerStatus.results.map((result) => result.data?.tenantStatus ?? result.errors?.[0]?.extensions?.code)).toEqual([
+      expect.objectContaining({ status: 'ACTIVE' }),
+      expect.objectContaining({ status: 'DELETION_PENDING' }),
+      'TENANT_DELETION_PENDING',
+    ]);
+    expect(finalErrorCode(memberAgent)).toBe('TENANT_DELETION_PENDING');
+  });
+
   test("removing a member closes that member's streams within one second, and no one else's", async () => {
     const a = await gw.seed.tenant();
     const agent = await a.agent();
