@@ -10,6 +10,10 @@ CREATE OR REPLACE FUNCTION notify_live_change() RETURNS trigger
 DECLARE
   r jsonb := to_jsonb(CASE WHEN TG_OP = 'DELETE' THEN OLD ELSE NEW END);
 BEGIN
+  -- An upgrade to the enterprise tier moves the rows (upgrade_tenant_to_enterprise): nothing was deleted.
+  IF TG_OP = 'DELETE' AND current_setting('fleetgate.tenant_move', true) = r ->> 'tenant_id' THEN
+    RETURN NULL;
+  END IF;
   PERFORM pg_notify('fleetgate_live', json_build_object(
     'kind', TG_ARGV[0],
     'tenantId', r ->> 'tenant_id',

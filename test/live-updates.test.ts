@@ -245,6 +245,34 @@ describe('live updates (subscriptions over SSE)', () => {
     expect(again.results[0]?.data).toMatchObject({ agentStatusChanged: { agentId: agent.id } });
   });
 
+  test("an enterprise tenant's changes, in its own schema, reach its streams too", async () => {
+    const e = await gw.seed.tenant(undefined, { enterpriseBy: await gw.operator.token() });
+    const agent = await e.agent();
+    const stream = await sub(AGENT, { agentId: agent.id }, e.ownerToken);
+    await stream.nth(1);
+    expectNoErrors(await gw.execute(DeleteAgent, { id: agent.id }, { token: e.ownerToken }));
+    await stream.until((event) => event.event === 'complete');
+    expect(finalErrorCode(stream)).toBe('AGENT_DELETED');
+  });
+
+  test('an upgrade to the enterprise tier moves the agent without ending its streams (regression: the move read as a deletion)', async () => {
+    const a = await gw.seed.tenant();
+    const agent = await a.agent();
+    const stream = await sub(AGENT, { agentId: agent.id }, a.ownerToken);
+    await stream.nth(1);
+    const upgraded = await gw.yoga.fetch(URL, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', authorization: `Bearer ${await gw.operator.token()}` },
+      body: JSON.stringify({ query: 'mutation ($id: ID!) { upgradeTenantToEnterprise(id: $id) { plan } }', variables: { id: a.id } }),
+    });
+    expect(((await upgraded.json()) as { errors?: unknown }).errors).toBeUndefined();
+    const schema = (await adminQuery(gw.database.adminUrl, 'select tenant_schema_name($1) as name', [uuidOf(a.id)])).rows[0]?.name;
+    await adminQuery(gw.database.adminUrl, `update ${schema}.agents set status = 'FAILED' where id = $1`, [uuidOf(agent.id)]);
+    await stream.nth(2);
+    expect(stream.results[1]?.data).toMatchObject({ agentStatusChanged: { agentId: agent.id, status: 'FAILED' } });
+    expect(stream.ended).toBe(false);
+  });
+
   test('a rolled-back change is never published', async () => {
     const a = await gw.seed.tenant();
     const agent = await a.agent();
