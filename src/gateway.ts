@@ -317,7 +317,10 @@ function startLiveUpdates(
     feeds,
     gate,
     onPolicyChange: (listener) => {
-      for (const watcher of watchers) watcher.onChange(listener);
+      const stops = watchers.map((watcher) => watcher.onChange(listener));
+      return () => {
+        for (const stop of stops) stop();
+      };
     },
     log: options.log,
     limits: options.live,

@@ -85,8 +85,8 @@ export interface LiveUpdatesOptions {
   feeds: readonly ChangeFeed[];
   /** The freeze view: every open stream passes it again on every policy change and every second. */
   gate: AccessGate;
-  /** Tells of each tenant policy change (RegionalTenantPolicies' watchers' `onChange`). */
-  onPolicyChange: (listener: (tenantId: string, policy: TenantPolicy) => void) => void;
+  /** Tells of each tenant policy change (every region's TenantPolicyWatcher.onChange); answers how to stop. */
+  onPolicyChange: (listener: (tenantId: string, policy: TenantPolicy) => void) => () => void;
   log: Logger;
   limits?: Partial<LiveLimits>;
   /** How often open streams are checked against the gate, idle time and lifetime (default 1 s). */
@@ -128,20 +128,22 @@ export class LiveUpdates {
   readonly #byTenant = new Map<string, Set<Stream>>();
   readonly #byUser = new Map<string, Set<Stream>>();
   readonly #byAgent = new Map<string, Set<Stream>>();
+  readonly #onPolicyChange: LiveUpdatesOptions['onPolicyChange'];
   readonly #unsubscribe: (() => void)[] = [];
   #timer: NodeJS.Timeout | undefined;
 
   constructor(options: LiveUpdatesOptions) {
     this.#feeds = options.feeds;
+    this.#onPolicyChange = options.onPolicyChange;
     this.#gate = options.gate;
     this.#log = options.log.child({ component: 'live-updates' });
     this.limits = { ...DEFAULT_LIVE_LIMITS, ...options.limits };
     this.#sweepMs = options.sweepMs ?? 1_000;
-    options.onPolicyChange((tenantId, policy) => this.#policyChanged(tenantId, policy));
   }
 
-  /** Subscribes to the feeds; call before they start. */
+  /** Subscribes to the feeds and the freeze view; call before the feeds start. */
   follow(): void {
+    this.#unsubscribe.push(this.#onPolicyChange((tenantId, policy) => this.#policyChanged(tenantId, policy)));
     for (const feed of this.#feeds) {
       this.#unsubscribe.push(
         feed.subscribe(LIVE_CHANNEL, (payload) => this.#deliver(payload)),

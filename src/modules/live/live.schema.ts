@@ -62,6 +62,17 @@ const TenantStatusEventRef = builder.objectRef<TenantStatusEvent>('TenantStatusE
   }),
 });
 
+/**
+ * Authorization, as for the matching queries and then some:
+ * - scopes: the query's action (`agent.read`, `tenant.read`), checked when the subscription opens
+ *   (builder.ts `authorizeOnSubscribe`); Subscription's type-level `nobody` denies any field that
+ *   forgets its own;
+ * - the object: read under the subscriber's tenant (ORM filter and RLS) in a transaction whose first
+ *   statement checks the token, as a request's does (inTokenTransaction; the request transaction
+ *   does not wrap subscriptions): another tenant's id answers NOT_FOUND, exactly like a missing one;
+ * - every event: LiveUpdates delivers a change only to streams of the row's own tenant, and ends
+ *   streams the gate, the token or the agent's deletion no longer allows (see LiveUpdates).
+ */
 builder.subscriptionFields((t) => ({
   agentStatusChanged: t.field({
     description: "The agent's status now, then each change. Ends with AGENT_DELETED when the agent is deleted.",
