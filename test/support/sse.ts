@@ -68,7 +68,7 @@ export async function subscribe(
       return ended;
     },
     /** Waits until an event matches, or fails after `timeoutMs`. */
-    async until(match: (event: SseEvent) => boolean, timeoutMs = 5_000): Promise<SseEvent> {
+    async until(match: (event: SseEvent) => boolean, timeoutMs = 10_000): Promise<SseEvent> {
       const deadline = performance.now() + timeoutMs;
       for (;;) {
         const found = events.find(match);
@@ -78,7 +78,7 @@ export async function subscribe(
       }
     },
     /** Waits for the n-th `next` event (1-based). */
-    nth(n: number, timeoutMs = 5_000): Promise<SseEvent> {
+    nth(n: number, timeoutMs = 10_000): Promise<SseEvent> {
       return this.until((event) => event === events.filter((each) => each.event === 'next')[n - 1], timeoutMs);
     },
     async close() {
