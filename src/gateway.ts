@@ -170,7 +170,12 @@ export async function startGateway(options: GatewayOptions) {
     engines: [...runtimes.keys()].flatMap((region) => (region.engine ? [region.engine] : [])),
     log: options.log,
   });
-  metrics.watch({ lockedDown: () => gate.lockedDown, freezeFeedCurrent: () => watcher.isCurrent(), draining: () => readiness.draining });
+  metrics.watch({
+    lockedDown: () => gate.lockedDown,
+    freezeFeedCurrent: () => watcher.isCurrent(),
+    draining: () => readiness.draining,
+    liveStreams: () => live.openStreams,
+  });
   const server = createServer({
     documents,
     readiness,

@@ -302,6 +302,10 @@ describe('live updates (subscriptions over SSE)', () => {
       const third = await sub(AGENT, { agentId: agent.id }, a.ownerToken);
       await third.until((event) => event.event === 'complete');
       expect(finalErrorCode(third)).toBe('SUBSCRIPTION_LIMIT');
+      // Operators see how many are open on the replica.
+      const scraped = await gw.fleetgate.metrics.registry.metrics();
+      expect(Number(/^fleetgate_live_streams (\d+)$/m.exec(scraped)?.[1])).toBe(gw.fleetgate.live.openStreams);
+      expect(gw.fleetgate.live.openStreams).toBeGreaterThanOrEqual(2);
       // Another tenant is not affected.
       const b = await gw.seed.tenant();
       const other = await sub(TENANT, {}, b.ownerToken);
