@@ -1162,6 +1162,24 @@ CREATE INDEX user_sessions_user ON public.user_sessions USING btree (tenant_id, 
 CREATE TRIGGER agents_count AFTER INSERT OR DELETE ON public.agents FOR EACH ROW EXECUTE FUNCTION public.tenants_count_rows();
 
 --
+-- Name: agents agents_live_created; Type: TRIGGER; Schema: public; Owner: fleetgate_owner
+--
+
+CREATE TRIGGER agents_live_created AFTER INSERT ON public.agents FOR EACH ROW EXECUTE FUNCTION public.notify_live_change('agent');
+
+--
+-- Name: agents agents_live_deleted; Type: TRIGGER; Schema: public; Owner: fleetgate_owner
+--
+
+CREATE TRIGGER agents_live_deleted AFTER DELETE ON public.agents FOR EACH ROW EXECUTE FUNCTION public.notify_live_change('agent');
+
+--
+-- Name: agents agents_live_status; Type: TRIGGER; Schema: public; Owner: fleetgate_owner
+--
+
+CREATE TRIGGER agents_live_status AFTER UPDATE OF status ON public.agents FOR EACH ROW WHEN ((old.status IS DISTINCT FROM new.status)) EXECUTE FUNCTION public.notify_live_change('agent');
+
+--
 -- Name: agents agents_schedule_memory_purge; Type: TRIGGER; Schema: public; Owner: fleetgate_owner
 --
 
@@ -1226,6 +1244,18 @@ CREATE TRIGGER platform_client_app_versions_notify AFTER INSERT OR DELETE OR UPD
 --
 
 CREATE TRIGGER tasks_announce AFTER INSERT ON public.tasks FOR EACH ROW EXECUTE FUNCTION public.tasks_announce();
+
+--
+-- Name: tasks tasks_live_created; Type: TRIGGER; Schema: public; Owner: fleetgate_owner
+--
+
+CREATE TRIGGER tasks_live_created AFTER INSERT ON public.tasks FOR EACH ROW EXECUTE FUNCTION public.notify_live_change('task');
+
+--
+-- Name: tasks tasks_live_status; Type: TRIGGER; Schema: public; Owner: fleetgate_owner
+--
+
+CREATE TRIGGER tasks_live_status AFTER UPDATE OF status ON public.tasks FOR EACH ROW WHEN ((old.status IS DISTINCT FROM new.status)) EXECUTE FUNCTION public.notify_live_change('task');
 
 --
 -- Name: agent_credentials tenant_rows_stay_in_their_tier; Type: TRIGGER; Schema: public; Owner: fleetgate_owner
@@ -2989,4 +3019,5 @@ INSERT INTO public.schema_migrations (version) VALUES
   ('0028_user_read_in_one_round_trip'),
   ('0029_user_liveness_feed'),
   ('0032_trusted_documents'),
+  ('0033_live_updates'),
   ('0034_tenant_id_in_primary_keys');

@@ -906,6 +906,34 @@ $$;
 ALTER FUNCTION public.note_tenant_deletion_failure(p_tenant uuid, p_error text) OWNER TO fleetgate_owner;
 
 --
+-- Name: notify_live_change(); Type: FUNCTION; Schema: public; Owner: fleetgate_owner
+--
+
+CREATE FUNCTION public.notify_live_change() RETURNS trigger
+    LANGUAGE plpgsql
+    SET search_path TO 'pg_catalog', 'pg_temp'
+    AS $$
+DECLARE
+  r jsonb := to_jsonb(CASE WHEN TG_OP = 'DELETE' THEN OLD ELSE NEW END);
+BEGIN
+  -- An upgrade to the enterprise tier moves the rows (upgrade_tenant_to_enterprise): nothing was deleted.
+  IF TG_OP = 'DELETE' AND current_setting('fleetgate.tenant_move', true) = r ->> 'tenant_id' THEN
+    RETURN NULL;
+  END IF;
+  PERFORM pg_notify('fleetgate_live', json_build_object(
+    'kind', TG_ARGV[0],
+    'tenantId', r ->> 'tenant_id',
+    'id', r ->> 'id',
+    'agentId', coalesce(r ->> 'agent_id', r ->> 'id'),
+    'status', CASE WHEN TG_OP = 'DELETE' THEN 'DELETED' ELSE r ->> 'status' END,
+    'at', clock_timestamp())::text);
+  RETURN NULL;
+END
+$$;
+
+ALTER FUNCTION public.notify_live_change() OWNER TO fleetgate_owner;
+
+--
 -- Name: notify_user_liveness(); Type: FUNCTION; Schema: public; Owner: fleetgate_owner
 --
 
@@ -2980,6 +3008,24 @@ CREATE INDEX user_sessions_user ON public.user_sessions USING btree (tenant_id, 
 CREATE TRIGGER agents_count AFTER INSERT OR DELETE ON public.agents FOR EACH ROW EXECUTE FUNCTION public.tenants_count_rows();
 
 --
+-- Name: agents agents_live_created; Type: TRIGGER; Schema: public; Owner: fleetgate_owner
+--
+
+CREATE TRIGGER agents_live_created AFTER INSERT ON public.agents FOR EACH ROW EXECUTE FUNCTION public.notify_live_change('agent');
+
+--
+-- Name: agents agents_live_deleted; Type: TRIGGER; Schema: public; Owner: fleetgate_owner
+--
+
+CREATE TRIGGER agents_live_deleted AFTER DELETE ON public.agents FOR EACH ROW EXECUTE FUNCTION public.notify_live_change('agent');
+
+--
+-- Name: agents agents_live_status; Type: TRIGGER; Schema: public; Owner: fleetgate_owner
+--
+
+CREATE TRIGGER agents_live_status AFTER UPDATE OF status ON public.agents FOR EACH ROW WHEN ((old.status IS DISTINCT FROM new.status)) EXECUTE FUNCTION public.notify_live_change('agent');
+
+--
 -- Name: agents agents_schedule_memory_purge; Type: TRIGGER; Schema: public; Owner: fleetgate_owner
 --
 
@@ -3044,6 +3090,18 @@ CREATE TRIGGER platform_client_app_versions_notify AFTER INSERT OR DELETE OR UPD
 --
 
 CREATE TRIGGER tasks_announce AFTER INSERT ON public.tasks FOR EACH ROW EXECUTE FUNCTION public.tasks_announce();
+
+--
+-- Name: tasks tasks_live_created; Type: TRIGGER; Schema: public; Owner: fleetgate_owner
+--
+
+CREATE TRIGGER tasks_live_created AFTER INSERT ON public.tasks FOR EACH ROW EXECUTE FUNCTION public.notify_live_change('task');
+
+--
+-- Name: tasks tasks_live_status; Type: TRIGGER; Schema: public; Owner: fleetgate_owner
+--
+
+CREATE TRIGGER tasks_live_status AFTER UPDATE OF status ON public.tasks FOR EACH ROW WHEN ((old.status IS DISTINCT FROM new.status)) EXECUTE FUNCTION public.notify_live_change('task');
 
 --
 -- Name: agent_credentials tenant_rows_stay_in_their_tier; Type: TRIGGER; Schema: public; Owner: fleetgate_owner
@@ -4714,6 +4772,12 @@ GRANT ALL ON FUNCTION public.memory_maintenance_tenants(p_now timestamp with tim
 
 REVOKE ALL ON FUNCTION public.note_tenant_deletion_failure(p_tenant uuid, p_error text) FROM PUBLIC;
 GRANT ALL ON FUNCTION public.note_tenant_deletion_failure(p_tenant uuid, p_error text) TO fleetgate_app;
+
+--
+-- Name: FUNCTION notify_live_change(); Type: ACL; Schema: public; Owner: fleetgate_owner
+--
+
+REVOKE ALL ON FUNCTION public.notify_live_change() FROM PUBLIC;
 
 --
 -- Name: FUNCTION notify_user_liveness(); Type: ACL; Schema: public; Owner: fleetgate_owner

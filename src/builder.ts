@@ -45,6 +45,8 @@ export const builder = new SchemaBuilder<{
   plugins: [RelayPlugin, ScopeAuthPlugin],
   defaultFieldNullability: false,
   scopeAuth: {
+    // Subscriptions are authorized when they are opened (and, per event, by src/modules/live).
+    authorizeOnSubscribe: true,
     authScopes: (ctx) => ({
       public: true,
       nobody: false,
@@ -109,3 +111,4 @@ function isNodeType(schema: GraphQLSchema, typename: string): boolean {
 
 builder.queryType({ authScopes: { nobody: true } });
 builder.mutationType({ authScopes: { nobody: true } });
+builder.subscriptionType({ authScopes: { nobody: true } });

@@ -91,6 +91,12 @@ const schema = z.object({
   METRICS_ENABLED: z.enum(['true', 'false']).default('true'),
   /** Shared rate-limit counters for several replicas; unset: per process. */
   REDIS_URL: z.url().optional(),
+  /** Live updates: open subscriptions per tenant on one replica; the next is refused with SUBSCRIPTION_LIMIT. */
+  LIVE_SUBSCRIPTIONS_PER_TENANT: z.coerce.number().int().min(1).max(100_000).default(100),
+  /** Live updates: a subscription that delivered nothing for this long is closed (SUBSCRIPTION_ENDED). */
+  LIVE_IDLE_SECONDS: z.coerce.number().int().min(1).default(1_800),
+  /** Live updates: the longest life of a subscription (SUBSCRIPTION_ENDED); bounds an API key's revocation for open streams. */
+  LIVE_MAX_LIFETIME_SECONDS: z.coerce.number().int().min(1).default(3_600),
   /** Isolation canary period; 0 runs it at start only. */
   CANARY_INTERVAL_SECONDS: z.coerce.number().int().min(0).default(60),
   /**

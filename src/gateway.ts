@@ -4,6 +4,7 @@ import type { Keyring } from './auth/keyring.ts';
 import { TokenLiveness, type TokenLivenessOptions } from './auth/token-liveness.ts';
 import { TokenIssuer } from './auth/tokens.ts';
 import { CONSOLE_APP, consoleManifest } from './console/console-app.ts';
+import { ChangeFeed } from './db/change-feed.ts';
 import type { DatabaseTimeouts } from './db/database-faults.ts';
 import { openOrm } from './db/orm.ts';
 import { DEFAULT_REGION, type Region, Regions } from './db/regions.ts';
@@ -14,6 +15,7 @@ import { credentialKeyHolder } from './modules/credentials/credential-keys.ts';
 import { DocumentRegistry } from './modules/documents/document-registry.ts';
 import { GATEWAY_APP, gatewayManifest } from './modules/documents/gateway-app.ts';
 import { backupArchiveKeyHolder } from './modules/enterprise/backup.service.ts';
+import { type LiveLimits, LiveUpdates } from './modules/live/live-updates.ts';
 import { agentTokenStartSecret } from './modules/memory/agent-tokens.ts';
 import { MemoryChannel } from './modules/memory/memory-channel.ts';
 import { memoryEscrowHolder, memoryKeyHolder } from './modules/memory/memory-keys.ts';
@@ -65,6 +67,8 @@ export interface GatewayOptions {
   watcher?: TenantPolicyWatcherOptions;
   /** Tests and benchmarks only: see TestingSwitches. */
   testing?: TestingSwitches;
+  /** Live updates (subscriptions): per-tenant limit, idle time and lifetime of a stream (LiveUpdates' defaults otherwise). */
+  live?: Partial<LiveLimits>;
   /** How much, and how long, this replica remembers of user tokens the database found live (TokenLiveness's defaults otherwise). */
   tokenLiveness?: TokenLivenessOptions;
   /** `false` (METRICS_ENABLED=false): no per-request metrics and no process metrics. Default true. */
@@ -115,11 +119,16 @@ export async function startGateway(options: GatewayOptions) {
   const recordMetrics = options.metricsEnabled ?? true;
   // Metrics off: nothing recorded per request and no process sampling (event loop, GC observers).
   const metrics = new Metrics({ tenantLabels: options.metricsTenantLabels, processMetrics: recordMetrics });
-  const feed = await startPolicyFeed(regions, logFor, options);
+  // Every listener of the regions' change feeds subscribes first, then the feeds start: nothing goes unheard.
+  const feeds = changeFeeds(regions, logFor);
+  const feed = followPolicyFeeds(feeds, regions, logFor, options);
   const { gate, watcher, tokenLiveness } = feed;
-  // Published client apps: each region's change feed, then the gateway's own operations as a platform app.
-  const documents = new DocumentRegistry({ regions, log: options.log });
-  await documents.start();
+  const documents = new DocumentRegistry({ regions, feeds, log: options.log });
+  documents.start();
+  const live = startLiveUpdates(feeds, feed.watchers, gate, options);
+  await Promise.all(feeds.map((each) => each.start()));
+  await feed.start();
+  // The gateway's own operations, as a platform app.
   const builtIn = gatewayManifest();
   await documents.seedPlatformApp(GATEWAY_APP, builtIn.version, builtIn.documents);
   const consoleApp = consoleManifest();
@@ -165,7 +174,12 @@ export async function startGateway(options: GatewayOptions) {
     engines: [...runtimes.keys()].flatMap((region) => (region.engine ? [region.engine] : [])),
     log: options.log,
   });
-  metrics.watch({ lockedDown: () => gate.lockedDown, freezeFeedCurrent: () => watcher.isCurrent(), draining: () => readiness.draining });
+  metrics.watch({
+    lockedDown: () => gate.lockedDown,
+    freezeFeedCurrent: () => watcher.isCurrent(),
+    draining: () => readiness.draining,
+    liveStreams: () => live.openStreams,
+  });
   const server = createServer({
     documents,
     readiness,
@@ -190,6 +204,7 @@ export async function startGateway(options: GatewayOptions) {
       mode: options.policy.signUp ?? (options.policy.mode === 'production' ? 'invite' : 'open'),
       admit: (clientAddress) => rateLimits.admitSignUp(clientAddress),
     },
+    live,
     tenantDeletion: options.tenantDeletion?.graceSeconds !== undefined ? { graceSeconds: options.tenantDeletion.graceSeconds } : undefined,
     testing: options.testing,
     recordMetrics,
@@ -225,15 +240,19 @@ export async function startGateway(options: GatewayOptions) {
     keyRotation,
     /** This replica's trusted-document registry (its cache and change feeds). */
     documents,
+    /** This replica's subscriptions and the changes they follow. */
+    live,
     /** Agent memory over the agents' channels (MEMPUT, MEMGET, RENEW); benchmarks and tests call it in process. */
     memoryChannel,
     async close() {
       for (const each of canaries) each.stop();
+      live.stop();
       await keys.close();
       await Promise.all(jobs.map((job) => job.stop()));
       for (const each of runtimes.values()) await each.stop();
       await feed.close();
-      await documents.stop();
+      documents.stop();
+      await Promise.all(feeds.map((each) => each.stop()));
       await Promise.all(regions.all.map((region) => region.orm.close(true)));
     },
   };
@@ -268,24 +287,55 @@ async function openRegions(options: GatewayOptions): Promise<Regions> {
 }
 
 /**
- * One freeze and liveness feed per region's database, and the access gate over them: a replica that
- * cannot vouch for any of them refuses tenant requests (fail closed), and remembers no user token
- * (TokenLiveness) while any of them cannot vouch for itself.
+ * One change feed per region's database (one LISTEN connection each): the freeze view, token
+ * liveness, trusted documents and live updates all follow these.
  */
-async function startPolicyFeed(regions: Regions, logFor: LogFor, options: GatewayOptions) {
+function changeFeeds(regions: Regions, logFor: LogFor): ChangeFeed[] {
+  return regions.all.map((region) => new ChangeFeed({ appUrl: region.appUrl, log: logFor(region), region: region.name }));
+}
+
+/**
+ * The freeze view and token liveness of every region's feed, and the access gate over them: a
+ * replica that cannot vouch for any of them refuses tenant requests (fail closed), and remembers no
+ * user token (TokenLiveness) while any of them cannot vouch for itself. `start` once the feeds are.
+ */
+function followPolicyFeeds(feeds: readonly ChangeFeed[], regions: Regions, logFor: LogFor, options: GatewayOptions) {
   const tokenLiveness = new TokenLiveness(() => watchers.every((each) => each.isCurrent()), options.tokenLiveness);
-  const watchers: TenantPolicyWatcher[] = regions.all.map(
-    (region) =>
-      new TenantPolicyWatcher(region.appUrl, logFor(region), { ...options.watcher, region: region.name, userLiveness: tokenLiveness }),
-  );
-  await Promise.all(watchers.map((watcher) => watcher.start()));
+  const watchers = regions.all.map((region, i) => new TenantPolicyWatcher(feeds[i] as ChangeFeed, logFor(region), options.watcher));
+  for (const each of feeds) tokenLiveness.follow(each);
+  for (const each of watchers) each.follow();
   const watcher = new RegionalTenantPolicies(watchers);
   return {
     tokenLiveness,
     watcher,
     gate: new AccessGate(watcher, options.log),
+    watchers,
+    start: () => Promise.all(watchers.map((each) => each.start())),
     close: () => Promise.all(watchers.map((each) => each.stop())),
   };
+}
+
+/** Subscriptions: every region's agent and task changes, the freeze view's policy changes, user liveness. */
+function startLiveUpdates(
+  feeds: readonly ChangeFeed[],
+  watchers: readonly TenantPolicyWatcher[],
+  gate: AccessGate,
+  options: GatewayOptions,
+) {
+  const live = new LiveUpdates({
+    feeds,
+    gate,
+    onPolicyChange: (listener) => {
+      const stops = watchers.map((watcher) => watcher.onChange(listener));
+      return () => {
+        for (const stop of stops) stop();
+      };
+    },
+    log: options.log,
+    limits: options.live,
+  });
+  live.follow();
+  return live;
 }
 
 /** The KEK provider and its rotation over every holder of wrapped data keys, in every region. */

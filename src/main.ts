@@ -78,6 +78,11 @@ async function main() {
       redis,
     },
     agentImages: config.AGENT_IMAGES,
+    live: {
+      perTenant: config.LIVE_SUBSCRIPTIONS_PER_TENANT,
+      idleMs: config.LIVE_IDLE_SECONDS * 1000,
+      maxLifetimeMs: config.LIVE_MAX_LIFETIME_SECONDS * 1000,
+    },
     metricsEnabled: config.METRICS_ENABLED === 'true',
     metricsTenantLabels: config.METRICS_TENANT_LABELS,
     keyProvider,
@@ -125,6 +130,8 @@ async function main() {
   started.push({
     name: 'http',
     close: async () => {
+      // Live updates end first (a final SERVICE_UNAVAILABLE: subscribe again elsewhere), or their streams would hold the drain to its deadline.
+      gateway.live.stop();
       const { drained } = await drainHttpServer(http, config.SHUTDOWN_DRAIN_MS);
       if (!drained) log.warn({ drainMs: config.SHUTDOWN_DRAIN_MS }, 'drain deadline passed: closed the connections still open');
     },

@@ -17,6 +17,7 @@ import './modules/retention/retention.schema.ts';
 import './modules/tenants/tenant-deletion.schema.ts';
 import './modules/documents/client-app.schema.ts';
 import './modules/policy/isolation-canary.schema.ts';
+import './modules/live/live.schema.ts';
 
 /** The whole schema. `disableScopeAuth` exists for the wall-removal tests only. */
 export function buildSchema(options: { disableScopeAuth?: boolean } = {}) {

@@ -8,6 +8,8 @@ import { auditTrail, recordRefusedInput } from './modules/audit/audit-trail.ts';
 import { useAuditedRefusals } from './modules/audit/use-audited-refusals.ts';
 import { useClientAppMetrics } from './modules/documents/use-client-app-metrics.ts';
 import { GRAPHIQL_OPTIONS, renderBundledGraphiQL, useGraphiQLAssets } from './modules/graphiql/bundled-graphiql.ts';
+import type { LiveUpdates } from './modules/live/live-updates.ts';
+import { useLiveUpdates } from './modules/live/use-live-updates.ts';
 import { armor, DEFAULT_MAX_COST, DEFAULT_PAGE_SIZE } from './modules/policy/document-limits.ts';
 import type { RateLimits } from './modules/policy/rate-limits.ts';
 import { useCostLimit } from './modules/policy/use-cost-limit.ts';
@@ -70,6 +72,8 @@ export interface ServerDeps extends Omit<ContextDeps, 'documentCost'> {
   readiness?: Readiness;
   /** `false` (METRICS_ENABLED=false): requests record no metrics; the per-operation log line stays. Default true. */
   recordMetrics?: boolean;
+  /** This replica's live updates (subscriptions); absent: subscriptions answer SERVICE_UNAVAILABLE. */
+  live?: LiveUpdates;
 }
 
 /** Builds the gateway from its dependencies; no globals, so every test builds its own. */
@@ -143,6 +147,7 @@ export function createServer(deps: ServerDeps) {
       useClientAppMetrics(deps.metrics),
       useAuditedRefusals({ auth, log: deps.log, metrics: deps.metrics }),
       useCommittedTenantPolicies(deps.gate.policies),
+      useLiveUpdates(deps.live),
       useRequestTransaction({ ...auditTrail, testing: deps.testing }),
     ],
   });

@@ -136,7 +136,7 @@ describe('freeze on one gateway', () => {
     const acme = await gw.seed.tenant();
     await adminQuery(
       gw.database.adminUrl,
-      "select pg_terminate_backend(pid) from pg_stat_activity where application_name = 'fleetgate-policy-watcher' and datname = current_database()",
+      "select pg_terminate_backend(pid) from pg_stat_activity where application_name = 'fleetgate-change-feed' and datname = current_database()",
     );
     await new Promise((resolve) => setTimeout(resolve, 50));
     const refused = await gw.execute(Me, {}, { token: acme.ownerToken });

@@ -6,6 +6,7 @@ import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { adminQuery, createTestDatabase } from './support/database.ts';
 import { freePorts } from './support/ports.ts';
+import { finalErrorCode, subscribe } from './support/sse.ts';
 
 /**
  * The gateway as production runs it: `npm start` (main.ts) against an external Postgres, in a
@@ -121,6 +122,15 @@ describe('npm start in production: readiness, metrics listener, graceful shutdow
   });
 
   test('SIGTERM to npm start: /readyz turns 503 first, a request in flight still answers 200, then the gateway exits', async () => {
+    // A subscription open (an SSE stream never ends by itself): it must not hold the drain to its deadline.
+    const signUp = await fetch(`http://127.0.0.1:${port}/graphql`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ query: 'mutation { signUp(input: { tenantName: "s", owner: { email: "s@s.io", name: "S" } }) { token } }' }),
+    });
+    const owner = ((await signUp.json()) as { data: { signUp: { token: string } } }).data.signUp.token;
+    const stream = await subscribe(fetch, `http://127.0.0.1:${port}/graphql`, 'subscription { tenantStatus { status } }', {}, owner);
+    await stream.nth(1);
     // A request held in flight: it waits on a lock the test holds on the tenants table.
     const holder = new pg.Client({ connectionString: database.adminUrl });
     await holder.connect();
@@ -156,6 +166,9 @@ describe('npm start in production: readiness, metrics listener, graceful shutdow
 
     await exited();
     await waitFor(async () => !alive(gatewayPid));
+    await stream.until((event) => event.event === 'complete');
+    expect(finalErrorCode(stream)).toBe('SERVICE_UNAVAILABLE');
+    expect(output).not.toMatch(/drain deadline passed/);
     expect(output).toMatch(/"signal":"SIGTERM".*"msg":"stopped"/);
     await expect(fetch(`http://127.0.0.1:${port}/livez`)).rejects.toThrow();
   }, 60_000);

@@ -362,7 +362,7 @@ describe('team lifecycle takes effect at the next request', () => {
     expect(gw.fleetgate.tokenLiveness.vouchesFor(await principalOf(member))).toBe(true);
     await adminQuery(
       gw.database.adminUrl,
-      "select pg_terminate_backend(pid) from pg_stat_activity where application_name = 'fleetgate-policy-watcher' and datname = current_database()",
+      "select pg_terminate_backend(pid) from pg_stat_activity where application_name = 'fleetgate-change-feed' and datname = current_database()",
     );
     // Suspended by hand while nobody listens: its notification is lost.
     await adminQuery(gw.database.adminUrl, "update users set status = 'SUSPENDED' where id = $1", [uuidOf(member.id)]);

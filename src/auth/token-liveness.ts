@@ -1,6 +1,10 @@
+import type { ChangeFeed } from '../db/change-feed.ts';
 import type { Principal } from './principal.ts';
 
 type UserPrincipal = Extract<Principal, { kind: 'user' }>;
+
+/** notify_user_liveness() (migrations/functions/sessions.sql): a user's id whose tokens may have ended. */
+export const USER_LIVENESS_CHANNEL = 'fleetgate_user_liveness';
 
 export interface TokenLivenessOptions {
   /** Users remembered at most; past it the memory starts over (each forgotten token is checked again once). */
@@ -18,7 +22,7 @@ export interface TokenLivenessOptions {
  * remembering safe is the liveness feed: every change that can end a token (a role or status change,
  * which moves the user's token version, a removal, a revoked or shortened session) notifies
  * `fleetgate_user_liveness` with the user's id from a trigger, whoever makes it (even SQL typed by
- * hand), and the tenant policy watcher of each region forwards it here (`forget`). So:
+ * hand), and each region's change feed (src/db/change-feed.ts) brings it here (`follow`, then `forget`). So:
  * - on another replica, a revocation ends the token when its notification arrives (milliseconds,
  *   within the one-second bar the issue sets, as freeze does);
  * - on the replica that made the change, at once: the service calls `changing(userId)` before its
@@ -76,6 +80,12 @@ export class TokenLiveness {
       this.#live.set(principal.userId, tokens);
     }
     tokens.set(tokenKey(principal), Date.now());
+  }
+
+  /** Hears the region's liveness notifications (`forget`) and its losses and returns (`forgetAll`). */
+  follow(feed: ChangeFeed): void {
+    feed.subscribe(USER_LIVENESS_CHANNEL, (userId) => this.forget(userId));
+    feed.onReset(() => this.forgetAll());
   }
 
   /** The feed says this user changed (committed): its tokens are checked again. */

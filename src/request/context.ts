@@ -8,6 +8,7 @@ import type { Region, Regions } from '../db/regions.ts';
 import { forkForPrincipal, forkForRequest } from '../db/request-scope.ts';
 import type { CredentialKeys } from '../modules/credentials/credential.service.ts';
 import type { BackupAccess } from '../modules/enterprise/backup.service.ts';
+import type { LiveUpdates } from '../modules/live/live-updates.ts';
 import type { IssuerKeys } from '../modules/oidc/issuer-keys.ts';
 import type { AccessGate, AccessGrant, CanaryRun } from '../modules/policy/access-gate.ts';
 import type { CostLimitOptions } from '../modules/policy/use-cost-limit.ts';
@@ -61,6 +62,8 @@ export interface RequestContext extends RequestScope {
   documentCost: CostLimitOptions;
   /** This replica's last isolation canary run (see AccessGate.recordCanaryRun); undefined before the first. */
   lastCanaryRun(): CanaryRun | undefined;
+  /** This replica's live updates, where subscriptions open their streams (set by useLiveUpdates). */
+  live?: LiveUpdates;
 }
 
 /**

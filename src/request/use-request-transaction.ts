@@ -78,6 +78,22 @@ export function useRequestTransaction(options: RequestTransactionOptions = {}): 
   };
 }
 
+/**
+ * A transaction opened like a request's, outside an operation's execution (a subscription's set-up,
+ * which useRequestTransaction does not wrap, and its later re-checks): the token's liveness is its
+ * first statement, with the RLS settings; a token no longer live is answered UNAUTHENTICATED and
+ * `work` never runs.
+ */
+export async function inTokenTransaction<T>(
+  ctx: Pick<Context, 'em' | 'principal' | 'tokenLiveness'>,
+  work: (em: Context['em']) => Promise<T>,
+): Promise<T> {
+  return ctx.em.transactional(async (em) => {
+    if (!(await tokenIsLive(em, ctx))) throw unauthenticated();
+    return work(em);
+  });
+}
+
 function ignoreNotLive(error: unknown): void {
   if (!(error instanceof UserTokenNotLive)) throw error;
 }
@@ -95,7 +111,11 @@ async function poolOf(ctx: Context): Promise<pg.Pool> {
   return pool;
 }
 
-function tokenIsLive(em: Context['em'], { principal, tokenLiveness }: Context, skipUsers = false): Promise<boolean> | boolean {
+function tokenIsLive(
+  em: Context['em'],
+  { principal, tokenLiveness }: Pick<Context, 'principal' | 'tokenLiveness'>,
+  skipUsers = false,
+): Promise<boolean> | boolean {
   if (principal.kind === 'agent') return enterAgentRequest(em, principal);
   if (principal.kind === 'user' && !skipUsers) return enterUserRequest(em, principal, tokenLiveness);
   return true;

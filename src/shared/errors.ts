@@ -27,6 +27,12 @@ export const ERROR_CODES = [
   'TENANT_DELETED',
   'RATE_LIMITED',
   'SERVICE_UNAVAILABLE',
+  /** Live updates: the tenant has as many open subscriptions on this replica as it may. */
+  'SUBSCRIPTION_LIMIT',
+  /** Live updates: the server closed the subscription (idle, longest life reached, a client too slow); subscribe again. */
+  'SUBSCRIPTION_ENDED',
+  /** Live updates: the agent the subscription followed was deleted. */
+  'AGENT_DELETED',
   'INTERNAL_SERVER_ERROR',
 ] as const;
 

@@ -14,6 +14,8 @@ export interface WatchedState {
   lockedDown: () => boolean;
   freezeFeedCurrent: () => boolean;
   draining: () => boolean;
+  /** Subscriptions (live updates) open on this replica now. */
+  liveStreams?: () => number;
 }
 
 export interface MetricsOptions {
@@ -150,6 +152,15 @@ export class Metrics {
     (s) => s.freezeFeedCurrent(),
   );
   readonly draining = this.#stateGauge('fleetgate_draining', '1 while this replica is shutting down', (s) => s.draining());
+  readonly liveStreams = new Gauge({
+    name: 'fleetgate_live_streams',
+    help: 'Subscriptions (live updates, SSE) open on this replica',
+    registers: [this.registry],
+    collect: () => {
+      const count = this.#state?.liveStreams?.();
+      if (count !== undefined) this.liveStreams.set(count);
+    },
+  });
 
   /** Lets the state gauges read the gateway's state at scrape time. */
   watch(state: WatchedState): void {

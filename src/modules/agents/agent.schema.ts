@@ -7,7 +7,7 @@ import { HARDENING, SANDBOX_LEVELS } from '../provisioning/container-runtime.ts'
 import { AGENT_STATUSES, type Agent, type AgentRecord, DESIRED_STATES } from './agent.entity.ts';
 import { agentLogs, createAgent, deleteAgent, getAgent, listAgents, loadAgents, transitionAgent, updateAgent } from './agent.service.ts';
 
-const AgentStatus = builder.enumType('AgentStatus', { values: AGENT_STATUSES });
+export const AgentStatus = builder.enumType('AgentStatus', { values: AGENT_STATUSES });
 const AgentDesiredState = builder.enumType('AgentDesiredState', { values: DESIRED_STATES });
 export const SandboxLevel = builder.enumType('SandboxLevel', {
   description:

@@ -1,5 +1,5 @@
 import type { MikroORM } from '@mikro-orm/postgresql';
-import pg from 'pg';
+import type { ChangeFeed } from '../../db/change-feed.ts';
 import type { Region, Regions } from '../../db/regions.ts';
 import { forkForOperator, forkForTenant } from '../../db/request-scope.ts';
 import type { Logger } from '../../shared/logger.ts';
@@ -13,6 +13,8 @@ const MAX_CACHED_APPS = 10_000;
 
 export interface DocumentRegistryOptions {
   regions: Regions;
+  /** Each region's change feed, in the order of `regions.all`. */
+  feeds: readonly ChangeFeed[];
   log: Logger;
   /** Tests only: no cache, every lookup reads the database. */
   withoutCache?: boolean;
@@ -22,8 +24,8 @@ export interface DocumentRegistryOptions {
  * Which trusted documents a request may run, per replica. A lookup reads the live (not retired)
  * documents of one app once and remembers them; every replica LISTENs to each region's
  * `fleetgate_documents` and forgets a tenant's apps (or the platform's) as soon as a version is
- * published or retired, so a retired hash stops working everywhere within the notification's
- * latency (milliseconds). While a region's feed is down, lookups there read the database every
+ * published or retired (through the region's change feed, src/db/change-feed.ts), so a retired hash
+ * stops working everywhere within the notification's latency (milliseconds). While a region's feed is down, lookups there read the database every
  * time (never a possibly stale answer), and a reconnect forgets everything it may have missed.
  *
  * A tenant's apps are read under that tenant's settings (RLS, search path) in its own region; the
@@ -34,7 +36,8 @@ export class DocumentRegistry implements TrustedDocumentLookup {
   readonly #log: Logger;
   readonly #withoutCache: boolean;
   readonly #cache = new Map<string, Promise<LiveDocuments | null>>();
-  readonly #feeds: DocumentFeed[];
+  readonly #feeds: readonly ChangeFeed[];
+  readonly #unsubscribe: (() => void)[] = [];
   /** Bumped by every notification: a load that began before one must not be remembered. */
   #generation = 0;
 
@@ -42,15 +45,24 @@ export class DocumentRegistry implements TrustedDocumentLookup {
     this.#regions = options.regions;
     this.#log = options.log.child({ component: 'document-registry' });
     this.#withoutCache = options.withoutCache ?? false;
-    this.#feeds = options.regions.all.map((region) => new DocumentFeed(region, this.#log, (owner) => this.#forget(owner)));
+    this.#feeds = options.feeds;
   }
 
-  async start(): Promise<void> {
-    await Promise.all(this.#feeds.map((feed) => feed.start()));
+  /** Follows every region's feed: a notification forgets its owner's apps, a loss or a return forgets everything. */
+  start(): void {
+    for (const feed of this.#feeds) {
+      this.#unsubscribe.push(
+        feed.subscribe(CHANNEL, (owner) => this.#forget(owner)),
+        feed.onReset((listening) => {
+          this.#forget(undefined);
+          if (!listening) this.#log.warn({ region: feed.region }, 'trusted documents are read from the database until the feed is back');
+        }),
+      );
+    }
   }
 
-  async stop(): Promise<void> {
-    await Promise.all(this.#feeds.map((feed) => feed.stop()));
+  stop(): void {
+    for (const unsubscribe of this.#unsubscribe.splice(0)) unsubscribe();
   }
 
   /** How many apps' documents are remembered now (tests). */
@@ -141,57 +153,4 @@ function pick(documents: LiveDocuments, app: string, version: string | undefined
     if (document !== undefined) return { document, app, version: each, platform };
   }
   return null;
-}
-
-/** One region's LISTEN connection; reconnects on loss, and says whether it is live now. */
-class DocumentFeed {
-  #client: pg.Client | undefined;
-  #stopped = false;
-  listening = false;
-
-  constructor(
-    private readonly region: Region,
-    private readonly log: Logger,
-    /** A tenant id or 'platform' whose apps changed; undefined: anything may have changed. */
-    private readonly onChange: (owner: string | undefined) => void,
-  ) {}
-
-  async start(): Promise<void> {
-    const client = new pg.Client({ connectionString: this.region.appUrl, application_name: 'fleetgate-documents' });
-    client.on('error', (error) => this.#lost(client, error));
-    client.on('end', () => this.#lost(client));
-    client.on('notification', (message) => {
-      if (message.channel === CHANNEL && message.payload) this.onChange(message.payload);
-    });
-    await client.connect();
-    await client.query(`LISTEN ${CHANNEL}`);
-    this.#client = client;
-    // Whatever changed while no connection listened is unknown: start from nothing.
-    this.onChange(undefined);
-    this.listening = true;
-  }
-
-  async stop(): Promise<void> {
-    this.#stopped = true;
-    this.listening = false;
-    await this.#client?.end().catch(() => undefined);
-  }
-
-  #lost(client: pg.Client, error?: Error): void {
-    if (this.#client !== client || !this.listening) return;
-    this.listening = false;
-    this.onChange(undefined);
-    this.log.warn(
-      { err: error, region: this.region.name },
-      'document feed lost; trusted documents are read from the database until it is back',
-    );
-    const retry = () => {
-      if (this.#stopped) return;
-      this.start().catch((cause: unknown) => {
-        this.log.warn({ err: cause, region: this.region.name }, 'document feed reconnect failed');
-        setTimeout(retry, 1_000).unref();
-      });
-    };
-    setTimeout(retry, 200).unref();
-  }
 }

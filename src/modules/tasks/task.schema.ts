@@ -5,7 +5,7 @@ import { keysetConnection } from '../common/connection.ts';
 import { TASK_STATUSES, Task } from './task.entity.ts';
 import { getTask, listTasks, loadTasks, runTask } from './task.service.ts';
 
-const TaskStatus = builder.enumType('TaskStatus', { values: TASK_STATUSES });
+export const TaskStatus = builder.enumType('TaskStatus', { values: TASK_STATUSES });
 
 export const TaskRef = builder.node(Task, {
   name: 'Task',

@@ -1,6 +1,5 @@
 import type { Plugin } from 'graphql-yoga';
-import pg from 'pg';
-import type { TokenLiveness } from '../../auth/token-liveness.ts';
+import type { ChangeFeed } from '../../db/change-feed.ts';
 import type { Logger } from '../../shared/logger.ts';
 
 /** What a replica must know about a tenant on every request. Tenants absent from the map are ACTIVE with default limits. */
@@ -32,48 +31,40 @@ export interface TenantPolicyWatcherOptions {
   refreshMs?: number;
   /** After this long without a successful load or a live LISTEN, the state is unknown: fail closed. */
   staleAfterMs?: number;
-  /** The region whose database this watcher follows (see RegionalTenantPolicies.applyCommitted). */
-  region?: string;
-  /**
-   * Told of every user whose tokens may have ended (the liveness feed: notify_user_liveness, migrations/functions/sessions.sql), and to
-   * forget everything when the feed is lost or back (see TokenLiveness).
-   */
-  userLiveness?: Pick<TokenLiveness, 'forget' | 'forgetAll'>;
 }
+
+/** A tenant's policy moved on this replica (a notification, a reload, or a change committed here). */
+export type PolicyChangeListener = (tenantId: string, policy: TenantPolicy) => void;
 
 /** A tenant absent from the map: ACTIVE with the default limits. Shared and frozen, never mutated. */
 const DEFAULT_POLICY: TenantPolicy = Object.freeze({ frozen: false, rateLimitPerMinute: null });
 
-const CHANNEL = 'fleetgate_tenant_policy';
-/** notify_user_liveness(): a user's id whose tokens may have ended. */
-const USER_CHANNEL = 'fleetgate_user_liveness';
+/** notify_tenant_policy(): a tenant's id whose status or limit changed. */
+export const TENANT_POLICY_CHANNEL = 'fleetgate_tenant_policy';
 const POLICY_QUERY = `select id, status, rate_limit_per_minute, frozen_reason from tenants
   where (status <> 'ACTIVE' or rate_limit_per_minute is not null)`;
+const OPERATOR = { 'app.operator': 'on' };
 
 /**
- * Keeps this replica's view of frozen tenants and per-tenant limits current: a dedicated
- * connection LISTENs for changes (a freeze on any replica reaches every other within
- * milliseconds) and reloads everything periodically. When it cannot vouch for its view — the
- * connection is down or the last load is too old — it says so, and the gateway refuses.
+ * Keeps this replica's view of frozen tenants and per-tenant limits current: the region's change
+ * feed (src/db/change-feed.ts) brings every change (a freeze on any replica reaches every other
+ * within milliseconds) and everything is reloaded periodically. When it cannot vouch for its view —
+ * the feed is down or the last load is too old — it says so, and the gateway refuses.
  *
  * It reads tenant metadata the way operators do (`app.operator`, transaction-local): the tenants
  * table only, never a row inside a tenant.
  */
 export class TenantPolicyWatcher implements TenantPolicies {
-  readonly #appUrl: string;
+  readonly #feed: ChangeFeed;
   readonly #log: Logger;
   readonly #refreshMs: number;
   readonly #staleAfterMs: number;
   readonly region: string | undefined;
-  readonly #userLiveness: TenantPolicyWatcherOptions['userLiveness'];
+  readonly #listeners = new Set<PolicyChangeListener>();
+  readonly #unsubscribe: (() => void)[] = [];
   #policies = new Map<string, TenantPolicy>();
-  #client: pg.Client | undefined;
-  #listening = false;
   #loadedAt = 0;
   #timer: NodeJS.Timeout | undefined;
-  #stopped = false;
-  /** Serialises the feed connection's transactions (a reload and a change may arrive together). */
-  #queue: Promise<unknown> = Promise.resolve();
   /** Counts changes applied from this replica's own commits (applyCommitted). */
   #generation = 0;
   /**
@@ -82,31 +73,47 @@ export class TenantPolicyWatcher implements TenantPolicies {
    */
   #committedHere = new Map<string, { generation: number; policy: TenantPolicy }>();
 
-  constructor(appUrl: string, log: Logger, options: TenantPolicyWatcherOptions = {}) {
-    this.#appUrl = appUrl;
+  constructor(feed: ChangeFeed, log: Logger, options: TenantPolicyWatcherOptions = {}) {
+    this.#feed = feed;
     this.#log = log.child({ component: 'tenant-policy-watcher' });
     this.#refreshMs = options.refreshMs ?? 5_000;
     this.#staleAfterMs = options.staleAfterMs ?? 15_000;
-    this.region = options.region;
-    this.#userLiveness = options.userLiveness;
+    this.region = feed.region;
   }
 
+  /** Subscribes to the feed's tenant policy channel and resets; call before the feed starts, so no change goes unheard. */
+  follow(): void {
+    this.#unsubscribe.push(
+      this.#feed.subscribe(TENANT_POLICY_CHANNEL, (tenantId) => void this.#reloadTenant(tenantId)),
+      this.#feed.onReset((listening) => {
+        if (!listening) this.#log.error('tenant policy feed lost; refusing tenant requests until it is back');
+        // Back: load everything again (at the first start, `start` does).
+        else if (this.#timer) void this.#refresh();
+      }),
+    );
+  }
+
+  /** Loads the view once the feed is started, and reloads it every `refreshMs`. */
   async start(): Promise<void> {
-    await this.#connect();
+    await this.#refresh();
     this.#timer = setInterval(() => void this.#refresh(), this.#refreshMs);
     this.#timer.unref();
   }
 
   async stop(): Promise<void> {
-    this.#stopped = true;
     clearInterval(this.#timer);
-    this.#listening = false;
-    await this.#client?.end().catch(() => undefined);
+    for (const unsubscribe of this.#unsubscribe.splice(0)) unsubscribe();
+  }
+
+  /** Calls `listener` whenever a tenant's policy on this replica differs from the one before. */
+  onChange(listener: PolicyChangeListener): () => void {
+    this.#listeners.add(listener);
+    return () => this.#listeners.delete(listener);
   }
 
   /** Whether this replica can vouch for its view: the feed is live and the last full load is recent. */
   isCurrent(): boolean {
-    return this.#listening && Date.now() - this.#loadedAt <= this.#staleAfterMs;
+    return this.#feed.listening && Date.now() - this.#loadedAt <= this.#staleAfterMs;
   }
 
   /** The tenant's policy, or 'unknown' when this replica cannot currently vouch for it. */
@@ -124,8 +131,20 @@ export class TenantPolicyWatcher implements TenantPolicies {
   }
 
   #set(policies: Map<string, TenantPolicy>, tenantId: string, policy: TenantPolicy): void {
+    const before = policies.get(tenantId) ?? DEFAULT_POLICY;
     if (policy.frozen || policy.rateLimitPerMinute !== null) policies.set(tenantId, policy);
     else policies.delete(tenantId);
+    if (policies === this.#policies && !samePolicy(before, policy)) this.#told(tenantId, policy);
+  }
+
+  #told(tenantId: string, policy: TenantPolicy): void {
+    for (const listener of this.#listeners) {
+      try {
+        listener(tenantId, policy);
+      } catch (error) {
+        this.#log.error({ err: error, tenantId }, 'tenant policy listener failed');
+      }
+    }
   }
 
   /** After a load that began at generation `since`: re-applies the changes committed here since, forgets the older ones (the load saw them). */
@@ -137,58 +156,38 @@ export class TenantPolicyWatcher implements TenantPolicies {
     }
   }
 
-  async #connect(): Promise<void> {
-    const client = new pg.Client({ connectionString: this.#appUrl, application_name: 'fleetgate-policy-watcher' });
-    client.on('error', (error) => this.#lost(client, error));
-    client.on('end', () => this.#lost(client));
-    client.on('notification', (message) => {
-      if (message.channel === CHANNEL && message.payload) void this.#reloadTenant(message.payload);
-      if (message.channel === USER_CHANNEL && message.payload) this.#userLiveness?.forget(message.payload);
-    });
-    await client.connect();
-    await client.query(`LISTEN ${CHANNEL}; LISTEN ${USER_CHANNEL}`);
-    this.#client = client;
-    // What was remembered while no one listened may have ended unheard.
-    this.#userLiveness?.forgetAll();
-    this.#listening = true;
-    await this.#refresh();
-    this.#log.info('listening for tenant policy changes');
-  }
-
-  #lost(client: pg.Client, error?: Error): void {
-    if (this.#client !== client || !this.#listening) return;
-    this.#listening = false;
-    this.#userLiveness?.forgetAll();
-    this.#log.error({ err: error }, 'tenant policy feed lost; refusing tenant requests until it is back');
-    const retry = () => {
-      if (this.#stopped) return;
-      this.#connect().catch((cause: unknown) => {
-        this.#log.warn({ err: cause }, 'tenant policy feed reconnect failed');
-        setTimeout(retry, 1_000).unref();
-      });
-    };
-    setTimeout(retry, 200).unref();
-  }
-
   async #refresh(): Promise<void> {
     try {
       const since = this.#generation;
-      const rows = await this.#asOperator(POLICY_QUERY, []);
+      const rows = await this.#feed.query<PolicyRow>(POLICY_QUERY, [], OPERATOR);
       const policies = new Map(rows.map((row) => [row.id, toPolicy(row)]));
       this.#keepCommittedSince(since, policies);
+      const before = this.#policies;
       this.#policies = policies;
       this.#loadedAt = Date.now();
+      this.#tellDifferences(before, policies);
     } catch (error) {
       this.#log.warn({ err: error }, 'tenant policy reload failed');
+    }
+  }
+
+  /** A full reload may bring a change whose notification was missed: its listeners hear of it too. */
+  #tellDifferences(before: Map<string, TenantPolicy>, after: Map<string, TenantPolicy>): void {
+    if (this.#listeners.size === 0) return;
+    for (const tenantId of new Set([...before.keys(), ...after.keys()])) {
+      const policy = after.get(tenantId) ?? DEFAULT_POLICY;
+      if (!samePolicy(before.get(tenantId) ?? DEFAULT_POLICY, policy)) this.#told(tenantId, policy);
     }
   }
 
   async #reloadTenant(tenantId: string): Promise<void> {
     try {
       const since = this.#generation;
-      const [row] = await this.#asOperator('select id, status, rate_limit_per_minute, frozen_reason from tenants where id = $1', [
-        tenantId,
-      ]);
+      const [row] = await this.#feed.query<PolicyRow>(
+        'select id, status, rate_limit_per_minute, frozen_reason from tenants where id = $1',
+        [tenantId],
+        OPERATOR,
+      );
       this.#set(this.#policies, tenantId, row ? toPolicy(row) : DEFAULT_POLICY);
       this.#keepCommittedSince(since, this.#policies, tenantId);
       this.#log.info({ tenantId, frozen: row?.status === 'FROZEN' }, 'tenant policy changed');
@@ -197,27 +196,10 @@ export class TenantPolicyWatcher implements TenantPolicies {
       await this.#refresh();
     }
   }
+}
 
-  #asOperator(sql: string, params: unknown[]): Promise<PolicyRow[]> {
-    const run = this.#queue.then(() => this.#query(sql, params));
-    this.#queue = run.catch(() => undefined);
-    return run;
-  }
-
-  async #query(sql: string, params: unknown[]): Promise<PolicyRow[]> {
-    const client = this.#client;
-    if (!client) throw new Error('policy feed not connected');
-    await client.query('begin');
-    try {
-      await client.query("select set_config('app.operator', 'on', true)");
-      const { rows } = await client.query<PolicyRow>(sql, params);
-      await client.query('commit');
-      return rows;
-    } catch (error) {
-      await client.query('rollback').catch(() => undefined);
-      throw error;
-    }
-  }
+function samePolicy(a: TenantPolicy, b: TenantPolicy): boolean {
+  return a.frozen === b.frozen && a.deletion === b.deletion && a.rateLimitPerMinute === b.rateLimitPerMinute;
 }
 
 interface PolicyRow {

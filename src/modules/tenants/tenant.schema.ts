@@ -21,7 +21,7 @@ import { freezeTenant, setTenantRateLimit, unfreezeTenant } from './tenant-lifec
 import { applyAfterCommit, policyOfTenant } from './tenant-policy-watcher.ts';
 
 const TenantPlan = builder.enumType('TenantPlan', { values: TENANT_PLANS });
-const TenantStatus = builder.enumType('TenantStatus', { values: TENANT_STATUSES });
+export const TenantStatus = builder.enumType('TenantStatus', { values: TENANT_STATUSES });
 
 /** Tenant metadata: readable by the tenant's own principals and by operators, nothing inside it. */
 export const TenantRef = builder.node(Tenant, {

@@ -1,0 +1,344 @@
+import type { GraphQLError } from 'graphql';
+import type { Principal } from '../../auth/principal.ts';
+import { USER_LIVENESS_CHANNEL } from '../../auth/token-liveness.ts';
+import type { ChangeFeed } from '../../db/change-feed.ts';
+import { clientError, isGraphQLError, unauthenticated } from '../../shared/errors.ts';
+import type { Logger } from '../../shared/logger.ts';
+import type { AccessGate } from '../policy/access-gate.ts';
+import type { TenantPolicy } from '../tenants/tenant-policy-watcher.ts';
+import { MessageQueue } from './message-queue.ts';
+
+/** notify_live_change() (migrations/functions/live.sql): an agent's or a task's status changed, or the row came or went. */
+export const LIVE_CHANNEL = 'fleetgate_live';
+
+/** One notification of `fleetgate_live`, as the trigger wrote it from the row itself. */
+export interface LiveChange {
+  kind: 'agent' | 'task';
+  /** The row's own tenant (never the notifier's claim): each delivery compares it with the subscriber's. */
+  tenantId: string;
+  id: string;
+  /** The agent's id (a task's agent, or the agent itself). */
+  agentId: string;
+  /** The new status; DELETED when the row is gone. */
+  status: string;
+  at: string;
+}
+
+/** A tenant's status as `tenantStatus` reports it (the tenants table's values). */
+export type TenantStatusName = 'ACTIVE' | 'FROZEN' | 'DELETION_PENDING' | 'DELETED';
+
+/** What a stream yields: an event, or the final error that ends it (then nothing more). */
+export type LiveMessage<Event> = { event: Event } | { error: GraphQLError };
+
+export interface LiveLimits {
+  /** Open subscriptions of one tenant on one replica; the next is refused with SUBSCRIPTION_LIMIT. Default 100. */
+  perTenant: number;
+  /** A stream that has delivered nothing for this long is closed with SUBSCRIPTION_ENDED. Default 30 minutes. */
+  idleMs: number;
+  /**
+   * The longest life of a stream (SUBSCRIPTION_ENDED; the client subscribes again). It bounds what no
+   * notification re-checks: an API key's revocation, a support grant's end. Default one hour.
+   */
+  maxLifetimeMs: number;
+  /** Events waiting for a slow client, at most; past it the stream is closed with SUBSCRIPTION_ENDED. Default 256. */
+  maxQueued: number;
+}
+
+export const DEFAULT_LIVE_LIMITS: LiveLimits = { perTenant: 100, idleMs: 30 * 60_000, maxLifetimeMs: 60 * 60_000, maxQueued: 256 };
+
+/** Who opened a stream, and how to ask whether its credential still holds. */
+export interface LiveSubscriber {
+  principal: Principal & { tenantId: string };
+  /**
+   * Asks the database (not this replica's memory) whether the subscriber's token is still live: its
+   * user an ACTIVE member at the token's version, its session not revoked. Rejects when it cannot tell.
+   */
+  stillLive(): Promise<boolean>;
+}
+
+/** What a stream follows: `agent:<id>`, `task:<id>` or `tenant:<id>`; `agentId` closes it when that agent is deleted. */
+export interface LiveTopic<Event> {
+  topic: `${'agent' | 'task' | 'tenant'}:${string}`;
+  agentId?: string;
+  /** The state at subscribe time, sent first, so a client never misses a change between its query and its subscription. */
+  first?: Event;
+  /** Turns a change of this topic into the stream's event. */
+  eventOf?: (change: LiveChange) => Event | undefined;
+  /** A tenant stream: the event for a new tenant status. */
+  tenantEventOf?: (status: TenantStatusName) => Event;
+}
+
+interface Stream {
+  subscriber: LiveSubscriber;
+  tenantId: string;
+  userId: string | undefined;
+  topic: LiveTopic<unknown>;
+  queue: MessageQueue<LiveMessage<unknown>>;
+  openedAt: number;
+  lastEventAt: number;
+  /** A tenant stream's last status sent (a limit change moves the policy but not the status). */
+  tenantStatus?: TenantStatusName;
+}
+
+export interface LiveUpdatesOptions {
+  /** Every region's change feed: agent and task changes, user liveness, losses. */
+  feeds: readonly ChangeFeed[];
+  /** The freeze view: every open stream passes it again on every policy change and every second. */
+  gate: AccessGate;
+  /** Tells of each tenant policy change (every region's TenantPolicyWatcher.onChange); answers how to stop. */
+  onPolicyChange: (listener: (tenantId: string, policy: TenantPolicy) => void) => () => void;
+  log: Logger;
+  limits?: Partial<LiveLimits>;
+  /** How often open streams are checked against the gate, idle time and lifetime (default 1 s). */
+  sweepMs?: number;
+}
+
+/**
+ * This replica's live updates (issue 18): the GraphQL subscriptions open here and the changes they
+ * follow. Changes come from each region's change feed, where the database's triggers notify every
+ * committed status change of an agent or a task (never a rolled-back one, whoever made it), so
+ * every replica hears every change of its regions and delivers it to its own subscribers: the
+ * fan-out across replicas is Postgres's LISTEN/NOTIFY, the connection each replica already holds
+ * per region for the freeze view (see docs/scale-out.md for when to move it to Redis).
+ *
+ * Authorization is decided twice:
+ * - at subscribe time, by the subscription's resolver: the agent or task is read under the
+ *   subscriber's tenant (ORM filter and RLS) in a transaction that checks the token first, so
+ *   another tenant's id answers exactly as a missing one (NOT_FOUND);
+ * - for every event, here: the change carries the row's own tenant id, written by the trigger from
+ *   the row, and is delivered only to streams of that tenant (`#deliver`). It is not re-read under
+ *   the tenant's RLS per event: that would cost a transaction per subscriber and event, and the
+ *   subscribe-time read already proved the id is this tenant's (ids are server-made uuids, a row
+ *   never changes tenant).
+ *
+ * Streams end, with a final error event carrying `extensions.code`, when the subscriber may no
+ * longer see them: a freeze or deletion of the tenant (the gate's own code, at the policy change
+ * and at the latest on the next sweep), the user's removal, suspension, role change or revoked
+ * session (its liveness notification, then a check in the database: UNAUTHENTICATED), the agent's
+ * deletion (AGENT_DELETED), the feed lost (SERVICE_UNAVAILABLE: this replica can no longer hear
+ * any of these), idle time or lifetime over, or a client too slow to read (SUBSCRIPTION_ENDED).
+ */
+export class LiveUpdates {
+  readonly #feeds: readonly ChangeFeed[];
+  readonly #gate: AccessGate;
+  readonly #log: Logger;
+  readonly limits: LiveLimits;
+  readonly #sweepMs: number;
+  readonly #byTopic = new Map<string, Set<Stream>>();
+  readonly #byTenant = new Map<string, Set<Stream>>();
+  readonly #byUser = new Map<string, Set<Stream>>();
+  readonly #byAgent = new Map<string, Set<Stream>>();
+  readonly #onPolicyChange: LiveUpdatesOptions['onPolicyChange'];
+  readonly #unsubscribe: (() => void)[] = [];
+  #timer: NodeJS.Timeout | undefined;
+
+  constructor(options: LiveUpdatesOptions) {
+    this.#feeds = options.feeds;
+    this.#onPolicyChange = options.onPolicyChange;
+    this.#gate = options.gate;
+    this.#log = options.log.child({ component: 'live-updates' });
+    this.limits = { ...DEFAULT_LIVE_LIMITS, ...options.limits };
+    this.#sweepMs = options.sweepMs ?? 1_000;
+  }
+
+  /** Subscribes to the feeds and the freeze view; call before the feeds start. */
+  follow(): void {
+    this.#unsubscribe.push(this.#onPolicyChange((tenantId, policy) => this.#policyChanged(tenantId, policy)));
+    for (const feed of this.#feeds) {
+      this.#unsubscribe.push(
+        feed.subscribe(LIVE_CHANNEL, (payload) => this.#deliver(payload)),
+        feed.subscribe(USER_LIVENESS_CHANNEL, (userId) => void this.#userChanged(userId)),
+        feed.onReset((listening) => {
+          if (!listening) this.#endAll(() => clientError('SERVICE_UNAVAILABLE', 'Live updates are unavailable; subscribe again shortly'));
+        }),
+      );
+    }
+    this.#timer = setInterval(() => this.#sweep(), this.#sweepMs);
+    this.#timer.unref();
+  }
+
+  /** Ends every stream (shutdown) and stops listening. */
+  stop(): void {
+    clearInterval(this.#timer);
+    for (const unsubscribe of this.#unsubscribe.splice(0)) unsubscribe();
+    this.#endAll(() => clientError('SERVICE_UNAVAILABLE', 'The gateway is shutting down; subscribe again'));
+  }
+
+  /** Streams open on this replica now (tests, bench). */
+  get openStreams(): number {
+    let count = 0;
+    for (const streams of this.#byTenant.values()) count += streams.size;
+    return count;
+  }
+
+  /**
+   * Opens a stream of `topic` for an already authorized subscriber (the resolver read the object
+   * under its tenant). Refused with SUBSCRIPTION_LIMIT past the tenant's limit on this replica.
+   */
+  open<Event>(subscriber: LiveSubscriber, topic: LiveTopic<Event>): AsyncIterableIterator<LiveMessage<Event>> {
+    const tenantId = subscriber.principal.tenantId;
+    if ((this.#byTenant.get(tenantId)?.size ?? 0) >= this.limits.perTenant) {
+      throw clientError('SUBSCRIPTION_LIMIT', `At most ${this.limits.perTenant} open subscriptions per tenant`, { http: { status: 429 } });
+    }
+    const now = Date.now();
+    const stream: Stream = {
+      subscriber,
+      tenantId,
+      userId: subscriber.principal.kind === 'user' ? subscriber.principal.userId : undefined,
+      topic: topic as LiveTopic<unknown>,
+      queue: new MessageQueue<LiveMessage<unknown>>(() => this.#remove(stream)),
+      openedAt: now,
+      lastEventAt: now,
+    };
+    this.#add(stream);
+    if (topic.first !== undefined) stream.queue.push({ event: topic.first });
+    return stream.queue as MessageQueue<LiveMessage<Event>>;
+  }
+
+  #add(stream: Stream): void {
+    addTo(this.#byTopic, stream.topic.topic, stream);
+    addTo(this.#byTenant, stream.tenantId, stream);
+    if (stream.userId) addTo(this.#byUser, stream.userId, stream);
+    if (stream.topic.agentId) addTo(this.#byAgent, stream.topic.agentId, stream);
+  }
+
+  #remove(stream: Stream): void {
+    removeFrom(this.#byTopic, stream.topic.topic, stream);
+    removeFrom(this.#byTenant, stream.tenantId, stream);
+    if (stream.userId) removeFrom(this.#byUser, stream.userId, stream);
+    if (stream.topic.agentId) removeFrom(this.#byAgent, stream.topic.agentId, stream);
+  }
+
+  #send(stream: Stream, event: unknown): void {
+    if (stream.queue.size >= this.limits.maxQueued) {
+      this.#end(stream, clientError('SUBSCRIPTION_ENDED', 'The client did not keep up with its events; subscribe again'));
+      return;
+    }
+    stream.lastEventAt = Date.now();
+    stream.queue.push({ event });
+  }
+
+  #end(stream: Stream, error: GraphQLError): void {
+    this.#remove(stream);
+    stream.queue.finish({ error });
+  }
+
+  #endAll(error: () => GraphQLError): void {
+    for (const streams of [...this.#byTenant.values()]) for (const stream of [...streams]) this.#end(stream, error());
+  }
+
+  /** A committed change of an agent or a task: to the streams of that object whose tenant is the row's own. */
+  #deliver(payload: string): void {
+    const change = parseChange(payload);
+    if (!change) {
+      this.#log.warn('unreadable live change ignored');
+      return;
+    }
+    for (const stream of [...(this.#byTopic.get(`${change.kind}:${change.id}`) ?? [])]) {
+      // The per-event wall: an event reaches only a subscriber of the row's own tenant.
+      if (stream.tenantId !== change.tenantId) {
+        this.#log.error({ tenantId: stream.tenantId, changeTenantId: change.tenantId }, 'live change of another tenant withheld');
+        continue;
+      }
+      const event = change.status === 'DELETED' ? undefined : stream.topic.eventOf?.(change);
+      if (event !== undefined) this.#send(stream, event);
+    }
+    if (change.kind === 'agent' && change.status === 'DELETED') {
+      for (const stream of [...(this.#byAgent.get(change.agentId) ?? [])]) {
+        if (stream.tenantId === change.tenantId) this.#end(stream, clientError('AGENT_DELETED', 'The agent was deleted'));
+      }
+    }
+  }
+
+  /** A tenant's freeze, unfreeze or deletion: its status streams hear it, and every stream it now refuses ends. */
+  #policyChanged(tenantId: string, policy: TenantPolicy): void {
+    const status = statusOf(policy);
+    for (const stream of [...(this.#byTenant.get(tenantId) ?? [])]) {
+      const tenantEvent = stream.topic.tenantEventOf;
+      if (tenantEvent && stream.tenantStatus !== status) {
+        stream.tenantStatus = status;
+        this.#send(stream, tenantEvent(status));
+      }
+      this.#endIfRefused(stream);
+    }
+  }
+
+  /** Whether the gate still admits the subscriber (freeze, deletion, feed unknown, lockdown); if not, the stream ends with its code. */
+  #endIfRefused(stream: Stream): boolean {
+    try {
+      if (this.#gate.check(stream.subscriber.principal) === 'full') return false;
+      this.#end(stream, clientError('TENANT_DELETION_PENDING', 'This tenant is awaiting deletion'));
+    } catch (error) {
+      this.#end(stream, isGraphQLError(error) ? error : clientError('SERVICE_UNAVAILABLE', 'Live updates are unavailable'));
+    }
+    return true;
+  }
+
+  /** The user's tokens may have ended (removed, suspended, role changed, session revoked): each of its streams asks the database. */
+  async #userChanged(userId: string): Promise<void> {
+    const streams = [...(this.#byUser.get(userId) ?? [])];
+    await Promise.all(
+      streams.map(async (stream) => {
+        const live = await stream.subscriber.stillLive().catch((error: unknown) => {
+          this.#log.warn({ err: error, userId }, 'could not re-check a live stream: closing it');
+          return false;
+        });
+        if (!live) this.#end(stream, unauthenticated('The session behind this subscription has ended'));
+      }),
+    );
+  }
+
+  /** Every second: the gate (lockdown, a feed that cannot vouch), idle time and lifetime. */
+  #sweep(): void {
+    const now = Date.now();
+    for (const streams of [...this.#byTenant.values()]) {
+      for (const stream of [...streams]) {
+        if (this.#endIfRefused(stream)) continue;
+        if (now - stream.openedAt >= this.limits.maxLifetimeMs) {
+          this.#end(stream, clientError('SUBSCRIPTION_ENDED', 'The subscription reached its longest life; subscribe again'));
+        } else if (now - stream.lastEventAt >= this.limits.idleMs) {
+          this.#end(stream, clientError('SUBSCRIPTION_ENDED', 'The subscription was idle too long; subscribe again'));
+        }
+      }
+    }
+  }
+}
+
+function statusOf(policy: TenantPolicy): TenantStatusName {
+  if (policy.deletion === 'PENDING') return 'DELETION_PENDING';
+  if (policy.deletion === 'DELETED') return 'DELETED';
+  return policy.frozen ? 'FROZEN' : 'ACTIVE';
+}
+
+/** A tenant's status as this replica's freeze view knows it now. */
+export function tenantStatusOf(gate: AccessGate, tenantId: string): TenantStatusName | undefined {
+  const policy = gate.policies.policyOf(tenantId);
+  return policy === 'unknown' ? undefined : statusOf(policy);
+}
+
+function parseChange(payload: string): LiveChange | undefined {
+  try {
+    const change = JSON.parse(payload) as Partial<LiveChange>;
+    const { kind, tenantId, id, agentId, status, at } = change;
+    if ((kind !== 'agent' && kind !== 'task') || !tenantId || !id || !agentId || !status || !at) return undefined;
+    return { kind, tenantId, id, agentId, status, at };
+  } catch {
+    return undefined;
+  }
+}
+
+function addTo(index: Map<string, Set<Stream>>, key: string, stream: Stream): void {
+  let streams = index.get(key);
+  if (!streams) {
+    streams = new Set();
+    index.set(key, streams);
+  }
+  streams.add(stream);
+}
+
+function removeFrom(index: Map<string, Set<Stream>>, key: string, stream: Stream): void {
+  const streams = index.get(key);
+  if (!streams) return;
+  streams.delete(stream);
+  if (streams.size === 0) index.delete(key);
+}
