@@ -914,18 +914,22 @@ CREATE FUNCTION public.notify_live_change() RETURNS trigger
     SET search_path TO 'pg_catalog', 'pg_temp'
     AS $$
 DECLARE
-  r jsonb := to_jsonb(CASE WHEN TG_OP = 'DELETE' THEN OLD ELSE NEW END);
+  r record;
+  agent uuid;
 BEGIN
+  IF TG_OP = 'DELETE' THEN r := OLD; ELSE r := NEW; END IF;
   -- An upgrade to the enterprise tier moves the rows (upgrade_tenant_to_enterprise): nothing was deleted.
-  IF TG_OP = 'DELETE' AND current_setting('fleetgate.tenant_move', true) = r ->> 'tenant_id' THEN
+  IF TG_OP = 'DELETE' AND current_setting('fleetgate.tenant_move', true) = r.tenant_id::text THEN
     RETURN NULL;
   END IF;
+  -- The few columns the notification carries, never the whole row (a task's input and result can be large).
+  IF TG_ARGV[0] = 'task' THEN agent := r.agent_id; ELSE agent := r.id; END IF;
   PERFORM pg_notify('fleetgate_live', json_build_object(
     'kind', TG_ARGV[0],
-    'tenantId', r ->> 'tenant_id',
-    'id', r ->> 'id',
-    'agentId', coalesce(r ->> 'agent_id', r ->> 'id'),
-    'status', CASE WHEN TG_OP = 'DELETE' THEN 'DELETED' ELSE r ->> 'status' END,
+    'tenantId', r.tenant_id,
+    'id', r.id,
+    'agentId', agent,
+    'status', CASE WHEN TG_OP = 'DELETE' THEN 'DELETED' ELSE r.status::text END,
     'at', clock_timestamp())::text);
   RETURN NULL;
 END
