@@ -3,7 +3,7 @@ import { KeyProviderUnavailableError } from '../../keys/index.ts';
 import type { Logger } from '../../shared/logger.ts';
 import type { Metrics } from '../../shared/metrics.ts';
 import { CredentialUnreadableError } from '../credentials/credential.service.ts';
-import type { StartSecret, StartSecretSource } from '../credentials/start-secrets.ts';
+import { encodeStartPayload, type StartSecret, type StartSecretSource } from '../credentials/start-secrets.ts';
 import { revokeAgentTokens } from '../memory/agent-tokens.ts';
 import type { AgentChannels } from './agent-channel.ts';
 import type { ReferenceImage } from './agent-image.ts';
@@ -162,7 +162,7 @@ export class Provisioner {
           tx.execute('update agents set workspace_mb = coalesce(workspace_mb, ?) where id = ?', [agent.tenant_workspace_mb, agent.id]),
         );
       }
-      await runtime.start(agent.id, secrets);
+      await this.#startWithSecrets(agent.id, secrets);
       state = await runtime.inspect(agent.id);
     } else {
       channels.open(agent.tenant_id, agent.id);
@@ -196,13 +196,13 @@ export class Provisioner {
   /**
    * The level the agent runs under. Asked for (by the agent or its tenant's plan) and missing on the
    * engine: the agent is FAILED with the reason and nothing starts; it is never run under a weaker
-   * level instead. Not asked for: RUNC. GVISOR is opt-in (agent or plan) because this runsc build does
-   * not pass the attached stdin to the agent's process, so start secrets (credentials, the agent's
-   * memory token) do not reach a GVISOR agent (see docs/security-model.md).
+   * level instead. Not asked for: GVISOR where the engine offers it, RUNC otherwise, and RUNC for an
+   * egress agent (gVisor has no network here): the default is the strongest level that can run the
+   * agent, and `Agent.sandbox.runtime` says which one it got.
    */
   async #sandboxFor(em: () => EntityManager, agent: AgentRow): Promise<SandboxLevel | null> {
     const offered = await this.#deps.runtime.sandboxLevels();
-    if (agent.sandbox === null) return 'RUNC';
+    if (agent.sandbox === null) return offered.includes('GVISOR') && !agent.egress ? 'GVISOR' : 'RUNC';
     let refusal: string | null = null;
     if (agent.sandbox === 'GVISOR' && agent.egress) refusal = 'sandbox GVISOR cannot run agents with egress (no network under gVisor here)';
     else if (!offered.includes(agent.sandbox)) refusal = `sandbox ${agent.sandbox} is required but the container engine does not offer it`;
@@ -221,6 +221,26 @@ export class Provisioner {
     for (const source of this.#deps.startSecrets ?? [])
       secrets.push(...(await source(em(), { tenantId: agent.tenant_id, agentId: agent.id })));
     return secrets;
+  }
+
+  /**
+   * Starts the container with its start secrets offered on its channel (AgentChannels.deliverStart),
+   * then waits for the entrypoint to take them; the payload is zeroed once written or abandoned.
+   */
+  async #startWithSecrets(agentId: string, secrets: readonly StartSecret[]): Promise<void> {
+    const payload = encodeStartPayload(secrets);
+    const delivery = this.#deps.channels.deliverStart(agentId, payload);
+    try {
+      await this.#deps.runtime.start(agentId);
+      const delivered = await delivery;
+      if (!delivered && secrets.length > 0)
+        this.#log.warn({ agentId, secretCount: secrets.length }, 'start secrets not taken by the agent');
+    } catch (error) {
+      this.#deps.channels.close(agentId); // withdraws the offer
+      throw error;
+    } finally {
+      payload.fill(0);
+    }
   }
 
   async #remove(agentId: string): Promise<void> {
