@@ -100,6 +100,8 @@ export const HARDENING = {
   user: '65534:65534',
   /** The agent's processes and threads (RUNC: the host's pids cgroup; GVISOR: RLIMIT_NPROC in gVisor's kernel). */
   pidsLimit: 128,
+  /** Below this memory an agent that asks for no level runs under RUNC (gVisor's kernel takes 15-20 MB of it). */
+  gvisorMinMemoryMb: 64,
   /** GVISOR: the host pids cgroup of the whole sandbox (gVisor's kernel threads and stubs included). */
   gvisorSandboxPidsLimit: 1024,
   /** Scratch space: memory-backed, bounded by its size (and charged to the container's memory limit). */

@@ -7,7 +7,13 @@ import { encodeStartPayload, type StartSecret, type StartSecretSource } from '..
 import { revokeAgentTokens } from '../memory/agent-tokens.ts';
 import type { AgentChannels } from './agent-channel.ts';
 import type { ReferenceImage } from './agent-image.ts';
-import { type ContainerRuntime, EngineUnavailableError, type SandboxLevel, SandboxUnavailableError } from './container-runtime.ts';
+import {
+  type ContainerRuntime,
+  EngineUnavailableError,
+  HARDENING,
+  type SandboxLevel,
+  SandboxUnavailableError,
+} from './container-runtime.ts';
 import { type CrashLoopPolicy, DEFAULT_CRASH_LOOP, exitReason, handleExit, type RestartPolicy } from './crash-loop.ts';
 import type { ImageAllowList } from './image-allow-list.ts';
 import { enqueueJob, type Job } from './job-queue.ts';
@@ -196,13 +202,11 @@ export class Provisioner {
   /**
    * The level the agent runs under. Asked for (by the agent or its tenant's plan) and missing on the
    * engine: the agent is FAILED with the reason and nothing starts; it is never run under a weaker
-   * level instead. Not asked for: GVISOR where the engine offers it, RUNC otherwise, and RUNC for an
-   * egress agent (gVisor has no network here): the default is the strongest level that can run the
-   * agent, and `Agent.sandbox.runtime` says which one it got.
+   * level instead. Not asked for: see defaultSandbox; `Agent.sandbox.runtime` says which one it got.
    */
   async #sandboxFor(em: () => EntityManager, agent: AgentRow): Promise<SandboxLevel | null> {
     const offered = await this.#deps.runtime.sandboxLevels();
-    if (agent.sandbox === null) return offered.includes('GVISOR') && !agent.egress ? 'GVISOR' : 'RUNC';
+    if (agent.sandbox === null) return defaultSandbox(offered, agent);
     let refusal: string | null = null;
     if (agent.sandbox === 'GVISOR' && agent.egress) refusal = 'sandbox GVISOR cannot run agents with egress (no network under gVisor here)';
     else if (!offered.includes(agent.sandbox)) refusal = `sandbox ${agent.sandbox} is required but the container engine does not offer it`;
@@ -247,6 +251,17 @@ export class Provisioner {
     await this.#deps.runtime.remove(agentId);
     await this.#deps.channels.destroy(agentId);
   }
+}
+
+/**
+ * The level of an agent that asks for none: the strongest that can run it. GVISOR where the engine
+ * offers it, except for an egress agent (gVisor has no network here) and an agent with less memory
+ * than HARDENING.gvisorMinMemoryMb (gVisor's own kernel takes 15-20 MB of the agent's limit: a 16 MB
+ * agent would be OOM-killed as a whole). Those run under RUNC.
+ */
+export function defaultSandbox(offered: readonly SandboxLevel[], agent: Pick<AgentRow, 'egress' | 'memory_mb'>): SandboxLevel {
+  if (!offered.includes('GVISOR') || agent.egress || agent.memory_mb < HARDENING.gvisorMinMemoryMb) return 'RUNC';
+  return 'GVISOR';
 }
 
 export async function loadAgent(em: EntityManager, agentId: string): Promise<AgentRow | null> {
