@@ -45,6 +45,12 @@ const SetTenantQuotas = graphql(`
   }
 `);
 
+const SetDiskQuota = graphql(`
+  mutation SetDiskQuota($id: ID!, $input: TenantQuotasInput!) {
+    setTenantQuotas(id: $id, input: $input) { id quotas { maxDiskMb workspaceMb } }
+  }
+`);
+
 const OwnQuotas = graphql(`
   query OwnQuotas {
     tenant { quotas { maxAgents maxMemoryMb maxCpuMillis } }
@@ -277,6 +283,33 @@ describe('quotas set by operators', () => {
         },
       },
     ]);
+  });
+
+  test('a create past the total workspace disk is refused with QUOTA_EXCEEDED before any container exists', async () => {
+    const acme = await gw.seed.tenant();
+    const token = acme.ownerToken;
+    const disk = expectNoErrors(
+      await gw.execute(SetDiskQuota, { id: acme.id, input: { maxDiskMb: 30, workspaceMb: 24 } }, { token: operator }),
+    );
+    expect(disk.setTenantQuotas.quotas).toEqual({ maxDiskMb: 30, workspaceMb: 24 });
+    const first = await create(token, {});
+    await waitFor(
+      () => state(token, first.id),
+      (agent) => agent.status === 'RUNNING',
+      30_000,
+    );
+    const refused = await gw.execute(CreateLimitedAgent, { input: { name: 'no-room', image: REFERENCE_IMAGE, memoryMb: 16 } }, { token });
+    expect(errorCodes(refused)).toEqual(['QUOTA_EXCEEDED']);
+    expect(refused.errors?.[0]?.message).toBe('Quota exceeded: this tenant may run at most 30 MB of workspace disk in total');
+    const tenantId = decodeGlobalId(acme.id).id;
+    const containers = await docker.listContainers({ all: true, filters: { label: [`fleetgate.tenant=${tenantId}`] } });
+    expect(containers).toHaveLength(1); // the first agent's; nothing for the refused one
+    const { rows } = await adminQuery(
+      gw.database.adminUrl,
+      "select count(*)::int as n from agents where tenant_id = $1 and name = 'no-room'",
+      [tenantId],
+    );
+    expect(rows[0]?.n).toBe(0);
   });
 
   test('only operators: the tenant is FORBIDDEN, and even in SQL its own transaction cannot raise its quota', async () => {
