@@ -1,7 +1,11 @@
 /**
- * Provisioning benchmark: createAgent → RUNNING for 20 agents one by one and 20 at once, beside a
- * floor measured in the same run (bare dockerode create + start of the same image with the same
- * hardened config), then 100 running agents and `agents(first: 20)` latency with and without them.
+ * Provisioning benchmark: createAgent → RUNNING one by one under each sandbox level (RUNC, and GVISOR
+ * when the engine offers runsc), each beside its own floor measured in the same run (bare dockerode
+ * create + start of the same image with the same hardened config and runtime); then, under RUNC, 20
+ * agents one by one and 20 at once, 100 running agents and `agents(first: 20)` latency with and
+ * without them. Goal (issue 21): GVISOR p50 ≤ 1.5× its own floor. The gateway's time includes what
+ * the floor does not do: the job, the workspace file system, the channel and the start secrets taken
+ * by the entrypoint.
  *
  *   npm run bench:provisioning     (needs Postgres at TEST_DATABASE_URL or 127.0.0.1:5432, and Docker)
  */
@@ -15,6 +19,7 @@ import { appUrlFor } from '../src/db/database-urls.ts';
 import { migrate } from '../src/db/migrate.ts';
 import { startGateway } from '../src/gateway.ts';
 import { REFERENCE_IMAGE, referenceImage } from '../src/modules/provisioning/agent-image.ts';
+import { HARDENING, type SandboxLevel } from '../src/modules/provisioning/container-runtime.ts';
 import { DockerRuntime } from '../src/modules/provisioning/docker-runtime.ts';
 import { createLogger } from '../src/shared/logger.ts';
 import { benchGraphql } from './graphql.ts';
@@ -23,6 +28,10 @@ import { adminQuery } from './seed.ts';
 const ADMIN_URL = process.env.TEST_DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres';
 const log = createLogger({ level: 'warn' });
 const docker = new Docker();
+/** Agents per level in the one-by-one comparison. */
+const PER_LEVEL = Number(process.env.BENCH_PER_LEVEL ?? 10);
+/** 64 MB: the least a default agent gets GVISOR with (HARDENING.gvisorMinMemoryMb); both levels alike. */
+const MEMORY_MB = HARDENING.gvisorMinMemoryMb;
 
 function percentile(values: number[], p: number): number {
   const sorted = [...values].sort((a, b) => a - b);
@@ -62,11 +71,11 @@ async function main() {
         i: { tenantName: name, owner: { email: `${name}@bench.io`, name } },
       })
     ).signUp.token as string;
-  const createRunning = async (token: string, name: string) => {
+  const createRunning = async (token: string, name: string, sandbox: SandboxLevel = 'RUNC') => {
     const started = performance.now();
     const { createAgent } = await gql(
       'mutation($i: CreateAgentInput!) { createAgent(input: $i) { agent { id } } }',
-      { i: { name, image: REFERENCE_IMAGE, memoryMb: 16, cpuMillis: 100 } },
+      { i: { name, image: REFERENCE_IMAGE, memoryMb: MEMORY_MB, cpuMillis: 100, sandbox } },
       token,
     );
     for (;;) {
@@ -78,8 +87,9 @@ async function main() {
   };
 
   const image = (await referenceImage()).tag;
-  const floorOnce = async (i: number) => {
+  const floorOnce = async (i: number, sandbox: SandboxLevel = 'RUNC') => {
     const started = performance.now();
+    const gvisor = sandbox === 'GVISOR';
     const container = await docker.createContainer({
       name: `fleetgate-floor-${database}-${i}`,
       Image: image,
@@ -87,30 +97,57 @@ async function main() {
       User: '65534:65534',
       Labels: { 'fleetgate.bench': database },
       HostConfig: {
+        Runtime: gvisor ? 'runsc' : 'runc',
         NetworkMode: 'none',
         ReadonlyRootfs: true,
         CapDrop: ['ALL'],
         SecurityOpt: ['no-new-privileges'],
-        PidsLimit: 128,
-        Memory: 16 << 20,
-        MemorySwap: 16 << 20,
+        ...(gvisor
+          ? {
+              PidsLimit: HARDENING.gvisorSandboxPidsLimit,
+              Ulimits: [{ Name: 'nproc', Soft: HARDENING.pidsLimit, Hard: HARDENING.pidsLimit }],
+            }
+          : { PidsLimit: HARDENING.pidsLimit }),
+        Memory: MEMORY_MB << 20,
+        MemorySwap: MEMORY_MB << 20,
         NanoCpus: 100_000_000,
-        Tmpfs: { '/tmp': 'rw,noexec,nosuid,nodev,size=16m' },
+        Tmpfs: { ...HARDENING.tmpfs },
       },
     });
     await container.start();
     return performance.now() - started;
   };
+  const removeFloors = async () => {
+    for (const c of await docker.listContainers({ all: true, filters: { label: [`fleetgate.bench=${database}`] } })) {
+      await docker.getContainer(c.Id).remove({ force: true });
+    }
+  };
 
   const results = [];
+  const levels = await engine.sandboxLevels();
+  const levelTokens = await Promise.all(levels.map((level) => tenant(`level-${level.toLowerCase()}`)));
+  const ratios: { level: SandboxLevel; floor: number; gateway: number }[] = [];
+  // Interleaved per sample (floor, then gateway) so load drifts hit both alike.
+  for (const [index, level] of levels.entries()) {
+    const floor: number[] = [];
+    const gateway: number[] = [];
+    for (let i = 0; i < PER_LEVEL; i++) {
+      floor.push(await floorOnce(1000 * (index + 1) + i, level));
+      gateway.push(await createRunning(levelTokens[index] ?? '', `${level.toLowerCase()}-${i}`, level));
+    }
+    await removeFloors();
+    for (const c of await engine.list()) await engine.remove(c.agentId);
+    results.push(summary(`${level} floor: docker create+start, one by one`, floor));
+    results.push(summary(`${level} gateway: createAgent → RUNNING, one by one`, gateway));
+    ratios.push({ level, floor: percentile(floor, 50), gateway: percentile(gateway, 50) });
+  }
+
   const floorSerial: number[] = [];
   for (let i = 0; i < 20; i++) floorSerial.push(await floorOnce(i));
-  results.push(summary('floor: docker create+start, one by one', floorSerial));
+  results.push(summary('RUNC floor: docker create+start, one by one', floorSerial));
   const floorParallel = await Promise.all(Array.from({ length: 20 }, (_, i) => floorOnce(100 + i)));
-  results.push(summary('floor: docker create+start, 20 at once', floorParallel));
-  for (const c of await docker.listContainers({ all: true, filters: { label: [`fleetgate.bench=${database}`] } })) {
-    await docker.getContainer(c.Id).remove({ force: true });
-  }
+  results.push(summary('RUNC floor: docker create+start, 20 at once', floorParallel));
+  await removeFloors();
 
   const tokens = await Promise.all(Array.from({ length: 5 }, (_, i) => tenant(`bench-${i}`)));
   const t0 = tokens[0] ?? '';
@@ -127,15 +164,24 @@ async function main() {
 
   const serial: number[] = [];
   for (let i = 0; i < 20; i++) serial.push(await createRunning(t0, `serial-${i}`));
-  results.push(summary('gateway: createAgent → RUNNING, one by one', serial));
+  results.push(summary('RUNC gateway: createAgent → RUNNING, one by one', serial));
   const parallel = await Promise.all(Array.from({ length: 20 }, (_, i) => createRunning(tokens[1] ?? '', `parallel-${i}`)));
-  results.push(summary('gateway: createAgent → RUNNING, 20 at once', parallel));
+  results.push(summary('RUNC gateway: createAgent → RUNNING, 20 at once', parallel));
   await Promise.all(tokens.slice(2).flatMap((token, t) => Array.from({ length: 20 }, (_, i) => createRunning(token, `fill-${t}-${i}`))));
   const running = (await engine.list()).filter((c) => c.running).length;
   const busy = await listLatency();
   results.push(summary('agents(first: 20), no agent running (ms)', idle));
   results.push(summary(`agents(first: 20), ${running} agents running (ms)`, busy));
   console.table(results);
+  console.table(
+    ratios.map(({ level, floor, gateway }) => ({
+      level,
+      'floor p50 ms': Math.round(floor),
+      'gateway p50 ms': Math.round(gateway),
+      ratio: Number((gateway / floor).toFixed(2)),
+      'goal ≤ 1.5× (GVISOR)': level === 'GVISOR' ? (gateway / floor <= 1.5 ? 'PASS' : 'MISS') : '',
+    })),
+  );
 
   await gateway.close();
   for (const c of await engine.list()) await engine.remove(c.agentId);

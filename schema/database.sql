@@ -2466,10 +2466,12 @@ CREATE TABLE public.tenants (
     deletion_due_at timestamp with time zone,
     sandbox text,
     workspace_mb integer DEFAULT 1024 NOT NULL,
+    max_disk_mb integer DEFAULT 204800 NOT NULL,
     CONSTRAINT tenants_audit_retention_days_check CHECK (((audit_retention_days >= 30) AND (audit_retention_days <= 3650))),
     CONSTRAINT tenants_frozen_reason_check CHECK ((length(frozen_reason) <= 500)),
     CONSTRAINT tenants_max_agents_check CHECK ((max_agents >= 0)),
     CONSTRAINT tenants_max_cpu_millis_check CHECK ((max_cpu_millis >= 0)),
+    CONSTRAINT tenants_max_disk_mb_check CHECK ((max_disk_mb >= 0)),
     CONSTRAINT tenants_max_memory_mb_check CHECK ((max_memory_mb >= 0)),
     CONSTRAINT tenants_memory_max_value_bytes_check CHECK (((memory_max_value_bytes >= 1) AND (memory_max_value_bytes <= 1048576))),
     CONSTRAINT tenants_memory_retention_days_check CHECK (((memory_retention_days >= 1) AND (memory_retention_days <= 3650))),
@@ -5227,6 +5229,12 @@ GRANT UPDATE(sandbox) ON TABLE public.tenants TO fleetgate_app;
 --
 
 GRANT UPDATE(workspace_mb) ON TABLE public.tenants TO fleetgate_app;
+
+--
+-- Name: COLUMN tenants.max_disk_mb; Type: ACL; Schema: public; Owner: fleetgate_owner
+--
+
+GRANT UPDATE(max_disk_mb) ON TABLE public.tenants TO fleetgate_app;
 
 --
 -- Name: TABLE user_sessions; Type: ACL; Schema: public; Owner: fleetgate_owner

@@ -393,7 +393,14 @@ async function startCanaries(
   shared: Pick<ConstructorParameters<typeof IsolationCanary>[0], 'tokens' | 'gate' | 'metrics' | 'fetch'>,
 ): Promise<IsolationCanary[]> {
   const canaries = regions.all.map(
-    (region) => new IsolationCanary({ ...shared, orm: region.orm, appUrl: region.appUrl, log: logFor(region) }),
+    (region) =>
+      new IsolationCanary({
+        ...shared,
+        orm: region.orm,
+        appUrl: region.appUrl,
+        log: logFor(region),
+        engine: options.runtime ? region.engine : undefined,
+      }),
   );
   if (!options.testing?.withoutCanary) for (const each of canaries) await each.start(options.canaryIntervalMs);
   return canaries;

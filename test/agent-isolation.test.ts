@@ -121,8 +121,8 @@ describe('A misbehaving leaves B and the gateway healthy', () => {
       (running) => running === true,
       30_000,
     );
-    // RUNC: the pids cgroup refuses the 129th process. GVISOR (ptrace platform): every process is a host
-    // process of the sandbox too, and hitting the limit ends the whole sandbox; bounded either way.
+    // RUNC: the pids cgroup refuses the 129th process. GVISOR (the default): gVisor's own kernel refuses
+    // it (RLIMIT_NPROC), and the sandbox's host tasks stay under the host limit; bounded either way.
     await execIn(a.id, ['sh', '-c', 'for i in $(seq 1 400); do sleep 30 & done; echo spawned'], 20_000).catch(() => undefined);
     const count = await containerOf(a.id).stats({ stream: false });
     expect(count.pids_stats?.current ?? 0).toBeLessThanOrEqual(128);

@@ -1,5 +1,6 @@
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { REFERENCE_IMAGE } from '../src/modules/provisioning/agent-image.ts';
+import { defaultSandbox } from '../src/modules/provisioning/provisioner.service.ts';
 import { decodeGlobalId } from '../src/shared/global-id.ts';
 import { adminQuery } from './support/database.ts';
 import { containerOf, docker, waitFor } from './support/docker.ts';
@@ -38,6 +39,8 @@ describe('durable provisioning', () => {
       memoryMb: 64,
       cpuMillis: 250,
       channelDir: runtime.channels.dirOf(agentId),
+      // The level the dead worker had chosen for this agent (the default: GVISOR where offered).
+      sandbox: defaultSandbox(await gw.engine.sandboxLevels(), { egress: false, memory_mb: 64 }),
     });
     // While the lease holds nobody else takes the job.
     expect(await runtime.worker.runOne()).toBe(false);

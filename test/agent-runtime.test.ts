@@ -46,12 +46,12 @@ async function waitStatus(token: string, id: string, status: string) {
 describe('provisioning', () => {
   test('createAgent runs a hardened container: the engine confirms every setting', async () => {
     const acme = await gw.seed.tenant();
-    const agent = await runningAgent(acme.ownerToken, { memoryMb: 48, cpuMillis: 200 });
+    // RUNC asked for: the host's view of every setting (GVISOR's differences: agent-sandbox.test.ts).
+    const agent = await runningAgent(acme.ownerToken, { memoryMb: 48, cpuMillis: 200, sandbox: 'RUNC' });
     expect(agent.runtime).toMatchObject({ memoryMb: 48, cpuMillis: 200, pidsLimit: 128, exitCode: null });
     expect(agent.runtime.image).toMatch(/^fleetgate\/agent:[0-9a-f]{16}$/);
 
-    // No level asked for: RUNC (GVISOR is opt-in; agent-sandbox.test.ts covers it).
-    expect(agent.sandbox).toEqual({ requested: null, runtime: 'RUNC', network: 'NONE', workspaceMb: 1024, scratchMb: 16 });
+    expect(agent.sandbox).toEqual({ requested: 'RUNC', runtime: 'RUNC', network: 'NONE', workspaceMb: 1024, scratchMb: 16 });
     const info = await containerOf(agent.id).inspect();
     const host = info.HostConfig;
     expect(host).toMatchObject({
@@ -143,7 +143,9 @@ describe('provisioning', () => {
 
     expectNoErrors(await gw.execute(StopAgent, { id: agent.id }, { token }));
     const stopped = await waitStatus(token, agent.id, 'STOPPED');
-    expect(stopped.runtime.exitCode).toBe(0); // the agent handles SIGTERM: no 10-second kill
+    // The agent handles SIGTERM: no 10-second kill (137). Under GVISOR (the default) the engine may
+    // report the SIGTERM itself (143) instead of the agent's 0 (docs/security-model.md).
+    expect([0, 143]).toContain(stopped.runtime.exitCode);
     expect((await containerOf(agent.id).inspect()).State.Running).toBe(false);
 
     expectNoErrors(await gw.execute(StartAgent, { id: agent.id }, { token }));

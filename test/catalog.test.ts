@@ -170,6 +170,7 @@ test('checkpoints are insert-and-select for the app role; grants and tenants cha
     { table: 'tenants', column: 'frozen_reason' },
     { table: 'tenants', column: 'max_agents' },
     { table: 'tenants', column: 'max_cpu_millis' },
+    { table: 'tenants', column: 'max_disk_mb' },
     { table: 'tenants', column: 'max_memory_mb' },
     { table: 'tenants', column: 'memory_max_value_bytes' },
     { table: 'tenants', column: 'memory_retention_days' },

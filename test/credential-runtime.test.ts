@@ -52,10 +52,10 @@ function expectNoLeak(text: string, secrets: { forms: string[] }[], where: strin
   for (const secret of secrets) for (const form of secret.forms) expect(text.includes(form), `${where} holds ${form}`).toBe(false);
 }
 
-async function runningAgent(token: string, config: Record<string, unknown> = {}) {
+async function runningAgent(token: string, config: Record<string, unknown> = {}, more: Record<string, unknown> = {}) {
   const name = `agent-${Math.random().toString(36).slice(2, 8)}`;
   const { createAgent } = expectNoErrors(
-    await gw.execute(CreateRuntimeAgent, { input: { name, image: REFERENCE_IMAGE, config } }, { token }),
+    await gw.execute(CreateRuntimeAgent, { input: { name, image: REFERENCE_IMAGE, config, ...more } }, { token }),
   );
   await waitStatus(token, createAgent.agent.id, 'RUNNING');
   return createAgent.agent.id;
@@ -86,8 +86,16 @@ async function settled(token: string, agentId: string) {
   return waitStatus(token, agentId, 'RUNNING');
 }
 
-/** The environment of the agent's PID 1, read from inside: the process, not the container config. */
+/**
+ * The environment of the agent's PID 1, read from inside: the process, not the container config.
+ * Read once PID 1 is the agent: the entrypoint decodes the secrets first (slower under gVisor).
+ */
 async function processEnv(agentId: string): Promise<Record<string, string>> {
+  await waitFor(
+    async () => (await execIn(agentId, ['cat', '/proc/1/cmdline'])).output,
+    (cmdline) => cmdline.includes('/bin/agent') && !cmdline.includes('/bin/bootstrap'),
+    20_000,
+  );
   const { output } = await execIn(agentId, ['cat', '/proc/1/environ']);
   return Object.fromEntries(
     output
@@ -138,11 +146,13 @@ describe('credentials at runtime', () => {
     await settled(token, agent);
   });
 
-  test('the agent’s process gets its credentials as environment variables; its sibling does not', async () => {
+  test('the agent’s process gets its credentials as environment variables under GVISOR (the default) and RUNC; its sibling does not', async () => {
     const acme = await gw.seed.tenant();
     const token = acme.ownerToken;
     const agentA = await runningAgent(token, { answers: { ping: 'pong' } });
-    const agentB = await runningAgent(token);
+    const agentB = await runningAgent(token, {}, { sandbox: 'RUNC' });
+    expect((await containerOf(agentA).inspect()).HostConfig.Runtime).toBe('runsc');
+    expect((await containerOf(agentB).inspect()).HostConfig.Runtime).toBe('runc');
     const openai = canary('openai');
     const multiline = canary('multi');
     seen.push(openai, multiline);
@@ -168,6 +178,12 @@ describe('credentials at runtime', () => {
     // Agent B of the same tenant: nothing of A's, in its process or its container.
     expectNoLeak(JSON.stringify(await processEnv(agentB)), seen, 'agent B’s process');
     expect((await execIn(agentB, ['cat', '/proc/1/environ'])).output).not.toContain('OPENAI_API_KEY');
+    // Under RUNC the same delivery: B's own credential reaches B.
+    const own = canary('runc');
+    seen.push(own);
+    expectNoErrors(await gw.execute(SetCredential, { agentId: agentB, name: 'B_KEY', value: own.value }, { token }));
+    await settled(token, agentB);
+    expect((await processEnv(agentB)).B_KEY).toBe(own.value);
 
     // Rotation and deletion reach the process through a restart.
     const rotated = canary('rotated');
@@ -183,7 +199,9 @@ describe('credentials at runtime', () => {
 
     // Nowhere else: the engine's view, its files for this container and its workspace, the logs on both sides.
     const info = await containerOf(agentA).inspect();
-    expect(info.Config.OpenStdin).toBe(true);
+    // No stdin to attach to; the channel holds its two FIFOs and nothing else.
+    expect(info.Config.OpenStdin).toBe(false);
+    expect((await execIn(agentA, ['ls', '/run/fleetgate'])).output.trim().split(/\s+/)).toEqual(['from-agent', 'to-agent']);
     expect((info.Config.Env ?? []).filter((entry) => !entry.startsWith('PATH='))).toEqual([]);
     const agentId = decodeGlobalId(agentA).id;
     const files = [

@@ -86,7 +86,7 @@ export async function createAgent(scope: AgentScope, input: unknown, options: { 
   scope.agentRuntime.allowList.check(fields.image, fields.command);
   const tenantId = tenantIdOf(scope);
   await assertSandboxAllowed(scope, fields.sandbox, fields.egress);
-  await assertWithinQuota(scope, { agents: 1, memoryMb: fields.memoryMb, cpuMillis: fields.cpuMillis });
+  await assertWithinQuota(scope, { agents: 1, memoryMb: fields.memoryMb, cpuMillis: fields.cpuMillis, newWorkspace: true });
   const agent = scope.em.create(Agent, {
     id: newId(),
     tenantId,
@@ -232,21 +232,28 @@ async function assertSandboxAllowed(scope: AgentScope, sandbox: SandboxLevel | n
 }
 
 /**
- * Per-tenant quotas (columns of tenants, set by operators): number of agents and the sum of their
- * memory and CPU. Serialised per tenant with a transaction-scoped advisory lock, so two concurrent
- * creates cannot both take the last slot.
+ * Per-tenant quotas (columns of tenants, set by operators): number of agents, the sum of their
+ * memory and CPU, and of their workspace disk (a new agent's workspace will be the tenant's
+ * workspace_mb; a made one counts the size it was made with). Checked in the create's transaction,
+ * before any job or container exists. Serialised per tenant with a transaction-scoped advisory lock,
+ * so two concurrent creates cannot both take the last slot.
  */
-async function assertWithinQuota(scope: AgentScope, delta: { agents: number; memoryMb: number; cpuMillis: number }): Promise<void> {
+async function assertWithinQuota(
+  scope: AgentScope,
+  delta: { agents: number; memoryMb: number; cpuMillis: number; newWorkspace?: boolean },
+): Promise<void> {
   const tenantId = tenantIdOf(scope);
   await scope.em.execute("select pg_advisory_xact_lock(hashtextextended('fleetgate.quota:' || ?, 0))", [tenantId]);
-  const [usage] = await scope.em.execute<{ agents: number; memory_mb: number; cpu_millis: number }[]>(
-    'select count(*)::int as agents, coalesce(sum(memory_mb), 0)::int as memory_mb, coalesce(sum(cpu_millis), 0)::int as cpu_millis from agents',
+  const [usage] = await scope.em.execute<{ agents: number; memory_mb: number; cpu_millis: number; disk_mb: number }[]>(
+    `select count(*)::int as agents, coalesce(sum(a.memory_mb), 0)::int as memory_mb, coalesce(sum(a.cpu_millis), 0)::int as cpu_millis,
+            coalesce(sum(coalesce(a.workspace_mb, t.workspace_mb)), 0)::int as disk_mb
+       from agents a join tenants t on t.id = a.tenant_id`,
   );
-  const [quota] = await scope.em.execute<{ max_agents: number; max_memory_mb: number; max_cpu_millis: number }[]>(
-    'select max_agents, max_memory_mb, max_cpu_millis from tenants where id = ?',
-    [tenantId],
-  );
+  const [quota] = await scope.em.execute<
+    { max_agents: number; max_memory_mb: number; max_cpu_millis: number; max_disk_mb: number; workspace_mb: number }[]
+  >('select max_agents, max_memory_mb, max_cpu_millis, max_disk_mb, workspace_mb from tenants where id = ?', [tenantId]);
   if (!usage || !quota) throw new Error('quota unreadable');
+  const diskMb = delta.newWorkspace ? quota.workspace_mb : 0;
   const exceeded = [
     delta.agents > 0 && usage.agents + delta.agents > quota.max_agents && `at most ${quota.max_agents} agents`,
     delta.memoryMb > 0 &&
@@ -255,6 +262,7 @@ async function assertWithinQuota(scope: AgentScope, delta: { agents: number; mem
     delta.cpuMillis > 0 &&
       usage.cpu_millis + delta.cpuMillis > quota.max_cpu_millis &&
       `at most ${quota.max_cpu_millis} millicpus in total`,
+    diskMb > 0 && usage.disk_mb + diskMb > quota.max_disk_mb && `at most ${quota.max_disk_mb} MB of workspace disk in total`,
   ].filter(Boolean);
   if (exceeded.length > 0) {
     throw clientError('QUOTA_EXCEEDED', `Quota exceeded: this tenant may run ${exceeded.join(' and ')}`);

@@ -3,7 +3,7 @@ import type { Secret } from '../../shared/secret.ts';
 
 /**
  * A secret delivered into an agent's process as an environment variable when its container starts,
- * never into the container's stored configuration (see DockerRuntime.start and docker/agent/bootstrap.sh).
+ * never into the container's stored configuration (see AgentChannels.deliverStart and docker/agent/bootstrap.sh).
  */
 export interface StartSecret {
   /** The environment variable; `FLEETGATE_*` names are reserved for the platform's own. */
@@ -22,9 +22,9 @@ export type StartSecretSource = (em: EntityManager, agent: { tenantId: string; a
 const NAME = /^[A-Z][A-Z0-9_]{0,63}$/;
 
 /**
- * The bytes written to the container's stdin at start: one `NAME=<base64 value>` line per secret,
- * then end of input. Base64 keeps any value on one line; bootstrap.sh decodes each into the
- * environment and execs the agent. Zero the buffer once written.
+ * The answer to the entrypoint's `START` on its channel (AgentChannels.deliverStart): one
+ * `NAME=<base64 value>` line per secret, then `END`. Base64 keeps any value on one line; bootstrap.sh
+ * decodes each into the environment and execs the agent. Zero the buffer once written.
  */
 export function encodeStartPayload(secrets: readonly StartSecret[]): Buffer {
   const seen = new Set<string>();
@@ -34,7 +34,7 @@ export function encodeStartPayload(secrets: readonly StartSecret[]): Buffer {
     seen.add(name);
   }
   return Buffer.from(
-    secrets.map(({ name, value }) => `${name}=${Buffer.from(value.reveal(), 'utf8').toString('base64')}\n`).join(''),
+    `${secrets.map(({ name, value }) => `${name}=${Buffer.from(value.reveal(), 'utf8').toString('base64')}\n`).join('')}END\n`,
     'utf8',
   );
 }

@@ -44,8 +44,8 @@ export async function mintAgentToken(
 export const AGENT_TOKEN_VARIABLE = 'FLEETGATE_AGENT_TOKEN';
 
 /**
- * Every container start delivers a fresh agent token with the agent's other start secrets (stdin at
- * start, never the container's stored config), revoking the previous start's.
+ * Every container start delivers a fresh agent token with the agent's other start secrets (the
+ * answer to START on its channel, never the container's stored config), revoking the previous start's.
  */
 export function agentTokenStartSecret(tokens: TokenIssuer): StartSecretSource {
   return async (em, agent) => {

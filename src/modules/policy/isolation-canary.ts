@@ -11,7 +11,9 @@ import type { Metrics } from '../../shared/metrics.ts';
 import { Agent } from '../agents/agent.entity.ts';
 import { createAgent } from '../agents/agent.service.ts';
 import { recordAudit } from '../audit/audit.service.ts';
+import type { ContainerRuntime } from '../provisioning/container-runtime.ts';
 import { ImageAllowList } from '../provisioning/image-allow-list.ts';
+import { loadAgent } from '../provisioning/provisioner.service.ts';
 import { Tenant } from '../tenants/tenant.entity.ts';
 import { signUp } from '../tenants/tenant.service.ts';
 import { User } from '../users/user.entity.ts';
@@ -53,6 +55,8 @@ export class IsolationCanary {
       metrics: Metrics;
       log: Logger;
       fetch: (url: string, init: RequestInit) => Promise<Response>;
+      /** The region's container engine when it runs agents: their sandbox levels are checked too. */
+      engine?: ContainerRuntime;
     },
   ) {
     this.#log = deps.log.child({ component: 'isolation-canary' });
@@ -80,6 +84,7 @@ export class IsolationCanary {
         ...(await this.#checkCatalog()),
         ...(await this.#probeDatabase(this.#canaries)),
         ...(await this.#probeApi(this.#canaries)),
+        ...(await this.#checkSandboxes()),
       ];
     } catch (error) {
       this.#log.error({ err: error }, 'isolation canary could not run');
@@ -116,6 +121,41 @@ export class IsolationCanary {
       }
       return found;
     });
+  }
+
+  /**
+   * Every running agent container, as the engine reports it, against what the database says: a
+   * container under another level than its agent requires (asked for by the agent or its tenant's
+   * plan), or than the API shows (`Agent.sandbox.runtime`), is an exposure like a broken wall: the
+   * sandbox was swapped or downgraded outside the provisioner, which never does either. A default
+   * level is not a requirement (an agent started before runsc was registered keeps RUNC until its restart).
+   */
+  async #checkSandboxes(): Promise<string[]> {
+    const engine = this.deps.engine;
+    if (!engine) return [];
+    const found: string[] = [];
+    for (const container of await engine.list()) {
+      if (!container.running || !container.tenantId || !container.agentId) continue;
+      const [state, agent, recorded] = await Promise.all([
+        engine.inspect(container.agentId),
+        loadAgent(forkForTenant(this.deps.orm, container.tenantId), container.agentId),
+        this.#recordedRuntime(container.tenantId, container.agentId),
+      ]);
+      if (!state?.running || !agent) continue;
+      if (agent.sandbox && state.sandbox !== agent.sandbox) {
+        found.push(`sandbox: agent ${agent.id} requires ${agent.sandbox} but its container runs under ${state.sandbox}`);
+      } else if (recorded && state.sandbox !== recorded) {
+        found.push(`sandbox: agent ${agent.id} runs under ${state.sandbox} but the API shows ${recorded}`);
+      }
+    }
+    return found;
+  }
+
+  async #recordedRuntime(tenantId: string, agentId: string): Promise<string | null> {
+    const rows = await this.#inTenant(tenantId, (em) =>
+      em.execute<{ sandbox_runtime: string | null }[]>('select sandbox_runtime from agents where id = ?', [agentId]),
+    );
+    return rows[0]?.sandbox_runtime ?? null;
   }
 
   async #probeDatabase({ a, b }: Canaries): Promise<string[]> {

@@ -45,6 +45,8 @@ export class AgentChannels {
   readonly #options: AgentChannelsOptions;
   readonly #log: Logger;
   readonly #open = new Map<string, AgentChannel>();
+  /** Start secrets waiting for the agent's `START` request, between its container's start and that request. */
+  readonly #pendingStarts = new Map<string, PendingStart>();
 
   constructor(options: AgentChannelsOptions) {
     this.#options = options;
@@ -86,10 +88,47 @@ export class AgentChannels {
     return dir;
   }
 
+  /**
+   * Offers the start secrets to the container about to start: its entrypoint (docker/agent/bootstrap.sh)
+   * asks `START` on its channel first thing and gets `payload` (secret lines, then `END`) as the answer,
+   * once; a later `START` (another process in the container) gets `END` alone. Call it before the
+   * container starts (the entrypoint may ask before the engine's start call returns) and await it after.
+   *
+   * Resolves true once the payload is written to the agent's FIFO; false when the agent did not ask
+   * within `timeoutMs` (an image whose entrypoint does not take start secrets) or the channel closed.
+   *
+   * Why the channel: the bytes go from this process's memory through a kernel pipe buffer into the
+   * agent's process, never onto a disk or into the container's stored configuration (no environment,
+   * no stdin). An attached stdin (the first design) is not passed on by this runsc, and a FIFO of its
+   * own read by the entrypoint read end of input at once under gVisor when the gateway had it open
+   * before the agent (gVisor `--host-fifo=open`); the request/answer FIFOs work under both levels.
+   */
+  deliverStart(agentId: string, payload: Buffer, timeoutMs = 15_000): Promise<boolean> {
+    this.#pendingStarts.get(agentId)?.settle(false);
+    return new Promise<boolean>((resolve) => {
+      const timer = setTimeout(() => pending.settle(false), timeoutMs);
+      const pending: PendingStart = {
+        payload,
+        settle: (delivered) => {
+          clearTimeout(timer);
+          if (this.#pendingStarts.get(agentId) === pending) this.#pendingStarts.delete(agentId);
+          if (!delivered) this.#log.warn({ agentId }, 'the agent did not ask for its start secrets; not delivered');
+          resolve(delivered);
+        },
+      };
+      this.#pendingStarts.set(agentId, pending);
+    });
+  }
+
   /** Attaches to the agent's existing FIFOs (a running container after a gateway restart). */
   open(tenantId: string, agentId: string): void {
     if (this.#open.has(agentId)) return;
-    const channel = new AgentChannel(tenantId, agentId, this.dirOf(agentId), this.#options, this.#log);
+    const takeStart = () => {
+      const pending = this.#pendingStarts.get(agentId);
+      this.#pendingStarts.delete(agentId);
+      return pending;
+    };
+    const channel = new AgentChannel(tenantId, agentId, this.dirOf(agentId), this.#options, this.#log, takeStart);
     this.#open.set(agentId, channel);
   }
 
@@ -101,6 +140,7 @@ export class AgentChannels {
   close(agentId: string): void {
     this.#open.get(agentId)?.close();
     this.#open.delete(agentId);
+    this.#pendingStarts.get(agentId)?.settle(false);
   }
 
   async destroy(agentId: string): Promise<void> {
@@ -113,6 +153,11 @@ export class AgentChannels {
   }
 }
 
+interface PendingStart {
+  payload: Buffer;
+  settle(delivered: boolean): void;
+}
+
 class AgentChannel {
   readonly #tenantId: string;
   readonly #agentId: string;
@@ -120,12 +165,21 @@ class AgentChannel {
   readonly #log: Logger;
   readonly #in: Socket;
   readonly #out: Socket;
+  readonly #takeStart: () => PendingStart | undefined;
   #buffer = '';
   #closed = false;
   #waiter: (() => void) | undefined;
   #queue: Promise<void> = Promise.resolve();
 
-  constructor(tenantId: string, agentId: string, dir: string, options: AgentChannelsOptions, log: Logger) {
+  constructor(
+    tenantId: string,
+    agentId: string,
+    dir: string,
+    options: AgentChannelsOptions,
+    log: Logger,
+    takeStart: () => PendingStart | undefined,
+  ) {
+    this.#takeStart = takeStart;
     this.#tenantId = tenantId;
     this.#agentId = agentId;
     this.#options = options;
@@ -173,6 +227,14 @@ class AgentChannel {
     switch (verb) {
       case 'HELLO':
         return this.#reply('OK');
+      case 'START': {
+        // Once per start: whoever asks again (another process in the container) gets nothing.
+        const pending = this.#takeStart();
+        if (!pending) return this.#reply('END');
+        if (this.#closed) return pending.settle(false);
+        this.#out.write(pending.payload, (error) => pending.settle(!error));
+        return;
+      }
       case 'ANSWERS': {
         const config = await agentConfig(em(), this.#agentId);
         const answers = typeof config.answers === 'object' && config.answers !== null ? (config.answers as Record<string, unknown>) : {};

@@ -1,5 +1,3 @@
-import type { StartSecret } from '../credentials/start-secrets.ts';
-
 /**
  * The container engine behind the agent runtime. Docker (dockerode) is one implementation; a
  * Kubernetes driver implements the same interface. Every method addresses containers by agent id
@@ -15,11 +13,8 @@ export interface ContainerRuntime {
   ensureImage(image: string, build?: ImageBuild): Promise<void>;
   /** Creates the agent's hardened container and workspace; returns the existing one if it already exists. */
   create(spec: AgentContainerSpec): Promise<string>;
-  /**
-   * Starts the container and hands `secrets` to its entrypoint over stdin, so they become its
-   * process's environment without entering the container's configuration, disk or logs.
-   */
-  start(agentId: string, secrets?: readonly StartSecret[]): Promise<void>;
+  /** Starts the container; start secrets follow through the agent's channel (AgentChannels.deliverStart). */
+  start(agentId: string): Promise<void>;
   /** Stops the container (SIGTERM, then SIGKILL after `timeoutSeconds`); a stopped or missing container is fine. */
   stop(agentId: string, timeoutSeconds?: number): Promise<void>;
   /** Removes the container and (unless kept) its workspace volume and the file system behind it; missing ones are fine. */
@@ -103,7 +98,12 @@ export type SandboxLevel = (typeof SANDBOX_LEVELS)[number];
 /** Fixed hardening values, the same for every agent (per-agent memory and CPU come from the agent). */
 export const HARDENING = {
   user: '65534:65534',
+  /** The agent's processes and threads (RUNC: the host's pids cgroup; GVISOR: RLIMIT_NPROC in gVisor's kernel). */
   pidsLimit: 128,
+  /** Below this memory an agent that asks for no level runs under RUNC (gVisor's kernel takes 15-20 MB of it). */
+  gvisorMinMemoryMb: 64,
+  /** GVISOR: the host pids cgroup of the whole sandbox (gVisor's kernel threads and stubs included). */
+  gvisorSandboxPidsLimit: 1024,
   /** Scratch space: memory-backed, bounded by its size (and charged to the container's memory limit). */
   tmpfs: { '/tmp': 'rw,noexec,nosuid,nodev,size=16m' },
   scratchMb: 16,

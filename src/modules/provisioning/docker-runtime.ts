@@ -1,7 +1,6 @@
 import { Readable } from 'node:stream';
 import Docker from 'dockerode';
 import type { Logger } from '../../shared/logger.ts';
-import { encodeStartPayload, type StartSecret } from '../credentials/start-secrets.ts';
 import {
   type AgentContainerSpec,
   type ContainerRuntime,
@@ -35,7 +34,8 @@ export interface DockerRuntimeOptions {
 /**
  * The Docker engine through dockerode. Each engine call is logged before and after with the agent
  * and container ids; a failure is logged and rethrown (connection failures as EngineUnavailableError).
- * The container never gets a secret: no environment at all, the channel is a mounted directory.
+ * The container never gets a secret: no environment at all, no stdin; the channel is a mounted
+ * directory, and start secrets are the answer to the entrypoint's START on it (AgentChannels.deliverStart).
  */
 export class DockerRuntime implements ContainerRuntime {
   readonly kind = 'docker';
@@ -122,9 +122,6 @@ export class DockerRuntime implements ContainerRuntime {
           User: HARDENING.user,
           WorkingDir: HARDENING.workspaceMount,
           Env: [],
-          // Secrets arrive on stdin at each start (see start); only the entrypoint reads it, then closes it.
-          OpenStdin: true,
-          StdinOnce: true,
           Labels: labels,
           HostConfig: {
             Runtime: gvisor ? this.#gvisorRuntime : 'runc',
@@ -133,7 +130,7 @@ export class DockerRuntime implements ContainerRuntime {
             CapDrop: ['ALL'],
             SecurityOpt: ['no-new-privileges'],
             Privileged: false,
-            PidsLimit: HARDENING.pidsLimit,
+            ...processLimits(gvisor),
             Memory: memory,
             MemorySwap: memory, // no swap beyond the memory limit
             NanoCpus: spec.cpuMillis * 1_000_000,
@@ -173,35 +170,13 @@ export class DockerRuntime implements ContainerRuntime {
     });
   }
 
-  async start(agentId: string, secrets: readonly StartSecret[] = []): Promise<void> {
+  async start(agentId: string): Promise<void> {
     await this.#workspaces.remount(agentId);
-    await this.#call('container.start', { agentId, secretCount: secrets.length }, async () => {
-      const container = this.#docker.getContainer(DockerRuntime.containerName(agentId));
-      // Attached before the start so the entrypoint's stdin is ours; StdinOnce closes it when we detach.
-      const stdin = (await container.attach({
-        stream: true,
-        stdin: true,
-        stdout: false,
-        stderr: false,
-        hijack: true,
-      })) as NodeJS.ReadWriteStream & {
-        destroy(): void;
-      };
-      const payload = encodeStartPayload(secrets);
+    await this.#call('container.start', { agentId }, async () => {
       try {
-        try {
-          await container.start();
-        } catch (error) {
-          if (statusOf(error) === 304) return; // already running: it had its secrets; send nothing
-          throw error;
-        }
-        await new Promise<void>((resolve, reject) => {
-          stdin.once('error', reject);
-          stdin.end(payload, () => resolve());
-        });
-      } finally {
-        stdin.destroy();
-        payload.fill(0);
+        await this.#docker.getContainer(DockerRuntime.containerName(agentId)).start();
+      } catch (error) {
+        if (statusOf(error) !== 304) throw error; // 304: already running
       }
     });
   }
@@ -218,11 +193,7 @@ export class DockerRuntime implements ContainerRuntime {
 
   async remove(agentId: string, options: { keepWorkspace?: boolean } = {}): Promise<void> {
     await this.#call('container.remove', { agentId, keepWorkspace: options.keepWorkspace ?? false }, async () => {
-      try {
-        await this.#docker.getContainer(DockerRuntime.containerName(agentId)).remove({ force: true });
-      } catch (error) {
-        if (statusOf(error) !== 404) throw error;
-      }
+      await this.#forceRemove(DockerRuntime.containerName(agentId));
       if (options.keepWorkspace) return;
       try {
         await this.#docker.getVolume(DockerRuntime.volumeName(agentId)).remove();
@@ -231,6 +202,24 @@ export class DockerRuntime implements ContainerRuntime {
       }
       await this.#workspaces.remove(agentId);
     });
+  }
+
+  /**
+   * A gVisor sandbox that is still exiting answers a force-remove with 500 "PID … is zombie and can
+   * not be killed" (runsc's sandbox process not yet reaped); it goes in well under a second, so
+   * such a remove is retried a few times before the error stands.
+   */
+  async #forceRemove(name: string): Promise<void> {
+    for (let attempt = 1; ; attempt++) {
+      try {
+        await this.#docker.getContainer(name).remove({ force: true });
+        return;
+      } catch (error) {
+        if (statusOf(error) === 404) return;
+        if (attempt >= 5 || !/is zombie/.test(String((error as Error).message))) throw error;
+        await new Promise((resolve) => setTimeout(resolve, 200 * attempt));
+      }
+    }
   }
 
   async inspect(agentId: string): Promise<ContainerState | null> {
@@ -383,6 +372,24 @@ export class DockerRuntime implements ContainerRuntime {
       throw error;
     }
   }
+}
+
+/**
+ * The agent's process limit. Under RUNC the host's pids cgroup counts the agent's processes and
+ * threads: 128. Under GVISOR (ptrace platform) that cgroup also counts the sandbox's own kernel: about
+ * 60 sentry threads at rest and, per agent process, a host stub process and tracer threads, a count
+ * that climbs with every `docker exec` (measured: 63 → 122 after five execs). At 128 the sentry could
+ * not create a thread and the whole sandbox exited: the "unexplained" GVISOR instability of
+ * 2026-12-04. So under GVISOR the agent's limit is enforced by gVisor's own kernel
+ * (RLIMIT_NPROC = 128: fork fails with EAGAIN inside; the uid is the sandbox's, not shared with other
+ * containers as it would be under RUNC) and the host cgroup only bounds the sandbox as a whole.
+ */
+function processLimits(gvisor: boolean): Pick<Docker.HostConfig, 'PidsLimit' | 'Ulimits'> {
+  if (!gvisor) return { PidsLimit: HARDENING.pidsLimit };
+  return {
+    PidsLimit: HARDENING.gvisorSandboxPidsLimit,
+    Ulimits: [{ Name: 'nproc', Soft: HARDENING.pidsLimit, Hard: HARDENING.pidsLimit }],
+  };
 }
 
 function statusOf(error: unknown): number | undefined {

@@ -3,11 +3,17 @@ import { KeyProviderUnavailableError } from '../../keys/index.ts';
 import type { Logger } from '../../shared/logger.ts';
 import type { Metrics } from '../../shared/metrics.ts';
 import { CredentialUnreadableError } from '../credentials/credential.service.ts';
-import type { StartSecret, StartSecretSource } from '../credentials/start-secrets.ts';
+import { encodeStartPayload, type StartSecret, type StartSecretSource } from '../credentials/start-secrets.ts';
 import { revokeAgentTokens } from '../memory/agent-tokens.ts';
 import type { AgentChannels } from './agent-channel.ts';
 import type { ReferenceImage } from './agent-image.ts';
-import { type ContainerRuntime, EngineUnavailableError, type SandboxLevel, SandboxUnavailableError } from './container-runtime.ts';
+import {
+  type ContainerRuntime,
+  EngineUnavailableError,
+  HARDENING,
+  type SandboxLevel,
+  SandboxUnavailableError,
+} from './container-runtime.ts';
 import { type CrashLoopPolicy, DEFAULT_CRASH_LOOP, exitReason, handleExit, type RestartPolicy } from './crash-loop.ts';
 import type { ImageAllowList } from './image-allow-list.ts';
 import { enqueueJob, type Job } from './job-queue.ts';
@@ -162,7 +168,7 @@ export class Provisioner {
           tx.execute('update agents set workspace_mb = coalesce(workspace_mb, ?) where id = ?', [agent.tenant_workspace_mb, agent.id]),
         );
       }
-      await runtime.start(agent.id, secrets);
+      await this.#startWithSecrets(agent.id, secrets);
       state = await runtime.inspect(agent.id);
     } else {
       channels.open(agent.tenant_id, agent.id);
@@ -196,13 +202,11 @@ export class Provisioner {
   /**
    * The level the agent runs under. Asked for (by the agent or its tenant's plan) and missing on the
    * engine: the agent is FAILED with the reason and nothing starts; it is never run under a weaker
-   * level instead. Not asked for: RUNC. GVISOR is opt-in (agent or plan) because this runsc build does
-   * not pass the attached stdin to the agent's process, so start secrets (credentials, the agent's
-   * memory token) do not reach a GVISOR agent (see docs/security-model.md).
+   * level instead. Not asked for: see defaultSandbox; `Agent.sandbox.runtime` says which one it got.
    */
   async #sandboxFor(em: () => EntityManager, agent: AgentRow): Promise<SandboxLevel | null> {
     const offered = await this.#deps.runtime.sandboxLevels();
-    if (agent.sandbox === null) return 'RUNC';
+    if (agent.sandbox === null) return defaultSandbox(offered, agent);
     let refusal: string | null = null;
     if (agent.sandbox === 'GVISOR' && agent.egress) refusal = 'sandbox GVISOR cannot run agents with egress (no network under gVisor here)';
     else if (!offered.includes(agent.sandbox)) refusal = `sandbox ${agent.sandbox} is required but the container engine does not offer it`;
@@ -223,10 +227,41 @@ export class Provisioner {
     return secrets;
   }
 
+  /**
+   * Starts the container with its start secrets offered on its channel (AgentChannels.deliverStart),
+   * then waits for the entrypoint to take them; the payload is zeroed once written or abandoned.
+   */
+  async #startWithSecrets(agentId: string, secrets: readonly StartSecret[]): Promise<void> {
+    const payload = encodeStartPayload(secrets);
+    const delivery = this.#deps.channels.deliverStart(agentId, payload);
+    try {
+      await this.#deps.runtime.start(agentId);
+      const delivered = await delivery;
+      if (!delivered && secrets.length > 0)
+        this.#log.warn({ agentId, secretCount: secrets.length }, 'start secrets not taken by the agent');
+    } catch (error) {
+      this.#deps.channels.close(agentId); // withdraws the offer
+      throw error;
+    } finally {
+      payload.fill(0);
+    }
+  }
+
   async #remove(agentId: string): Promise<void> {
     await this.#deps.runtime.remove(agentId);
     await this.#deps.channels.destroy(agentId);
   }
+}
+
+/**
+ * The level of an agent that asks for none: the strongest that can run it. GVISOR where the engine
+ * offers it, except for an egress agent (gVisor has no network here) and an agent with less memory
+ * than HARDENING.gvisorMinMemoryMb (gVisor's own kernel takes 15-20 MB of the agent's limit: a 16 MB
+ * agent would be OOM-killed as a whole). Those run under RUNC.
+ */
+export function defaultSandbox(offered: readonly SandboxLevel[], agent: Pick<AgentRow, 'egress' | 'memory_mb'>): SandboxLevel {
+  if (!offered.includes('GVISOR') || agent.egress || agent.memory_mb < HARDENING.gvisorMinMemoryMb) return 'RUNC';
+  return 'GVISOR';
 }
 
 export async function loadAgent(em: EntityManager, agentId: string): Promise<AgentRow | null> {

@@ -14,11 +14,15 @@ const TenantQuotasRef = builder.objectRef<Tenant>('TenantQuotas').implement({
       description: "Total CPU of the tenant's agents, thousandths of a CPU.",
       resolve: (tenant) => tenant.maxCpuMillis,
     }),
+    maxDiskMb: t.int({
+      description: "Total workspace disk of the tenant's agents, MB (each agent's workspace counts its full size).",
+      resolve: (tenant) => tenant.maxDiskMb,
+    }),
     sandbox: t.field({
       type: SandboxLevel,
       nullable: true,
       description:
-        "The plan's sandbox level: GVISOR runs every agent under gVisor (none may ask for RUNC); null: RUNC unless the agent asks for GVISOR.",
+        "The plan's sandbox level: GVISOR runs every agent under gVisor (none may ask for RUNC); null: each agent chooses, GVISOR where the engine offers it by default.",
       resolve: (tenant) => tenant.sandbox ?? null,
     }),
     workspaceMb: t.int({ description: "Size of each agent's workspace file system, MB.", resolve: (tenant) => tenant.workspaceMb }),
@@ -33,8 +37,9 @@ const TenantQuotasInput = builder.inputType('TenantQuotasInput', {
     maxAgents: t.int({ description: '0–100000' }),
     maxMemoryMb: t.int({ description: '0–16777216' }),
     maxCpuMillis: t.int({ description: '0–10000000' }),
+    maxDiskMb: t.int({ description: '0–1073741824' }),
     sandbox: t.field({ type: SandboxLevel, description: 'Applies to agents at their next start.' }),
-    clearSandbox: t.boolean({ description: 'True: no plan level (each agent chooses; RUNC by default).' }),
+    clearSandbox: t.boolean({ description: 'True: no plan level (each agent chooses; GVISOR where offered by default).' }),
     workspaceMb: t.int({ description: '16–1048576; applies to workspaces made from now on.' }),
   }),
 });
@@ -52,6 +57,7 @@ builder.mutationField('setTenantQuotas', (t) =>
           maxAgents: input.maxAgents ?? undefined,
           maxMemoryMb: input.maxMemoryMb ?? undefined,
           maxCpuMillis: input.maxCpuMillis ?? undefined,
+          maxDiskMb: input.maxDiskMb ?? undefined,
           sandbox: input.clearSandbox ? null : (input.sandbox ?? undefined),
           workspaceMb: input.workspaceMb ?? undefined,
         }),

@@ -14,6 +14,7 @@ const quotasInput = z
       .min(0)
       .max(16 * 1024 * 1024),
     maxCpuMillis: z.number().int().min(0).max(10_000_000),
+    maxDiskMb: z.number().int().min(0).max(1_073_741_824),
     sandbox: z.enum(SANDBOX_LEVELS).nullable(),
     workspaceMb: z.number().int().min(16).max(1_048_576),
   })
@@ -33,6 +34,7 @@ export function setTenantQuotas(scope: RequestScope, tenantId: string, input: un
       maxAgents: tenant.maxAgents,
       maxMemoryMb: tenant.maxMemoryMb,
       maxCpuMillis: tenant.maxCpuMillis,
+      maxDiskMb: tenant.maxDiskMb,
       sandbox: tenant.sandbox ?? null,
       workspaceMb: tenant.workspaceMb,
     });
@@ -40,6 +42,7 @@ export function setTenantQuotas(scope: RequestScope, tenantId: string, input: un
     tenant.maxAgents = quotas.maxAgents ?? tenant.maxAgents;
     tenant.maxMemoryMb = quotas.maxMemoryMb ?? tenant.maxMemoryMb;
     tenant.maxCpuMillis = quotas.maxCpuMillis ?? tenant.maxCpuMillis;
+    tenant.maxDiskMb = quotas.maxDiskMb ?? tenant.maxDiskMb;
     if (quotas.sandbox !== undefined) tenant.sandbox = quotas.sandbox;
     tenant.workspaceMb = quotas.workspaceMb ?? tenant.workspaceMb;
     return { before, after: snapshot() };

@@ -1,5 +1,5 @@
 import { execFile } from 'node:child_process';
-import { mkdir, readFile, rm, rmdir, stat } from 'node:fs/promises';
+import { mkdir, readFile, rename, rm, rmdir, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { isCanonicalUuid } from '../../shared/ids.ts';
@@ -43,16 +43,26 @@ export class WorkspaceVolumes {
     await mkdir(this.#root, { recursive: true, mode: 0o700 });
     const image = this.imageOf(agentId);
     const fresh = !(await exists(image));
-    if (fresh) {
-      await run('truncate', ['-s', `${sizeMb}M`, image]);
-      // No reserved blocks (the agent gets all of it); the root directory owned by the agent's user.
-      await run('mkfs.ext4', ['-q', '-F', '-m', '0', '-E', `root_owner=${AGENT_UID}:${AGENT_UID}`, image]);
-    }
+    if (fresh) await this.#makeImage(image, sizeMb);
     await mkdir(dir, { recursive: true, mode: 0o700 });
     await run('mount', ['-o', 'loop,nosuid,nodev,noexec', image, dir]);
     if (fresh) await rmdir(join(dir, 'lost+found')).catch(() => undefined);
     this.#log.info({ agentId, sizeMb, fresh }, 'workspace file system mounted');
     return dir;
+  }
+
+  /**
+   * Made under a temporary name and renamed into place once formatted: a gateway killed between
+   * `truncate` and the end of `mkfs` (chaos-provisioning-kill did) left an unformatted image under
+   * the final name, which every later attempt found, took for made and failed to mount for good.
+   */
+  async #makeImage(image: string, sizeMb: number): Promise<void> {
+    const partial = `${image}.partial`;
+    await rm(partial, { force: true });
+    await run('truncate', ['-s', `${sizeMb}M`, partial]);
+    // No reserved blocks (the agent gets all of it); the root directory owned by the agent's user.
+    await run('mkfs.ext4', ['-q', '-F', '-m', '0', '-E', `root_owner=${AGENT_UID}:${AGENT_UID}`, partial]);
+    await rename(partial, image);
   }
 
   /** Mounts an existing workspace again (after a host reboot); nothing to do when mounted or never made. */
@@ -75,6 +85,7 @@ export class WorkspaceVolumes {
       });
     }
     await rm(this.imageOf(agentId), { force: true });
+    await rm(`${this.imageOf(agentId)}.partial`, { force: true });
     await rm(dir, { recursive: true, force: true });
     this.#log.info({ agentId }, 'workspace file system removed');
   }

@@ -32,6 +32,8 @@ const TenantSchema = defineEntity({
     maxAgents: p.integer().default(200),
     maxMemoryMb: p.integer().default(16384),
     maxCpuMillis: p.integer().default(64000),
+    /** Total workspace disk of the tenant's agents, MB (the sum of their workspace file systems). */
+    maxDiskMb: p.integer().default(204800),
     /** The plan's sandbox level for every agent (GVISOR: a floor no agent can lower); null: the engine's best. */
     sandbox: p.enum(SANDBOX_LEVELS).nullable(),
     /** Size of each agent's workspace file system, MB. */
