@@ -1,7 +1,7 @@
 /**
  * The write `npm run bench` compares: rename one of the caller's agents. Fleetgate's `updateAgent`
  * (in the ORM request transaction, with its audit event appended to the tenant's hash chain in the
- * same transaction) against PostGraphile's generated `updateAgentByRowId` on the same table under
+ * same transaction) against PostGraphile's generated `updateAgentByRowIdAndTenantId` on the same table under
  * the same RLS policy (no audit: PostGraphile has none to write). Every answer is checked: the
  * renamed agent is the one asked for, belongs to the caller's tenant and carries the new name.
  */
@@ -10,8 +10,9 @@ import type { Fixtures, TenantFixture } from './seed.ts';
 
 export const FLEETGATE_UPDATE =
   'mutation BenchRenameAgent($id: ID!, $name: String!) { updateAgent(input: { id: $id, name: $name }) { agent { id name } } }';
+/** The agents table's primary key is `(id, tenant_id)` (Citus-ready), so PostGraphile's mutation by key names both. */
 const POSTGRAPHILE_UPDATE =
-  'mutation ($id: UUID!, $name: String!) { updateAgentByRowId(input: { rowId: $id, agentPatch: { name: $name } }) { agent { id: rowId name } } }';
+  'mutation ($id: UUID!, $tenantId: UUID!, $name: String!) { updateAgentByRowIdAndTenantId(input: { rowId: $id, tenantId: $tenantId, agentPatch: { name: $name } }) { agent { id: rowId name } } }';
 
 /** Names are unique per tenant: every rename in the run gets a name no other has had. */
 let renames = 0;
@@ -37,7 +38,7 @@ export function renameBodies(
       const variables = { id: Buffer.from(`Agent:${id}`).toString('base64'), name };
       return JSON.stringify(fleetgateDocumentId ? { documentId: fleetgateDocumentId, variables } : { query: FLEETGATE_UPDATE, variables });
     },
-    postgraphile: (tenant) => JSON.stringify({ query: POSTGRAPHILE_UPDATE, variables: target(tenant) }),
+    postgraphile: (tenant) => JSON.stringify({ query: POSTGRAPHILE_UPDATE, variables: { ...target(tenant), tenantId: tenant.tenantId } }),
   };
 }
 

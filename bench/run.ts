@@ -27,6 +27,9 @@
  *   BENCH_LOG_LEVEL     Fleetgate's log level (default info, the production default), lines into a file
  *   BENCH_MUTATION      0: skip the write comparison (updateAgent against PostGraphile's, default 1)
  *
+ * Before the rounds at each point every server answers each tenant once (meetEveryTenant), as a
+ * long-running replica has: the rounds measure the steady state, and the pass's time is printed.
+ *
  * Fleetgate runs with the whole policy stack (trusted documents, limits, rate limits, CSRF, audit);
  * `fleetgate-bare` (BENCH_POLICY_COST) runs without it, raw queries in development mode. After the
  * reads, at the largest point: the write of bench/mutation.ts, Fleetgate against PostGraphile.
@@ -37,7 +40,7 @@ import { appUrlFor } from '../src/db/database-urls.ts';
 import { benchFixture, type Cleanup } from './fixture.ts';
 import { MAX_FREEZE_PROPAGATION_MS, measureFreezePropagation } from './freeze-propagation.ts';
 import { publishPlatformApp } from './graphql.ts';
-import { AGENTS_QUERY, type LoadResult, runLoad } from './load.ts';
+import { AGENTS_QUERY, type LoadResult, meetEveryTenant, runLoad } from './load.ts';
 import { checkRename, FLEETGATE_UPDATE, renameBodies } from './mutation.ts';
 import { backendCpu } from './postgres-cpu.ts';
 import { describeRound, type Measurement, merge, renderReport, renderWriteReport } from './report.ts';
@@ -120,6 +123,10 @@ async function main(): Promise<void> {
     console.log(
       `\n${tenants.toLocaleString('en-US')} tenants seeded (${fixtures.agentOwner.size} agents, ${Math.round(performance.now() - seedStart)} ms)`,
     );
+    for (const server of servers) {
+      const ms = await meetEveryTenant({ port: server.port, fixtures, concurrency, body: server.body, headers: server.headers });
+      console.log(`  ${server.name} met every tenant once in ${Math.round(ms)} ms`);
+    }
     const reads = await measureRounds(servers, tenants, { fixtures, database: db.name });
     measurements.push(...reads.measurements);
     checked += reads.checked;
