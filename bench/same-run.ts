@@ -53,7 +53,7 @@ export function medianInterval(values: number[], confidence = 0.95): MedianInter
   let k = 1;
   let below = 0.5 ** n; // P(B <= 0)
   let choose = 1;
-  // Grow k while P(B <= k) stays within the tail: then [x(k+1), x(n-k)] (1-based) still covers.
+  // Invariant: below = P(B <= k - 1) <= tail, so [x(k), x(n - k + 1)] (1-based) covers; grow k while it holds.
   while (k < n / 2) {
     choose = (choose * (n - k + 1)) / k;
     const next = below + choose * 0.5 ** n;
