@@ -55,14 +55,15 @@ interface Asset {
 export function useConsole(options: ConsoleOptions): Plugin {
   const assets = loadAssets(options.dir ?? CONSOLE_DIST);
   return {
-    async onRequest({ request, url, endResponse, serverContext }) {
+    // Synchronous for every other path: no promise per GraphQL request.
+    onRequest({ request, url, endResponse, serverContext }) {
       if (url.pathname !== '/console' && !url.pathname.startsWith('/console/')) return;
-      const response =
-        url.pathname === SESSION_PATH || url.pathname.startsWith(`${SESSION_PATH}/`)
-          ? await handleSession(request, url, serverContext ?? {}, options.graphql)
-          : serveAsset(assets, request, url);
-      for (const [name, value] of Object.entries(SECURITY_HEADERS)) response.headers.set(name, value);
-      endResponse(response);
+      const answer = (response: Response) => {
+        for (const [name, value] of Object.entries(SECURITY_HEADERS)) response.headers.set(name, value);
+        endResponse(response);
+      };
+      if (url.pathname !== SESSION_PATH && !url.pathname.startsWith(`${SESSION_PATH}/`)) return answer(serveAsset(assets, request, url));
+      return handleSession(request, url, serverContext ?? {}, options.graphql).then(answer);
     },
   };
 }

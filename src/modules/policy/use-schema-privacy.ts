@@ -48,12 +48,20 @@ function principalOfContext(context: unknown): Principal | undefined {
   return request === undefined ? undefined : settledPrincipalOf(request);
 }
 
+/** Answers of hasIntrospection per parsed document: yoga's parse cache hands every request of one operation the same object. */
+const introspecting = new WeakMap<DocumentNode, boolean>();
+
 /** Whether a document asks `__schema` or `__type` anywhere: its operations and fragments, selection by selection. */
 function hasIntrospection(document: DocumentNode): boolean {
   type Node = { kind: string; name?: { value: string }; selectionSet?: { selections: readonly Node[] } };
   const visit = (node: Node): boolean =>
     (node.kind === 'Field' && INTROSPECTION_FIELDS.has(node.name?.value ?? '')) || (node.selectionSet?.selections.some(visit) ?? false);
-  return (document.definitions as readonly Node[]).some(visit);
+  let answer = introspecting.get(document);
+  if (answer === undefined) {
+    answer = (document.definitions as readonly Node[]).some(visit);
+    introspecting.set(document, answer);
+  }
+  return answer;
 }
 
 /**
