@@ -25,12 +25,8 @@ export class UserTokenNotLive extends Error {}
 
 /**
  * One user's read in one round trip (issue 24): `begin`, `enter_user_read(…)` (the RLS settings and
-<<<<<<< HEAD
  * the token's liveness check, migrations/functions/sessions.sql; the settings alone when this replica's TokenLiveness
  * vouches for the token, and a check that passes is remembered there), the page query and `commit`, written together as
-=======
- * the token's liveness check, migrations/functions/sessions.sql), the page query and `commit`, written together as
->>>>>>> sql-home
  * named prepared statements on one pooled connection in pipeline mode, then the answers read. The
  * settings are transaction-local, set by the transaction's first statement exactly as on the ORM
  * path, so RLS decides as it does there; a token that is not live aborts the transaction before the
