@@ -2,7 +2,7 @@
  * `npm run bench:sessions`: what the users' token liveness check (enter_user_request: the user is
  * ACTIVE at the token's version, its session live) costs on the hot read, `agents(first: 20)`.
  * One database of 1,000 tenants, each owner signed in with a session, all reads on the
- * one-round-trip path (src/db/lean-read.ts):
+ * one-round-trip path (src/db/lean-transaction.ts):
  * - `fleetgate` and `no-check` are two modes of ONE gateway process, switched between rounds on its
  *   stdin (TestingSwitches.withoutSessionCheck is read per request): the check as shipped (a token
  *   the database found live is remembered until the liveness feed announces a change to its user,

@@ -101,7 +101,7 @@ $$;
 REVOKE EXECUTE ON FUNCTION enter_user_request(uuid, uuid, text, integer, uuid) FROM PUBLIC;
 GRANT EXECUTE ON FUNCTION enter_user_request(uuid, uuid, text, integer, uuid) TO fleetgate_app;
 
--- One round trip for a user's read. The lean read path (src/db/lean-read.ts) pipelines BEGIN, this
+-- One round trip for a user's read. The lean read path (src/db/lean-transaction.ts) pipelines BEGIN, this
 -- entry, the page query and COMMIT as named prepared statements in one write. A read cannot wait for
 -- the entry's answer before sending its query, so the entry refuses by raising: Postgres then aborts
 -- the transaction and the pipelined page query after it runs nothing (25P02), so not a row is read

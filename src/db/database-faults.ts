@@ -88,3 +88,8 @@ export function isConnectionLost(error: unknown): boolean {
   if (typeof code === 'string' && (UNAVAILABLE_STATES.has(code) || SOCKET_ERRORS.has(code) || code.startsWith('08'))) return true;
   return CONNECTION_LOST.test(error.message);
 }
+
+/** A statement refused for a duplicate key (SQLSTATE 23505), as `pg` reports it on a lean path (the ORM wraps it as UniqueConstraintViolationException). */
+export function isUniqueViolation(error: unknown): boolean {
+  return (error as { code?: unknown } | null)?.code === '23505';
+}

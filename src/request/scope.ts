@@ -1,7 +1,7 @@
 import type { EntityManager } from '@mikro-orm/postgresql';
 import type { Principal } from '../auth/principal.ts';
 import type { TokenLiveness } from '../auth/token-liveness.ts';
-import type { LeanRead } from '../db/lean-read.ts';
+import type { LeanTransaction } from '../db/lean-transaction.ts';
 import type { Logger } from '../shared/logger.ts';
 
 /**
@@ -21,11 +21,11 @@ export interface RequestScope {
    */
   em: EntityManager;
   /**
-   * Set during execution when the operation is a user's read the lean path serves in full
-   * (src/db/lean-read.ts `isLeanRead`): its reads then go through it, one round trip each with the
-   * settings and the token's liveness check, and no ORM transaction is opened.
+   * Set during execution when the operation is one the lean path serves in full
+   * (src/db/lean-transaction.ts `isLeanOperation`): its statements then go through it, one round trip
+   * each with the settings and the token's liveness check, and no ORM transaction is opened.
    */
-  leanRead?: LeanRead;
+  lean?: LeanTransaction;
   log: Logger;
   requestId: string;
 }

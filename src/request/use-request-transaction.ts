@@ -2,7 +2,7 @@ import type { PostgreSqlConnection } from '@mikro-orm/postgresql';
 import { type DocumentNode, type ExecutionArgs, type GraphQLError, getOperationAST } from 'graphql';
 import type { Plugin } from 'graphql-yoga';
 import type pg from 'pg';
-import { isLeanRead, LeanRead, UserTokenNotLive } from '../db/lean-read.ts';
+import { LeanTransaction, leanOperationOf, UserTokenNotLive } from '../db/lean-transaction.ts';
 import { enterAgentRequest, enterUserRequest } from '../db/request-scope.ts';
 import { unauthenticated } from '../shared/errors.ts';
 import type { Context, RequestContext, TestingSwitches } from './context.ts';
@@ -29,26 +29,39 @@ export interface RequestTransactionOptions {
  * its token's liveness check (`enterUserRequest`, `enterAgentRequest`): a revoked token executes
  * nothing and is answered 401.
  *
- * A user's query that the lean read path serves in full (`isLeanRead`: `agents` with fields of its
- * rows) opens no ORM transaction: each of its reads is one round trip that carries the same
- * settings and the same liveness check (src/db/lean-read.ts), and an operation that read nothing
- * still checks the token before it is answered.
+ * A user's operation that the lean path serves in full (`isLeanOperation`: `agents` with fields of its
+ * rows, or `updateAgent` of fields without effects beyond the row) opens no ORM transaction: each of
+ * its statements is one round trip that carries the same settings and the same liveness check
+ * (src/db/lean-transaction.ts), a write's audit event in the same statement, and an operation that
+ * sent nothing still checks the token before it is answered.
  */
 export function useRequestTransaction(options: RequestTransactionOptions = {}): Plugin<RequestContext> {
   return {
     onExecute({ executeFn, setExecuteFn }) {
       setExecuteFn(async (args) => {
         const ctx = args.contextValue as Context;
-        if (ctx.principal.kind === 'user' && isLeanRead(args.document, args.operationName)) {
-          ctx.leanRead = new LeanRead(await poolOf(ctx), ctx.principal, ctx.tokenLiveness, options.testing?.withoutSessionCheck);
-          const result = await executeFn(args);
-          await (ctx.leanRead.entered ? undefined : ctx.leanRead.enter().catch(ignoreNotLive));
-          if (ctx.leanRead.refused) {
+        const lean =
+          ctx.principal.kind === 'user' ? leanOperationOf(args.document, args.operationName, args.variableValues ?? {}) : undefined;
+        if (ctx.principal.kind === 'user' && lean) {
+          const transaction = new LeanTransaction(await poolOf(ctx), ctx.principal, ctx.tokenLiveness, {
+            write: lean === 'mutation',
+            withoutLivenessCheck: options.testing?.withoutSessionCheck,
+          });
+          ctx.lean = transaction;
+          let result: Awaited<ReturnType<typeof executeFn>> | undefined;
+          try {
+            result = await executeFn(args);
+            await (transaction.entered ? undefined : transaction.enter().catch(ignoreNotLive));
+          } finally {
+            // A write commits only an operation without errors, as the ORM path does (nothing for a read).
+            await transaction.end(!transaction.refused && result !== undefined && !hasErrors(result));
+          }
+          if (transaction.refused) {
             ctx.log.info({ credential: 'token' }, 'authentication refused');
             throw unauthenticated();
           }
-          // Nothing to roll back (a read), but refusals are recorded as on the transaction path.
-          if (result && 'errors' in result && result.errors?.length) await options.afterRollback?.(ctx, args, result);
+          // Refusals and failures are recorded as on the transaction path.
+          if (hasErrors(result)) await options.afterRollback?.(ctx, args, result as { errors: readonly GraphQLError[] });
           return result;
         }
         let result: Awaited<ReturnType<typeof executeFn>> | undefined;
@@ -60,7 +73,7 @@ export function useRequestTransaction(options: RequestTransactionOptions = {}): 
             if (!(await tokenIsLive(em, ctx, options.testing?.withoutSessionCheck))) throw new TokenNotLive();
             ctx.em = em;
             result = await executeFn(args);
-            if (result && 'errors' in result && result.errors?.length) throw new RollbackForErrors();
+            if (hasErrors(result)) throw new RollbackForErrors();
             if (getOperationAST(args.document as DocumentNode, args.operationName)?.operation === 'query') em.clear();
             await options.beforeCommit?.(ctx, args);
           });
@@ -92,6 +105,13 @@ export async function inTokenTransaction<T>(
     if (!(await tokenIsLive(em, ctx))) throw unauthenticated();
     return work(em);
   });
+}
+
+/** Whether an execution's result (not a stream: mutations and queries here) carries errors. */
+function hasErrors(result: unknown): boolean {
+  return (
+    typeof result === 'object' && result !== null && 'errors' in result && ((result as { errors?: unknown[] }).errors?.length ?? 0) > 0
+  );
 }
 
 function ignoreNotLive(error: unknown): void {

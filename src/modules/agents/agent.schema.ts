@@ -1,11 +1,21 @@
 import type { FieldNode } from 'graphql';
 import { builder } from '../../builder.ts';
-import { registerLeanRootField } from '../../db/lean-read.ts';
+import { registerLeanRootField } from '../../db/lean-transaction.ts';
 import { encodeGlobalId } from '../../shared/global-id.ts';
 import { keysetConnection } from '../common/connection.ts';
 import { HARDENING, SANDBOX_LEVELS } from '../provisioning/container-runtime.ts';
-import { AGENT_STATUSES, type Agent, type AgentRecord, DESIRED_STATES } from './agent.entity.ts';
-import { agentLogs, createAgent, deleteAgent, getAgent, listAgents, loadAgents, transitionAgent, updateAgent } from './agent.service.ts';
+import { AGENT_STATUSES, type AgentRecord, DESIRED_STATES } from './agent.entity.ts';
+import {
+  agentLogs,
+  createAgent,
+  deleteAgent,
+  getAgent,
+  LEAN_UPDATE_FIELDS,
+  listAgents,
+  loadAgents,
+  transitionAgent,
+  updateAgent,
+} from './agent.service.ts';
 
 export const AgentStatus = builder.enumType('AgentStatus', { values: AGENT_STATUSES });
 const AgentDesiredState = builder.enumType('AgentDesiredState', { values: DESIRED_STATES });
@@ -107,6 +117,26 @@ const AGENT_ROW_FIELDS: Record<string, readonly string[]> = {
   updatedAt: ['updatedAt'],
 };
 
+/** The selections of a field when they are all plain fields (no fragment); undefined otherwise. */
+function fieldsOf(node: FieldNode): readonly FieldNode[] | undefined {
+  const selections = node.selectionSet?.selections ?? [];
+  return selections.every((selection) => selection.kind === 'Field') ? (selections as readonly FieldNode[]) : undefined;
+}
+
+/**
+ * The properties a selection of Agent fields reads, added to `properties`; false when it selects
+ * anything not served from the agent's own row (a fragment, `runtime`, `logs`).
+ */
+function addRowProperties(agentFields: readonly FieldNode[] | undefined, properties: Set<string>): boolean {
+  if (!agentFields) return false;
+  for (const agentField of agentFields) {
+    const read = AGENT_ROW_FIELDS[agentField.name.value];
+    if (!read) return false;
+    for (const property of read) properties.add(property);
+  }
+  return true;
+}
+
 /**
  * The properties a selection of `agents` reads (read what was asked, issue 24), or undefined when it
  * selects anything else (a fragment, `runtime`, `logs`): then every column, and no lean read.
@@ -114,10 +144,6 @@ const AGENT_ROW_FIELDS: Record<string, readonly string[]> = {
  */
 function agentPropertiesOf(field: FieldNode): string[] | undefined {
   const properties = new Set<string>(['tenantId']);
-  const fieldsOf = (node: FieldNode) => {
-    const selections = node.selectionSet?.selections ?? [];
-    return selections.every((selection) => selection.kind === 'Field') ? (selections as readonly FieldNode[]) : undefined;
-  };
   const connectionFields = fieldsOf(field);
   if (!connectionFields) return undefined;
   for (const connectionField of connectionFields) {
@@ -127,19 +153,54 @@ function agentPropertiesOf(field: FieldNode): string[] | undefined {
     if (!edgeFields) return undefined;
     for (const edgeField of edgeFields) {
       if (edgeField.name.value === '__typename' || edgeField.name.value === 'cursor') continue;
-      const nodeFields = edgeField.name.value === 'node' ? fieldsOf(edgeField) : undefined;
-      if (!nodeFields) return undefined;
-      for (const nodeField of nodeFields) {
-        const read = AGENT_ROW_FIELDS[nodeField.name.value];
-        if (!read) return undefined;
-        for (const property of read) properties.add(property);
-      }
+      if (edgeField.name.value !== 'node' || !addRowProperties(fieldsOf(edgeField), properties)) return undefined;
     }
   }
   return [...properties].sort();
 }
 
-registerLeanRootField('agents', (field) => agentPropertiesOf(field) !== undefined);
+/** The properties an `AgentPayload` selection reads of its agent, or undefined when it asks for more than the row. */
+function payloadPropertiesOf(field: FieldNode): string[] | undefined {
+  const properties = new Set<string>(['tenantId']);
+  const payloadFields = fieldsOf(field);
+  if (!payloadFields) return undefined;
+  for (const payloadField of payloadFields) {
+    if (payloadField.name.value === '__typename') continue;
+    if (payloadField.name.value !== 'agent' || !addRowProperties(fieldsOf(payloadField), properties)) return undefined;
+  }
+  return [...properties].sort();
+}
+
+/**
+ * Whether `updateAgent`'s input, as written in the document with these variables, changes only
+ * LEAN_UPDATE_FIELDS. Conservative: a field given by a variable counts as set unless the variable is
+ * sent as null (a variable left out may have a default), and an input that is not an object literal
+ * or an object variable does not qualify.
+ */
+function changesOnlyRowFields(field: FieldNode, variables: Readonly<Record<string, unknown>>): boolean {
+  const input = field.arguments?.find((argument) => argument.name.value === 'input')?.value;
+  let given: string[];
+  if (input?.kind === 'Variable') {
+    const value = variables[input.name.value];
+    if (value === null || typeof value !== 'object' || Array.isArray(value)) return false;
+    given = Object.entries(value).flatMap(([key, each]) => (each === null || each === undefined ? [] : [key]));
+  } else if (input?.kind === 'ObjectValue') {
+    given = input.fields.flatMap(({ name, value }) => {
+      const unset = value.kind === 'NullValue' || (value.kind === 'Variable' && variables[value.name.value] === null);
+      return unset ? [] : [name.value];
+    });
+  } else {
+    return false;
+  }
+  return given.every((key) => key === 'id' || LEAN_UPDATE_FIELDS.has(key));
+}
+
+registerLeanRootField('query', 'agents', (field) => agentPropertiesOf(field) !== undefined);
+registerLeanRootField(
+  'mutation',
+  'updateAgent',
+  (field, variables) => changesOnlyRowFields(field, variables) && payloadPropertiesOf(field) !== undefined,
+);
 
 builder.queryFields((t) => ({
   agents: t.connection({
@@ -193,7 +254,7 @@ const UpdateAgentInput = builder.inputType('UpdateAgentInput', {
   }),
 });
 
-const AgentPayload = builder.objectRef<{ agent: Agent }>('AgentPayload').implement({
+const AgentPayload = builder.objectRef<{ agent: AgentRecord }>('AgentPayload').implement({
   fields: (t) => ({ agent: t.expose('agent', { type: AgentRef }) }),
 });
 
@@ -214,8 +275,8 @@ builder.mutationFields((t) => ({
     skipTypeScopes: true,
     authScopes: { can: 'agent.write' },
     args: { input: t.arg({ type: UpdateAgentInput, required: true }) },
-    resolve: async (_root, { input: { id, ...changes } }, ctx) => ({
-      agent: await updateAgent(ctx, id.id, withoutNulls(changes)),
+    resolve: async (_root, { input: { id, ...changes } }, ctx, info) => ({
+      agent: await updateAgent(ctx, id.id, withoutNulls(changes), info.fieldNodes[0] && payloadPropertiesOf(info.fieldNodes[0])),
     }),
   }),
   deleteAgent: t.field({

@@ -2,13 +2,16 @@ import { UniqueConstraintViolationException } from '@mikro-orm/core';
 import { z } from 'zod';
 import { assertCan } from '../../auth/actions.ts';
 import { actorOf } from '../../auth/principal.ts';
+import { isUniqueViolation } from '../../db/database-faults.ts';
+import type { LeanTransaction } from '../../db/lean-transaction.ts';
+import { leanUpdateRow } from '../../db/lean-update.ts';
 import { findPageRows, leanPageRows, type PageArgs } from '../../db/pagination.ts';
 import type { Region } from '../../db/regions.ts';
 import type { RequestScope } from '../../request/scope.ts';
 import { clientError, notFound } from '../../shared/errors.ts';
 import { isUuid, newId } from '../../shared/ids.ts';
 import { parseInput } from '../../shared/validation.ts';
-import { recordAudit } from '../audit/audit.service.ts';
+import { type AuditRecord, recordAudit, recordAuditWithCommit } from '../audit/audit.service.ts';
 import { EngineUnavailableError, SANDBOX_LEVELS, type SandboxLevel } from '../provisioning/container-runtime.ts';
 import { enqueueJob, type JobKind } from '../provisioning/job-queue.ts';
 import type { AgentRuntimeAccess } from '../provisioning/runtime-access.ts';
@@ -55,7 +58,7 @@ const updateAgentInput = z.object(agentFields).partial();
  */
 export function listAgents(scope: RequestScope, page: PageArgs, properties?: readonly string[]): Promise<AgentRecord[]> {
   assertCan(scope.principal, 'agent.read');
-  if (scope.leanRead) return leanPageRows(scope.em, scope.leanRead, Agent, {}, page, properties);
+  if (scope.lean) return leanPageRows(scope.em, scope.lean, Agent, {}, page, properties);
   return findPageRows(scope.em, Agent, {}, page, properties);
 }
 
@@ -118,9 +121,16 @@ export async function createAgent(scope: AgentScope, input: unknown, options: { 
  * change of egress needs `agent.egress`, like creating with it, and recreates a running agent's
  * container at once: turning it off must not wait.
  */
-export async function updateAgent(scope: AgentScope, id: string, input: unknown): Promise<Agent> {
+export async function updateAgent(
+  scope: AgentScope,
+  id: string,
+  input: unknown,
+  /** The properties the caller reads of the answer, on the lean path (see updateAgentRow). */
+  properties: readonly string[] = [],
+): Promise<AgentRecord> {
   assertCan(scope.principal, 'agent.write');
   const changes = parseInput(updateAgentInput, input);
+  if (scope.lean) return updateAgentRow(scope, scope.lean, id, changes, properties);
   if (changes.egress !== undefined) assertCan(scope.principal, 'agent.egress');
   const agent = await getAgent(scope, id);
   const egressChanged = changes.egress !== undefined && changes.egress !== agent.egress;
@@ -144,20 +154,54 @@ export async function updateAgent(scope: AgentScope, id: string, input: unknown)
   scope.em.assign(agent, changes);
   const recreate = egressChanged && agent.desiredState === 'RUNNING';
   if (recreate) agent.status = 'PROVISIONING';
-  recordAudit(scope, {
-    action: 'agent.update',
-    targetType: 'Agent',
-    targetId: agent.id,
-    detail: {
-      fields: Object.keys(changes),
+  recordAudit(
+    scope,
+    updateRecord(agent.id, changes, {
       ...(egressChanged ? { egress: agent.egress } : {}),
       ...(changes.sandbox !== undefined ? { sandbox: agent.sandbox ?? null } : {}),
-    },
-  });
+    }),
+  );
   await flushMappingConflicts(scope);
   if (recreate)
     await enqueueJob(scope.em, { tenantId: agent.tenantId, kind: 'agent.converge', agentId: agent.id, payload: { restart: true } });
   return agent;
+}
+
+/** Fields an update changes on the lean path: they live in the agent's row alone (no quota, sandbox, allow-list or runtime effect). */
+export const LEAN_UPDATE_FIELDS: ReadonlySet<string> = new Set(['name', 'description', 'config']);
+
+/**
+ * The lean write (issue 24): an update of LEAN_UPDATE_FIELDS only, chosen before execution
+ * (agent.schema.ts), as one statement of the request's LeanTransaction (the row's update under the
+ * ORM filter's conditions and RLS), its audit event sent with the COMMIT. Another tenant's id or a
+ * deleted agent matches no row and answers NOT_FOUND, as `getAgent` does; a taken name fails the
+ * statement, so nothing is kept: CONFLICT.
+ */
+async function updateAgentRow(
+  scope: AgentScope,
+  lean: LeanTransaction,
+  id: string,
+  changes: z.infer<typeof updateAgentInput>,
+  properties: readonly string[],
+): Promise<AgentRecord> {
+  const fields = Object.keys(changes);
+  if (fields.some((field) => !LEAN_UPDATE_FIELDS.has(field)))
+    throw new Error(`updateAgent: ${fields.join(', ')} cannot take the lean path`);
+  if (!isUuid(id)) throw notFound('Agent', id);
+  let row: AgentRecord | undefined;
+  try {
+    row = await leanUpdateRow(scope.em, lean, Agent, id, changes, properties);
+  } catch (error) {
+    if (isUniqueViolation(error)) throw clientError('CONFLICT', 'An agent with this name already exists');
+    throw error;
+  }
+  if (!row) throw notFound('Agent', id);
+  recordAuditWithCommit(scope, lean, updateRecord(id, changes));
+  return row;
+}
+
+function updateRecord(id: string, changes: object, extra: Record<string, unknown> = {}): AuditRecord {
+  return { action: 'agent.update', targetType: 'Agent', targetId: id, detail: { fields: Object.keys(changes), ...extra } };
 }
 
 /** The record goes at once; its container, workspace and channel are removed by a durable job. */

@@ -39,6 +39,28 @@ function insertOf(rows: readonly AuditRow[]): string {
 }
 
 /**
+ * The INSERT of one event as a statement with parameters ($1…), for a lean write, which sends it
+ * with its COMMIT (src/db/lean-transaction.ts `withCommit`): a named statement, planned once per connection.
+ */
+export function auditInsertStatement(row: AuditRow): { sql: string; params: unknown[] } {
+  return {
+    sql: `insert into audit_events (${COLUMNS}) values ($1::uuid, $2::uuid, $3, $4, $5, $6, $7, $8, $9, $10::jsonb)`,
+    params: [
+      row.id,
+      row.tenantId,
+      row.actorType,
+      row.actorId,
+      row.action,
+      row.targetType,
+      row.targetId,
+      row.outcome,
+      row.requestId,
+      JSON.stringify(row.detail),
+    ],
+  };
+}
+
+/**
  * Writes each transaction's staged events in one INSERT sent with its COMMIT, in the same message
  * (issue 7, `sendWithCommit`). The chain trigger's per-tenant lock, and every row lock the change
  * took, are then held for that INSERT and the COMMIT only, not for a round trip to the gateway in

@@ -2,6 +2,7 @@ import { z } from 'zod';
 import { assertCan } from '../../auth/actions.ts';
 import type { Keyring } from '../../auth/keyring.ts';
 import { actorOf, tenantOf } from '../../auth/principal.ts';
+import type { LeanTransaction } from '../../db/lean-transaction.ts';
 import type { PageArgs } from '../../db/pagination.ts';
 import type { RequestScope } from '../../request/scope.ts';
 import { badInput, notFound } from '../../shared/errors.ts';
@@ -10,7 +11,7 @@ import { escapeUnsafe, escapeUnsafeDeep } from '../../shared/safe-text.ts';
 import { parseInput } from '../../shared/validation.ts';
 import { Tenant } from '../tenants/tenant.entity.ts';
 import { AUDIT_OUTCOMES, AuditEvent } from './audit-event.entity.ts';
-import { stageAuditEvent } from './audit-writer.ts';
+import { type AuditRow, auditInsertStatement, stageAuditEvent } from './audit-writer.ts';
 import type { ChainEvent, ChainVerification } from './chain.ts';
 import { sqlOf, verifyTenantChain } from './chain-store.ts';
 import { buildReport, type ReportDigest, type ReportSignatureFile } from './report.ts';
@@ -40,10 +41,24 @@ export const MAX_REPORT_EVENTS = 100_000;
  * under a support grant carries the grant's id.
  */
 export function recordAudit(scope: RequestScope, record: AuditRecord): void {
+  stageAuditEvent(scope.em, auditRowOf(scope, record));
+}
+
+/**
+ * The same event in a lean write's transaction (src/db/lean-transaction.ts): its INSERT goes out with
+ * the COMMIT, in the same message, so it commits or rolls back with the change, and the tenant's
+ * chain lock is held for that message only (as audit-writer.ts does on the ORM path).
+ */
+export function recordAuditWithCommit(scope: RequestScope, lean: LeanTransaction, record: AuditRecord): void {
+  const { sql, params } = auditInsertStatement(auditRowOf(scope, record));
+  lean.withCommit(sql, params);
+}
+
+function auditRowOf(scope: RequestScope, record: AuditRecord): AuditRow {
   const tenantId = tenantOf(scope.principal) ?? record.tenantId;
   if (!tenantId) throw new Error(`audit event ${record.action} has no tenant`);
   const grant = scope.principal.kind === 'support' ? { supportGrantId: scope.principal.grantId } : {};
-  stageAuditEvent(scope.em, {
+  return {
     id: newId(),
     tenantId,
     ...actorOf(scope.principal),
@@ -54,7 +69,7 @@ export function recordAudit(scope: RequestScope, record: AuditRecord): void {
     outcome: record.outcome ?? 'SUCCESS',
     requestId: scope.requestId,
     detail: escapeUnsafeDeep({ ...record.detail, ...grant }) as Record<string, unknown>,
-  });
+  };
 }
 
 const auditFilter = z

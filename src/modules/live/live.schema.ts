@@ -81,7 +81,7 @@ builder.subscriptionFields((t) => ({
     authScopes: { can: 'agent.read' },
     args: { agentId: t.arg.globalID({ required: true, for: AgentRef }) },
     subscribe: async (_root, { agentId }, ctx) => {
-      const agent = await inTokenTransaction(ctx, (em) => getAgent({ ...ctx, em, leanRead: undefined }, agentId.id));
+      const agent = await inTokenTransaction(ctx, (em) => getAgent({ ...ctx, em, lean: undefined }, agentId.id));
       return open<AgentStatusEvent>(ctx, {
         topic: `agent:${agent.id}`,
         agentId: agent.id,
@@ -98,7 +98,7 @@ builder.subscriptionFields((t) => ({
     authScopes: { can: 'agent.read' },
     args: { taskId: t.arg.globalID({ required: true, for: TaskRef }) },
     subscribe: async (_root, { taskId }, ctx) => {
-      const task = await inTokenTransaction(ctx, (em) => getTask({ ...ctx, em, leanRead: undefined }, taskId.id));
+      const task = await inTokenTransaction(ctx, (em) => getTask({ ...ctx, em, lean: undefined }, taskId.id));
       return open<TaskEvent>(ctx, {
         topic: `task:${task.id}`,
         agentId: task.agentId,
@@ -114,7 +114,7 @@ builder.subscriptionFields((t) => ({
     skipTypeScopes: true,
     authScopes: { can: 'tenant.read' },
     subscribe: async (_root, _args, ctx) => {
-      const tenant = await inTokenTransaction(ctx, (em) => getOwnTenant({ ...ctx, em, leanRead: undefined }));
+      const tenant = await inTokenTransaction(ctx, (em) => getOwnTenant({ ...ctx, em, lean: undefined }));
       return open<TenantStatusEvent>(ctx, {
         topic: `tenant:${tenant.id}`,
         first: { status: tenant.status, at: new Date() },
