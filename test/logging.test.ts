@@ -12,11 +12,23 @@ describe('the logger never prints a secret', () => {
     ['a secret-named field', (log: Logger) => log.info({ token: canary }, 'hello')],
     ['a nested secret-named field', (log: Logger) => log.info({ request: { headers: { authorization: canary } } }, 'hello')],
     ['an authorization header', (log: Logger) => log.info({ req: { headers: { authorization: `Bearer ${canary}` } } }, 'x')],
-  ])('%s is redacted by path', (_name, write) => {
+    ['a secret-named field two levels down', (log: Logger) => log.info({ input: { owner: { password: canary } } }, 'x')],
+    ['a secret-named field in an array', (log: Logger) => log.warn({ items: [{ apiKey: canary }] }, 'x')],
+    ['a secret-named binding of a child logger', (log: Logger) => log.child({ token: canary }).info('x')],
+  ])('%s is redacted', (_name, write) => {
     const { log, text } = capturedLogger();
     write(log);
     expect(text()).toContain('[redacted]');
     expect(text()).not.toContain(canary);
+  });
+
+  test('redaction works on a copy: the object logged keeps its values', () => {
+    const { log, text } = capturedLogger();
+    const logged = { input: { name: 'kept', credential: canary } };
+    log.info(logged, 'x');
+    expect(text()).not.toContain(canary);
+    expect(text()).toContain('kept');
+    expect(logged.input.credential).toBe(canary);
   });
 
   test('a Secret prints as [redacted] in fields, messages and errors', () => {
