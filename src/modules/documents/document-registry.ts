@@ -35,7 +35,8 @@ export class DocumentRegistry implements TrustedDocumentLookup {
   readonly #regions: Regions;
   readonly #log: Logger;
   readonly #withoutCache: boolean;
-  readonly #cache = new Map<string, Promise<LiveDocuments | null>>();
+  /** By `<tenant>/<app>` or `platform/<app>`: the answer once read (null: no such app), or the read in flight. */
+  readonly #cache = new Map<string, LiveDocuments | null | Promise<LiveDocuments | null>>();
   readonly #feeds: readonly ChangeFeed[];
   readonly #unsubscribe: (() => void)[] = [];
   /** Bumped by every notification: a load that began before one must not be remembered. */
@@ -77,7 +78,7 @@ export class DocumentRegistry implements TrustedDocumentLookup {
    */
   async find(tenantId: string | undefined, app: string, version: string | undefined, hash: string): Promise<FoundDocument | null> {
     if (tenantId !== undefined) {
-      const region = await this.#regions.locate(tenantId);
+      const region = this.#regions.all.length === 1 ? this.#regions.home : await this.#regions.locate(tenantId);
       if (!region) return null;
       const own = await this.#documents(region, { kind: 'tenant', tenantId }, app);
       if (own) return pick(own, app, version, hash, false);
@@ -98,13 +99,14 @@ export class DocumentRegistry implements TrustedDocumentLookup {
     if (created) this.#log.info({ app, version, documents: Object.keys(documents).length }, 'platform app version seeded');
   }
 
-  async #documents(region: Region, owner: AppOwner, app: string): Promise<LiveDocuments | null> {
+  /** What is remembered of one app, as a value once read (no promise to wait for on the hot path), else the read. */
+  #documents(region: Region, owner: AppOwner, app: string): LiveDocuments | null | Promise<LiveDocuments | null> {
     const key = owner.kind === 'tenant' ? `${owner.tenantId}/${app}` : `platform/${app}`;
-    const feed = this.#feeds[this.#regions.all.indexOf(region)];
+    const feed = this.#feeds.length === 1 ? this.#feeds[0] : this.#feeds[this.#regions.all.indexOf(region)];
     const cacheable = !this.#withoutCache && feed?.listening === true;
     if (cacheable) {
       const cached = this.#cache.get(key);
-      if (cached) return cached;
+      if (cached !== undefined) return cached;
     }
     const generation = this.#generation;
     const load = read(region.orm, owner, app);
@@ -114,10 +116,12 @@ export class DocumentRegistry implements TrustedDocumentLookup {
       if (!oldest.done) this.#cache.delete(oldest.value);
     }
     this.#cache.set(key, load);
-    // A notification that arrived while reading may describe a change the read missed: forget it.
+    // Remembered as a value once read, unless a notification arrived meanwhile: it may describe a change the read missed.
     load.then(
-      () => {
-        if (this.#generation !== generation && this.#cache.get(key) === load) this.#cache.delete(key);
+      (documents) => {
+        if (this.#cache.get(key) !== load) return;
+        if (this.#generation === generation) this.#cache.set(key, documents);
+        else this.#cache.delete(key);
       },
       () => {
         if (this.#cache.get(key) === load) this.#cache.delete(key);
