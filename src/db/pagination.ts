@@ -57,7 +57,7 @@ export async function findPageRows<T extends { id: string }>(
  * The same page, the same SQL (the ORM filter's conditions rendered into it by `pageStatement`),
  * sent through the request's LeanTransaction: one round trip with its transaction's settings, the user's
  * liveness check and commit, as a named prepared statement (src/db/lean-transaction.ts).
- * test/one-round-trip-read.test.ts shows the filter alone keeping another tenant's rows out here too.
+ * test/lean-transaction.test.ts shows the filter alone keeping another tenant's rows out here too.
  */
 export async function leanPageRows<T extends { id: string }>(
   em: EntityManager,

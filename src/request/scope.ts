@@ -22,7 +22,7 @@ export interface RequestScope {
   em: EntityManager;
   /**
    * Set during execution when the operation is one the lean path serves in full
-   * (src/db/lean-transaction.ts `isLeanOperation`): its statements then go through it, one round trip
+   * (src/db/lean-transaction.ts `leanOperationOf`): its statements then go through it, one round trip
    * each with the settings and the token's liveness check, and no ORM transaction is opened.
    */
   lean?: LeanTransaction;

@@ -29,7 +29,7 @@ export interface RequestTransactionOptions {
  * its token's liveness check (`enterUserRequest`, `enterAgentRequest`): a revoked token executes
  * nothing and is answered 401.
  *
- * A user's operation that the lean path serves in full (`isLeanOperation`: `agents` with fields of its
+ * A user's operation that the lean path serves in full (`leanOperationOf`: `agents` with fields of its
  * rows, or `updateAgent` of fields without effects beyond the row) opens no ORM transaction: each of
  * its statements is one round trip that carries the same settings and the same liveness check
  * (src/db/lean-transaction.ts), a write's audit event in the same statement, and an operation that
