@@ -74,9 +74,8 @@ async function main(): Promise<void> {
 
   const childConfig = { appUrl: appUrlFor(db.url), keyringDir, poolSize: settings.poolSize };
   const logInto = (name: string) => ({ env: { BENCH_LOG_FILE: join(keyringDir, `${name}.log`) } });
-  const starting = [
-    startServer('fleetgate', './fleetgate-server.ts', childConfig, settings.production ? ['--production'] : [], logInto('fleetgate')),
-  ];
+  const fleetgateArgs = settings.production ? ['--production'] : [];
+  const starting = [startServer('fleetgate', './fleetgate-server.ts', childConfig, fleetgateArgs, logInto('fleetgate'))];
   if (settings.peers) {
     starting.push(startServer('yoga-pg', './yoga-pg-server.ts', childConfig));
     // PostGraphile's Amber preset names the table's connection `allAgents` and the uuid column `rowId`.
@@ -89,8 +88,10 @@ async function main(): Promise<void> {
     starting.push(startServer('fleetgate-bare', './fleetgate-server.ts', childConfig, ['--without-policies'], logInto('fleetgate-bare')));
   }
   const baseline = process.env.BENCH_BASELINE;
-  if (baseline)
-    starting.push(startServer('baseline', pathToFileURL(join(resolve(baseline), 'bench/fleetgate-server.ts')).href, childConfig));
+  if (baseline) {
+    const script = pathToFileURL(join(resolve(baseline), 'bench/fleetgate-server.ts')).href;
+    starting.push(startServer('baseline', script, childConfig, fleetgateArgs, logInto('baseline')));
+  }
   // allSettled: a server that did start is still stopped when another one fails to.
   const started = await Promise.allSettled(starting);
   for (const outcome of started) if (outcome.status === 'fulfilled') cleanups.push(outcome.value.stop);
@@ -104,7 +105,11 @@ async function main(): Promise<void> {
   const [readId, updateId] = settings.production
     ? await publishPlatformApp(fleetgate.port, tokens, BENCH_APP, [AGENTS_QUERY, FLEETGATE_UPDATE])
     : [null, null];
-  if (readId) servers[0] = { ...fleetgate, body: JSON.stringify({ documentId: readId }), headers: { 'x-graphql-client-name': BENCH_APP } };
+  // Fleetgate and its baseline (another checkout, same mode) are sent the read by id.
+  if (readId)
+    for (const [i, server] of servers.entries())
+      if (server.name === 'fleetgate' || server.name === 'baseline')
+        servers[i] = { ...server, body: JSON.stringify({ documentId: readId }), headers: { 'x-graphql-client-name': BENCH_APP } };
 
   const { concurrency, poolSize, warmupMs, durationMs, rounds } = settings;
   console.log(
