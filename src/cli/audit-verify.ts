@@ -1,6 +1,5 @@
 import { readFileSync } from 'node:fs';
-import { publicKeyFromPem } from '../modules/audit/chain.ts';
-import { verifyAuditReport } from '../modules/audit/report.ts';
+import { publicKeyFromPem, verifyAuditReport } from '../modules/audit/index.ts';
 
 /**
  * The offline verifier of an audit report: no database, no gateway, no secret.

@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs';
-import { publicKeyFromPem } from '../modules/audit/chain.ts';
-import { verifyDeletionCertificate } from '../modules/tenants/deletion-certificate.ts';
+import { publicKeyFromPem } from '../modules/audit/index.ts';
+import { verifyDeletionCertificate } from '../modules/tenants/index.ts';
 
 /**
  * The offline verifier of a tenant deletion certificate: no database, no gateway, no secret.

@@ -9,7 +9,7 @@ import type { Principal } from '../../auth/principal.ts';
 import { forkForOperator, forkForTenant, tenantSchemaName } from '../../db/request-scope.ts';
 import { TENANT_FILTER } from '../../db/tenant-filter.ts';
 import { aead, type KeyProvider, type WrappedKeyHolder } from '../../keys/index.ts';
-import { badInput, clientError, notFound } from '../../shared/errors.ts';
+import { badInput, notFound, refusalAsConflict } from '../../shared/errors.ts';
 import { isUuid, UUID_PATTERN } from '../../shared/ids.ts';
 import type { Logger } from '../../shared/logger.ts';
 import { Tenant } from '../tenants/tenant.entity.ts';
@@ -234,15 +234,6 @@ export async function restoreTenant(deps: BackupDeps, principal: Principal, inpu
 interface RestoreReport {
   rows: Record<string, number>;
   memory_shredded: { agents: number; entries: number };
-}
-
-/** The database's own refusals (raised by our functions, naming no row) become CONFLICT answers; anything else stays unexpected. */
-export function refusalAsConflict(functionName: string) {
-  return (error: unknown): never => {
-    const match = error instanceof Error ? new RegExp(`${functionName}: ([^\n]+)`).exec(error.message) : null;
-    if (match?.[1]) throw clientError('CONFLICT', `Refused: ${match[1].slice(0, 200)}`);
-    throw error;
-  };
 }
 
 function parseRestoreInput(input: unknown) {

@@ -9,12 +9,10 @@ import { clientError } from '../../shared/errors.ts';
 import { newId } from '../../shared/ids.ts';
 import type { Secret } from '../../shared/secret.ts';
 import { parseInput } from '../../shared/validation.ts';
-import { recordAudit } from '../audit/audit.service.ts';
-import { type MintedSignInLink, mintSignInLink } from '../sessions/sign-in-link.service.ts';
-import { Tenant } from '../tenants/tenant.entity.ts';
-import { databaseRegion } from '../tenants/tenant.service.ts';
-import { User } from '../users/user.entity.ts';
-import { userInputShape } from '../users/user.service.ts';
+import { recordAudit } from '../audit/index.ts';
+import { type MintedSignInLink, mintSignInLink } from '../sessions/index.ts';
+import { databaseRegion, Tenant } from '../tenants/index.ts';
+import { User, userInputShape } from '../users/index.ts';
 import { type BackupAccess, type BackupResult, backupTenant, type RestoreResult, restoreTenant } from './backup.service.ts';
 
 const createEnterpriseTenantInput = z.object({

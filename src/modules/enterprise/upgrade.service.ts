@@ -2,11 +2,10 @@ import { assertCan } from '../../auth/actions.ts';
 import { enterTenant } from '../../db/request-scope.ts';
 import { TENANT_FILTER } from '../../db/tenant-filter.ts';
 import type { RequestScope } from '../../request/scope.ts';
-import { notFound } from '../../shared/errors.ts';
+import { notFound, refusalAsConflict } from '../../shared/errors.ts';
 import { isUuid } from '../../shared/ids.ts';
-import { recordAudit } from '../audit/audit.service.ts';
-import { Tenant } from '../tenants/tenant.entity.ts';
-import { refusalAsConflict } from './backup.service.ts';
+import { recordAudit } from '../audit/index.ts';
+import { Tenant } from '../tenants/index.ts';
 
 /** Rows and checksum of one table, identical before and after the move (else nothing moved). */
 export type MoveReport = Record<string, { rows: number; md5: string }>;

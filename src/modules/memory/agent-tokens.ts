@@ -5,7 +5,7 @@ import type { TokenIssuer } from '../../auth/tokens.ts';
 import { forkForTenant } from '../../db/request-scope.ts';
 import type { RequestScope } from '../../request/scope.ts';
 import type { Secret } from '../../shared/secret.ts';
-import type { StartSecretSource } from '../credentials/start-secrets.ts';
+import type { StartSecretSource } from '../credentials/index.ts';
 
 /** Agent tokens are short-lived: the agent renews its own before expiry (`renewAgentToken`). */
 export const AGENT_TOKEN_TTL_SECONDS = 15 * 60;

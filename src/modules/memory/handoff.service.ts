@@ -5,7 +5,7 @@ import { findPage, type PageArgs } from '../../db/pagination.ts';
 import { badInput, notFound } from '../../shared/errors.ts';
 import { isUuid, newId } from '../../shared/ids.ts';
 import { parseInput } from '../../shared/validation.ts';
-import { recordAudit } from '../audit/audit.service.ts';
+import { recordAudit } from '../audit/index.ts';
 import { Handoff } from './memory.entity.ts';
 import { canonicalJson, type MemoryScope } from './memory.service.ts';
 import { withSharingKey } from './sharing-keys.ts';

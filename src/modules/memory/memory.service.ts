@@ -9,9 +9,8 @@ import type { RequestScope } from '../../request/scope.ts';
 import { badInput, clientError, notFound, unauthenticated } from '../../shared/errors.ts';
 import { isUuid, newId } from '../../shared/ids.ts';
 import { parseInput } from '../../shared/validation.ts';
-import { recordAudit } from '../audit/audit.service.ts';
-import type { Tenant } from '../tenants/tenant.entity.ts';
-import { changeTenant } from '../tenants/tenant-lifecycle.service.ts';
+import { recordAudit } from '../audit/index.ts';
+import { changeTenant, type Tenant } from '../tenants/index.ts';
 import { MemoryEntry, MemoryKey, MemoryPurge } from './memory.entity.ts';
 import { aadOf, openValue, sealValue } from './memory-crypto.ts';
 

@@ -11,9 +11,9 @@ import { badInput, clientError, forbidden, notFound, unauthenticated } from '../
 import { encodeGlobalId } from '../../shared/global-id.ts';
 import { isUuid, newId } from '../../shared/ids.ts';
 import { parseInput } from '../../shared/validation.ts';
-import { recordAudit } from '../audit/audit.service.ts';
-import { openSession, type SessionTokens, sessionPrincipal } from '../sessions/session.service.ts';
-import { User } from '../users/user.entity.ts';
+import { recordAudit } from '../audit/index.ts';
+import { openSession, type SessionTokens, sessionPrincipal } from '../sessions/index.ts';
+import { User } from '../users/index.ts';
 import type { IssuerKeys } from './issuer-keys.ts';
 import { JIT_ROLES, type MappedRole, OidcConnection } from './oidc-connection.entity.ts';
 

@@ -3,7 +3,7 @@ import { forkForOperator, forkForTenant } from '../../db/request-scope.ts';
 import { newId } from '../../shared/ids.ts';
 import type { Logger } from '../../shared/logger.ts';
 import { PeriodicJob } from '../../shared/periodic-job.ts';
-import { AuditEvent } from '../audit/audit-event.entity.ts';
+import { AuditEvent } from '../audit/index.ts';
 
 export interface TaskHistoryDeps {
   orm: MikroORM;

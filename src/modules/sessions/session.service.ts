@@ -11,8 +11,8 @@ import type { LivenessScope, RequestScope } from '../../request/scope.ts';
 import { forbidden, notFound, unauthenticated } from '../../shared/errors.ts';
 import { isUuid, newId } from '../../shared/ids.ts';
 import type { Secret } from '../../shared/secret.ts';
-import { recordAudit } from '../audit/audit.service.ts';
-import { User } from '../users/user.entity.ts';
+import { recordAudit } from '../audit/index.ts';
+import { User } from '../users/index.ts';
 import { type SessionMethod, UserSession } from './session.entity.ts';
 
 /** How long a session may be refreshed before its member signs in again. */

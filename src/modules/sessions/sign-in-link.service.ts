@@ -11,9 +11,9 @@ import { notFound, unauthenticated } from '../../shared/errors.ts';
 import { isUuid, newId } from '../../shared/ids.ts';
 import type { Secret } from '../../shared/secret.ts';
 import { parseInput } from '../../shared/validation.ts';
-import { recordAudit } from '../audit/audit.service.ts';
+import { recordAudit } from '../audit/index.ts';
 import { Tenant } from '../tenants/tenant.entity.ts';
-import { User } from '../users/user.entity.ts';
+import { User } from '../users/index.ts';
 import { SignInLink } from './session.entity.ts';
 import { memberWithinReach, openSession, type SessionTokens, sessionPrincipal } from './session.service.ts';
 

@@ -12,10 +12,9 @@ import { badInput, forbidden, notFound } from '../../shared/errors.ts';
 import { newId } from '../../shared/ids.ts';
 import type { Secret } from '../../shared/secret.ts';
 import { parseInput } from '../../shared/validation.ts';
-import { recordAudit } from '../audit/audit.service.ts';
-import { openSession, type SessionTokens, sessionPrincipal } from '../sessions/session.service.ts';
-import { User } from '../users/user.entity.ts';
-import { userInputShape } from '../users/user.service.ts';
+import { recordAudit } from '../audit/index.ts';
+import { openSession, type SessionTokens, sessionPrincipal } from '../sessions/index.ts';
+import { User, userInputShape } from '../users/index.ts';
 import { Tenant } from './tenant.entity.ts';
 
 const signUpInput = z.object({

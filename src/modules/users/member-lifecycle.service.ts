@@ -3,8 +3,8 @@ import { assertCan } from '../../auth/actions.ts';
 import type { LivenessScope, RequestScope } from '../../request/scope.ts';
 import { clientError, forbidden } from '../../shared/errors.ts';
 import { parseInput } from '../../shared/validation.ts';
-import { recordAudit } from '../audit/audit.service.ts';
-import { memberWithinReach, revokeSessionsOf } from '../sessions/session.service.ts';
+import { recordAudit } from '../audit/index.ts';
+import { memberWithinReach, revokeSessionsOf } from '../sessions/index.ts';
 import { USER_ROLES, User } from './user.entity.ts';
 
 /**
