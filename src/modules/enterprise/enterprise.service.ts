@@ -14,6 +14,7 @@ import { type MintedSignInLink, mintSignInLink } from '../sessions/index.ts';
 import { databaseRegion, Tenant } from '../tenants/index.ts';
 import { User, userInputShape } from '../users/index.ts';
 import { type BackupAccess, type BackupResult, backupTenant, type RestoreResult, restoreTenant } from './backup.service.ts';
+import { provisionTenantSchema } from './enterprise.store.ts';
 
 const createEnterpriseTenantInput = z.object({
   tenantName: z.string().trim().min(1).max(100),
@@ -51,19 +52,19 @@ export async function createEnterpriseTenant(
   await enterTenant(scope.em, tenantId);
   const tenant = scope.em.create(Tenant, { id: tenantId, name: tenantName, plan: 'ENTERPRISE', region: await databaseRegion(scope) });
   await scope.em.flush();
-  const [row] = await scope.em.execute<{ schema: string }[]>('select provision_tenant_schema(?) as schema', [tenantId]);
+  const schema = await provisionTenantSchema(scope.em, tenantId);
   const user = scope.em.create(User, { id: newId(), tenantId, email: owner.email, name: owner.name, role: 'OWNER' });
   recordAudit(scope, {
     tenantId,
     action: 'tenant.createEnterprise',
     targetType: 'Tenant',
     targetId: tenantId,
-    detail: { plan: 'ENTERPRISE', schema: row?.schema },
+    detail: { plan: 'ENTERPRISE', schema },
   });
   await scope.em.flush();
   const ownerSignInLink = await mintSignInLink(scope, user, tenantId);
   const ownerPrincipal = { kind: 'user', tenantId, userId: user.id, role: 'OWNER' } as const;
-  return { tenant, schema: row?.schema ?? '', ownerToken: await issueToken(ownerPrincipal), ownerSignInLink };
+  return { tenant, schema: schema ?? '', ownerToken: await issueToken(ownerPrincipal), ownerSignInLink };
 }
 
 type BackupScope = RequestScope & { region: Region; backups?: BackupAccess };
