@@ -1,5 +1,8 @@
 import { readFileSync } from 'node:fs';
-import { publicKeyFromPem, verifyAuditReport } from '../modules/audit/index.ts';
+// An offline verifier loads the verification code alone, not the audit module's face (which brings
+// the services, the ORM and the rest of the gateway): these two files import no service.
+import { publicKeyFromPem } from '../modules/audit/chain.ts';
+import { verifyAuditReport } from '../modules/audit/report.ts';
 
 /**
  * The offline verifier of an audit report: no database, no gateway, no secret.

@@ -1,6 +1,8 @@
 import { readFileSync } from 'node:fs';
-import { publicKeyFromPem } from '../modules/audit/index.ts';
-import { verifyDeletionCertificate } from '../modules/tenants/index.ts';
+// An offline verifier loads the verification code alone, not the modules' faces (which bring the
+// services, the ORM and the rest of the gateway): these two files import no service.
+import { publicKeyFromPem } from '../modules/audit/chain.ts';
+import { verifyDeletionCertificate } from '../modules/tenants/deletion-certificate.ts';
 
 /**
  * The offline verifier of a tenant deletion certificate: no database, no gateway, no secret.
