@@ -4,7 +4,7 @@ import ScopeAuthPlugin from '@pothos/plugin-scope-auth';
 import type { GraphQLObjectType, GraphQLSchema } from 'graphql';
 import { type Action, can } from './auth/actions.ts';
 import { tenantOf } from './auth/principal.ts';
-import { recordNodeMisses } from './modules/audit/node-probes.ts';
+import { recordNodeMisses } from './modules/audit/index.ts';
 import type { Context } from './request/context.ts';
 import { forbidden, unauthenticated } from './shared/errors.ts';
 import { decodeGlobalId, encodeGlobalId } from './shared/global-id.ts';

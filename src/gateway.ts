@@ -10,28 +10,37 @@ import { openOrm } from './db/orm.ts';
 import { DEFAULT_REGION, type Region, Regions } from './db/regions.ts';
 import { ormModel } from './entities.ts';
 import { type KeyProvider, KeyRotation, unconfiguredKeyProvider, VaultKeyProvider } from './keys/index.ts';
-import { credentialStartSecrets } from './modules/credentials/credential-delivery.ts';
-import { credentialKeyHolder } from './modules/credentials/credential-keys.ts';
-import { DocumentRegistry } from './modules/documents/document-registry.ts';
-import { GATEWAY_APP, gatewayManifest } from './modules/documents/gateway-app.ts';
-import { backupArchiveKeyHolder } from './modules/enterprise/backup.service.ts';
-import { type LiveLimits, LiveUpdates } from './modules/live/live-updates.ts';
-import { agentTokenStartSecret } from './modules/memory/agent-tokens.ts';
-import { MemoryChannel } from './modules/memory/memory-channel.ts';
-import { memoryEscrowHolder, memoryKeyHolder } from './modules/memory/memory-keys.ts';
-import { memoryMaintenanceJob } from './modules/memory/memory-maintenance.ts';
-import { sharingKeyHolder } from './modules/memory/sharing-keys.ts';
-import { IssuerKeys } from './modules/oidc/issuer-keys.ts';
-import { AccessGate } from './modules/policy/access-gate.ts';
-import { IsolationCanary } from './modules/policy/isolation-canary.ts';
-import { RateLimits } from './modules/policy/rate-limits.ts';
-import { type AgentRuntime, type AgentRuntimeOptions, startAgentRuntime } from './modules/provisioning/agent-runtime.ts';
-import type { ContainerRuntime } from './modules/provisioning/container-runtime.ts';
-import { type AllowedImage, ImageAllowList } from './modules/provisioning/image-allow-list.ts';
-import { taskHistoryRetentionJob } from './modules/retention/task-history.ts';
-import { type ErasureDeps, tenantErasureJob } from './modules/tenants/tenant-deletion.service.ts';
-import type { TenantDeletionSettings } from './modules/tenants/tenant-deletion-settings.ts';
-import { RegionalTenantPolicies, TenantPolicyWatcher, type TenantPolicyWatcherOptions } from './modules/tenants/tenant-policy-watcher.ts';
+import { credentialKeyHolder, credentialStartSecrets } from './modules/credentials/index.ts';
+import { DocumentRegistry, GATEWAY_APP, gatewayManifest } from './modules/documents/index.ts';
+import { backupArchiveKeyHolder } from './modules/enterprise/index.ts';
+import { type LiveLimits, LiveUpdates } from './modules/live/index.ts';
+import {
+  agentTokenStartSecret,
+  MemoryChannel,
+  memoryEscrowHolder,
+  memoryKeyHolder,
+  memoryMaintenanceJob,
+  sharingKeyHolder,
+} from './modules/memory/index.ts';
+import { IssuerKeys } from './modules/oidc/index.ts';
+import { AccessGate, IsolationCanary, RateLimits } from './modules/policy/index.ts';
+import {
+  type AgentRuntime,
+  type AgentRuntimeOptions,
+  type AllowedImage,
+  type ContainerRuntime,
+  ImageAllowList,
+  startAgentRuntime,
+} from './modules/provisioning/index.ts';
+import { taskHistoryRetentionJob } from './modules/retention/index.ts';
+import {
+  type ErasureDeps,
+  RegionalTenantPolicies,
+  type TenantDeletionSettings,
+  TenantPolicyWatcher,
+  type TenantPolicyWatcherOptions,
+  tenantErasureJob,
+} from './modules/tenants/index.ts';
 import type { TestingSwitches } from './request/context.ts';
 import { createServer, type PolicyOptions } from './server.ts';
 import type { Logger } from './shared/logger.ts';

@@ -4,23 +4,25 @@ import type { Redis } from 'ioredis';
 import type { GraphqlFetch } from './console/console-session.ts';
 import { useConsole } from './console/serve-console.ts';
 import { databaseBusyError } from './db/database-faults.ts';
-import { auditTrail, recordRefusedInput } from './modules/audit/audit-trail.ts';
-import { useAuditedRefusals } from './modules/audit/use-audited-refusals.ts';
-import { useClientAppMetrics } from './modules/documents/use-client-app-metrics.ts';
-import { GRAPHIQL_OPTIONS, renderBundledGraphiQL, useGraphiQLAssets } from './modules/graphiql/bundled-graphiql.ts';
-import type { LiveUpdates } from './modules/live/live-updates.ts';
-import { useLiveUpdates } from './modules/live/use-live-updates.ts';
-import { armor, DEFAULT_MAX_COST, DEFAULT_PAGE_SIZE } from './modules/policy/document-limits.ts';
-import type { RateLimits } from './modules/policy/rate-limits.ts';
-import { useCostLimit } from './modules/policy/use-cost-limit.ts';
-import { useInputSanitising } from './modules/policy/use-input-sanitising.ts';
-import { useOperatorEndpoints } from './modules/policy/use-operator-endpoints.ts';
-import { useRateLimit } from './modules/policy/use-rate-limit.ts';
-import { useRequestBodyLimit } from './modules/policy/use-request-body-limit.ts';
-import { useSchemaPrivacy } from './modules/policy/use-schema-privacy.ts';
-import { type TrustedDocumentLookup, useTrustedDocuments } from './modules/policy/use-trusted-documents.ts';
-import { useCommittedTenantPolicies } from './modules/tenants/tenant-policy-watcher.ts';
-import { useDeletionGrace } from './modules/tenants/use-deletion-grace.ts';
+import { auditTrail, recordRefusedInput, useAuditedRefusals } from './modules/audit/index.ts';
+import { useClientAppMetrics } from './modules/documents/index.ts';
+import { GRAPHIQL_OPTIONS, renderBundledGraphiQL, useGraphiQLAssets } from './modules/graphiql/index.ts';
+import { type LiveUpdates, useLiveUpdates } from './modules/live/index.ts';
+import {
+  armor,
+  DEFAULT_MAX_COST,
+  DEFAULT_PAGE_SIZE,
+  type RateLimits,
+  type TrustedDocumentLookup,
+  useCostLimit,
+  useInputSanitising,
+  useOperatorEndpoints,
+  useRateLimit,
+  useRequestBodyLimit,
+  useSchemaPrivacy,
+  useTrustedDocuments,
+} from './modules/policy/index.ts';
+import { useCommittedTenantPolicies, useDeletionGrace } from './modules/tenants/index.ts';
 import { principalOf } from './request/authenticate.ts';
 import { type ContextDeps, createContextFactory, type RequestContext } from './request/context.ts';
 import { useObservability } from './request/use-observability.ts';

@@ -1,7 +1,7 @@
 import { createSchema, createYoga } from 'graphql-yoga';
 import { describe, expect, test } from 'vitest';
-import { type InputRefusal, useInputSanitising } from '../src/modules/policy/use-input-sanitising.ts';
-import { escapeUnsafe, unsafeCharacterIn } from '../src/shared/safe-text.ts';
+import { useInputSanitising } from '../src/modules/policy/use-input-sanitising.ts';
+import { escapeUnsafe, type InputRefusal, unsafeCharacterIn } from '../src/shared/safe-text.ts';
 
 /** The plugin alone, on a bare yoga with a two-field schema: no database, no gateway. */
 function bareYoga() {

@@ -1,4 +1,6 @@
 import { readFileSync } from 'node:fs';
+// An offline verifier loads the verification code alone, not the audit module's face (which brings
+// the services, the ORM and the rest of the gateway): these two files import no service.
 import { publicKeyFromPem } from '../modules/audit/chain.ts';
 import { verifyAuditReport } from '../modules/audit/report.ts';
 

@@ -1,4 +1,6 @@
 import { readFileSync } from 'node:fs';
+// An offline verifier loads the verification code alone, not the modules' faces (which bring the
+// services, the ORM and the rest of the gateway): these two files import no service.
 import { publicKeyFromPem } from '../modules/audit/chain.ts';
 import { verifyDeletionCertificate } from '../modules/tenants/deletion-certificate.ts';
 

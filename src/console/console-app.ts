@@ -1,5 +1,5 @@
 import manifest from '../../console/src/gql/persisted-documents.json' with { type: 'json' };
-import { platformManifest } from '../modules/documents/gateway-app.ts';
+import { platformManifest } from '../modules/documents/index.ts';
 
 /**
  * The console's platform app: its own, not part of `fleetgate`, so a session the console opens is

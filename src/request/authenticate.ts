@@ -3,8 +3,8 @@ import { API_KEY_PREFIX, looksLikeApiKey, parseTenantSecret, secretMatches } fro
 import type { TokenIssuer } from '../auth/tokens.ts';
 import type { Regions } from '../db/regions.ts';
 import { forkForPrincipal } from '../db/request-scope.ts';
-import { ApiKey } from '../modules/api-keys/api-key.entity.ts';
-import { SupportGrant } from '../modules/support/support-grant.entity.ts';
+import { ApiKey } from '../modules/api-keys/index.ts';
+import { SupportGrant } from '../modules/support/index.ts';
 import { unauthenticated } from '../shared/errors.ts';
 import type { Logger } from '../shared/logger.ts';
 

@@ -135,3 +135,12 @@ export function withoutInternals(error: GraphQLError): GraphQLError {
   }
   return error;
 }
+
+/** The database's own refusals (raised by our functions, naming no row) become CONFLICT answers; anything else stays unexpected. */
+export function refusalAsConflict(functionName: string) {
+  return (error: unknown): never => {
+    const match = error instanceof Error ? new RegExp(`${functionName}: ([^\n]+)`).exec(error.message) : null;
+    if (match?.[1]) throw clientError('CONFLICT', `Refused: ${match[1].slice(0, 200)}`);
+    throw error;
+  };
+}

@@ -31,3 +31,12 @@ export function escapeUnsafeDeep(value: unknown): unknown {
   }
   return value;
 }
+
+/** Why one piece of input was refused: where it was (argument path, never the value) and what was wrong. */
+export interface InputRefusal {
+  /** The root field it was an argument of, as `Mutation.createAgent`; the root type alone for an unused variable. */
+  action: string;
+  /** The argument path, as `createAgent.input.name` or `$input.config.tags[2]`; client-chosen keys escaped and cut short. */
+  field: string;
+  reason: UnsafeCharacter | 'TOO_DEEP';
+}

@@ -1,5 +1,5 @@
 import { builder } from '../../builder.ts';
-import { keysetConnection } from '../common/connection.ts';
+import { keysetConnection } from '../common/index.ts';
 import { ApiKey } from './api-key.entity.ts';
 import { API_KEY_SCOPES, createApiKey, listApiKeys, loadApiKeys, revokeApiKey } from './api-key.service.ts';
 

@@ -8,7 +8,7 @@ import { clientError, forbidden, notFound } from '../../shared/errors.ts';
 import { isUuid, newId } from '../../shared/ids.ts';
 import type { Secret } from '../../shared/secret.ts';
 import { parseInput } from '../../shared/validation.ts';
-import { recordAudit } from '../audit/audit.service.ts';
+import { recordAudit } from '../audit/index.ts';
 import { ApiKey } from './api-key.entity.ts';
 
 export const API_KEY_SCOPES = ['AGENTS_READ', 'AGENTS_WRITE'] as const;

@@ -6,7 +6,7 @@ import { forkForPrincipal } from '../../db/request-scope.ts';
 import type { Context } from '../../request/context.ts';
 import { auditTargetOf, probeReasonOf } from '../../shared/errors.ts';
 import type { Logger } from '../../shared/logger.ts';
-import type { InputRefusal } from '../policy/use-input-sanitising.ts';
+import type { InputRefusal } from '../../shared/safe-text.ts';
 import { type AuditRecord, recordAudit } from './audit.service.ts';
 
 /**

@@ -1,8 +1,8 @@
 import type { DefaultConnectionArguments } from '@pothos/plugin-relay';
 import { builder } from '../../builder.ts';
 import type { PageArgs } from '../../db/pagination.ts';
-import { cursorConnection } from '../common/connection.ts';
-import type { Tenant } from '../tenants/tenant.entity.ts';
+import { cursorConnection } from '../common/index.ts';
+import type { Tenant } from '../tenants/index.ts';
 import { TenantRef } from '../tenants/tenant.schema.ts';
 import { type AuditReport, exportAuditReport, listAuditLog, setAuditRetention, verifyAuditLog } from './audit.service.ts';
 import { AUDIT_OUTCOMES, AuditEvent } from './audit-event.entity.ts';

@@ -1,6 +1,6 @@
 import { builder } from '../../builder.ts';
 import { badInput } from '../../shared/errors.ts';
-import { MAX_CONFIG_BYTES } from '../agents/agent.service.ts';
+import { MAX_CONFIG_BYTES } from '../agents/index.ts';
 
 builder.scalarType('DateTime', {
   description: 'An ISO 8601 timestamp in UTC.',

@@ -9,10 +9,11 @@ import type { Principal } from '../../auth/principal.ts';
 import { forkForOperator, forkForTenant, tenantSchemaName } from '../../db/request-scope.ts';
 import { TENANT_FILTER } from '../../db/tenant-filter.ts';
 import { aead, type KeyProvider, type WrappedKeyHolder } from '../../keys/index.ts';
-import { badInput, clientError, notFound } from '../../shared/errors.ts';
+import { badInput, notFound } from '../../shared/errors.ts';
 import { isUuid, UUID_PATTERN } from '../../shared/ids.ts';
 import type { Logger } from '../../shared/logger.ts';
 import { Tenant } from '../tenants/tenant.entity.ts';
+import * as store from './enterprise.store.ts';
 
 const FORMAT = 'fleetgate-backup-v1';
 /**
@@ -112,14 +113,11 @@ export async function backupTenant(deps: BackupDeps, principal: Principal, tenan
   await requireTenant(deps.orm, tenantId);
   const tables = await forkForTenant(deps.orm, tenantId).transactional(
     async (em) => {
-      const names = (await em.execute<{ t: string }[]>('select tenant_backup_tables() as t')).map((r) => r.t);
+      const names = await store.backupTables(em);
       if (names.some((name) => NEVER_BACKED_UP.includes(name))) throw new Error('backup refused: the table list names agent memory keys');
       const rows: Record<string, unknown[]> = {};
       for (const name of names) {
-        const result = await em.execute<{ row: unknown }[]>(`select to_jsonb(x) as row from ${quoteIdent(name)} x where x.tenant_id = ?`, [
-          tenantId,
-        ]);
-        rows[name] = result.map((r) => r.row);
+        rows[name] = await store.rowsOf(em, name, tenantId);
       }
       return rows;
     },
@@ -216,33 +214,10 @@ export async function restoreTenant(deps: BackupDeps, principal: Principal, inpu
   await requireTenant(deps.orm, archive.tenantId);
   const own = tenantSchemaName(archive.tenantId);
   const schema = into === 'SAME' ? own : `${own}_restore_${Date.parse(archive.createdAt).toString(36)}`;
-  const [result] = await forkForOperator(deps.orm)
-    .transactional((em) =>
-      em.execute<{ report: RestoreReport }[]>('select restore_tenant_rows(?, ?, ?::jsonb) as report', [
-        archive.tenantId,
-        schema,
-        JSON.stringify(tables),
-      ]),
-    )
-    .catch(refusalAsConflict('restore_tenant_rows'));
-  const memoryShredded = result?.report.memory_shredded ?? { agents: 0, entries: 0 };
+  const report = await forkForOperator(deps.orm).transactional((em) => store.restoreTenantRows(em, archive.tenantId, schema, tables));
+  const memoryShredded = report?.memory_shredded ?? { agents: 0, entries: 0 };
   deps.log.info({ tenantId: archive.tenantId, backupId, schema, memoryShredded, ignoredKeyRows }, 'tenant backup restored');
-  return { tenantId: archive.tenantId, schema, rows: result?.report.rows ?? {}, memoryShredded };
-}
-
-/** What restore_tenant_rows() answers (migrations/functions/backups.sql). */
-interface RestoreReport {
-  rows: Record<string, number>;
-  memory_shredded: { agents: number; entries: number };
-}
-
-/** The database's own refusals (raised by our functions, naming no row) become CONFLICT answers; anything else stays unexpected. */
-export function refusalAsConflict(functionName: string) {
-  return (error: unknown): never => {
-    const match = error instanceof Error ? new RegExp(`${functionName}: ([^\n]+)`).exec(error.message) : null;
-    if (match?.[1]) throw clientError('CONFLICT', `Refused: ${match[1].slice(0, 200)}`);
-    throw error;
-  };
+  return { tenantId: archive.tenantId, schema, rows: report?.rows ?? {}, memoryShredded };
 }
 
 function parseRestoreInput(input: unknown) {
@@ -285,8 +260,4 @@ export function openArchiveBody(
 
 function aadOf(tenantId: string, createdAt: string): Buffer {
   return Buffer.from(`${FORMAT}\n${tenantId}\n${createdAt}`);
-}
-
-function quoteIdent(name: string): string {
-  return `"${name.replace(/"/g, '""')}"`;
 }

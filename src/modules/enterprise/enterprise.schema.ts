@@ -1,10 +1,9 @@
 import { builder } from '../../builder.ts';
 import { inRegion, inTenantRegion } from '../../request/in-region.ts';
+import type { MintedSignInLink } from '../sessions/index.ts';
 import { SignInLinkPayload } from '../sessions/session.schema.ts';
-import type { MintedSignInLink } from '../sessions/sign-in-link.service.ts';
-import type { Tenant } from '../tenants/tenant.entity.ts';
+import { regionNamed, type Tenant } from '../tenants/index.ts';
 import { TenantRef } from '../tenants/tenant.schema.ts';
-import { regionNamed } from '../tenants/tenant.service.ts';
 import { type BackupResult, type RestoreResult, tenantOfBackup } from './backup.service.ts';
 import { backupTenantFromRequest, createEnterpriseTenant, restoreTenantFromRequest } from './enterprise.service.ts';
 import { upgradeTenantToEnterprise } from './upgrade.service.ts';

@@ -9,13 +9,12 @@ import { clientError } from '../../shared/errors.ts';
 import { newId } from '../../shared/ids.ts';
 import type { Secret } from '../../shared/secret.ts';
 import { parseInput } from '../../shared/validation.ts';
-import { recordAudit } from '../audit/audit.service.ts';
-import { type MintedSignInLink, mintSignInLink } from '../sessions/sign-in-link.service.ts';
-import { Tenant } from '../tenants/tenant.entity.ts';
-import { databaseRegion } from '../tenants/tenant.service.ts';
-import { User } from '../users/user.entity.ts';
-import { userInputShape } from '../users/user.service.ts';
+import { recordAudit } from '../audit/index.ts';
+import { type MintedSignInLink, mintSignInLink } from '../sessions/index.ts';
+import { databaseRegion, Tenant } from '../tenants/index.ts';
+import { User, userInputShape } from '../users/index.ts';
 import { type BackupAccess, type BackupResult, backupTenant, type RestoreResult, restoreTenant } from './backup.service.ts';
+import { provisionTenantSchema } from './enterprise.store.ts';
 
 const createEnterpriseTenantInput = z.object({
   tenantName: z.string().trim().min(1).max(100),
@@ -53,19 +52,19 @@ export async function createEnterpriseTenant(
   await enterTenant(scope.em, tenantId);
   const tenant = scope.em.create(Tenant, { id: tenantId, name: tenantName, plan: 'ENTERPRISE', region: await databaseRegion(scope) });
   await scope.em.flush();
-  const [row] = await scope.em.execute<{ schema: string }[]>('select provision_tenant_schema(?) as schema', [tenantId]);
+  const schema = await provisionTenantSchema(scope.em, tenantId);
   const user = scope.em.create(User, { id: newId(), tenantId, email: owner.email, name: owner.name, role: 'OWNER' });
   recordAudit(scope, {
     tenantId,
     action: 'tenant.createEnterprise',
     targetType: 'Tenant',
     targetId: tenantId,
-    detail: { plan: 'ENTERPRISE', schema: row?.schema },
+    detail: { plan: 'ENTERPRISE', schema },
   });
   await scope.em.flush();
   const ownerSignInLink = await mintSignInLink(scope, user, tenantId);
   const ownerPrincipal = { kind: 'user', tenantId, userId: user.id, role: 'OWNER' } as const;
-  return { tenant, schema: row?.schema ?? '', ownerToken: await issueToken(ownerPrincipal), ownerSignInLink };
+  return { tenant, schema: schema ?? '', ownerToken: await issueToken(ownerPrincipal), ownerSignInLink };
 }
 
 type BackupScope = RequestScope & { region: Region; backups?: BackupAccess };

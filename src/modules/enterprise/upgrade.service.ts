@@ -4,12 +4,11 @@ import { TENANT_FILTER } from '../../db/tenant-filter.ts';
 import type { RequestScope } from '../../request/scope.ts';
 import { notFound } from '../../shared/errors.ts';
 import { isUuid } from '../../shared/ids.ts';
-import { recordAudit } from '../audit/audit.service.ts';
-import { Tenant } from '../tenants/tenant.entity.ts';
-import { refusalAsConflict } from './backup.service.ts';
+import { recordAudit } from '../audit/index.ts';
+import { Tenant } from '../tenants/index.ts';
+import { type MoveReport, upgradeToEnterprise } from './enterprise.store.ts';
 
-/** Rows and checksum of one table, identical before and after the move (else nothing moved). */
-export type MoveReport = Record<string, { rows: number; md5: string }>;
+export type { MoveReport } from './enterprise.store.ts';
 
 /**
  * Upgrades a STANDARD tenant to ENTERPRISE in the caller's transaction: upgrade_tenant_to_enterprise()
@@ -25,10 +24,7 @@ export async function upgradeTenantToEnterprise(scope: RequestScope, tenantId: s
   assertCan(scope.principal, 'platform.enterprise.manage');
   const tenant = isUuid(tenantId) ? await scope.em.findOne(Tenant, { id: tenantId }, { filters: { [TENANT_FILTER]: false } }) : null;
   if (!tenant) throw notFound('Tenant');
-  const [row] = await scope.em
-    .execute<{ moved: MoveReport }[]>('select upgrade_tenant_to_enterprise(?) as moved', [tenantId])
-    .catch(refusalAsConflict('upgrade_tenant_to_enterprise'));
-  const moved = row?.moved ?? {};
+  const moved = await upgradeToEnterprise(scope.em, tenantId);
   await enterTenant(scope.em, tenantId);
   recordAudit(scope, {
     tenantId,

@@ -5,7 +5,8 @@ import type { TokenIssuer } from '../../auth/tokens.ts';
 import { forkForTenant } from '../../db/request-scope.ts';
 import type { RequestScope } from '../../request/scope.ts';
 import type { Secret } from '../../shared/secret.ts';
-import type { StartSecretSource } from '../credentials/start-secrets.ts';
+import type { StartSecretSource } from '../credentials/index.ts';
+import { nextTokenGeneration, revokeTokenGeneration } from './memory.store.ts';
 
 /** Agent tokens are short-lived: the agent renews its own before expiry (`renewAgentToken`). */
 export const AGENT_TOKEN_TTL_SECONDS = 15 * 60;
@@ -23,11 +24,7 @@ export async function mintAgentTokenIn(
   tokens: TokenIssuer,
   agent: { id: string; tenantId: string },
 ): Promise<Secret | undefined> {
-  const rows = await em.execute<{ token_generation: number }[]>(
-    'update agents set token_generation = token_generation + 1 where id = ? returning token_generation',
-    [agent.id],
-  );
-  const generation = rows[0]?.token_generation;
+  const generation = await nextTokenGeneration(em, agent.id);
   if (generation === undefined) return undefined;
   return tokens.issue({ kind: 'agent', tenantId: agent.tenantId, agentId: agent.id, generation }, `${AGENT_TOKEN_TTL_SECONDS}s`);
 }
@@ -59,7 +56,7 @@ export function agentTokenStartSecret(tokens: TokenIssuer): StartSecretSource {
  * tenant-bound transaction. Deleting the agent needs no call: the row, and with it the generation, is gone.
  */
 export async function revokeAgentTokens(em: EntityManager, agentId: string): Promise<void> {
-  await em.transactional((tx) => tx.execute('update agents set token_generation = token_generation + 1 where id = ?', [agentId]));
+  await em.transactional((tx) => revokeTokenGeneration(tx, agentId));
 }
 
 /**

@@ -5,9 +5,10 @@ import { findPage, type PageArgs } from '../../db/pagination.ts';
 import { badInput, notFound } from '../../shared/errors.ts';
 import { isUuid, newId } from '../../shared/ids.ts';
 import { parseInput } from '../../shared/validation.ts';
-import { recordAudit } from '../audit/audit.service.ts';
+import { recordAudit } from '../audit/index.ts';
 import { Handoff } from './memory.entity.ts';
 import { canonicalJson, type MemoryScope } from './memory.service.ts';
+import { agentExists, valueLimit } from './memory.store.ts';
 import { withSharingKey } from './sharing-keys.ts';
 
 const sendInput = z.object({ toAgentId: z.string().max(100), payload: z.string() });
@@ -36,13 +37,12 @@ export async function sendHandoff(scope: MemoryScope, input: unknown): Promise<H
   const self = scope.principal as AgentPrincipal;
   const { toAgentId, payload } = parseInput(sendInput, input);
   const json = canonicalJson(payload);
-  const [limit] = await scope.em.execute<{ memory_max_value_bytes: number }[]>('select memory_max_value_bytes from tenants');
+  const limit = await valueLimit(scope.em);
   const size = Buffer.byteLength(json, 'utf8');
-  if (limit && size > limit.memory_max_value_bytes) {
-    throw badInput(`payload is too large: ${size} bytes, this tenant allows at most ${limit.memory_max_value_bytes} bytes`, 'payload');
+  if (limit !== undefined && size > limit) {
+    throw badInput(`payload is too large: ${size} bytes, this tenant allows at most ${limit} bytes`, 'payload');
   }
-  const found = isUuid(toAgentId) ? await scope.em.execute('select 1 from agents where id = ?', [toAgentId]) : [];
-  if (found.length === 0) throw notFound('Agent', toAgentId);
+  if (!(isUuid(toAgentId) && (await agentExists(scope.em, toAgentId)))) throw notFound('Agent', toAgentId);
   if (toAgentId === self.agentId) throw badInput('An agent cannot hand off to itself', 'toAgentId');
   const id = newId();
   const sealedPayload = await withSharingKey(scope, self.tenantId, (key) => key.seal('handoff', id, json));

@@ -6,10 +6,9 @@ import { forkForRequest } from '../../db/request-scope.ts';
 import type { KeyProvider } from '../../keys/index.ts';
 import { isGraphQLError, unauthenticated } from '../../shared/errors.ts';
 import type { Logger } from '../../shared/logger.ts';
-import { recordOutsideRequest } from '../audit/audit-trail.ts';
-import type { AccessGate } from '../policy/access-gate.ts';
-import type { RateLimits } from '../policy/rate-limits.ts';
-import type { ChannelExtensions } from '../provisioning/agent-channel.ts';
+import { recordOutsideRequest } from '../audit/index.ts';
+import type { AccessGate, RateLimits } from '../policy/index.ts';
+import type { ChannelExtensions } from '../provisioning/index.ts';
 import { getMemory, type MemoryScope, putMemory } from './memory.service.ts';
 
 export interface MemoryChannelDeps {

@@ -1,5 +1,6 @@
 import type { MikroORM } from '@mikro-orm/postgresql';
 import { countBelowWith, type KeyProvider, type WrappedKeyHolder, wrappedKeyTableHolder } from '../../keys/index.ts';
+import { escrowBelow, rewrapEscrow } from './memory.store.ts';
 
 /**
  * Agent memory's per-agent data keys as a holder of wrapped keys, so KEK rotation rewraps them and
@@ -26,16 +27,11 @@ export function memoryEscrowHolder(orm: MikroORM, provider: KeyProvider): Wrappe
     name: 'memory_key_escrow',
     countBelow: countBelowWith(orm, 'memory_escrow_count_below_key_version'),
     async rewrapBelow(version, limit) {
-      const rows = await orm.em
-        .fork()
-        .execute<{ key_agent_id: string; key_wrapped: string }[]>('select * from memory_escrow_below_key_version(?, ?)', [version, limit]);
+      const rows = await escrowBelow(orm, version, limit);
       let rewrapped = 0;
       for (const row of rows) {
         const fresh = await provider.rewrapDataKey(row.key_wrapped);
-        const [done] = await orm.em
-          .fork()
-          .execute<{ replaced: boolean }[]>('select rewrap_memory_escrow(?, ?, ?) as replaced', [row.key_agent_id, row.key_wrapped, fresh]);
-        if (done?.replaced) rewrapped++;
+        if (await rewrapEscrow(orm, row.key_agent_id, row.key_wrapped, fresh)) rewrapped++;
       }
       return rewrapped;
     },

@@ -2,6 +2,7 @@ import type { MikroORM } from '@mikro-orm/postgresql';
 import { forkForOperator, forkForTenant } from '../../db/request-scope.ts';
 import type { Logger } from '../../shared/logger.ts';
 import { PeriodicJob } from '../../shared/periodic-job.ts';
+import { expireAndPurge, maintenanceTenants } from './memory.store.ts';
 
 export interface MaintenanceResult {
   tenants: number;
@@ -20,25 +21,11 @@ export interface MaintenanceResult {
  * can move the clock.
  */
 export async function runMemoryMaintenance(orm: MikroORM, now: Date = new Date(), log?: Logger): Promise<MaintenanceResult> {
-  const due = await forkForOperator(orm).transactional((tx) =>
-    tx.execute<{ tenant_id: string }[]>('select tenant_id from memory_maintenance_tenants(?)', [now]),
-  );
+  const due = await forkForOperator(orm).transactional((tx) => maintenanceTenants(tx, now));
   const result: MaintenanceResult = { tenants: due.length, failedTenants: 0, expiredEntries: 0, purgedAgents: 0, purgedEntries: 0 };
-  for (const { tenant_id: tenantId } of due) {
+  for (const tenantId of due) {
     try {
-      const done = await forkForTenant(orm, tenantId).transactional(async (tx) => {
-        const expired = await tx.execute('delete from agent_memory where expires_at <= ?', [now], 'run');
-        const purges = await tx.execute<{ agent_id: string }[]>('delete from memory_purges where purge_after <= ? returning agent_id', [
-          now,
-        ]);
-        const agents = purges.map((row) => row.agent_id);
-        const purged = agents.length > 0 ? await tx.execute('delete from agent_memory where agent_id in (?)', [agents], 'run') : undefined;
-        return {
-          expiredEntries: Number((expired as { affectedRows?: number }).affectedRows ?? 0),
-          purgedAgents: agents.length,
-          purgedEntries: Number((purged as { affectedRows?: number } | undefined)?.affectedRows ?? 0),
-        };
-      });
+      const done = await forkForTenant(orm, tenantId).transactional((tx) => expireAndPurge(tx, now));
       result.expiredEntries += done.expiredEntries;
       result.purgedAgents += done.purgedAgents;
       result.purgedEntries += done.purgedEntries;

@@ -3,7 +3,7 @@ import { builder } from '../../builder.ts';
 import { inTenantRegion } from '../../request/in-region.ts';
 import { encodeGlobalId } from '../../shared/global-id.ts';
 import { AgentRef } from '../agents/agent.schema.ts';
-import { keysetConnection } from '../common/connection.ts';
+import { keysetConnection } from '../common/index.ts';
 import { TenantRef } from '../tenants/tenant.schema.ts';
 import { renewAgentToken } from './agent-tokens.ts';
 import { type HandoffView, handoffInbox, sendHandoff } from './handoff.service.ts';

@@ -6,13 +6,13 @@ import { agentRequestEntry } from '../../db/request-scope.ts';
 import { AGENT_FILTER } from '../../db/tenant-filter.ts';
 import { type KeyProvider, KeyProviderUnavailableError } from '../../keys/index.ts';
 import type { RequestScope } from '../../request/scope.ts';
-import { badInput, clientError, notFound, unauthenticated } from '../../shared/errors.ts';
+import { badInput, clientError, notFound } from '../../shared/errors.ts';
 import { isUuid, newId } from '../../shared/ids.ts';
 import { parseInput } from '../../shared/validation.ts';
-import { recordAudit } from '../audit/audit.service.ts';
-import type { Tenant } from '../tenants/tenant.entity.ts';
-import { changeTenant } from '../tenants/tenant-lifecycle.service.ts';
+import { recordAudit } from '../audit/index.ts';
+import { changeTenant, type Tenant } from '../tenants/index.ts';
 import { MemoryEntry, MemoryKey, MemoryPurge } from './memory.entity.ts';
+import * as store from './memory.store.ts';
 import { aadOf, openValue, sealValue } from './memory-crypto.ts';
 
 /** What memory services need beyond a request: the key provider wrapping the agents' data keys. */
@@ -75,11 +75,7 @@ export async function putMemory(scope: MemoryScope, input: unknown): Promise<Mem
   const fields = parseInput(putInput, input);
   const json = canonicalJson(fields.value);
   const size = Buffer.byteLength(json, 'utf8');
-  const settings = await liveRow<{ max_value_bytes: number; wrapped_key: string | null; key_id: string | null }>(
-    scope,
-    'select * from agent_memory_write_context(?, ?, ?, ?)',
-    agentRequestEntry(self),
-  );
+  const settings = await store.writeContext(scope.em, agentRequestEntry(self));
   if (!settings) throw new Error('tenant settings unreadable');
   const limit = settings.max_value_bytes;
   if (size > limit) throw badInput(`value is too large: ${size} bytes, this tenant allows at most ${limit} bytes per entry`, 'value');
@@ -91,11 +87,16 @@ export async function putMemory(scope: MemoryScope, input: unknown): Promise<Mem
   );
   const now = new Date();
   const tags = [...new Set(fields.tags)];
-  const saved = await liveRow<{ id: string; created_ms: number }>(
-    scope,
-    'select * from agent_memory_upsert(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)',
-    [...agentRequestEntry(self), newId(), fields.key, JSON.stringify(tags), ciphertext, key.keyId, size, fields.expiresAt, now],
-  );
+  const saved = await store.upsertEntry(scope.em, agentRequestEntry(self), {
+    id: newId(),
+    key: fields.key,
+    tags,
+    ciphertext,
+    keyId: key.keyId,
+    size,
+    expiresAt: fields.expiresAt,
+    now,
+  });
   if (!saved) throw new Error('memory entry not written');
   return {
     id: saved.id,
@@ -111,17 +112,6 @@ export async function putMemory(scope: MemoryScope, input: unknown): Promise<Mem
 }
 
 /**
- * The row of an agent memory function (migrations/functions/memory.sql), which enters the agent's request itself: undefined when it
- * returned none, UNAUTHENTICATED when the token is no longer live (its agent was stopped, restarted
- * or deleted since it was minted).
- */
-async function liveRow<T>(scope: MemoryScope, sql: string, params: unknown[]): Promise<T | undefined> {
-  const [row] = await scope.em.execute<(T & { live: boolean })[]>(sql, params);
-  if (row && !row.live) throw unauthenticated();
-  return row;
-}
-
-/**
  * The calling agent's entry, or null when there is none, it expired, or it was sealed under a key
  * since destroyed (a write that raced a wipe). One statement (agent_memory_entry, migrations/functions/memory.sql)
  * that enters the agent's request itself and reads the entry with the wrapped data key it was sealed
@@ -132,15 +122,7 @@ export async function getMemory(scope: MemoryScope, key: string): Promise<Memory
   assertCan(scope.principal, 'agent.self.memory');
   const self = selfOf(scope);
   const { key: valid } = parseInput(keyInput, { key });
-  const row = await liveRow<{
-    id: string;
-    tags: string[];
-    ciphertext: Buffer;
-    expires_ms: number | null;
-    created_ms: number;
-    updated_ms: number;
-    wrapped_key: string;
-  }>(scope, 'select * from agent_memory_entry(?, ?, ?, ?, ?)', [...agentRequestEntry(self), valid]);
+  const row = await store.memoryEntry(scope.em, agentRequestEntry(self), valid);
   if (!row) return null;
   const aad = aadOf(self.tenantId, self.agentId, valid);
   const value = await withUnwrapped(scope, row.wrapped_key, (dataKey) => openOrRefuse(dataKey, aad, Buffer.from(row.ciphertext)));
@@ -244,11 +226,10 @@ export async function pendingMemoryPurges(scope: RequestScope): Promise<PendingP
   assertCan(scope.principal, 'memory.manage');
   const purges = await scope.em.find(MemoryPurge, {}, { orderBy: { purgeAfter: 'asc' }, limit: 1000 });
   if (purges.length === 0) return [];
-  const counts = await scope.em.execute<{ agent_id: string; entries: number }[]>(
-    'select agent_id, count(*)::int as entries from agent_memory where agent_id in (?) group by agent_id',
-    [purges.map((purge) => purge.agentId)],
+  const byAgent = await store.entryCounts(
+    scope.em,
+    purges.map((purge) => purge.agentId),
   );
-  const byAgent = new Map(counts.map((row) => [row.agent_id, row.entries]));
   return purges.map((purge) => ({
     agentId: purge.agentId,
     deletedAt: purge.deletedAt,
@@ -266,13 +247,11 @@ const retentionInput = z.object({ days: z.number().int().min(1).max(3650) });
 export async function setMemoryRetention(scope: RequestScope, input: unknown): Promise<number> {
   assertCan(scope.principal, 'memory.retention');
   const { days } = parseInput(retentionInput, input);
-  const [previous] = await scope.em.execute<{ memory_retention_days: number }[]>('select memory_retention_days from tenants');
-  await scope.em.execute('update tenants set memory_retention_days = ?', [days]);
-  await scope.em.execute('update memory_purges set purge_after = deleted_at + make_interval(days => ?)', [days]);
+  const previous = await store.setRetentionDays(scope.em, days);
   recordAudit(scope, {
     action: 'memory.retention.set',
     targetType: 'Tenant',
-    detail: { days, previous: previous?.memory_retention_days ?? null },
+    detail: { days, previous },
   });
   await scope.em.flush();
   return days;
@@ -307,8 +286,7 @@ export function setMemoryValueLimit(scope: RequestScope, tenantId: string, input
 
 /** Another tenant's agent and a missing one give the same NOT_FOUND. */
 export async function assertAgentInTenant(scope: RequestScope, agentId: string): Promise<void> {
-  const rows = isUuid(agentId) ? await scope.em.execute('select 1 from agents where id = ?', [agentId]) : [];
-  if (rows.length === 0) throw notFound('Agent', agentId);
+  if (!(isUuid(agentId) && (await store.agentExists(scope.em, agentId)))) throw notFound('Agent', agentId);
 }
 
 /**
@@ -355,11 +333,7 @@ async function readSealedEach(
 async function createDataKey(scope: MemoryScope, agent: AgentPrincipal): Promise<{ wrapped: string; keyId: string }> {
   const fresh = await withProvider(() => scope.keys.provider.generateDataKey());
   fresh.plaintext.fill(0);
-  const row = await liveRow<{ wrapped_key: string; key_id: string }>(scope, 'select * from agent_memory_create_key(?, ?, ?, ?, ?, ?)', [
-    ...agentRequestEntry(agent),
-    scope.keys.provider.kind,
-    fresh.wrapped,
-  ]);
+  const row = await store.createKey(scope.em, agentRequestEntry(agent), scope.keys.provider.kind, fresh.wrapped);
   if (!row) throw keyGone();
   return { wrapped: row.wrapped_key, keyId: row.key_id };
 }

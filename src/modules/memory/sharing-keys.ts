@@ -2,6 +2,7 @@ import type { MikroORM } from '@mikro-orm/postgresql';
 import { type KeyProvider, type WrappedKeyHolder, wrappedKeyTableHolder } from '../../keys/index.ts';
 import { clientError } from '../../shared/errors.ts';
 import { type MemoryScope, withProvider } from './memory.service.ts';
+import { insertSharingKey, sharingKey } from './memory.store.ts';
 import { openValue, sealValue } from './memory-crypto.ts';
 
 /** Names shared data in the key provider's SERVICE_UNAVAILABLE answer. */
@@ -47,20 +48,14 @@ export async function withSharingKey<T>(
 }
 
 async function storedKey(scope: MemoryScope, tenantId: string): Promise<string | undefined> {
-  const [row] = await scope.em.execute<{ wrapped_key: string }[]>('select wrapped_key from tenant_sharing_keys where tenant_id = ?', [
-    tenantId,
-  ]);
-  return row?.wrapped_key;
+  return sharingKey(scope.em, tenantId);
 }
 
 /** A concurrent first use of the same tenant loses the insert race and uses the winner's key. */
 async function createKey(scope: MemoryScope, tenantId: string): Promise<string> {
   const fresh = await withProvider(() => scope.keys.provider.generateDataKey(), SHARED);
   fresh.plaintext.fill(0);
-  await scope.em.execute(
-    'insert into tenant_sharing_keys (tenant_id, provider, wrapped_key) values (?, ?, ?) on conflict (tenant_id) do nothing',
-    [tenantId, scope.keys.provider.kind, fresh.wrapped],
-  );
+  await insertSharingKey(scope.em, tenantId, scope.keys.provider.kind, fresh.wrapped);
   const stored = await storedKey(scope, tenantId);
   if (!stored) throw new Error('tenant sharing key not stored');
   return stored;

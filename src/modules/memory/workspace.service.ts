@@ -8,7 +8,7 @@ import type { RequestScope } from '../../request/scope.ts';
 import { clientError, forbidden, notFound } from '../../shared/errors.ts';
 import { isUuid, newId } from '../../shared/ids.ts';
 import { parseInput } from '../../shared/validation.ts';
-import { recordAudit } from '../audit/audit.service.ts';
+import { recordAudit } from '../audit/index.ts';
 import { GRANT_MODES, WorkspaceFile, WorkspaceFileGrant } from './memory.entity.ts';
 import { assertAgentInTenant, type MemoryScope } from './memory.service.ts';
 import { withSharingKey } from './sharing-keys.ts';

@@ -1,9 +1,9 @@
 import { builder } from '../../builder.ts';
 import { inRegion } from '../../request/in-region.ts';
-import { sessionClientAppOf } from '../policy/use-trusted-documents.ts';
+import { sessionClientAppOf } from '../policy/index.ts';
 import { SessionPayload, signedIn } from '../sessions/session.schema.ts';
+import { regionNamed } from '../tenants/index.ts';
 import { TenantRef } from '../tenants/tenant.schema.ts';
-import { regionNamed } from '../tenants/tenant.service.ts';
 import {
   deleteOidcConnection,
   deletePlatformOidcConnection,

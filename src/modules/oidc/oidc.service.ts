@@ -1,4 +1,3 @@
-import { createHash } from 'node:crypto';
 import { type EntityManager, TransactionPropagation, UniqueConstraintViolationException } from '@mikro-orm/postgresql';
 import type { JWTPayload } from 'jose';
 import { z } from 'zod';
@@ -11,11 +10,15 @@ import { badInput, clientError, forbidden, notFound, unauthenticated } from '../
 import { encodeGlobalId } from '../../shared/global-id.ts';
 import { isUuid, newId } from '../../shared/ids.ts';
 import { parseInput } from '../../shared/validation.ts';
-import { recordAudit } from '../audit/audit.service.ts';
-import { openSession, type SessionTokens, sessionPrincipal } from '../sessions/session.service.ts';
-import { User } from '../users/user.entity.ts';
+import { recordAudit } from '../audit/index.ts';
+import { openSession, type SessionTokens, sessionPrincipal } from '../sessions/index.ts';
+import { User } from '../users/index.ts';
 import type { IssuerKeys } from './issuer-keys.ts';
+import type { ConnectionRow, PlatformOidcConnection } from './oidc.store.ts';
+import * as store from './oidc.store.ts';
 import { JIT_ROLES, type MappedRole, OidcConnection } from './oidc-connection.entity.ts';
+
+export type { PlatformOidcConnection } from './oidc.store.ts';
 
 const DOMAIN = z
   .string()
@@ -93,23 +96,9 @@ export async function deleteOidcConnection(scope: RequestScope, id: string): Pro
   return id;
 }
 
-interface PlatformConnectionRow {
-  id: string;
-  client_id: string;
-  allowed_domains: string[];
-}
-
 interface Candidate {
   region: Region;
-  connection: {
-    id: string;
-    tenant_id: string;
-    client_id: string;
-    allowed_domains: string[];
-    role_claim: string | null;
-    role_mapping: Record<string, MappedRole>;
-    jit_role: MappedRole | null;
-  };
+  connection: ConnectionRow;
 }
 
 export interface OidcSignInDeps {
@@ -142,18 +131,9 @@ export async function signInWithOidc(
 ): Promise<SessionTokens> {
   const claimed = deps.oidc.claimed(input.idToken);
   if (!claimed) throw unauthenticated();
-  const audiences = [claimed.issuer, JSON.stringify(claimed.audiences)];
   const found = await Promise.all(
     deps.regions.all.map(async (region) => {
-      const em = region.orm.em.fork();
-      const tenants = await em.execute<Candidate['connection'][]>(
-        'select * from oidc_connections_of(?, array(select jsonb_array_elements_text(?::jsonb)))',
-        audiences,
-      );
-      const platform = await em.execute<PlatformConnectionRow[]>(
-        'select * from platform_oidc_connections_of(?, array(select jsonb_array_elements_text(?::jsonb)))',
-        audiences,
-      );
+      const { tenants, platform } = await store.connectionsFor(region.orm.em.fork(), claimed.issuer, claimed.audiences);
       return { region, tenants, platform };
     }),
   );
@@ -174,10 +154,8 @@ export async function signInWithOidc(
     for (const connection of tenants.filter(accepts)) accepting.push({ region, connection });
     // A platform connection admits the person to the standard tenants where it is already a member.
     for (const connection of platform.filter(accepts)) {
-      const members = await region.orm.em
-        .fork()
-        .execute<{ tenant_id: string }[]>('select platform_oidc_member_tenants(?, ?, ?) as tenant_id', [claimed.issuer, claims.sub, email]);
-      for (const { tenant_id } of members) {
+      const members = await store.platformMemberTenants(region.orm.em.fork(), claimed.issuer, claims.sub, email);
+      for (const tenant_id of members) {
         accepting.push({ region, connection: { ...connection, tenant_id, role_claim: null, role_mapping: {}, jit_role: null } });
       }
     }
@@ -215,12 +193,8 @@ async function admits(candidate: Candidate, issuer: string, claims: JWTPayload, 
   const { connection } = candidate;
   return forkForTenant(candidate.region.orm, connection.tenant_id).transactional(
     async (em) => {
-      const [row] = await em.execute<{ known: boolean }[]>(
-        `select exists (select 1 from oidc_identities where tenant_id = ? and issuer = ? and subject = ?)
-             or exists (select 1 from users where tenant_id = ? and email = ?) as known`,
-        [connection.tenant_id, issuer, claims.sub, connection.tenant_id, email ?? ''],
-      );
-      return row?.known === true || connection.jit_role !== null;
+      const known = await store.knowsPerson(em, connection.tenant_id, issuer, claims.sub, email ?? '');
+      return known || connection.jit_role !== null;
     },
     // Its own transaction, so the tenant's settings never outlive it inside the caller's.
     { propagation: TransactionPropagation.REQUIRES_NEW },
@@ -234,22 +208,13 @@ async function openOidcSession(
   signIn: { idToken: string; issuer: string; claims: JWTPayload; email: string; deviceLabel?: string | null; clientApp?: string | null },
 ): Promise<SessionTokens | undefined> {
   const { issuer, claims, email } = signIn;
-  await em.execute('delete from oidc_token_uses where tenant_id = ? and expires_at < now()', [connection.tenant_id]);
-  const firstUse = await em.execute<{ first: boolean }[]>(
-    `insert into oidc_token_uses (tenant_id, token_hash, expires_at) values (?, ?, to_timestamp(?))
-     on conflict do nothing returning true as first`,
-    [connection.tenant_id, createHash('sha256').update(signIn.idToken).digest(), claims.exp ?? 0],
-  );
-  if (firstUse.length === 0) {
+  if (!(await store.firstUseOf(em, connection.tenant_id, signIn.idToken, claims.exp ?? 0))) {
     deps.log.info({ tenantId: connection.tenant_id }, 'ID token replayed: refused');
     return undefined;
   }
-  const [identity] = await em.execute<{ user_id: string }[]>(
-    'select user_id from oidc_identities where tenant_id = ? and issuer = ? and subject = ?',
-    [connection.tenant_id, issuer, claims.sub],
-  );
+  const linked = await store.linkedUser(em, connection.tenant_id, issuer, claims.sub);
   const mapped = mappedRole(connection, claims);
-  let user = identity ? await em.findOne(User, { id: identity.user_id }) : await em.findOne(User, { email });
+  let user = linked ? await em.findOne(User, { id: linked }) : await em.findOne(User, { email });
   const joined = !user;
   if (!user) {
     if (!connection.jit_role) return undefined;
@@ -263,12 +228,7 @@ async function openOidcSession(
     await em.refresh(user);
   }
   if (user.status !== 'ACTIVE') return undefined;
-  await em.execute('insert into oidc_identities (tenant_id, issuer, subject, user_id) values (?, ?, ?, ?) on conflict do nothing', [
-    connection.tenant_id,
-    issuer,
-    claims.sub,
-    user.id,
-  ]);
+  await store.linkIdentity(em, connection.tenant_id, issuer, claims.sub, user.id);
   const tokens = await openSession(em, deps.tokens, user, { method: 'OIDC', deviceLabel: signIn.deviceLabel, clientApp: signIn.clientApp });
   const scope = { em, principal: sessionPrincipal(user, tokens.session), requestId: deps.requestId, log: deps.log };
   recordAudit(scope, {
@@ -299,17 +259,6 @@ const platformConnectionInput = z.object({
     .max(50),
 });
 
-/** A platform connection as operators see it. */
-export interface PlatformOidcConnection {
-  id: string;
-  issuer: string;
-  clientId: string;
-  allowedDomains: string[];
-  createdAt: Date;
-}
-
-const PLATFORM_COLUMNS = 'id, issuer, client_id as "clientId", allowed_domains as "allowedDomains", created_at as "createdAt"';
-
 /**
  * Operators register the platform's own identity provider for the standard tier (in the request's
  * region): a verified email of its allowed domains (or any, with '*') signs its owner in to the
@@ -324,11 +273,11 @@ export async function registerPlatformOidcConnection(
   const parsed = parseInput(platformConnectionInput, input);
   if (!keys.acceptsIssuer(parsed.issuer)) throw badInput('The issuer must be an https URL without query or fragment', 'issuer');
   try {
-    const [row] = await scope.em.execute<PlatformOidcConnection[]>(
-      `insert into platform_oidc_connections (id, issuer, client_id, allowed_domains)
-       values (?, ?, ?, array(select jsonb_array_elements_text(?::jsonb))) returning ${PLATFORM_COLUMNS}`,
-      [newId(), parsed.issuer, parsed.clientId, JSON.stringify([...new Set(parsed.allowedDomains)])],
-    );
+    const row = await store.insertPlatformConnection(scope.em, {
+      issuer: parsed.issuer,
+      clientId: parsed.clientId,
+      allowedDomains: [...new Set(parsed.allowedDomains)],
+    });
     if (!row) throw new Error('insert returned no row');
     scope.log.info({ connectionId: row.id, issuer: row.issuer }, 'platform OpenID connection registered');
     return row;
@@ -341,15 +290,13 @@ export async function registerPlatformOidcConnection(
 
 export function listPlatformOidcConnections(scope: RequestScope): Promise<PlatformOidcConnection[]> {
   assertCan(scope.principal, 'platform.tenants.read');
-  return scope.em.execute<PlatformOidcConnection[]>(`select ${PLATFORM_COLUMNS} from platform_oidc_connections order by id`);
+  return store.platformConnections(scope.em);
 }
 
 export async function deletePlatformOidcConnection(scope: RequestScope, id: string): Promise<string> {
   assertCan(scope.principal, 'platform.tenants.manage');
-  const deleted = isUuid(id)
-    ? await scope.em.execute<{ id: string }[]>('delete from platform_oidc_connections where id = ? returning id', [id])
-    : [];
-  if (deleted.length === 0) throw notFound('PlatformOidcConnection', id);
+  const deleted = isUuid(id) && (await store.deletePlatformConnection(scope.em, id));
+  if (!deleted) throw notFound('PlatformOidcConnection', id);
   scope.log.info({ connectionId: id }, 'platform OpenID connection deleted');
   return id;
 }

@@ -8,15 +8,11 @@ import manifest from '../../generated/operations/persisted-documents.json' with 
 import { encodeGlobalId } from '../../shared/global-id.ts';
 import type { Logger } from '../../shared/logger.ts';
 import type { Metrics } from '../../shared/metrics.ts';
-import { Agent } from '../agents/agent.entity.ts';
-import { createAgent } from '../agents/agent.service.ts';
-import { recordAudit } from '../audit/audit.service.ts';
-import type { ContainerRuntime } from '../provisioning/container-runtime.ts';
-import { ImageAllowList } from '../provisioning/image-allow-list.ts';
-import { loadAgent } from '../provisioning/provisioner.service.ts';
-import { Tenant } from '../tenants/tenant.entity.ts';
-import { signUp } from '../tenants/tenant.service.ts';
-import { User } from '../users/user.entity.ts';
+import { Agent, createAgent } from '../agents/index.ts';
+import { recordAudit } from '../audit/index.ts';
+import { type ContainerRuntime, ImageAllowList, loadAgent } from '../provisioning/index.ts';
+import { signUp, Tenant } from '../tenants/index.ts';
+import { User } from '../users/index.ts';
 import type { AccessGate } from './access-gate.ts';
 
 const CANARY_A = '__canary-a';

@@ -6,8 +6,8 @@ import type { Principal } from '../../auth/principal.ts';
 import { clientError } from '../../shared/errors.ts';
 import type { Logger } from '../../shared/logger.ts';
 import type { Metrics } from '../../shared/metrics.ts';
-import { recordDeniedAttempt } from '../audit/audit-trail.ts';
-import type { TenantPolicies } from '../tenants/tenant-policy-watcher.ts';
+import { recordDeniedAttempt } from '../audit/index.ts';
+import type { TenantPolicies } from '../tenants/index.ts';
 
 export interface RateLimitOptions {
   /** Operations per minute per tenant, unless the tenant has its own limit (set by operators). */

@@ -2,16 +2,7 @@ import type { DirectiveNode, DocumentNode, ExecutionArgs, FieldNode, GraphQLErro
 import type { Plugin } from 'graphql-yoga';
 import type { Context } from '../../request/context.ts';
 import { badInput, clientError } from '../../shared/errors.ts';
-import { escapeUnsafe, type UnsafeCharacter, unsafeCharacterIn } from '../../shared/safe-text.ts';
-
-/** Why one piece of input was refused: where it was (argument path, never the value) and what was wrong. */
-export interface InputRefusal {
-  /** The root field it was an argument of, as `Mutation.createAgent`; the root type alone for an unused variable. */
-  action: string;
-  /** The argument path, as `createAgent.input.name` or `$input.config.tags[2]`; client-chosen keys escaped and cut short. */
-  field: string;
-  reason: UnsafeCharacter | 'TOO_DEEP';
-}
+import { escapeUnsafe, type InputRefusal, unsafeCharacterIn } from '../../shared/safe-text.ts';
 
 export interface InputSanitisingOptions {
   /** Longest document (`query` text) in characters, refused before it is parsed; tokens are counted while parsing (graphql-armor). */

@@ -1,5 +1,5 @@
 import { builder } from '../../builder.ts';
-import type { Tenant } from '../tenants/tenant.entity.ts';
+import type { Tenant } from '../tenants/index.ts';
 import { TenantRef } from '../tenants/tenant.schema.ts';
 import { setTaskRetention } from './retention.service.ts';
 

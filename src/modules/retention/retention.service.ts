@@ -3,8 +3,8 @@ import { assertCan } from '../../auth/actions.ts';
 import type { RequestScope } from '../../request/scope.ts';
 import { notFound } from '../../shared/errors.ts';
 import { parseInput } from '../../shared/validation.ts';
-import { recordAudit } from '../audit/audit.service.ts';
-import { Tenant } from '../tenants/tenant.entity.ts';
+import { recordAudit } from '../audit/index.ts';
+import { Tenant } from '../tenants/index.ts';
 
 export const TASK_RETENTION_DAYS = { min: 1, max: 3650, default: 90 } as const;
 

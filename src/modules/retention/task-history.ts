@@ -3,7 +3,8 @@ import { forkForOperator, forkForTenant } from '../../db/request-scope.ts';
 import { newId } from '../../shared/ids.ts';
 import type { Logger } from '../../shared/logger.ts';
 import { PeriodicJob } from '../../shared/periodic-job.ts';
-import { AuditEvent } from '../audit/audit-event.entity.ts';
+import { AuditEvent } from '../audit/index.ts';
+import { purgeTaskHistory, taskHistoryTenants } from './retention.store.ts';
 
 export interface TaskHistoryDeps {
   orm: MikroORM;
@@ -43,11 +44,7 @@ export async function applyTaskHistoryRetention(
 
 function purgeBatch(deps: TaskHistoryDeps, tenantId: string, batch: number): Promise<number> {
   return forkForTenant(deps.orm, tenantId).transactional(async (em) => {
-    const [row] = await em.execute<{ deleted: number; days: number }[]>(
-      'select purge_task_history(?::uuid, ?)::int as deleted, (select task_retention_days from tenants where id = ?::uuid) as days',
-      [tenantId, batch, tenantId],
-    );
-    const deleted = Number(row?.deleted ?? 0);
+    const { deleted, days } = await purgeTaskHistory(em, tenantId, batch);
     if (deleted > 0) {
       em.create(AuditEvent, {
         id: newId(),
@@ -59,7 +56,7 @@ function purgeBatch(deps: TaskHistoryDeps, tenantId: string, batch: number): Pro
         targetId: tenantId,
         outcome: 'SUCCESS',
         requestId: null,
-        detail: { deleted, retentionDays: row?.days ?? null },
+        detail: { deleted, retentionDays: days },
       });
       await em.flush();
     }
@@ -73,11 +70,9 @@ function purgeBatch(deps: TaskHistoryDeps, tenantId: string, batch: number): Pro
  * logged and does not stop the others.
  */
 export async function runTaskHistoryRetention(deps: TaskHistoryDeps): Promise<TaskHistoryOutcome[]> {
-  const due = await forkForOperator(deps.orm).transactional((em) =>
-    em.execute<{ tenant_id: string }[]>('select tenant_id from task_history_tenants()'),
-  );
+  const due = await forkForOperator(deps.orm).transactional((em) => taskHistoryTenants(em));
   const outcomes: TaskHistoryOutcome[] = [];
-  for (const { tenant_id: tenantId } of due) {
+  for (const tenantId of due) {
     try {
       outcomes.push(await applyTaskHistoryRetention(deps, tenantId));
     } catch (error) {

@@ -1,7 +1,7 @@
 import type { Principal } from '../../auth/principal.ts';
 import { builder } from '../../builder.ts';
-import { keysetConnection } from '../common/connection.ts';
-import { sessionClientAppOf } from '../policy/use-trusted-documents.ts';
+import { keysetConnection } from '../common/index.ts';
+import { sessionClientAppOf } from '../policy/index.ts';
 import { UserRef } from '../users/user.schema.ts';
 import { SESSION_METHODS, UserSession } from './session.entity.ts';
 import {

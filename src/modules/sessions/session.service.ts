@@ -11,9 +11,10 @@ import type { LivenessScope, RequestScope } from '../../request/scope.ts';
 import { forbidden, notFound, unauthenticated } from '../../shared/errors.ts';
 import { isUuid, newId } from '../../shared/ids.ts';
 import type { Secret } from '../../shared/secret.ts';
-import { recordAudit } from '../audit/audit.service.ts';
-import { User } from '../users/user.entity.ts';
+import { recordAudit } from '../audit/index.ts';
+import { User } from '../users/index.ts';
 import { type SessionMethod, UserSession } from './session.entity.ts';
+import * as store from './session.store.ts';
 
 /** How long a session may be refreshed before its member signs in again. */
 export const SESSION_LIFETIME_MS = 30 * 24 * 60 * 60 * 1000;
@@ -71,11 +72,7 @@ export async function openSession(
 /** A new refresh token of the session, stored as the SHA-256 of its secret. */
 async function addRefreshToken(em: EntityManager, session: UserSession): Promise<Secret> {
   const { secret, secretHash } = mintTenantSecret(REFRESH_TOKEN_PREFIX, session.tenantId, session.id);
-  await em.execute('insert into session_refresh_tokens (tenant_id, session_id, token_hash) values (?, ?, ?)', [
-    session.tenantId,
-    session.id,
-    secretHash,
-  ]);
+  await store.insertRefreshToken(em, session.tenantId, session.id, secretHash);
   return secret;
 }
 
@@ -104,16 +101,10 @@ export async function refreshSession(
   if (!claimed || !region) throw unauthenticated();
   const outcome = await forkForTenant(region.orm, claimed.tenantId).transactional(
     async (em): Promise<RefreshOutcome> => {
-      const [row] = await em.execute<{ used: boolean; user_id: string }[]>(
-        `select t.used_at is not null as used, s.user_id
-           from session_refresh_tokens t join user_sessions s on s.id = t.session_id and s.tenant_id = t.tenant_id
-          where t.tenant_id = ? and t.session_id = ? and t.token_hash = ?
-          for update of s`,
-        [claimed.tenantId, claimed.id, claimed.secretHash],
-      );
+      const row = await store.lockRefreshToken(em, claimed.tenantId, claimed.id, claimed.secretHash);
       if (!row) return { kind: 'refused' };
       const session = await em.findOne(UserSession, { id: claimed.id });
-      const user = await em.findOne(User, { id: row.user_id });
+      const user = await em.findOne(User, { id: row.userId });
       if (!session || !user) return { kind: 'refused' };
       const scope = { em, principal: sessionPrincipal(user, session), requestId: deps.requestId, log: deps.log };
       if (row.used) {
@@ -126,15 +117,8 @@ export async function refreshSession(
         return { kind: 'refused' };
       }
       if (session.revokedAt || session.expiresAt <= new Date() || user.status !== 'ACTIVE') return { kind: 'refused' };
-      await em.execute('update session_refresh_tokens set used_at = now() where tenant_id = ? and token_hash = ?', [
-        claimed.tenantId,
-        claimed.secretHash,
-      ]);
       // A session keeps its used tokens of the last day for reuse detection, not all it ever had.
-      await em.execute("delete from session_refresh_tokens where tenant_id = ? and session_id = ? and used_at < now() - interval '1 day'", [
-        claimed.tenantId,
-        session.id,
-      ]);
+      await store.useRefreshToken(em, claimed.tenantId, session.id, claimed.secretHash);
       session.lastUsedAt = new Date();
       const next = await addRefreshToken(em, session);
       return {

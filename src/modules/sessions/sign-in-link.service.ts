@@ -11,11 +11,12 @@ import { notFound, unauthenticated } from '../../shared/errors.ts';
 import { isUuid, newId } from '../../shared/ids.ts';
 import type { Secret } from '../../shared/secret.ts';
 import { parseInput } from '../../shared/validation.ts';
-import { recordAudit } from '../audit/audit.service.ts';
+import { recordAudit } from '../audit/index.ts';
 import { Tenant } from '../tenants/tenant.entity.ts';
-import { User } from '../users/user.entity.ts';
+import { User } from '../users/index.ts';
 import { SignInLink } from './session.entity.ts';
 import { memberWithinReach, openSession, type SessionTokens, sessionPrincipal } from './session.service.ts';
+import { deleteStaleSignInLinks } from './session.store.ts';
 
 /** How long a sign-in link can be used: long enough to pass it on, short enough not to linger in an inbox. */
 export const SIGN_IN_LINK_TTL_MS = 15 * 60 * 1000;
@@ -71,7 +72,7 @@ export async function mintSignInLink(scope: RequestScope, member: User, tenantId
     expiresAt: new Date(Date.now() + SIGN_IN_LINK_TTL_MS),
   });
   // Links that expired a day ago are of no use to anyone, not even to the audit log (which has the event).
-  await scope.em.execute("delete from sign_in_links where tenant_id = ? and expires_at < now() - interval '1 day'", [member.tenantId]);
+  await deleteStaleSignInLinks(scope.em, member.tenantId);
   recordAudit(scope, { tenantId, action: 'signInLink.create', targetType: 'User', targetId: member.id, detail: { linkId: id } });
   await scope.em.flush();
   return { link, member, secret };

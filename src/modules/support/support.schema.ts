@@ -1,5 +1,5 @@
 import { builder } from '../../builder.ts';
-import { keysetConnection } from '../common/connection.ts';
+import { keysetConnection } from '../common/index.ts';
 import { grantSupportAccess, listSupportGrants, loadSupportGrants, revokeSupportAccess } from './support.service.ts';
 import { SupportGrant } from './support-grant.entity.ts';
 

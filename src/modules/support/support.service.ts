@@ -6,7 +6,7 @@ import { clientError, forbidden, notFound } from '../../shared/errors.ts';
 import { isUuid, newId } from '../../shared/ids.ts';
 import type { Secret } from '../../shared/secret.ts';
 import { parseInput } from '../../shared/validation.ts';
-import { recordAudit } from '../audit/audit.service.ts';
+import { recordAudit } from '../audit/index.ts';
 import { SupportGrant } from './support-grant.entity.ts';
 
 /** A grant lasts at least 5 minutes and at most 7 days: support access is never standing. */

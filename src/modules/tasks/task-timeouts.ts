@@ -1,6 +1,7 @@
 import type { MikroORM } from '@mikro-orm/postgresql';
 import type { Logger } from '../../shared/logger.ts';
 import { PeriodicJob } from '../../shared/periodic-job.ts';
+import { expireOverdue } from './task.store.ts';
 
 /**
  * Marks tasks nobody answered by their deadline TIMED_OUT, about once a second on every replica.
@@ -33,9 +34,7 @@ export class TaskTimeouts {
 
   /** One sweep; returns the ids of the tasks it timed out. */
   async sweep(): Promise<string[]> {
-    const rows = await this.#orm.em
-      .fork()
-      .execute<{ task_id: string; task_tenant_id: string; task_agent_id: string }[]>('select * from expire_overdue_tasks()');
+    const rows = await expireOverdue(this.#orm.em.fork());
     for (const row of rows) {
       this.#log.info({ taskId: row.task_id, tenantId: row.task_tenant_id, agentId: row.task_agent_id }, 'task timed out');
     }

@@ -1,7 +1,7 @@
 import { builder } from '../../builder.ts';
 import { encodeGlobalId } from '../../shared/global-id.ts';
 import { AgentRef } from '../agents/agent.schema.ts';
-import { keysetConnection } from '../common/connection.ts';
+import { keysetConnection } from '../common/index.ts';
 import { TASK_STATUSES, Task } from './task.entity.ts';
 import { getTask, listTasks, loadTasks, runTask } from './task.service.ts';
 

@@ -6,8 +6,8 @@ import type { RequestScope } from '../../request/scope.ts';
 import { notFound } from '../../shared/errors.ts';
 import { isUuid, newId } from '../../shared/ids.ts';
 import { parseInput } from '../../shared/validation.ts';
-import { type AgentScope, getAgent } from '../agents/agent.service.ts';
-import { recordAudit } from '../audit/audit.service.ts';
+import { type AgentScope, getAgent } from '../agents/index.ts';
+import { recordAudit } from '../audit/index.ts';
 import { Task } from './task.entity.ts';
 
 const runTaskInput = z.object({ input: z.string().min(1).max(65_536), timeoutSeconds: z.number().int().min(1).max(86_400).optional() });

@@ -3,19 +3,21 @@ import { join } from 'node:path';
 import type { EntityManager, MikroORM } from '@mikro-orm/postgresql';
 import { assertCan } from '../../auth/actions.ts';
 import type { Keyring } from '../../auth/keyring.ts';
-import { forkForOperator, forkForTenant, OPERATOR_SETTING } from '../../db/request-scope.ts';
+import { forkForOperator, forkForTenant } from '../../db/request-scope.ts';
 import type { RequestScope } from '../../request/scope.ts';
 import { clientError, notFound } from '../../shared/errors.ts';
-import { isUuid, newId } from '../../shared/ids.ts';
+import { isUuid } from '../../shared/ids.ts';
 import type { Logger } from '../../shared/logger.ts';
 import { PeriodicJob } from '../../shared/periodic-job.ts';
-import { recordAudit } from '../audit/audit.service.ts';
-import { refusalAsConflict } from '../enterprise/backup.service.ts';
-import type { ContainerRuntime } from '../provisioning/container-runtime.ts';
-import { convergeTenantAgents } from '../provisioning/provisioner.service.ts';
+import { recordAudit } from '../audit/index.ts';
+import { type ContainerRuntime, convergeTenantAgents } from '../provisioning/index.ts';
 import { CERTIFICATE_FORMAT, type CertificateFile, type DeletionCertificate, signDeletionCertificate } from './deletion-certificate.ts';
 import { Tenant } from './tenant.entity.ts';
+import * as store from './tenant.store.ts';
+import { type DeletionRecord, ERASURE_STEPS, type ErasureStep, type Progress } from './tenant.store.ts';
 import type { TenantDeletionSettings } from './tenant-deletion-settings.ts';
+
+export { ERASURE_STEPS, type ErasureStep } from './tenant.store.ts';
 
 /**
  * The owner asks for the erasure of the whole tenant. The database (request_tenant_deletion,
@@ -28,19 +30,13 @@ export async function requestTenantDeletion(scope: RequestScope, settings: Tenan
   assertCan(scope.principal, 'tenant.delete');
   const { principal } = scope;
   if (principal.kind !== 'user') throw clientError('FORBIDDEN', 'Not allowed');
-  const [row] = await scope.em
-    .execute<{ due: Date }[]>('select request_tenant_deletion(?, ?, ?) as due', [
-      principal.tenantId,
-      principal.userId,
-      settings.graceSeconds,
-    ])
-    .catch(refusalAsConflict('request_tenant_deletion'));
+  const due = await store.requestDeletion(scope.em, principal.tenantId, principal.userId, settings.graceSeconds);
   const agentsToStop = await convergeTenantAgents(scope.em, principal.tenantId);
   recordAudit(scope, {
     action: 'tenant.deletion.request',
     targetType: 'Tenant',
     targetId: principal.tenantId,
-    detail: { dueAt: new Date(row?.due ?? Date.now()).toISOString(), graceSeconds: settings.graceSeconds, agentsToStop },
+    detail: { dueAt: new Date(due ?? Date.now()).toISOString(), graceSeconds: settings.graceSeconds, agentsToStop },
   });
   return reloadTenant(scope.em, principal.tenantId);
 }
@@ -50,7 +46,7 @@ export async function cancelTenantDeletion(scope: RequestScope): Promise<Tenant>
   assertCan(scope.principal, 'tenant.delete');
   const tenantId = scope.principal.kind === 'user' ? scope.principal.tenantId : undefined;
   if (!tenantId) throw clientError('FORBIDDEN', 'Not allowed');
-  await scope.em.execute('select cancel_tenant_deletion(?)', [tenantId]).catch(refusalAsConflict('cancel_tenant_deletion'));
+  await store.cancelDeletion(scope.em, tenantId);
   const agentsToStart = await convergeTenantAgents(scope.em, tenantId);
   recordAudit(scope, { action: 'tenant.deletion.cancel', targetType: 'Tenant', targetId: tenantId, detail: { agentsToStart } });
   return reloadTenant(scope.em, tenantId);
@@ -80,46 +76,10 @@ export interface TenantDeletionView {
 export async function getTenantDeletion(scope: RequestScope, tenantId: string): Promise<TenantDeletionView> {
   assertCan(scope.principal, 'platform.tenants.read');
   if (!isUuid(tenantId)) throw notFound('TenantDeletion');
-  const [row] = await scope.em.execute<DeletionRow[]>(
-    `select tenant_id, step, requested_at, due_at, attempts, last_error, erased_at, certificate
-     from tenant_deletions where tenant_id = ?`,
-    [tenantId],
-  );
-  if (!row) throw notFound('TenantDeletion');
-  return {
-    tenantId: row.tenant_id,
-    step: row.step,
-    requestedAt: new Date(row.requested_at),
-    dueAt: new Date(row.due_at),
-    attempts: row.attempts,
-    lastError: row.last_error,
-    erasedAt: row.erased_at ? new Date(row.erased_at) : null,
-    certificate: row.certificate,
-  };
+  const record = await store.deletionOf(scope.em, tenantId);
+  if (!record) throw notFound('TenantDeletion');
+  return record;
 }
-
-interface DeletionRow {
-  tenant_id: string;
-  step: ErasureStep;
-  requested_at: string | Date;
-  due_at: string | Date;
-  attempts: number;
-  last_error: string | null;
-  erased_at: string | Date | null;
-  certificate: CertificateFile | null;
-}
-
-/** The steps of an erasure in order; `tenant_deletions.step` holds the last one completed. */
-export const ERASURE_STEPS = [
-  'REQUESTED',
-  'ERASING',
-  'RUNTIME_REMOVED',
-  'KEYS_DESTROYED',
-  'BACKUPS_SHREDDED',
-  'ROWS_DELETED',
-  'CERTIFIED',
-] as const;
-export type ErasureStep = (typeof ERASURE_STEPS)[number];
 
 export interface ErasureDeps {
   /** The region's ORM (app role). */
@@ -146,13 +106,9 @@ export type ErasureOutcome =
  * last_error) and does not stop the others; the next run resumes it.
  */
 export async function runTenantErasure(deps: ErasureDeps): Promise<ErasureOutcome[]> {
-  const due = await forkForOperator(deps.orm).transactional((em) =>
-    em.execute<{ tenant_id: string }[]>(
-      "select tenant_id from tenant_deletions where step <> 'CERTIFIED' and due_at <= now() order by due_at, tenant_id",
-    ),
-  );
+  const due = await forkForOperator(deps.orm).transactional((em) => store.dueDeletions(em));
   const outcomes: ErasureOutcome[] = [];
-  for (const { tenant_id: tenantId } of due) outcomes.push(await eraseTenant(deps, tenantId));
+  for (const tenantId of due) outcomes.push(await eraseTenant(deps, tenantId));
   return outcomes;
 }
 
@@ -198,7 +154,7 @@ export async function eraseTenant(deps: ErasureDeps, tenantId: string): Promise<
     const message = error instanceof Error ? error.message : String(error);
     log.error({ err: error, step }, 'tenant erasure step failed; the next run resumes from it');
     await forkForOperator(deps.orm)
-      .transactional((em) => em.execute('select note_tenant_deletion_failure(?, ?)', [tenantId, message.slice(0, 500)]))
+      .transactional((em) => store.noteDeletionFailure(em, tenantId, message))
       .catch((cause: unknown) => log.error({ err: cause }, 'tenant erasure failure could not be recorded'));
     return { tenantId, status: 'failed', step, error: message };
   }
@@ -209,14 +165,12 @@ type StepRunner = (deps: ErasureDeps, tenantId: string) => Promise<void>;
 const STEP_RUNNERS: Record<Exclude<ErasureStep, 'CERTIFIED'>, StepRunner> = {
   REQUESTED: (deps, tenantId) =>
     inErasureStep(deps, tenantId, 'REQUESTED', async (em) => {
-      await appendAuditEvent(em, tenantId, 'tenant.erasure.start', {});
+      await store.appendErasureEvent(em, tenantId, 'tenant.erasure.start', {});
       return {};
     }),
 
   ERASING: async (deps, tenantId) => {
-    const agentIds = await forkForTenant(deps.orm, tenantId).transactional((em) =>
-      em.execute<{ id: string }[]>('select id from agents where tenant_id = ?', [tenantId]),
-    );
+    const agentIds = await forkForTenant(deps.orm, tenantId).transactional((em) => store.agentIdsOf(em, tenantId));
     let containers = 0;
     let volumes = 0;
     let networks = 0;
@@ -224,7 +178,7 @@ const STEP_RUNNERS: Record<Exclude<ErasureStep, 'CERTIFIED'>, StepRunner> = {
       const labelled = (await deps.engine.list()).filter((container) => container.tenantId === tenantId).map((c) => c.agentId);
       containers = labelled.length;
       // Every agent of the tenant, with or without a container: a stopped agent's workspace volume goes too.
-      const agents = new Set([...labelled, ...agentIds.map((row) => row.id)]);
+      const agents = new Set([...labelled, ...agentIds]);
       for (const agentId of agents) await deps.engine.remove(agentId);
       volumes = agents.size;
       const own = (await deps.engine.listNetworks()).filter((network) => network.tenantId === tenantId);
@@ -240,8 +194,7 @@ const STEP_RUNNERS: Record<Exclude<ErasureStep, 'CERTIFIED'>, StepRunner> = {
 
   RUNTIME_REMOVED: (deps, tenantId) =>
     inErasureStep(deps, tenantId, 'RUNTIME_REMOVED', async (em) => {
-      const [row] = await em.execute<{ keys: Record<string, string[]> }[]>('select destroy_tenant_keys(?) as keys', [tenantId]);
-      return { destroyedKeys: row?.keys ?? {} };
+      return { destroyedKeys: await store.destroyTenantKeys(em, tenantId) };
     }),
 
   KEYS_DESTROYED: async (deps, tenantId) => {
@@ -251,20 +204,16 @@ const STEP_RUNNERS: Record<Exclude<ErasureStep, 'CERTIFIED'>, StepRunner> = {
 
   BACKUPS_SHREDDED: (deps, tenantId) =>
     inErasureStep(deps, tenantId, 'BACKUPS_SHREDDED', async (em) => {
-      const [row] = await em.execute<{ counts: Record<string, number> }[]>('select erase_tenant_rows(?) as counts', [tenantId]);
-      return { rows: row?.counts ?? {} };
+      return { rows: await store.eraseTenantRows(em, tenantId) };
     }),
 
   ROWS_DELETED: async (deps, tenantId) => {
     await inErasureTransaction(deps, tenantId, async (em) => {
-      await em.execute('select lock_tenant_deletion(?)', [tenantId]);
-      const [row] = await em.execute<(DeletionRow & { progress: Progress; plan: string; audit_retention_days: number })[]>(
-        `select d.*, t.plan, t.audit_retention_days from tenant_deletions d join tenants t on t.id = d.tenant_id where d.tenant_id = ?`,
-        [tenantId],
-      );
+      await store.lockDeletion(em, tenantId);
+      const row = await store.certificateFacts(em, tenantId);
       if (!row) throw new Error('the deletion record is gone');
       const { progress } = row;
-      const head = await appendAuditEvent(em, tenantId, 'tenant.erased', {
+      const head = await store.appendErasureEvent(em, tenantId, 'tenant.erased', {
         rows: progress.rows,
         runtime: progress.runtime,
         keysDestroyed: Object.values(progress.destroyedKeys ?? {}).reduce((n, ids) => n + ids.length, 0),
@@ -275,11 +224,11 @@ const STEP_RUNNERS: Record<Exclude<ErasureStep, 'CERTIFIED'>, StepRunner> = {
         tenantId,
         region: deps.region,
         plan: row.plan,
-        requestedAt: new Date(row.requested_at).toISOString(),
-        dueAt: new Date(row.due_at).toISOString(),
+        requestedAt: row.requestedAt.toISOString(),
+        dueAt: row.dueAt.toISOString(),
         erasedAt: new Date().toISOString(),
         auditChainHead: head,
-        auditRetentionDays: row.audit_retention_days,
+        auditRetentionDays: row.auditRetentionDays,
         counts: {
           rows: progress.rows ?? {},
           containers: progress.runtime?.containers ?? 0,
@@ -298,18 +247,10 @@ const STEP_RUNNERS: Record<Exclude<ErasureStep, 'CERTIFIED'>, StepRunner> = {
       };
       const file = signDeletionCertificate(certificate, deps.auditKey);
       await deps.testing?.beforeCommit?.('ROWS_DELETED', tenantId);
-      await em.execute('select finish_tenant_deletion(?, ?::jsonb)', [tenantId, JSON.stringify(file)]);
+      await store.finishDeletion(em, tenantId, file);
     });
   },
 };
-
-/** What the steps recorded in `tenant_deletions.progress`. */
-interface Progress {
-  runtime?: { containers: number; volumes: number; networks: number; engine: string };
-  destroyedKeys?: Record<'credentialKeys' | 'memoryKeys' | 'memoryKeyEscrow' | 'sharingKeys', string[]>;
-  backupArchives?: string[];
-  rows?: Record<string, number>;
-}
 
 /**
  * One database step: lock the deletion (it must be at `from`), do the work, record the next step
@@ -323,10 +264,10 @@ async function inErasureStep(
 ): Promise<void> {
   const to = ERASURE_STEPS[ERASURE_STEPS.indexOf(from) + 1] as ErasureStep;
   await inErasureTransaction(deps, tenantId, async (em) => {
-    const [locked] = await em.execute<{ step: ErasureStep }[]>('select lock_tenant_deletion(?) as step', [tenantId]);
-    if (locked?.step !== from) throw new Error(`the deletion moved on to ${locked?.step} meanwhile`);
+    const locked = await store.lockDeletion(em, tenantId);
+    if (locked !== from) throw new Error(`the deletion moved on to ${locked} meanwhile`);
     const progress = await work(em);
-    await em.execute('select advance_tenant_deletion(?, ?, ?, ?::jsonb)', [tenantId, from, to, JSON.stringify(progress)]);
+    await store.advanceDeletion(em, tenantId, from, to, progress);
     await deps.testing?.beforeCommit?.(from, tenantId);
   });
 }
@@ -338,26 +279,9 @@ async function inErasureStep(
  */
 function inErasureTransaction<T>(deps: ErasureDeps, tenantId: string, work: (em: EntityManager) => Promise<T>): Promise<T> {
   return forkForTenant(deps.orm, tenantId).transactional(async (em) => {
-    await em.execute('select set_config(?, ?, true)', [OPERATOR_SETTING, 'on']);
+    await store.enterErasure(em);
     return work(em);
   });
-}
-
-/** Appends a SYSTEM event to the tenant's chain in this transaction and answers the new head. */
-async function appendAuditEvent(
-  em: EntityManager,
-  tenantId: string,
-  action: string,
-  detail: Record<string, unknown>,
-): Promise<{ seq: string; hash: string }> {
-  const [row] = await em.execute<{ seq: string; hash: string }[]>(
-    `insert into audit_events (id, tenant_id, actor_type, actor_id, action, target_type, target_id, outcome, request_id, detail)
-     values (?, ?, 'SYSTEM', 'tenant-erasure', ?, 'Tenant', ?, 'SUCCESS', null, ?::jsonb)
-     returning seq::text as seq, encode(hash, 'hex') as hash`,
-    [newId(), tenantId, action, tenantId, JSON.stringify(detail)],
-  );
-  if (!row) throw new Error('audit event not written');
-  return row;
 }
 
 const BACKUP_OF = (tenantId: string) => new RegExp(`^(${tenantId}-\\d{8}T\\d{9}Z\\.fgbackup)(\\.shredded)?$`);
@@ -392,9 +316,6 @@ async function stepOf(orm: MikroORM, tenantId: string): Promise<ErasureStep> {
   return row.step;
 }
 
-async function deletionRow(orm: MikroORM, tenantId: string): Promise<DeletionRow | undefined> {
-  const [row] = await forkForOperator(orm).transactional((em) =>
-    em.execute<DeletionRow[]>('select * from tenant_deletions where tenant_id = ?', [tenantId]),
-  );
-  return row;
+function deletionRow(orm: MikroORM, tenantId: string): Promise<DeletionRecord | undefined> {
+  return forkForOperator(orm).transactional((em) => store.deletionOf(em, tenantId));
 }

@@ -6,8 +6,8 @@ import type { RequestScope } from '../../request/scope.ts';
 import { clientError, notFound } from '../../shared/errors.ts';
 import { isUuid } from '../../shared/ids.ts';
 import { parseInput } from '../../shared/validation.ts';
-import { recordAudit } from '../audit/audit.service.ts';
-import { convergeTenantAgents } from '../provisioning/provisioner.service.ts';
+import { recordAudit } from '../audit/index.ts';
+import { convergeTenantAgents } from '../provisioning/index.ts';
 import { Tenant } from './tenant.entity.ts';
 
 const freezeInput = z.object({ reason: z.string().trim().min(1).max(500) });

@@ -1,10 +1,10 @@
 import { builder } from '../../builder.ts';
 import type { Context } from '../../request/context.ts';
 import { inRegion, inTenantRegion } from '../../request/in-region.ts';
-import { keysetConnection } from '../common/connection.ts';
-import { sessionClientAppOf } from '../policy/use-trusted-documents.ts';
+import { keysetConnection } from '../common/index.ts';
+import { sessionClientAppOf } from '../policy/index.ts';
+import { createOwnerSignInLink } from '../sessions/index.ts';
 import { SessionPayload, SignInLinkPayload } from '../sessions/session.schema.ts';
-import { createOwnerSignInLink } from '../sessions/sign-in-link.service.ts';
 import { UserRef } from '../users/user.schema.ts';
 import { TENANT_PLANS, TENANT_STATUSES, Tenant } from './tenant.entity.ts';
 import {

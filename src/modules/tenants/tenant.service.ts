@@ -12,11 +12,11 @@ import { badInput, forbidden, notFound } from '../../shared/errors.ts';
 import { newId } from '../../shared/ids.ts';
 import type { Secret } from '../../shared/secret.ts';
 import { parseInput } from '../../shared/validation.ts';
-import { recordAudit } from '../audit/audit.service.ts';
-import { openSession, type SessionTokens, sessionPrincipal } from '../sessions/session.service.ts';
-import { User } from '../users/user.entity.ts';
-import { userInputShape } from '../users/user.service.ts';
+import { recordAudit } from '../audit/index.ts';
+import { openSession, type SessionTokens, sessionPrincipal } from '../sessions/index.ts';
+import { User, userInputShape } from '../users/index.ts';
 import { Tenant } from './tenant.entity.ts';
+import { regionOfDatabase } from './tenant.store.ts';
 
 const signUpInput = z.object({
   tenantName: z.string().trim().min(1).max(100),
@@ -76,9 +76,9 @@ export function regionNamed(ctx: Pick<Context, 'regions'>, name: string | null |
 
 /** The region of the database the transaction runs in: a new tenant's row states it (and the database refuses any other). */
 export async function databaseRegion(scope: Pick<RequestScope, 'em'>): Promise<string> {
-  const [row] = await scope.em.execute<{ region: string }[]>('select database_region() as region');
-  if (!row) throw new Error('database has no region (migration 0016)');
-  return row.region;
+  const region = await regionOfDatabase(scope.em);
+  if (!region) throw new Error('database has no region (migration 0016)');
+  return region;
 }
 
 export async function getOwnTenant(scope: RequestScope): Promise<Tenant> {

@@ -3,9 +3,10 @@ import { assertCan } from '../../auth/actions.ts';
 import type { LivenessScope, RequestScope } from '../../request/scope.ts';
 import { clientError, forbidden } from '../../shared/errors.ts';
 import { parseInput } from '../../shared/validation.ts';
-import { recordAudit } from '../audit/audit.service.ts';
-import { memberWithinReach, revokeSessionsOf } from '../sessions/session.service.ts';
+import { recordAudit } from '../audit/index.ts';
+import { memberWithinReach, revokeSessionsOf } from '../sessions/index.ts';
 import { USER_ROLES, User } from './user.entity.ts';
+import * as store from './user.store.ts';
 
 /**
  * Team lifecycle: remove, change role, suspend and reinstate, hand over ownership, leave. Each takes
@@ -26,10 +27,7 @@ const removeInput = z.object({ keepApiKeys: z.boolean().default(false) });
  */
 async function assertAnotherOwner(scope: RequestScope, member: User): Promise<void> {
   if (member.role !== 'OWNER' || member.status !== 'ACTIVE') return;
-  const others = await scope.em.execute<{ id: string }[]>(
-    "select id from users where tenant_id = ? and role = 'OWNER' and status = 'ACTIVE' and id <> ? for update",
-    [member.tenantId, member.id],
-  );
+  const others = await store.lockOtherActiveOwners(scope.em, member.tenantId, member.id);
   if (others.length === 0) throw clientError('CONFLICT', 'The last owner cannot be removed, demoted, suspended or leave');
 }
 
@@ -56,21 +54,11 @@ async function dropMember(scope: LivenessScope, member: User, options: { keepApi
   if (scope.principal.kind !== 'user') throw forbidden();
   await assertAnotherOwner(scope, member);
   const heir = scope.principal.userId === member.id ? await anotherOwner(scope, member) : scope.principal.userId;
-  const revoked = options.keepApiKeys
-    ? []
-    : await scope.em.execute<{ id: string }[]>(
-        'update api_keys set revoked_at = now() where tenant_id = ? and created_by = ? and revoked_at is null returning id',
-        [member.tenantId, member.id],
-      );
+  const revoked = options.keepApiKeys ? [] : await store.revokeApiKeysOf(scope.em, member.tenantId, member.id);
   // The member's row is referenced by the keys and grants it created: they become the heir's.
-  await scope.em.execute('update api_keys set created_by = ? where tenant_id = ? and created_by = ?', [heir, member.tenantId, member.id]);
-  await scope.em.execute('update support_grants set granted_by = ? where tenant_id = ? and granted_by = ?', [
-    heir,
-    member.tenantId,
-    member.id,
-  ]);
+  await store.handOverToHeir(scope.em, member.tenantId, member.id, heir);
   scope.tokenLiveness.changing(member.id);
-  await scope.em.execute('delete from users where tenant_id = ? and id = ?', [member.tenantId, member.id]);
+  await store.deleteMember(scope.em, member.tenantId, member.id);
   recordAudit(scope, {
     action: options.action,
     targetType: 'User',

@@ -1,8 +1,8 @@
 import { builder } from '../../builder.ts';
 import { forbidden } from '../../shared/errors.ts';
 import { encodeGlobalId } from '../../shared/global-id.ts';
-import { keysetConnection } from '../common/connection.ts';
-import { createSignInLink } from '../sessions/sign-in-link.service.ts';
+import { keysetConnection } from '../common/index.ts';
+import { createSignInLink } from '../sessions/index.ts';
 import {
   changeMemberRole,
   leaveTenant,

@@ -6,7 +6,7 @@ import type { RequestScope } from '../../request/scope.ts';
 import { clientError, forbidden, notFound } from '../../shared/errors.ts';
 import { newId } from '../../shared/ids.ts';
 import { parseInput } from '../../shared/validation.ts';
-import { recordAudit } from '../audit/audit.service.ts';
+import { recordAudit } from '../audit/index.ts';
 import { USER_ROLES, User } from './user.entity.ts';
 
 export const userInputShape = {
