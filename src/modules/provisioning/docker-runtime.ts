@@ -111,6 +111,7 @@ export class DockerRuntime implements ContainerRuntime {
       throw new SandboxUnavailableError(`the engine offers no ${this.#gvisorRuntime} runtime for the GVISOR sandbox`);
     }
     const networkMode = spec.egress ? await this.#ensureTenantNetwork(spec.tenantId) : 'none';
+    const env = spec.egress && spec.egressProxyPort ? proxyEnvironment(await this.#gatewayOf(networkMode), spec.egressProxyPort) : [];
     const workspace = await this.#workspaces.ensure(spec.agentId, spec.workspaceMb ?? HARDENING.workspaceMb);
     const ids = { agentId: spec.agentId, image: spec.image, networkMode, sandbox: spec.sandbox ?? 'RUNC' };
     return this.#call('container.create', ids, async () => {
@@ -121,7 +122,7 @@ export class DockerRuntime implements ContainerRuntime {
           ...(spec.command ? { Cmd: spec.command } : {}),
           User: HARDENING.user,
           WorkingDir: HARDENING.workspaceMount,
-          Env: [],
+          Env: env, // no secret ever: only the egress proxy's address
           Labels: labels,
           HostConfig: {
             Runtime: gvisor ? this.#gvisorRuntime : 'runc',
@@ -238,6 +239,7 @@ export class DockerRuntime implements ContainerRuntime {
           exitCode: exited ? info.State.ExitCode : null,
           oomKilled: info.State.OOMKilled,
           egress: info.HostConfig.NetworkMode !== 'none',
+          network: networkOf(info.NetworkSettings.Networks?.[info.HostConfig.NetworkMode ?? '']),
           sandbox: info.HostConfig.Runtime === this.#gvisorRuntime ? 'GVISOR' : 'RUNC',
         };
       } catch (error) {
@@ -319,7 +321,8 @@ export class DockerRuntime implements ContainerRuntime {
             Name: name,
             Driver: 'bridge',
             CheckDuplicate: true,
-            Internal: false,
+            // No route out (no NAT, no forwarding): the egress proxy on the host side is the only way.
+            Internal: true,
             Attachable: false,
             Labels: { [LABELS.instance]: this.#instance, [LABELS.tenant]: tenantId },
           });
@@ -331,6 +334,8 @@ export class DockerRuntime implements ContainerRuntime {
       if (networks.some((n) => n.Labels?.[LABELS.instance] !== this.#instance || n.Labels?.[LABELS.tenant] !== tenantId)) {
         throw new Error(`network ${name} exists with foreign labels`);
       }
+      // A network from before the egress proxy (with a route out) is never joined again.
+      if (networks.some((n) => !n.Internal)) throw new Error(`network ${name} is not internal: remove it once its agents are stopped`);
       const [kept, ...duplicates] = networks.sort((a, b) => Date.parse(a.Created) - Date.parse(b.Created) || a.Id.localeCompare(b.Id));
       if (!kept) throw new Error(`network ${name} was removed while it was being created`);
       for (const duplicate of duplicates) {
@@ -339,6 +344,14 @@ export class DockerRuntime implements ContainerRuntime {
       }
       return name;
     });
+  }
+
+  /** The host side of the tenant network: its gateway address, where the egress proxy listens. */
+  async #gatewayOf(network: string): Promise<string> {
+    const info = await this.#call('network.inspect', { network }, () => this.#docker.getNetwork(network).inspect());
+    const gateway = (info.IPAM?.Config ?? []).map((config: { Gateway?: string }) => config.Gateway).find(Boolean);
+    if (!gateway) throw new Error(`network ${network} has no gateway address`);
+    return gateway;
   }
 
   /** Networks whose name is exactly `name` (the engine's name filter matches substrings). */
@@ -390,6 +403,16 @@ function processLimits(gvisor: boolean): Pick<Docker.HostConfig, 'PidsLimit' | '
     PidsLimit: HARDENING.gvisorSandboxPidsLimit,
     Ulimits: [{ Name: 'nproc', Soft: HARDENING.pidsLimit, Hard: HARDENING.pidsLimit }],
   };
+}
+
+/** What HTTP clients read to find a proxy (curl reads the lowercase http_proxy only). */
+function proxyEnvironment(gateway: string, port: number): string[] {
+  const url = `http://${gateway}:${port}`;
+  return [`HTTP_PROXY=${url}`, `HTTPS_PROXY=${url}`, `http_proxy=${url}`, `https_proxy=${url}`, 'NO_PROXY=', 'no_proxy='];
+}
+
+function networkOf(endpoint: { IPAddress?: string; Gateway?: string } | undefined): { address: string; gateway: string } | null {
+  return endpoint?.IPAddress && endpoint.Gateway ? { address: endpoint.IPAddress, gateway: endpoint.Gateway } : null;
 }
 
 function statusOf(error: unknown): number | undefined {
