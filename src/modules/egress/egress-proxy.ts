@@ -202,6 +202,9 @@ export class EgressProxy {
       return existing.ready;
     }
     const server = createServer({ keepAlive: true });
+    // A client that half-closes after its request (`printf … | nc`) still gets its answer: Node's
+    // default aborts the request when the client's side ends, before a forwarded answer can come back.
+    (server as Server & { httpAllowHalfOpen: boolean }).httpAllowHalfOpen = true;
     server.on('request', (request, response) => void this.#forward(tenantId, request, response));
     server.on('connect', (request, socket, head) => void this.#tunnel(tenantId, request, socket, head));
     server.on('clientError', (_error, socket) => socket.destroy());
