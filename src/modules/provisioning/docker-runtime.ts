@@ -334,14 +334,14 @@ export class DockerRuntime implements ContainerRuntime {
       if (networks.some((n) => n.Labels?.[LABELS.instance] !== this.#instance || n.Labels?.[LABELS.tenant] !== tenantId)) {
         throw new Error(`network ${name} exists with foreign labels`);
       }
-      // A network from before the egress proxy (with a route out) is never joined again.
-      if (networks.some((n) => !n.Internal)) throw new Error(`network ${name} is not internal: remove it once its agents are stopped`);
       const [kept, ...duplicates] = networks.sort((a, b) => Date.parse(a.Created) - Date.parse(b.Created) || a.Id.localeCompare(b.Id));
       if (!kept) throw new Error(`network ${name} was removed while it was being created`);
       for (const duplicate of duplicates) {
         this.#log.warn({ tenantId, name, kept: kept.Id, removed: duplicate.Id }, 'removing a duplicate tenant network');
         await this.#removeNetworkById(duplicate.Id);
       }
+      // A network from before the egress proxy (with a route out) is never joined again.
+      if (!kept.Internal) throw new Error(`network ${name} is not internal: remove it once its agents are stopped`);
       return name;
     });
   }
