@@ -340,8 +340,13 @@ export class DockerRuntime implements ContainerRuntime {
         this.#log.warn({ tenantId, name, kept: kept.Id, removed: duplicate.Id }, 'removing a duplicate tenant network');
         await this.#removeNetworkById(duplicate.Id);
       }
-      // A network from before the egress proxy (with a route out) is never joined again.
-      if (!kept.Internal) throw new Error(`network ${name} is not internal: remove it once its agents are stopped`);
+      // A network from before the egress proxy (with a route out) is never joined again: replaced
+      // once none of its agents is attached, refused until then.
+      if (!kept.Internal) {
+        if (!(await this.#removeNetworkById(kept.Id))) throw new Error(`network ${name} is not internal: stop its agents to replace it`);
+        this.#log.warn({ tenantId, name, removed: kept.Id }, 'replaced a tenant network that was not internal');
+        return this.#createTenantNetwork(tenantId);
+      }
       return name;
     });
   }
