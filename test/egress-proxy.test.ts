@@ -71,6 +71,7 @@ async function buildUpstreamImage(): Promise<void> {
     "  line=$(printf '%s' \"$line\" | tr -d '\\r')",
     '  [ -z "$line" ] && break',
     '  echo "$NAME received: $line" >/proc/1/fd/1',
+    // biome-ignore lint/suspicious/noTemplateCurlyInString: a shell expansion, not a template
     '  case "$line" in [Aa]uthorization:*) auth=${line#*: } ;; esac',
     'done',
     'body="server=$NAME auth-sha256=$(printf \'%s\' "$auth" | sha256sum | cut -c1-64)"',
@@ -144,6 +145,7 @@ async function running(token: string, id: string): Promise<void> {
  * What the agent gets back when it sends `request` to `proxy` (default: its own HTTP_PROXY) with nc.
  * `request` is printf format: `\r\n` line ends.
  */
+// biome-ignore lint/suspicious/noTemplateCurlyInString: the agent's own HTTP_PROXY, expanded by its shell
 async function send(agentId: string, request: string, proxy = '${HTTP_PROXY#http://}'): Promise<string> {
   const script = `target=${proxy}; printf '${request}' | nc -w 5 "\${target%:*}" "\${target##*:}"; echo "<exit $?>"`;
   return (await execIn(agentId, ['sh', '-c', script])).output;

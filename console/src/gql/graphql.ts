@@ -11,7 +11,7 @@ export type AgentDesiredState =
 export type AgentNetwork =
   /** Only loopback. */
   | 'NONE'
-  /** The tenant's own bridge network (egress). */
+  /** The tenant's own internal network; its only way out is the gateway's egress proxy. */
   | 'TENANT';
 
 export type AgentStatus =

@@ -15,7 +15,10 @@ export const SandboxLevel = builder.enumType('SandboxLevel', {
   values: SANDBOX_LEVELS,
 });
 const AgentNetwork = builder.enumType('AgentNetwork', {
-  values: { NONE: { description: 'Only loopback.' }, TENANT: { description: "The tenant's own bridge network (egress)." } },
+  values: {
+    NONE: { description: 'Only loopback.' },
+    TENANT: { description: "The tenant's own internal network; its only way out is the gateway's egress proxy." },
+  },
 });
 
 /** How the agent is isolated: what it asked for and what its container runs under. */

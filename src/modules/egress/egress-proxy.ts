@@ -100,6 +100,9 @@ interface Admitted extends EgressGrant {
   address: string;
 }
 
+/** A tunnel's upstream that does not accept the connection within this is an upstream_error (502). */
+const CONNECT_TIMEOUT_MS = 10_000;
+
 const HOP_BY_HOP = new Set([
   'connection',
   'keep-alive',
@@ -291,12 +294,18 @@ export class EgressProxy {
     if (!target) return refuse(403, 'bad_request');
     const checked = await this.#check(agent, target.host, target.port);
     if ('reason' in checked) return refuse(403, checked.reason);
-    const upstream = connect({ host: checked.address, port: target.port });
+    const upstream = connect({ host: checked.address, port: target.port, timeout: CONNECT_TIMEOUT_MS });
+    let established = false;
+    upstream.once('timeout', () => {
+      if (!established) upstream.destroy(new Error('connect timeout'));
+    });
     upstream.once('error', () => {
-      if (!upstream.readyState || upstream.connecting) refuse(502, 'upstream_error');
+      if (!established) refuse(502, 'upstream_error');
       else client.destroy();
     });
     upstream.once('connect', () => {
+      established = true;
+      upstream.setTimeout(0);
       client.write('HTTP/1.1 200 Connection Established\r\n\r\n');
       if (head.length > 0) upstream.write(head);
       client.pipe(upstream);
