@@ -126,6 +126,8 @@ export class EgressProxy {
   readonly #listeners = new Map<string, Listener>();
   /** Admitted agents by their address on their tenant network. */
   readonly #byAddress = new Map<string, Admitted>();
+  /** Open CONNECT tunnels (both ends): the HTTP servers no longer track them, close() ends them. */
+  readonly #tunnels = new Set<Duplex>();
   readonly #httpAgent = new HttpAgent({ keepAlive: true });
   readonly #httpsAgent: HttpsAgent;
 
@@ -175,16 +177,11 @@ export class EgressProxy {
     }
   }
 
-  /** The agent admitted from `address` (tests and the canary). */
-  admittedAt(address: string): { tenantId: string; agentId: string } | null {
-    const entry = this.#byAddress.get(normaliseAddress(address));
-    return entry ? { tenantId: entry.tenantId, agentId: entry.agentId } : null;
-  }
-
   async close(): Promise<void> {
     const servers = [...this.#listeners.values()].map((listener) => listener.server);
     this.#listeners.clear();
     this.#byAddress.clear();
+    for (const socket of this.#tunnels) socket.destroy();
     this.#httpAgent.destroy();
     this.#httpsAgent.destroy();
     await Promise.all(
@@ -200,9 +197,15 @@ export class EgressProxy {
 
   #listen(gateway: string, tenantId: string): Promise<void> {
     const existing = this.#listeners.get(gateway);
+    if (existing?.tenantId === tenantId) return existing.ready;
     if (existing) {
-      if (existing.tenantId !== tenantId) throw new Error('an egress listener address is claimed by two tenants');
-      return existing.ready;
+      // The engine gives a gateway address to one network at a time: the other tenant's network is
+      // gone (removed while entries of its agents lingered here), and so are its containers.
+      this.#log.warn({ tenantId, previousTenantId: existing.tenantId }, 'egress listener address reused by another tenant network');
+      this.#listeners.delete(gateway);
+      existing.server.close();
+      existing.server.closeAllConnections();
+      for (const [address, entry] of this.#byAddress) if (entry.tenantId === existing.tenantId) this.#byAddress.delete(address);
     }
     const server = createServer({ keepAlive: true });
     // A client that half-closes after its request (`printf … | nc`) still gets its answer: Node's
@@ -306,11 +309,14 @@ export class EgressProxy {
     upstream.once('connect', () => {
       established = true;
       upstream.setTimeout(0);
+      this.#tunnels.add(client).add(upstream);
       client.write('HTTP/1.1 200 Connection Established\r\n\r\n');
       if (head.length > 0) upstream.write(head);
       client.pipe(upstream);
       upstream.pipe(client);
       const done = () => {
+        this.#tunnels.delete(client);
+        this.#tunnels.delete(upstream);
         client.destroy();
         upstream.destroy();
       };
