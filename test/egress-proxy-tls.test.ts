@@ -140,9 +140,22 @@ describe('the TLS leg of a plain-HTTP forward request', () => {
     expect(events.at(-1)).toMatchObject({ outcome: 'denied', reason: 'upstream_error', host: 'other.tls.test' });
   });
 
-  test('an address nobody admitted is refused before anything is checked or sent', async () => {
-    tls.forget('agent-a');
-    // Its tenant's last agent forgotten: the listener itself is closed.
+  test('an entry whose container left the network (exited on its own) is dropped before the next start; its tenant’s last one closes the listener', async () => {
+    tls.retain('tenant-a', [{ containerId: 'c1', address: '127.0.0.1' }]);
+    expect((await viaProxy(port, 'api.tls.test', '/')).status).toBe(200);
+    // A sibling agent of the tenant, at another address, keeps the tenant's listener open.
+    await tls.admit(
+      { containerId: 'c9', address: '127.0.0.9', gateway: '127.0.0.1' },
+      { tenantId: 'tenant-a', agentId: 'agent-9', rules: [], bindings: [] },
+    );
+    tls.retain('tenant-a', [
+      { containerId: 'c2', address: '127.0.0.1' }, // another container holds the address now
+      { containerId: 'c9', address: '127.0.0.9' },
+    ]);
+    const before = received.length;
+    expect(await viaProxy(port, 'api.tls.test', '/')).toMatchObject({ status: 403, refusal: 'unknown_agent' });
+    expect(received.length).toBe(before);
+    tls.forget('agent-9');
     await expect(viaProxy(port, 'api.tls.test', '/')).rejects.toThrow(/ECONNREFUSED/);
   });
 });

@@ -156,6 +156,19 @@ export class EgressProxy {
   }
 
   /**
+   * Keeps only the tenant's entries whose container still holds its address on the network (as the
+   * engine lists them now). The provisioner calls it before each egress start: a container that
+   * exited on its own leaves no entry behind for the next container the engine gives its address.
+   */
+  retain(tenantId: string, endpoints: readonly { containerId: string; address: string }[]): void {
+    const live = new Set(endpoints.map(({ containerId, address }) => `${containerId}@${normaliseAddress(address)}`));
+    for (const [address, entry] of this.#byAddress) {
+      if (entry.tenantId === tenantId && !live.has(`${entry.containerId}@${address}`)) this.#byAddress.delete(address);
+    }
+    this.#closeIfIdle(tenantId);
+  }
+
+  /**
    * The agent no longer goes through (stopped, removed, recreated): its address is forgotten at once,
    * and its tenant's listener closes with the tenant's last admitted agent (its network may go, and
    * the gateway address come back for another tenant's network).
@@ -167,13 +180,16 @@ export class EgressProxy {
       tenantId = entry.tenantId;
       this.#byAddress.delete(address);
     }
-    if (tenantId && ![...this.#byAddress.values()].some((entry) => entry.tenantId === tenantId)) {
-      for (const [gateway, listener] of this.#listeners) {
-        if (listener.tenantId !== tenantId) continue;
-        this.#listeners.delete(gateway);
-        listener.server.close();
-        listener.server.closeAllConnections();
-      }
+    if (tenantId) this.#closeIfIdle(tenantId);
+  }
+
+  #closeIfIdle(tenantId: string): void {
+    if ([...this.#byAddress.values()].some((entry) => entry.tenantId === tenantId)) return;
+    for (const [gateway, listener] of this.#listeners) {
+      if (listener.tenantId !== tenantId) continue;
+      this.#listeners.delete(gateway);
+      listener.server.close();
+      listener.server.closeAllConnections();
     }
   }
 

@@ -29,6 +29,8 @@ export interface ContainerRuntime {
   listNetworks(): Promise<TenantNetwork[]>;
   /** Removes the tenant's network; false when containers are still attached (try again later). */
   removeNetwork(tenantId: string): Promise<boolean>;
+  /** The containers attached to the tenant's network now, with their addresses (none when it has no network). */
+  tenantEndpoints(tenantId: string): Promise<{ containerId: string; address: string }[]>;
 }
 
 export interface TenantNetwork {

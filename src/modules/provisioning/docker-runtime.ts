@@ -291,6 +291,21 @@ export class DockerRuntime implements ContainerRuntime {
     });
   }
 
+  async tenantEndpoints(tenantId: string): Promise<{ containerId: string; address: string }[]> {
+    const name = DockerRuntime.networkName(this.#instance, tenantId);
+    return this.#call('network.endpoints', { tenantId, name }, async () => {
+      const endpoints: { containerId: string; address: string }[] = [];
+      for (const network of await this.#networksNamed(name)) {
+        const info = await this.#docker.getNetwork(network.Id).inspect();
+        for (const [containerId, endpoint] of Object.entries(info.Containers ?? {})) {
+          const address = String((endpoint as { IPv4Address?: string }).IPv4Address ?? '').split('/')[0];
+          if (address) endpoints.push({ containerId, address });
+        }
+      }
+      return endpoints;
+    });
+  }
+
   /**
    * The tenant's own bridge network, created on first use and labelled with instance and tenant.
    * A network of that name with other labels is refused, never joined. Default bridge settings: the

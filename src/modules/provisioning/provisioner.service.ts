@@ -185,6 +185,8 @@ export class Provisioner {
         );
       }
       this.#deps.egress?.forget(agent.id);
+      // Entries of containers gone from the tenant network go before the engine hands out an address again.
+      if (agent.egress && this.#deps.egress) this.#deps.egress.retain(agent.tenant_id, await runtime.tenantEndpoints(agent.tenant_id));
       await this.#startWithSecrets(agent.id, secrets);
       state = await runtime.inspect(agent.id);
       if (state?.running) await this.#admitEgress(agent, state, secrets);
