@@ -34,6 +34,9 @@ const UpdateEgressRules = graphql(`
 const ReadEgressRules = graphql(`
   query ReadEgressRules($id: ID!) { agent(id: $id) { id egress egressRules } }
 `);
+const ListEgressRules = graphql(`
+  query ListEgressRules { agents(first: 20) { edges { node { id egressRules } } } }
+`);
 const SetSwappedCredential = graphql(`
   mutation SetSwappedCredential($agentId: ID!, $name: String!, $value: CredentialValue!, $hosts: [String!]) {
     setCredential(agentId: $agentId, name: $name, value: $value, egressHosts: $hosts) {
@@ -407,6 +410,9 @@ describe('the allow-list API', () => {
   test('viewers read it; members cannot set it; a bad rule is refused naming the rule; a change reaches the running proxy', async () => {
     const read = expectNoErrors(await gw.execute(ReadEgressRules, { id: agentA }, { token: tenantA.viewer })).agent;
     expect(read?.egressRules).toEqual(['api.allowed.test:80', '*.allowed.test:80']);
+    // The list reads the column too (its one-round-trip path selects only the columns asked for).
+    const listed = expectNoErrors(await gw.execute(ListEgressRules, {}, { token: tenantA.viewer })).agents.edges.map((edge) => edge.node);
+    expect(listed).toEqual([{ id: agentA, egressRules: ['api.allowed.test:80', '*.allowed.test:80'] }]);
     expect(
       errorCodes(await gw.execute(UpdateEgressRules, { id: agentA, rules: ['x.example.com:443'] }, { token: tenantA.member })),
     ).toEqual(['FORBIDDEN']);
