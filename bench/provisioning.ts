@@ -7,10 +7,19 @@
  * the floor does not do: the job, the workspace file system, the channel and the start secrets taken
  * by the entrypoint.
  *
+ * Then the egress proxy's overhead (issue 21): an allowed plain-HTTP request through the proxy
+ * (src/modules/egress/egress-proxy.ts: identify by source address, allow-list, lookup, address check,
+ * header swap, forward on a kept-alive upstream connection) against the same request sent directly, on
+ * loopback, interleaved request by request. Goal: ≤ 2 ms more at p50. The proxy's events go to the
+ * metrics (as deployed; the audit rows are written in batches off the request path, not measured here).
+ *
  *   npm run bench:provisioning     (needs Postgres at TEST_DATABASE_URL or 127.0.0.1:5432, and Docker)
+ *   BENCH_PROXY_ONLY=1 npm run bench:provisioning     (the proxy half alone: no database, no Docker)
  */
 import { randomBytes } from 'node:crypto';
 import { mkdtemp, rm } from 'node:fs/promises';
+import { Agent, createServer, request } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import Docker from 'dockerode';
@@ -18,10 +27,13 @@ import { openKeyring } from '../src/auth/keyring.ts';
 import { appUrlFor } from '../src/db/database-urls.ts';
 import { migrate } from '../src/db/migrate.ts';
 import { startGateway } from '../src/gateway.ts';
+import { EgressProxy } from '../src/modules/egress/egress-proxy.ts';
 import { REFERENCE_IMAGE, referenceImage } from '../src/modules/provisioning/agent-image.ts';
 import { HARDENING, type SandboxLevel } from '../src/modules/provisioning/container-runtime.ts';
 import { DockerRuntime } from '../src/modules/provisioning/docker-runtime.ts';
 import { createLogger } from '../src/shared/logger.ts';
+import { Metrics } from '../src/shared/metrics.ts';
+import { Secret } from '../src/shared/secret.ts';
 import { benchGraphql } from './graphql.ts';
 import { adminQuery } from './seed.ts';
 
@@ -42,7 +54,80 @@ function summary(label: string, values: number[]) {
   return { label, n: values.length, p50: Math.round(percentile(values, 50)), p95: Math.round(percentile(values, 95)) };
 }
 
+/** Per-request latency through the egress proxy and directly, on loopback (ms). */
+async function proxyOverhead(requests = Number(process.env.BENCH_PROXY_REQUESTS ?? 5_000)) {
+  const upstream = createServer((req, res) => {
+    req.resume();
+    res.writeHead(200, { 'content-type': 'text/plain' }).end(`ok ${req.headers.authorization?.length ?? 0}`);
+  });
+  await new Promise<void>((resolve) => upstream.listen(0, '127.0.0.1', resolve));
+  const port = (upstream.address() as AddressInfo).port;
+  const metrics = new Metrics({ processMetrics: false });
+  const proxy = new EgressProxy({
+    log,
+    port: Number(process.env.BENCH_PROXY_PORT ?? 13_128),
+    resolve: async () => ['127.0.0.1'],
+    allowPrivateCidrs: ['127.0.0.1/32'], // loopback upstream: the bench's own, like the tests' private upstreams
+    onEvent: (event) => metrics.egressConnections.inc({ kind: event.kind, outcome: event.outcome, reason: event.reason ?? 'none' }),
+  });
+  const secret = new Secret(`sk-bench-${randomBytes(16).toString('hex')}`);
+  await proxy.admit(
+    { containerId: 'bench', address: '127.0.0.1', gateway: '127.0.0.1' },
+    {
+      tenantId: 'bench',
+      agentId: 'bench',
+      rules: [{ host: 'api.bench.test', port }],
+      bindings: [{ placeholder: 'fgs_ph_bench', value: secret, hosts: [{ host: 'api.bench.test', port }] }],
+    },
+  );
+  const agent = new Agent({ keepAlive: true, maxSockets: 1 });
+  const once = (viaProxy: boolean) =>
+    new Promise<number>((resolve, reject) => {
+      const started = performance.now();
+      const req = request(
+        {
+          host: '127.0.0.1',
+          port: viaProxy ? proxy.port : port,
+          path: viaProxy ? `http://api.bench.test:${port}/v1/thing` : '/v1/thing',
+          headers: { host: `api.bench.test:${port}`, authorization: 'Bearer fgs_ph_bench' },
+          agent,
+        },
+        (res) => {
+          res.resume();
+          res.on('end', () =>
+            res.statusCode === 200 ? resolve(performance.now() - started) : reject(new Error(`status ${res.statusCode}`)),
+          );
+        },
+      );
+      req.on('error', reject);
+      req.end();
+    });
+  for (let i = 0; i < 200; i++) await once(i % 2 === 0); // warm-up: connections, JIT
+  const direct: number[] = [];
+  const proxied: number[] = [];
+  for (let i = 0; i < requests; i++) {
+    direct.push(await once(false));
+    proxied.push(await once(true));
+  }
+  agent.destroy();
+  await proxy.close();
+  upstream.close();
+  const ms = (value: number) => Number(value.toFixed(3));
+  const overhead = percentile(proxied, 50) - percentile(direct, 50);
+  console.table([
+    { path: 'direct (loopback, keep-alive)', n: direct.length, 'p50 ms': ms(percentile(direct, 50)), 'p95 ms': ms(percentile(direct, 95)) },
+    {
+      path: 'through the egress proxy (swap on)',
+      n: proxied.length,
+      'p50 ms': ms(percentile(proxied, 50)),
+      'p95 ms': ms(percentile(proxied, 95)),
+    },
+  ]);
+  console.log(`egress proxy overhead p50: ${ms(overhead)} ms per request (goal ≤ 2 ms): ${overhead <= 2 ? 'PASS' : 'MISS'}`);
+}
+
 async function main() {
+  if (process.env.BENCH_PROXY_ONLY === '1') return proxyOverhead();
   const database = `fleetgate_bench_${randomBytes(4).toString('hex')}`;
   await adminQuery(ADMIN_URL, `CREATE DATABASE ${database}`);
   const adminUrl = new URL(ADMIN_URL);
@@ -187,6 +272,8 @@ async function main() {
   for (const c of await engine.list()) await engine.remove(c.agentId);
   await adminQuery(ADMIN_URL, `DROP DATABASE IF EXISTS ${database} WITH (FORCE)`);
   await rm(home, { recursive: true, force: true });
+
+  await proxyOverhead();
 }
 
 main().catch((error) => {

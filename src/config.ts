@@ -134,6 +134,23 @@ const schema = z.object({
   AGENT_RESTART_WINDOW_SECONDS: z.coerce.number().int().min(1).max(86_400).default(600),
   /** How long an agent has to answer a task when runTask gives no timeout. */
   TASK_TIMEOUT_SECONDS: z.coerce.number().int().min(1).max(86_400).default(600),
+  /** The egress proxy's port at each tenant network's gateway address (egress agents' HTTP_PROXY). */
+  EGRESS_PROXY_PORT: z.coerce.number().int().min(1).max(65_535).default(3128),
+  /**
+   * DANGEROUS: private ranges (CIDR, comma-separated) the egress proxy may connect to when an allowed
+   * name resolves into them. Default none: private, loopback and link-local addresses are refused.
+   */
+  EGRESS_ALLOW_PRIVATE_CIDRS: z
+    .string()
+    .default('')
+    .transform((text) =>
+      text
+        .split(',')
+        .map((cidr) => cidr.trim())
+        .filter(Boolean),
+    ),
+  /** Denials of one egress agent within a minute that raise the isolation alert (FleetgateEgressDenialBurst). */
+  EGRESS_DENIAL_BURST: z.coerce.number().int().min(1).max(100_000).default(20),
   /** Parallel provisioning jobs per replica. */
   PROVISION_WORKERS: z.coerce.number().int().min(1).max(64).default(8),
   /** Where agent credentials' key-encryption key lives: `local` (FLEETGATE_HOME/keyring/kek.json) or `vault` (Transit). */

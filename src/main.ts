@@ -105,6 +105,11 @@ async function main() {
             taskTimeoutSeconds: config.TASK_TIMEOUT_SECONDS,
             reconcileIntervalMs: config.RECONCILE_INTERVAL_SECONDS * 1000,
             workers: config.PROVISION_WORKERS,
+            egress: {
+              port: config.EGRESS_PROXY_PORT,
+              allowPrivateCidrs: config.EGRESS_ALLOW_PRIVATE_CIDRS,
+              burstThreshold: config.EGRESS_DENIAL_BURST,
+            },
           },
   });
   started.push({ name: 'gateway', close: () => gateway.close() });

@@ -81,6 +81,7 @@ export class Metrics {
     // Series that alerts watch with increase() exist at 0 from the first scrape: a series born at 1
     // shows no increase, and the first canary exposure would page nobody.
     for (const result of ['ok', 'exposed', 'error']) this.canaryRuns.inc({ result }, 0);
+    this.egressDenialBursts.inc(0);
     for (const limit of ['lock_timeout', 'statement_timeout', 'idle_in_transaction_timeout', 'pool_timeout'])
       this.databaseBusy.inc({ limit }, 0);
     this.databaseBusy.inc({ limit: 'connection_lost' }, 0);
@@ -122,6 +123,23 @@ export class Metrics {
     name: 'fleetgate_provisioning_jobs_total',
     help: 'Agent runtime jobs by kind and outcome (ok, retry, failed: gave up)',
     labelNames: ['kind', 'outcome'],
+    registers: [this.registry],
+  });
+  readonly egressConnections = new Counter({
+    name: 'fleetgate_egress_connections_total',
+    help: 'Egress proxy connections and forwarded requests by kind (connect, http), outcome (allowed, denied) and reason (a fixed set: not_allowed, ip_literal, private_address, ...)',
+    labelNames: ['kind', 'outcome', 'reason'],
+    registers: [this.registry],
+  });
+  readonly egressBytes = new Counter({
+    name: 'fleetgate_egress_bytes_total',
+    help: 'Bytes through the egress proxy, by direction (out: agent to destination, in: back)',
+    labelNames: ['direction'],
+    registers: [this.registry],
+  });
+  readonly egressDenialBursts = new Counter({
+    name: 'fleetgate_egress_denial_bursts_total',
+    help: 'Egress agents whose denied destinations passed the burst threshold (an isolation alert: probing or exfiltration attempts)',
     registers: [this.registry],
   });
   readonly canaryRuns = new Counter({

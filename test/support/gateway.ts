@@ -55,6 +55,8 @@ export interface GatewayOptions {
         gvisorRuntime?: string;
         /** Crash-loop and task-timeout settings, shortened by the tests that exercise them. */
         tuning?: Partial<Pick<AgentRuntimeOptions, 'crashLoop' | 'taskTimeoutSeconds' | 'taskSweepMs'>>;
+        /** The egress proxy's settings (test upstreams live on private addresses: allowPrivateCidrs, resolve). */
+        egress?: AgentRuntimeOptions['egress'];
       };
   agentImages?: AllowedImage[];
   /** The KEK behind credentials and agent memory; default: a local keyring in the test's keyring directory. */
@@ -155,6 +157,7 @@ export async function startGateway(options: GatewayOptions = {}) {
             reconcileIntervalMs: 0,
             restartPolicy: runtimeOptions.restartPolicy,
             manualJobs: runtimeOptions.manualJobs,
+            ...(runtimeOptions.egress !== undefined ? { egress: runtimeOptions.egress } : {}),
             baseBackoffMs: 200,
             maxBackoffMs: 1_000,
             ...runtimeOptions.tuning,

@@ -11,7 +11,7 @@ export type AgentDesiredState =
 export type AgentNetwork =
   /** Only loopback. */
   | 'NONE'
-  /** The tenant's own bridge network (egress). */
+  /** The tenant's own internal network; its only way out is the gateway's egress proxy. */
   | 'TENANT';
 
 export type AgentStatus =
@@ -44,6 +44,8 @@ export type CreateAgentInput = {
   description?: string | null | undefined;
   /** Owners and admins: join the tenant's own network (default: no network). */
   egress?: boolean | null | undefined;
+  /** Owners and admins: the egress allow-list, `host:port` rules (`api.example.com:443`, `*.example.com:443`). */
+  egressRules?: Array<string> | null | undefined;
   image: string;
   /** Memory limit, MB (default 64). */
   memoryMb?: number | null | undefined;

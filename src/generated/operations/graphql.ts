@@ -38,6 +38,8 @@ export type CreateAgentInput = {
   description?: string | null | undefined;
   /** Owners and admins: join the tenant's own network (default: no network). */
   egress?: boolean | null | undefined;
+  /** Owners and admins: the egress allow-list, `host:port` rules (`api.example.com:443`, `*.example.com:443`). */
+  egressRules?: Array<string> | null | undefined;
   image: string;
   /** Memory limit, MB (default 64). */
   memoryMb?: number | null | undefined;
@@ -104,6 +106,8 @@ export type UpdateAgentInput = {
   description?: string | null | undefined;
   /** Owners and admins; a running agent is recreated on its new network at once. */
   egress?: boolean | null | undefined;
+  /** Owners and admins; replaces the allow-list, applied to a running agent's proxy at once. */
+  egressRules?: Array<string> | null | undefined;
   id: string | number;
   image?: string | null | undefined;
   memoryMb?: number | null | undefined;

@@ -26,6 +26,8 @@ const AgentSchema = defineEntity({
     cpuMillis: p.integer().default(250),
     /** On: the container joins its tenant's own bridge network; off: no network at all. */
     egress: p.boolean().default(false),
+    /** The egress proxy's allow-list for this agent: `host:port` rules (see egress-policy.ts); empty refuses everything. */
+    egressRules: p.array().default([]),
     /** The sandbox level the tenant asked for (RUNC, GVISOR); null: its plan's, else the engine's best. */
     sandbox: p.enum(SANDBOX_LEVELS).nullable(),
     /** The level the engine last ran its container under, and the size its workspace was made with. */

@@ -25,7 +25,10 @@ export const SandboxLevel = builder.enumType('SandboxLevel', {
   values: SANDBOX_LEVELS,
 });
 const AgentNetwork = builder.enumType('AgentNetwork', {
-  values: { NONE: { description: 'Only loopback.' }, TENANT: { description: "The tenant's own bridge network (egress)." } },
+  values: {
+    NONE: { description: 'Only loopback.' },
+    TENANT: { description: "The tenant's own internal network; its only way out is the gateway's egress proxy." },
+  },
 });
 
 /** How the agent is isolated: what it asked for and what its container runs under. */
@@ -87,7 +90,13 @@ export const AgentRef = builder.node(builder.objectRef<AgentRecord>('Agent'), {
     }),
     desiredState: t.field({ type: AgentDesiredState, resolve: (agent) => agent.desiredState }),
     command: t.stringList({ nullable: true, resolve: (agent) => agent.command }),
-    egress: t.exposeBoolean('egress', { description: "Whether the agent's container is on its tenant's network (else: no network)." }),
+    egress: t.exposeBoolean('egress', {
+      description:
+        "Whether the agent's container is on its tenant's internal network, its only way out the egress proxy (else: no network).",
+    }),
+    egressRules: t.exposeStringList('egressRules', {
+      description: 'What the egress proxy lets the agent reach: `host:port` rules, exact names or `*.` wildcards; empty: nothing.',
+    }),
     runtime: t.field({ type: AgentRuntimeRef, resolve: (agent) => agent }),
     sandbox: t.field({ type: AgentSandboxRef, resolve: (agent) => agent }),
     logs: t.string({
@@ -113,6 +122,7 @@ const AGENT_ROW_FIELDS: Record<string, readonly string[]> = {
   desiredState: ['desiredState'],
   command: ['command'],
   egress: ['egress'],
+  egressRules: ['egressRules'],
   createdAt: ['createdAt'],
   updatedAt: ['updatedAt'],
 };
@@ -232,6 +242,9 @@ const CreateAgentInput = builder.inputType('CreateAgentInput', {
     memoryMb: t.int({ description: 'Memory limit, MB (default 64).' }),
     cpuMillis: t.int({ description: 'CPU limit, thousandths of a CPU (default 250).' }),
     egress: t.boolean({ description: "Owners and admins: join the tenant's own network (default: no network)." }),
+    egressRules: t.stringList({
+      description: 'Owners and admins: the egress allow-list, `host:port` rules (`api.example.com:443`, `*.example.com:443`).',
+    }),
     sandbox: t.field({
       type: SandboxLevel,
       description: "Default: the tenant's plan level, else RUNC.",
@@ -250,6 +263,7 @@ const UpdateAgentInput = builder.inputType('UpdateAgentInput', {
     memoryMb: t.int(),
     cpuMillis: t.int(),
     egress: t.boolean({ description: 'Owners and admins; a running agent is recreated on its new network at once.' }),
+    egressRules: t.stringList({ description: "Owners and admins; replaces the allow-list, applied to a running agent's proxy at once." }),
     sandbox: t.field({ type: SandboxLevel, description: 'Applies from the next restartAgent.' }),
   }),
 });

@@ -8,10 +8,11 @@ import { leanUpdateRow } from '../../db/lean-update.ts';
 import { findPageRows, leanPageRows, type PageArgs } from '../../db/pagination.ts';
 import type { Region } from '../../db/regions.ts';
 import type { RequestScope } from '../../request/scope.ts';
-import { clientError, notFound } from '../../shared/errors.ts';
+import { badInput, clientError, notFound } from '../../shared/errors.ts';
 import { isUuid, newId } from '../../shared/ids.ts';
 import { parseInput } from '../../shared/validation.ts';
 import { type AuditRecord, recordAudit, recordAuditWithCommit } from '../audit/audit.service.ts';
+import { parseEgressRule } from '../egress/egress-policy.ts';
 import { EngineUnavailableError, SANDBOX_LEVELS, type SandboxLevel } from '../provisioning/container-runtime.ts';
 import { enqueueJob, type JobKind } from '../provisioning/job-queue.ts';
 import type { AgentRuntimeAccess } from '../provisioning/runtime-access.ts';
@@ -36,6 +37,7 @@ const agentFields = {
   memoryMb: z.number().int().min(16).max(1024),
   cpuMillis: z.number().int().min(10).max(2000),
   egress: z.boolean(),
+  egressRules: z.array(z.string().max(300)).max(64),
   sandbox: z.enum(SANDBOX_LEVELS).nullable(),
 };
 const createAgentInput = z.object({
@@ -46,6 +48,7 @@ const createAgentInput = z.object({
   memoryMb: agentFields.memoryMb.default(64),
   cpuMillis: agentFields.cpuMillis.default(250),
   egress: agentFields.egress.default(false),
+  egressRules: agentFields.egressRules.default([]),
   sandbox: agentFields.sandbox.default(null),
 });
 const updateAgentInput = z.object(agentFields).partial();
@@ -77,6 +80,22 @@ export async function getAgent(scope: RequestScope, id: string): Promise<Agent> 
 }
 
 /**
+ * The allow-list in its stored form (`host:port`, lower case, no duplicates), or BAD_USER_INPUT naming
+ * the first rule that is not one (an IP address, a bad name or port).
+ */
+function egressRulesOf(rules: readonly string[]): string[] {
+  const parsed = rules.map((text) => {
+    try {
+      const rule = parseEgressRule(text);
+      return `${rule.host}:${rule.port}`;
+    } catch (error) {
+      throw badInput((error as Error).message, 'egressRules');
+    }
+  });
+  return [...new Set(parsed)];
+}
+
+/**
  * Records the agent and queues its provisioning in the same transaction: the agent exists with its
  * job or not at all. The container is created by the job worker, never inside the request. Asking
  * for egress also needs `agent.egress` (owners and admins): a network is a way out for the agent's data.
@@ -85,7 +104,8 @@ export async function createAgent(scope: AgentScope, input: unknown, options: { 
   const start = options.start ?? true;
   assertCan(scope.principal, 'agent.write');
   const fields = parseInput(createAgentInput, input);
-  if (fields.egress) assertCan(scope.principal, 'agent.egress');
+  if (fields.egress || fields.egressRules.length > 0) assertCan(scope.principal, 'agent.egress');
+  fields.egressRules = egressRulesOf(fields.egressRules);
   scope.agentRuntime.allowList.check(fields.image, fields.command);
   const tenantId = tenantIdOf(scope);
   await assertSandboxAllowed(scope, fields.sandbox, fields.egress);
@@ -108,6 +128,7 @@ export async function createAgent(scope: AgentScope, input: unknown, options: { 
       memoryMb: agent.memoryMb,
       cpuMillis: agent.cpuMillis,
       egress: agent.egress,
+      egressRules: agent.egressRules,
       sandbox: agent.sandbox ?? null,
     },
   });
@@ -131,9 +152,11 @@ export async function updateAgent(
   assertCan(scope.principal, 'agent.write');
   const changes = parseInput(updateAgentInput, input);
   if (scope.lean) return updateAgentRow(scope, scope.lean, id, changes, properties);
-  if (changes.egress !== undefined) assertCan(scope.principal, 'agent.egress');
+  if (changes.egress !== undefined || changes.egressRules !== undefined) assertCan(scope.principal, 'agent.egress');
+  if (changes.egressRules !== undefined) changes.egressRules = egressRulesOf(changes.egressRules);
   const agent = await getAgent(scope, id);
   const egressChanged = changes.egress !== undefined && changes.egress !== agent.egress;
+  const rulesChanged = changes.egressRules !== undefined && changes.egressRules.join() !== agent.egressRules.join();
   if (changes.image !== undefined || changes.command !== undefined) {
     scope.agentRuntime.allowList.check(changes.image ?? agent.image, changes.command === undefined ? agent.command : changes.command);
   }
@@ -158,12 +181,16 @@ export async function updateAgent(
     scope,
     updateRecord(agent.id, changes, {
       ...(egressChanged ? { egress: agent.egress } : {}),
+      ...(rulesChanged ? { egressRules: agent.egressRules } : {}),
       ...(changes.sandbox !== undefined ? { sandbox: agent.sandbox ?? null } : {}),
     }),
   );
   await flushMappingConflicts(scope);
   if (recreate)
     await enqueueJob(scope.em, { tenantId: agent.tenantId, kind: 'agent.converge', agentId: agent.id, payload: { restart: true } });
+  // A running egress agent's new allow-list reaches the proxy with the next converge (no restart needed).
+  else if (rulesChanged && agent.egress && agent.desiredState === 'RUNNING')
+    await enqueueJob(scope.em, { tenantId: agent.tenantId, kind: 'agent.converge', agentId: agent.id });
   return agent;
 }
 

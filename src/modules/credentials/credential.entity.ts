@@ -22,6 +22,11 @@ const AgentCredentialSchema = defineEntity({
     wrappedKey: p.string(),
     keyVersion: p.integer(),
     fingerprint: p.string(),
+    /**
+     * Secret swap (issue 21): `host:port` rules of the hosts the egress proxy may send the value to.
+     * Not empty: the agent's process gets the placeholder `fgs_ph_<id>` instead of the value.
+     */
+    egressHosts: p.array().default([]),
     createdAt: p.datetime().onCreate(() => new Date()),
     rotatedAt: p.datetime().nullable(),
   },

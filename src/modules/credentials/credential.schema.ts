@@ -3,6 +3,7 @@ import { builder } from '../../builder.ts';
 import { Secret } from '../../shared/secret.ts';
 import type { Agent } from '../agents/agent.entity.ts';
 import { AgentRef } from '../agents/agent.schema.ts';
+import { placeholderOf } from '../egress/egress-policy.ts';
 import type { AgentCredential } from './credential.entity.ts';
 import {
   credentialKeyStatus,
@@ -37,6 +38,15 @@ export const AgentCredentialRef = builder.objectRef<AgentCredential>('AgentCrede
     version: t.exposeInt('version', { description: '1 when set, +1 on every rotation.' }),
     fingerprint: t.exposeString('fingerprint', {
       description: 'Tells versions apart; keyed by the value’s own data key, so it reveals nothing about the value.',
+    }),
+    egressHosts: t.exposeStringList('egressHosts', {
+      description:
+        'Secret swap: the hosts (`host:port` rules) the egress proxy sends the value to; empty: the agent holds the value itself.',
+    }),
+    placeholder: t.string({
+      nullable: true,
+      description: 'With egressHosts: what the agent finds in its environment instead of the value (not secret).',
+      resolve: (credential) => (credential.egressHosts.length > 0 ? placeholderOf(credential.id) : null),
     }),
     createdAt: t.expose('createdAt', { type: 'DateTime' }),
     rotatedAt: t.expose('rotatedAt', { type: 'DateTime', nullable: true }),
@@ -116,8 +126,16 @@ builder.mutationFields((t) => ({
     description: 'Adds a credential to an agent (CONFLICT if the name exists). Owners and admins.',
     skipTypeScopes: true,
     authScopes: { can: 'credential.manage' },
-    args: { ...credentialTarget(t), value: t.arg({ type: 'CredentialValue', required: true }) },
-    resolve: (_root, { agentId, name, value }, ctx) => setCredential(ctx, { agentId: agentId.id, name, value }),
+    args: {
+      ...credentialTarget(t),
+      value: t.arg({ type: 'CredentialValue', required: true }),
+      egressHosts: t.arg.stringList({
+        description:
+          'Secret swap: the agent gets a placeholder, and the egress proxy puts the value into request headers for these `host:port` rules only.',
+      }),
+    },
+    resolve: (_root, { agentId, name, value, egressHosts }, ctx) =>
+      setCredential(ctx, { agentId: agentId.id, name, value, egressHosts: egressHosts ?? [] }),
   }),
   rotateCredential: t.field({
     type: CredentialPayload,

@@ -20,6 +20,7 @@ import { parseInput } from '../../shared/validation.ts';
 import type { Agent } from '../agents/agent.entity.ts';
 import { getAgent } from '../agents/agent.service.ts';
 import { recordAudit } from '../audit/audit.service.ts';
+import { parseEgressRule } from '../egress/egress-policy.ts';
 import { enqueueJob } from '../provisioning/job-queue.ts';
 import { AgentCredential } from './credential.entity.ts';
 
@@ -60,9 +61,13 @@ export async function listCredentials(scope: RequestScope, agent: Agent): Promis
  * Seals a new credential for one agent (CONFLICT if the name exists: use rotateCredential) and,
  * if the agent runs, queues its restart so its process gets the value. Owners and admins only.
  */
-export async function setCredential(scope: CredentialScope, input: { agentId: string; name: string; value: Secret }) {
+export async function setCredential(
+  scope: CredentialScope,
+  input: { agentId: string; name: string; value: Secret; egressHosts?: readonly string[] },
+) {
   assertCan(scope.principal, 'credential.manage');
   const { agentId, name } = parseInput(target, input);
+  const egressHosts = egressHostsOf(input.egressHosts ?? []);
   const value = valueBytes(input.value);
   try {
     const agent = await lockAgent(scope, agentId);
@@ -72,14 +77,41 @@ export async function setCredential(scope: CredentialScope, input: { agentId: st
     if (existing.length >= MAX_CREDENTIALS_PER_AGENT) throw badInput(`An agent holds at most ${MAX_CREDENTIALS_PER_AGENT} credentials`);
     const id = newId();
     const sealed = await sealFor(scope, { tenantId: agent.tenantId, agentId: agent.id, credentialId: id, version: 1 }, value);
-    const credential = scope.em.create(AgentCredential, { id, tenantId: agent.tenantId, agentId: agent.id, name, version: 1, ...sealed });
-    recordAudit(scope, { action: 'credential.set', targetType: 'Agent', targetId: agent.id, detail: { name, version: 1 } });
+    const credential = scope.em.create(AgentCredential, {
+      id,
+      tenantId: agent.tenantId,
+      agentId: agent.id,
+      name,
+      version: 1,
+      egressHosts,
+      ...sealed,
+    });
+    recordAudit(scope, {
+      action: 'credential.set',
+      targetType: 'Agent',
+      targetId: agent.id,
+      detail: { name, version: 1, ...(egressHosts.length > 0 ? { egressHosts } : {}) },
+    });
     await flushConflicts(scope);
     await restartIfRunning(scope, agent);
     return { credential, agent };
   } finally {
     value.fill(0);
   }
+}
+
+/** The swap's host rules in their stored form, or BAD_USER_INPUT naming the first that is not a rule. */
+function egressHostsOf(rules: readonly string[]): string[] {
+  if (rules.length > 16) throw badInput('A credential is bound to at most 16 hosts', 'egressHosts');
+  const parsed = rules.map((text) => {
+    try {
+      const rule = parseEgressRule(text);
+      return `${rule.host}:${rule.port}`;
+    } catch (error) {
+      throw badInput((error as Error).message, 'egressHosts');
+    }
+  });
+  return [...new Set(parsed)];
 }
 
 /** A new value (and version) for an existing credential; a running agent is restarted with it. */
@@ -145,17 +177,17 @@ export async function openAgentCredentials(
   em: EntityManager,
   provider: KeyProvider,
   agent: { tenantId: string; agentId: string },
-): Promise<{ name: string; value: Buffer }[]> {
+): Promise<{ id: string; name: string; value: Buffer; egressHosts: string[] }[]> {
   return em.transactional(async (tx) => {
     await holdKeyVersions(tx);
     const rows = await tx.find(AgentCredential, { agentId: agent.agentId }, { orderBy: { name: 'asc' } });
-    const opened: { name: string; value: Buffer }[] = [];
+    const opened: { id: string; name: string; value: Buffer; egressHosts: string[] }[] = [];
     try {
       for (const row of rows) {
         const binding = { tenantId: agent.tenantId, agentId: agent.agentId, credentialId: row.id, version: row.version };
         const sealed = { ciphertext: Buffer.from(row.ciphertext), nonce: Buffer.from(row.nonce), wrappedKey: row.wrappedKey };
         try {
-          opened.push({ name: row.name, value: await open(provider, binding, sealed) });
+          opened.push({ id: row.id, name: row.name, value: await open(provider, binding, sealed), egressHosts: row.egressHosts });
         } catch (error) {
           if (error instanceof EnvelopeIntegrityError) throw new CredentialUnreadableError(row.name, 'failed its integrity check', error);
           throw error;

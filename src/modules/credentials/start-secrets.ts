@@ -1,5 +1,6 @@
 import type { EntityManager } from '@mikro-orm/postgresql';
 import type { Secret } from '../../shared/secret.ts';
+import type { EgressRule } from '../egress/egress-policy.ts';
 
 /**
  * A secret delivered into an agent's process as an environment variable when its container starts,
@@ -9,6 +10,11 @@ export interface StartSecret {
   /** The environment variable; `FLEETGATE_*` names are reserved for the platform's own. */
   name: string;
   value: Secret;
+  /**
+   * Secret swap: the process gets `placeholder` instead of the value, and the value goes only to the
+   * egress proxy, which puts it into request headers for these hosts (see Provisioner, EgressProxy).
+   */
+  swap?: { placeholder: string; hosts: readonly EgressRule[] };
 }
 
 /**

@@ -105,6 +105,11 @@ export function isPublicAddress(address: string): boolean {
   return !NOT_PUBLIC.check(address, 'ipv6');
 }
 
+/** The placeholder an agent holds for a swapped credential: not secret, unique per credential. */
+export function placeholderOf(credentialId: string): string {
+  return `fgs_ph_${credentialId.replaceAll('-', '')}`;
+}
+
 /** A credential the agent knows only by its placeholder, and the hosts the real value may be sent to. */
 export interface PlaceholderBinding {
   /** `fgs_ph_<credential id>`: what the agent puts where the secret would go. */

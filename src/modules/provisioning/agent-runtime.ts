@@ -3,6 +3,8 @@ import { forkForTenant } from '../../db/request-scope.ts';
 import type { Logger } from '../../shared/logger.ts';
 import type { Metrics } from '../../shared/metrics.ts';
 import type { StartSecretSource } from '../credentials/start-secrets.ts';
+import { EgressEvents, type EgressEventsOptions } from '../egress/egress-events.ts';
+import { EgressProxy, type EgressProxyOptions } from '../egress/egress-proxy.ts';
 import { TaskTimeouts } from '../tasks/task-timeouts.ts';
 import { AgentChannels, type ChannelExtensions } from './agent-channel.ts';
 import { referenceImage } from './agent-image.ts';
@@ -43,6 +45,14 @@ export interface AgentRuntimeOptions {
   startSecrets?: StartSecretSource[];
   /** More channel verbs (agent memory). */
   channelExtensions?: ChannelExtensions;
+  /**
+   * The egress proxy egress agents reach at their tenant network's gateway (docs/security-model.md,
+   * Egress): its port, the DANGEROUS private ranges it may connect to, … `false`: none (egress agents
+   * then reach nothing). Default: port 3128, public addresses only.
+   */
+  egress?:
+    | (Omit<EgressProxyOptions, 'log' | 'onEvent'> & Pick<EgressEventsOptions, 'burstThreshold' | 'burstWindowMs' | 'flushMs'>)
+    | false;
 }
 
 /**
@@ -55,6 +65,10 @@ export async function startAgentRuntime(options: AgentRuntimeOptions) {
   options.allowList.setReferenceTag(reference.tag);
   const channels = new AgentChannels({ orm: options.orm, log, root: options.channelRoot, extensions: options.channelExtensions });
   await channels.init();
+  const egressEvents =
+    options.egress === false ? undefined : new EgressEvents({ orm: options.orm, log, metrics: options.metrics, ...options.egress });
+  const egress =
+    options.egress === false || !egressEvents ? undefined : new EgressProxy({ ...options.egress, log, onEvent: egressEvents.record });
   const provisioner = new Provisioner({
     runtime: options.engine,
     channels,
@@ -65,6 +79,7 @@ export async function startAgentRuntime(options: AgentRuntimeOptions) {
     restartPolicy: options.restartPolicy,
     crashLoop: options.crashLoop,
     startSecrets: options.startSecrets,
+    egress,
   });
   const worker = new JobWorker({
     orm: options.orm,
@@ -107,11 +122,15 @@ export async function startAgentRuntime(options: AgentRuntimeOptions) {
     worker,
     reconciler,
     taskTimeouts,
+    egress,
+    egressEvents,
     async stop() {
       await taskTimeouts.stop();
       reconciler.stop();
       await worker.stop();
       channels.closeAll();
+      await egress?.close();
+      await egressEvents?.flush();
       await notifier.stop();
     },
   };

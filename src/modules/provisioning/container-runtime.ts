@@ -29,6 +29,8 @@ export interface ContainerRuntime {
   listNetworks(): Promise<TenantNetwork[]>;
   /** Removes the tenant's network; false when containers are still attached (try again later). */
   removeNetwork(tenantId: string): Promise<boolean>;
+  /** The containers attached to the tenant's network now, with their addresses (none when it has no network). */
+  tenantEndpoints(tenantId: string): Promise<{ containerId: string; address: string }[]>;
 }
 
 export interface TenantNetwork {
@@ -54,9 +56,12 @@ export interface AgentContainerSpec {
   channelDir: string;
   /**
    * Off (the default): no network at all, only `lo`. On: the container joins its tenant's own
-   * bridge network, created on demand, shared with that tenant's other egress agents and no one else's.
+   * `--internal` bridge network (no route out), created on demand, shared with that tenant's other
+   * egress agents and no one else's; its only way out is the egress proxy on the host side of that bridge.
    */
   egress?: boolean;
+  /** With egress: the port of the egress proxy at the bridge's gateway address, put into HTTP_PROXY/HTTPS_PROXY. */
+  egressProxyPort?: number;
   /** The isolation level (default RUNC); the engine must offer it (see sandboxLevels), it is never swapped for another. */
   sandbox?: SandboxLevel;
   /** Size of the agent's workspace file system, MB (default 1024): writes past it fail with ENOSPC inside the agent. */
@@ -74,6 +79,8 @@ export interface ContainerState {
   oomKilled: boolean;
   /** On a network (its tenant's); false: NetworkMode none. */
   egress: boolean;
+  /** With egress and running: the container's address on its tenant network and that network's gateway (the host side). */
+  network?: { address: string; gateway: string } | null;
   /** The level the container was created under. */
   sandbox: SandboxLevel;
 }

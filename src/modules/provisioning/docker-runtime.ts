@@ -111,6 +111,7 @@ export class DockerRuntime implements ContainerRuntime {
       throw new SandboxUnavailableError(`the engine offers no ${this.#gvisorRuntime} runtime for the GVISOR sandbox`);
     }
     const networkMode = spec.egress ? await this.#ensureTenantNetwork(spec.tenantId) : 'none';
+    const env = spec.egress && spec.egressProxyPort ? proxyEnvironment(await this.#gatewayOf(networkMode), spec.egressProxyPort) : [];
     const workspace = await this.#workspaces.ensure(spec.agentId, spec.workspaceMb ?? HARDENING.workspaceMb);
     const ids = { agentId: spec.agentId, image: spec.image, networkMode, sandbox: spec.sandbox ?? 'RUNC' };
     return this.#call('container.create', ids, async () => {
@@ -121,7 +122,7 @@ export class DockerRuntime implements ContainerRuntime {
           ...(spec.command ? { Cmd: spec.command } : {}),
           User: HARDENING.user,
           WorkingDir: HARDENING.workspaceMount,
-          Env: [],
+          Env: env, // no secret ever: only the egress proxy's address
           Labels: labels,
           HostConfig: {
             Runtime: gvisor ? this.#gvisorRuntime : 'runc',
@@ -238,6 +239,7 @@ export class DockerRuntime implements ContainerRuntime {
           exitCode: exited ? info.State.ExitCode : null,
           oomKilled: info.State.OOMKilled,
           egress: info.HostConfig.NetworkMode !== 'none',
+          network: networkOf(info.NetworkSettings.Networks?.[info.HostConfig.NetworkMode ?? '']),
           sandbox: info.HostConfig.Runtime === this.#gvisorRuntime ? 'GVISOR' : 'RUNC',
         };
       } catch (error) {
@@ -289,6 +291,21 @@ export class DockerRuntime implements ContainerRuntime {
     });
   }
 
+  async tenantEndpoints(tenantId: string): Promise<{ containerId: string; address: string }[]> {
+    const name = DockerRuntime.networkName(this.#instance, tenantId);
+    return this.#call('network.endpoints', { tenantId, name }, async () => {
+      const endpoints: { containerId: string; address: string }[] = [];
+      for (const network of await this.#networksNamed(name)) {
+        const info = await this.#docker.getNetwork(network.Id).inspect();
+        for (const [containerId, endpoint] of Object.entries(info.Containers ?? {})) {
+          const address = String((endpoint as { IPv4Address?: string }).IPv4Address ?? '').split('/')[0];
+          if (address) endpoints.push({ containerId, address });
+        }
+      }
+      return endpoints;
+    });
+  }
+
   /**
    * The tenant's own bridge network, created on first use and labelled with instance and tenant.
    * A network of that name with other labels is refused, never joined. Default bridge settings: the
@@ -319,7 +336,8 @@ export class DockerRuntime implements ContainerRuntime {
             Name: name,
             Driver: 'bridge',
             CheckDuplicate: true,
-            Internal: false,
+            // No route out (no NAT, no forwarding): the egress proxy on the host side is the only way.
+            Internal: true,
             Attachable: false,
             Labels: { [LABELS.instance]: this.#instance, [LABELS.tenant]: tenantId },
           });
@@ -337,8 +355,23 @@ export class DockerRuntime implements ContainerRuntime {
         this.#log.warn({ tenantId, name, kept: kept.Id, removed: duplicate.Id }, 'removing a duplicate tenant network');
         await this.#removeNetworkById(duplicate.Id);
       }
+      // A network from before the egress proxy (with a route out) is never joined again: replaced
+      // once none of its agents is attached, refused until then.
+      if (!kept.Internal) {
+        if (!(await this.#removeNetworkById(kept.Id))) throw new Error(`network ${name} is not internal: stop its agents to replace it`);
+        this.#log.warn({ tenantId, name, removed: kept.Id }, 'replaced a tenant network that was not internal');
+        return this.#createTenantNetwork(tenantId);
+      }
       return name;
     });
+  }
+
+  /** The host side of the tenant network: its gateway address, where the egress proxy listens. */
+  async #gatewayOf(network: string): Promise<string> {
+    const info = await this.#call('network.inspect', { network }, () => this.#docker.getNetwork(network).inspect());
+    const gateway = (info.IPAM?.Config ?? []).map((config: { Gateway?: string }) => config.Gateway).find(Boolean);
+    if (!gateway) throw new Error(`network ${network} has no gateway address`);
+    return gateway;
   }
 
   /** Networks whose name is exactly `name` (the engine's name filter matches substrings). */
@@ -390,6 +423,16 @@ function processLimits(gvisor: boolean): Pick<Docker.HostConfig, 'PidsLimit' | '
     PidsLimit: HARDENING.gvisorSandboxPidsLimit,
     Ulimits: [{ Name: 'nproc', Soft: HARDENING.pidsLimit, Hard: HARDENING.pidsLimit }],
   };
+}
+
+/** What HTTP clients read to find a proxy (curl reads the lowercase http_proxy only). */
+function proxyEnvironment(gateway: string, port: number): string[] {
+  const url = `http://${gateway}:${port}`;
+  return [`HTTP_PROXY=${url}`, `HTTPS_PROXY=${url}`, `http_proxy=${url}`, `https_proxy=${url}`, 'NO_PROXY=', 'no_proxy='];
+}
+
+function networkOf(endpoint: { IPAddress?: string; Gateway?: string } | undefined): { address: string; gateway: string } | null {
+  return endpoint?.IPAddress && endpoint.Gateway ? { address: endpoint.IPAddress, gateway: endpoint.Gateway } : null;
 }
 
 function statusOf(error: unknown): number | undefined {

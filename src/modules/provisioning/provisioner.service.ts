@@ -2,13 +2,17 @@ import type { EntityManager } from '@mikro-orm/postgresql';
 import { KeyProviderUnavailableError } from '../../keys/index.ts';
 import type { Logger } from '../../shared/logger.ts';
 import type { Metrics } from '../../shared/metrics.ts';
+import { Secret } from '../../shared/secret.ts';
 import { CredentialUnreadableError } from '../credentials/credential.service.ts';
 import { encodeStartPayload, type StartSecret, type StartSecretSource } from '../credentials/start-secrets.ts';
+import { parseEgressRule } from '../egress/egress-policy.ts';
+import type { EgressProxy } from '../egress/egress-proxy.ts';
 import { revokeAgentTokens } from '../memory/agent-tokens.ts';
 import type { AgentChannels } from './agent-channel.ts';
 import type { ReferenceImage } from './agent-image.ts';
 import {
   type ContainerRuntime,
+  type ContainerState,
   EngineUnavailableError,
   HARDENING,
   type SandboxLevel,
@@ -28,6 +32,8 @@ interface AgentRow {
   desired_state: 'RUNNING' | 'STOPPED';
   status: string;
   egress: boolean;
+  /** The egress proxy's allow-list (`host:port` rules, validated when written). */
+  egress_rules: string[];
   /** The agent's own level, else its tenant's (per plan); null: the engine's best. */
   sandbox: SandboxLevel | null;
   /** The tenant's workspace size, MB. */
@@ -47,6 +53,12 @@ export interface ProvisionerDeps {
   crashLoop?: CrashLoopPolicy;
   /** Secrets each start hands to the agent's process (its credentials, …); none when absent. */
   startSecrets?: StartSecretSource[];
+  /**
+   * The egress proxy egress agents reach (their only way out); absent: an egress agent's internal
+   * network leads nowhere. The provisioner admits each egress agent after its start and forgets it
+   * when it stops, so the proxy knows the agent by its address, never by what it sends.
+   */
+  egress?: EgressProxy;
 }
 
 /**
@@ -116,6 +128,7 @@ export class Provisioner {
     if (agent.desired_state === 'STOPPED' || frozen) {
       // The stopped container's agent token dies now, on every replica (a deleted agent's died with its row).
       await revokeAgentTokens(em(), agent.id);
+      this.#deps.egress?.forget(agent.id);
       await runtime.stop(agent.id);
       channels.close(agent.id);
       const state = await runtime.inspect(agent.id);
@@ -131,6 +144,7 @@ export class Provisioner {
 
     // A restart recreates the container (keeping the workspace), so a changed image, command or limit applies.
     if (job.payload.restart === true) {
+      this.#deps.egress?.forget(agent.id);
       channels.close(agent.id);
       await runtime.remove(agent.id, { keepWorkspace: true });
     }
@@ -141,6 +155,7 @@ export class Provisioner {
     let state = await runtime.inspect(agent.id);
     if (state && (state.egress !== agent.egress || state.sandbox !== sandbox)) {
       // Egress or level changed while the agent was stopped: never start the old container as it was.
+      this.#deps.egress?.forget(agent.id);
       channels.close(agent.id);
       await runtime.remove(agent.id, { keepWorkspace: true });
       state = null;
@@ -160,6 +175,7 @@ export class Provisioner {
           cpuMillis: agent.cpu_millis,
           channelDir: channels.dirOf(agent.id),
           egress: agent.egress,
+          ...(this.#deps.egress ? { egressProxyPort: this.#deps.egress.port } : {}),
           sandbox,
           workspaceMb: agent.tenant_workspace_mb,
         });
@@ -168,10 +184,16 @@ export class Provisioner {
           tx.execute('update agents set workspace_mb = coalesce(workspace_mb, ?) where id = ?', [agent.tenant_workspace_mb, agent.id]),
         );
       }
+      this.#deps.egress?.forget(agent.id);
+      // Entries of containers gone from the tenant network go before the engine hands out an address again.
+      if (agent.egress && this.#deps.egress) this.#deps.egress.retain(agent.tenant_id, await runtime.tenantEndpoints(agent.tenant_id));
       await this.#startWithSecrets(agent.id, secrets);
       state = await runtime.inspect(agent.id);
+      if (state?.running) await this.#admitEgress(agent, state, secrets);
     } else {
       channels.open(agent.tenant_id, agent.id);
+      // Running already (this replica restarted, or the allow-list changed): the proxy learns it again.
+      if (agent.egress && this.#deps.egress) await this.#admitEgress(agent, state, await this.#startSecrets(em, agent));
     }
     if (state && !state.running && state.exitCode !== null) {
       // It started and exited at once: a crash like any other, restarted with backoff up to the cap.
@@ -220,6 +242,25 @@ export class Provisioner {
     return null;
   }
 
+  /**
+   * Lets the running egress agent through the proxy from its address on its tenant network, with its
+   * allow-list and its swapped credentials' values (which exist only in the proxy's memory).
+   */
+  async #admitEgress(agent: AgentRow, state: ContainerState, secrets: readonly StartSecret[]): Promise<void> {
+    const proxy = this.#deps.egress;
+    if (!proxy || !agent.egress) return;
+    if (!state.network) throw new Error('egress agent running without an address on its tenant network');
+    await proxy.admit(
+      { containerId: state.id, address: state.network.address, gateway: state.network.gateway },
+      {
+        tenantId: agent.tenant_id,
+        agentId: agent.id,
+        rules: agent.egress_rules.map(parseEgressRule),
+        bindings: secrets.flatMap(({ value, swap }) => (swap ? [{ placeholder: swap.placeholder, value, hosts: swap.hosts }] : [])),
+      },
+    );
+  }
+
   async #startSecrets(em: () => EntityManager, agent: AgentRow): Promise<StartSecret[]> {
     const secrets: StartSecret[] = [];
     for (const source of this.#deps.startSecrets ?? [])
@@ -232,7 +273,10 @@ export class Provisioner {
    * then waits for the entrypoint to take them; the payload is zeroed once written or abandoned.
    */
   async #startWithSecrets(agentId: string, secrets: readonly StartSecret[]): Promise<void> {
-    const payload = encodeStartPayload(secrets);
+    // A swapped credential's value never enters the container: its process gets the placeholder.
+    const payload = encodeStartPayload(
+      secrets.map(({ name, value, swap }) => ({ name, value: swap ? new Secret(swap.placeholder) : value })),
+    );
     const delivery = this.#deps.channels.deliverStart(agentId, payload);
     try {
       await this.#deps.runtime.start(agentId);
@@ -248,6 +292,7 @@ export class Provisioner {
   }
 
   async #remove(agentId: string): Promise<void> {
+    this.#deps.egress?.forget(agentId);
     await this.#deps.runtime.remove(agentId);
     await this.#deps.channels.destroy(agentId);
   }
@@ -267,7 +312,7 @@ export function defaultSandbox(offered: readonly SandboxLevel[], agent: Pick<Age
 export async function loadAgent(em: EntityManager, agentId: string): Promise<AgentRow | null> {
   const rows = await em.transactional((tx) =>
     tx.execute<AgentRow[]>(
-      `select a.id, a.tenant_id, a.image, a.command, a.memory_mb, a.cpu_millis, a.desired_state, a.status, a.egress,
+      `select a.id, a.tenant_id, a.image, a.command, a.memory_mb, a.cpu_millis, a.desired_state, a.status, a.egress, a.egress_rules,
               case when t.sandbox = 'GVISOR' then 'GVISOR' else coalesce(a.sandbox, t.sandbox) end as sandbox, t.workspace_mb as tenant_workspace_mb
          from agents a join tenants t on t.id = a.tenant_id where a.id = ?`,
       [agentId],
