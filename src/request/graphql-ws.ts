@@ -129,6 +129,15 @@ export function serveGraphqlWs(http: Server, options: GraphqlWsOptions) {
     wss.handleUpgrade(request, socket, head, (ws: WebSocket) => wss.emit('connection', ws, request));
   };
   http.on('upgrade', onUpgrade);
+  let closing: Promise<void> | undefined;
+  const close = async () => {
+    http.off('upgrade', onUpgrade);
+    const deadline = Date.now() + 1_000;
+    while (Date.now() < deadline && [...connections].some((ctx) => Object.keys(ctx.subscriptions).length > 0)) {
+      await new Promise((resolve) => setTimeout(resolve, 20));
+    }
+    await server.dispose();
+  };
   return {
     /** Sockets open now (tests). */
     get openConnections() {
@@ -136,15 +145,11 @@ export function serveGraphqlWs(http: Server, options: GraphqlWsOptions) {
     },
     /**
      * Stops accepting sockets and closes the open ones (1001). Call after LiveUpdates.stop(): the
-     * streams it ended get up to a second to send their final error and `complete` first.
+     * streams it ended get up to a second to send their final error and `complete` first. Idempotent.
      */
-    async close() {
-      http.off('upgrade', onUpgrade);
-      const deadline = Date.now() + 1_000;
-      while (Date.now() < deadline && [...connections].some((ctx) => Object.keys(ctx.subscriptions).length > 0)) {
-        await new Promise((resolve) => setTimeout(resolve, 20));
-      }
-      await server.dispose();
+    close(): Promise<void> {
+      closing ??= close();
+      return closing;
     },
   };
 }
