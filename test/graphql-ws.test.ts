@@ -1,15 +1,20 @@
+import { type ChildProcess, spawn } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
+import { mkdtemp, rm } from 'node:fs/promises';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { type Client, createClient } from 'graphql-ws';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import WebSocket from 'ws';
 import { startGateway as startReplica } from '../src/gateway.ts';
 import manifest from '../src/generated/operations/persisted-documents.json' with { type: 'json' };
 import { decodeGlobalId, encodeGlobalId } from '../src/shared/global-id.ts';
-import { adminQuery } from './support/database.ts';
+import { adminQuery, createTestDatabase } from './support/database.ts';
 import { expectNoErrors, type Gateway, startGateway } from './support/gateway.ts';
 import { DeleteAgent, RevokeApiKey } from './support/operations.ts';
+import { freePorts } from './support/ports.ts';
 
 const AGENT = 'subscription ($agentId: ID!) { agentStatusChanged(agentId: $agentId) { agentId status at } }';
 const TENANT = 'subscription { tenantStatus { status at } }';
@@ -416,4 +421,65 @@ describe('live updates over WebSocket (graphql-ws)', () => {
     for (const secret of secrets) expect(logs).not.toContain(secret);
     expect(logs).toContain('websocket refused');
   });
+});
+
+describe('graphql-ws in the gateway as main.ts starts it', () => {
+  test('the same port serves it; on SIGTERM the stream ends with SERVICE_UNAVAILABLE and complete, then the socket closes (1001)', async () => {
+    const database = await createTestDatabase();
+    const home = await mkdtemp(join(tmpdir(), 'fleetgate-ws-'));
+    const port = await freePorts(1);
+    let output = '';
+    const child: ChildProcess = spawn(process.execPath, ['--import', 'tsx', 'src/main.ts'], {
+      env: {
+        PATH: process.env.PATH,
+        HOME: process.env.HOME,
+        DATABASE_URL: database.adminUrl,
+        FLEETGATE_HOME: home,
+        FLEETGATE_INSTANCE: database.name,
+        PORT: String(port),
+        METRICS_PORT: '0',
+        CANARY_INTERVAL_SECONDS: '0',
+        RECONCILE_INTERVAL_SECONDS: '0',
+        AGENT_RUNTIME: 'none',
+        GRAPHQL_WS_ALLOWED_ORIGINS: 'https://app.example.com',
+      },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    child.stdout?.on('data', (chunk) => {
+      output += String(chunk);
+    });
+    child.stderr?.on('data', (chunk) => {
+      output += String(chunk);
+    });
+    const exited = new Promise<number | null>((resolve) => child.once('exit', resolve));
+    try {
+      await until(() => output.includes('Fleetgate is up') || child.exitCode !== null, 60_000, 'the gateway to start');
+      expect(child.exitCode).toBeNull();
+      const signUp = await fetch(`http://127.0.0.1:${port}/graphql`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({
+          query: 'mutation ($input: SignUpInput!) { signUp(input: $input) { token } }',
+          variables: { input: { tenantName: 'ws', owner: { email: `owner-${randomUUID()}@example.com`, name: 'Owner' } } },
+        }),
+      });
+      const token = ((await signUp.json()) as { data: { signUp: { token: string } } }).data.signUp.token;
+      const connection = connect(`ws://127.0.0.1:${port}/graphql`, { authorization: `Bearer ${token}` });
+      const stream = subscribe(connection.client, { query: TENANT });
+      await stream.nth(1);
+      expect(stream.events[0]).toEqual({ tenantStatus: expect.objectContaining({ status: 'ACTIVE' }) });
+      child.kill('SIGTERM');
+      await stream.ended();
+      expect(stream.events.at(-1)).toBe('SERVICE_UNAVAILABLE');
+      expect(stream.state.completed).toBe(true);
+      expect(await connection.closed()).toEqual({ code: 1001, reason: 'Going away' });
+      expect(await exited).toBe(0);
+      expect(output).not.toContain(token);
+    } finally {
+      if (child.exitCode === null) child.kill('SIGKILL');
+      await exited;
+      await database.drop();
+      await rm(home, { recursive: true, force: true });
+    }
+  }, 90_000);
 });
