@@ -262,6 +262,7 @@ export async function startGateway(options: GatewayOptions) {
         maxPayloadBytes: options.policy.maxRequestBytes ?? DEFAULT_MAX_REQUEST_BYTES,
         allowedOrigins,
         log: options.log,
+        metrics,
       }),
     /** Agent memory over the agents' channels (MEMPUT, MEMGET, RENEW); benchmarks and tests call it in process. */
     memoryChannel,

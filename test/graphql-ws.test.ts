@@ -15,6 +15,7 @@ import { adminQuery, createTestDatabase } from './support/database.ts';
 import { expectNoErrors, type Gateway, startGateway } from './support/gateway.ts';
 import { DeleteAgent, RevokeApiKey } from './support/operations.ts';
 import { freePorts } from './support/ports.ts';
+import { waitUntil } from './support/wait.ts';
 
 const AGENT = 'subscription ($agentId: ID!) { agentStatusChanged(agentId: $agentId) { agentId status at } }';
 const TENANT = 'subscription { tenantStatus { status at } }';
@@ -205,6 +206,18 @@ describe('live updates over WebSocket (graphql-ws)', () => {
     await setStatus(bAgent.id, 'FAILED');
     await new Promise((resolve) => setTimeout(resolve, 200));
     expect(foreign.results).toHaveLength(1);
+    // The probe is on A's record, as over HTTP and SSE; B's record stays clean.
+    const denied = async (tenantId: string) =>
+      (
+        await adminQuery(gw.database.adminUrl, "select action, target_id from audit_events where tenant_id = $1 and outcome = 'DENIED'", [
+          uuidOf(tenantId),
+        ])
+      ).rows;
+    await waitUntil(async () => (await denied(a.id)).length >= 2, 5_000, "A's denied events");
+    expect(await denied(a.id)).toEqual(
+      expect.arrayContaining([{ action: 'Subscription.agentStatusChanged', target_id: uuidOf(bAgent.id) }]),
+    );
+    expect(await denied(b.id)).toEqual([]);
   });
 
   test('a freeze ends every stream of the tenant within one second: a final TENANT_FROZEN error, then complete; a new socket is refused 4403', async () => {
@@ -346,6 +359,17 @@ describe('live updates over WebSocket (graphql-ws)', () => {
     await arbitrary.ended();
     expect(arbitrary.refusal).toEqual(['PERSISTED_QUERY_ONLY']);
     fine.dispose();
+    // Refusals before execution go on the tenant's record, as over HTTP (the code only, never the document).
+    const refused = async () =>
+      (
+        await adminQuery(
+          gw.database.adminUrl,
+          "select detail->>'code' as code from audit_events where tenant_id = $1 and action = 'request.refused' order by 1",
+          [uuidOf(a.id)],
+        )
+      ).rows.map((row) => row.code);
+    await waitUntil(async () => (await refused()).length >= 3, 5_000, 'the refusals on record');
+    expect(new Set(await refused())).toEqual(new Set(['GRAPHQL_VALIDATION_FAILED', 'PERSISTED_QUERY_ONLY']));
   });
 
   test("a browser page of a foreign origin is refused at the handshake (403); the gateway's own and allowed origins are not", async () => {

@@ -6,6 +6,7 @@ import { type Extra, useServer } from 'graphql-ws/use/ws';
 import { createGraphQLError, type YogaInitialContext, type YogaServerInstance } from 'graphql-yoga';
 import { type WebSocket, WebSocketServer } from 'ws';
 import { type Principal, tenantOf } from '../auth/principal.ts';
+import { useAuditedRefusals } from '../modules/audit/use-audited-refusals.ts';
 import type { RateLimits } from '../modules/policy/rate-limits.ts';
 import type { CostLimitOptions } from '../modules/policy/use-cost-limit.ts';
 import { operationCost } from '../modules/policy/use-cost-limit.ts';
@@ -16,8 +17,9 @@ import {
   mayRunArbitraryOperations,
   type TrustedDocumentLookup,
 } from '../modules/policy/use-trusted-documents.ts';
-import { clientError, internalError, isGraphQLError, unauthenticated } from '../shared/errors.ts';
+import { clientError, internalError, isGraphQLError, refusedBeforeExecution, unauthenticated } from '../shared/errors.ts';
 import type { Logger } from '../shared/logger.ts';
+import type { Metrics } from '../shared/metrics.ts';
 import { type AuthDeps, principalOf } from './authenticate.ts';
 import type { RequestContext } from './context.ts';
 import { inTokenTransaction } from './use-request-transaction.ts';
@@ -46,6 +48,8 @@ export interface GraphqlWsOptions {
    */
   allowedOrigins?: readonly string[];
   log: Logger;
+  /** Refusals before execution are counted (`fleetgate_refused_before_execution_total`) as for HTTP. */
+  metrics: Metrics;
   /** Ping period (graphql-ws keep-alive; a peer that misses a pong for as long is dropped). Default 12 s. */
   keepAliveMs?: number;
 }
@@ -86,6 +90,10 @@ export function serveGraphqlWs(http: Server, options: GraphqlWsOptions) {
   const log = options.log.child({ component: 'graphql-ws' });
   const wss = new WebSocketServer({ noServer: true, maxPayload: options.maxPayloadBytes });
   const connections = new Set<Ctx>();
+  // The HTTP plugin itself, called with each refused subscribe: the same audit event and metric, not a copy of them.
+  const auditedRefusals = useAuditedRefusals({ auth: options.auth, log: options.log, metrics: options.metrics });
+  const recordRefusal = (request: Request, errors: readonly GraphQLError[]) =>
+    auditedRefusals.onResultProcess?.({ request, result: { errors } } as never);
   const server = useServer<Record<string, unknown> | undefined>(
     {
       // Never an error's message in a close reason.
@@ -105,11 +113,16 @@ export function serveGraphqlWs(http: Server, options: GraphqlWsOptions) {
         connections.delete(ctx as Ctx);
       },
       onSubscribe: async (ctx, _id, payload) => {
+        let request: Request | undefined;
+        let answer: ExecutionArgs | GraphQLError[];
         try {
-          return await prepare(ctx as Ctx, payload, options);
+          request = requestOf(ctx as Ctx);
+          answer = await prepare(ctx as Ctx, request, payload, options);
         } catch (error) {
-          return [answerOf(error, log)];
+          answer = [answerOf(error, log)];
         }
+        if (Array.isArray(answer) && request) await recordRefusal(request, answer);
+        return answer;
       },
       onNext: (_ctx, _id, _payload, _args, result) =>
         result.errors ? { ...result, errors: result.errors.map(clientJsonOf) as unknown as GraphQLError[] } : result,
@@ -249,8 +262,12 @@ async function admitConnection(
  * execution arguments of yoga's envelop (its context, masking, scope-auth, deletion grace, audit of
  * refused subscriptions). Answers the errors of a refusal instead.
  */
-async function prepare(ctx: Ctx, payload: SubscribePayload, options: GraphqlWsOptions): Promise<ExecutionArgs | GraphQLError[]> {
-  const request = requestOf(ctx);
+async function prepare(
+  ctx: Ctx,
+  request: Request,
+  payload: SubscribePayload,
+  options: GraphqlWsOptions,
+): Promise<ExecutionArgs | GraphQLError[]> {
   const principal = await principalOf(request, options.auth);
   const source = await sourceOf(principal, request, payload, options);
   if (source.length > options.maxDocumentCharacters) return [documentLimitError()];
@@ -277,7 +294,7 @@ async function prepare(ctx: Ctx, payload: SubscribePayload, options: GraphqlWsOp
   }
   const variables = (payload.variables ?? {}) as Record<string, unknown>;
   if (operationCost(document, payload.operationName, variables, options.documentCost) > options.documentCost.maxCost) {
-    return [clientError('BAD_USER_INPUT', 'Operation too expensive: ask for fewer items')];
+    return [refusedBeforeExecution(clientError('BAD_USER_INPUT', 'Operation too expensive: ask for fewer items'))];
   }
   // The access gate (freeze, deletion) and the request's region, as for every HTTP request.
   const contextValue = (await enveloped.contextFactory()) as unknown as RequestContext;
