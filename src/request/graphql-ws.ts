@@ -93,7 +93,9 @@ export function serveGraphqlWs(http: Server, options: GraphqlWsOptions) {
   // The HTTP plugin itself, called with each refused subscribe: the same audit event and metric, not a copy of them.
   const auditedRefusals = useAuditedRefusals({ auth: options.auth, log: options.log, metrics: options.metrics });
   const recordRefusal = (request: Request, errors: readonly GraphQLError[]) =>
-    auditedRefusals.onResultProcess?.({ request, result: { errors } } as never);
+    Promise.resolve(auditedRefusals.onResultProcess?.({ request, result: { errors } } as never)).catch((error: unknown) =>
+      log.error({ err: error }, 'could not record a refused websocket subscription'),
+    );
   const server = useServer<Record<string, unknown> | undefined>(
     {
       // Never an error's message in a close reason.
@@ -133,7 +135,7 @@ export function serveGraphqlWs(http: Server, options: GraphqlWsOptions) {
   );
   const allowed = new Set(options.allowedOrigins ?? []);
   const onUpgrade = (request: IncomingMessage, socket: Duplex, head: Buffer) => {
-    if (new URL(request.url ?? '/', 'http://localhost').pathname !== GRAPHQL_WS_PATH) return refuseUpgrade(socket, 404, 'Not Found');
+    if (pathOf(request.url) !== GRAPHQL_WS_PATH) return refuseUpgrade(socket, 404, 'Not Found');
     const origin = request.headers.origin;
     if (!originAllowed(origin, request.headers.host, allowed)) {
       log.info({ origin: origin?.slice(0, 200) }, 'websocket from a foreign origin refused');
@@ -180,6 +182,15 @@ export function originAllowed(origin: string | undefined, host: string | undefin
     return host !== undefined && new URL(origin).host === host.toLowerCase();
   } catch {
     return false; // `null` (a sandboxed frame, a file) or garbage
+  }
+}
+
+/** The request target's path; undefined for one no URL parser accepts (an event handler must not throw). */
+function pathOf(target: string | undefined): string | undefined {
+  try {
+    return new URL(target ?? '/', 'http://localhost').pathname;
+  } catch {
+    return undefined;
   }
 }
 
