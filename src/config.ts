@@ -91,6 +91,24 @@ const schema = z.object({
   METRICS_ENABLED: z.enum(['true', 'false']).default('true'),
   /** Shared rate-limit counters for several replicas; unset: per process. */
   REDIS_URL: z.url().optional(),
+  /**
+   * GraphQL over WebSocket: browser origins (`https://app.example.com`, comma-separated) besides the
+   * gateway's own host whose pages may open a socket; any other `Origin` is refused (403).
+   */
+  GRAPHQL_WS_ALLOWED_ORIGINS: z
+    .string()
+    .default('')
+    .transform((text, ctx) => {
+      const origins = text
+        .split(',')
+        .map((origin) => origin.trim())
+        .filter(Boolean);
+      if (origins.some((origin) => !URL.canParse(origin) || new URL(origin).origin !== origin)) {
+        ctx.addIssue({ code: 'custom', message: 'must be origins (scheme://host[:port]), comma-separated' });
+        return z.NEVER;
+      }
+      return origins;
+    }),
   /** Live updates: open subscriptions per tenant on one replica; the next is refused with SUBSCRIPTION_LIMIT. */
   LIVE_SUBSCRIPTIONS_PER_TENANT: z.coerce.number().int().min(1).max(100_000).default(100),
   /** Live updates: a subscription that delivered nothing for this long is closed (SUBSCRIPTION_ENDED). */

@@ -1,3 +1,4 @@
+import type { Server as HttpServer } from 'node:http';
 import { join } from 'node:path';
 import type { Redis } from 'ioredis';
 import type { Keyring } from './auth/keyring.ts';
@@ -23,7 +24,7 @@ import {
   sharingKeyHolder,
 } from './modules/memory/index.ts';
 import { IssuerKeys } from './modules/oidc/index.ts';
-import { AccessGate, IsolationCanary, RateLimits } from './modules/policy/index.ts';
+import { AccessGate, DEFAULT_MAX_COST, DEFAULT_PAGE_SIZE, IsolationCanary, RateLimits } from './modules/policy/index.ts';
 import {
   type AgentRuntime,
   type AgentRuntimeOptions,
@@ -42,7 +43,8 @@ import {
   tenantErasureJob,
 } from './modules/tenants/index.ts';
 import type { TestingSwitches } from './request/context.ts';
-import { createServer, type PolicyOptions } from './server.ts';
+import { serveGraphqlWs } from './request/graphql-ws.ts';
+import { createServer, DEFAULT_MAX_DOCUMENT_CHARACTERS, DEFAULT_MAX_REQUEST_BYTES, type PolicyOptions } from './server.ts';
 import type { Logger } from './shared/logger.ts';
 import { Metrics } from './shared/metrics.ts';
 import type { PeriodicJob } from './shared/periodic-job.ts';
@@ -251,6 +253,25 @@ export async function startGateway(options: GatewayOptions) {
     documents,
     /** This replica's subscriptions and the changes they follow. */
     live,
+    /**
+     * Serves GraphQL over WebSocket (graphql-ws, subscriptions only) on `http`'s upgrades of /graphql,
+     * every policy of HTTP applied (src/request/graphql-ws.ts); `allowedOrigins`: browser origins
+     * besides the gateway's own. Close it after `live.stop()`.
+     */
+    serveGraphqlWs: (http: HttpServer, allowedOrigins: readonly string[] = []) =>
+      serveGraphqlWs(http, {
+        yoga: server,
+        auth: { regions, tokens, log: options.log },
+        documents,
+        mode: options.policy.mode,
+        rateLimits,
+        documentCost: { maxCost: options.policy.maxCost ?? DEFAULT_MAX_COST, defaultPageSize: DEFAULT_PAGE_SIZE },
+        maxDocumentCharacters: options.policy.maxDocumentCharacters ?? DEFAULT_MAX_DOCUMENT_CHARACTERS,
+        maxPayloadBytes: options.policy.maxRequestBytes ?? DEFAULT_MAX_REQUEST_BYTES,
+        allowedOrigins,
+        log: options.log,
+        metrics,
+      }),
     /** Agent memory over the agents' channels (MEMPUT, MEMGET, RENEW); benchmarks and tests call it in process. */
     memoryChannel,
     async close() {

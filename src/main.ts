@@ -129,6 +129,7 @@ async function main() {
     started.push({ name: 'metrics listener', close: () => metrics.close() });
   }
   const http = createHttpServer(gateway.yoga);
+  const graphqlWs = gateway.serveGraphqlWs(http, config.GRAPHQL_WS_ALLOWED_ORIGINS);
   await new Promise<void>((resolve) => http.listen(config.PORT, config.HOST, resolve));
   // Stop accepting, then let the requests in flight finish, up to the drain deadline.
   started.push({
@@ -136,6 +137,7 @@ async function main() {
     close: async () => {
       // Live updates end first (a final SERVICE_UNAVAILABLE: subscribe again elsewhere), or their streams would hold the drain to its deadline.
       gateway.live.stop();
+      await graphqlWs.close(); // after their final error and `complete`, the sockets close (1001)
       const { drained } = await drainHttpServer(http, config.SHUTDOWN_DRAIN_MS);
       if (!drained) log.warn({ drainMs: config.SHUTDOWN_DRAIN_MS }, 'drain deadline passed: closed the connections still open');
     },

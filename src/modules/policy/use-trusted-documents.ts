@@ -120,7 +120,8 @@ export function useTrustedDocuments(options: TrustedDocumentsOptions) {
   });
 }
 
-function documentIdOf(params: GraphQLParams): string | null {
+/** The trusted document a request names: `documentId` (GraphQL over HTTP) or Apollo's `extensions.persistedQuery.sha256Hash`. */
+export function documentIdOf(params: GraphQLParams): string | null {
   const documentId = (params as GraphQLParams & { documentId?: unknown }).documentId;
   if (typeof documentId === 'string') return documentId;
   const hash = (params.extensions?.persistedQuery as { sha256Hash?: unknown } | undefined)?.sha256Hash;
