@@ -17,7 +17,10 @@ export function useClientAppMetrics(metrics: Metrics): Plugin<RequestContext> {
   const known = new WeakMap<DocumentNode, Map<string, Labels>>();
   const labelsOf = (document: DocumentNode, operationName: string | null | undefined, app: string, version: string): Labels => {
     let byKey = known.get(document);
-    if (!byKey) known.set(document, (byKey = new Map()));
+    if (!byKey) {
+      byKey = new Map();
+      known.set(document, byKey);
+    }
     const key = `${app}\u0000${version}\u0000${operationName ?? ''}`;
     let labels = byKey.get(key);
     if (!labels) {
