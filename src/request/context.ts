@@ -12,7 +12,7 @@ import type { LiveUpdates } from '../modules/live/live-updates.ts';
 import type { IssuerKeys } from '../modules/oidc/index.ts';
 import type { AccessGate, AccessGrant, CanaryRun } from '../modules/policy/access-gate.ts';
 import type { CostLimitOptions } from '../modules/policy/use-cost-limit.ts';
-import type { AgentRuntimeAccess } from '../modules/provisioning/index.ts';
+import type { AgentRuntimeAccess } from '../modules/provisioning/runtime-access.ts';
 import { DEFAULT_TENANT_DELETION, type TenantDeletionSettings } from '../modules/tenants/tenant-deletion-settings.ts';
 import { unauthenticated } from '../shared/errors.ts';
 import type { Logger } from '../shared/logger.ts';

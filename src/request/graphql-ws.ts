@@ -7,6 +7,7 @@ import { createGraphQLError, type YogaInitialContext, type YogaServerInstance } 
 import { type WebSocket, WebSocketServer } from 'ws';
 import { type Principal, tenantOf } from '../auth/principal.ts';
 import { useAuditedRefusals } from '../modules/audit/use-audited-refusals.ts';
+import { markCheckedBeforeExecution } from '../modules/policy/checked-before-execution.ts';
 import type { RateLimits } from '../modules/policy/rate-limits.ts';
 import type { CostLimitOptions } from '../modules/policy/use-cost-limit.ts';
 import { operationCost } from '../modules/policy/use-cost-limit.ts';
@@ -315,6 +316,7 @@ async function prepare(
     log: contextValue.log,
   });
   if (refusal) return [refusal];
+  markCheckedBeforeExecution(contextValue);
   return {
     schema: enveloped.schema,
     document,

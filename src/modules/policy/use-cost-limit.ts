@@ -1,7 +1,9 @@
 import {
   type DocumentNode,
+  type ExecutionArgs,
   type FieldNode,
   type FragmentDefinitionNode,
+  type GraphQLError,
   getOperationAST,
   Kind,
   type SelectionSetNode,
@@ -9,6 +11,7 @@ import {
 } from 'graphql';
 import type { Plugin } from 'graphql-yoga';
 import { clientError, refusedBeforeExecution } from '../../shared/errors.ts';
+import { wasCheckedBeforeExecution } from './checked-before-execution.ts';
 
 export interface CostLimitOptions {
   /** Highest cost an operation may have. */
@@ -23,16 +26,16 @@ export interface CostLimitOptions {
  * (variables known), for arbitrary and persisted operations alike. The refusal names no threshold.
  */
 export function useCostLimit(options: CostLimitOptions): Plugin {
+  const price = (args: ExecutionArgs, refuse: (result: { errors: GraphQLError[] }) => void) => {
+    if (wasCheckedBeforeExecution(args.contextValue as object)) return;
+    const variables = (args.variableValues ?? {}) as Record<string, unknown>;
+    if (operationCost(args.document, args.operationName, variables, options) > options.maxCost) {
+      refuse({ errors: [refusedBeforeExecution(clientError('BAD_USER_INPUT', 'Operation too expensive: ask for fewer items'))] });
+    }
+  };
   return {
-    onExecute({ args, setResultAndStopExecution }) {
-      const variables = (args.variableValues ?? {}) as Record<string, unknown>;
-      const cost = operationCost(args.document as DocumentNode, args.operationName, variables, options);
-      if (cost > options.maxCost) {
-        setResultAndStopExecution({
-          errors: [refusedBeforeExecution(clientError('BAD_USER_INPUT', 'Operation too expensive: ask for fewer items'))],
-        });
-      }
-    },
+    onExecute: ({ args, setResultAndStopExecution }) => price(args, setResultAndStopExecution),
+    onSubscribe: ({ args, setResultAndStopExecution }) => price(args, setResultAndStopExecution),
   };
 }
 
