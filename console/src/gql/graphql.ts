@@ -65,6 +65,17 @@ export type SandboxLevel =
   | 'GVISOR'
   | 'RUNC';
 
+export type SignInInput = {
+  /** Names the session (e.g. “laptop”). */
+  deviceLabel?: string | null | undefined;
+  /** An ID token from an issuer your tenant registered. */
+  idToken: string;
+  /** The nonce your app sent in its authorization request: the token must carry it. */
+  nonce?: string | null | undefined;
+  /** Which tenant, when the identity belongs to several. */
+  tenant?: string | null | undefined;
+};
+
 export type TenantPlan =
   | 'ENTERPRISE'
   | 'STANDARD';
@@ -125,6 +136,13 @@ export type ConsoleEndSessionMutationVariables = Exact<{
 
 
 export type ConsoleEndSessionMutation = { revokeSession: { id: string } };
+
+export type ConsoleSignInWithIdTokenMutationVariables = Exact<{
+  input: SignInInput;
+}>;
+
+
+export type ConsoleSignInWithIdTokenMutation = { signIn: { accessToken: string, refreshToken: string, session: { id: string, expiresAt: string } } };
 
 export type ConsoleIsolationQueryVariables = Exact<{ [key: string]: never; }>;
 
@@ -189,6 +207,7 @@ export const ConsoleUnfreezeTenantDocument = {"__meta__":{"hash":"sha256:e71e608
 export const ConsoleRedeemSignInLinkDocument = {"__meta__":{"hash":"sha256:42201b75b9127894f92cb510db05112466356445683ae172321043a6ccc8b722"}} as unknown as DocumentNode<ConsoleRedeemSignInLinkMutation, ConsoleRedeemSignInLinkMutationVariables>;
 export const ConsoleRefreshSessionDocument = {"__meta__":{"hash":"sha256:001a702868f4d7add9eaeb40ce13331bedf0976756827ac4b879239bc372ceaa"}} as unknown as DocumentNode<ConsoleRefreshSessionMutation, ConsoleRefreshSessionMutationVariables>;
 export const ConsoleEndSessionDocument = {"__meta__":{"hash":"sha256:7181e742c4e8bad62957855fac568e05e9e500e6dcbd9e58ac38ff912146cb0d"}} as unknown as DocumentNode<ConsoleEndSessionMutation, ConsoleEndSessionMutationVariables>;
+export const ConsoleSignInWithIdTokenDocument = {"__meta__":{"hash":"sha256:39ae36dc336e252ebf7eb4e12ad2d82eee1a6611a3cf978fe65bf4bd4fadcb76"}} as unknown as DocumentNode<ConsoleSignInWithIdTokenMutation, ConsoleSignInWithIdTokenMutationVariables>;
 export const ConsoleIsolationDocument = {"__meta__":{"hash":"sha256:d99b3d505a883a0f069f54ae008089cd7511782348656b3e31c3c004b42d2427"}} as unknown as DocumentNode<ConsoleIsolationQuery, ConsoleIsolationQueryVariables>;
 export const ConsoleKeyStatusDocument = {"__meta__":{"hash":"sha256:f4df5dc1591d8b95886f8a846111d1ed89f34dcd30146cf90409c54775efedb1"}} as unknown as DocumentNode<ConsoleKeyStatusQuery, ConsoleKeyStatusQueryVariables>;
 export const ConsoleAgentsDocument = {"__meta__":{"hash":"sha256:ea90294e54bd190d2d9077c40a76be84cdeac3ea5c428cac4d04f55a748ef7af"}} as unknown as DocumentNode<ConsoleAgentsQuery, ConsoleAgentsQueryVariables>;
