@@ -15,6 +15,11 @@ export function signedInAs(): Credential['kind'] | undefined {
   return credential?.kind;
 }
 
+/** The id of this tab's own session, so the sessions list can mark it. */
+export function currentSessionId(): string | undefined {
+  return credential?.kind === 'member' ? credential.sessionId : undefined;
+}
+
 /** Called whenever the credential or the tenant's frozen state changes. */
 export function onChange(listener: () => void): () => void {
   listeners.add(listener);
@@ -49,12 +54,17 @@ export async function signInWithLink(link: string): Promise<void> {
  * being reused, and the gateway would end the session.
  */
 export async function resumeSession(): Promise<boolean> {
+  return (await refresh()) === 'resumed';
+}
+
+/** 'ended': the gateway refused the refresh token itself (revoked, reused, expired, the member gone). */
+async function refresh(): Promise<'resumed' | 'ended' | 'failed'> {
   try {
     await withRefreshLock(() => openSession('/console/session/refresh'));
-    return true;
+    return 'resumed';
   } catch (error) {
     if (error instanceof ApiError && error.code === 'TENANT_FROZEN') setFrozen({ reason: null });
-    return false;
+    return error instanceof ApiError && error.code === 'UNAUTHENTICATED' ? 'ended' : 'failed';
   }
 }
 
@@ -135,8 +145,14 @@ export async function request<R, V>(document: TypedDocumentNode<R, V>, variables
   const code =
     error?.extensions?.code ?? (response.ok ? 'INTERNAL_SERVER_ERROR' : response.status === 401 ? 'UNAUTHENTICATED' : 'BAD_REQUEST');
   if (code === 'TENANT_FROZEN') setFrozen({ reason: error?.extensions?.reason ?? null });
-  if (code === 'UNAUTHENTICATED' && credential?.kind === 'member' && !retried && (await resumeSession())) {
-    return request(document, variables, true);
+  if (code === 'UNAUTHENTICATED' && credential?.kind === 'member' && !retried) {
+    const outcome = await refresh();
+    if (outcome === 'resumed') return request(document, variables, true);
+    if (outcome === 'ended') {
+      // The session is over (revoked, the member removed or suspended): back to the sign-in screen.
+      credential = undefined;
+      changed();
+    }
   }
   throw new ApiError(code, error?.message);
 }

@@ -7,6 +7,8 @@ import { AgentDetail, Agents } from './screens/agents.tsx';
 import { Audit } from './screens/audit.tsx';
 import { Isolation } from './screens/isolation.tsx';
 import { Operator } from './screens/operator.tsx';
+import { Retention } from './screens/retention.tsx';
+import { Team } from './screens/team.tsx';
 
 /**
  * The sign-in link arrives in the URL's fragment (`/console#link=fgl_…`): the fragment is never
@@ -69,6 +71,8 @@ function Nav({ route, who }: { route: Route; who: 'member' | 'operator' }) {
           { href: '/console', label: 'Isolation', screens: ['isolation'] },
           { href: '/console/agents', label: 'Agents', screens: ['agents', 'agent'] },
           { href: '/console/audit', label: 'Audit', screens: ['audit'] },
+          { href: '/console/team', label: 'Team', screens: ['team'] },
+          { href: '/console/retention', label: 'Retention', screens: ['retention'] },
         ];
   return (
     <nav aria-label="Console">
@@ -92,6 +96,10 @@ function Screen({ route, who }: { route: Route; who: 'member' | 'operator' }) {
       return <AgentDetail id={route.id} />;
     case 'audit':
       return <Audit />;
+    case 'team':
+      return <Team />;
+    case 'retention':
+      return <Retention />;
     default:
       return (
         <section>
