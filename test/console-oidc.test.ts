@@ -72,6 +72,8 @@ async function openTab() {
   const bodies: string[] = [];
   const reading: Promise<void>[] = [];
   page.on('response', (response) => {
+    // A subscription's stream never ends while the page is open: not read (test/console-live.test.ts covers it).
+    if ((response.headers()['content-type'] ?? '').startsWith('text/event-stream')) return;
     reading.push(
       response.text().then(
         (body) => void bodies.push(body),

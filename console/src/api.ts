@@ -1,6 +1,6 @@
 import type { TypedDocumentNode } from '@graphql-typed-document-node/core';
 import { ApiError } from './errors.ts';
-import { ConsoleAgentsDocument, type ConsoleAgentsQuery, ConsoleEndSessionDocument } from './gql/graphql.ts';
+import { ConsoleAgentsChangedDocument, ConsoleAgentsDocument, type ConsoleAgentsQuery, ConsoleEndSessionDocument } from './gql/graphql.ts';
 
 /**
  * Who the console acts as. The access token lives only here, in memory: a reload forgets it and
@@ -161,11 +161,150 @@ export type AgentRow = ConsoleAgentsQuery['agents']['edges'][number]['node'];
 
 /**
  * The tenant's agents, live: calls `onAgents` with every new list and `onError` when a read fails,
- * until the returned function is called. One home for "live agents", so it can move from polling to
- * the `agentStatusChanged` subscription without touching a screen.
+ * until the returned function is called. The `agentsChanged` subscription says when the list
+ * changed (its first event: when it is open, so no change falls between the read and the stream);
+ * the list is then read again, at most one read at a time, a burst of events costing one more read.
  */
 export function watchAgents(onAgents: (agents: AgentRow[]) => void, onError: (error: unknown) => void): () => void {
-  return watch(ConsoleAgentsDocument, {}, ({ agents }) => onAgents(agents.edges.map((edge) => edge.node)), onError);
+  let stopped = false;
+  let reading = false;
+  let again = false;
+  const read = async () => {
+    if (reading) {
+      again = true;
+      return;
+    }
+    reading = true;
+    try {
+      do {
+        again = false;
+        const { agents } = await request(ConsoleAgentsDocument, {});
+        if (!stopped) onAgents(agents.edges.map((edge) => edge.node));
+      } while (again && !stopped);
+    } catch (error) {
+      if (!stopped) onError(error);
+    } finally {
+      reading = false;
+    }
+  };
+  const stop = live(ConsoleAgentsChangedDocument, {}, () => void read(), onError);
+  return () => {
+    stopped = true;
+    stop();
+  };
+}
+
+/**
+ * Follows a subscription of the console's over Server-Sent Events (a POST, so it carries the bearer
+ * token, the CSRF header and the app's name like every request), calling `onEvent` with each result.
+ * When the stream ends (the session's access token expired, a freeze, the gateway's limits, the
+ * network) it says why through `onError` when a person should know, and opens it again: at once after
+ * a refresh, else after `retryMs`. Until the returned function is called.
+ */
+export function live<R, V>(
+  document: TypedDocumentNode<R, V>,
+  variables: V,
+  onEvent: (data: R) => void,
+  onError: (error: unknown) => void,
+  retryMs = 2_000,
+): () => void {
+  let stopped = false;
+  let controller: AbortController | undefined;
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const documentId = (document as unknown as { __meta__: { hash: string } }).__meta__.hash;
+  const open = async (): Promise<void> => {
+    controller = new AbortController();
+    const token = credential?.kind === 'member' ? credential.accessToken : credential?.token;
+    let code: string | undefined;
+    try {
+      const response = await fetch('/graphql', {
+        method: 'POST',
+        headers: {
+          'content-type': 'application/json',
+          accept: 'text/event-stream',
+          'x-graphql-client-name': 'console',
+          'x-graphql-csrf': '1',
+          ...(token ? { authorization: `Bearer ${token}` } : {}),
+        },
+        body: JSON.stringify({ documentId, variables }),
+        credentials: 'omit',
+        signal: controller.signal,
+      });
+      if (!response.ok || !response.body) {
+        const body = (await response.json().catch(() => ({}))) as { errors?: { extensions?: { code?: string } }[] };
+        code = body.errors?.[0]?.extensions?.code ?? (response.status === 401 ? 'UNAUTHENTICATED' : 'SERVICE_UNAVAILABLE');
+      } else {
+        code = await readEvents(response.body, (result) => {
+          if (result.data) {
+            if (credential?.kind === 'member') setFrozen(undefined);
+            onEvent(result.data as R);
+          }
+        });
+      }
+    } catch {
+      if (stopped) return;
+      code = 'NETWORK';
+    }
+    if (stopped) return;
+    if (code === 'TENANT_FROZEN') setFrozen({ reason: null });
+    if (code === 'UNAUTHENTICATED' && credential?.kind === 'member') {
+      const outcome = await refresh();
+      if (outcome === 'resumed') return open();
+      if (outcome === 'ended') {
+        credential = undefined;
+        changed();
+        return;
+      }
+    }
+    // Ended by the gateway's own limits (idle, lifetime): reopen quietly; anything else, say it.
+    if (code !== undefined && code !== 'SUBSCRIPTION_ENDED') onError(new ApiError(code));
+    timer = setTimeout(() => void open(), code === 'SUBSCRIPTION_ENDED' ? 0 : code === undefined ? retryMs / 4 : retryMs);
+  };
+  void open();
+  return () => {
+    stopped = true;
+    clearTimeout(timer);
+    controller?.abort();
+  };
+}
+
+type SseResult = { data?: unknown; errors?: { extensions?: { code?: string } }[] };
+
+/** Reads `next` and `complete` events until the stream ends; answers the code of the error that ended it, if any. */
+async function readEvents(body: ReadableStream<Uint8Array>, onResult: (result: SseResult) => void): Promise<string | undefined> {
+  const reader = body.getReader();
+  const decoder = new TextDecoder();
+  let buffer = '';
+  for (;;) {
+    const { value, done } = await reader.read();
+    if (done) return undefined;
+    buffer += decoder.decode(value, { stream: true });
+    for (let end = buffer.indexOf('\n\n'); end >= 0; end = buffer.indexOf('\n\n')) {
+      const block = buffer.slice(0, end);
+      buffer = buffer.slice(end + 2);
+      const lines = block.split('\n');
+      const event = lines
+        .find((line) => line.startsWith('event:'))
+        ?.slice(6)
+        .trim();
+      const data = lines
+        .filter((line) => line.startsWith('data:'))
+        .map((line) => line.slice(5).trim())
+        .join('\n');
+      if (event === 'complete') {
+        await reader.cancel().catch(() => undefined);
+        return undefined;
+      }
+      if (event !== 'next' || data === '') continue;
+      const result = JSON.parse(data) as SseResult;
+      const code = result.errors?.[0]?.extensions?.code;
+      if (code) {
+        await reader.cancel().catch(() => undefined);
+        return code;
+      }
+      onResult(result);
+    }
+  }
 }
 
 /** Runs `document` now and every `intervalMs` after the previous answer, until the returned function is called. */

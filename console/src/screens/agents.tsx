@@ -21,7 +21,7 @@ export function Agents() {
       <CreateAgent />
       {error ? <ErrorNote error={error} /> : null}
       <table>
-        <caption class="visually-hidden">Your agents and their status, updated every two seconds</caption>
+        <caption class="visually-hidden">Your agents and their status, updated live</caption>
         <thead>
           <tr>
             <th scope="col">Name</th>
