@@ -195,8 +195,8 @@ describe('team and access', () => {
   });
 
   test('a client app’s version is listed and retired from the console', async () => {
-    const document = 'query MobileMe { me { id } }';
-    const documents = { [`sha256:${createHash('sha256').update(document).digest('hex')}`]: document };
+    const text = 'query MobileMe { me { id } }';
+    const documents = { [`sha256:${createHash('sha256').update(text).digest('hex')}`]: text };
     expectNoErrors(await gw.execute(Publish, { input: { app: 'mobile', version: '1.0.0', documents } }, { token: await ownerToken() }));
     const { page } = owner;
     await page.reload();
@@ -206,6 +206,10 @@ describe('team and access', () => {
     await row.getByRole('button', { name: 'Retire' }).click();
     await row.getByText(/^retired/).waitFor();
     await shot(page, 'team-access');
+    // Readable on a phone: no sideways scrolling.
+    await page.setViewportSize({ width: 390, height: 844 });
+    expect(await page.evaluate(() => document.documentElement.scrollWidth <= innerWidth)).toBe(true);
+    await page.setViewportSize({ width: 1280, height: 800 });
   });
 
   /** A fresh owner token: the sign-up session was revoked from the console above. */
@@ -283,6 +287,9 @@ describe('retention and deletion', () => {
         .filter({ hasText: /^Deletion pending: everything is erased on / })
         .waitFor();
       await shot(page, 'retention');
+      await page.setViewportSize({ width: 390, height: 844 });
+      expect(await page.evaluate(() => document.documentElement.scrollWidth <= innerWidth)).toBe(true);
+      await page.setViewportSize({ width: 1280, height: 800 });
       // Pending on the gateway: the tenant refuses everything else, in words on the other screens.
       expect(errorCodes(await gw.execute(Me, {}, { token: acme.token }))).toEqual(['TENANT_DELETION_PENDING']);
       await page.getByRole('link', { name: 'Agents' }).click();

@@ -230,16 +230,17 @@ export function live<R, V>(
         credentials: 'omit',
         signal: controller.signal,
       });
-      if (!response.ok || !response.body) {
-        const body = (await response.json().catch(() => ({}))) as { errors?: { extensions?: { code?: string } }[] };
-        code = body.errors?.[0]?.extensions?.code ?? (response.status === 401 ? 'UNAUTHENTICATED' : 'SERVICE_UNAVAILABLE');
-      } else {
+      // A refusal may come as a stream of one error event (whatever the status) or as a JSON body.
+      if ((response.headers.get('content-type') ?? '').includes('text/event-stream') && response.body) {
         code = await readEvents(response.body, (result) => {
           if (result.data) {
             if (credential?.kind === 'member') setFrozen(undefined);
             onEvent(result.data as R);
           }
         });
+      } else {
+        const body = (await response.json().catch(() => ({}))) as { errors?: { extensions?: { code?: string } }[] };
+        code = body.errors?.[0]?.extensions?.code ?? (response.status === 401 ? 'UNAUTHENTICATED' : 'SERVICE_UNAVAILABLE');
       }
     } catch {
       if (stopped) return;
