@@ -1,6 +1,12 @@
 import type { TypedDocumentNode } from '@graphql-typed-document-node/core';
 import { ApiError } from './errors.ts';
-import { ConsoleAgentsChangedDocument, ConsoleAgentsDocument, type ConsoleAgentsQuery, ConsoleEndSessionDocument } from './gql/graphql.ts';
+import {
+  ConsoleAgentsChangedDocument,
+  ConsoleAgentsDocument,
+  type ConsoleAgentsQuery,
+  ConsoleEndSessionDocument,
+  ConsoleTenantStatusDocument,
+} from './gql/graphql.ts';
 
 /**
  * Who the console acts as. The access token lives only here, in memory: a reload forgets it and
@@ -195,6 +201,23 @@ export function watchAgents(onAgents: (agents: AgentRow[]) => void, onError: (er
 }
 
 /**
+ * The tenant's status, live (`tenantStatus`): a freeze shows the frozen banner at once (the stream
+ * ends with TENANT_FROZEN and the operator's reason), and the banner goes when the reopened stream
+ * says ACTIVE. Its refusals need no words of their own: the banner and the screens say them.
+ */
+export function watchTenantStatus(): () => void {
+  return live(
+    ConsoleTenantStatusDocument,
+    {},
+    ({ tenantStatus }) => {
+      if (tenantStatus.status === 'ACTIVE') setFrozen(undefined);
+      else if (tenantStatus.status === 'FROZEN' && !frozen) setFrozen({ reason: null });
+    },
+    () => undefined,
+  );
+}
+
+/**
  * Follows a subscription of the console's over Server-Sent Events (a POST, so it carries the bearer
  * token, the CSRF header and the app's name like every request), calling `onEvent` with each result.
  * When the stream ends (the session's access token expired, a freeze, the gateway's limits, the
@@ -247,7 +270,7 @@ export function live<R, V>(
       code = 'NETWORK';
     }
     if (stopped) return;
-    if (code === 'TENANT_FROZEN') setFrozen({ reason: null });
+    if (code === 'TENANT_FROZEN' && !frozen) setFrozen({ reason: null });
     if (code === 'UNAUTHENTICATED' && credential?.kind === 'member') {
       const outcome = await refresh();
       if (outcome === 'resumed') return open();
@@ -269,7 +292,7 @@ export function live<R, V>(
   };
 }
 
-type SseResult = { data?: unknown; errors?: { extensions?: { code?: string } }[] };
+type SseResult = { data?: unknown; errors?: { extensions?: { code?: string; reason?: string | null } }[] };
 
 /** Reads `next` and `complete` events until the stream ends; answers the code of the error that ended it, if any. */
 async function readEvents(body: ReadableStream<Uint8Array>, onResult: (result: SseResult) => void): Promise<string | undefined> {
@@ -301,6 +324,7 @@ async function readEvents(body: ReadableStream<Uint8Array>, onResult: (result: S
       const code = result.errors?.[0]?.extensions?.code;
       if (code) {
         await reader.cancel().catch(() => undefined);
+        if (code === 'TENANT_FROZEN') setFrozen({ reason: result.errors?.[0]?.extensions?.reason ?? null });
         return code;
       }
       onResult(result);

@@ -1,5 +1,5 @@
 import { useEffect, useReducer, useState } from 'preact/hooks';
-import { onChange, resumeSession, signedInAs, signInAsOperator, signInWithLink, signOut, tenantFrozen } from './api.ts';
+import { onChange, resumeSession, signedInAs, signInAsOperator, signInWithLink, signOut, tenantFrozen, watchTenantStatus } from './api.ts';
 import { ErrorNote, Link } from './components.tsx';
 import { ApiError } from './errors.ts';
 import { type Route, useRoute } from './router.ts';
@@ -35,6 +35,8 @@ export function App() {
   }, []);
   const route = useRoute();
   const who = signedInAs();
+  // A member's console follows the tenant's status for as long as it is signed in.
+  useEffect(() => (who === 'member' ? watchTenantStatus() : undefined), [who]);
   const frozen = tenantFrozen();
   return (
     <>

@@ -410,6 +410,11 @@ export type ConsoleAgentsChangedSubscriptionVariables = Exact<{ [key: string]: n
 
 export type ConsoleAgentsChangedSubscription = { agentsChanged: { agentId: string | null, status: AgentStatus | null, at: string } };
 
+export type ConsoleTenantStatusSubscriptionVariables = Exact<{ [key: string]: never; }>;
+
+
+export type ConsoleTenantStatusSubscription = { tenantStatus: { status: TenantStatus, at: string } };
+
 
 export const ConsolePlatformTenantsDocument = {"__meta__":{"hash":"sha256:55c03c4ce9193469aeb2c3aed716d2892ec308d807ae914994b2b04429a2bd15"}} as unknown as DocumentNode<ConsolePlatformTenantsQuery, ConsolePlatformTenantsQueryVariables>;
 export const ConsoleFreezeTenantDocument = {"__meta__":{"hash":"sha256:36e73e2262343a24379f6a5427c8a755d213e8da70462ace942f68a721c92575"}} as unknown as DocumentNode<ConsoleFreezeTenantMutation, ConsoleFreezeTenantMutationVariables>;
@@ -452,3 +457,4 @@ export const ConsoleAuditLogDocument = {"__meta__":{"hash":"sha256:022f483c591b3
 export const ConsoleVerifyAuditLogDocument = {"__meta__":{"hash":"sha256:7d4c649ec144636b95f41218783e8973ecc174836ef724efc3b895b6e1a2de36"}} as unknown as DocumentNode<ConsoleVerifyAuditLogQuery, ConsoleVerifyAuditLogQueryVariables>;
 export const ConsoleAuditReportDocument = {"__meta__":{"hash":"sha256:0591dbdb4dea3114b16bd0c3adec7cd5806f68535243f2571190af8095cb61cd"}} as unknown as DocumentNode<ConsoleAuditReportQuery, ConsoleAuditReportQueryVariables>;
 export const ConsoleAgentsChangedDocument = {"__meta__":{"hash":"sha256:cc5aab87d994a2d75ee754a3c7ba93d0d597084cbba79cc21cf1094f80b57599"}} as unknown as DocumentNode<ConsoleAgentsChangedSubscription, ConsoleAgentsChangedSubscriptionVariables>;
+export const ConsoleTenantStatusDocument = {"__meta__":{"hash":"sha256:ccbb63085992f7f47d508c01fcfee3ff3a28635c578a1d28a00f35f222020048"}} as unknown as DocumentNode<ConsoleTenantStatusSubscription, ConsoleTenantStatusSubscriptionVariables>;
