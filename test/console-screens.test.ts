@@ -129,6 +129,12 @@ describe('team and access', () => {
       await page.reload();
       expect(await page.locator('tr[data-member="mia@example.com"]').getByRole('combobox').inputValue()).toBe('VIEWER');
       await shot(page, 'team');
+      // The owner sees Mia's console session among hers.
+      await page.locator('tr[data-member="mia@example.com"]').getByRole('button', { name: 'Sessions' }).click();
+      await page
+        .getByTestId('member-sessions')
+        .getByText(/^console \(Chrome/)
+        .waitFor();
 
       page.once('dialog', (dialog) => void dialog.accept());
       await page.locator('tr[data-member="mia@example.com"]').getByRole('button', { name: 'Remove' }).click();

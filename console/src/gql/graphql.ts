@@ -197,7 +197,7 @@ export type ConsoleTenantRetentionQuery = { tenant: { id: string, name: string, 
 export type ConsolePendingPurgesQueryVariables = Exact<{ [key: string]: never; }>;
 
 
-export type ConsolePendingPurgesQuery = { me: { id: string, role: UserRole }, pendingMemoryPurges: Array<{ agentId: string, deletedAt: string, entries: number, purgeAfter: string }> };
+export type ConsolePendingPurgesQuery = { pendingMemoryPurges: Array<{ agentId: string, deletedAt: string, entries: number, purgeAfter: string }> };
 
 export type ConsoleRequestTenantDeletionMutationVariables = Exact<{ [key: string]: never; }>;
 
@@ -423,7 +423,7 @@ export const ConsoleCreateSignUpInviteDocument = {"__meta__":{"hash":"sha256:0c5
 export const ConsoleCreateEnterpriseTenantDocument = {"__meta__":{"hash":"sha256:25e5f7025e924b58cd49b25d47ecf7d081e5b15846933aeda0266bcfe574c658"}} as unknown as DocumentNode<ConsoleCreateEnterpriseTenantMutation, ConsoleCreateEnterpriseTenantMutationVariables>;
 export const ConsoleBackupTenantDocument = {"__meta__":{"hash":"sha256:18a7ce69bddd1536543c9b741352c1dc2dc303d957f8655a93e91e97a6c3b73c"}} as unknown as DocumentNode<ConsoleBackupTenantMutation, ConsoleBackupTenantMutationVariables>;
 export const ConsoleTenantRetentionDocument = {"__meta__":{"hash":"sha256:2d3b63b0ce35dc413af83b747909a7d250365b59787194698bf8eb2f08a7d2cf"}} as unknown as DocumentNode<ConsoleTenantRetentionQuery, ConsoleTenantRetentionQueryVariables>;
-export const ConsolePendingPurgesDocument = {"__meta__":{"hash":"sha256:c24afc07e2f868dc55da9c87bd71031825a311c159e6bd389f65422ac6574cc5"}} as unknown as DocumentNode<ConsolePendingPurgesQuery, ConsolePendingPurgesQueryVariables>;
+export const ConsolePendingPurgesDocument = {"__meta__":{"hash":"sha256:5f73510d8352814092cf63d9fa600ce2d30b89fc3593790cdbfae134a015e805"}} as unknown as DocumentNode<ConsolePendingPurgesQuery, ConsolePendingPurgesQueryVariables>;
 export const ConsoleRequestTenantDeletionDocument = {"__meta__":{"hash":"sha256:9ef5d734416ad1b12e0040784c3717f05c6e91c00b7b768d89cccfdc651e7c74"}} as unknown as DocumentNode<ConsoleRequestTenantDeletionMutation, ConsoleRequestTenantDeletionMutationVariables>;
 export const ConsoleCancelTenantDeletionDocument = {"__meta__":{"hash":"sha256:15783513df779327dffc3be001d7285680d93c4075b7b3a58b20ad998d9d1932"}} as unknown as DocumentNode<ConsoleCancelTenantDeletionMutation, ConsoleCancelTenantDeletionMutationVariables>;
 export const ConsoleRedeemSignInLinkDocument = {"__meta__":{"hash":"sha256:42201b75b9127894f92cb510db05112466356445683ae172321043a6ccc8b722"}} as unknown as DocumentNode<ConsoleRedeemSignInLinkMutation, ConsoleRedeemSignInLinkMutationVariables>;

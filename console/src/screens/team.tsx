@@ -10,6 +10,7 @@ import {
   ConsoleCreateApiKeyDocument,
   ConsoleEndSessionDocument,
   ConsoleGrantSupportDocument,
+  ConsoleMemberSessionsDocument,
   ConsoleMembersDocument,
   ConsoleMySessionsDocument,
   ConsoleReinstateMemberDocument,
@@ -50,6 +51,7 @@ function Members() {
   const action = useAction();
   const manages = data?.me.role === 'OWNER' || data?.me.role === 'ADMIN';
   const [added, setAdded] = useState<{ name: string; link: string }>();
+  const [open, setOpen] = useState<string>();
   const act = async (work: () => Promise<unknown>) => {
     await action.run(work);
     await reload();
@@ -108,9 +110,9 @@ function Members() {
         </thead>
         <tbody>
           {data === undefined && !error ? <SkeletonRows rows={2} columns={5} /> : null}
-          {data?.members.edges.map(({ node: member }) => {
+          {data?.members.edges.flatMap(({ node: member }) => {
             const self = member.id === data.me.id;
-            return (
+            return [
               <tr key={member.id} data-member={member.email}>
                 <td>{member.name}</td>
                 <td>{member.email}</td>
@@ -158,6 +160,13 @@ function Members() {
                       )}
                       <button
                         type="button"
+                        aria-expanded={open === member.id}
+                        onClick={() => setOpen(open === member.id ? undefined : member.id)}
+                      >
+                        Sessions
+                      </button>
+                      <button
+                        type="button"
                         class="danger"
                         disabled={action.busy}
                         onClick={() => {
@@ -175,8 +184,15 @@ function Members() {
                     '—'
                   )}
                 </td>
-              </tr>
-            );
+              </tr>,
+              open === member.id ? (
+                <tr key={`${member.id}-sessions`}>
+                  <td colSpan={5}>
+                    <MemberSessions userId={member.id} name={member.name} />
+                  </td>
+                </tr>
+              ) : null,
+            ];
           })}
         </tbody>
       </table>
@@ -234,6 +250,38 @@ function Sessions() {
         </tbody>
       </table>
     </>
+  );
+}
+
+/** Owners and admins: one member's open sessions, each revocable (its tokens stop working at once). */
+function MemberSessions({ userId, name }: { userId: string; name: string }) {
+  const { data, error, reload } = useQuery(() => request(ConsoleMemberSessionsDocument, { userId }));
+  const action = useAction();
+  const sessions = data?.memberSessions.edges.map((edge) => edge.node).filter((session) => !session.revokedAt);
+  return (
+    <div data-testid="member-sessions">
+      {error ? <ErrorNote error={error} /> : null}
+      {action.error ? <ErrorNote error={action.error} /> : null}
+      {sessions === undefined && !error ? <p class="placeholder">…</p> : null}
+      {sessions?.length === 0 ? <p>{name} has no open session.</p> : null}
+      <ul class="sessions">
+        {sessions?.map((session) => (
+          <li key={session.id} data-session={session.deviceLabel}>
+            {session.deviceLabel}, signed in by {session.method.toLowerCase().replaceAll('_', ' ')}, last used {when(session.lastUsedAt)}{' '}
+            <button
+              type="button"
+              disabled={action.busy}
+              onClick={async () => {
+                await action.run(() => request(ConsoleEndSessionDocument, { id: session.id }));
+                await reload();
+              }}
+            >
+              Revoke
+            </button>
+          </li>
+        ))}
+      </ul>
+    </div>
   );
 }
 
