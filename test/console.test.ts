@@ -224,7 +224,14 @@ describe('the console', () => {
     await row.getByRole('link', { name: 'scout' }).click();
     await page.getByText('none (loopback only)').waitFor();
     await shot(page, 'agent');
-  }, 60_000);
+    // Stop and start from its page; its status follows live (agentStatusChanged).
+    const status = page.getByTestId('agent-status');
+    await status.getByText('RUNNING').waitFor();
+    await page.getByRole('button', { name: 'Stop', exact: true }).click();
+    await status.getByText('STOPPED').waitFor({ timeout: 15_000 });
+    await page.getByRole('button', { name: 'Start', exact: true }).click();
+    await status.getByText('RUNNING').waitFor({ timeout: 30_000 });
+  }, 90_000);
 
   test('the audit screen verifies the tenant’s hash chain', async () => {
     const { page } = tab;

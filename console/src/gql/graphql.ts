@@ -40,6 +40,18 @@ export type AuditBreakReason =
   | 'SEQUENCE_GAP'
   | 'WRONG_TENANT';
 
+export type AuditLogFilter = {
+  action?: string | null | undefined;
+  actorId?: string | null | undefined;
+  actorType?: string | null | undefined;
+  /** Inclusive. */
+  from?: string | null | undefined;
+  outcome?: AuditOutcome | null | undefined;
+  targetId?: string | null | undefined;
+  /** Exclusive. */
+  to?: string | null | undefined;
+};
+
 export type AuditOutcome =
   | 'DENIED'
   | 'FAILED'
@@ -377,6 +389,34 @@ export type ConsoleCreateAgentMutationVariables = Exact<{
 
 export type ConsoleCreateAgentMutation = { createAgent: { agent: { id: string, name: string, status: AgentStatus } } };
 
+export type ConsoleStopAgentMutationVariables = Exact<{
+  id: string;
+}>;
+
+
+export type ConsoleStopAgentMutation = { stopAgent: { agent: { id: string, status: AgentStatus, statusReason: string | null } } };
+
+export type ConsoleStartAgentMutationVariables = Exact<{
+  id: string;
+}>;
+
+
+export type ConsoleStartAgentMutation = { startAgent: { agent: { id: string, status: AgentStatus, statusReason: string | null } } };
+
+export type ConsoleRestartAgentMutationVariables = Exact<{
+  id: string;
+}>;
+
+
+export type ConsoleRestartAgentMutation = { restartAgent: { agent: { id: string, status: AgentStatus, statusReason: string | null } } };
+
+export type ConsoleAgentStatusSubscriptionVariables = Exact<{
+  agentId: string;
+}>;
+
+
+export type ConsoleAgentStatusSubscription = { agentStatusChanged: { agentId: string, status: AgentStatus, at: string } };
+
 export type ConsoleDeleteAgentMutationVariables = Exact<{
   id: string;
 }>;
@@ -387,6 +427,7 @@ export type ConsoleDeleteAgentMutation = { deleteAgent: { deletedAgentId: string
 export type ConsoleAuditLogQueryVariables = Exact<{
   first?: number | null | undefined;
   after?: string | null | undefined;
+  filter?: AuditLogFilter | null | undefined;
 }>;
 
 
@@ -452,8 +493,12 @@ export const ConsoleAgentsDocument = {"__meta__":{"hash":"sha256:ea90294e54bd190
 export const ConsoleAgentDocument = {"__meta__":{"hash":"sha256:6b259134ab9d759e6dd6a483b66e667f593d6c48d521f14680efa62bc684c9a8"}} as unknown as DocumentNode<ConsoleAgentQuery, ConsoleAgentQueryVariables>;
 export const ConsoleAgentCredentialsDocument = {"__meta__":{"hash":"sha256:068b4196bce4f45df05a844463f1087fc34ddff63bc8c895a0a36decc8746fc4"}} as unknown as DocumentNode<ConsoleAgentCredentialsQuery, ConsoleAgentCredentialsQueryVariables>;
 export const ConsoleCreateAgentDocument = {"__meta__":{"hash":"sha256:4c7426574b073f2cbb93cd1bc8387f9b237b15ddf18f2e2eff4c4844cf041c92"}} as unknown as DocumentNode<ConsoleCreateAgentMutation, ConsoleCreateAgentMutationVariables>;
+export const ConsoleStopAgentDocument = {"__meta__":{"hash":"sha256:755463e4b4eee49ab5340ddf2cc681ceb53d340405ba194519c92b5b467b747f"}} as unknown as DocumentNode<ConsoleStopAgentMutation, ConsoleStopAgentMutationVariables>;
+export const ConsoleStartAgentDocument = {"__meta__":{"hash":"sha256:535b8358779ab12060c8dc7e053baf12fea1120e8d117b94e34aef9c4918386e"}} as unknown as DocumentNode<ConsoleStartAgentMutation, ConsoleStartAgentMutationVariables>;
+export const ConsoleRestartAgentDocument = {"__meta__":{"hash":"sha256:2266f0b5b5a0ff0b75de6dd6513842f3958b15c2b78f546eac4b9cb4537e654c"}} as unknown as DocumentNode<ConsoleRestartAgentMutation, ConsoleRestartAgentMutationVariables>;
+export const ConsoleAgentStatusDocument = {"__meta__":{"hash":"sha256:fb60ef5ce0c6514c5a9a18931428cd806e5c714c556223d8f53bf686bea8ab9b"}} as unknown as DocumentNode<ConsoleAgentStatusSubscription, ConsoleAgentStatusSubscriptionVariables>;
 export const ConsoleDeleteAgentDocument = {"__meta__":{"hash":"sha256:f3b861abd66c5d96f88cda9092a827664b9c9f9b5361f656d68e3da8eeb59a1b"}} as unknown as DocumentNode<ConsoleDeleteAgentMutation, ConsoleDeleteAgentMutationVariables>;
-export const ConsoleAuditLogDocument = {"__meta__":{"hash":"sha256:022f483c591b319b48c7c39131a65b20f38fec2135be9aafdebece9948b63988"}} as unknown as DocumentNode<ConsoleAuditLogQuery, ConsoleAuditLogQueryVariables>;
+export const ConsoleAuditLogDocument = {"__meta__":{"hash":"sha256:68dbb37990b10b172503b2c0fc4a5b232ca215d9e729060ee008c1d8c8e9115b"}} as unknown as DocumentNode<ConsoleAuditLogQuery, ConsoleAuditLogQueryVariables>;
 export const ConsoleVerifyAuditLogDocument = {"__meta__":{"hash":"sha256:7d4c649ec144636b95f41218783e8973ecc174836ef724efc3b895b6e1a2de36"}} as unknown as DocumentNode<ConsoleVerifyAuditLogQuery, ConsoleVerifyAuditLogQueryVariables>;
 export const ConsoleAuditReportDocument = {"__meta__":{"hash":"sha256:0591dbdb4dea3114b16bd0c3adec7cd5806f68535243f2571190af8095cb61cd"}} as unknown as DocumentNode<ConsoleAuditReportQuery, ConsoleAuditReportQueryVariables>;
 export const ConsoleAgentsChangedDocument = {"__meta__":{"hash":"sha256:cc5aab87d994a2d75ee754a3c7ba93d0d597084cbba79cc21cf1094f80b57599"}} as unknown as DocumentNode<ConsoleAgentsChangedSubscription, ConsoleAgentsChangedSubscriptionVariables>;

@@ -2,6 +2,8 @@ import { useEffect, useState } from 'preact/hooks';
 import { request } from '../api.ts';
 import { ErrorNote, SkeletonRows, when } from '../components.tsx';
 import {
+  type AuditLogFilter,
+  type AuditOutcome,
   ConsoleAuditLogDocument,
   type ConsoleAuditLogQuery,
   ConsoleAuditReportDocument,
@@ -18,14 +20,27 @@ type Verification = ConsoleVerifyAuditLogQuery['verifyAuditLog'];
 export function Audit() {
   const [pages, setPages] = useState<Page[]>([]);
   const [started, setStarted] = useState(false);
+  const [filter, setFilter] = useState<AuditLogFilter>({});
   const { busy, error, run } = useAction();
   const loading = busy || !started;
-  const load = async (after?: string) => {
+  const load = async (after?: string, next = filter) => {
     setStarted(true);
-    const answer = await run(() => request(ConsoleAuditLogDocument, { first: 50, after }));
+    const answer = await run(() => request(ConsoleAuditLogDocument, { first: 50, after, filter: next }));
     if (answer) setPages((previous) => (after ? [...previous, answer.auditLog] : [answer.auditLog]));
   };
   useEffect(() => void load(), []);
+  const applyFilter = (event: SubmitEvent) => {
+    event.preventDefault();
+    const fields = new FormData(event.currentTarget as HTMLFormElement);
+    const text = (name: string) => String(fields.get(name) ?? '').trim() || null;
+    const next: AuditLogFilter = {
+      action: text('action'),
+      actorType: text('actorType'),
+      outcome: text('outcome') as AuditOutcome | null,
+    };
+    setFilter(next);
+    void load(undefined, next);
+  };
   const events = pages.flatMap((page) => page.edges.map((edge) => edge.node));
   const last = pages.at(-1);
   return (
@@ -33,6 +48,35 @@ export function Audit() {
       <h1 id="audit-title">Audit log</h1>
       <Verify />
       <Report />
+      <h2>Events</h2>
+      <form class="inline-form" onSubmit={applyFilter} aria-label="Filter the audit log">
+        <label>
+          Action <input name="action" autoComplete="off" placeholder="e.g. agent.create" />
+        </label>
+        <label>
+          Actor{' '}
+          <select name="actorType">
+            <option value="">any</option>
+            {['USER', 'API_KEY', 'AGENT', 'OPERATOR', 'SUPPORT', 'SYSTEM', 'ANONYMOUS'].map((type) => (
+              <option key={type} value={type}>
+                {type.toLowerCase().replace('_', ' ')}
+              </option>
+            ))}
+          </select>
+        </label>
+        <label>
+          Outcome{' '}
+          <select name="outcome">
+            <option value="">any</option>
+            <option value="SUCCESS">success</option>
+            <option value="DENIED">denied</option>
+            <option value="FAILED">failed</option>
+          </select>
+        </label>
+        <button type="submit" disabled={busy}>
+          Filter
+        </button>
+      </form>
       {error ? <ErrorNote error={error} /> : null}
       <table>
         <caption class="visually-hidden">Audit events in chain order</caption>
@@ -56,6 +100,11 @@ export function Audit() {
             </tr>
           ))}
           {loading && events.length === 0 ? <SkeletonRows rows={5} columns={5} /> : null}
+          {!loading && events.length === 0 ? (
+            <tr>
+              <td colSpan={5}>No events match.</td>
+            </tr>
+          ) : null}
         </tbody>
       </table>
       {last?.pageInfo.hasNextPage ? (
