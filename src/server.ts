@@ -132,7 +132,7 @@ export function createServer(deps: ServerDeps) {
     },
     plugins: [
       // The console's page and session endpoints, answered before any GraphQL handling.
-      useConsole({ graphql }),
+      useConsole({ graphql, oidc: { keys: deps.oidc, regions: deps.regions, log: deps.log.child({ component: 'console' }) } }),
       useGraphiQLAssets(),
       useRequestBodyLimit(deps.policy.maxRequestBytes ?? DEFAULT_MAX_REQUEST_BYTES),
       useOperatorEndpoints({ gate: deps.gate, metrics: deps.metrics, auth, readiness: deps.readiness }),

@@ -1,6 +1,12 @@
 import type { TypedDocumentNode } from '@graphql-typed-document-node/core';
 import { ApiError } from './errors.ts';
-import { ConsoleAgentsDocument, type ConsoleAgentsQuery, ConsoleEndSessionDocument } from './gql/graphql.ts';
+import {
+  ConsoleAgentsChangedDocument,
+  ConsoleAgentsDocument,
+  type ConsoleAgentsQuery,
+  ConsoleEndSessionDocument,
+  ConsoleTenantStatusDocument,
+} from './gql/graphql.ts';
 
 /**
  * Who the console acts as. The access token lives only here, in memory: a reload forgets it and
@@ -13,6 +19,11 @@ const listeners = new Set<() => void>();
 
 export function signedInAs(): Credential['kind'] | undefined {
   return credential?.kind;
+}
+
+/** The id of this tab's own session, so the sessions list can mark it. */
+export function currentSessionId(): string | undefined {
+  return credential?.kind === 'member' ? credential.sessionId : undefined;
 }
 
 /** Called whenever the credential or the tenant's frozen state changes. */
@@ -49,12 +60,17 @@ export async function signInWithLink(link: string): Promise<void> {
  * being reused, and the gateway would end the session.
  */
 export async function resumeSession(): Promise<boolean> {
+  return (await refresh()) === 'resumed';
+}
+
+/** 'ended': the gateway refused the refresh token itself (revoked, reused, expired, the member gone). */
+async function refresh(): Promise<'resumed' | 'ended' | 'failed'> {
   try {
     await withRefreshLock(() => openSession('/console/session/refresh'));
-    return true;
+    return 'resumed';
   } catch (error) {
     if (error instanceof ApiError && error.code === 'TENANT_FROZEN') setFrozen({ reason: null });
-    return false;
+    return error instanceof ApiError && error.code === 'UNAUTHENTICATED' ? 'ended' : 'failed';
   }
 }
 
@@ -135,8 +151,14 @@ export async function request<R, V>(document: TypedDocumentNode<R, V>, variables
   const code =
     error?.extensions?.code ?? (response.ok ? 'INTERNAL_SERVER_ERROR' : response.status === 401 ? 'UNAUTHENTICATED' : 'BAD_REQUEST');
   if (code === 'TENANT_FROZEN') setFrozen({ reason: error?.extensions?.reason ?? null });
-  if (code === 'UNAUTHENTICATED' && credential?.kind === 'member' && !retried && (await resumeSession())) {
-    return request(document, variables, true);
+  if (code === 'UNAUTHENTICATED' && credential?.kind === 'member' && !retried) {
+    const outcome = await refresh();
+    if (outcome === 'resumed') return request(document, variables, true);
+    if (outcome === 'ended') {
+      // The session is over (revoked, the member removed or suspended): back to the sign-in screen.
+      credential = undefined;
+      changed();
+    }
   }
   throw new ApiError(code, error?.message);
 }
@@ -145,11 +167,169 @@ export type AgentRow = ConsoleAgentsQuery['agents']['edges'][number]['node'];
 
 /**
  * The tenant's agents, live: calls `onAgents` with every new list and `onError` when a read fails,
- * until the returned function is called. One home for "live agents", so it can move from polling to
- * the `agentStatusChanged` subscription without touching a screen.
+ * until the returned function is called. The `agentsChanged` subscription says when the list
+ * changed (its first event: when it is open, so no change falls between the read and the stream);
+ * the list is then read again, at most one read at a time, a burst of events costing one more read.
  */
 export function watchAgents(onAgents: (agents: AgentRow[]) => void, onError: (error: unknown) => void): () => void {
-  return watch(ConsoleAgentsDocument, {}, ({ agents }) => onAgents(agents.edges.map((edge) => edge.node)), onError);
+  let stopped = false;
+  let reading = false;
+  let again = false;
+  const read = async () => {
+    if (reading) {
+      again = true;
+      return;
+    }
+    reading = true;
+    try {
+      do {
+        again = false;
+        const { agents } = await request(ConsoleAgentsDocument, {});
+        if (!stopped) onAgents(agents.edges.map((edge) => edge.node));
+      } while (again && !stopped);
+    } catch (error) {
+      if (!stopped) onError(error);
+    } finally {
+      reading = false;
+    }
+  };
+  const stop = live(ConsoleAgentsChangedDocument, {}, () => void read(), onError);
+  return () => {
+    stopped = true;
+    stop();
+  };
+}
+
+/**
+ * The tenant's status, live (`tenantStatus`): a freeze shows the frozen banner at once (the stream
+ * ends with TENANT_FROZEN and the operator's reason), and the banner goes when the reopened stream
+ * says ACTIVE. Its refusals need no words of their own: the banner and the screens say them.
+ */
+export function watchTenantStatus(): () => void {
+  return live(
+    ConsoleTenantStatusDocument,
+    {},
+    ({ tenantStatus }) => {
+      if (tenantStatus.status === 'ACTIVE') setFrozen(undefined);
+      else if (tenantStatus.status === 'FROZEN' && !frozen) setFrozen({ reason: null });
+    },
+    () => undefined,
+  );
+}
+
+/**
+ * Follows a subscription of the console's over Server-Sent Events (a POST, so it carries the bearer
+ * token, the CSRF header and the app's name like every request), calling `onEvent` with each result.
+ * When the stream ends (the session's access token expired, a freeze, the gateway's limits, the
+ * network) it says why through `onError` when a person should know, and opens it again: at once after
+ * a refresh, else after `retryMs`. Until the returned function is called.
+ */
+export function live<R, V>(
+  document: TypedDocumentNode<R, V>,
+  variables: V,
+  onEvent: (data: R) => void,
+  onError: (error: unknown) => void,
+  retryMs = 2_000,
+): () => void {
+  let stopped = false;
+  let controller: AbortController | undefined;
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const documentId = (document as unknown as { __meta__: { hash: string } }).__meta__.hash;
+  const open = async (): Promise<void> => {
+    controller = new AbortController();
+    const token = credential?.kind === 'member' ? credential.accessToken : credential?.token;
+    let code: string | undefined;
+    try {
+      const response = await fetch('/graphql', {
+        method: 'POST',
+        headers: {
+          'content-type': 'application/json',
+          accept: 'text/event-stream',
+          'x-graphql-client-name': 'console',
+          'x-graphql-csrf': '1',
+          ...(token ? { authorization: `Bearer ${token}` } : {}),
+        },
+        body: JSON.stringify({ documentId, variables }),
+        credentials: 'omit',
+        signal: controller.signal,
+      });
+      // A refusal may come as a stream of one error event (whatever the status) or as a JSON body.
+      if ((response.headers.get('content-type') ?? '').includes('text/event-stream') && response.body) {
+        code = await readEvents(response.body, (result) => {
+          if (result.data) {
+            if (credential?.kind === 'member') setFrozen(undefined);
+            onEvent(result.data as R);
+          }
+        });
+      } else {
+        const body = (await response.json().catch(() => ({}))) as { errors?: { extensions?: { code?: string } }[] };
+        code = body.errors?.[0]?.extensions?.code ?? (response.status === 401 ? 'UNAUTHENTICATED' : 'SERVICE_UNAVAILABLE');
+      }
+    } catch {
+      if (stopped) return;
+      code = 'NETWORK';
+    }
+    if (stopped) return;
+    if (code === 'TENANT_FROZEN' && !frozen) setFrozen({ reason: null });
+    if (code === 'UNAUTHENTICATED' && credential?.kind === 'member') {
+      const outcome = await refresh();
+      if (outcome === 'resumed') return open();
+      if (outcome === 'ended') {
+        credential = undefined;
+        changed();
+        return;
+      }
+    }
+    // Ended by the gateway's own limits (idle, lifetime): reopen quietly; anything else, say it.
+    if (code !== undefined && code !== 'SUBSCRIPTION_ENDED') onError(new ApiError(code));
+    timer = setTimeout(() => void open(), code === 'SUBSCRIPTION_ENDED' ? 0 : code === undefined ? retryMs / 4 : retryMs);
+  };
+  void open();
+  return () => {
+    stopped = true;
+    clearTimeout(timer);
+    controller?.abort();
+  };
+}
+
+type SseResult = { data?: unknown; errors?: { extensions?: { code?: string; reason?: string | null } }[] };
+
+/** Reads `next` and `complete` events until the stream ends; answers the code of the error that ended it, if any. */
+async function readEvents(body: ReadableStream<Uint8Array>, onResult: (result: SseResult) => void): Promise<string | undefined> {
+  const reader = body.getReader();
+  const decoder = new TextDecoder();
+  let buffer = '';
+  for (;;) {
+    const { value, done } = await reader.read();
+    if (done) return undefined;
+    buffer += decoder.decode(value, { stream: true });
+    for (let end = buffer.indexOf('\n\n'); end >= 0; end = buffer.indexOf('\n\n')) {
+      const block = buffer.slice(0, end);
+      buffer = buffer.slice(end + 2);
+      const lines = block.split('\n');
+      const event = lines
+        .find((line) => line.startsWith('event:'))
+        ?.slice(6)
+        .trim();
+      const data = lines
+        .filter((line) => line.startsWith('data:'))
+        .map((line) => line.slice(5).trim())
+        .join('\n');
+      if (event === 'complete') {
+        await reader.cancel().catch(() => undefined);
+        return undefined;
+      }
+      if (event !== 'next' || data === '') continue;
+      const result = JSON.parse(data) as SseResult;
+      const code = result.errors?.[0]?.extensions?.code;
+      if (code) {
+        await reader.cancel().catch(() => undefined);
+        if (code === 'TENANT_FROZEN') setFrozen({ reason: result.errors?.[0]?.extensions?.reason ?? null });
+        return code;
+      }
+      onResult(result);
+    }
+  }
 }
 
 /** Runs `document` now and every `intervalMs` after the previous answer, until the returned function is called. */

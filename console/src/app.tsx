@@ -1,20 +1,26 @@
 import { useEffect, useReducer, useState } from 'preact/hooks';
-import { onChange, resumeSession, signedInAs, signInAsOperator, signInWithLink, signOut, tenantFrozen } from './api.ts';
+import { onChange, resumeSession, signedInAs, signInAsOperator, signInWithLink, signOut, tenantFrozen, watchTenantStatus } from './api.ts';
 import { ErrorNote, Link } from './components.tsx';
+import { ApiError } from './errors.ts';
 import { type Route, useRoute } from './router.ts';
 import { AgentDetail, Agents } from './screens/agents.tsx';
 import { Audit } from './screens/audit.tsx';
 import { Isolation } from './screens/isolation.tsx';
 import { Operator } from './screens/operator.tsx';
+import { Retention } from './screens/retention.tsx';
+import { Team } from './screens/team.tsx';
 
 /**
  * The sign-in link arrives in the URL's fragment (`/console#link=fgl_…`): the fragment is never
  * sent to the server, and the page drops it from the address bar and history before redeeming it.
  */
-function takeLinkFromUrl(): string | undefined {
-  const link = new URLSearchParams(location.hash.slice(1)).get('link') ?? undefined;
-  if (link !== undefined) history.replaceState(null, '', location.pathname + location.search);
-  return link;
+function takeFromUrl(): { link?: string; oidcError?: string } {
+  const fragment = new URLSearchParams(location.hash.slice(1));
+  const link = fragment.get('link') ?? undefined;
+  // A failed identity-provider sign-in comes back as `#oidc_error=<code>` (src/console/console-oidc.ts).
+  const oidcError = fragment.get('oidc_error') ?? undefined;
+  if (link !== undefined || oidcError !== undefined) history.replaceState(null, '', location.pathname + location.search);
+  return { link, oidcError };
 }
 
 export function App() {
@@ -23,11 +29,14 @@ export function App() {
   const [error, setError] = useState<unknown>();
   useEffect(() => onChange(() => rerender(0)), []);
   useEffect(() => {
-    const link = takeLinkFromUrl();
+    const { link, oidcError } = takeFromUrl();
+    if (oidcError) setError(new ApiError(oidcError));
     (link ? signInWithLink(link) : resumeSession()).catch(setError).finally(() => setStarting(false));
   }, []);
   const route = useRoute();
   const who = signedInAs();
+  // A member's console follows the tenant's status for as long as it is signed in.
+  useEffect(() => (who === 'member' ? watchTenantStatus() : undefined), [who]);
   const frozen = tenantFrozen();
   return (
     <>
@@ -64,6 +73,8 @@ function Nav({ route, who }: { route: Route; who: 'member' | 'operator' }) {
           { href: '/console', label: 'Isolation', screens: ['isolation'] },
           { href: '/console/agents', label: 'Agents', screens: ['agents', 'agent'] },
           { href: '/console/audit', label: 'Audit', screens: ['audit'] },
+          { href: '/console/team', label: 'Team', screens: ['team'] },
+          { href: '/console/retention', label: 'Retention', screens: ['retention'] },
         ];
   return (
     <nav aria-label="Console">
@@ -87,6 +98,10 @@ function Screen({ route, who }: { route: Route; who: 'member' | 'operator' }) {
       return <AgentDetail id={route.id} />;
     case 'audit':
       return <Audit />;
+    case 'team':
+      return <Team />;
+    case 'retention':
+      return <Retention />;
     default:
       return (
         <section>
@@ -121,6 +136,7 @@ function SignIn({ error }: { error: unknown }) {
         <button type="submit">Sign in</button>
       </form>
       {linkError ? <ErrorNote error={linkError} /> : null}
+      <IdentityProvider />
       <h2>Operators</h2>
       <form onSubmit={operator}>
         <label>
@@ -130,5 +146,38 @@ function SignIn({ error }: { error: unknown }) {
       </form>
       <p class="hint">The operator token stays in this tab’s memory only: a reload forgets it.</p>
     </section>
+  );
+}
+
+/**
+ * "Sign in with your identity provider": the gateway runs the authorization code flow with PKCE
+ * for the page (src/console/console-oidc.ts) and comes back with the same HttpOnly cookie session as
+ * a link. The issuer and client id are public; an owner can hand members a console URL carrying them
+ * (`/console?issuer=…&client_id=…`), which fills them in.
+ */
+function IdentityProvider() {
+  const query = new URLSearchParams(location.search);
+  const go = (event: SubmitEvent) => {
+    event.preventDefault();
+    const form = new FormData(event.currentTarget as HTMLFormElement);
+    const params = new URLSearchParams({
+      issuer: String(form.get('issuer') ?? '').trim(),
+      client_id: String(form.get('client') ?? '').trim(),
+    });
+    location.assign(`/console/oidc/start?${params}`);
+  };
+  return (
+    <>
+      <h2>Your identity provider</h2>
+      <form onSubmit={go}>
+        <label>
+          Issuer <input name="issuer" type="url" required autoComplete="off" value={query.get('issuer') ?? ''} />
+        </label>
+        <label>
+          Client ID <input name="client" required autoComplete="off" value={query.get('client_id') ?? ''} />
+        </label>
+        <button type="submit">Sign in with your identity provider</button>
+      </form>
+    </>
   );
 }

@@ -16,6 +16,11 @@ const WORDS: Record<string, string> = {
   PERSISTED_QUERY_NOT_IN_LIST: 'This console is newer or older than the gateway: reload the page.',
   PERSISTED_QUERY_ONLY: 'This credential may only run published operations.',
   NETWORK: 'The gateway cannot be reached.',
+  OIDC_ISSUER_UNKNOWN: 'No tenant signs in with that identity provider and client ID here. Check them with your owner.',
+  OIDC_REFUSED: 'Your identity provider did not sign you in.',
+  OIDC_UNKNOWN_SUBJECT: 'Your identity provider signed you in, but no tenant here has you as a member: ask an owner to add you.',
+  OIDC_TENANT_REQUIRED:
+    'You belong to several tenants here; signing in through the console to one of them is not supported yet: use a sign-in link.',
 };
 
 export class ApiError extends Error {

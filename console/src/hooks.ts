@@ -37,3 +37,19 @@ export function useLive<T>(subscribe: (onData: (data: T) => void, onError: (erro
   );
   return { data, error };
 }
+
+/** One read: its answer, its error, and `reload()` after an action changed it. The previous answer stays while reloading, so nothing jumps. */
+export function useQuery<R>(load: () => Promise<R>) {
+  const [data, setData] = useState<R | undefined>();
+  const [error, setError] = useState<unknown>();
+  const reload = () =>
+    load().then(
+      (answer) => {
+        setData(answer);
+        setError(undefined);
+      },
+      (caught: unknown) => setError(caught),
+    );
+  useEffect(() => void reload(), []);
+  return { data, error, reload };
+}

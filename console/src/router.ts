@@ -6,6 +6,8 @@ export type Route =
   | { screen: 'agents' }
   | { screen: 'agent'; id: string }
   | { screen: 'audit' }
+  | { screen: 'team' }
+  | { screen: 'retention' }
   | { screen: 'operator' }
   | { screen: 'missing' };
 
@@ -20,6 +22,8 @@ export function routeOf(pathname: string): Route {
   if (first === 'agents' && second !== undefined && parts.length === 2) return { screen: 'agent', id: second };
   if (first === 'agents' && parts.length === 1) return { screen: 'agents' };
   if (first === 'audit' && parts.length === 1) return { screen: 'audit' };
+  if (first === 'team' && parts.length === 1) return { screen: 'team' };
+  if (first === 'retention' && parts.length === 1) return { screen: 'retention' };
   if (first === 'operator' && parts.length === 1) return { screen: 'operator' };
   return { screen: 'missing' };
 }

@@ -23,7 +23,7 @@ interface SessionAnswer {
   session: { id: string; expiresAt: string };
 }
 
-interface SessionPayload extends SessionAnswer {
+export interface SessionPayload extends SessionAnswer {
   refreshToken: string;
 }
 
@@ -60,10 +60,10 @@ export async function handleSession(request: Request, url: URL, serverContext: o
   }
 }
 
-type Outcome = { payload: SessionPayload } | { status: number; errors: { message: string; extensions: { code: string } }[] };
+export type Outcome = { payload: SessionPayload } | { status: number; errors: { message: string; extensions: { code: string } }[] };
 
 /** One of the console's session operations by its hash, as the console app, from the caller's address. */
-async function run<V>(
+export async function run<V>(
   graphql: GraphqlFetch,
   request: Request,
   url: URL,
@@ -100,7 +100,7 @@ async function run<V>(
  * (UNAUTHENTICATED: used, expired, revoked, unknown); a frozen tenant, a rate limit or a busy
  * gateway keeps it, so the member resumes once that passes.
  */
-function answer(outcome: Outcome, secure: boolean): Response {
+export function answer(outcome: Outcome, secure: boolean): Response {
   if ('errors' in outcome) {
     const dead = outcome.errors.some((error) => error.extensions.code === 'UNAUTHENTICATED');
     return json(outcome.status, { errors: outcome.errors }, dead ? clearCookie(secure) : undefined);
@@ -111,7 +111,7 @@ function answer(outcome: Outcome, secure: boolean): Response {
   return json(200, body, cookie(refreshToken, maxAge, secure));
 }
 
-function cookie(value: string, maxAge: number, secure: boolean): string {
+export function cookie(value: string, maxAge: number, secure: boolean): string {
   return `${COOKIE}=${value}; Path=${SESSION_PATH}; Max-Age=${maxAge}; HttpOnly; SameSite=Strict${secure ? '; Secure' : ''}`;
 }
 
@@ -159,14 +159,14 @@ async function smallBody(request: Request, limit: number): Promise<string | unde
 }
 
 /** The device a member sees in its sessions list: the console and a hint of the browser. */
-function deviceLabelOf(request: Request): string {
+export function deviceLabelOf(request: Request): string {
   const agent = request.headers.get('user-agent') ?? '';
   const browser = /(Firefox|Edg|Chrome|Chromium|Safari)\/[\d]+/.exec(agent)?.[0] ?? 'browser';
   return `console (${browser})`;
 }
 
 /** Secure cookies behind TLS (directly or at a proxy that says so); plain http on loopback in development. */
-function isSecure(request: Request, url: URL): boolean {
+export function isSecure(request: Request, url: URL): boolean {
   return url.protocol === 'https:' || request.headers.get('x-forwarded-proto') === 'https';
 }
 

@@ -2,6 +2,7 @@ import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { gzipSync } from 'node:zlib';
 import type { Plugin } from 'graphql-yoga';
+import { type ConsoleOidcOptions, handleOidc, OIDC_PATH } from './console-oidc.ts';
 import { type GraphqlFetch, handleSession, SESSION_PATH } from './console-session.ts';
 
 /** Where `npm run console:build` writes the console (committed, so `npm start` needs no build). */
@@ -15,6 +16,8 @@ export interface ConsoleOptions {
    * operations through it, so they pass every plugin (trusted documents, rate limits, audit) like any client's.
    */
   graphql: GraphqlFetch;
+  /** Sign-in through a tenant's identity provider (console-oidc.ts); without it, /console/oidc/* answers 404. */
+  oidc?: ConsoleOidcOptions;
 }
 
 /**
@@ -62,6 +65,10 @@ export function useConsole(options: ConsoleOptions): Plugin {
         for (const [name, value] of Object.entries(SECURITY_HEADERS)) response.headers.set(name, value);
         endResponse(response);
       };
+      if (url.pathname.startsWith(`${OIDC_PATH}/`)) {
+        if (!options.oidc) return answer(new Response('Not found', { status: 404 }));
+        return handleOidc(request, url, serverContext ?? {}, options.graphql, options.oidc).then(answer);
+      }
       if (url.pathname !== SESSION_PATH && !url.pathname.startsWith(`${SESSION_PATH}/`)) return answer(serveAsset(assets, request, url));
       return handleSession(request, url, serverContext ?? {}, options.graphql).then(answer);
     },

@@ -28,10 +28,10 @@ export function signingKey(kid: string) {
  * account the test names (standing in for the login page), /auth again, then /token. `restart`
  * brings the provider back on the same issuer with other signing keys (key rotation).
  */
-export async function startOpenIdProvider(port: number, keys = [signingKey('key-1')]) {
+export async function startOpenIdProvider(port: number, keys = [signingKey('key-1')], publicClients: PublicClient[] = []) {
   const issuer = `http://127.0.0.1:${port}`;
   const accounts = new Map<string, Account>();
-  let provider = build(issuer, keys, accounts);
+  let provider = build(issuer, keys, accounts, publicClients);
   let server = await listen(provider, port);
 
   async function idToken(accountId: string, options: { clientId?: string; nonce?: string } = {}): Promise<string> {
@@ -98,17 +98,27 @@ export async function startOpenIdProvider(port: number, keys = [signingKey('key-
     /** The same issuer with other keys: the first signs, the others are still published. */
     async restart(newKeys: ReturnType<typeof signingKey>[]) {
       await close(server);
-      provider = build(issuer, newKeys, accounts);
+      provider = build(issuer, newKeys, accounts, publicClients);
       server = await listen(provider, port);
+    },
+    /** Whom the login page logs in next, for a flow a browser runs (the console's). */
+    loginAs(accountId: string) {
+      nextLogin = accountId;
     },
     close: () => close(server),
   };
 }
 
+/** A client without a secret (a browser app's, PKCE required), e.g. the console's with its callback URL. */
+export interface PublicClient {
+  clientId: string;
+  redirectUri: string;
+}
+
 /** Whom the next interaction logs in (the tests run one flow at a time). */
 let nextLogin = '';
 
-function build(issuer: string, keys: ReturnType<typeof signingKey>[], accounts: Map<string, Account>) {
+function build(issuer: string, keys: ReturnType<typeof signingKey>[], accounts: Map<string, Account>, publicClients: PublicClient[]) {
   const client = (client_id: string) => ({
     client_id,
     client_secret: 'secret',
@@ -117,7 +127,18 @@ function build(issuer: string, keys: ReturnType<typeof signingKey>[], accounts: 
     grant_types: ['authorization_code'],
   });
   const provider = new Provider(issuer, {
-    clients: [client(CLIENT_ID), client(OTHER_CLIENT_ID), client(SHORT_CLIENT_ID)],
+    clients: [
+      client(CLIENT_ID),
+      client(OTHER_CLIENT_ID),
+      client(SHORT_CLIENT_ID),
+      ...publicClients.map(({ clientId, redirectUri }) => ({
+        client_id: clientId,
+        token_endpoint_auth_method: 'none' as const,
+        redirect_uris: [redirectUri],
+        response_types: ['code'] as const,
+        grant_types: ['authorization_code'],
+      })),
+    ],
     jwks: { keys },
     cookies: { keys: ['test-cookie-key'] },
     claims: { openid: ['sub'], email: ['email', 'email_verified'], profile: ['name'], groups: ['groups'] },

@@ -1,5 +1,5 @@
 import { useEffect, useState } from 'preact/hooks';
-import { type AgentRow, request, watchAgents } from '../api.ts';
+import { type AgentRow, live, request, watchAgents } from '../api.ts';
 import { ErrorNote, Link, SkeletonRows, Status, when } from '../components.tsx';
 import { ApiError } from '../errors.ts';
 import {
@@ -7,8 +7,12 @@ import {
   type ConsoleAgentCredentialsQuery,
   ConsoleAgentDocument,
   type ConsoleAgentQuery,
+  ConsoleAgentStatusDocument,
   ConsoleCreateAgentDocument,
   ConsoleDeleteAgentDocument,
+  ConsoleRestartAgentDocument,
+  ConsoleStartAgentDocument,
+  ConsoleStopAgentDocument,
 } from '../gql/graphql.ts';
 import { useAction, useLive } from '../hooks.ts';
 
@@ -21,7 +25,7 @@ export function Agents() {
       <CreateAgent />
       {error ? <ErrorNote error={error} /> : null}
       <table>
-        <caption class="visually-hidden">Your agents and their status, updated every two seconds</caption>
+        <caption class="visually-hidden">Your agents and their status, updated live</caption>
         <thead>
           <tr>
             <th scope="col">Name</th>
@@ -89,11 +93,33 @@ export function AgentDetail({ id }: { id: string }) {
   const [agent, setAgent] = useState<Agent | undefined>();
   const [error, setError] = useState<unknown>();
   const [deleted, setDeleted] = useState(false);
+  const [status, setStatus] = useState<string>();
+  const action = useAction();
   useEffect(() => {
     setAgent(undefined);
     setError(undefined);
+    setStatus(undefined);
     request(ConsoleAgentDocument, { id }).then((data) => setAgent(data.agent), setError);
   }, [id]);
+  // Live status once the agent was read as the tenant's (a foreign id never opens a stream).
+  const agentId = agent?.id;
+  useEffect(
+    () =>
+      agentId && !deleted
+        ? live(ConsoleAgentStatusDocument, { agentId }, (data) => setStatus(data.agentStatusChanged.status), setError)
+        : undefined,
+    [agentId, deleted],
+  );
+  const current = status ?? agent?.status;
+  type Lifecycle = typeof ConsoleStopAgentDocument | typeof ConsoleStartAgentDocument | typeof ConsoleRestartAgentDocument;
+  const lifecycle = async (document: Lifecycle) => {
+    if (!agent) return;
+    const answer = (await action.run(() => request(document as typeof ConsoleStopAgentDocument, { id: agent.id }))) as
+      | Record<string, { agent: { status: string } }>
+      | undefined;
+    const changed = answer ? Object.values(answer)[0] : undefined;
+    if (changed) setStatus(changed.agent.status);
+  };
   const remove = async () => {
     if (!agent || !confirm(`Delete agent ${agent.name}? Its memory is destroyed.`)) return;
     try {
@@ -116,8 +142,8 @@ export function AgentDetail({ id }: { id: string }) {
           <dl class="facts">
             <div>
               <dt>Status</dt>
-              <dd>
-                <Status value={agent.status} /> {agent.statusReason ?? ''}
+              <dd data-testid="agent-status">
+                <Status value={current ?? agent.status} /> {status === undefined ? (agent.statusReason ?? '') : ''}
               </dd>
             </div>
             <div>
@@ -145,9 +171,24 @@ export function AgentDetail({ id }: { id: string }) {
               </dd>
             </div>
           </dl>
-          <button type="button" class="danger" onClick={remove}>
-            Delete agent
-          </button>
+          <div class="inline-form">
+            {current === 'RUNNING' || current === 'PROVISIONING' ? (
+              <button type="button" disabled={action.busy} onClick={() => lifecycle(ConsoleStopAgentDocument)}>
+                Stop
+              </button>
+            ) : (
+              <button type="button" disabled={action.busy} onClick={() => lifecycle(ConsoleStartAgentDocument)}>
+                Start
+              </button>
+            )}
+            <button type="button" disabled={action.busy || current !== 'RUNNING'} onClick={() => lifecycle(ConsoleRestartAgentDocument)}>
+              Restart
+            </button>
+            <button type="button" class="danger" onClick={remove}>
+              Delete agent
+            </button>
+          </div>
+          {action.error ? <ErrorNote error={action.error} /> : null}
         </>
       ) : null}
     </section>

@@ -56,14 +56,19 @@ export interface LiveSubscriber {
   stillLive(): Promise<boolean>;
 }
 
-/** What a stream follows: `agent:<id>`, `task:<id>` or `tenant:<id>`; `agentId` closes it when that agent is deleted. */
+/**
+ * What a stream follows: `agent:<id>`, `task:<id>`, `tenant:<id>` or `agents:<tenant id>` (every agent
+ * of the tenant: created, changed, deleted); `agentId` closes it when that agent is deleted.
+ */
 export interface LiveTopic<Event> {
-  topic: `${'agent' | 'task' | 'tenant'}:${string}`;
+  topic: `${'agent' | 'task' | 'tenant' | 'agents'}:${string}`;
   agentId?: string;
   /** The state at subscribe time, sent first, so a client never misses a change between its query and its subscription. */
   first?: Event;
   /** Turns a change of this topic into the stream's event. */
   eventOf?: (change: LiveChange) => Event | undefined;
+  /** Also hand `eventOf` the deletions (status DELETED), which other topics end on instead. */
+  deletions?: boolean;
   /** A tenant stream: the event for a new tenant status. */
   tenantEventOf?: (status: TenantStatusName) => Event;
 }
@@ -234,13 +239,15 @@ export class LiveUpdates {
       this.#log.warn('unreadable live change ignored');
       return;
     }
-    for (const stream of [...(this.#byTopic.get(`${change.kind}:${change.id}`) ?? [])]) {
+    // The object's own streams, and for an agent its tenant's `agents:` streams (keyed by the row's tenant).
+    const topics = [`${change.kind}:${change.id}`, ...(change.kind === 'agent' ? [`agents:${change.tenantId}`] : [])];
+    for (const stream of topics.flatMap((topic) => [...(this.#byTopic.get(topic) ?? [])])) {
       // The per-event wall: an event reaches only a subscriber of the row's own tenant.
       if (stream.tenantId !== change.tenantId) {
         this.#log.error({ tenantId: stream.tenantId, changeTenantId: change.tenantId }, 'live change of another tenant withheld');
         continue;
       }
-      const event = change.status === 'DELETED' ? undefined : stream.topic.eventOf?.(change);
+      const event = change.status === 'DELETED' && !stream.topic.deletions ? undefined : stream.topic.eventOf?.(change);
       if (event !== undefined) this.#send(stream, event);
     }
     if (change.kind === 'agent' && change.status === 'DELETED') {

@@ -44,6 +44,22 @@ const AgentStatusEventRef = builder.objectRef<AgentStatusEvent>('AgentStatusEven
   }),
 });
 
+interface TenantAgentEvent {
+  agentId: string | null;
+  status: AgentStatusName | null;
+  at: Date;
+}
+
+const TenantAgentEventRef = builder.objectRef<TenantAgentEvent>('TenantAgentEvent').implement({
+  description:
+    'One of the tenant’s agents changed. The first event (agentId null) says the stream is open: read the list then, and each later event names an agent that was created, changed status or was deleted (status null).',
+  fields: (t) => ({
+    agentId: t.id({ nullable: true, resolve: (event) => (event.agentId ? encodeGlobalId('Agent', event.agentId) : null) }),
+    status: t.field({ type: AgentStatus, nullable: true, resolve: (event) => event.status }),
+    at: t.expose('at', { type: 'DateTime', description: 'When the change was committed.' }),
+  }),
+});
+
 const TaskEventRef = builder.objectRef<TaskEvent>('TaskEvent').implement({
   description: "A task's status, when it changes; read `task(id) { result }` once it is final.",
   fields: (t) => ({
@@ -90,6 +106,33 @@ builder.subscriptionFields((t) => ({
       });
     },
     resolve: eventOrFinalError<AgentStatusEvent>,
+  }),
+  /**
+   * The caller's tenant's agents, for a live list (the console's). Authorized like `agents`: the
+   * `agent.read` scope at subscribe time, the token checked in the database then (inTokenTransaction),
+   * and the topic is the principal's own tenant, never an argument; every event is then delivered
+   * only if the changed row's tenant is the subscriber's (LiveUpdates#deliver), and the stream ends
+   * on a freeze, a deletion or the session's end like every other.
+   */
+  agentsChanged: t.field({
+    description: "Every change of the caller's tenant's agents: created, status changed, deleted. The first event says the stream is open.",
+    type: TenantAgentEventRef,
+    skipTypeScopes: true,
+    authScopes: { can: 'agent.read' },
+    subscribe: async (_root, _args, ctx) => {
+      const tenant = await inTokenTransaction(ctx, (em) => getOwnTenant({ ...ctx, em, leanRead: undefined }));
+      return open<TenantAgentEvent>(ctx, {
+        topic: `agents:${tenant.id}`,
+        deletions: true,
+        first: { agentId: null, status: null, at: new Date() },
+        eventOf: (change) => ({
+          agentId: change.agentId,
+          status: change.status === 'DELETED' ? null : (change.status as AgentStatusName),
+          at: new Date(change.at),
+        }),
+      });
+    },
+    resolve: eventOrFinalError<TenantAgentEvent>,
   }),
   taskUpdated: t.field({
     description: "The task's status now, then each change. Ends with AGENT_DELETED when its agent is deleted.",

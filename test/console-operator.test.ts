@@ -1,0 +1,137 @@
+import { mkdir, mkdtemp } from 'node:fs/promises';
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { type Browser, chromium, type Page } from 'playwright-core';
+import { afterAll, beforeAll, describe, expect, test } from 'vitest';
+import { SignUpDocument } from '../src/generated/operations/graphql.ts';
+import { expectNoErrors, type Gateway, startGateway } from './support/gateway.ts';
+
+/**
+ * The operator view of the console in a real browser (Debian's chromium) against a production-mode
+ * gateway with backups configured: the gateway's readiness (and its lockdown), onboarding a standard
+ * tenant (an invitation, then the owner's sign-up) and an enterprise one (its owner's link, opened in
+ * another browser), and a tenant's backup, of which the operator sees metadata only.
+ */
+
+const ARTIFACTS = 'test/artifacts';
+
+let gw: Gateway;
+let http: Server;
+let origin: string;
+let browser: Browser;
+let operatorToken: string;
+
+beforeAll(async () => {
+  gw = await startGateway({ policy: { mode: 'production' }, backups: { dir: await mkdtemp(join(tmpdir(), 'console-backups-')) } });
+  http = createServer(gw.yoga);
+  await new Promise<void>((resolve) => http.listen(0, '127.0.0.1', resolve));
+  origin = `http://127.0.0.1:${(http.address() as AddressInfo).port}`;
+  browser = await chromium.launch({ executablePath: '/usr/bin/chromium', args: ['--no-sandbox'] });
+  operatorToken = await gw.operator.token();
+  await mkdir(ARTIFACTS, { recursive: true });
+}, 120_000);
+
+afterAll(async () => {
+  await browser?.close();
+  await new Promise((resolve) => http?.close(resolve));
+  await gw?.close();
+});
+
+async function operatorTab() {
+  const context = await browser.newContext({ viewport: { width: 1280, height: 800 } });
+  const page = await context.newPage();
+  const bodies: string[] = [];
+  page.on(
+    'response',
+    (response) =>
+      void response.text().then(
+        (body) => bodies.push(body),
+        () => undefined,
+      ),
+  );
+  await page.goto(`${origin}/console/operator`);
+  await page.getByLabel('Operator token').fill(operatorToken);
+  await page.getByRole('button', { name: 'Open the operator view' }).click();
+  await page.getByRole('heading', { name: 'Tenants' }).waitFor();
+  return { context, page, bodies };
+}
+
+const shot = (page: Page, name: string) => page.screenshot({ path: `${ARTIFACTS}/console-${name}.png`, fullPage: true });
+
+describe('the operator view', () => {
+  test('onboards a standard tenant by invitation and an enterprise tenant with its owner’s link, and backs one up (metadata only)', async () => {
+    const { context, page, bodies } = await operatorTab();
+    try {
+      await page
+        .getByTestId('gateway-state')
+        .filter({ hasText: /^(Ready|Degraded)/ })
+        .waitFor();
+
+      // Standard: the invitation is shown once; the owner signs up with it (sign-up is by invitation in production).
+      const invite = page.getByRole('form', { name: 'Invite a standard tenant’s owner' });
+      await invite.getByLabel('Owner email').fill('stan@standard.example');
+      await invite.getByRole('button', { name: 'Invite a standard tenant' }).click();
+      const inviteToken = (await page.getByTestId('shown-once').textContent()) ?? '';
+      expect(inviteToken.length).toBeGreaterThan(20);
+      const standardName = `standard-${Date.now()}`;
+      expectNoErrors(
+        await gw.execute(SignUpDocument, {
+          input: { tenantName: standardName, owner: { email: 'stan@standard.example', name: 'Stan' }, inviteToken, deviceLabel: 'seed' },
+        }),
+      );
+
+      // Enterprise: created here; its owner's one-time link opens the new tenant's console.
+      const enterprise = page.getByRole('form', { name: 'Create an enterprise tenant' });
+      const enterpriseName = `enterprise-${Date.now()}`;
+      await enterprise.getByLabel('Tenant name').fill(enterpriseName);
+      await enterprise.getByLabel('Owner’s email').fill('erin@enterprise.example');
+      await enterprise.getByLabel('Owner’s name').fill('Erin');
+      await enterprise.getByRole('button', { name: 'Create an enterprise tenant' }).click();
+      const link = (await page.getByTestId('shown-once').filter({ hasText: '/console#link=' }).textContent()) ?? '';
+      expect(link.startsWith(`${origin}/console#link=fgl_`)).toBe(true);
+      const owner = await browser.newContext();
+      const ownerPage = await owner.newPage();
+      await ownerPage.goto(link);
+      await ownerPage.getByText('Enterprise (own database schema)').waitFor();
+      await ownerPage.getByText('Erin (owner)').waitFor();
+      await owner.close();
+
+      await page.reload();
+      await page.getByLabel('Operator token').fill(operatorToken);
+      await page.getByRole('button', { name: 'Open the operator view' }).click();
+      await page.locator(`tr[data-tenant="${standardName}"]`).getByRole('cell', { name: 'standard', exact: true }).waitFor();
+      const row = page.locator(`tr[data-tenant="${enterpriseName}"]`);
+      await row.getByRole('cell', { name: 'enterprise', exact: true }).waitFor();
+
+      await row.getByRole('button', { name: 'Back up' }).click();
+      await page
+        .getByTestId('backup')
+        .filter({ hasText: `Backup of ${enterpriseName}:` })
+        .waitFor();
+      await shot(page, 'operator-onboarding');
+      // Metadata only: nothing the operator's page received carries the tenants' people.
+      expect(bodies.filter((body) => body.includes('erin@enterprise.example') || body.includes('stan@standard.example'))).toEqual([]);
+    } finally {
+      await context.close();
+    }
+  }, 90_000);
+
+  test('a gateway in lockdown says so in the operator view', async () => {
+    const { context, page } = await operatorTab();
+    try {
+      gw.fleetgate.gate.lockDown('console test: a simulated exposure');
+      await page.reload();
+      await page.getByLabel('Operator token').fill(operatorToken);
+      await page.getByRole('button', { name: 'Open the operator view' }).click();
+      await page
+        .getByTestId('gateway-state')
+        .filter({ hasText: /^LOCKED DOWN/ })
+        .waitFor();
+      await shot(page, 'operator-lockdown');
+    } finally {
+      await context.close();
+    }
+  }, 30_000);
+});

@@ -1,0 +1,322 @@
+import { execFile } from 'node:child_process';
+import { createHash } from 'node:crypto';
+import { mkdir, mkdtemp, readFile, writeFile } from 'node:fs/promises';
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
+import { type Browser, chromium, type Page } from 'playwright-core';
+import { afterAll, beforeAll, describe, expect, test } from 'vitest';
+import {
+  ListAgentsDocument,
+  MeDocument as Me,
+  PublishDocumentsDocument as Publish,
+  RedeemSignInLinkDocument,
+  SignUpDocument,
+} from '../src/generated/operations/graphql.ts';
+import { graphql } from './gql/index.ts';
+import { errorCodes, expectNoErrors, type Gateway, startGateway } from './support/gateway.ts';
+
+/**
+ * The console's team and access, retention and deletion, and audit report screens in a real browser
+ * (Debian's chromium) against a gateway in production mode: every action goes through the console's
+ * published operations, and each is checked on the gateway's side too (a revoked session's token is
+ * refused, a removed member's console signs itself out, the downloaded report verifies offline).
+ */
+
+const OwnerLink = graphql(`
+  mutation ConsoleScreensOwnerLink($email: String!, $tenantId: ID!) { createOwnerSignInLink(email: $email, tenantId: $tenantId) { token } }
+`);
+
+const ARTIFACTS = 'test/artifacts';
+const run = promisify(execFile);
+
+let gw: Gateway;
+let http: Server;
+let origin: string;
+let browser: Browser;
+let operatorToken: string;
+
+beforeAll(async () => {
+  gw = await startGateway({ policy: { mode: 'production' } });
+  http = createServer(gw.yoga);
+  await new Promise<void>((resolve) => http.listen(0, '127.0.0.1', resolve));
+  origin = `http://127.0.0.1:${(http.address() as AddressInfo).port}`;
+  browser = await chromium.launch({ executablePath: '/usr/bin/chromium', args: ['--no-sandbox'] });
+  operatorToken = await gw.operator.token();
+  await mkdir(ARTIFACTS, { recursive: true });
+}, 120_000);
+
+afterAll(async () => {
+  await browser?.close();
+  await new Promise((resolve) => http?.close(resolve));
+  await gw?.close();
+});
+
+async function tenantWithLink(name: string) {
+  const email = `owner-${name}@example.com`;
+  const { signUp } = expectNoErrors(
+    await gw.execute(SignUpDocument, { input: { tenantName: name, owner: { email, name: 'Owner' }, deviceLabel: 'seed' } }),
+  );
+  const link = expectNoErrors(await gw.execute(OwnerLink, { email, tenantId: signUp.tenant.id }, { token: operatorToken }))
+    .createOwnerSignInLink.token;
+  return { id: signUp.tenant.id, name, token: signUp.session.accessToken, link };
+}
+
+async function openTab(viewport = { width: 1280, height: 800 }) {
+  const context = await browser.newContext({ viewport, acceptDownloads: true });
+  const page = await context.newPage();
+  const bodies: string[] = [];
+  const violations: string[] = [];
+  page.on('console', (message) => {
+    if (/Content Security Policy|Refused to/.test(message.text())) violations.push(message.text());
+  });
+  const reading: Promise<void>[] = [];
+  page.on('response', (response) => {
+    // A subscription's stream never ends while the page is open: not read (test/console-live.test.ts covers it).
+    if ((response.headers()['content-type'] ?? '').startsWith('text/event-stream')) return;
+    reading.push(
+      response.text().then(
+        (body) => void bodies.push(body),
+        () => undefined,
+      ),
+    );
+  });
+  const settled = async () => {
+    await Promise.all(reading);
+    return bodies;
+  };
+  return { context, page, violations, settled };
+}
+
+async function signIn(page: Page, link: string) {
+  await page.goto(`${origin}/console#link=${link}`);
+  await page.getByRole('heading', { name: 'Isolation at a glance' }).waitFor();
+}
+
+const shot = (page: Page, name: string) => page.screenshot({ path: `${ARTIFACTS}/console-${name}.png`, fullPage: true });
+
+describe('team and access', () => {
+  let acme: Awaited<ReturnType<typeof tenantWithLink>>;
+  let owner: Awaited<ReturnType<typeof openTab>>;
+
+  beforeAll(async () => {
+    acme = await tenantWithLink(`team-${Date.now()}`);
+    owner = await openTab();
+    await signIn(owner.page, acme.link);
+    await owner.page.getByRole('link', { name: 'Team' }).click();
+    await owner.page.getByRole('heading', { name: 'Members' }).waitFor();
+  }, 30_000);
+  afterAll(() => owner?.context.close());
+
+  test('removing a member from the console ends that member’s console session', async () => {
+    const { page } = owner;
+    const form = page.getByRole('form', { name: 'Add a member' });
+    await form.getByLabel('Email').fill('mia@example.com');
+    await form.getByLabel('Member name').fill('Mia');
+    await form.getByRole('button', { name: 'Add member' }).click();
+    const link = (await page.getByTestId('shown-once').textContent()) ?? '';
+    expect(link).toMatch(new RegExp(`^${origin}/console#link=fgl_`));
+    const mia = await openTab();
+    try {
+      await mia.page.goto(link);
+      await mia.page.getByText('Mia (member)').waitFor();
+
+      await page.reload();
+      const row = page.locator('tr[data-member="mia@example.com"]');
+      await row.getByRole('combobox', { name: 'Role of Mia' }).selectOption('VIEWER');
+      await page.reload();
+      expect(await page.locator('tr[data-member="mia@example.com"]').getByRole('combobox').inputValue()).toBe('VIEWER');
+      await shot(page, 'team');
+      // The owner sees Mia's console session among hers.
+      await page.locator('tr[data-member="mia@example.com"]').getByRole('button', { name: 'Sessions' }).click();
+      await page
+        .getByTestId('member-sessions')
+        .getByText(/^console \(Chrome/)
+        .waitFor();
+
+      page.once('dialog', (dialog) => void dialog.accept());
+      await page.locator('tr[data-member="mia@example.com"]').getByRole('button', { name: 'Remove' }).click();
+      await page.locator('tr[data-member="mia@example.com"]').waitFor({ state: 'detached' });
+      const removedAt = Date.now();
+      // Mia's page polls its isolation panel: the next request is refused, the refresh too, and it signs out.
+      await mia.page.getByRole('heading', { name: 'Sign in', exact: true }).waitFor({ timeout: 10_000 });
+      expect(Date.now() - removedAt).toBeLessThan(5_000);
+      expect((await mia.context.cookies()).filter((each) => each.name === 'fleetgate_console_refresh')).toEqual([]);
+    } finally {
+      await mia.context.close();
+    }
+  }, 60_000);
+
+  test('a session revoked from the list stops working on the gateway at once', async () => {
+    const { page } = owner;
+    expectNoErrors(await gw.execute(Me, {}, { token: acme.token }));
+    const seed = page.locator('tr[data-session="seed"]');
+    await page.locator('tr[data-session]').filter({ hasText: 'this tab' }).waitFor();
+    await seed.getByRole('button', { name: 'Revoke' }).click();
+    await seed.waitFor({ state: 'detached' });
+    expect(errorCodes(await gw.execute(Me, {}, { token: acme.token }))).toEqual(['UNAUTHENTICATED']);
+  });
+
+  test('an API key is shown once when created, listed by name afterwards, and refused once revoked', async () => {
+    const { page, settled } = owner;
+    const form = page.getByRole('form', { name: 'Create an API key' });
+    await form.getByLabel('Key name').fill('ci');
+    await form.getByRole('button', { name: 'Create key' }).click();
+    const key = (await page.getByTestId('shown-once').textContent()) ?? '';
+    expect(key.length).toBeGreaterThan(20);
+    const row = page.locator('tr[data-api-key="ci"]');
+    await row.getByText('read agents').waitFor();
+    expectNoErrors(await gw.execute(ListAgentsDocument, { first: 1 }, { token: key }));
+
+    await page.reload(); // the key is gone from the page, and no later answer carries it
+    await page.locator('tr[data-api-key="ci"]').waitFor();
+    expect(await page.getByTestId('shown-once').count()).toBe(0);
+    expect((await settled()).filter((body) => body.includes(key))).toHaveLength(1); // the createApiKey answer only
+
+    page.once('dialog', (dialog) => void dialog.accept());
+    await page.locator('tr[data-api-key="ci"]').getByRole('button', { name: 'Revoke' }).click();
+    await page
+      .locator('tr[data-api-key="ci"]')
+      .getByText(/^revoked/)
+      .waitFor();
+    expect(errorCodes(await gw.execute(ListAgentsDocument, { first: 1 }, { token: key }))).toEqual(['UNAUTHENTICATED']);
+  });
+
+  test('support access is granted for a time with a token shown once, and revoked', async () => {
+    const { page } = owner;
+    const form = page.getByRole('form', { name: 'Grant support access' });
+    await form.getByLabel('Support person').fill('sam@support.example');
+    await form.getByLabel('Reason').fill('ticket 7');
+    await form.getByRole('button', { name: 'Grant read-only access' }).click();
+    const token = (await page.getByTestId('shown-once').textContent()) ?? '';
+    expect(token.length).toBeGreaterThan(20);
+    expectNoErrors(await gw.execute(ListAgentsDocument, { first: 1 }, { token }));
+    const row = page.locator('tr[data-grant="sam@support.example"]');
+    await row.getByText('ticket 7').waitFor();
+    await row.getByRole('button', { name: 'Revoke' }).click();
+    await row.getByText(/^revoked/).waitFor();
+    expect(errorCodes(await gw.execute(ListAgentsDocument, { first: 1 }, { token }))).toEqual(['UNAUTHENTICATED']);
+  });
+
+  test('a client app’s version is listed and retired from the console', async () => {
+    const text = 'query MobileMe { me { id } }';
+    const documents = { [`sha256:${createHash('sha256').update(text).digest('hex')}`]: text };
+    expectNoErrors(await gw.execute(Publish, { input: { app: 'mobile', version: '1.0.0', documents } }, { token: await ownerToken() }));
+    const { page } = owner;
+    await page.reload();
+    const row = page.locator('tr[data-app-version="mobile@1.0.0"]');
+    await row.getByText('1', { exact: true }).waitFor();
+    page.once('dialog', (dialog) => void dialog.accept());
+    await row.getByRole('button', { name: 'Retire' }).click();
+    await row.getByText(/^retired/).waitFor();
+    await shot(page, 'team-access');
+    // Readable on a phone: no sideways scrolling.
+    await page.setViewportSize({ width: 390, height: 844 });
+    expect(await page.evaluate(() => document.documentElement.scrollWidth <= innerWidth)).toBe(true);
+    await page.setViewportSize({ width: 1280, height: 800 });
+  });
+
+  /** A fresh owner token: the sign-up session was revoked from the console above. */
+  async function ownerToken(): Promise<string> {
+    const link = expectNoErrors(
+      await gw.execute(OwnerLink, { email: `owner-${acme.name}@example.com`, tenantId: acme.id }, { token: operatorToken }),
+    ).createOwnerSignInLink.token;
+    return expectNoErrors(await gw.execute(RedeemSignInLinkDocument, { token: link })).redeemSignInLink.accessToken;
+  }
+});
+
+describe('audit report', () => {
+  test('the signed report downloads as four files that the offline verifier accepts with the command shown', async () => {
+    const acme = await tenantWithLink(`report-${Date.now()}`);
+    const tab = await openTab();
+    try {
+      await signIn(tab.page, acme.link);
+      const { page } = tab;
+      await page.getByRole('link', { name: 'Audit' }).click();
+      await page.getByRole('button', { name: 'Prepare the signed report' }).click();
+      await page
+        .getByTestId('report-summary')
+        .filter({ hasText: /^\d+ events, chain intact/ })
+        .waitFor();
+      const dir = await mkdtemp(join(tmpdir(), 'console-report-'));
+      for (const name of ['report.ndjson', 'report.csv', 'report.sig.json', 'public.pem']) {
+        const [download] = await Promise.all([page.waitForEvent('download'), page.getByRole('link', { name }).click()]);
+        expect(download.suggestedFilename()).toBe(name);
+        await download.saveAs(join(dir, name));
+      }
+      const command = (await page.getByTestId('verify-command').textContent()) ?? '';
+      expect(command.trim()).toBe('npm run -s audit:verify -- report.ndjson report.sig.json public.pem report.csv');
+      await shot(page, 'audit-report');
+      // Filters: only the sign-ins, then an outcome none of them has.
+      await page.getByRole('cell', { name: 'tenant.signUp' }).waitFor(); // unfiltered, the sign-up is there
+      const filters = page.getByRole('form', { name: 'Filter the audit log' });
+      await filters.getByLabel('Action').fill('session.signIn');
+      await filters.getByRole('button', { name: 'Filter' }).click();
+      await page.getByRole('cell', { name: 'tenant.signUp' }).waitFor({ state: 'detached' });
+      expect(await page.getByRole('cell', { name: 'session.signIn' }).count()).toBeGreaterThan(0);
+      await filters.getByLabel('Outcome').selectOption('DENIED');
+      await filters.getByRole('button', { name: 'Filter' }).click();
+      await page.getByText('No events match.').waitFor();
+      // The command shown, run on the downloaded files (the verifier itself, without npm).
+      const verify = (files: string[]) =>
+        run(process.execPath, ['--import', 'tsx', 'src/cli/audit-verify.ts', ...files.map((name) => join(dir, name))]).then(
+          ({ stdout }) => ({ ok: true, stdout }),
+          (error: { stdout: string }) => ({ ok: false, stdout: error.stdout }),
+        );
+      const files = command.trim().split(/\s+/).slice(5);
+      expect(files).toEqual(['report.ndjson', 'report.sig.json', 'public.pem', 'report.csv']);
+      const verified = await verify(files);
+      expect(verified).toMatchObject({ ok: true, stdout: expect.stringMatching(/^audit report OK: tenant /) });
+      // And it is a real check: one altered event fails it.
+      const ndjson = await readFile(join(dir, 'report.ndjson'), 'utf8');
+      await writeFile(join(dir, 'report.ndjson'), ndjson.replace('"outcome":"SUCCESS"', '"outcome":"DENIED"'));
+      expect(ndjson).toContain('"outcome":"SUCCESS"');
+      expect(await verify(files)).toMatchObject({ ok: false, stdout: expect.stringMatching(/^audit report FAILED/) });
+      expect(tab.violations).toEqual([]);
+    } finally {
+      await tab.context.close();
+    }
+  }, 60_000);
+});
+
+describe('retention and deletion', () => {
+  test('the owner sees the retention settings, requests the deletion after typing the name, sees it pending, and cancels it', async () => {
+    const acme = await tenantWithLink(`retain-${Date.now()}`);
+    const tab = await openTab();
+    try {
+      await signIn(tab.page, acme.link);
+      const { page } = tab;
+      await page.getByRole('link', { name: 'Retention' }).click();
+      await page.getByText('30 days').first().waitFor();
+      await page.getByText('Nothing awaits a purge.').waitFor();
+      await page.getByTestId('deletion-state').filter({ hasText: 'No deletion requested.' }).waitFor();
+      const submit = page.getByRole('button', { name: 'Request deletion' });
+      expect(await submit.isDisabled()).toBe(true);
+      await page.getByLabel(/Type the tenant’s name/).fill('not the name');
+      expect(await submit.isDisabled()).toBe(true);
+      await page.getByLabel(/Type the tenant’s name/).fill(acme.name);
+      await submit.click();
+      await page
+        .getByTestId('deletion-state')
+        .filter({ hasText: /^Deletion pending: everything is erased on / })
+        .waitFor();
+      await shot(page, 'retention');
+      await page.setViewportSize({ width: 390, height: 844 });
+      expect(await page.evaluate(() => document.documentElement.scrollWidth <= innerWidth)).toBe(true);
+      await page.setViewportSize({ width: 1280, height: 800 });
+      // Pending on the gateway: the tenant refuses everything else, in words on the other screens.
+      expect(errorCodes(await gw.execute(Me, {}, { token: acme.token }))).toEqual(['TENANT_DELETION_PENDING']);
+      await page.getByRole('link', { name: 'Agents' }).click();
+      await page.getByRole('alert').filter({ hasText: 'This tenant is being deleted.' }).first().waitFor();
+
+      await page.getByRole('link', { name: 'Retention' }).click();
+      await page.getByRole('button', { name: 'Cancel the deletion' }).click();
+      await page.getByTestId('deletion-state').filter({ hasText: 'No deletion requested.' }).waitFor();
+      expectNoErrors(await gw.execute(Me, {}, { token: acme.token }));
+    } finally {
+      await tab.context.close();
+    }
+  }, 60_000);
+});
