@@ -120,7 +120,7 @@ builder.subscriptionFields((t) => ({
     skipTypeScopes: true,
     authScopes: { can: 'agent.read' },
     subscribe: async (_root, _args, ctx) => {
-      const tenant = await inTokenTransaction(ctx, (em) => getOwnTenant({ ...ctx, em, leanRead: undefined }));
+      const tenant = await inTokenTransaction(ctx, (em) => getOwnTenant({ ...ctx, em, lean: undefined }));
       return open<TenantAgentEvent>(ctx, {
         topic: `agents:${tenant.id}`,
         deletions: true,
