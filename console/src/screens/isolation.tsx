@@ -115,8 +115,9 @@ function tierOf(plan: string): string {
   return plan === 'ENTERPRISE' ? 'Enterprise (own database schema)' : 'Standard (shared tables, row-level security)';
 }
 
+/** The plan's floor: GVISOR required, else gVisor wherever the engine offers it (egress agents and the smallest run under runc). */
 function sandboxState(data: Data): string {
-  return data.tenant.quotas.sandbox === 'GVISOR' ? 'gVisor for every agent' : 'runc, gVisor on request';
+  return data.tenant.quotas.sandbox === 'GVISOR' ? 'gVisor required for every agent' : 'gVisor by default, runc allowed';
 }
 
 function sandboxSummary(data: Data): string {
