@@ -32,7 +32,8 @@ export interface RequestTransactionOptions {
  * A user's operation that the lean path serves in full (`leanOperationOf`: `agents` with fields of its
  * rows, or `updateAgent` of fields without effects beyond the row) opens no ORM transaction: each of
  * its statements is one round trip that carries the same settings and the same liveness check
- * (src/db/lean-transaction.ts), a write's audit event in the same statement, and an operation that
+ * (src/db/lean-transaction.ts); a write's transaction stays open until the answer is known, then
+ * commits with its audit event, or rolls back when the answer carries any error. An operation that
  * sent nothing still checks the token before it is answered.
  */
 export function useRequestTransaction(options: RequestTransactionOptions = {}): Plugin<RequestContext> {
