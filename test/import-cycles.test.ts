@@ -106,3 +106,13 @@ test('every module has a face, and importing a face never loads the Pothos build
   expect(reached('src/schema.ts').has('src/builder.ts')).toBe(true);
   expect(faces.filter((face) => reached(face).has('src/builder.ts'))).toEqual([]);
 });
+
+test('the lower floors (db/, shared/, keys/) import nothing from the modules', () => {
+  const graph = importGraph(sources());
+  const lower = [...graph.keys()].filter((file) => /^src\/(db|shared|keys)\//.test(file));
+  expect(lower.length).toBeGreaterThan(20);
+  const upward = lower.flatMap((file) =>
+    (graph.get(file) ?? []).filter((target) => target.startsWith('src/modules/')).map((t) => `${file} -> ${t}`),
+  );
+  expect(upward).toEqual([]);
+});

@@ -1,6 +1,5 @@
 import type { MikroORM } from '@mikro-orm/postgresql';
 import { type Principal, tenantOf } from '../auth/principal.ts';
-import type { ContainerRuntime } from '../modules/provisioning/container-runtime.ts';
 import { isUuid } from '../shared/ids.ts';
 import { forkForTenant } from './request-scope.ts';
 
@@ -9,8 +8,16 @@ export const DEFAULT_REGION = 'eu-1';
 /** What a region name looks like (the tenants table checks the same, migrations/0001_data_plane.sql). */
 export const REGION_NAME = /^[a-z]{2}-[0-9]$/;
 
+/**
+ * What a region holds that this floor does not know of: the modules that own those members add them
+ * by declaration merging (src/modules/provisioning/container-runtime.ts adds the container `engine`),
+ * so the database floor imports nothing from the modules.
+ */
+// biome-ignore lint/suspicious/noEmptyInterface: its members are declared by the modules that own them.
+export interface RegionServices {}
+
 /** What the gateway holds in one region: its database and where its tenants' archives and agents live. */
-export interface Region {
+export interface Region extends Partial<RegionServices> {
   name: string;
   /** The app role's connection to the region's database. */
   appUrl: string;
@@ -18,8 +25,6 @@ export interface Region {
   orm: MikroORM;
   /** Where this region's tenant backup archives are written (absent: backups are refused). */
   backupDir?: string;
-  /** The container engine running this region's agents (absent: they are recorded and their jobs wait). */
-  engine?: ContainerRuntime;
 }
 
 /**

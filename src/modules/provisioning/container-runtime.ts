@@ -136,3 +136,10 @@ export class SandboxUnavailableError extends Error {
 export class EngineUnavailableError extends Error {
   override name = 'EngineUnavailableError';
 }
+
+declare module '../../db/regions.ts' {
+  interface RegionServices {
+    /** The container engine running this region's agents (absent: they are recorded and their jobs wait). */
+    engine: ContainerRuntime;
+  }
+}
