@@ -3,7 +3,7 @@ import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { type Browser, chromium, type Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
-import { CreateAgentRecordDocument, SignUpDocument } from '../src/generated/operations/graphql.ts';
+import { CreateAgentRecordDocument, RunTaskDocument, SignUpDocument } from '../src/generated/operations/graphql.ts';
 import { graphql } from './gql/index.ts';
 import { expectNoErrors, type Gateway, startGateway } from './support/gateway.ts';
 
@@ -221,8 +221,16 @@ describe('the console', () => {
     const before = await listReads();
     await page.waitForTimeout(3_000);
     expect(await listReads()).toBe(before);
+    // A task asked through the API shows on the agent's page: status and times, never its input.
+    const agentId = decodeURIComponent(
+      ((await row.getByRole('link', { name: 'scout' }).getAttribute('href')) ?? '').split('/').pop() ?? '',
+    );
+    expectNoErrors(await gw.execute(RunTaskDocument, { agentId, input: 'secret-task-input' }, { token: acme.token }));
     await row.getByRole('link', { name: 'scout' }).click();
     await page.getByText('none (loopback only)').waitFor();
+    await page.getByTestId('recent-tasks').locator('tbody tr').first().waitFor();
+    expect(await page.getByTestId('recent-tasks').locator('tbody tr').count()).toBe(1);
+    expect(await page.content()).not.toContain('secret-task-input');
     await shot(page, 'agent');
     // Stop and start from its page; its status follows live (agentStatusChanged).
     const status = page.getByTestId('agent-status');

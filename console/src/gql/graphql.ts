@@ -139,6 +139,13 @@ export type SignInInput = {
   tenant?: string | null | undefined;
 };
 
+export type TaskStatus =
+  | 'FAILED'
+  | 'QUEUED'
+  | 'RUNNING'
+  | 'SUCCEEDED'
+  | 'TIMED_OUT';
+
 export type TenantPlan =
   | 'ENTERPRISE'
   | 'STANDARD';
@@ -375,7 +382,7 @@ export type ConsoleAgentQueryVariables = Exact<{
 }>;
 
 
-export type ConsoleAgentQuery = { agent: { id: string, name: string, description: string, image: string, status: AgentStatus, statusReason: string | null, desiredState: AgentDesiredState, egress: boolean, createdAt: string, updatedAt: string, sandbox: { requested: SandboxLevel | null, runtime: SandboxLevel | null, network: AgentNetwork, scratchMb: number }, runtime: { cpuMillis: number, memoryMb: number, pidsLimit: number, startedAt: string | null, crashCount: number } } };
+export type ConsoleAgentQuery = { agent: { id: string, name: string, description: string, image: string, status: AgentStatus, statusReason: string | null, desiredState: AgentDesiredState, egress: boolean, createdAt: string, updatedAt: string, sandbox: { requested: SandboxLevel | null, runtime: SandboxLevel | null, network: AgentNetwork, scratchMb: number }, runtime: { cpuMillis: number, memoryMb: number, pidsLimit: number, startedAt: string | null, crashCount: number }, tasks: { edges: Array<{ node: { id: string, status: TaskStatus, createdAt: string, finishedAt: string | null } }> } } };
 
 export type ConsoleAgentCredentialsQueryVariables = Exact<{
   id: string;
@@ -492,7 +499,7 @@ export const ConsoleRevokeSupportDocument = {"__meta__":{"hash":"sha256:a4a96624
 export const ConsoleIsolationDocument = {"__meta__":{"hash":"sha256:d99b3d505a883a0f069f54ae008089cd7511782348656b3e31c3c004b42d2427"}} as unknown as DocumentNode<ConsoleIsolationQuery, ConsoleIsolationQueryVariables>;
 export const ConsoleKeyStatusDocument = {"__meta__":{"hash":"sha256:f4df5dc1591d8b95886f8a846111d1ed89f34dcd30146cf90409c54775efedb1"}} as unknown as DocumentNode<ConsoleKeyStatusQuery, ConsoleKeyStatusQueryVariables>;
 export const ConsoleAgentsDocument = {"__meta__":{"hash":"sha256:ea90294e54bd190d2d9077c40a76be84cdeac3ea5c428cac4d04f55a748ef7af"}} as unknown as DocumentNode<ConsoleAgentsQuery, ConsoleAgentsQueryVariables>;
-export const ConsoleAgentDocument = {"__meta__":{"hash":"sha256:6b259134ab9d759e6dd6a483b66e667f593d6c48d521f14680efa62bc684c9a8"}} as unknown as DocumentNode<ConsoleAgentQuery, ConsoleAgentQueryVariables>;
+export const ConsoleAgentDocument = {"__meta__":{"hash":"sha256:93d46b11c7e4e4d662b76119b7f829292d05d966132f210f15315eeb7f32cc6a"}} as unknown as DocumentNode<ConsoleAgentQuery, ConsoleAgentQueryVariables>;
 export const ConsoleAgentCredentialsDocument = {"__meta__":{"hash":"sha256:068b4196bce4f45df05a844463f1087fc34ddff63bc8c895a0a36decc8746fc4"}} as unknown as DocumentNode<ConsoleAgentCredentialsQuery, ConsoleAgentCredentialsQueryVariables>;
 export const ConsoleCreateAgentDocument = {"__meta__":{"hash":"sha256:4c7426574b073f2cbb93cd1bc8387f9b237b15ddf18f2e2eff4c4844cf041c92"}} as unknown as DocumentNode<ConsoleCreateAgentMutation, ConsoleCreateAgentMutationVariables>;
 export const ConsoleStopAgentDocument = {"__meta__":{"hash":"sha256:755463e4b4eee49ab5340ddf2cc681ceb53d340405ba194519c92b5b467b747f"}} as unknown as DocumentNode<ConsoleStopAgentMutation, ConsoleStopAgentMutationVariables>;

@@ -189,8 +189,42 @@ export function AgentDetail({ id }: { id: string }) {
             </button>
           </div>
           {action.error ? <ErrorNote error={action.error} /> : null}
+          <RecentTasks tasks={agent.tasks.edges.map((edge) => edge.node)} />
         </>
       ) : null}
+    </section>
+  );
+}
+
+/** The agent's last ten tasks, newest first: status and times only (a task's input and result are the tenant's data, not the console's). */
+function RecentTasks({ tasks }: { tasks: Agent['tasks']['edges'][number]['node'][] }) {
+  return (
+    <section aria-labelledby="tasks-title">
+      <h2 id="tasks-title">Recent tasks</h2>
+      {tasks.length === 0 ? (
+        <p>No tasks yet.</p>
+      ) : (
+        <table data-testid="recent-tasks">
+          <thead>
+            <tr>
+              <th scope="col">Asked</th>
+              <th scope="col">Status</th>
+              <th scope="col">Finished</th>
+            </tr>
+          </thead>
+          <tbody>
+            {[...tasks].reverse().map((task) => (
+              <tr key={task.id}>
+                <td>{when(task.createdAt)}</td>
+                <td>
+                  <Status value={task.status} />
+                </td>
+                <td>{when(task.finishedAt)}</td>
+              </tr>
+            ))}
+          </tbody>
+        </table>
+      )}
     </section>
   );
 }
