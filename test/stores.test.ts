@@ -4,7 +4,19 @@ import { z } from 'zod';
 import { parseRows, StoreRowError, timestamp } from '../src/db/rows.ts';
 
 /** The modules whose raw SQL lives in their stores (issue 23); the others still run some in services. */
-const STORED = ['tenants', 'oidc', 'memory', 'tasks', 'users', 'sessions', 'retention', 'enterprise', 'provisioning', 'agents'];
+const STORED = [
+  'tenants',
+  'oidc',
+  'memory',
+  'tasks',
+  'users',
+  'sessions',
+  'retention',
+  'enterprise',
+  'provisioning',
+  'agents',
+  'credentials',
+];
 
 describe('a store parses its rows at the boundary', () => {
   const row = z.object({ id: z.string(), wrapped_key: z.string(), created_at: timestamp });

@@ -23,6 +23,7 @@ import { recordAudit } from '../audit/audit.service.ts';
 import { parseEgressRule } from '../egress/egress-policy.ts';
 import { enqueueJob } from '../provisioning/job-queue.ts';
 import { AgentCredential } from './credential.entity.ts';
+import { lockAgentRow } from './credential.store.ts';
 
 /** The key provider and the KEK rotation, as the request context carries them. */
 export interface CredentialKeys {
@@ -240,7 +241,7 @@ export async function tenantKeyStatus(scope: CredentialScope) {
 async function lockAgent(scope: RequestScope, agentId: string): Promise<Agent> {
   const agent = await getAgent(scope, agentId);
   if (agent.tenantId !== tenantOf(scope.principal)) throw notFound('Agent', agentId);
-  await scope.em.execute('select 1 from agents where id = ? for update', [agent.id]);
+  await lockAgentRow(scope.em, agent.id);
   return agent;
 }
 
