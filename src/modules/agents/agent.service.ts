@@ -12,7 +12,7 @@ import { badInput, clientError, notFound } from '../../shared/errors.ts';
 import { isUuid, newId } from '../../shared/ids.ts';
 import { parseInput } from '../../shared/validation.ts';
 import { type AuditRecord, recordAudit, recordAuditWithCommit } from '../audit/audit.service.ts';
-import { parseEgressRule } from '../egress/egress-policy.ts';
+import { parseEgressRule } from '../egress/index.ts';
 import { EngineUnavailableError, SANDBOX_LEVELS, type SandboxLevel } from '../provisioning/container-runtime.ts';
 import { enqueueJob, type JobKind } from '../provisioning/job-queue.ts';
 import type { AgentRuntimeAccess } from '../provisioning/runtime-access.ts';
