@@ -2,8 +2,8 @@ import { readFile } from 'node:fs/promises';
 import pg from 'pg';
 import { afterAll, expect, test } from 'vitest';
 import { migrate } from '../src/db/migrate.ts';
+import { chainEvents } from '../src/modules/audit/audit.store.ts';
 import { ChainVerifier } from '../src/modules/audit/chain.ts';
-import { chainEvents } from '../src/modules/audit/chain-store.ts';
 import { createLogger } from '../src/shared/logger.ts';
 import { ADMIN_URL, adminQuery, urlForDatabase } from './support/database.ts';
 

@@ -2,8 +2,8 @@ import type { FieldNode } from 'graphql';
 import { builder } from '../../builder.ts';
 import { registerLeanRootField } from '../../db/lean-transaction.ts';
 import { encodeGlobalId } from '../../shared/global-id.ts';
-import { keysetConnection } from '../common/connection.ts';
-import { HARDENING, SANDBOX_LEVELS } from '../provisioning/container-runtime.ts';
+import { keysetConnection } from '../common/index.ts';
+import { HARDENING, SANDBOX_LEVELS } from '../provisioning/index.ts';
 import { AGENT_STATUSES, type AgentRecord, DESIRED_STATES } from './agent.entity.ts';
 import {
   agentLogs,

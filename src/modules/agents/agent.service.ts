@@ -12,11 +12,12 @@ import { badInput, clientError, notFound } from '../../shared/errors.ts';
 import { isUuid, newId } from '../../shared/ids.ts';
 import { parseInput } from '../../shared/validation.ts';
 import { type AuditRecord, recordAudit, recordAuditWithCommit } from '../audit/audit.service.ts';
-import { parseEgressRule } from '../egress/egress-policy.ts';
+import { parseEgressRule } from '../egress/index.ts';
 import { EngineUnavailableError, SANDBOX_LEVELS, type SandboxLevel } from '../provisioning/container-runtime.ts';
 import { enqueueJob, type JobKind } from '../provisioning/job-queue.ts';
 import type { AgentRuntimeAccess } from '../provisioning/runtime-access.ts';
 import { Agent, type AgentRecord } from './agent.entity.ts';
+import { lockTenantQuota, tenantQuota, tenantSandbox, tenantUsage } from './agent.store.ts';
 
 /** Agent services also need the operator's allow-list and, for logs, the engine. */
 export type AgentScope = RequestScope & { agentRuntime: AgentRuntimeAccess };
@@ -290,9 +291,7 @@ export async function agentLogs(scope: RequestScope & { region: Region }, agent:
  * Whether the engine offers the level is the provisioner's check, at each start.
  */
 async function assertSandboxAllowed(scope: AgentScope, sandbox: SandboxLevel | null, egress: boolean): Promise<void> {
-  const [tenant] = await scope.em.execute<{ sandbox: SandboxLevel | null }[]>('select sandbox from tenants where id = ?', [
-    tenantIdOf(scope),
-  ]);
+  const tenant = await tenantSandbox(scope.em, tenantIdOf(scope));
   const level = tenant?.sandbox === 'GVISOR' ? 'GVISOR' : (sandbox ?? tenant?.sandbox ?? null);
   if (tenant?.sandbox === 'GVISOR' && sandbox === 'RUNC') {
     throw clientError('BAD_USER_INPUT', "This tenant's plan runs every agent in the GVISOR sandbox");
@@ -314,15 +313,9 @@ async function assertWithinQuota(
   delta: { agents: number; memoryMb: number; cpuMillis: number; newWorkspace?: boolean },
 ): Promise<void> {
   const tenantId = tenantIdOf(scope);
-  await scope.em.execute("select pg_advisory_xact_lock(hashtextextended('fleetgate.quota:' || ?, 0))", [tenantId]);
-  const [usage] = await scope.em.execute<{ agents: number; memory_mb: number; cpu_millis: number; disk_mb: number }[]>(
-    `select count(*)::int as agents, coalesce(sum(a.memory_mb), 0)::int as memory_mb, coalesce(sum(a.cpu_millis), 0)::int as cpu_millis,
-            coalesce(sum(coalesce(a.workspace_mb, t.workspace_mb)), 0)::int as disk_mb
-       from agents a join tenants t on t.id = a.tenant_id`,
-  );
-  const [quota] = await scope.em.execute<
-    { max_agents: number; max_memory_mb: number; max_cpu_millis: number; max_disk_mb: number; workspace_mb: number }[]
-  >('select max_agents, max_memory_mb, max_cpu_millis, max_disk_mb, workspace_mb from tenants where id = ?', [tenantId]);
+  await lockTenantQuota(scope.em, tenantId);
+  const usage = await tenantUsage(scope.em);
+  const quota = await tenantQuota(scope.em, tenantId);
   if (!usage || !quota) throw new Error('quota unreadable');
   const diskMb = delta.newWorkspace ? quota.workspace_mb : 0;
   const exceeded = [

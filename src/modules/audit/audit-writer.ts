@@ -1,13 +1,8 @@
 import type { EntityManager, EventSubscriber, TransactionEventArgs } from '@mikro-orm/core';
-import { escapeLiteral } from 'pg';
 import { sendWithCommit } from '../../db/commit-prelude.ts';
-import type { ChainEvent } from './chain.ts';
+import { type AuditRow, auditInsertOf, insertAuditRows } from './audit.store.ts';
 
-/**
- * One audit event as the gateway writes it: the chained event's fields without those the database
- * adds (seq, created_at, prev_hash, hash), and its detail as an object, not yet rendered by jsonb.
- */
-export type AuditRow = Omit<ChainEvent, 'seq' | 'createdAt' | 'prevHash' | 'hash' | 'detail'> & { detail: Record<string, unknown> };
+export type { AuditRow } from './audit.store.ts';
 
 /** Events staged in a transaction, by the transaction's EntityManager; written when it commits. */
 const staged = new WeakMap<EntityManager, AuditRow[]>();
@@ -24,42 +19,6 @@ export function stageAuditEvent(em: EntityManager, row: AuditRow): void {
   else staged.set(em, [row]);
 }
 
-const COLUMNS = 'id, tenant_id, actor_type, actor_id, action, target_type, target_id, outcome, request_id, detail';
-
-/** A value as an SQL literal, escaped by `pg` (the insert goes out without parameters, see below). */
-const literal = (value: string | null) => (value === null ? 'null' : escapeLiteral(value));
-
-/** The INSERT of `rows`, every value a literal. */
-function insertOf(rows: readonly AuditRow[]): string {
-  const values = rows.map((row) => {
-    const texts = [row.actorType, row.actorId, row.action, row.targetType, row.targetId, row.outcome, row.requestId].map(literal);
-    return `(${literal(row.id)}::uuid, ${literal(row.tenantId)}::uuid, ${texts.join(', ')}, ${literal(JSON.stringify(row.detail))}::jsonb)`;
-  });
-  return `insert into audit_events (${COLUMNS}) values ${values.join(', ')}`;
-}
-
-/**
- * The INSERT of one event as a statement with parameters ($1…), for a lean write, which sends it
- * with its COMMIT (src/db/lean-transaction.ts `withCommit`): a named statement, planned once per connection.
- */
-export function auditInsertStatement(row: AuditRow): { sql: string; params: unknown[] } {
-  return {
-    sql: `insert into audit_events (${COLUMNS}) values ($1::uuid, $2::uuid, $3, $4, $5, $6, $7, $8, $9, $10::jsonb)`,
-    params: [
-      row.id,
-      row.tenantId,
-      row.actorType,
-      row.actorId,
-      row.action,
-      row.targetType,
-      row.targetId,
-      row.outcome,
-      row.requestId,
-      JSON.stringify(row.detail),
-    ],
-  };
-}
-
 /**
  * Writes each transaction's staged events in one INSERT sent with its COMMIT, in the same message
  * (issue 7, `sendWithCommit`). The chain trigger's per-tenant lock, and every row lock the change
@@ -74,8 +33,8 @@ export const auditWriter: EventSubscriber = {
     const rows = staged.get(em as EntityManager);
     if (!rows?.length) return;
     staged.delete(em as EntityManager);
-    if (transaction && !('savepointName' in transaction)) return sendWithCommit(transaction, insertOf(rows));
-    await (em as EntityManager).getConnection().execute(insertOf(rows), [], 'run', transaction);
+    if (transaction && !('savepointName' in transaction)) return sendWithCommit(transaction, auditInsertOf(rows));
+    await insertAuditRows(em as EntityManager, rows, transaction);
   },
   afterTransactionRollback({ em }: TransactionEventArgs): void {
     staged.delete(em as EntityManager);

@@ -10,10 +10,10 @@ import { newId } from '../../shared/ids.ts';
 import { escapeUnsafe, escapeUnsafeDeep } from '../../shared/safe-text.ts';
 import { parseInput } from '../../shared/validation.ts';
 import { Tenant } from '../tenants/tenant.entity.ts';
+import { type AuditRow, auditInsertStatement, eventRange, sqlOf, verifyTenantChain } from './audit.store.ts';
 import { AUDIT_OUTCOMES, AuditEvent } from './audit-event.entity.ts';
-import { type AuditRow, auditInsertStatement, stageAuditEvent } from './audit-writer.ts';
+import { stageAuditEvent } from './audit-writer.ts';
 import type { ChainEvent, ChainVerification } from './chain.ts';
-import { sqlOf, verifyTenantChain } from './chain-store.ts';
 import { buildReport, type ReportDigest, type ReportSignatureFile } from './report.ts';
 
 export interface AuditRecord {
@@ -140,12 +140,7 @@ export async function exportAuditReport(scope: AuditScope, input: unknown): Prom
   const { from, to } = parseInput(reportRange, input);
   const tenantId = tenantOf(scope.principal) ?? '';
   const sql = sqlOf(scope.em);
-  const [range] = await sql(
-    `select min(seq)::text as "firstSeq", max(seq)::text as "lastSeq", count(*)::int as count
-     from audit_events where tenant_id = ?::uuid and created_at >= ? and created_at < ?`,
-    [tenantId, from, to],
-  );
-  const { firstSeq, lastSeq, count } = range as { firstSeq: string | null; lastSeq: string | null; count: number };
+  const { firstSeq, lastSeq, count } = await eventRange(sql, tenantId, from, to);
   if (count > MAX_REPORT_EVENTS) throw badInput(`The range holds more than ${MAX_REPORT_EVENTS} events; narrow it`, 'to');
   const events: ChainEvent[] = [];
   const verification =

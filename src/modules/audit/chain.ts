@@ -72,7 +72,7 @@ function encodingHash(encoding: string): string {
 
 /**
  * An event as verifyAuditLog streams it: the canonical encoding already assembled by its query
- * (from the row's columns, with Postgres built-ins, see chain-store.ts), so only what the chain
+ * (from the row's columns, with Postgres built-ins, see audit.store.ts), so only what the chain
  * needs crosses the wire. The hash is still recomputed here, never read from the database's functions.
  */
 export interface EncodedEvent {

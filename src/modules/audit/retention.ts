@@ -6,9 +6,9 @@ import { TENANT_FILTER } from '../../db/tenant-filter.ts';
 import { newId } from '../../shared/ids.ts';
 import type { Logger } from '../../shared/logger.ts';
 import { Tenant } from '../tenants/tenant.entity.ts';
+import { dropThrough, insertCheckpoint, retentionCut, sqlOf, verifyTenantChain } from './audit.store.ts';
 import { AuditEvent } from './audit-event.entity.ts';
 import { checkpointMessage } from './chain.ts';
-import { sqlOf, verifyTenantChain } from './chain-store.ts';
 
 export interface RetentionDeps {
   orm: MikroORM;
@@ -31,14 +31,8 @@ export async function applyAuditRetention(deps: RetentionDeps, tenantId: string)
   const log = deps.log.child({ component: 'audit-retention', tenantId });
   return forkForTenant(deps.orm, tenantId).transactional(async (em) => {
     const sql = sqlOf(em);
-    const [cut] = await sql(
-      `select max(e.seq)::text as seq, t.audit_retention_days as days
-       from audit_events e join tenants t on t.id = e.tenant_id
-       where e.tenant_id = ?::uuid and e.created_at < now() - make_interval(days => t.audit_retention_days)
-       group by t.audit_retention_days`,
-      [tenantId],
-    );
-    const throughSeq = cut?.seq as string | undefined;
+    const cut = await retentionCut(sql, tenantId);
+    const throughSeq = cut?.seq;
     if (!throughSeq) return { tenantId, status: 'nothing-to-drop' } as const;
     const verification = await verifyTenantChain(sql, tenantId, deps.auditKey.publicKey, { toSeq: throughSeq });
     if (!verification.intact || verification.lastSeq !== throughSeq) {
@@ -47,10 +41,7 @@ export async function applyAuditRetention(deps: RetentionDeps, tenantId: string)
     }
     const checkpoint = { tenantId, seq: throughSeq, hash: verification.headHash };
     const signature = sign(null, checkpointMessage(checkpoint), deps.auditKey.privateKey);
-    await sql(
-      `insert into audit_checkpoints (tenant_id, seq, hash, key_id, signature) values (?::uuid, ?::bigint, decode(?, 'hex'), ?, ?)`,
-      [tenantId, throughSeq, checkpoint.hash, deps.auditKey.kid, signature],
-    );
+    await insertCheckpoint(sql, { tenantId, seq: throughSeq, hash: checkpoint.hash, keyId: deps.auditKey.kid, signature });
     em.create(AuditEvent, {
       id: newId(),
       tenantId,
@@ -64,8 +55,7 @@ export async function applyAuditRetention(deps: RetentionDeps, tenantId: string)
       detail: { throughSeq, checkpointHash: checkpoint.hash, retentionDays: cut?.days },
     });
     await em.flush();
-    const [result] = await sql('select audit_drop_through(?::uuid, ?::bigint)::int as dropped', [tenantId, throughSeq]);
-    const dropped = Number(result?.dropped ?? 0);
+    const dropped = await dropThrough(sql, tenantId, throughSeq);
     log.info({ throughSeq, dropped }, 'audit events dropped behind a signed checkpoint');
     return { tenantId, status: 'dropped', throughSeq, dropped } as const;
   });

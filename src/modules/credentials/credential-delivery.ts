@@ -1,6 +1,6 @@
 import type { KeyProvider } from '../../keys/index.ts';
 import { Secret } from '../../shared/secret.ts';
-import { parseEgressRule, placeholderOf } from '../egress/egress-policy.ts';
+import { parseEgressRule, placeholderOf } from '../egress/index.ts';
 import { openAgentCredentials } from './credential.service.ts';
 import type { StartSecretSource } from './start-secrets.ts';
 

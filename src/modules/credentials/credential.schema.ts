@@ -1,9 +1,9 @@
 import { Kind } from 'graphql';
 import { builder } from '../../builder.ts';
 import { Secret } from '../../shared/secret.ts';
-import type { Agent } from '../agents/agent.entity.ts';
 import { AgentRef } from '../agents/agent.schema.ts';
-import { placeholderOf } from '../egress/egress-policy.ts';
+import type { Agent } from '../agents/index.ts';
+import { placeholderOf } from '../egress/index.ts';
 import type { AgentCredential } from './credential.entity.ts';
 import {
   credentialKeyStatus,

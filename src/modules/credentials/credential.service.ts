@@ -17,12 +17,12 @@ import { badInput, clientError, notFound } from '../../shared/errors.ts';
 import { newId } from '../../shared/ids.ts';
 import type { Secret } from '../../shared/secret.ts';
 import { parseInput } from '../../shared/validation.ts';
-import type { Agent } from '../agents/agent.entity.ts';
-import { getAgent } from '../agents/agent.service.ts';
+import { type Agent, getAgent } from '../agents/index.ts';
 import { recordAudit } from '../audit/audit.service.ts';
-import { parseEgressRule } from '../egress/egress-policy.ts';
+import { parseEgressRule } from '../egress/index.ts';
 import { enqueueJob } from '../provisioning/job-queue.ts';
 import { AgentCredential } from './credential.entity.ts';
+import { lockAgentRow } from './credential.store.ts';
 
 /** The key provider and the KEK rotation, as the request context carries them. */
 export interface CredentialKeys {
@@ -240,7 +240,7 @@ export async function tenantKeyStatus(scope: CredentialScope) {
 async function lockAgent(scope: RequestScope, agentId: string): Promise<Agent> {
   const agent = await getAgent(scope, agentId);
   if (agent.tenantId !== tenantOf(scope.principal)) throw notFound('Agent', agentId);
-  await scope.em.execute('select 1 from agents where id = ? for update', [agent.id]);
+  await lockAgentRow(scope.em, agent.id);
   return agent;
 }
 

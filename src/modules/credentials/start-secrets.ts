@@ -1,6 +1,6 @@
 import type { EntityManager } from '@mikro-orm/postgresql';
 import type { Secret } from '../../shared/secret.ts';
-import type { EgressRule } from '../egress/egress-policy.ts';
+import type { EgressRule } from '../egress/index.ts';
 
 /**
  * A secret delivered into an agent's process as an environment variable when its container starts,

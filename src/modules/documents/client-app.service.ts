@@ -7,9 +7,8 @@ import { actorOf, CLIENT_APP_NAME } from '../../auth/principal.ts';
 import type { RequestScope } from '../../request/scope.ts';
 import { clientError, forbidden, notFound } from '../../shared/errors.ts';
 import { parseInput } from '../../shared/validation.ts';
-import { recordAudit } from '../audit/audit.service.ts';
-import { checkTrustedDocument } from '../policy/document-limits.ts';
-import type { CostLimitOptions } from '../policy/use-cost-limit.ts';
+import { recordAudit } from '../audit/index.ts';
+import { type CostLimitOptions, checkTrustedDocument } from '../policy/index.ts';
 import { type AppOwner, type ClientAppRow, insertVersion, listApps, retireVersion } from './client-app.store.ts';
 
 /** Most operations one published version may hold. */

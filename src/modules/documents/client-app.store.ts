@@ -1,4 +1,6 @@
 import type { EntityManager } from '@mikro-orm/postgresql';
+import { z } from 'zod';
+import { selectRows, timestamp } from '../../db/rows.ts';
 import { newId } from '../../shared/ids.ts';
 
 /**
@@ -30,12 +32,24 @@ export interface ClientAppRow {
 /** Live documents of one app: version → hash → document, newest version first. */
 export type LiveDocuments = Map<string, Map<string, string>>;
 
-interface AppRow {
-  id: string;
-  name: string;
-  created_at: Date;
-  versions: { version: string; document_count: number; published_by: string; published_at: string; retired_at: string | null }[];
-}
+/** An app with its versions, aggregated as jsonb (timestamps inside it arrive as ISO text). */
+const appRow = z.object({
+  id: z.string(),
+  name: z.string(),
+  created_at: timestamp,
+  versions: z.array(
+    z.object({
+      version: z.string(),
+      document_count: z.number(),
+      published_by: z.string(),
+      published_at: timestamp,
+      retired_at: timestamp.nullable(),
+    }),
+  ),
+});
+const idRow = z.object({ id: z.string() });
+const versionRow = z.object({ version: z.string() });
+const documentsRow = z.object({ version: z.string(), documents: z.record(z.string(), z.string()) });
 
 function tablesOf(owner: AppOwner) {
   return owner.kind === 'tenant'
@@ -47,7 +61,9 @@ function tablesOf(owner: AppOwner) {
 export async function listApps(em: EntityManager, owner: AppOwner, name?: string): Promise<ClientAppRow[]> {
   const t = tablesOf(owner);
   const named = name === undefined ? '' : ' and a.name = ?';
-  const rows = await em.execute<AppRow[]>(
+  const rows = await selectRows(
+    em,
+    appRow,
     `select a.id, a.name, a.created_at,
             coalesce((select jsonb_agg(jsonb_build_object('version', v.version, 'document_count', (select count(*) from jsonb_object_keys(v.documents)),
                        'published_by', v.published_by, 'published_at', v.published_at, 'retired_at', v.retired_at) order by v.published_at desc)
@@ -59,20 +75,20 @@ export async function listApps(em: EntityManager, owner: AppOwner, name?: string
     id: row.id,
     name: row.name,
     platform: owner.kind === 'platform',
-    createdAt: new Date(row.created_at),
+    createdAt: row.created_at,
     versions: row.versions.map((v) => ({
       version: v.version,
-      documentCount: Number(v.document_count),
+      documentCount: v.document_count,
       publishedBy: v.published_by,
-      publishedAt: new Date(v.published_at),
-      retiredAt: v.retired_at ? new Date(v.retired_at) : null,
+      publishedAt: v.published_at,
+      retiredAt: v.retired_at,
     })),
   }));
 }
 
 /** Whether the platform has an app of this name (a tenant's app may not take it). */
 export async function platformAppExists(em: EntityManager, name: string): Promise<boolean> {
-  const rows = await em.execute<{ id: string }[]>('select id from platform_client_apps where name = ?', [name]);
+  const rows = await selectRows(em, idRow, 'select id from platform_client_apps where name = ?', [name]);
   return rows.length > 0;
 }
 
@@ -91,7 +107,9 @@ export async function insertVersion(
       owner.tenantId,
       input.name,
     ]);
-    const rows = await em.execute<{ id: string }[]>(
+    const rows = await selectRows(
+      em,
+      idRow,
       `insert into client_app_versions (id, tenant_id, app_id, version, documents, published_by)
        select ?, a.tenant_id, a.id, ?, ?::jsonb, ? from client_apps a where a.tenant_id = ? and a.name = ?
        on conflict (tenant_id, app_id, version) do nothing returning id`,
@@ -100,7 +118,9 @@ export async function insertVersion(
     return rows.length === 1;
   }
   await em.execute('insert into platform_client_apps (id, name) values (?, ?) on conflict (name) do nothing', [newId(), input.name]);
-  const rows = await em.execute<{ id: string }[]>(
+  const rows = await selectRows(
+    em,
+    idRow,
     `insert into platform_client_app_versions (id, app_id, version, documents, published_by)
      select ?, a.id, ?, ?::jsonb, ? from platform_client_apps a where a.name = ?
      on conflict (app_id, version) do nothing returning id`,
@@ -112,7 +132,9 @@ export async function insertVersion(
 /** Retires one version of the owner's app; false when there is no such live version. */
 export async function retireVersion(em: EntityManager, owner: AppOwner, name: string, version: string): Promise<boolean> {
   const t = tablesOf(owner);
-  const rows = await em.execute<{ version: string }[]>(
+  const rows = await selectRows(
+    em,
+    versionRow,
     `update ${t.versions} v set retired_at = now() from ${t.apps} a
       where v.app_id = a.id and ${t.tenant} and a.name = ? and v.version = ? and v.retired_at is null returning v.version`,
     [...t.params, name, version],
@@ -123,7 +145,9 @@ export async function retireVersion(em: EntityManager, owner: AppOwner, name: st
 /** The live (published, not retired) documents of the owner's app `name`; null when it has none. */
 export async function liveDocuments(em: EntityManager, owner: AppOwner, name: string): Promise<LiveDocuments | null> {
   const t = tablesOf(owner);
-  const rows = await em.execute<{ version: string; documents: Record<string, string> }[]>(
+  const rows = await selectRows(
+    em,
+    documentsRow,
     `select v.version, v.documents from ${t.versions} v join ${t.apps} a on a.id = v.app_id
       where ${t.tenant} and a.name = ? and v.retired_at is null order by v.published_at desc`,
     [...t.params, name],

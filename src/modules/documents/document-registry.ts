@@ -3,7 +3,7 @@ import type { ChangeFeed } from '../../db/change-feed.ts';
 import type { Region, Regions } from '../../db/regions.ts';
 import { forkForOperator, forkForTenant } from '../../db/request-scope.ts';
 import type { Logger } from '../../shared/logger.ts';
-import type { FoundDocument, TrustedDocumentLookup } from '../policy/use-trusted-documents.ts';
+import type { FoundDocument, TrustedDocumentLookup } from '../policy/index.ts';
 import { type AppOwner, insertVersion, type LiveDocuments, liveDocuments } from './client-app.store.ts';
 
 /** The channel the triggers of migrations/0032 notify: the tenant id whose apps changed, or 'platform'. */

@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import manifest from '../../generated/operations/persisted-documents.json' with { type: 'json' };
-import { DEFAULT_CLIENT_APP } from '../policy/use-trusted-documents.ts';
+import { DEFAULT_CLIENT_APP } from '../policy/index.ts';
 
 /** The platform app of the gateway's own operations (schema/operations/), run by requests that name no app. */
 export const GATEWAY_APP = DEFAULT_CLIENT_APP;

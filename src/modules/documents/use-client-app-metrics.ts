@@ -2,7 +2,7 @@ import { type DocumentNode, getOperationAST } from 'graphql';
 import type { Plugin } from 'graphql-yoga';
 import type { RequestContext } from '../../request/context.ts';
 import type { Metrics } from '../../shared/metrics.ts';
-import { trustedDocumentOf } from '../policy/use-trusted-documents.ts';
+import { trustedDocumentOf } from '../policy/index.ts';
 
 const DENIALS = new Set(['UNAUTHENTICATED', 'FORBIDDEN', 'NOT_FOUND', 'TENANT_FROZEN', 'PERSISTED_QUERY_ONLY', 'RATE_LIMITED']);
 

@@ -12,5 +12,6 @@ export {
   matchesRule,
   type PlaceholderBinding,
   parseEgressRule,
+  placeholderOf,
   swapPlaceholders,
 } from './egress-policy.ts';

@@ -14,6 +14,7 @@ import { type ContainerRuntime, ImageAllowList, loadAgent } from '../provisionin
 import { signUp, Tenant } from '../tenants/index.ts';
 import { User } from '../users/index.ts';
 import type { AccessGate } from './access-gate.ts';
+import { recordedRuntime, roleFlags, tenantTables, tryImplantAgent, visibleAgentsOf } from './isolation-canary.store.ts';
 
 const CANARY_A = '__canary-a';
 const CANARY_B = '__canary-b';
@@ -103,16 +104,10 @@ export class IsolationCanary {
   async #checkCatalog(): Promise<string[]> {
     return this.#asAppRole(null, async (client) => {
       const found: string[] = [];
-      const [role] = (await client.query('select rolsuper, rolbypassrls from pg_roles where rolname = current_user')).rows;
+      const role = await roleFlags(client);
       if (role?.rolsuper) found.push('app role is superuser');
       if (role?.rolbypassrls) found.push('app role bypasses RLS');
-      // The shared tables, and every enterprise tenant's schema (tenant_schema_name, migrations/functions/enterprise.sql).
-      const { rows } =
-        await client.query(`select case when n.nspname = 'public' then c.relname else n.nspname || '.' || c.relname end as relname,
-          c.relrowsecurity, c.relforcerowsecurity from pg_class c join pg_namespace n on n.oid = c.relnamespace
-        join pg_attribute a on a.attrelid = c.oid and a.attname = 'tenant_id' and not a.attisdropped
-        where c.relkind = 'r' and (n.nspname = 'public' or n.nspname ~ '^tenant_[0-9a-f]{32}')`);
-      for (const table of rows) {
+      for (const table of await tenantTables(client)) {
         if (!table.relrowsecurity || !table.relforcerowsecurity) found.push(`RLS not enabled and forced on ${table.relname}`);
       }
       return found;
@@ -148,27 +143,14 @@ export class IsolationCanary {
   }
 
   async #recordedRuntime(tenantId: string, agentId: string): Promise<string | null> {
-    const rows = await this.#inTenant(tenantId, (em) =>
-      em.execute<{ sandbox_runtime: string | null }[]>('select sandbox_runtime from agents where id = ?', [agentId]),
-    );
-    return rows[0]?.sandbox_runtime ?? null;
+    return this.#inTenant(tenantId, (em) => recordedRuntime(em, agentId));
   }
 
   async #probeDatabase({ a, b }: Canaries): Promise<string[]> {
     return this.#asAppRole(a.tenantId, async (client) => {
       const found: string[] = [];
-      const seen = await client.query('select count(*)::int as n from agents where tenant_id = $1 or id = $2', [b.tenantId, b.agentId]);
-      if (seen.rows[0]?.n !== 0) found.push('database: A read B’s agents under A’s RLS setting');
-      await client.query('savepoint implant');
-      const implant = await client
-        .query("insert into agents (id, tenant_id, name, image, created_by) values (gen_random_uuid(), $1, '__implant', 'x', 'CANARY:a')", [
-          b.tenantId,
-        ])
-        .then(
-          () => 'inserted',
-          (error: { code?: string }) => error.code,
-        );
-      await client.query('rollback to savepoint implant');
+      if ((await visibleAgentsOf(client, b.tenantId, b.agentId)) !== 0) found.push('database: A read B’s agents under A’s RLS setting');
+      const implant = await tryImplantAgent(client, b.tenantId);
       if (implant !== '42501') found.push('database: A wrote a row into B under A’s RLS setting');
       return found;
     });

@@ -8,7 +8,7 @@ import type { MikroORM } from '@mikro-orm/postgresql';
 import { forkForTenant } from '../../db/request-scope.ts';
 import { isCanonicalUuid } from '../../shared/ids.ts';
 import type { Logger } from '../../shared/logger.ts';
-import { agentConfig, answerTask, requeueUnanswered, takeNextTask } from '../tasks/task-delivery.ts';
+import { agentConfig, answerTask, requeueUnanswered, takeNextTask } from '../tasks/index.ts';
 
 const run = promisify(execFile);
 /** A request line longer than this closes nothing but is dropped. */

@@ -1,5 +1,6 @@
 import type { EntityManager } from '@mikro-orm/postgresql';
 import { enqueueJob } from './job-queue.ts';
+import { countCrash, failRunningAgent, markCrashed } from './provisioning.store.ts';
 
 export type RestartPolicy = 'restart' | 'fail';
 
@@ -33,35 +34,14 @@ export async function handleExit(
   crashLoop: CrashLoopPolicy,
 ): Promise<ExitOutcome> {
   return em.transactional(async (tx) => {
-    if (policy === 'fail') {
-      const marked = await tx.execute(
-        `update agents set status = 'FAILED', status_reason = ?, exit_code = ?, updated_at = now()
-          where id = ? and desired_state = 'RUNNING' and status <> 'FAILED' returning id`,
-        [exit.reason, exit.exitCode, exit.agentId],
-      );
-      return marked.length > 0 ? 'failed' : 'ignored';
-    }
-    const [row] = await tx.execute<{ crash_count: number }[]>(
-      `update agents
-          set crash_count = case when crash_window_started_at > now() - make_interval(secs => ?) then crash_count + 1 else 1 end,
-              crash_window_started_at = case when crash_window_started_at > now() - make_interval(secs => ?)
-                                               then crash_window_started_at else now() end,
-              updated_at = now()
-        where id = ? and desired_state = 'RUNNING' and not (status = 'FAILED' and crash_count > ?)
-        returning crash_count`,
-      [crashLoop.windowSeconds, crashLoop.windowSeconds, exit.agentId, crashLoop.maxRestarts],
-    );
-    if (!row) return 'ignored';
-    const attempt = row.crash_count;
+    if (policy === 'fail') return (await failRunningAgent(tx, exit.agentId, exit.reason, exit.exitCode)) ? 'failed' : 'ignored';
+    const attempt = await countCrash(tx, exit.agentId, crashLoop.windowSeconds, crashLoop.maxRestarts);
+    if (attempt === undefined) return 'ignored';
     const giveUp = attempt > crashLoop.maxRestarts;
     const reason = giveUp
       ? `crash loop: ${exit.reason}; restarted ${crashLoop.maxRestarts} times within ${crashLoop.windowSeconds} s, gave up (startAgent or restartAgent to try again)`
       : `${exit.reason}; restart ${attempt} of ${crashLoop.maxRestarts}`;
-    await tx.execute("update agents set status = 'FAILED', status_reason = ?, exit_code = ? where id = ?", [
-      reason.slice(0, 500),
-      exit.exitCode,
-      exit.agentId,
-    ]);
+    await markCrashed(tx, exit.agentId, reason.slice(0, 500), exit.exitCode);
     if (giveUp) return 'failed';
     const delayMs = Math.min(crashLoop.maxBackoffMs, crashLoop.baseBackoffMs * 2 ** (attempt - 1));
     await enqueueJob(tx, {

@@ -2,18 +2,9 @@ import type { EntityManager, MikroORM } from '@mikro-orm/postgresql';
 import { forkForTenant } from '../../db/request-scope.ts';
 import { newId } from '../../shared/ids.ts';
 import type { Logger } from '../../shared/logger.ts';
+import { claimedJob, claimJob, insertJob, type Job, type JobKind, markJobDone, markJobFailed, requeueJob } from './provisioning.store.ts';
 
-export type JobKind = 'agent.converge' | 'agent.remove';
-
-export interface Job {
-  id: string;
-  tenantId: string;
-  kind: JobKind;
-  agentId: string;
-  payload: Record<string, unknown>;
-  attempts: number;
-  maxAttempts: number;
-}
+export type { Job, JobKind } from './provisioning.store.ts';
 
 /**
  * Stages a job in the caller's transaction: it exists if and only if the change that asked for it
@@ -24,12 +15,7 @@ export async function enqueueJob(
   em: EntityManager,
   job: { tenantId: string; kind: JobKind; agentId: string; payload?: Record<string, unknown>; delayMs?: number },
 ): Promise<string> {
-  const id = newId();
-  await em.execute(
-    'insert into jobs (id, tenant_id, kind, agent_id, payload, run_at) values (?, ?, ?, ?, ?, now() + make_interval(secs => ?))',
-    [id, job.tenantId, job.kind, job.agentId, JSON.stringify(job.payload ?? {}), (job.delayMs ?? 0) / 1000],
-  );
-  return id;
+  return insertJob(em, job);
 }
 
 export type JobHandler = (job: Job, em: () => EntityManager) => Promise<void>;
@@ -116,28 +102,11 @@ export class JobWorker {
   /** Claims and runs one due job; false when none was due. Exposed for tests. */
   async runOne(): Promise<boolean> {
     const { orm, leaseSeconds } = this.#options;
-    const rows = await orm.em
-      .fork()
-      .execute<{ job_id: string; job_tenant_id: string }[]>('select * from claim_job(?, ?)', [this.#workerId, leaseSeconds]);
-    const claim = rows[0];
+    const claim = await claimJob(orm.em.fork(), this.#workerId, leaseSeconds);
     if (!claim) return false;
     const em = () => forkForTenant(orm, claim.job_tenant_id);
-    const [row] = await em().transactional((tx) =>
-      tx.execute<Record<string, unknown>[]>(
-        'select id, tenant_id, kind, agent_id, payload, attempts, max_attempts from jobs where id = ? and locked_by = ?',
-        [claim.job_id, this.#workerId],
-      ),
-    );
-    if (!row) return true; // reclaimed by another worker meanwhile
-    const job: Job = {
-      id: String(row.id),
-      tenantId: String(row.tenant_id),
-      kind: row.kind as JobKind,
-      agentId: String(row.agent_id),
-      payload: (row.payload ?? {}) as Record<string, unknown>,
-      attempts: Number(row.attempts),
-      maxAttempts: Number(row.max_attempts),
-    };
+    const job = await em().transactional((tx) => claimedJob(tx, claim.job_id, this.#workerId));
+    if (!job) return true; // reclaimed by another worker meanwhile
     const log = this.#log.child({ jobId: job.id, kind: job.kind, tenantId: job.tenantId, agentId: job.agentId, attempt: job.attempts });
     while (this.#busyAgents.has(job.agentId)) await new Promise((resolve) => setTimeout(resolve, 20));
     this.#busyAgents.add(job.agentId);
@@ -145,31 +114,18 @@ export class JobWorker {
     try {
       log.debug('job started');
       await this.#options.handler(job, em);
-      await em().transactional((tx) =>
-        tx.execute("update jobs set status = 'DONE', locked_until = null, updated_at = now() where id = ?", [job.id]),
-      );
+      await em().transactional((tx) => markJobDone(tx, job.id));
       log.info({ ms: Math.round(performance.now() - started) }, 'job done');
     } catch (error) {
       const message = error instanceof Error ? error.message.slice(0, 1000) : 'unknown error';
       if (job.attempts >= job.maxAttempts) {
         log.error({ err: error }, 'job failed for good');
-        await em().transactional((tx) =>
-          tx.execute("update jobs set status = 'FAILED', last_error = ?, locked_until = null, updated_at = now() where id = ?", [
-            message,
-            job.id,
-          ]),
-        );
+        await em().transactional((tx) => markJobFailed(tx, job.id, message));
         await this.#options.onGiveUp?.(job, error);
       } else {
         const delay = Math.min(this.#options.maxBackoffMs, this.#options.baseBackoffMs * 2 ** (job.attempts - 1));
         log.warn({ err: error, retryInMs: delay }, 'job failed, will retry');
-        await em().transactional((tx) =>
-          tx.execute(
-            `update jobs set status = 'QUEUED', last_error = ?, locked_by = null, locked_until = null,
-               run_at = now() + make_interval(secs => ?), updated_at = now() where id = ?`,
-            [message, delay / 1000, job.id],
-          ),
-        );
+        await em().transactional((tx) => requeueJob(tx, job.id, message, delay));
       }
     } finally {
       this.#busyAgents.delete(job.agentId);

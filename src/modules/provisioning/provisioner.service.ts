@@ -3,10 +3,9 @@ import { KeyProviderUnavailableError } from '../../keys/index.ts';
 import type { Logger } from '../../shared/logger.ts';
 import type { Metrics } from '../../shared/metrics.ts';
 import { Secret } from '../../shared/secret.ts';
-import { CredentialUnreadableError } from '../credentials/credential.service.ts';
-import { encodeStartPayload, type StartSecret, type StartSecretSource } from '../credentials/start-secrets.ts';
-import { parseEgressRule } from '../egress/egress-policy.ts';
+import { CredentialUnreadableError, encodeStartPayload, type StartSecret, type StartSecretSource } from '../credentials/index.ts';
 import type { EgressProxy } from '../egress/egress-proxy.ts';
+import { parseEgressRule } from '../egress/index.ts';
 import { revokeAgentTokens } from '../memory/agent-tokens.ts';
 import type { AgentChannels } from './agent-channel.ts';
 import type { ReferenceImage } from './agent-image.ts';
@@ -21,24 +20,15 @@ import {
 import { type CrashLoopPolicy, DEFAULT_CRASH_LOOP, exitReason, handleExit, type RestartPolicy } from './crash-loop.ts';
 import type { ImageAllowList } from './image-allow-list.ts';
 import { enqueueJob, type Job } from './job-queue.ts';
-
-interface AgentRow {
-  id: string;
-  tenant_id: string;
-  image: string;
-  command: string[] | null;
-  memory_mb: number;
-  cpu_millis: number;
-  desired_state: 'RUNNING' | 'STOPPED';
-  status: string;
-  egress: boolean;
-  /** The egress proxy's allow-list (`host:port` rules, validated when written). */
-  egress_rules: string[];
-  /** The agent's own level, else its tenant's (per plan); null: the engine's best. */
-  sandbox: SandboxLevel | null;
-  /** The tenant's workspace size, MB. */
-  tenant_workspace_mb: number;
-}
+import {
+  type AgentRow,
+  agentToProvision,
+  recordWorkspaceSize,
+  runningAgentIds,
+  type StatusChange,
+  tenantStatus,
+  updateAgentStatus,
+} from './provisioning.store.ts';
 
 export interface ProvisionerDeps {
   runtime: ContainerRuntime;
@@ -180,9 +170,7 @@ export class Provisioner {
           workspaceMb: agent.tenant_workspace_mb,
         });
         // The size its file system was made with (an existing workspace keeps its first size).
-        await em().transactional((tx) =>
-          tx.execute('update agents set workspace_mb = coalesce(workspace_mb, ?) where id = ?', [agent.tenant_workspace_mb, agent.id]),
-        );
+        await em().transactional((tx) => recordWorkspaceSize(tx, agent.id, agent.tenant_workspace_mb));
       }
       this.#deps.egress?.forget(agent.id);
       // Entries of containers gone from the tenant network go before the engine hands out an address again.
@@ -310,21 +298,13 @@ export function defaultSandbox(offered: readonly SandboxLevel[], agent: Pick<Age
 }
 
 export async function loadAgent(em: EntityManager, agentId: string): Promise<AgentRow | null> {
-  const rows = await em.transactional((tx) =>
-    tx.execute<AgentRow[]>(
-      `select a.id, a.tenant_id, a.image, a.command, a.memory_mb, a.cpu_millis, a.desired_state, a.status, a.egress, a.egress_rules,
-              case when t.sandbox = 'GVISOR' then 'GVISOR' else coalesce(a.sandbox, t.sandbox) end as sandbox, t.workspace_mb as tenant_workspace_mb
-         from agents a join tenants t on t.id = a.tenant_id where a.id = ?`,
-      [agentId],
-    ),
-  );
-  return rows[0] ?? null;
+  return (await em.transactional((tx) => agentToProvision(tx, agentId))) ?? null;
 }
 
 async function tenantIsFrozen(em: EntityManager, tenantId: string): Promise<boolean> {
-  const rows = await em.transactional((tx) => tx.execute<{ status: string }[]>('select status from tenants where id = ?', [tenantId]));
+  const status = await em.transactional((tx) => tenantStatus(tx, tenantId));
   // Not visible under the job's own tenant setting would be a broken invariant: refuse to start anything.
-  return rows[0]?.status !== 'ACTIVE';
+  return status !== 'ACTIVE';
 }
 
 /**
@@ -332,20 +312,9 @@ async function tenantIsFrozen(em: EntityManager, tenantId: string): Promise<bool
  * an unfreeze brings them back. Runs in the caller's transaction, under that tenant's RLS setting.
  */
 export async function convergeTenantAgents(em: EntityManager, tenantId: string): Promise<number> {
-  const agents = await em.execute<{ id: string }[]>("select id from agents where desired_state = 'RUNNING'");
-  for (const agent of agents) await enqueueJob(em, { tenantId, kind: 'agent.converge', agentId: agent.id });
+  const agents = await runningAgentIds(em);
+  for (const agentId of agents) await enqueueJob(em, { tenantId, kind: 'agent.converge', agentId });
   return agents.length;
-}
-
-interface StatusChange {
-  status?: string;
-  containerId?: string | null;
-  runtimeImage?: string;
-  sandboxRuntime?: SandboxLevel;
-  startedAt?: Date | null;
-  exitCode?: number | null;
-  /** Write only if the tenant has not changed its mind meanwhile (a later job will converge again). */
-  expectDesired?: 'RUNNING' | 'STOPPED';
 }
 
 /** Which credential keeps the agent from starting, and why; never its value. */
@@ -355,27 +324,5 @@ function credentialReason(error: CredentialUnreadableError): string {
 
 /** Records what the engine said; `reason` null clears the previous reason. */
 export async function setStatus(em: EntityManager, agentId: string, change: StatusChange, reason: string | null): Promise<void> {
-  const sets: string[] = ['status_reason = ?', 'updated_at = now()'];
-  const params: unknown[] = [reason];
-  const columns: [keyof StatusChange, string][] = [
-    ['status', 'status'],
-    ['containerId', 'container_id'],
-    ['runtimeImage', 'runtime_image'],
-    ['sandboxRuntime', 'sandbox_runtime'],
-    ['startedAt', 'started_at'],
-    ['exitCode', 'exit_code'],
-  ];
-  for (const [key, column] of columns) {
-    if (key in change) {
-      sets.push(`${column} = ?`);
-      params.push(change[key] ?? null);
-    }
-  }
-  let where = 'id = ?';
-  params.push(agentId);
-  if (change.expectDesired) {
-    where += ' and desired_state = ?';
-    params.push(change.expectDesired);
-  }
-  await em.transactional((tx) => tx.execute(`update agents set ${sets.join(', ')} where ${where}`, params));
+  await em.transactional((tx) => updateAgentStatus(tx, agentId, change, reason));
 }

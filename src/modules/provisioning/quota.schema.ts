@@ -1,7 +1,7 @@
 import { builder } from '../../builder.ts';
 import { inTenantRegion } from '../../request/in-region.ts';
 import { SandboxLevel } from '../agents/agent.schema.ts';
-import type { Tenant } from '../tenants/tenant.entity.ts';
+import type { Tenant } from '../tenants/index.ts';
 import { TenantRef } from '../tenants/tenant.schema.ts';
 import { setTenantQuotas } from './quota.service.ts';
 

@@ -1,8 +1,7 @@
 import { z } from 'zod';
 import type { RequestScope } from '../../request/scope.ts';
 import { parseInput } from '../../shared/validation.ts';
-import type { Tenant } from '../tenants/tenant.entity.ts';
-import { changeTenant } from '../tenants/tenant-lifecycle.service.ts';
+import { changeTenant, type Tenant } from '../tenants/index.ts';
 import { SANDBOX_LEVELS } from './container-runtime.ts';
 
 const quotasInput = z

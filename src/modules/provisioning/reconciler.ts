@@ -5,6 +5,7 @@ import type { AgentChannels } from './agent-channel.ts';
 import type { ContainerRuntime } from './container-runtime.ts';
 import { type CrashLoopPolicy, DEFAULT_CRASH_LOOP, exitReason, handleExit, type RestartPolicy } from './crash-loop.ts';
 import { loadAgent } from './provisioner.service.ts';
+import { jobPending, runtimeAgents, tenantHasEgressAgents } from './provisioning.store.ts';
 
 export type { RestartPolicy } from './crash-loop.ts';
 
@@ -96,7 +97,7 @@ export class Reconciler {
         const state = await runtime.inspect(agent.id);
         await this.#recover(agent.tenant_id, agent.id, exitReason(state), state?.exitCode ?? null, report);
       }
-      const rows = await orm.em.fork().execute<{ agent_id: string; agent_tenant_id: string }[]>('select * from runtime_agents()');
+      const rows = await runtimeAgents(orm.em.fork());
       for (const row of rows) {
         if (seen.has(row.agent_id) || (await this.#pending(row.agent_tenant_id, row.agent_id))) continue;
         await this.#recover(row.agent_tenant_id, row.agent_id, exitReason(null), null, report);
@@ -124,10 +125,7 @@ export class Reconciler {
   async #removeUnusedNetworks(report: ReconcileReport): Promise<void> {
     for (const network of await this.#options.runtime.listNetworks()) {
       if (!network.tenantId) continue;
-      const users = await forkForTenant(this.#options.orm, network.tenantId).transactional((tx) =>
-        tx.execute('select 1 from agents where egress limit 1'),
-      );
-      if (users.length > 0) continue;
+      if (await forkForTenant(this.#options.orm, network.tenantId).transactional(tenantHasEgressAgents)) continue;
       if (await this.#options.runtime.removeNetwork(network.tenantId)) report.removedNetworks.push(network.tenantId);
       else this.#log.info({ tenantId: network.tenantId, network: network.name }, 'tenant network still has containers; next pass');
     }
@@ -135,9 +133,6 @@ export class Reconciler {
 
   /** A job for the agent is queued or running: provisioning is under way, leave it alone. */
   async #pending(tenantId: string, agentId: string): Promise<boolean> {
-    const rows = await forkForTenant(this.#options.orm, tenantId).transactional((tx) =>
-      tx.execute("select 1 from jobs where agent_id = ? and status in ('QUEUED', 'RUNNING') limit 1", [agentId]),
-    );
-    return rows.length > 0;
+    return forkForTenant(this.#options.orm, tenantId).transactional((tx) => jobPending(tx, agentId));
   }
 }
