@@ -1,10 +1,8 @@
-import { mkdir } from 'node:fs/promises';
-import { createServer, type Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
-import { type Browser, chromium } from 'playwright-core';
+import type { Browser } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { SignUpDocument } from '../src/generated/operations/graphql.ts';
 import { graphql } from './gql/index.ts';
+import { ARTIFACTS, serveToBrowser } from './support/console-browser.ts';
 import { expectNoErrors, type Gateway, startGateway } from './support/gateway.ts';
 import { signingKey, startOpenIdProvider } from './support/oidc-provider.ts';
 import { freePorts } from './support/ports.ts';
@@ -21,10 +19,9 @@ const Register = graphql(`
 `);
 
 const CONSOLE_CLIENT = 'fleetgate-console';
-const ARTIFACTS = 'test/artifacts';
 
 let gw: Gateway;
-let http: Server;
+let served: Awaited<ReturnType<typeof serveToBrowser>>;
 let origin: string;
 let browser: Browser;
 let idp: Awaited<ReturnType<typeof startOpenIdProvider>>;
@@ -32,9 +29,8 @@ let signInUrl: string;
 
 beforeAll(async () => {
   gw = await startGateway({});
-  http = createServer(gw.yoga);
-  await new Promise<void>((resolve) => http.listen(0, '127.0.0.1', resolve));
-  origin = `http://127.0.0.1:${(http.address() as AddressInfo).port}`;
+  served = await serveToBrowser(gw);
+  ({ origin, browser } = served);
   idp = await startOpenIdProvider(
     await freePorts(1),
     [signingKey('console-key')],
@@ -55,13 +51,10 @@ beforeAll(async () => {
   idp.accounts.set('dana', { email: 'dana@acme.example', name: 'Dana' });
   idp.accounts.set('eve', { email: 'eve@elsewhere.example', name: 'Eve' });
   signInUrl = `${origin}/console?${new URLSearchParams({ issuer: idp.issuer, client_id: CONSOLE_CLIENT })}`;
-  browser = await chromium.launch({ executablePath: '/usr/bin/chromium', args: ['--no-sandbox'] });
-  await mkdir(ARTIFACTS, { recursive: true });
 }, 120_000);
 
 afterAll(async () => {
-  await browser?.close();
-  await new Promise((resolve) => http?.close(resolve));
+  await served?.close();
   await idp?.close();
   await gw?.close();
 });

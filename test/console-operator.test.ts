@@ -1,11 +1,10 @@
-import { mkdir, mkdtemp } from 'node:fs/promises';
-import { createServer, type Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import { mkdtemp } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { type Browser, chromium, type Page } from 'playwright-core';
+import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { SignUpDocument } from '../src/generated/operations/graphql.ts';
+import { ARTIFACTS, serveToBrowser } from './support/console-browser.ts';
 import { expectNoErrors, type Gateway, startGateway } from './support/gateway.ts';
 
 /**
@@ -15,27 +14,21 @@ import { expectNoErrors, type Gateway, startGateway } from './support/gateway.ts
  * another browser), and a tenant's backup, of which the operator sees metadata only.
  */
 
-const ARTIFACTS = 'test/artifacts';
-
 let gw: Gateway;
-let http: Server;
+let served: Awaited<ReturnType<typeof serveToBrowser>>;
 let origin: string;
 let browser: Browser;
 let operatorToken: string;
 
 beforeAll(async () => {
   gw = await startGateway({ policy: { mode: 'production' }, backups: { dir: await mkdtemp(join(tmpdir(), 'console-backups-')) } });
-  http = createServer(gw.yoga);
-  await new Promise<void>((resolve) => http.listen(0, '127.0.0.1', resolve));
-  origin = `http://127.0.0.1:${(http.address() as AddressInfo).port}`;
-  browser = await chromium.launch({ executablePath: '/usr/bin/chromium', args: ['--no-sandbox'] });
+  served = await serveToBrowser(gw);
+  ({ origin, browser } = served);
   operatorToken = await gw.operator.token();
-  await mkdir(ARTIFACTS, { recursive: true });
 }, 120_000);
 
 afterAll(async () => {
-  await browser?.close();
-  await new Promise((resolve) => http?.close(resolve));
+  await served?.close();
   await gw?.close();
 });
 

@@ -1,21 +1,18 @@
 import { execFile } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { mkdir, mkdtemp, readFile, writeFile } from 'node:fs/promises';
-import { createServer, type Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import { mkdtemp, readFile, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
-import { type Browser, chromium, type Page } from 'playwright-core';
+import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import {
   ListAgentsDocument,
   MeDocument as Me,
   PublishDocumentsDocument as Publish,
   RedeemSignInLinkDocument,
-  SignUpDocument,
 } from '../src/generated/operations/graphql.ts';
-import { graphql } from './gql/index.ts';
+import { ARTIFACTS, OwnerSignInLink, serveToBrowser, signIn, tenantWithLink } from './support/console-browser.ts';
 import { errorCodes, expectNoErrors, type Gateway, startGateway } from './support/gateway.ts';
 
 /**
@@ -25,44 +22,25 @@ import { errorCodes, expectNoErrors, type Gateway, startGateway } from './suppor
  * refused, a removed member's console signs itself out, the downloaded report verifies offline).
  */
 
-const OwnerLink = graphql(`
-  mutation ConsoleScreensOwnerLink($email: String!, $tenantId: ID!) { createOwnerSignInLink(email: $email, tenantId: $tenantId) { token } }
-`);
-
-const ARTIFACTS = 'test/artifacts';
 const run = promisify(execFile);
 
 let gw: Gateway;
-let http: Server;
+let served: Awaited<ReturnType<typeof serveToBrowser>>;
 let origin: string;
 let browser: Browser;
 let operatorToken: string;
 
 beforeAll(async () => {
   gw = await startGateway({ policy: { mode: 'production' } });
-  http = createServer(gw.yoga);
-  await new Promise<void>((resolve) => http.listen(0, '127.0.0.1', resolve));
-  origin = `http://127.0.0.1:${(http.address() as AddressInfo).port}`;
-  browser = await chromium.launch({ executablePath: '/usr/bin/chromium', args: ['--no-sandbox'] });
+  served = await serveToBrowser(gw);
+  ({ origin, browser } = served);
   operatorToken = await gw.operator.token();
-  await mkdir(ARTIFACTS, { recursive: true });
 }, 120_000);
 
 afterAll(async () => {
-  await browser?.close();
-  await new Promise((resolve) => http?.close(resolve));
+  await served?.close();
   await gw?.close();
 });
-
-async function tenantWithLink(name: string) {
-  const email = `owner-${name}@example.com`;
-  const { signUp } = expectNoErrors(
-    await gw.execute(SignUpDocument, { input: { tenantName: name, owner: { email, name: 'Owner' }, deviceLabel: 'seed' } }),
-  );
-  const link = expectNoErrors(await gw.execute(OwnerLink, { email, tenantId: signUp.tenant.id }, { token: operatorToken }))
-    .createOwnerSignInLink.token;
-  return { id: signUp.tenant.id, name, token: signUp.session.accessToken, link };
-}
 
 async function openTab(viewport = { width: 1280, height: 800 }) {
   const context = await browser.newContext({ viewport, acceptDownloads: true });
@@ -90,11 +68,6 @@ async function openTab(viewport = { width: 1280, height: 800 }) {
   return { context, page, violations, settled };
 }
 
-async function signIn(page: Page, link: string) {
-  await page.goto(`${origin}/console#link=${link}`);
-  await page.getByRole('heading', { name: 'Isolation at a glance' }).waitFor();
-}
-
 const shot = (page: Page, name: string) => page.screenshot({ path: `${ARTIFACTS}/console-${name}.png`, fullPage: true });
 
 describe('team and access', () => {
@@ -102,9 +75,9 @@ describe('team and access', () => {
   let owner: Awaited<ReturnType<typeof openTab>>;
 
   beforeAll(async () => {
-    acme = await tenantWithLink(`team-${Date.now()}`);
+    acme = await tenantWithLink(gw, operatorToken, `team-${Date.now()}`);
     owner = await openTab();
-    await signIn(owner.page, acme.link);
+    await signIn(owner.page, origin, acme.link);
     await owner.page.getByRole('link', { name: 'Team' }).click();
     await owner.page.getByRole('heading', { name: 'Members' }).waitFor();
   }, 30_000);
@@ -221,7 +194,7 @@ describe('team and access', () => {
   /** A fresh owner token: the sign-up session was revoked from the console above. */
   async function ownerToken(): Promise<string> {
     const link = expectNoErrors(
-      await gw.execute(OwnerLink, { email: `owner-${acme.name}@example.com`, tenantId: acme.id }, { token: operatorToken }),
+      await gw.execute(OwnerSignInLink, { email: `owner-${acme.name}@example.com`, tenantId: acme.id }, { token: operatorToken }),
     ).createOwnerSignInLink.token;
     return expectNoErrors(await gw.execute(RedeemSignInLinkDocument, { token: link })).redeemSignInLink.accessToken;
   }
@@ -229,10 +202,10 @@ describe('team and access', () => {
 
 describe('audit report', () => {
   test('the signed report downloads as four files that the offline verifier accepts with the command shown', async () => {
-    const acme = await tenantWithLink(`report-${Date.now()}`);
+    const acme = await tenantWithLink(gw, operatorToken, `report-${Date.now()}`);
     const tab = await openTab();
     try {
-      await signIn(tab.page, acme.link);
+      await signIn(tab.page, origin, acme.link);
       const { page } = tab;
       await page.getByRole('link', { name: 'Audit' }).click();
       await page.getByRole('button', { name: 'Prepare the signed report' }).click();
@@ -283,10 +256,10 @@ describe('audit report', () => {
 
 describe('retention and deletion', () => {
   test('the owner sees the retention settings, requests the deletion after typing the name, sees it pending, and cancels it', async () => {
-    const acme = await tenantWithLink(`retain-${Date.now()}`);
+    const acme = await tenantWithLink(gw, operatorToken, `retain-${Date.now()}`);
     const tab = await openTab();
     try {
-      await signIn(tab.page, acme.link);
+      await signIn(tab.page, origin, acme.link);
       const { page } = tab;
       await page.getByRole('link', { name: 'Retention' }).click();
       await page.getByText('30 days').first().waitFor();

@@ -1,10 +1,7 @@
-import { mkdir } from 'node:fs/promises';
-import { createServer, type Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
-import { type Browser, chromium, type Page } from 'playwright-core';
+import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
-import { CreateAgentRecordDocument, RunTaskDocument, SignUpDocument } from '../src/generated/operations/graphql.ts';
-import { graphql } from './gql/index.ts';
+import { CreateAgentRecordDocument, RunTaskDocument } from '../src/generated/operations/graphql.ts';
+import { ARTIFACTS, serveToBrowser, signIn, tenantWithLink } from './support/console-browser.ts';
 import { expectNoErrors, type Gateway, startGateway } from './support/gateway.ts';
 
 /**
@@ -15,11 +12,6 @@ import { expectNoErrors, type Gateway, startGateway } from './support/gateway.ts
  * `npm run console:build` first). Not rebuilt here: other test files' gateways read it as they start.
  */
 
-const CreateOwnerSignInLink = graphql(`
-  mutation ConsoleTestOwnerLink($email: String!, $tenantId: ID!) { createOwnerSignInLink(email: $email, tenantId: $tenantId) { token } }
-`);
-
-const ARTIFACTS = 'test/artifacts';
 const DESKTOP = { width: 1280, height: 800 };
 const PHONE = { width: 390, height: 844 };
 
@@ -31,37 +23,22 @@ interface Recorded {
 }
 
 let gw: Gateway;
-let http: Server;
+let served: Awaited<ReturnType<typeof serveToBrowser>>;
 let origin: string;
 let browser: Browser;
 let operatorToken: string;
 
 beforeAll(async () => {
   gw = await startGateway({ runtime: true, canary: true, policy: { mode: 'production' } });
-  http = createServer(gw.yoga);
-  await new Promise<void>((resolve) => http.listen(0, '127.0.0.1', resolve));
-  origin = `http://127.0.0.1:${(http.address() as AddressInfo).port}`;
-  browser = await chromium.launch({ executablePath: '/usr/bin/chromium', args: ['--no-sandbox'] });
+  served = await serveToBrowser(gw);
+  ({ origin, browser } = served);
   operatorToken = await gw.operator.token();
-  await mkdir(ARTIFACTS, { recursive: true });
 }, 120_000);
 
 afterAll(async () => {
-  await browser?.close();
-  await new Promise((resolve) => http?.close(resolve));
+  await served?.close();
   await gw?.close();
 });
-
-/** A tenant signed up through the gateway's own published operation, and a one-time sign-in link for its owner. */
-async function tenantWithLink(name: string) {
-  const email = `owner-${name}@example.com`;
-  const { signUp } = expectNoErrors(
-    await gw.execute(SignUpDocument, { input: { tenantName: name, owner: { email, name: 'Owner' }, deviceLabel: 'seed' } }),
-  );
-  const link = expectNoErrors(await gw.execute(CreateOwnerSignInLink, { email, tenantId: signUp.tenant.id }, { token: operatorToken }))
-    .createOwnerSignInLink.token;
-  return { id: signUp.tenant.id, name, token: signUp.session.accessToken, link };
-}
 
 /** A browser tab that records every response it receives (bodies included), and every CSP violation it reports. */
 async function openTab(viewport = DESKTOP) {
@@ -92,11 +69,6 @@ async function openTab(viewport = DESKTOP) {
   return { context, page, responses, violations, settled };
 }
 
-async function signIn(page: Page, link: string) {
-  await page.goto(`${origin}/console#link=${link}`);
-  await page.getByRole('heading', { name: 'Isolation at a glance' }).waitFor();
-}
-
 async function shot(page: Page, name: string) {
   await page.screenshot({ path: `${ARTIFACTS}/console-${name}.png`, fullPage: true });
 }
@@ -106,7 +78,7 @@ describe('the console', () => {
   let tab: Awaited<ReturnType<typeof openTab>>;
 
   beforeAll(async () => {
-    acme = await tenantWithLink(`acme-${Date.now()}`);
+    acme = await tenantWithLink(gw, operatorToken, `acme-${Date.now()}`);
     tab = await openTab();
   });
   afterAll(() => tab?.context.close());
@@ -150,7 +122,7 @@ describe('the console', () => {
   });
 
   test('a one-time link signs the owner in: the link leaves the URL, the refresh token only lives in an HttpOnly cookie', async () => {
-    await signIn(tab.page, acme.link);
+    await signIn(tab.page, origin, acme.link);
     expect(await tab.page.evaluate(() => location.href)).toBe(`${origin}/console`);
     await tab.page.getByText(acme.name, { exact: true }).waitFor();
 
@@ -314,8 +286,8 @@ describe('the console', () => {
 
 describe('tenant isolation through the console', () => {
   test('tenant A’s console handed tenant B’s agent id shows “not found”, and no response carries B’s data', async () => {
-    const a = await tenantWithLink(`alpha-${Date.now()}`);
-    const b = await tenantWithLink(`bravo-${Date.now()}`);
+    const a = await tenantWithLink(gw, operatorToken, `alpha-${Date.now()}`);
+    const b = await tenantWithLink(gw, operatorToken, `bravo-${Date.now()}`);
     const secretName = `bravo-secret-agent-${Date.now()}`;
     const bAgent = expectNoErrors(
       await gw.execute(CreateAgentRecordDocument, { input: { name: secretName, image: 'fleetgate/agent:1' } }, { token: b.token }),
@@ -323,7 +295,7 @@ describe('tenant isolation through the console', () => {
 
     const tab = await openTab();
     try {
-      await signIn(tab.page, a.link);
+      await signIn(tab.page, origin, a.link);
       await tab.page.goto(`${origin}/console/agents/${encodeURIComponent(bAgent.id)}`);
       await tab.page.getByRole('alert').filter({ hasText: 'Not found' }).waitFor();
       await shot(tab.page, 'not-found');

@@ -205,7 +205,7 @@ describe('the lean write: which mutations take it', () => {
     // A variable left out may have a default: counted as set.
     expect(lean(rename('{ id: "x", name: $n, egress: $e }'), { n: 'n' })).toBeUndefined();
     expect(lean(rename('{ id: "x", name: "n" }', 'agent { id runtime { memoryMb } }'))).toBeUndefined();
-    expect(lean(rename('{ id: "x", name: "n" }', 'agent { ...A }') + ' fragment A on Agent { id }')).toBeUndefined();
+    expect(lean(`${rename('{ id: "x", name: "n" }', 'agent { ...A }')} fragment A on Agent { id }`)).toBeUndefined();
     expect(
       lean(
         'mutation { a: updateAgent(input: { id: "x", name: "a" }) { agent { id } } b: updateAgent(input: { id: "y", name: "b" }) { agent { id } } }',
