@@ -247,19 +247,28 @@ export class EgressProxy {
    * addresses), so an agent of tenant A can connect to tenant B's listener: its source address is on
    * A's network, and the listener is B's, so it is refused here.
    */
-  #identify(tenantId: string, socket: Socket | Duplex): { agent: Admitted | null; refusal?: EgressDenial; who: EgressEvent['agentId'] } {
+  #identify(tenantId: string, socket: Socket | Duplex): { agent: Admitted | null; refusal?: EgressDenial; asker: Admitted | null } {
     const remote = (socket as Socket).remoteAddress;
     const entry = remote ? this.#byAddress.get(normaliseAddress(remote)) : undefined;
-    if (!entry) return { agent: null, refusal: 'unknown_agent', who: null };
+    if (!entry) return { agent: null, refusal: 'unknown_agent', asker: null };
     // Attributed to the agent that tried, in its own tenant's audit log (never in the listener's tenant's).
-    if (entry.tenantId !== tenantId) return { agent: null, refusal: 'foreign_listener', who: entry.agentId };
-    return { agent: entry, who: entry.agentId };
+    if (entry.tenantId !== tenantId) return { agent: null, refusal: 'foreign_listener', asker: entry };
+    return { agent: entry, asker: entry };
   }
 
-  #tenantOfAgent(agentId: string | null): string | null {
-    if (!agentId) return null;
-    for (const entry of this.#byAddress.values()) if (entry.agentId === agentId) return entry.tenantId;
-    return null;
+  /** The event of one request to `target`, denied until it is let through, attributed to the admitted agent that asked (none: unknown). */
+  #eventOf(kind: EgressEvent['kind'], asker: Admitted | null, target: { host: string; port: number } | null): EgressEvent {
+    return {
+      tenantId: asker?.tenantId ?? null,
+      agentId: asker?.agentId ?? null,
+      kind,
+      host: target?.host ?? '',
+      port: target?.port ?? 0,
+      outcome: 'denied',
+      bytesOut: 0,
+      bytesIn: 0,
+      swapped: 0,
+    };
   }
 
   /** The destination's checked addresses, or why not: the allow-list, then the proxy's own lookup, then every address. */
@@ -289,19 +298,9 @@ export class EgressProxy {
   }
 
   async #tunnel(tenantId: string, request: IncomingMessage, client: Duplex, head: Buffer): Promise<void> {
-    const { agent, refusal, who } = this.#identify(tenantId, client);
+    const { agent, refusal, asker } = this.#identify(tenantId, client);
     const target = parseAuthority(request.url ?? '');
-    const event: EgressEvent = {
-      tenantId: agent?.tenantId ?? this.#tenantOfAgent(who),
-      agentId: who,
-      kind: 'connect',
-      host: target?.host ?? '',
-      port: target?.port ?? 0,
-      outcome: 'denied',
-      bytesOut: 0,
-      bytesIn: 0,
-      swapped: 0,
-    };
+    const event = this.#eventOf('connect', asker, target);
     const refuse = (status: number, reason: EgressDenial) => {
       this.#emit({ ...event, reason });
       client.end(
@@ -345,19 +344,9 @@ export class EgressProxy {
   }
 
   async #forward(tenantId: string, request: IncomingMessage, response: ServerResponse): Promise<void> {
-    const { agent, refusal, who } = this.#identify(tenantId, request.socket);
+    const { agent, refusal, asker } = this.#identify(tenantId, request.socket);
     const target = parseTarget(request);
-    const event: EgressEvent = {
-      tenantId: agent?.tenantId ?? this.#tenantOfAgent(who),
-      agentId: who,
-      kind: 'http',
-      host: target?.host ?? '',
-      port: target?.port ?? 0,
-      outcome: 'denied',
-      bytesOut: 0,
-      bytesIn: 0,
-      swapped: 0,
-    };
+    const event = this.#eventOf('http', asker, target);
     const refuse = (status: number, reason: EgressDenial) => {
       this.#emit({ ...event, reason });
       request.resume();
