@@ -233,16 +233,7 @@ function Sessions() {
                 {session.id === current ? (
                   'this tab'
                 ) : (
-                  <button
-                    type="button"
-                    disabled={action.busy}
-                    onClick={async () => {
-                      await action.run(() => request(ConsoleEndSessionDocument, { id: session.id }));
-                      await reload();
-                    }}
-                  >
-                    Revoke
-                  </button>
+                  <RevokeButton action={action} reload={reload} revoke={() => request(ConsoleEndSessionDocument, { id: session.id })} />
                 )}
               </td>
             </tr>
@@ -268,20 +259,37 @@ function MemberSessions({ userId, name }: { userId: string; name: string }) {
         {sessions?.map((session) => (
           <li key={session.id} data-session={session.deviceLabel}>
             {session.deviceLabel}, signed in by {session.method.toLowerCase().replaceAll('_', ' ')}, last used {when(session.lastUsedAt)}{' '}
-            <button
-              type="button"
-              disabled={action.busy}
-              onClick={async () => {
-                await action.run(() => request(ConsoleEndSessionDocument, { id: session.id }));
-                await reload();
-              }}
-            >
-              Revoke
-            </button>
+            <RevokeButton action={action} reload={reload} revoke={() => request(ConsoleEndSessionDocument, { id: session.id })} />
           </li>
         ))}
       </ul>
     </div>
+  );
+}
+
+/**
+ * The Revoke button of a list row: runs `revoke` through the screen's action (busy while it runs, its
+ * error shown by the screen), then reloads the list; with `confirmation`, asks first.
+ */
+function RevokeButton(props: {
+  action: ReturnType<typeof useAction>;
+  revoke: () => Promise<unknown>;
+  reload: () => unknown;
+  confirmation?: string;
+}) {
+  const { action, revoke, reload, confirmation } = props;
+  return (
+    <button
+      type="button"
+      disabled={action.busy}
+      onClick={async () => {
+        if (confirmation !== undefined && !confirm(confirmation)) return;
+        await action.run(revoke);
+        await reload();
+      }}
+    >
+      Revoke
+    </button>
   );
 }
 
@@ -365,17 +373,12 @@ function ApiKeys() {
                 {key.revokedAt ? (
                   `revoked ${when(key.revokedAt)}`
                 ) : (
-                  <button
-                    type="button"
-                    disabled={action.busy}
-                    onClick={async () => {
-                      if (!confirm(`Revoke the API key ${key.name}? Integrations using it stop at once.`)) return;
-                      await action.run(() => request(ConsoleRevokeApiKeyDocument, { id: key.id }));
-                      await reload();
-                    }}
-                  >
-                    Revoke
-                  </button>
+                  <RevokeButton
+                    action={action}
+                    reload={reload}
+                    confirmation={`Revoke the API key ${key.name}? Integrations using it stop at once.`}
+                    revoke={() => request(ConsoleRevokeApiKeyDocument, { id: key.id })}
+                  />
                 )}
               </td>
             </tr>
@@ -455,16 +458,7 @@ function SupportGrants() {
                 ) : Date.parse(each.expiresAt) < Date.now() ? (
                   'expired'
                 ) : (
-                  <button
-                    type="button"
-                    disabled={action.busy}
-                    onClick={async () => {
-                      await action.run(() => request(ConsoleRevokeSupportDocument, { id: each.id }));
-                      await reload();
-                    }}
-                  >
-                    Revoke
-                  </button>
+                  <RevokeButton action={action} reload={reload} revoke={() => request(ConsoleRevokeSupportDocument, { id: each.id })} />
                 )}
               </td>
             </tr>
