@@ -11,6 +11,13 @@ describe('the one uuid check', () => {
     expect(isUuid('3f0c5d9e-8b1a-4c2d-9e7f-0a1b2c3d4e5f')).toBe(true);
   });
 
+  test('ids made one after another increase (the v7 counter within a millisecond), and never repeat', () => {
+    const ids = Array.from({ length: 20_000 }, () => newId());
+    for (let i = 1; i < ids.length; i++) expect((ids[i] as string) > (ids[i - 1] as string), `${ids[i - 1]} then ${ids[i]}`).toBe(true);
+    expect(new Set(ids).size).toBe(ids.length);
+    expect(ids.every((id) => id[14] === '7' && '89ab'.includes(id[19] as string))).toBe(true);
+  });
+
   test('isUuid takes any case, as Postgres reads it; isCanonicalUuid only the lower-case form Fleetgate writes', () => {
     const upper = newId().toUpperCase();
     expect(isUuid(upper)).toBe(true);
