@@ -8,8 +8,10 @@ import { type AppOwner, insertVersion, type LiveDocuments, liveDocuments } from 
 
 /** The channel the triggers of migrations/0032 notify: the tenant id whose apps changed, or 'platform'. */
 const CHANNEL = 'fleetgate_documents';
-/** Apps whose live documents one replica remembers at most; the oldest entry goes first. */
-const MAX_CACHED_APPS = 10_000;
+/** Tenants whose apps one replica remembers at most (the platform's are always kept); the oldest goes first. */
+const MAX_CACHED_TENANTS = 50_000;
+
+type Remembered = LiveDocuments | null | Promise<LiveDocuments | null>;
 
 export interface DocumentRegistryOptions {
   regions: Regions;
@@ -35,8 +37,14 @@ export class DocumentRegistry implements TrustedDocumentLookup {
   readonly #regions: Regions;
   readonly #log: Logger;
   readonly #withoutCache: boolean;
-  /** By `<tenant>/<app>` or `platform/<app>`: the answer once read (null: no such app), or the read in flight. */
-  readonly #cache = new Map<string, LiveDocuments | null | Promise<LiveDocuments | null>>();
+  /**
+   * By tenant id, then app name: the answer once read (null: no such app), or the read in flight. Keyed
+   * by the principal's own tenant id string (hashed once, where a `<tenant>/<app>` key was built and
+   * hashed per request), and a notification forgets one tenant with one delete.
+   */
+  readonly #tenants = new Map<string, Map<string, Remembered>>();
+  /** The platform's apps, by name: never evicted by tenants coming and going. */
+  #platform = new Map<string, Remembered>();
   readonly #feeds: readonly ChangeFeed[];
   readonly #unsubscribe: (() => void)[] = [];
   /** Bumped by every notification: a load that began before one must not be remembered. */
@@ -68,7 +76,9 @@ export class DocumentRegistry implements TrustedDocumentLookup {
 
   /** How many apps' documents are remembered now (tests). */
   get cachedApps(): number {
-    return this.#cache.size;
+    let apps = this.#platform.size;
+    for (const each of this.#tenants.values()) apps += each.size;
+    return apps;
   }
 
   /**
@@ -100,45 +110,50 @@ export class DocumentRegistry implements TrustedDocumentLookup {
   }
 
   /** What is remembered of one app, as a value once read (no promise to wait for on the hot path), else the read. */
-  #documents(region: Region, owner: AppOwner, app: string): LiveDocuments | null | Promise<LiveDocuments | null> {
-    const key = owner.kind === 'tenant' ? `${owner.tenantId}/${app}` : `platform/${app}`;
+  #documents(region: Region, owner: AppOwner, app: string): Remembered {
     const feed = this.#feeds.length === 1 ? this.#feeds[0] : this.#feeds[this.#regions.all.indexOf(region)];
-    const cacheable = !this.#withoutCache && feed?.listening === true;
-    if (cacheable) {
-      const cached = this.#cache.get(key);
-      if (cached !== undefined) return cached;
-    }
+    if (this.#withoutCache || feed?.listening !== true) return read(region.orm, owner, app);
+    const remembered = this.#appsOf(owner);
+    const cached = remembered.get(app);
+    if (cached !== undefined) return cached;
     const generation = this.#generation;
     const load = read(region.orm, owner, app);
-    if (!cacheable) return load;
-    if (this.#cache.size >= MAX_CACHED_APPS) {
-      const oldest = this.#cache.keys().next();
-      if (!oldest.done) this.#cache.delete(oldest.value);
-    }
-    this.#cache.set(key, load);
+    remembered.set(app, load);
     // Remembered as a value once read, unless a notification arrived meanwhile: it may describe a change the read missed.
     load.then(
       (documents) => {
-        if (this.#cache.get(key) !== load) return;
-        if (this.#generation === generation) this.#cache.set(key, documents);
-        else this.#cache.delete(key);
+        if (remembered.get(app) !== load) return;
+        if (this.#generation === generation) remembered.set(app, documents);
+        else remembered.delete(app);
       },
       () => {
-        if (this.#cache.get(key) === load) this.#cache.delete(key);
+        if (remembered.get(app) === load) remembered.delete(app);
       },
     );
     return load;
   }
 
+  /** The platform's apps, or one tenant's (made on its first lookup; the oldest tenant makes room when full). */
+  #appsOf(owner: AppOwner): Map<string, Remembered> {
+    if (owner.kind === 'platform') return this.#platform;
+    let apps = this.#tenants.get(owner.tenantId);
+    if (!apps) {
+      if (this.#tenants.size >= MAX_CACHED_TENANTS) {
+        const oldest = this.#tenants.keys().next();
+        if (!oldest.done) this.#tenants.delete(oldest.value);
+      }
+      apps = new Map();
+      this.#tenants.set(owner.tenantId, apps);
+    }
+    return apps;
+  }
+
   /** Drops what is remembered of one tenant's apps, of the platform's, or (undefined) of all. */
   #forget(owner: string | undefined): void {
     this.#generation += 1;
-    if (owner === undefined) {
-      this.#cache.clear();
-      return;
-    }
-    const prefix = `${owner}/`;
-    for (const key of this.#cache.keys()) if (key.startsWith(prefix)) this.#cache.delete(key);
+    if (owner === undefined) this.#tenants.clear();
+    if (owner === undefined || owner === 'platform') this.#platform = new Map();
+    else this.#tenants.delete(owner);
   }
 }
 
