@@ -156,8 +156,9 @@ async function main(): Promise<void> {
   }
 
   // Freeze propagation: freeze through one gateway process, measured at another (both LISTEN for
-  // tenant policy changes). Needs two Fleetgate replicas: the bare one is a second replica here.
-  const replicas = servers.filter((server) => server.name !== 'yoga-pg' && server.name !== 'postgraphile');
+  // tenant policy changes). Needs two Fleetgate replicas: the bare one is a second replica here, and
+  // the one probed, since its probe is a raw query (a `baseline` in production mode would refuse it).
+  const replicas = ['fleetgate', 'fleetgate-bare'].flatMap((name) => servers.filter((server) => server.name === name));
   const tenant = fixtures.tenants[0];
   if (replicas.length >= 2 && tenant && replicas[0] && replicas[1]) {
     const samples = await measureFreezePropagation({
