@@ -43,7 +43,7 @@ import {
   tenantErasureJob,
 } from './modules/tenants/index.ts';
 import type { TestingSwitches } from './request/context.ts';
-import { serveGraphqlWs } from './request/graphql-ws.ts';
+import { type GraphqlWsSettings, serveGraphqlWs } from './request/graphql-ws.ts';
 import { createServer, DEFAULT_MAX_DOCUMENT_CHARACTERS, DEFAULT_MAX_REQUEST_BYTES, type PolicyOptions } from './server.ts';
 import type { Logger } from './shared/logger.ts';
 import { Metrics } from './shared/metrics.ts';
@@ -256,10 +256,11 @@ export async function startGateway(options: GatewayOptions) {
     /**
      * Serves GraphQL over WebSocket (graphql-ws, subscriptions only) on `http`'s upgrades of /graphql,
      * every policy of HTTP applied (src/request/graphql-ws.ts); `allowedOrigins`: browser origins
-     * besides the gateway's own. Close it after `live.stop()`.
+     * besides the gateway's own, and the sockets' idle time and per-tenant count. Close it after `live.stop()`.
      */
-    serveGraphqlWs: (http: HttpServer, allowedOrigins: readonly string[] = []) =>
+    serveGraphqlWs: (http: HttpServer, settings: GraphqlWsSettings = {}) =>
       serveGraphqlWs(http, {
+        ...settings,
         yoga: server,
         auth: { regions, tokens, log: options.log },
         documents,
@@ -268,7 +269,6 @@ export async function startGateway(options: GatewayOptions) {
         documentCost: { maxCost: options.policy.maxCost ?? DEFAULT_MAX_COST, defaultPageSize: DEFAULT_PAGE_SIZE },
         maxDocumentCharacters: options.policy.maxDocumentCharacters ?? DEFAULT_MAX_DOCUMENT_CHARACTERS,
         maxPayloadBytes: options.policy.maxRequestBytes ?? DEFAULT_MAX_REQUEST_BYTES,
-        allowedOrigins,
         log: options.log,
         metrics,
       }),

@@ -129,7 +129,7 @@ async function main() {
     started.push({ name: 'metrics listener', close: () => metrics.close() });
   }
   const http = createHttpServer(gateway.yoga);
-  const graphqlWs = gateway.serveGraphqlWs(http, config.GRAPHQL_WS_ALLOWED_ORIGINS);
+  const graphqlWs = gateway.serveGraphqlWs(http, { allowedOrigins: config.GRAPHQL_WS_ALLOWED_ORIGINS });
   await new Promise<void>((resolve) => http.listen(config.PORT, config.HOST, resolve));
   // Stop accepting, then let the requests in flight finish, up to the drain deadline.
   started.push({

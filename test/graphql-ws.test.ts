@@ -10,6 +10,7 @@ import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import WebSocket from 'ws';
 import { startGateway as startReplica } from '../src/gateway.ts';
 import manifest from '../src/generated/operations/persisted-documents.json' with { type: 'json' };
+import type { GraphqlWsSettings } from '../src/request/graphql-ws.ts';
 import { decodeGlobalId, encodeGlobalId } from '../src/shared/global-id.ts';
 import { adminQuery, createTestDatabase } from './support/database.ts';
 import { expectNoErrors, type Gateway, startGateway } from './support/gateway.ts';
@@ -36,9 +37,9 @@ interface Close {
 }
 
 /** One gateway's HTTP server on a free loopback port, graphql-ws served on its upgrades as main.ts does. */
-async function listen(fleetgate: Gateway['fleetgate'], allowedOrigins: string[] = []) {
+async function listen(fleetgate: Gateway['fleetgate'], settings: GraphqlWsSettings = {}) {
   const http: Server = createServer(fleetgate.yoga);
-  const ws = fleetgate.serveGraphqlWs(http, allowedOrigins);
+  const ws = fleetgate.serveGraphqlWs(http, settings);
   await new Promise<void>((resolve) => http.listen(0, '127.0.0.1', resolve));
   const { port } = http.address() as AddressInfo;
   let closing: Promise<unknown> | undefined;
@@ -165,7 +166,7 @@ describe('live updates over WebSocket (graphql-ws)', () => {
 
   beforeAll(async () => {
     gw = await startGateway();
-    server = await listen(gw.fleetgate, ['https://app.example.com']);
+    server = await listen(gw.fleetgate, { allowedOrigins: ['https://app.example.com'] });
   });
   afterAll(async () => {
     await Promise.all(clients.map((client) => client.dispose()));
@@ -186,6 +187,50 @@ describe('live updates over WebSocket (graphql-ws)', () => {
       { agentStatusChanged: expect.objectContaining({ agentId: agent.id, status: 'FAILED' }) },
     ]);
     stream.dispose();
+  });
+
+  test('a tenant holds at most its number of sockets on a replica (4429), and a socket without a subscription is closed when idle (4000)', async () => {
+    const a = await gw.seed.tenant();
+    const b = await gw.seed.tenant();
+    const agent = await a.agent();
+    // A second listener of the same gateway with small bounds (closing it leaves the gateway's live updates running).
+    const http: Server = createServer(gw.fleetgate.yoga);
+    const bounded = gw.fleetgate.serveGraphqlWs(http, { idleMs: 1_000, maxSocketsPerTenant: 2 });
+    await new Promise<void>((resolve) => http.listen(0, '127.0.0.1', resolve));
+    const url = `ws://127.0.0.1:${(http.address() as AddressInfo).port}/graphql`;
+    const opened: ReturnType<typeof connect>[] = [];
+    const openHere = (params: Record<string, unknown>) => {
+      const connection = connect(url, params);
+      opened.push(connection);
+      return connection;
+    };
+    try {
+      const first = openHere(bearer(a.ownerToken));
+      const second = openHere(bearer(a.ownerToken));
+      await until(() => first.acknowledged && second.acknowledged, 5_000, "A's two sockets");
+      const stream = subscribe(first.client, { query: AGENT, variables: { agentId: agent.id } });
+      const third = openHere(bearer(a.ownerToken));
+      expect(await third.closed()).toEqual({ code: 4429, reason: 'Too many connections' });
+      expect(third.acknowledged).toBe(false);
+      // Another tenant's count is its own.
+      const other = openHere(bearer(b.ownerToken));
+      await until(() => other.acknowledged, 5_000, "B's socket");
+      await stream.nth(1);
+      // The sockets holding nothing close once idle; the one with a subscription stays.
+      expect(await second.closed(5_000)).toEqual({ code: 4000, reason: 'Idle' });
+      expect(await other.closed(5_000)).toEqual({ code: 4000, reason: 'Idle' });
+      expect(first.closes).toEqual([]);
+      await setStatus(agent.id, 'FAILED');
+      await stream.nth(2);
+      // A closed socket no longer counts: A may open one again.
+      const again = openHere(bearer(a.ownerToken));
+      await until(() => again.acknowledged, 5_000, "A's socket after one closed");
+      stream.dispose();
+    } finally {
+      await Promise.all(opened.map((connection) => connection.client.dispose()));
+      await bounded.close();
+      await new Promise((resolve) => http.close(resolve));
+    }
   });
 
   test("subscribing to another tenant's agent is refused exactly like a missing id", async () => {

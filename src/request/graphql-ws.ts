@@ -53,7 +53,17 @@ export interface GraphqlWsOptions {
   metrics: Metrics;
   /** Ping period (graphql-ws keep-alive; a peer that misses a pong for as long is dropped). Default 12 s. */
   keepAliveMs?: number;
+  /** A socket that has held no subscription for this long is closed (4000 Idle). Default 5 minutes. */
+  idleMs?: number;
+  /** Sockets one tenant (or all operators together) may hold open on this replica; the next is closed 4429. Default 100. */
+  maxSocketsPerTenant?: number;
 }
+
+/** What a deployment may set of a socket's bounds (GraphqlWsOptions); the rest comes from the gateway. */
+export type GraphqlWsSettings = Pick<GraphqlWsOptions, 'allowedOrigins' | 'idleMs' | 'maxSocketsPerTenant' | 'keepAliveMs'>;
+
+export const DEFAULT_WS_IDLE_MS = 5 * 60_000;
+export const DEFAULT_WS_SOCKETS_PER_TENANT = 100;
 
 /** What the client sends in `connection_init`'s payload; the same names as the HTTP headers. */
 interface ConnectionParams {
@@ -68,6 +78,8 @@ type Ctx = SocketContext<Record<string, unknown> | undefined, Extra>;
 const UNAUTHORIZED = { code: 4401, reason: 'Unauthorized' } as const;
 const FORBIDDEN = { code: 4403, reason: 'Forbidden' } as const;
 const UNAVAILABLE = { code: 1013, reason: 'Try again later' } as const;
+const TOO_MANY = { code: 4429, reason: 'Too many connections' } as const;
+const IDLE = { code: 4000, reason: 'Idle' } as const;
 
 /**
  * GraphQL over WebSocket (the `graphql-transport-ws` protocol of `graphql-ws`) on `http`'s upgrade
@@ -84,6 +96,11 @@ const UNAVAILABLE = { code: 1013, reason: 'Try again later' } as const;
  *   size, the armor's depth/alias/directive/token limits (validation through yoga's envelop), the
  *   cost limit, the access gate (the context), the rate limit, then the subscription's own scopes
  *   and tenant read (live.schema.ts) and the live module's per-tenant stream cap;
+ * - bounds of the socket itself: unauthenticated sockets are dropped after 3 s (graphql-ws's
+ *   `connection_init` timeout), an admitted tenant holds at most `maxSocketsPerTenant` sockets on
+ *   this replica (4429), and a socket that holds no subscription for `idleMs` is closed (4000), so a
+ *   credential cannot pin memory with sockets that do nothing. Counted per tenant, not per address:
+ *   behind a load balancer every client shares its address;
  * - while it runs: the live module ends the stream on a freeze, a removed member, a deleted agent
  *   (a final `next` with the error's code, then `complete`), exactly as over SSE.
  */
@@ -91,6 +108,11 @@ export function serveGraphqlWs(http: Server, options: GraphqlWsOptions) {
   const log = options.log.child({ component: 'graphql-ws' });
   const wss = new WebSocketServer({ noServer: true, maxPayload: options.maxPayloadBytes });
   const connections = new Set<Ctx>();
+  /** Each admitted socket's owner (its tenant, or `operator`), and since when it has held no subscription. */
+  const admitted = new Map<Ctx, { owner: string; idleSince: number | undefined }>();
+  const socketsOf = new Map<string, number>();
+  const maxSockets = options.maxSocketsPerTenant ?? DEFAULT_WS_SOCKETS_PER_TENANT;
+  const idleMs = options.idleMs ?? DEFAULT_WS_IDLE_MS;
   // The HTTP plugin itself, called with each refused subscribe: the same audit event and metric, not a copy of them.
   const auditedRefusals = useAuditedRefusals({ auth: options.auth, log: options.log, metrics: options.metrics });
   const recordRefusal = (request: Request, errors: readonly GraphQLError[]) =>
@@ -104,16 +126,25 @@ export function serveGraphqlWs(http: Server, options: GraphqlWsOptions) {
       execute: (args) => (args.rootValue as Enveloped).execute(args),
       subscribe: (args) => (args.rootValue as Enveloped).subscribe(args),
       onConnect: async (ctx) => {
-        const refusal = await admitConnection(ctx as Ctx, options, log);
-        if (!refusal) {
-          connections.add(ctx as Ctx);
-          return true;
+        const answer = await admitConnection(ctx as Ctx, options, log);
+        if ('code' in answer) return refuse(ctx as Ctx, answer);
+        if ((socketsOf.get(answer.owner) ?? 0) >= maxSockets) {
+          log.info({ owner: answer.owner }, 'websocket refused: the tenant holds its most sockets');
+          return refuse(ctx as Ctx, TOO_MANY);
         }
-        ctx.extra.socket.close(refusal.code, refusal.reason);
-        return false;
+        connections.add(ctx as Ctx);
+        admitted.set(ctx as Ctx, { owner: answer.owner, idleSince: Date.now() });
+        socketsOf.set(answer.owner, (socketsOf.get(answer.owner) ?? 0) + 1);
+        return true;
       },
       onClose: (ctx) => {
         connections.delete(ctx as Ctx);
+        const socket = admitted.get(ctx as Ctx);
+        if (!socket) return;
+        admitted.delete(ctx as Ctx);
+        const left = (socketsOf.get(socket.owner) ?? 1) - 1;
+        if (left > 0) socketsOf.set(socket.owner, left);
+        else socketsOf.delete(socket.owner);
       },
       onSubscribe: async (ctx, _id, payload) => {
         let request: Request | undefined;
@@ -134,6 +165,19 @@ export function serveGraphqlWs(http: Server, options: GraphqlWsOptions) {
     wss,
     options.keepAliveMs,
   );
+  // Idle sockets: one sweep for all of them, at a tenth of the idle time (at most 10 s late).
+  const sweep = setInterval(
+    () => {
+      const now = Date.now();
+      for (const [ctx, socket] of admitted) {
+        if (Object.keys(ctx.subscriptions).length > 0) socket.idleSince = undefined;
+        else if (socket.idleSince === undefined) socket.idleSince = now;
+        else if (now - socket.idleSince >= idleMs) ctx.extra.socket.close(IDLE.code, IDLE.reason);
+      }
+    },
+    Math.min(Math.max(idleMs / 10, 50), 10_000),
+  );
+  sweep.unref();
   const allowed = new Set(options.allowedOrigins ?? []);
   const onUpgrade = (request: IncomingMessage, socket: Duplex, head: Buffer) => {
     if (pathOf(request.url) !== GRAPHQL_WS_PATH) return refuseUpgrade(socket, 404, 'Not Found');
@@ -148,6 +192,7 @@ export function serveGraphqlWs(http: Server, options: GraphqlWsOptions) {
   let closing: Promise<void> | undefined;
   const close = async () => {
     http.off('upgrade', onUpgrade);
+    clearInterval(sweep);
     const deadline = Date.now() + 1_000;
     while (Date.now() < deadline && [...connections].some((ctx) => Object.keys(ctx.subscriptions).length > 0)) {
       await new Promise((resolve) => setTimeout(resolve, 20));
@@ -193,6 +238,12 @@ function pathOf(target: string | undefined): string | undefined {
   } catch {
     return undefined;
   }
+}
+
+/** Closes a socket refused at `connection_init` with its code and fixed reason; false for graphql-ws's onConnect. */
+function refuse(ctx: Ctx, refusal: { code: number; reason: string }): false {
+  ctx.extra.socket.close(refusal.code, refusal.reason);
+  return false;
 }
 
 function refuseUpgrade(socket: Duplex, status: number, text: string): void {
@@ -246,7 +297,7 @@ async function admitConnection(
   ctx: Ctx,
   options: GraphqlWsOptions,
   log: Logger,
-): Promise<typeof UNAUTHORIZED | typeof FORBIDDEN | typeof UNAVAILABLE | undefined> {
+): Promise<typeof UNAUTHORIZED | typeof FORBIDDEN | typeof UNAVAILABLE | { owner: string }> {
   try {
     const request = requestOf(ctx);
     const principal = await principalOf(request, options.auth);
@@ -257,7 +308,7 @@ async function admitConnection(
     const context = (await envelopedFor(ctx, request, options).contextFactory()) as unknown as RequestContext;
     await inTokenTransaction(context, async () => true);
     log.debug({ principal: principal.kind, tenantId: tenantOf(principal) }, 'websocket admitted');
-    return undefined;
+    return { owner: tenantOf(principal) ?? principal.kind };
   } catch (error) {
     const code = isGraphQLError(error) ? error.extensions?.code : undefined;
     log.info({ code: code ?? 'unexpected' }, 'websocket refused');
