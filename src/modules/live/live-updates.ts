@@ -172,11 +172,12 @@ export class LiveUpdates {
         feed.onReset(lost),
       );
     }
-    if (this.#fanOut)
+    if (this.#fanOut) {
       this.#unsubscribe.push(
         this.#fanOut.onChange((payload) => this.#deliver(payload)),
         this.#fanOut.onReset(lost),
       );
+    }
     this.#timer = setInterval(() => this.#sweep(), this.#sweepMs);
     this.#timer.unref();
   }

@@ -7,8 +7,6 @@ export interface StreamCount {
   take(tenantId: string, streamId: string, limit: number): Promise<boolean>;
   /** Gives the stream's place back (it ended). */
   release(tenantId: string, streamId: string): void;
-  /** Stops renewing; resolves once the releases already asked for are done. */
-  close(): Promise<void>;
 }
 
 /** Without Redis: this replica's own streams (N replicas admit N × the limit). */
@@ -30,10 +28,6 @@ export class LocalStreamCount implements StreamCount {
     const streams = this.#byTenant.get(tenantId);
     streams?.delete(streamId);
     if (streams?.size === 0) this.#byTenant.delete(tenantId);
-  }
-
-  close(): Promise<void> {
-    return Promise.resolve();
   }
 }
 
@@ -115,6 +109,7 @@ export class RedisStreamCount implements StreamCount {
     void removing.finally(() => this.#pending.delete(removing));
   }
 
+  /** Stops renewing; resolves once the releases already asked for are done. */
   async close(): Promise<void> {
     clearInterval(this.#timer);
     await Promise.all(this.#pending);
