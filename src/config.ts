@@ -89,7 +89,11 @@ const schema = z.object({
     }),
   /** `false`: no metrics listener, and nothing recorded per request or sampled from the process. */
   METRICS_ENABLED: z.enum(['true', 'false']).default('true'),
-  /** Shared rate-limit counters for several replicas; unset: per process. */
+  /**
+   * Several replicas share through it: rate-limit counters, and live updates (one relay per region
+   * publishes each committed change, replicas subscribe per tenant; the per-tenant stream limit counts
+   * across replicas). Unset: per process, and each replica LISTENs to every change itself.
+   */
   REDIS_URL: z.url().optional(),
   /**
    * GraphQL over WebSocket: browser origins (`https://app.example.com`, comma-separated) besides the
@@ -134,7 +138,7 @@ const schema = z.object({
       }
       return parsed.data;
     }),
-  /** Labels this gateway's containers; replicas sharing one engine and database share it. */
+  /** Labels this gateway's containers and names its live updates in Redis; replicas sharing one engine and database share it. */
   FLEETGATE_INSTANCE: z
     .string()
     .regex(/^[a-z0-9][a-z0-9_.-]{0,62}$/)

@@ -14,7 +14,7 @@ import { type KeyProvider, KeyRotation, unconfiguredKeyProvider, VaultKeyProvide
 import { credentialKeyHolder, credentialStartSecrets } from './modules/credentials/index.ts';
 import { DocumentRegistry, GATEWAY_APP, gatewayManifest } from './modules/documents/index.ts';
 import { backupArchiveKeyHolder } from './modules/enterprise/index.ts';
-import { type LiveLimits, LiveUpdates } from './modules/live/index.ts';
+import { type LiveLimits, LiveRedisNames, LiveRelay, LiveUpdates, RedisFanOut } from './modules/live/index.ts';
 import {
   agentTokenStartSecret,
   MemoryChannel,
@@ -69,6 +69,7 @@ export interface GatewayOptions {
   keyring: Keyring;
   log: Logger;
   userTokenTtl: string;
+  /** `redis` (REDIS_URL): shared rate-limit counters, and live updates fanned out across replicas (see `liveRedis`). */
   policy: Omit<PolicyOptions, 'redis'> & { redis?: Redis };
   /** Isolation canary period; 0 runs it once at start only. */
   canaryIntervalMs: number;
@@ -80,6 +81,11 @@ export interface GatewayOptions {
   testing?: TestingSwitches;
   /** Live updates (subscriptions): per-tenant limit, idle time and lifetime of a stream (LiveUpdates' defaults otherwise). */
   live?: Partial<LiveLimits>;
+  /**
+   * Live updates through Redis, when `policy.redis` is set: `instance` names the deployment in Redis
+   * (FLEETGATE_INSTANCE; default `fleetgate`); the timings are LiveRelay's and RedisFanOut's (tests shorten them).
+   */
+  liveRedis?: { instance?: string; relayPollMs?: number; staleAfterMs?: number; leaseMs?: number };
   /** How much, and how long, this replica remembers of user tokens the database found live (TokenLiveness's defaults otherwise). */
   tokenLiveness?: TokenLivenessOptions;
   /** `false` (METRICS_ENABLED=false): no per-request metrics and no process metrics. Default true. */
@@ -136,9 +142,11 @@ export async function startGateway(options: GatewayOptions) {
   const { gate, watcher, tokenLiveness } = feed;
   const documents = new DocumentRegistry({ regions, feeds, log: options.log });
   documents.start();
-  const live = startLiveUpdates(feeds, feed.watchers, gate, options);
+  const liveUpdates = startLiveUpdates(feeds, regions, feed.watchers, gate, options);
+  const { live } = liveUpdates;
   await Promise.all(feeds.map((each) => each.start()));
   await feed.start();
+  liveUpdates.startRelays();
   // The gateway's own operations, as a platform app.
   const builtIn = gatewayManifest();
   await documents.seedPlatformApp(GATEWAY_APP, builtIn.version, builtIn.documents);
@@ -182,6 +190,7 @@ export async function startGateway(options: GatewayOptions) {
     keyProvider: options.keyProvider,
     keyProviderLogin:
       options.keyProvider instanceof VaultKeyProvider && options.keyProvider.session.logsIn ? options.keyProvider.session : undefined,
+    liveFanOut: liveUpdates.fanOut,
     engines: [...runtimes.keys()].flatMap((region) => (region.engine ? [region.engine] : [])),
     log: options.log,
   });
@@ -190,6 +199,8 @@ export async function startGateway(options: GatewayOptions) {
     freezeFeedCurrent: () => watcher.isCurrent(),
     draining: () => readiness.draining,
     liveStreams: () => live.openStreams,
+    liveFanOutUp: liveUpdates.fanOut && (() => liveUpdates.fanOut?.listening === true),
+    liveRelays: () => liveUpdates.relays.filter((each) => each.relaying).length,
   });
   const server = createServer({
     documents,
@@ -253,6 +264,8 @@ export async function startGateway(options: GatewayOptions) {
     documents,
     /** This replica's subscriptions and the changes they follow. */
     live,
+    /** With Redis: this replica's end of the fan-out, and its relay candidate for each region (in regions.all's order). */
+    liveRedis: { fanOut: liveUpdates.fanOut, relays: liveUpdates.relays },
     /**
      * Serves GraphQL over WebSocket (graphql-ws, subscriptions only) on `http`'s upgrades of /graphql,
      * every policy of HTTP applied (src/request/graphql-ws.ts); `allowedOrigins`: browser origins
@@ -276,7 +289,7 @@ export async function startGateway(options: GatewayOptions) {
     memoryChannel,
     async close() {
       for (const each of canaries) each.stop();
-      live.stop();
+      await liveUpdates.close();
       await keys.close();
       await Promise.all(jobs.map((job) => job.stop()));
       for (const each of runtimes.values()) await each.stop();
@@ -345,13 +358,43 @@ function followPolicyFeeds(feeds: readonly ChangeFeed[], regions: Regions, logFo
   };
 }
 
-/** Subscriptions: every region's agent and task changes, the freeze view's policy changes, user liveness. */
+/**
+ * Subscriptions: every region's agent and task changes, the freeze view's policy changes, user
+ * liveness. With Redis, the changes come through it: a relay candidate per region (started once the
+ * feeds are, `startRelays`) and this replica's end of the fan-out.
+ */
 function startLiveUpdates(
   feeds: readonly ChangeFeed[],
+  regions: Regions,
   watchers: readonly TenantPolicyWatcher[],
   gate: AccessGate,
   options: GatewayOptions,
 ) {
+  const redis = options.policy.redis;
+  const names = new LiveRedisNames(options.liveRedis?.instance ?? 'fleetgate');
+  const fanOut = redis
+    ? new RedisFanOut({
+        redis,
+        names,
+        regions: regions.all.map((region) => region.name),
+        log: options.log,
+        staleAfterMs: options.liveRedis?.staleAfterMs,
+        leaseMs: options.liveRedis?.leaseMs,
+      })
+    : undefined;
+  const relays = redis
+    ? regions.all.map(
+        (region, i) =>
+          new LiveRelay({
+            feed: feeds[i] as ChangeFeed,
+            redis,
+            names,
+            region: region.name,
+            log: options.log,
+            pollMs: options.liveRedis?.relayPollMs,
+          }),
+      )
+    : [];
   const live = new LiveUpdates({
     feeds,
     gate,
@@ -363,9 +406,22 @@ function startLiveUpdates(
     },
     log: options.log,
     limits: options.live,
+    fanOut,
   });
   live.follow();
-  return live;
+  return {
+    live,
+    fanOut,
+    relays,
+    startRelays: () => {
+      for (const each of relays) each.start();
+    },
+    async close() {
+      live.stop();
+      await Promise.all(relays.map((each) => each.stop()));
+      await fanOut?.close();
+    },
+  };
 }
 
 /** The KEK provider and its rotation over every holder of wrapped data keys, in every region. */

@@ -82,6 +82,8 @@ async function main() {
       idleMs: config.LIVE_IDLE_SECONDS * 1000,
       maxLifetimeMs: config.LIVE_MAX_LIFETIME_SECONDS * 1000,
     },
+    // With REDIS_URL: live updates through Redis, under this deployment's name.
+    liveRedis: { instance: config.FLEETGATE_INSTANCE },
     metricsEnabled: config.METRICS_ENABLED === 'true',
     metricsTenantLabels: config.METRICS_TENANT_LABELS,
     keyProvider,

@@ -90,6 +90,7 @@ describe('npm start in production: readiness, metrics listener, graceful shutdow
         keyProviderLogin: 'unconfigured',
         keyProvider: 'ok',
         docker: 'ok',
+        liveFanOut: 'unconfigured',
       },
     });
   });

@@ -5,7 +5,7 @@ import { parseRows, StoreRowError, timestamp } from '../src/db/rows.ts';
 
 /**
  * Every module (issue 23): its raw SQL lives in its one store, `<name>.store.ts`; a module without
- * raw SQL (api-keys, common, egress, graphiql, live, support) has none.
+ * raw SQL (api-keys, common, egress, graphiql, support) has none.
  */
 const MODULES = readdirSync('src/modules', { withFileTypes: true })
   .filter((entry) => entry.isDirectory())

@@ -62,15 +62,58 @@ export class ChangeFeed {
    * Returns the unsubscribe function.
    */
   subscribe(channel: string, listener: ChangeListener): () => void {
+    return this.#subscribe(channel, listener).unsubscribe;
+  }
+
+  /**
+   * Like `subscribe`, resolved once the connection LISTENs to `channel` (rejected if the feed is not
+   * connected): from then on every commit's notification on it reaches `listener`.
+   */
+  async listen(channel: string, listener: ChangeListener): Promise<() => void> {
+    if (!this.#listening) throw new Error('change feed not connected');
+    const { unsubscribe, listening } = this.#subscribe(channel, listener);
+    try {
+      await listening;
+    } catch (error) {
+      unsubscribe();
+      throw error;
+    }
+    return unsubscribe;
+  }
+
+  /**
+   * A channel's first listener LISTENs and its last one UNLISTENs (a channel no one follows is not
+   * read). Both go through the transaction queue: a LISTEN sent inside another transaction would
+   * wait for its commit and vanish with its rollback.
+   */
+  #subscribe(channel: string, listener: ChangeListener): { unsubscribe: () => void; listening: Promise<unknown> } {
     if (!/^[a-z_]+$/.test(channel)) throw new Error(`change feed: bad channel name ${channel}`);
     let listeners = this.#channels.get(channel);
+    let listening: Promise<unknown> = Promise.resolve();
     if (!listeners) {
       listeners = new Set();
       this.#channels.set(channel, listeners);
-      if (this.#listening) this.#client?.query(`LISTEN ${channel}`).catch((error: Error) => this.#lost(this.#client, error));
+      if (this.#listening) listening = this.#onConnection(`LISTEN ${channel}`);
     }
     listeners.add(listener);
-    return () => listeners.delete(listener);
+    const own = listeners;
+    const unsubscribe = () => {
+      if (!own.delete(listener) || own.size > 0 || this.#channels.get(channel) !== own) return;
+      this.#channels.delete(channel);
+      if (this.#listening) void this.#onConnection(`UNLISTEN ${channel}`).catch(() => undefined);
+    };
+    return { unsubscribe, listening };
+  }
+
+  /** A LISTEN or UNLISTEN on the connection, between its transactions; its failure is the feed's loss. */
+  #onConnection(statement: string): Promise<unknown> {
+    const client = this.#client;
+    const run = this.#queue.then(() => client?.query(statement));
+    this.#queue = run.catch(() => undefined);
+    return run.catch((error: Error) => {
+      this.#lost(client, error);
+      throw error;
+    });
   }
 
   /** Calls `listener` on every loss and every return of the feed. Returns the unsubscribe function. */

@@ -16,6 +16,10 @@ export interface WatchedState {
   draining: () => boolean;
   /** Subscriptions (live updates) open on this replica now. */
   liveStreams?: () => number;
+  /** With Redis only: whether live updates' fan-out is current (RedisFanOut.listening); `fleetgate_live_fan_out_up` exists only then. */
+  liveFanOutUp?: () => boolean;
+  /** Regions whose live changes this replica relays to Redis now (0 without Redis). */
+  liveRelays?: () => number;
 }
 
 export interface MetricsOptions {
@@ -180,9 +184,31 @@ export class Metrics {
     },
   });
 
+  readonly liveRelays = new Gauge({
+    name: 'fleetgate_live_relays',
+    help: 'Regions whose live changes this replica relays to Redis (summed over replicas: one per region)',
+    registers: [this.registry],
+    collect: () => {
+      const count = this.#state?.liveRelays?.();
+      if (count !== undefined) this.liveRelays.set(count);
+    },
+  });
+
   /** Lets the state gauges read the gateway's state at scrape time. */
   watch(state: WatchedState): void {
     this.#state = state;
+    // Only with Redis: a 0 without it would read as an outage.
+    const fanOutUp = state.liveFanOutUp;
+    if (fanOutUp && !this.registry.getSingleMetric('fleetgate_live_fan_out_up')) {
+      new Gauge({
+        name: 'fleetgate_live_fan_out_up',
+        help: '1 while live updates’ Redis fan-out is current on this replica (0: its streams ended, subscriptions refused)',
+        registers: [this.registry],
+        collect() {
+          this.set(fanOutUp() ? 1 : 0);
+        },
+      });
+    }
   }
 
   /**

@@ -38,6 +38,9 @@ const OPTIONAL_CHECK_TTL_MS = 10_000;
  * token takes the replica out (`keyProviderLogin: down`) until a login succeeds. Its credentials are
  * this replica's own (a rotated secret id, a bad role in a new release), so another replica may well
  * be able to serve, and a rollout with broken Vault credentials stops at its first replica.
+ * Live updates' Redis fan-out (`liveFanOut`) is reported too, and degrades without taking the replica
+ * out: only subscriptions need it (they are refused, SERVICE_UNAVAILABLE), and every replica shares
+ * the one Redis, so taking them out would stop queries and mutations for a live-updates outage.
  */
 export class Readiness {
   #draining = false;
@@ -52,6 +55,8 @@ export class Readiness {
       /** A key provider that logs in (Vault AppRole, Kubernetes): unready while it holds no live token. */
       keyProviderLogin?: { readonly authenticated: boolean };
       engines?: Pingable[];
+      /** With Redis: live updates' fan-out (RedisFanOut), reported and degrading when it cannot vouch for changes. */
+      liveFanOut?: { readonly listening: boolean };
       log: Logger;
     },
   ) {}
@@ -85,6 +90,7 @@ export class Readiness {
       keyProviderLogin: !this.deps.keyProviderLogin ? 'unconfigured' : this.deps.keyProviderLogin.authenticated ? 'ok' : 'down',
       keyProvider,
       docker,
+      liveFanOut: !this.deps.liveFanOut ? 'unconfigured' : this.deps.liveFanOut.listening ? 'ok' : 'down',
     };
     const status: ReadinessReport['status'] = this.#draining
       ? 'draining'
@@ -92,7 +98,7 @@ export class Readiness {
         ? 'locked-down'
         : checks.freezeFeed !== 'ok' || database !== 'ok' || checks.keyProviderLogin === 'down'
           ? 'not-ready'
-          : keyProvider === 'down' || docker === 'down'
+          : keyProvider === 'down' || docker === 'down' || checks.liveFanOut === 'down'
             ? 'degraded'
             : 'ok';
     return { status, ready: status === 'ok' || status === 'degraded', checks };

@@ -75,6 +75,8 @@ export interface GatewayOptions {
   tenantDeletion?: Parameters<typeof startFleetgate>[0]['tenantDeletion'];
   /** A database made by the test (on a private cluster it restarts); default: a clone of the shared server's template. */
   database?: TestDatabase;
+  /** Live updates through Redis (with `policy.redis`): the deployment's name there and the timings. */
+  liveRedis?: Parameters<typeof startFleetgate>[0]['liveRedis'];
 }
 
 type TestDatabase = Awaited<ReturnType<typeof createTestDatabase>>;
@@ -148,6 +150,8 @@ export async function startGateway(options: GatewayOptions = {}) {
     backups: options.backups,
     tenantDeletion: options.tenantDeletion,
     metricsTenantLabels: options.metricsTenantLabels,
+    // Test files share one Redis: each gateway's live updates under a name of its own unless told.
+    liveRedis: { instance: database.name, ...options.liveRedis },
     runtime:
       engine && runtimeOptions
         ? {

@@ -13,6 +13,8 @@ export interface Replicas {
   /** Their FLEETGATE_HOME: the keyring all of them read (`join(home, 'keyring')`). */
   home: string;
   database: Awaited<ReturnType<typeof createTestDatabase>>;
+  /** SIGKILLs the replica at `index` (start order): a crash, nothing closed. */
+  kill(index: number): void;
   /** Kills every replica, drops the database and removes the home directory. */
   stop(): Promise<void>;
 }
@@ -49,7 +51,7 @@ export async function startReplicas(count: number, env: Record<string, string> =
         }),
       ),
     );
-    return { urls, home, database, stop };
+    return { urls, home, database, stop, kill: (index) => children[index]?.kill('SIGKILL') };
   } catch (error) {
     await stop();
     throw error;

@@ -1,3 +1,4 @@
+import { randomUUID } from 'node:crypto';
 import type { GraphQLError } from 'graphql';
 import type { Principal } from '../../auth/principal.ts';
 import { USER_LIVENESS_CHANNEL } from '../../auth/token-liveness.ts';
@@ -6,23 +7,10 @@ import { clientError, isGraphQLError, unauthenticated } from '../../shared/error
 import type { Logger } from '../../shared/logger.ts';
 import type { AccessGate } from '../policy/access-gate.ts';
 import type { TenantPolicy } from '../tenants/tenant-policy-watcher.ts';
+import { LIVE_CHANNEL, type LiveChange, parseLiveChange } from './live-change.ts';
 import { MessageQueue } from './message-queue.ts';
-
-/** notify_live_change() (migrations/functions/live.sql): an agent's or a task's status changed, or the row came or went. */
-export const LIVE_CHANNEL = 'fleetgate_live';
-
-/** One notification of `fleetgate_live`, as the trigger wrote it from the row itself. */
-export interface LiveChange {
-  kind: 'agent' | 'task';
-  /** The row's own tenant (never the notifier's claim): each delivery compares it with the subscriber's. */
-  tenantId: string;
-  id: string;
-  /** The agent's id (a task's agent, or the agent itself). */
-  agentId: string;
-  /** The new status; DELETED when the row is gone. */
-  status: string;
-  at: string;
-}
+import type { RedisFanOut } from './redis-fan-out.ts';
+import { LocalStreamCount, type StreamCount } from './stream-count.ts';
 
 /** A tenant's status as `tenantStatus` reports it (the tenants table's values). */
 export type TenantStatusName = 'ACTIVE' | 'FROZEN' | 'DELETION_PENDING' | 'DELETED';
@@ -31,7 +19,10 @@ export type TenantStatusName = 'ACTIVE' | 'FROZEN' | 'DELETION_PENDING' | 'DELET
 export type LiveMessage<Event> = { event: Event } | { error: GraphQLError };
 
 export interface LiveLimits {
-  /** Open subscriptions of one tenant on one replica; the next is refused with SUBSCRIPTION_LIMIT. Default 100. */
+  /**
+   * Open subscriptions of one tenant, across every replica with Redis (RedisStreamCount), on this
+   * replica without; the next is refused with SUBSCRIPTION_LIMIT. Default 100.
+   */
   perTenant: number;
   /** A stream that has delivered nothing for this long is closed with SUBSCRIPTION_ENDED. Default 30 minutes. */
   idleMs: number;
@@ -74,6 +65,7 @@ export interface LiveTopic<Event> {
 }
 
 interface Stream {
+  id: string;
   subscriber: LiveSubscriber;
   tenantId: string;
   userId: string | undefined;
@@ -96,32 +88,45 @@ export interface LiveUpdatesOptions {
   limits?: Partial<LiveLimits>;
   /** How often open streams are checked against the gate, idle time and lifetime (default 1 s). */
   sweepMs?: number;
+  /**
+   * With Redis (REDIS_URL): agent and task changes arrive from each region's relay through Redis
+   * instead of this replica's own LISTEN, and the per-tenant limit counts across replicas. Tenant
+   * policy and user liveness still come from the feeds.
+   */
+  fanOut?: RedisFanOut;
 }
 
 /**
  * This replica's live updates (issue 18): the GraphQL subscriptions open here and the changes they
- * follow. Changes come from each region's change feed, where the database's triggers notify every
- * committed status change of an agent or a task (never a rolled-back one, whoever made it), so
- * every replica hears every change of its regions and delivers it to its own subscribers: the
- * fan-out across replicas is Postgres's LISTEN/NOTIFY, the connection each replica already holds
- * per region for the freeze view (see docs/scale-out.md for when to move it to Redis).
+ * follow. Changes come from the database's triggers, which notify every committed status change of an
+ * agent or a task on `fleetgate_live` (never a rolled-back one, whoever made it). How they reach
+ * every replica:
+ * - without Redis, each replica LISTENs on each region's change feed (the connection it already
+ *   holds for the freeze view) and hears every change of its regions;
+ * - with Redis (`fanOut`), one replica per region relays (LiveRelay: it holds the region's advisory
+ *   lock, LISTENs and republishes each notification on its tenant's Redis channel), and each replica
+ *   subscribes only to the channels of the tenants whose streams are open here (RedisFanOut). The
+ *   per-tenant limit then counts across replicas. See docs/scale-out.md.
+ * Tenant policy (freeze, deletion) and user liveness come from the feeds either way.
  *
  * Authorization is decided twice:
- * - at subscribe time, by the subscription's resolver: the agent or task is read under the
- *   subscriber's tenant (ORM filter and RLS) in a transaction that checks the token first, so
+ * - at subscribe time, by the subscription's read (`open`'s `read`): the agent or task is read under
+ *   the subscriber's tenant (ORM filter and RLS) in a transaction that checks the token first, so
  *   another tenant's id answers exactly as a missing one (NOT_FOUND);
  * - for every event, here: the change carries the row's own tenant id, written by the trigger from
- *   the row, and is delivered only to streams of that tenant (`#deliver`). It is not re-read under
- *   the tenant's RLS per event: that would cost a transaction per subscriber and event, and the
- *   subscribe-time read already proved the id is this tenant's (ids are server-made uuids, a row
- *   never changes tenant).
+ *   the row, and is delivered only to streams of that tenant (`#deliver`), whichever feed or Redis
+ *   channel brought it (so a message written into Redis by anyone else cannot cross tenants). It is
+ *   not re-read under the tenant's RLS per event: that would cost a transaction per subscriber and
+ *   event, and the subscribe-time read already proved the id is this tenant's (ids are server-made
+ *   uuids, a row never changes tenant).
  *
  * Streams end, with a final error event carrying `extensions.code`, when the subscriber may no
  * longer see them: a freeze or deletion of the tenant (the gate's own code, at the policy change
  * and at the latest on the next sweep), the user's removal, suspension, role change or revoked
  * session (its liveness notification, then a check in the database: UNAUTHENTICATED), the agent's
- * deletion (AGENT_DELETED), the feed lost (SERVICE_UNAVAILABLE: this replica can no longer hear
- * any of these), idle time or lifetime over, or a client too slow to read (SUBSCRIPTION_ENDED).
+ * deletion (AGENT_DELETED), the feed or the Redis fan-out lost, or the region's relay changed
+ * (SERVICE_UNAVAILABLE: this replica may have missed changes), idle time or lifetime over, or a
+ * client too slow to read (SUBSCRIPTION_ENDED).
  */
 export class LiveUpdates {
   readonly #feeds: readonly ChangeFeed[];
@@ -134,8 +139,12 @@ export class LiveUpdates {
   readonly #byUser = new Map<string, Set<Stream>>();
   readonly #byAgent = new Map<string, Set<Stream>>();
   readonly #onPolicyChange: LiveUpdatesOptions['onPolicyChange'];
+  readonly #fanOut: RedisFanOut | undefined;
+  readonly #count: StreamCount;
   readonly #unsubscribe: (() => void)[] = [];
   #timer: NodeJS.Timeout | undefined;
+  /** Counts the losses (feed or fan-out): a stream whose read began before one is refused, it may have missed a change. */
+  #losses = 0;
 
   constructor(options: LiveUpdatesOptions) {
     this.#feeds = options.feeds;
@@ -144,18 +153,29 @@ export class LiveUpdates {
     this.#log = options.log.child({ component: 'live-updates' });
     this.limits = { ...DEFAULT_LIVE_LIMITS, ...options.limits };
     this.#sweepMs = options.sweepMs ?? 1_000;
+    this.#fanOut = options.fanOut;
+    this.#count = options.fanOut?.count ?? new LocalStreamCount();
   }
 
-  /** Subscribes to the feeds and the freeze view; call before the feeds start. */
+  /** Subscribes to the feeds, the fan-out and the freeze view; call before the feeds start. */
   follow(): void {
+    const lost = (listening: boolean) => {
+      if (listening) return;
+      this.#losses += 1;
+      this.#endAll(() => clientError('SERVICE_UNAVAILABLE', 'Live updates are unavailable; subscribe again shortly'));
+    };
     this.#unsubscribe.push(this.#onPolicyChange((tenantId, policy) => this.#policyChanged(tenantId, policy)));
     for (const feed of this.#feeds) {
+      if (!this.#fanOut) this.#unsubscribe.push(feed.subscribe(LIVE_CHANNEL, (payload) => this.#deliver(payload)));
       this.#unsubscribe.push(
-        feed.subscribe(LIVE_CHANNEL, (payload) => this.#deliver(payload)),
         feed.subscribe(USER_LIVENESS_CHANNEL, (userId) => void this.#userChanged(userId)),
-        feed.onReset((listening) => {
-          if (!listening) this.#endAll(() => clientError('SERVICE_UNAVAILABLE', 'Live updates are unavailable; subscribe again shortly'));
-        }),
+        feed.onReset(lost),
+      );
+    }
+    if (this.#fanOut) {
+      this.#unsubscribe.push(
+        this.#fanOut.onChange((payload) => this.#deliver(payload)),
+        this.#fanOut.onReset(lost),
       );
     }
     this.#timer = setInterval(() => this.#sweep(), this.#sweepMs);
@@ -176,19 +196,53 @@ export class LiveUpdates {
     return count;
   }
 
+  /** Whether a subscription may open now: with Redis, only while the fan-out is current. */
+  get available(): boolean {
+    return this.#fanOut?.listening ?? true;
+  }
+
   /**
-   * Opens a stream of `topic` for an already authorized subscriber (the resolver read the object
-   * under its tenant). Refused with SUBSCRIPTION_LIMIT past the tenant's limit on this replica.
+   * Opens a stream for a subscriber: takes a place under the tenant's limit (SUBSCRIPTION_LIMIT past
+   * it), follows the tenant's changes (with Redis: its channel subscribed), and only then runs `read`,
+   * the subscription's authorization (the object read under the subscriber's tenant), which answers
+   * the topic. So a change committed after the read is heard by the stream.
    */
-  open<Event>(subscriber: LiveSubscriber, topic: LiveTopic<Event>): AsyncIterableIterator<LiveMessage<Event>> {
+  async open<Event>(subscriber: LiveSubscriber, read: () => Promise<LiveTopic<Event>>): Promise<AsyncIterableIterator<LiveMessage<Event>>> {
     const tenantId = subscriber.principal.tenantId;
-    if ((this.#byTenant.get(tenantId)?.size ?? 0) >= this.limits.perTenant) {
+    const unavailable = () => clientError('SERVICE_UNAVAILABLE', 'Live updates are unavailable; subscribe again shortly');
+    if (!this.available) throw unavailable();
+    const losses = this.#losses;
+    const id = randomUUID();
+    const taken = await this.#count.take(tenantId, id, this.limits.perTenant).catch((error: unknown) => {
+      this.#log.warn({ err: error, tenantId }, 'could not count the tenant’s live streams');
+      throw unavailable();
+    });
+    if (!taken) {
       throw clientError('SUBSCRIPTION_LIMIT', `At most ${this.limits.perTenant} open subscriptions per tenant`, { http: { status: 429 } });
     }
+    let following = false;
+    try {
+      await this.#fanOut?.follow(tenantId).catch((error: unknown) => {
+        this.#log.warn({ err: error, tenantId }, 'could not follow the tenant’s live changes');
+        throw unavailable();
+      });
+      following = true;
+      const topic = await read();
+      if (this.#losses !== losses || !this.available) throw unavailable();
+      return this.#register(id, subscriber, topic);
+    } catch (error) {
+      if (following) this.#fanOut?.unfollow(tenantId);
+      this.#count.release(tenantId, id);
+      throw error;
+    }
+  }
+
+  #register<Event>(id: string, subscriber: LiveSubscriber, topic: LiveTopic<Event>): AsyncIterableIterator<LiveMessage<Event>> {
     const now = Date.now();
     const stream: Stream = {
+      id,
       subscriber,
-      tenantId,
+      tenantId: subscriber.principal.tenantId,
       userId: subscriber.principal.kind === 'user' ? subscriber.principal.userId : undefined,
       topic: topic as LiveTopic<unknown>,
       queue: new MessageQueue<LiveMessage<unknown>>(() => this.#remove(stream)),
@@ -207,11 +261,15 @@ export class LiveUpdates {
     if (stream.topic.agentId) addTo(this.#byAgent, stream.topic.agentId, stream);
   }
 
+  /** Forgets the stream, once (ended here, or its client went away): its place and its follow are given back. */
   #remove(stream: Stream): void {
+    if (!this.#byTenant.get(stream.tenantId)?.has(stream)) return;
     removeFrom(this.#byTopic, stream.topic.topic, stream);
     removeFrom(this.#byTenant, stream.tenantId, stream);
     if (stream.userId) removeFrom(this.#byUser, stream.userId, stream);
     if (stream.topic.agentId) removeFrom(this.#byAgent, stream.topic.agentId, stream);
+    this.#count.release(stream.tenantId, stream.id);
+    this.#fanOut?.unfollow(stream.tenantId);
   }
 
   #send(stream: Stream, event: unknown): void {
@@ -234,7 +292,7 @@ export class LiveUpdates {
 
   /** A committed change of an agent or a task: to the streams of that object whose tenant is the row's own. */
   #deliver(payload: string): void {
-    const change = parseChange(payload);
+    const change = parseLiveChange(payload);
     if (!change) {
       this.#log.warn('unreadable live change ignored');
       return;
@@ -321,17 +379,6 @@ function statusOf(policy: TenantPolicy): TenantStatusName {
 export function tenantStatusOf(gate: AccessGate, tenantId: string): TenantStatusName | undefined {
   const policy = gate.policies.policyOf(tenantId);
   return policy === 'unknown' ? undefined : statusOf(policy);
-}
-
-function parseChange(payload: string): LiveChange | undefined {
-  try {
-    const change = JSON.parse(payload) as Partial<LiveChange>;
-    const { kind, tenantId, id, agentId, status, at } = change;
-    if ((kind !== 'agent' && kind !== 'task') || !tenantId || !id || !agentId || !status || !at) return undefined;
-    return { kind, tenantId, id, agentId, status, at };
-  } catch {
-    return undefined;
-  }
 }
 
 function addTo(index: Map<string, Set<Stream>>, key: string, stream: Stream): void {

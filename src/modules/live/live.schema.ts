@@ -13,7 +13,8 @@ import { TaskRef, TaskStatus } from '../tasks/task.schema.ts';
 import { getTask } from '../tasks/task.service.ts';
 import { TenantStatus } from '../tenants/tenant.schema.ts';
 import { getOwnTenant } from '../tenants/tenant.service.ts';
-import type { LiveChange, LiveMessage, LiveSubscriber, LiveTopic, TenantStatusName } from './live-updates.ts';
+import type { LiveChange } from './live-change.ts';
+import type { LiveMessage, LiveSubscriber, LiveTopic, TenantStatusName } from './live-updates.ts';
 
 type TaskStatusName = (typeof TASK_STATUSES)[number];
 
@@ -96,15 +97,16 @@ builder.subscriptionFields((t) => ({
     skipTypeScopes: true,
     authScopes: { can: 'agent.read' },
     args: { agentId: t.arg.globalID({ required: true, for: AgentRef }) },
-    subscribe: async (_root, { agentId }, ctx) => {
-      const agent = await inTokenTransaction(ctx, (em) => getAgent({ ...ctx, em, lean: undefined }, agentId.id));
-      return open<AgentStatusEvent>(ctx, {
-        topic: `agent:${agent.id}`,
-        agentId: agent.id,
-        first: { agentId: agent.id, status: agent.status, at: new Date() },
-        eventOf: (change) => ({ agentId: change.id, status: change.status as AgentStatusName, at: new Date(change.at) }),
-      });
-    },
+    subscribe: (_root, { agentId }, ctx) =>
+      open<AgentStatusEvent>(ctx, async () => {
+        const agent = await inTokenTransaction(ctx, (em) => getAgent({ ...ctx, em, lean: undefined }, agentId.id));
+        return {
+          topic: `agent:${agent.id}`,
+          agentId: agent.id,
+          first: { agentId: agent.id, status: agent.status, at: new Date() },
+          eventOf: (change) => ({ agentId: change.id, status: change.status as AgentStatusName, at: new Date(change.at) }),
+        };
+      }),
     resolve: eventOrFinalError<AgentStatusEvent>,
   }),
   /**
@@ -119,19 +121,20 @@ builder.subscriptionFields((t) => ({
     type: TenantAgentEventRef,
     skipTypeScopes: true,
     authScopes: { can: 'agent.read' },
-    subscribe: async (_root, _args, ctx) => {
-      const tenant = await inTokenTransaction(ctx, (em) => getOwnTenant({ ...ctx, em, lean: undefined }));
-      return open<TenantAgentEvent>(ctx, {
-        topic: `agents:${tenant.id}`,
-        deletions: true,
-        first: { agentId: null, status: null, at: new Date() },
-        eventOf: (change) => ({
-          agentId: change.agentId,
-          status: change.status === 'DELETED' ? null : (change.status as AgentStatusName),
-          at: new Date(change.at),
-        }),
-      });
-    },
+    subscribe: (_root, _args, ctx) =>
+      open<TenantAgentEvent>(ctx, async () => {
+        const tenant = await inTokenTransaction(ctx, (em) => getOwnTenant({ ...ctx, em, lean: undefined }));
+        return {
+          topic: `agents:${tenant.id}`,
+          deletions: true,
+          first: { agentId: null, status: null, at: new Date() },
+          eventOf: (change) => ({
+            agentId: change.agentId,
+            status: change.status === 'DELETED' ? null : (change.status as AgentStatusName),
+            at: new Date(change.at),
+          }),
+        };
+      }),
     resolve: eventOrFinalError<TenantAgentEvent>,
   }),
   taskUpdated: t.field({
@@ -140,15 +143,16 @@ builder.subscriptionFields((t) => ({
     skipTypeScopes: true,
     authScopes: { can: 'agent.read' },
     args: { taskId: t.arg.globalID({ required: true, for: TaskRef }) },
-    subscribe: async (_root, { taskId }, ctx) => {
-      const task = await inTokenTransaction(ctx, (em) => getTask({ ...ctx, em, lean: undefined }, taskId.id));
-      return open<TaskEvent>(ctx, {
-        topic: `task:${task.id}`,
-        agentId: task.agentId,
-        first: { taskId: task.id, agentId: task.agentId, status: task.status, at: new Date() },
-        eventOf: (change) => taskEventOf(change),
-      });
-    },
+    subscribe: (_root, { taskId }, ctx) =>
+      open<TaskEvent>(ctx, async () => {
+        const task = await inTokenTransaction(ctx, (em) => getTask({ ...ctx, em, lean: undefined }, taskId.id));
+        return {
+          topic: `task:${task.id}`,
+          agentId: task.agentId,
+          first: { taskId: task.id, agentId: task.agentId, status: task.status, at: new Date() },
+          eventOf: (change) => taskEventOf(change),
+        };
+      }),
     resolve: eventOrFinalError<TaskEvent>,
   }),
   tenantStatus: t.field({
@@ -156,14 +160,15 @@ builder.subscriptionFields((t) => ({
     type: TenantStatusEventRef,
     skipTypeScopes: true,
     authScopes: { can: 'tenant.read' },
-    subscribe: async (_root, _args, ctx) => {
-      const tenant = await inTokenTransaction(ctx, (em) => getOwnTenant({ ...ctx, em, lean: undefined }));
-      return open<TenantStatusEvent>(ctx, {
-        topic: `tenant:${tenant.id}`,
-        first: { status: tenant.status, at: new Date() },
-        tenantEventOf: (status) => ({ status, at: new Date() }),
-      });
-    },
+    subscribe: (_root, _args, ctx) =>
+      open<TenantStatusEvent>(ctx, async () => {
+        const tenant = await inTokenTransaction(ctx, (em) => getOwnTenant({ ...ctx, em, lean: undefined }));
+        return {
+          topic: `tenant:${tenant.id}`,
+          first: { status: tenant.status, at: new Date() },
+          tenantEventOf: (status) => ({ status, at: new Date() }),
+        };
+      }),
     resolve: eventOrFinalError<TenantStatusEvent>,
   }),
 }));
@@ -172,8 +177,12 @@ function taskEventOf(change: LiveChange): TaskEvent {
   return { taskId: change.id, agentId: change.agentId, status: change.status as TaskStatusName, at: new Date(change.at) };
 }
 
-/** Opens the stream on this replica's live updates, for the request's principal (a tenant's: the scopes above admit no other). */
-function open<Event>(ctx: Context, topic: LiveTopic<Event>): AsyncIterableIterator<LiveMessage<Event>> {
+/**
+ * Opens the stream on this replica's live updates, for the request's principal (a tenant's: the scopes
+ * above admit no other); `read` is the subscription's authorization, run once the stream's place is
+ * taken and its tenant's changes are followed (LiveUpdates.open), and answers the topic.
+ */
+async function open<Event>(ctx: Context, read: () => Promise<LiveTopic<Event>>): Promise<AsyncIterableIterator<LiveMessage<Event>>> {
   const { principal } = ctx;
   if (!ctx.live || !('tenantId' in principal)) throw clientError('SERVICE_UNAVAILABLE', 'Live updates are not available here');
   const subscriber: LiveSubscriber = {
@@ -185,7 +194,7 @@ function open<Event>(ctx: Context, topic: LiveTopic<Event>): AsyncIterableIterat
         throw error;
       }),
   };
-  return ctx.live.open(subscriber, topic);
+  return ctx.live.open(subscriber, read);
 }
 
 /** Each message of the stream: its event, or the final error that ends it (an error event with `extensions.code`, then `complete`). */
