@@ -8,7 +8,8 @@
  * measured from just before the change is sent to Postgres to the event read from the stream, so it
  * includes the commit, the notification, the gateway's fan-out and the SSE write.
  *
- * Environment (all optional): BENCH_DATABASE_URL, BENCH_SUBSCRIBERS (500), BENCH_TENANTS (10), BENCH_ROUNDS (100).
+ * Environment (all optional): BENCH_DATABASE_URL, BENCH_SUBSCRIBERS (500), BENCH_TENANTS (10), BENCH_ROUNDS (100),
+ * BENCH_REDIS_URL (the gateway fans out through that Redis, as with REDIS_URL: relay, tenant channels).
  */
 import pg from 'pg';
 import { appUrlFor } from '../src/db/database-urls.ts';
@@ -55,7 +56,8 @@ async function main(): Promise<void> {
   }));
   console.log(
     `Live updates bench on ${db.name}: ${settings.subscribers} SSE subscriptions over ${agents.length} agents of ` +
-      `${agents.length} tenants, ${settings.rounds} changes one at a time, then one burst (${machine})`,
+      `${agents.length} tenants, ${settings.rounds} changes one at a time, then one burst, ` +
+      `${process.env.BENCH_REDIS_URL ? 'through Redis' : 'LISTEN/NOTIFY only'} (${machine})`,
   );
 
   const openedAt = performance.now();
