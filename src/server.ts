@@ -5,7 +5,6 @@ import type { GraphqlFetch } from './console/console-session.ts';
 import { useConsole } from './console/serve-console.ts';
 import { databaseBusyError } from './db/database-faults.ts';
 import { auditTrail, recordRefusedInput, useAuditedRefusals } from './modules/audit/index.ts';
-import { useClientAppMetrics } from './modules/documents/index.ts';
 import { GRAPHIQL_OPTIONS, renderBundledGraphiQL, useGraphiQLAssets } from './modules/graphiql/index.ts';
 import { type LiveUpdates, useLiveUpdates } from './modules/live/index.ts';
 import {
@@ -146,7 +145,6 @@ export function createServer(deps: ServerDeps) {
         onRefusal: recordRefusedInput,
       }),
       useObservability(deps.metrics, { recordMetrics: deps.recordMetrics ?? true }),
-      useClientAppMetrics(deps.metrics),
       useAuditedRefusals({ auth, log: deps.log, metrics: deps.metrics }),
       useCommittedTenantPolicies(deps.gate.policies),
       useLiveUpdates(deps.live),

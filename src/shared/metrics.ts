@@ -58,8 +58,8 @@ export class Metrics {
     const tenant = this.#tenants ? ['tenant'] : [];
     this.operationDuration = new Histogram({
       name: 'fleetgate_operation_duration_seconds',
-      help: 'Executed GraphQL operations: latency by operation type, name and outcome (ok, denied, error)',
-      labelNames: ['operation_type', 'operation_name', 'outcome', ...tenant],
+      help: 'Executed GraphQL operations: latency by operation type, name and outcome (ok, denied, error), and for a trusted document the published client app and version',
+      labelNames: ['operation_type', 'operation_name', 'outcome', 'app', 'version', ...tenant],
       buckets: LATENCY_BUCKETS,
       registers: [this.registry],
     });
@@ -150,19 +150,6 @@ export class Metrics {
     name: 'fleetgate_canary_runs_total',
     help: 'Isolation canary runs by result (ok, exposed: something leaked and was frozen, error: the run failed)',
     labelNames: ['result'],
-    registers: [this.registry],
-  });
-  readonly clientAppOperations = new Counter({
-    name: 'fleetgate_client_app_operations_total',
-    help: 'Trusted documents run, by published client app, version, operation name and outcome (ok, denied, error)',
-    labelNames: ['app', 'version', 'operation_name', 'outcome'],
-    registers: [this.registry],
-  });
-  readonly clientAppDuration = new Histogram({
-    name: 'fleetgate_client_app_operation_duration_seconds',
-    help: 'Latency of trusted documents, by published client app, version and operation name',
-    labelNames: ['app', 'version', 'operation_name'],
-    buckets: LATENCY_BUCKETS,
     registers: [this.registry],
   });
   readonly lockdown = this.#stateGauge('fleetgate_lockdown', '1 while the isolation canary has locked this replica down', (s) =>

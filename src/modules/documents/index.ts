@@ -5,4 +5,3 @@
  */
 export { DocumentRegistry } from './document-registry.ts';
 export { GATEWAY_APP, gatewayManifest, platformManifest } from './gateway-app.ts';
-export { useClientAppMetrics } from './use-client-app-metrics.ts';
