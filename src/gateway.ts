@@ -24,7 +24,15 @@ import {
   sharingKeyHolder,
 } from './modules/memory/index.ts';
 import { IssuerKeys } from './modules/oidc/index.ts';
-import { AccessGate, DEFAULT_MAX_COST, DEFAULT_PAGE_SIZE, IsolationCanary, RateLimits } from './modules/policy/index.ts';
+import {
+  AccessGate,
+  type CanaryHistoryRetention,
+  DEFAULT_MAX_COST,
+  DEFAULT_PAGE_SIZE,
+  IsolationCanary,
+  RateLimits,
+  replicaNameOf,
+} from './modules/policy/index.ts';
 import {
   type AgentRuntime,
   type AgentRuntimeOptions,
@@ -72,6 +80,10 @@ export interface GatewayOptions {
   policy: Omit<PolicyOptions, 'redis'> & { redis?: Redis };
   /** Isolation canary period; 0 runs it once at start only. */
   canaryIntervalMs: number;
+  /** This replica's name in the isolation canary's history (REPLICA_NAME); default the host's name (replicaNameOf). */
+  replicaName?: string;
+  /** How long the isolation canary's history keeps runs; default DEFAULT_HISTORY (30 days). */
+  canaryHistory?: CanaryHistoryRetention;
   poolSize?: number;
   /** Statement, lock, idle-in-transaction and pool-wait limits of every region's app-role pool; absent: none. */
   databaseTimeouts?: DatabaseTimeouts;
@@ -430,6 +442,8 @@ async function startCanaries(
         appUrl: region.appUrl,
         log: logFor(region),
         engine: options.runtime ? region.engine : undefined,
+        replica: replicaNameOf(options.replicaName),
+        history: options.canaryHistory,
       }),
   );
   if (!options.testing?.withoutCanary) for (const each of canaries) await each.start(options.canaryIntervalMs);
