@@ -11,16 +11,18 @@ import { openOrm } from './db/orm.ts';
 import { DEFAULT_REGION, type Region, Regions } from './db/regions.ts';
 import { ormModel } from './entities.ts';
 import { type KeyProvider, KeyRotation, unconfiguredKeyProvider, VaultKeyProvider } from './keys/index.ts';
-import { credentialKeyHolder, credentialStartSecrets } from './modules/credentials/index.ts';
+import { CREDENTIAL_KEY_TABLE, credentialKeyHolder, credentialStartSecrets } from './modules/credentials/index.ts';
 import { DocumentRegistry, GATEWAY_APP, gatewayManifest } from './modules/documents/index.ts';
 import { backupArchiveKeyHolder } from './modules/enterprise/index.ts';
 import { type LiveLimits, LiveUpdates } from './modules/live/index.ts';
 import {
   agentTokenStartSecret,
+  MEMORY_KEY_TABLE,
   MemoryChannel,
   memoryEscrowHolder,
   memoryKeyHolder,
   memoryMaintenanceJob,
+  SHARING_KEY_TABLE,
   sharingKeyHolder,
 } from './modules/memory/index.ts';
 import { IssuerKeys } from './modules/oidc/index.ts';
@@ -216,7 +218,7 @@ export async function startGateway(options: GatewayOptions) {
     policy: options.policy,
     rateLimits,
     agentRuntime: { allowList, taskTimeoutSeconds: options.runtime?.taskTimeoutSeconds },
-    keys: { provider: keyProvider, rotation: keyRotation },
+    keys: { provider: keyProvider, rotation: keyRotation, tenantTables: [CREDENTIAL_KEY_TABLE, MEMORY_KEY_TABLE, SHARING_KEY_TABLE] },
     backups: options.backups && { keys: keyProvider },
     oidc: new IssuerKeys({
       allowLoopbackHttp: options.policy.mode === 'development',
