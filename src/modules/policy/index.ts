@@ -7,7 +7,7 @@
 export { AccessGate, type AccessGrant } from './access-gate.ts';
 export { type CanaryReason, type CanaryRun, replicaNameOf } from './canary-run.ts';
 export { armor, checkTrustedDocument, DEFAULT_MAX_COST, DEFAULT_PAGE_SIZE } from './document-limits.ts';
-export { type CanaryHistoryRetention, DEFAULT_HISTORY, IsolationCanary } from './isolation-canary.ts';
+export { type CanaryHistoryRetention, IsolationCanary } from './isolation-canary.ts';
 export { RateLimits } from './rate-limits.ts';
 export { type CostLimitOptions, useCostLimit } from './use-cost-limit.ts';
 export { useInputSanitising } from './use-input-sanitising.ts';
