@@ -9,7 +9,7 @@
 --  * operators (app_is_operator()) read and write whole rows, replica names included; the canary
 --    writes and prunes in an operator transaction of its own;
 --  * a tenant's owners and admins read when and how each run ended, and how long it took, through
---    isolation_canary_outcomes() (migrations/functions/policy.sql), which needs a tenant setting and
+--    isolation_canary_outcomes() (migrations/functions/canary.sql), which needs a tenant setting and
 --    returns neither the replica's name nor the reason: those describe the platform's machines and
 --    its walls' weak points, which are the operators' to know. The owner-only SELECT policy below
 --    exists for that function alone; the app role reads the table only in operator transactions.
