@@ -731,6 +731,32 @@ $$;
 ALTER FUNCTION public.finish_tenant_deletion(p_tenant uuid, p_certificate jsonb) OWNER TO fleetgate_owner;
 
 --
+-- Name: isolation_canary_outcomes(uuid, uuid, integer, boolean); Type: FUNCTION; Schema: public; Owner: fleetgate_owner
+--
+
+CREATE FUNCTION public.isolation_canary_outcomes(p_after uuid, p_before uuid, p_limit integer, p_oldest_first boolean) RETURNS TABLE(run_id uuid, run_ran_at timestamp with time zone, run_outcome text, run_duration_ms integer)
+    LANGUAGE plpgsql STABLE SECURITY DEFINER
+    SET search_path TO 'pg_catalog', 'public', 'pg_temp'
+    AS $$
+BEGIN
+  IF public.app_current_tenant() IS NULL THEN
+    RETURN;
+  END IF;
+  IF p_oldest_first THEN
+    RETURN QUERY SELECT r.id, r.ran_at, r.outcome, r.duration_ms FROM public.isolation_canary_runs r
+      WHERE (p_after IS NULL OR r.id < p_after) AND (p_before IS NULL OR r.id > p_before)
+      ORDER BY r.id LIMIT least(greatest(p_limit, 0), 101);
+  ELSE
+    RETURN QUERY SELECT r.id, r.ran_at, r.outcome, r.duration_ms FROM public.isolation_canary_runs r
+      WHERE (p_after IS NULL OR r.id < p_after) AND (p_before IS NULL OR r.id > p_before)
+      ORDER BY r.id DESC LIMIT least(greatest(p_limit, 0), 101);
+  END IF;
+END
+$$;
+
+ALTER FUNCTION public.isolation_canary_outcomes(p_after uuid, p_before uuid, p_limit integer, p_oldest_first boolean) OWNER TO fleetgate_owner;
+
+--
 -- Name: jobs_announce(); Type: FUNCTION; Schema: public; Owner: fleetgate_owner
 --
 
@@ -2110,6 +2136,28 @@ ALTER TABLE ONLY public.handoffs FORCE ROW LEVEL SECURITY;
 ALTER TABLE public.handoffs OWNER TO fleetgate_owner;
 
 --
+-- Name: isolation_canary_runs; Type: TABLE; Schema: public; Owner: fleetgate_owner
+--
+
+CREATE TABLE public.isolation_canary_runs (
+    id uuid NOT NULL,
+    replica text NOT NULL,
+    outcome text NOT NULL,
+    reason text,
+    ran_at timestamp with time zone NOT NULL,
+    duration_ms integer NOT NULL,
+    CONSTRAINT isolation_canary_runs_check CHECK (((outcome = 'OK'::text) = (reason IS NULL))),
+    CONSTRAINT isolation_canary_runs_duration_ms_check CHECK ((duration_ms >= 0)),
+    CONSTRAINT isolation_canary_runs_outcome_check CHECK ((outcome = ANY (ARRAY['OK'::text, 'EXPOSED'::text, 'ERROR'::text]))),
+    CONSTRAINT isolation_canary_runs_reason_check CHECK ((reason ~ '^[A-Z][A-Z0-9_]{0,63}$'::text)),
+    CONSTRAINT isolation_canary_runs_replica_check CHECK ((replica ~ '^[A-Za-z0-9][A-Za-z0-9._:-]{0,99}$'::text))
+);
+
+ALTER TABLE ONLY public.isolation_canary_runs FORCE ROW LEVEL SECURITY;
+
+ALTER TABLE public.isolation_canary_runs OWNER TO fleetgate_owner;
+
+--
 -- Name: jobs; Type: TABLE; Schema: public; Owner: fleetgate_owner
 --
 
@@ -2701,6 +2749,13 @@ ALTER TABLE ONLY public.handoffs
     ADD CONSTRAINT handoffs_pkey PRIMARY KEY (id, tenant_id);
 
 --
+-- Name: isolation_canary_runs isolation_canary_runs_pkey; Type: CONSTRAINT; Schema: public; Owner: fleetgate_owner
+--
+
+ALTER TABLE ONLY public.isolation_canary_runs
+    ADD CONSTRAINT isolation_canary_runs_pkey PRIMARY KEY (id);
+
+--
 -- Name: jobs jobs_pkey; Type: CONSTRAINT; Schema: public; Owner: fleetgate_owner
 --
 
@@ -2956,6 +3011,18 @@ CREATE INDEX handoffs_inbox ON public.handoffs USING btree (tenant_id, agent_id,
 --
 
 CREATE INDEX handoffs_sent ON public.handoffs USING btree (tenant_id, from_agent_id, id);
+
+--
+-- Name: isolation_canary_runs_ran_at; Type: INDEX; Schema: public; Owner: fleetgate_owner
+--
+
+CREATE INDEX isolation_canary_runs_ran_at ON public.isolation_canary_runs USING btree (ran_at);
+
+--
+-- Name: isolation_canary_runs_replica; Type: INDEX; Schema: public; Owner: fleetgate_owner
+--
+
+CREATE INDEX isolation_canary_runs_replica ON public.isolation_canary_runs USING btree (replica, id);
 
 --
 -- Name: jobs_due; Type: INDEX; Schema: public; Owner: fleetgate_owner
@@ -3910,6 +3977,24 @@ CREATE POLICY handoffs_select ON public.handoffs FOR SELECT USING (((tenant_id =
 CREATE POLICY handoffs_update ON public.handoffs FOR UPDATE USING (((tenant_id = public.app_current_tenant()) AND ((public.app_current_agent() IS NULL) OR (agent_id = public.app_current_agent())))) WITH CHECK (((tenant_id = public.app_current_tenant()) AND ((public.app_current_agent() IS NULL) OR (agent_id = public.app_current_agent()))));
 
 --
+-- Name: isolation_canary_runs; Type: ROW SECURITY; Schema: public; Owner: fleetgate_owner
+--
+
+ALTER TABLE public.isolation_canary_runs ENABLE ROW LEVEL SECURITY;
+
+--
+-- Name: isolation_canary_runs isolation_canary_runs_operator; Type: POLICY; Schema: public; Owner: fleetgate_owner
+--
+
+CREATE POLICY isolation_canary_runs_operator ON public.isolation_canary_runs TO fleetgate_app USING (public.app_is_operator()) WITH CHECK (public.app_is_operator());
+
+--
+-- Name: isolation_canary_runs isolation_canary_runs_outcomes; Type: POLICY; Schema: public; Owner: fleetgate_owner
+--
+
+CREATE POLICY isolation_canary_runs_outcomes ON public.isolation_canary_runs FOR SELECT TO fleetgate_owner USING (true);
+
+--
 -- Name: jobs; Type: ROW SECURITY; Schema: public; Owner: fleetgate_owner
 --
 
@@ -4723,6 +4808,13 @@ REVOKE ALL ON FUNCTION public.finish_tenant_deletion(p_tenant uuid, p_certificat
 GRANT ALL ON FUNCTION public.finish_tenant_deletion(p_tenant uuid, p_certificate jsonb) TO fleetgate_app;
 
 --
+-- Name: FUNCTION isolation_canary_outcomes(p_after uuid, p_before uuid, p_limit integer, p_oldest_first boolean); Type: ACL; Schema: public; Owner: fleetgate_owner
+--
+
+REVOKE ALL ON FUNCTION public.isolation_canary_outcomes(p_after uuid, p_before uuid, p_limit integer, p_oldest_first boolean) FROM PUBLIC;
+GRANT ALL ON FUNCTION public.isolation_canary_outcomes(p_after uuid, p_before uuid, p_limit integer, p_oldest_first boolean) TO fleetgate_app;
+
+--
 -- Name: FUNCTION jobs_announce(); Type: ACL; Schema: public; Owner: fleetgate_owner
 --
 
@@ -5029,6 +5121,12 @@ GRANT SELECT,INSERT ON TABLE public.client_apps TO fleetgate_app;
 --
 
 GRANT SELECT,INSERT,DELETE,UPDATE ON TABLE public.handoffs TO fleetgate_app;
+
+--
+-- Name: TABLE isolation_canary_runs; Type: ACL; Schema: public; Owner: fleetgate_owner
+--
+
+GRANT SELECT,INSERT,DELETE ON TABLE public.isolation_canary_runs TO fleetgate_app;
 
 --
 -- Name: TABLE jobs; Type: ACL; Schema: public; Owner: fleetgate_owner

@@ -122,6 +122,15 @@ const schema = z.object({
   /** Isolation canary period; 0 runs it at start only. */
   CANARY_INTERVAL_SECONDS: z.coerce.number().int().min(0).default(60),
   /**
+   * This replica's name in the isolation canary's history (operators see it per replica; tenants never do).
+   * Default: the host's name (a container's or pod's). Letters, digits, `.`, `_`, `:`, `-`; at most 100
+   * (the column's CHECK, migrations/0037).
+   */
+  REPLICA_NAME: z
+    .string()
+    .regex(/^[A-Za-z0-9][A-Za-z0-9._:-]{0,99}$/)
+    .optional(),
+  /**
    * The operator's allow-list of agent images, JSON: `[{"image": "acme/agent:2", "commands": [["/agent", "--fast"]]}]`.
    * The reference image `fleetgate/agent:1` is always allowed.
    */

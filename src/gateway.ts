@@ -11,20 +11,30 @@ import { openOrm } from './db/orm.ts';
 import { DEFAULT_REGION, type Region, Regions } from './db/regions.ts';
 import { ormModel } from './entities.ts';
 import { type KeyProvider, KeyRotation, unconfiguredKeyProvider, VaultKeyProvider } from './keys/index.ts';
-import { credentialKeyHolder, credentialStartSecrets } from './modules/credentials/index.ts';
+import { CREDENTIAL_KEY_TABLE, credentialKeyHolder, credentialStartSecrets } from './modules/credentials/index.ts';
 import { DocumentRegistry, GATEWAY_APP, gatewayManifest } from './modules/documents/index.ts';
 import { backupArchiveKeyHolder } from './modules/enterprise/index.ts';
 import { type LiveLimits, LiveRedisNames, LiveRelay, LiveUpdates, RedisFanOut } from './modules/live/index.ts';
 import {
   agentTokenStartSecret,
+  MEMORY_KEY_TABLE,
   MemoryChannel,
   memoryEscrowHolder,
   memoryKeyHolder,
   memoryMaintenanceJob,
+  SHARING_KEY_TABLE,
   sharingKeyHolder,
 } from './modules/memory/index.ts';
 import { IssuerKeys } from './modules/oidc/index.ts';
-import { AccessGate, DEFAULT_MAX_COST, DEFAULT_PAGE_SIZE, IsolationCanary, RateLimits } from './modules/policy/index.ts';
+import {
+  AccessGate,
+  type CanaryHistoryRetention,
+  DEFAULT_MAX_COST,
+  DEFAULT_PAGE_SIZE,
+  IsolationCanary,
+  RateLimits,
+  replicaNameOf,
+} from './modules/policy/index.ts';
 import {
   type AgentRuntime,
   type AgentRuntimeOptions,
@@ -73,6 +83,10 @@ export interface GatewayOptions {
   policy: Omit<PolicyOptions, 'redis'> & { redis?: Redis };
   /** Isolation canary period; 0 runs it once at start only. */
   canaryIntervalMs: number;
+  /** This replica's name in the isolation canary's history (REPLICA_NAME); default the host's name (replicaNameOf). */
+  replicaName?: string;
+  /** How long the isolation canary's history keeps runs; default DEFAULT_HISTORY (30 days). */
+  canaryHistory?: CanaryHistoryRetention;
   poolSize?: number;
   /** Statement, lock, idle-in-transaction and pool-wait limits of every region's app-role pool; absent: none. */
   databaseTimeouts?: DatabaseTimeouts;
@@ -215,7 +229,7 @@ export async function startGateway(options: GatewayOptions) {
     policy: options.policy,
     rateLimits,
     agentRuntime: { allowList, taskTimeoutSeconds: options.runtime?.taskTimeoutSeconds },
-    keys: { provider: keyProvider, rotation: keyRotation },
+    keys: { provider: keyProvider, rotation: keyRotation, tenantTables: [CREDENTIAL_KEY_TABLE, MEMORY_KEY_TABLE, SHARING_KEY_TABLE] },
     backups: options.backups && { keys: keyProvider },
     oidc: new IssuerKeys({
       allowLoopbackHttp: options.policy.mode === 'development',
@@ -486,6 +500,8 @@ async function startCanaries(
         appUrl: region.appUrl,
         log: logFor(region),
         engine: options.runtime ? region.engine : undefined,
+        replica: replicaNameOf(options.replicaName),
+        history: options.canaryHistory,
       }),
   );
   if (!options.testing?.withoutCanary) for (const each of canaries) await each.start(options.canaryIntervalMs);

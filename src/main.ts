@@ -61,6 +61,7 @@ async function main() {
     log,
     userTokenTtl: config.USER_TOKEN_TTL,
     canaryIntervalMs: config.CANARY_INTERVAL_SECONDS * 1000,
+    replicaName: config.REPLICA_NAME,
     databaseTimeouts: {
       statementMs: config.DB_STATEMENT_TIMEOUT_MS,
       lockMs: config.DB_LOCK_TIMEOUT_MS,

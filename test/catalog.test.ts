@@ -80,13 +80,14 @@ test('every policy keys on the transaction-local settings, with USING and WITH C
   for (const policy of policies) {
     const expression = `${policy.qual ?? ''} ${policy.with_check ?? ''}`;
     // Tenant rows key on the tenant setting; only tenant metadata (tenants, tenant_deletions) also admits operator transactions.
-    // platform_oidc_connections and the platform client apps hold no tenant's rows: operators' metadata, like tenants.
+    // platform_oidc_connections, the platform client apps and the isolation canary's history hold no tenant's rows: operators' metadata, like tenants.
     const operatorTables = [
       'tenants',
       'tenant_deletions',
       'platform_oidc_connections',
       'platform_client_apps',
       'platform_client_app_versions',
+      'isolation_canary_runs',
     ];
     const keys = operatorTables.includes(policy.tablename) ? /app_current_tenant\(\)|app_is_operator\(\)/ : /app_current_tenant\(\)/;
     expect(expression, `${policy.tablename} ${policy.cmd}`).toMatch(keys);
@@ -108,6 +109,8 @@ test('the only policies without the tenant setting are owner-only, for the SECUR
     // KEK rewrap lists agent ids of memory keys under old versions through memory_keys_below_key_version().
     { tablename: 'agent_memory_keys', policyname: 'agent_memory_keys_rewrap_select', cmd: 'SELECT', roles: '{fleetgate_owner}' },
     { tablename: 'agents', policyname: 'agents_runtime_select', cmd: 'SELECT', roles: '{fleetgate_owner}' },
+    // isolation_canary_outcomes(): when and how the canary's runs ended, for a tenant's request; no replica, no reason.
+    { tablename: 'isolation_canary_runs', policyname: 'isolation_canary_runs_outcomes', cmd: 'SELECT', roles: '{fleetgate_owner}' },
     { tablename: 'jobs', policyname: 'jobs_claim_select', cmd: 'SELECT', roles: '{fleetgate_owner}' },
     { tablename: 'jobs', policyname: 'jobs_claim_update', cmd: 'UPDATE', roles: '{fleetgate_owner}' },
     // The live memory key mirror: only the owner's trigger (memory_key_escrow_follow) and restore_tenant_rows() touch it; the app role has no grant.
@@ -288,5 +291,26 @@ test('client apps: published versions never change, only their retirement; platf
       qual: 'app_is_operator()',
       with_check: 'app_is_operator()',
     },
+  ]);
+});
+
+test('the isolation canary history: written by operators’ transactions only, read by tenants through one function', async () => {
+  const privileges = await query(`select p as privilege from unnest(array['SELECT', 'INSERT', 'UPDATE', 'DELETE', 'TRUNCATE']) p
+    where has_table_privilege('fleetgate_app', 'isolation_canary_runs', p) order by 1`);
+  // No UPDATE: a run is a fact; DELETE for the canary's own pruning.
+  expect(privileges.map((row) => row.privilege)).toEqual(['DELETE', 'INSERT', 'SELECT']);
+  expect(
+    await query(
+      `select policyname, cmd, roles::text, qual, with_check from pg_policies where tablename = 'isolation_canary_runs' order by 1`,
+    ),
+  ).toEqual([
+    {
+      policyname: 'isolation_canary_runs_operator',
+      cmd: 'ALL',
+      roles: '{fleetgate_app}',
+      qual: 'app_is_operator()',
+      with_check: 'app_is_operator()',
+    },
+    { policyname: 'isolation_canary_runs_outcomes', cmd: 'SELECT', roles: '{fleetgate_owner}', qual: 'true', with_check: null },
   ]);
 });

@@ -1,9 +1,10 @@
 import { mkdtemp } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { hostname, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { SignUpDocument } from '../src/generated/operations/graphql.ts';
+import { IsolationCanary } from '../src/modules/policy/index.ts';
 import { ARTIFACTS, serveToBrowser } from './support/console-browser.ts';
 import { expectNoErrors, type Gateway, startGateway } from './support/gateway.ts';
 
@@ -110,6 +111,32 @@ describe('the operator view', () => {
       await context.close();
     }
   }, 90_000);
+
+  test('the isolation canary’s history shows per replica, with the reason of a run that was not OK', async () => {
+    await gw.fleetgate.canary.runOnce(); // this replica, named after its host
+    const { fleetgate } = gw;
+    await new IsolationCanary({
+      orm: gw.orm,
+      appUrl: gw.appUrl,
+      tokens: gw.tokens,
+      gate: fleetgate.gate,
+      metrics: fleetgate.metrics,
+      log: gw.log,
+      fetch: () => Promise.reject(new Error('the API is unreachable from this replica')),
+      replica: 'replica-b',
+    }).runOnce();
+    const { context, page } = await operatorTab();
+    try {
+      const history = page.getByTestId('canary-history');
+      await history.locator(`tr[data-replica="${hostname()}"]`).getByText('OK', { exact: true }).waitFor();
+      const failing = history.locator('tr[data-replica="replica-b"]');
+      await failing.getByText('ERROR', { exact: true }).waitFor();
+      await failing.getByText(/^API_PROBE_FAILED/).waitFor();
+      await shot(page, 'operator-canary');
+    } finally {
+      await context.close();
+    }
+  }, 30_000);
 
   test('a gateway in lockdown says so in the operator view', async () => {
     const { context, page } = await operatorTab();

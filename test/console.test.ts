@@ -1,6 +1,9 @@
 import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
+import { forkForTenant } from '../src/db/request-scope.ts';
 import { CreateAgentRecordDocument, RunTaskDocument } from '../src/generated/operations/graphql.ts';
+import { insertSharingKey } from '../src/modules/memory/memory.store.ts';
+import { decodeGlobalId } from '../src/shared/global-id.ts';
 import { ARTIFACTS, serveToBrowser, signIn, tenantWithLink } from './support/console-browser.ts';
 import { expectNoErrors, type Gateway, startGateway } from './support/gateway.ts';
 
@@ -79,6 +82,11 @@ describe('the console', () => {
 
   beforeAll(async () => {
     acme = await tenantWithLink(gw, operatorToken, `acme-${Date.now()}`);
+    // One data key for the isolation panel to count: the tenant's sharing key (as its first handoff or shared file makes it).
+    const { wrapped, plaintext } = await gw.keyProvider.generateDataKey();
+    plaintext.fill(0);
+    const tenantId = decodeGlobalId(acme.id).id;
+    await forkForTenant(gw.orm, tenantId).transactional((em) => insertSharingKey(em, tenantId, gw.keyProvider.kind, wrapped));
     tab = await openTab();
   });
   afterAll(() => tab?.context.close());
@@ -153,6 +161,11 @@ describe('the console', () => {
     await page.getByText('Standard (shared tables, row-level security)').waitFor();
     await page.getByText(/^passed: every cross-tenant probe was refused/).waitFor();
     await page.getByText('local keyring, key version 1').waitFor();
+    // The owner sees its data keys per key version (counts only) and the canary's last runs.
+    const keys = page.getByTestId('data-keys').locator('tr[data-version="1"]');
+    await keys.getByRole('cell', { name: 'v1 (current)' }).waitFor();
+    expect(await keys.getByRole('cell').allTextContents()).toEqual(['v1 (current)', '1', '0', '0', '1']);
+    await page.getByTestId('canary-runs').locator('tr[data-outcome="OK"]').first().getByText('passed').waitFor();
     const shift = await page.evaluate(
       () =>
         new Promise<number>((resolve) => {
@@ -165,6 +178,11 @@ describe('the console', () => {
     );
     expect(shift).toBeLessThan(0.1); // "good" cumulative layout shift
     await shot(page, 'isolation');
+    // Not polled: while nothing changes (no agent, no freeze, the canary's 30-second read not yet due) the panel is not read again.
+    const panelReads = async () => (await tab.settled()).filter((response) => response.body.includes('"isolationCanary":')).length;
+    const before = await panelReads();
+    await page.waitForTimeout(3_000);
+    expect(await panelReads()).toBe(before);
     const phone = await openTab(PHONE);
     await phone.context.addCookies(await tab.context.cookies()); // the same session, resumed from the cookie
     await phone.page.goto(`${origin}/console`);

@@ -168,10 +168,29 @@ export type AgentRow = ConsoleAgentsQuery['agents']['edges'][number]['node'];
 /**
  * The tenant's agents, live: calls `onAgents` with every new list and `onError` when a read fails,
  * until the returned function is called. The `agentsChanged` subscription says when the list
- * changed (its first event: when it is open, so no change falls between the read and the stream);
- * the list is then read again, at most one read at a time, a burst of events costing one more read.
+ * changed (its first event: when it is open, so no change falls between the read and the stream).
  */
 export function watchAgents(onAgents: (agents: AgentRow[]) => void, onError: (error: unknown) => void): () => void {
+  return readOnChange(ConsoleAgentsDocument, {}, ({ agents }) => onAgents(agents.edges.map((edge) => edge.node)), onError, {
+    changes: ConsoleAgentsChangedDocument,
+  });
+}
+
+/**
+ * Reads `document` whenever its answer may have changed instead of on a timer: on every event of the
+ * subscription `changes` (its first event says the stream is open, so no change falls between a read
+ * and the stream), whenever the console's own state changes (a freeze, an unfreeze: `onChange`), and
+ * every `everyMs` for what no stream announces (0: never; then the first read waits for the stream).
+ * At most one read at a time, a burst of events costing one more read. Until the returned function
+ * is called.
+ */
+export function readOnChange<R, V, S>(
+  document: TypedDocumentNode<R, V>,
+  variables: V,
+  onData: (data: R) => void,
+  onError: (error: unknown) => void,
+  { changes, everyMs = 0 }: { changes: TypedDocumentNode<S, Record<string, never>>; everyMs?: number },
+): () => void {
   let stopped = false;
   let reading = false;
   let again = false;
@@ -184,8 +203,8 @@ export function watchAgents(onAgents: (agents: AgentRow[]) => void, onError: (er
     try {
       do {
         again = false;
-        const { agents } = await request(ConsoleAgentsDocument, {});
-        if (!stopped) onAgents(agents.edges.map((edge) => edge.node));
+        const data = await request(document, variables);
+        if (!stopped) onData(data);
       } while (again && !stopped);
     } catch (error) {
       if (!stopped) onError(error);
@@ -193,10 +212,18 @@ export function watchAgents(onAgents: (agents: AgentRow[]) => void, onError: (er
       reading = false;
     }
   };
-  const stop = live(ConsoleAgentsChangedDocument, {}, () => void read(), onError);
+  const stopStream = live(changes, {}, () => void read(), onError);
+  const stopListening = onChange(() => void read());
+  let timer: ReturnType<typeof setInterval> | undefined;
+  if (everyMs > 0) {
+    void read();
+    timer = setInterval(() => void read(), everyMs);
+  }
   return () => {
     stopped = true;
-    stop();
+    clearInterval(timer);
+    stopStream();
+    stopListening();
   };
 }
 

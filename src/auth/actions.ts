@@ -38,7 +38,9 @@ export type Action =
   | 'platform.enterprise.manage'
   | 'documents.read'
   | 'documents.publish'
-  | 'platform.documents.manage';
+  | 'platform.documents.manage'
+  | 'isolation.read'
+  | 'platform.isolation.read';
 
 /**
  * Every member manages its own sessions (list, sign out one device or all) and may leave its
@@ -65,6 +67,13 @@ const MEMORY: readonly Action[] = ['memory.manage', 'workspace.manage'];
  * decision as issuing an API key. Members and API keys only run what was published.
  */
 const DOCUMENTS: readonly Action[] = ['documents.read', 'documents.publish'];
+/**
+ * Owners and admins read the isolation canary's history (`isolation.read`: when and how each run
+ * ended) and how many of their tenant's data keys each key version still wraps (with
+ * `credential.read`): they answer for the tenant's security and follow a rotation or an incident;
+ * every member sees the canary's last run and the key versions themselves (`tenant.read`).
+ */
+const ISOLATION: readonly Action[] = ['isolation.read'];
 const ADMIN: readonly Action[] = [
   ...MEMBER,
   'member.manage',
@@ -75,6 +84,7 @@ const ADMIN: readonly Action[] = [
   ...CREDENTIALS,
   ...MEMORY,
   ...DOCUMENTS,
+  ...ISOLATION,
 ];
 
 /**
@@ -118,6 +128,8 @@ const supportActions: ReadonlySet<Action> = new Set(['tenant.read', 'member.read
  * onboarding, upgrades and backups (a tier is a platform decision) move a tenant's rows between
  * schemas or into an encrypted archive; the operator sees ids and counts, never the rows. Platform
  * client apps (the console and operations every tenant may run) are published and retired by operators.
+ * The isolation canary's history is theirs whole (`platform.isolation.read`: every replica by name, and
+ * why a run failed), since it is about the platform's machines and walls, never a tenant's rows.
  */
 const operatorActions: ReadonlySet<Action> = new Set([
   'platform.tenants.read',
@@ -125,6 +137,7 @@ const operatorActions: ReadonlySet<Action> = new Set([
   'platform.keys.manage',
   'platform.enterprise.manage',
   'platform.documents.manage',
+  'platform.isolation.read',
 ]);
 
 /**

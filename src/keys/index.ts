@@ -35,4 +35,11 @@ export { holdKeyVersions, holdKeyVersionsExclusively, KEY_VERSION_LOCK } from '.
 export { LocalKeyProvider } from './local-key-provider.ts';
 export { type KeyProviderConfig, openKeyProvider } from './open-key-provider.ts';
 export { VaultKeyProvider, type VaultKeyProviderOptions } from './vault-key-provider.ts';
-export { countBelowWith, type WrappedKeyTable, wrappedKeyTableHolder } from './wrapped-key-holders.ts';
+export {
+  countBelowWith,
+  countTenantKeys,
+  type DataKeyKind,
+  type TenantKeyCount,
+  type WrappedKeyTable,
+  wrappedKeyTableHolder,
+} from './wrapped-key-holders.ts';

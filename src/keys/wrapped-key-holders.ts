@@ -1,5 +1,7 @@
-import type { MikroORM } from '@mikro-orm/postgresql';
+import type { EntityManager, MikroORM } from '@mikro-orm/postgresql';
+import { z } from 'zod';
 import { forkForTenant } from '../db/request-scope.ts';
+import { selectRows } from '../db/rows.ts';
 import type { KeyProvider, WrappedKeyHolder } from './key-provider.ts';
 
 /** A holder's `countBelow` through an owner-only SQL function `sqlFunction(version) → bigint` counting across tenants. */
@@ -10,9 +12,14 @@ export function countBelowWith(orm: MikroORM, sqlFunction: string): WrappedKeyHo
   };
 }
 
+/** What a tenant's wrapped data key protects, as tenantKeyStatus counts them. */
+export type DataKeyKind = 'credential' | 'agentMemory' | 'sharing';
+
 /** A table that holds one wrapped data key per row, in its `wrapped_key` column. */
 export interface WrappedKeyTable {
   table: string;
+  /** What its keys protect (one kind per table). */
+  kind: DataKeyKind;
   /** The column naming the row (its primary key). */
   idColumn: 'id' | 'agent_id' | 'tenant_id';
   /** `<functionStem>_count_below_key_version(version)` and `<functionStem>_below_key_version(version, limit)` list the rows. */
@@ -37,7 +44,7 @@ export interface WrappedKeyTable {
 export function wrappedKeyTableHolder(orm: MikroORM, provider: KeyProvider, spec: WrappedKeyTable): WrappedKeyHolder {
   const { table, idColumn, functionStem, versionColumn } = spec;
   const listedAs = spec.listedAs ?? { id: `key_${idColumn}`, tenantId: 'key_tenant_id' };
-  const version = versionColumn ?? 'wrapped_key_version(wrapped_key)';
+  const version = versionOf(spec);
   return {
     name: table,
     countBelow: countBelowWith(orm, `${functionStem}_count_below_key_version`),
@@ -66,4 +73,38 @@ export function wrappedKeyTableHolder(orm: MikroORM, provider: KeyProvider, spec
       return rewrapped;
     },
   };
+}
+
+/** The SQL that reads a row's KEK version: its recorded column, or the wrapped form itself. */
+function versionOf(spec: WrappedKeyTable): string {
+  return spec.versionColumn ?? 'wrapped_key_version(wrapped_key)';
+}
+
+const tenantKeyCountRow = z.object({
+  version: z.number().int(),
+  kind: z.enum(['credential', 'agentMemory', 'sharing']),
+  keys: z.number().int(),
+});
+
+/** How many of one tenant's data keys one KEK version wraps, for one kind of key. */
+export type TenantKeyCount = z.output<typeof tenantKeyCountRow>;
+
+/**
+ * How many of one tenant's data keys each KEK version wraps, per kind: counts only, never a key or
+ * a row. Runs in `em`'s transaction, which must be the tenant's own request transaction: its RLS
+ * setting (wall 3) shows only that tenant's rows, and each table is also asked for `tenant_id =
+ * tenantId` (the principal's tenant, never input), so either alone keeps every other tenant's keys
+ * out of the count (test/key-counts.test.ts removes each). Unqualified names: an enterprise tenant's
+ * own schema answers first (its search path). Memory keys of every agent of the tenant are counted
+ * together: a number per version, which tells nothing about any agent's memory.
+ */
+export async function countTenantKeys(em: EntityManager, tenantId: string, tables: readonly WrappedKeyTable[]): Promise<TenantKeyCount[]> {
+  if (tables.length === 0) return [];
+  const parts = tables.map((spec) => `select '${spec.kind}' as kind, ${versionOf(spec)} as version from ${spec.table} where tenant_id = ?`);
+  return selectRows(
+    em,
+    tenantKeyCountRow,
+    `select version, kind, count(*)::int as keys from (${parts.join(' union all ')}) k where version is not null group by 1, 2 order by 1, 2`,
+    tables.map(() => tenantId),
+  );
 }

@@ -43,6 +43,10 @@ export interface GatewayOptions {
   policy?: Partial<ServerPolicy>;
   /** Run the isolation canary at start (it creates two tenants of its own). */
   canary?: boolean;
+  /** This replica's name in the canary history (default the host's name). */
+  replicaName?: string;
+  /** The canary history's retention (default 30 days, 50,000 runs per replica). */
+  canaryHistory?: Parameters<typeof startFleetgate>[0]['canaryHistory'];
   withoutPolicies?: boolean;
   /** Run agents on the real Docker engine; containers are labelled with this gateway's database and removed on close. */
   runtime?:
@@ -126,6 +130,8 @@ export async function startGateway(options: GatewayOptions = {}) {
     log,
     userTokenTtl: '1h',
     canaryIntervalMs: 0,
+    replicaName: options.replicaName,
+    canaryHistory: options.canaryHistory,
     testing: {
       withoutCanary: !options.canary,
       ormUrl: options.ormUrl ? urlForDatabase(options.ormUrl, database.name) : undefined,

@@ -111,6 +111,39 @@ export type IsolationCanaryOutcome =
   /** Every cross-tenant probe was refused and RLS is enabled and forced on every tenant table. */
   | 'OK';
 
+/** Why a run was not OK, as a fixed code (the finding itself goes to the operators’ logs and audit). */
+export type IsolationCanaryReason =
+  /** EXPOSED: one tenant listed another’s agent through the API. */
+  | 'API_CROSS_TENANT_LIST'
+  /** EXPOSED: one tenant read another’s agent by id through the API. */
+  | 'API_CROSS_TENANT_READ'
+  /** EXPOSED: one tenant’s update of another’s agent was not refused as not found. */
+  | 'API_CROSS_TENANT_WRITE'
+  /** ERROR: the API probes could not run. */
+  | 'API_PROBE_FAILED'
+  /** EXPOSED: the gateway’s database role bypasses row-level security. */
+  | 'APP_ROLE_BYPASSES_RLS'
+  /** EXPOSED: the gateway’s database role is a superuser. */
+  | 'APP_ROLE_SUPERUSER'
+  /** ERROR: the database catalog could not be read. */
+  | 'CATALOG_CHECK_FAILED'
+  /** EXPOSED: one tenant read another’s rows in the database under its own setting. */
+  | 'DATABASE_CROSS_TENANT_READ'
+  /** EXPOSED: one tenant wrote a row into another in the database under its own setting. */
+  | 'DATABASE_CROSS_TENANT_WRITE'
+  /** ERROR: the database probes could not run. */
+  | 'DATABASE_PROBE_FAILED'
+  /** EXPOSED: row-level security is not enabled and forced on a tenant table. */
+  | 'RLS_NOT_FORCED'
+  /** ERROR: the agents’ containers could not be compared with the database. */
+  | 'SANDBOX_CHECK_FAILED'
+  /** EXPOSED: an agent’s container runs under another sandbox than the agent requires. */
+  | 'SANDBOX_DOWNGRADED'
+  /** EXPOSED: an agent’s container runs under another sandbox than the API shows. */
+  | 'SANDBOX_MISREPORTED'
+  /** ERROR: the canary tenants could not be found or created. */
+  | 'SETUP_FAILED';
+
 export type RetireDocumentsVersionInput = {
   app: string;
   /** Retire a platform app’s version (operators). */
@@ -165,6 +198,21 @@ export type UserRole =
 export type UserStatus =
   | 'ACTIVE'
   | 'SUSPENDED';
+
+export type ConsoleCanaryRunsQueryVariables = Exact<{
+  first: number;
+}>;
+
+
+export type ConsoleCanaryRunsQuery = { isolationCanaryRuns: { edges: Array<{ node: { ranAt: string, outcome: IsolationCanaryOutcome, durationMs: number } }> } };
+
+export type ConsoleOperatorCanaryRunsQueryVariables = Exact<{
+  first: number;
+  region?: string | null | undefined;
+}>;
+
+
+export type ConsoleOperatorCanaryRunsQuery = { regions: Array<string>, isolationCanaryRuns: { edges: Array<{ node: { ranAt: string, outcome: IsolationCanaryOutcome, durationMs: number, replica: string | null, reason: IsolationCanaryReason | null } }> } };
 
 export type ConsolePlatformTenantsQueryVariables = Exact<{
   first?: number | null | undefined;
@@ -367,10 +415,12 @@ export type ConsoleIsolationQueryVariables = Exact<{ [key: string]: never; }>;
 
 export type ConsoleIsolationQuery = { me: { id: string, name: string, email: string, role: UserRole }, tenant: { id: string, name: string, status: TenantStatus, frozenReason: string | null, plan: TenantPlan, region: string, createdAt: string, memberCount: number, agentCount: number, quotas: { sandbox: SandboxLevel | null, maxAgents: number } }, agents: { edges: Array<{ node: { id: string, name: string, status: AgentStatus, sandbox: { requested: SandboxLevel | null, runtime: SandboxLevel | null, network: AgentNetwork } } }> }, isolationCanary: { ranAt: string, outcome: IsolationCanaryOutcome } | null };
 
-export type ConsoleKeyStatusQueryVariables = Exact<{ [key: string]: never; }>;
+export type ConsoleKeyStatusQueryVariables = Exact<{
+  withCounts: boolean;
+}>;
 
 
-export type ConsoleKeyStatusQuery = { tenantKeyStatus: { provider: string, latestVersion: number, minDecryptionVersion: number } };
+export type ConsoleKeyStatusQuery = { tenantKeyStatus: { provider: string, latestVersion: number, minDecryptionVersion: number, dataKeys?: Array<{ version: number, total: number, credentials: number, agentMemory: number, sharing: number }> | null } };
 
 export type ConsoleAgentsQueryVariables = Exact<{ [key: string]: never; }>;
 
@@ -466,6 +516,8 @@ export type ConsoleTenantStatusSubscriptionVariables = Exact<{ [key: string]: ne
 export type ConsoleTenantStatusSubscription = { tenantStatus: { status: TenantStatus, at: string } };
 
 
+export const ConsoleCanaryRunsDocument = {"__meta__":{"hash":"sha256:2971fe6c46cb0cbe1f0993491e6b706cc0b17d84bc10e171e2967c4609d817f1"}} as unknown as DocumentNode<ConsoleCanaryRunsQuery, ConsoleCanaryRunsQueryVariables>;
+export const ConsoleOperatorCanaryRunsDocument = {"__meta__":{"hash":"sha256:5b5721dd1f9640d0bf03fce300ff8a672b7f4783b109464e3d5b7a92b922109b"}} as unknown as DocumentNode<ConsoleOperatorCanaryRunsQuery, ConsoleOperatorCanaryRunsQueryVariables>;
 export const ConsolePlatformTenantsDocument = {"__meta__":{"hash":"sha256:55c03c4ce9193469aeb2c3aed716d2892ec308d807ae914994b2b04429a2bd15"}} as unknown as DocumentNode<ConsolePlatformTenantsQuery, ConsolePlatformTenantsQueryVariables>;
 export const ConsoleFreezeTenantDocument = {"__meta__":{"hash":"sha256:36e73e2262343a24379f6a5427c8a755d213e8da70462ace942f68a721c92575"}} as unknown as DocumentNode<ConsoleFreezeTenantMutation, ConsoleFreezeTenantMutationVariables>;
 export const ConsoleUnfreezeTenantDocument = {"__meta__":{"hash":"sha256:e71e608b1f0435c281074e2ef839a53e5258cce9bd8ebd67f7f3e8f280e223d1"}} as unknown as DocumentNode<ConsoleUnfreezeTenantMutation, ConsoleUnfreezeTenantMutationVariables>;
@@ -497,7 +549,7 @@ export const ConsoleSupportGrantsDocument = {"__meta__":{"hash":"sha256:eb1bee91
 export const ConsoleGrantSupportDocument = {"__meta__":{"hash":"sha256:67dbab5e038ffe35458dd912098d363c42e05d77d97d156a8a0378f238e6c960"}} as unknown as DocumentNode<ConsoleGrantSupportMutation, ConsoleGrantSupportMutationVariables>;
 export const ConsoleRevokeSupportDocument = {"__meta__":{"hash":"sha256:a4a9662476234645ba897bb9525c45cbf2e0ff66890ba16532121d7c0660d6be"}} as unknown as DocumentNode<ConsoleRevokeSupportMutation, ConsoleRevokeSupportMutationVariables>;
 export const ConsoleIsolationDocument = {"__meta__":{"hash":"sha256:d99b3d505a883a0f069f54ae008089cd7511782348656b3e31c3c004b42d2427"}} as unknown as DocumentNode<ConsoleIsolationQuery, ConsoleIsolationQueryVariables>;
-export const ConsoleKeyStatusDocument = {"__meta__":{"hash":"sha256:f4df5dc1591d8b95886f8a846111d1ed89f34dcd30146cf90409c54775efedb1"}} as unknown as DocumentNode<ConsoleKeyStatusQuery, ConsoleKeyStatusQueryVariables>;
+export const ConsoleKeyStatusDocument = {"__meta__":{"hash":"sha256:ad69f203eb30707cad43b0e7212bac3683546b77408ce2255dfbc5e857317ead"}} as unknown as DocumentNode<ConsoleKeyStatusQuery, ConsoleKeyStatusQueryVariables>;
 export const ConsoleAgentsDocument = {"__meta__":{"hash":"sha256:ea90294e54bd190d2d9077c40a76be84cdeac3ea5c428cac4d04f55a748ef7af"}} as unknown as DocumentNode<ConsoleAgentsQuery, ConsoleAgentsQueryVariables>;
 export const ConsoleAgentDocument = {"__meta__":{"hash":"sha256:93d46b11c7e4e4d662b76119b7f829292d05d966132f210f15315eeb7f32cc6a"}} as unknown as DocumentNode<ConsoleAgentQuery, ConsoleAgentQueryVariables>;
 export const ConsoleAgentCredentialsDocument = {"__meta__":{"hash":"sha256:068b4196bce4f45df05a844463f1087fc34ddff63bc8c895a0a36decc8746fc4"}} as unknown as DocumentNode<ConsoleAgentCredentialsQuery, ConsoleAgentCredentialsQueryVariables>;

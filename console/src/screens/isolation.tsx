@@ -1,20 +1,37 @@
 import { useEffect, useState } from 'preact/hooks';
-import { request, tenantFrozen, watch } from '../api.ts';
-import { ErrorNote, Status, when } from '../components.tsx';
+import { readOnChange, request, tenantFrozen } from '../api.ts';
+import { ErrorNote, SkeletonRows, Status, when } from '../components.tsx';
 import { ApiError, wordsFor } from '../errors.ts';
 import {
+  ConsoleAgentsChangedDocument,
   ConsoleIsolationDocument,
   type ConsoleIsolationQuery,
   ConsoleKeyStatusDocument,
   type ConsoleKeyStatusQuery,
 } from '../gql/graphql.ts';
 import { useLive } from '../hooks.ts';
+import { CanaryRuns } from './canary.tsx';
 
 type Data = ConsoleIsolationQuery;
+type KeyStatus = ConsoleKeyStatusQuery['tenantKeyStatus'];
 
-/** The tenant's four walls and their state, its freeze state, tier and region; refreshed every 2 s. */
+/** The key provider is asked at most once a minute (Vault in production); a rotation's rewrap takes minutes anyway. */
+const KEYS_READ_MS = 60_000;
+/** For the last canary run, which no stream announces (the canary runs about once a minute). */
+const ISOLATION_READ_MS = 30_000;
+
+/**
+ * The tenant's four walls and their state, its freeze state, tier and region. Read again when the
+ * tenant's agents change (`agentsChanged`: their sandboxes), when its freeze state changes (the
+ * console's `tenantStatus` stream) and every 30 s for the canary's last run; not polled otherwise.
+ * Owners and admins also see the canary's last runs and their data keys per key version.
+ */
 export function Isolation() {
-  const { data, error } = useLive<Data>((onData, onError) => watch(ConsoleIsolationDocument, {}, onData, onError));
+  const { data, error } = useLive<Data>((onData, onError) =>
+    readOnChange(ConsoleIsolationDocument, {}, onData, onError, { changes: ConsoleAgentsChangedDocument, everyMs: ISOLATION_READ_MS }),
+  );
+  const accountable = data ? data.me.role === 'OWNER' || data.me.role === 'ADMIN' : undefined;
+  const keys = useKeyStatus(accountable);
   const refused = tenantFrozen();
   const frozen = refused !== undefined || data?.tenant.status === 'FROZEN';
   const reason = refused?.reason ?? data?.tenant.frozenReason;
@@ -44,7 +61,7 @@ export function Isolation() {
         <Fact label="Signed in as" value={data ? `${data.me.name} (${data.me.role.toLowerCase()})` : undefined} />
         <Fact label="Since" value={data ? when(data.tenant.createdAt) : undefined} />
         <Fact label="Last isolation self-test" value={data ? canaryWords(data.isolationCanary) : undefined} />
-        <Fact label="Encryption keys" value={<Keys />} />
+        <Fact label="Encryption keys" value={keys.error ? wordsFor(keys.error) : keys.data ? keyWords(keys.data) : undefined} />
       </dl>
       <h2>The four walls</h2>
       <ol class="walls">
@@ -63,22 +80,80 @@ export function Isolation() {
           One hardened container per agent: no capabilities, read-only root, non-root user. {data ? sandboxSummary(data) : ''}
         </Wall>
       </ol>
+      {accountable ? <DataKeys keys={keys.data} /> : null}
+      {accountable ? <CanaryRuns /> : null}
     </section>
   );
 }
 
-/** The key provider and KEK versions behind the tenant's credentials and memory: never key material. */
-function Keys() {
-  const [keys, setKeys] = useState<ConsoleKeyStatusQuery['tenantKeyStatus'] | undefined>();
+/**
+ * The key provider and KEK versions behind the tenant's credentials and memory (never key material),
+ * once the member's role is known: owners and admins also get their data keys' counts per version.
+ */
+function useKeyStatus(accountable: boolean | undefined) {
+  const [data, setData] = useState<KeyStatus | undefined>();
   const [error, setError] = useState<unknown>();
   useEffect(() => {
-    request(ConsoleKeyStatusDocument, {}).then((data) => setKeys(data.tenantKeyStatus), setError);
-  }, []);
-  if (error) return <>{wordsFor(error)}</>;
-  if (!keys) return <span class="placeholder">…</span>;
+    if (accountable === undefined) return;
+    const read = () =>
+      request(ConsoleKeyStatusDocument, { withCounts: accountable }).then(
+        (answer) => {
+          setData(answer.tenantKeyStatus);
+          setError(undefined);
+        },
+        (caught: unknown) => setError(caught),
+      );
+    void read();
+    const timer = setInterval(read, KEYS_READ_MS);
+    return () => clearInterval(timer);
+  }, [accountable]);
+  return { data, error };
+}
+
+function keyWords(keys: KeyStatus): string {
   const provider = keys.provider === 'vault' ? 'HashiCorp Vault Transit' : 'local keyring';
   const retired = keys.minDecryptionVersion > 1 ? `, versions below ${keys.minDecryptionVersion} retired` : '';
-  return <>{`${provider}, key version ${keys.latestVersion}${retired}`}</>;
+  return `${provider}, key version ${keys.latestVersion}${retired}`;
+}
+
+/** Owners and admins: how many of the tenant's data keys each key version still wraps (a rotation's progress). */
+function DataKeys({ keys }: { keys: KeyStatus | undefined }) {
+  const rows = keys?.dataKeys;
+  return (
+    <>
+      <h2 id="data-keys-title">Your data keys per key version</h2>
+      <p class="hint">
+        Each secret and each agent’s memory has a data key of its own, wrapped by the key-encryption key. After a rotation they are
+        rewrapped in the background; older versions retire once none is left under them.
+      </p>
+      <table aria-labelledby="data-keys-title" data-testid="data-keys">
+        <thead>
+          <tr>
+            <th scope="col">Key version</th>
+            <th scope="col">Data keys</th>
+            <th scope="col">Credentials</th>
+            <th scope="col">Agent memory</th>
+            <th scope="col">Sharing</th>
+          </tr>
+        </thead>
+        <tbody>
+          {rows ? null : <SkeletonRows rows={1} columns={5} />}
+          {rows?.map((row) => (
+            <tr key={row.version} data-version={row.version}>
+              <td>
+                v{row.version}
+                {keys && row.version === keys.latestVersion ? ' (current)' : ''}
+              </td>
+              <td>{row.total}</td>
+              <td>{row.credentials}</td>
+              <td>{row.agentMemory}</td>
+              <td>{row.sharing}</td>
+            </tr>
+          ))}
+        </tbody>
+      </table>
+    </>
+  );
 }
 
 function Fact({ label, value }: { label: string; value: preact.ComponentChildren | undefined }) {

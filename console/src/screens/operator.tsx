@@ -12,6 +12,7 @@ import {
   ConsoleUnfreezeTenantDocument,
 } from '../gql/graphql.ts';
 import { useAction } from '../hooks.ts';
+import { CanaryHistory } from './canary.tsx';
 
 type Tenant = ConsolePlatformTenantsQuery['platformTenants']['edges'][number]['node'];
 
@@ -67,6 +68,7 @@ export function Operator() {
           <code>{backup.archive.sha256.slice(0, 16)}…</code>, {Object.keys(backup.archive.rows).length} tables (row counts only).
         </p>
       ) : null}
+      <CanaryHistory />
       <Onboarding regions={regions} onCreated={load} />
     </section>
   );

@@ -1,5 +1,15 @@
 import type { MikroORM } from '@mikro-orm/postgresql';
-import { type KeyProvider, type WrappedKeyHolder, wrappedKeyTableHolder } from '../../keys/index.ts';
+import { type KeyProvider, type WrappedKeyHolder, type WrappedKeyTable, wrappedKeyTableHolder } from '../../keys/index.ts';
+
+/** Agent credentials' data keys: one per credential row, its KEK version kept in `key_version`. */
+export const CREDENTIAL_KEY_TABLE: WrappedKeyTable = {
+  table: 'agent_credentials',
+  kind: 'credential',
+  idColumn: 'id',
+  functionStem: 'credentials',
+  listedAs: { id: 'credential_id', tenantId: 'credential_tenant_id' },
+  versionColumn: 'key_version',
+};
 
 /**
  * Agent credentials as a holder of wrapped data keys for KEK rotation. The cross-tenant listing is the
@@ -8,11 +18,5 @@ import { type KeyProvider, type WrappedKeyHolder, wrappedKeyTableHolder } from '
  * rotation of the value is never overwritten, and its `key_version` column kept in step.
  */
 export function credentialKeyHolder(orm: MikroORM, provider: KeyProvider): WrappedKeyHolder {
-  return wrappedKeyTableHolder(orm, provider, {
-    table: 'agent_credentials',
-    idColumn: 'id',
-    functionStem: 'credentials',
-    listedAs: { id: 'credential_id', tenantId: 'credential_tenant_id' },
-    versionColumn: 'key_version',
-  });
+  return wrappedKeyTableHolder(orm, provider, CREDENTIAL_KEY_TABLE);
 }

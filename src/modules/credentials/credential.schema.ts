@@ -13,6 +13,8 @@ import {
   rotateCredential,
   rotateCredentialKey,
   setCredential,
+  type TenantKeyVersionCount,
+  tenantDataKeyCounts,
   tenantKeyStatus,
 } from './credential.service.ts';
 
@@ -87,6 +89,17 @@ const CredentialKeyStatus = builder
     }),
   });
 
+const TenantDataKeyVersion = builder.objectRef<TenantKeyVersionCount>('TenantDataKeyVersion').implement({
+  description: 'How many of the tenant’s data keys one KEK version wraps: counts only, never a key.',
+  fields: (t) => ({
+    version: t.exposeInt('version'),
+    total: t.exposeInt('total', { description: 'All of the tenant’s data keys under this version.' }),
+    credentials: t.exposeInt('credential', { description: 'Agent credentials (one data key each).' }),
+    agentMemory: t.exposeInt('agentMemory', { description: 'Agents’ memory (one data key per agent).' }),
+    sharing: t.exposeInt('sharing', { description: 'The tenant’s sharing key (handoffs and shared files): 0 or 1.' }),
+  }),
+});
+
 const TenantKeyStatus = builder
   .objectRef<{ provider: string; latestVersion: number; minDecryptionVersion: number }>('TenantKeyStatus')
   .implement({
@@ -95,6 +108,15 @@ const TenantKeyStatus = builder
       provider: t.exposeString('provider', { description: '`local` (a keyring file) or `vault` (HashiCorp Vault Transit).' }),
       latestVersion: t.exposeInt('latestVersion', { description: 'The KEK version new data keys are wrapped with.' }),
       minDecryptionVersion: t.exposeInt('minDecryptionVersion', { description: 'Older versions are retired: they unwrap nothing.' }),
+      /** Owners and admins: the counts say how many credentials the tenant holds (see tenantDataKeyCounts). */
+      dataKeys: t.field({
+        type: [TenantDataKeyVersion],
+        nullable: true,
+        description:
+          'Owners and admins: how many of this tenant’s data keys each KEK version still wraps, newest version first (a rotation’s progress).',
+        authScopes: { can: 'credential.read' },
+        resolve: (status, _args, ctx) => tenantDataKeyCounts(ctx, status),
+      }),
     }),
   });
 

@@ -4,6 +4,8 @@ import { z } from 'zod';
 import { assertCan } from '../../auth/actions.ts';
 import { tenantOf } from '../../auth/principal.ts';
 import {
+  countTenantKeys,
+  type DataKeyKind,
   EnvelopeIntegrityError,
   holdKeyVersions,
   type KeyProvider,
@@ -11,6 +13,7 @@ import {
   type KeyRotation,
   open,
   seal,
+  type WrappedKeyTable,
 } from '../../keys/index.ts';
 import type { RequestScope } from '../../request/scope.ts';
 import { badInput, clientError, notFound } from '../../shared/errors.ts';
@@ -28,6 +31,8 @@ import { lockAgentRow } from './credential.store.ts';
 export interface CredentialKeys {
   provider: KeyProvider;
   rotation: KeyRotation;
+  /** Every table of a tenant's wrapped data keys (credentials, agent memory, sharing), as tenantKeyStatus counts them. */
+  tenantTables: readonly WrappedKeyTable[];
 }
 
 /** What credential services need beyond a request scope. */
@@ -222,13 +227,51 @@ export async function credentialKeyStatus(scope: CredentialScope) {
 
 /**
  * What a tenant's members may know of the keys behind their agents' credentials and memory: the
- * provider's kind and the KEK versions in use (`tenant.read`). No key material, no key id, no
- * count of anyone's data keys: the same facts every tenant of this gateway sees.
+ * provider's kind and the KEK versions in use (`tenant.read`). No key material and no key id: the
+ * same facts every tenant of this gateway sees. How many of the tenant's own data keys each version
+ * still wraps is asked for separately (tenantDataKeyCounts).
  */
 export async function tenantKeyStatus(scope: CredentialScope) {
   assertCan(scope.principal, 'tenant.read');
   const { latestVersion, minDecryptionVersion } = await withProvider(scope, () => scope.keys.provider.status());
   return { provider: scope.keys.provider.kind, latestVersion, minDecryptionVersion };
+}
+
+/** How many of the tenant's data keys one KEK version wraps: in all, and by what they protect. */
+export type TenantKeyVersionCount = { version: number; total: number } & Record<DataKeyKind, number>;
+
+/**
+ * How many of the caller's tenant's data keys each KEK version wraps, so an owner follows a
+ * rotation's rewrap: every version from the oldest still usable to the newest (zero where none is
+ * left), and any other a key still names. Owners and admins (`credential.read`): the numbers tell how
+ * many credentials the tenant holds, which is credential metadata members do not see. Counted in the
+ * request's transaction for the principal's own tenant only (countTenantKeys: RLS and the tenant in
+ * SQL); never a key, never another tenant's count.
+ */
+export async function tenantDataKeyCounts(
+  scope: CredentialScope,
+  versions: { latestVersion: number; minDecryptionVersion: number },
+): Promise<TenantKeyVersionCount[]> {
+  assertCan(scope.principal, 'credential.read');
+  const tenantId = tenantOf(scope.principal);
+  if (!tenantId) throw notFound('Tenant');
+  const counts = await countTenantKeys(scope.em, tenantId, scope.keys.tenantTables);
+  const byVersion = new Map<number, TenantKeyVersionCount>();
+  const row = (version: number) => {
+    let found = byVersion.get(version);
+    if (!found) {
+      found = { version, total: 0, credential: 0, agentMemory: 0, sharing: 0 };
+      byVersion.set(version, found);
+    }
+    return found;
+  };
+  for (let version = Math.max(1, versions.minDecryptionVersion); version <= versions.latestVersion; version++) row(version);
+  for (const { version, kind, keys } of counts) {
+    const each = row(version);
+    each[kind] += keys;
+    each.total += keys;
+  }
+  return [...byVersion.values()].sort((a, b) => b.version - a.version);
 }
 
 /**

@@ -7,5 +7,5 @@
 export { AgentCredential } from './credential.entity.ts';
 export { type CredentialKeys, CredentialUnreadableError } from './credential.service.ts';
 export { credentialStartSecrets } from './credential-delivery.ts';
-export { credentialKeyHolder } from './credential-keys.ts';
+export { CREDENTIAL_KEY_TABLE, credentialKeyHolder } from './credential-keys.ts';
 export { encodeStartPayload, type StartSecret, type StartSecretSource } from './start-secrets.ts';

@@ -7,6 +7,6 @@
 export { agentTokenStartSecret, revokeAgentTokens } from './agent-tokens.ts';
 export { memoryEntities } from './memory.entity.ts';
 export { MemoryChannel } from './memory-channel.ts';
-export { memoryEscrowHolder, memoryKeyHolder } from './memory-keys.ts';
+export { MEMORY_KEY_TABLE, memoryEscrowHolder, memoryKeyHolder } from './memory-keys.ts';
 export { memoryMaintenanceJob } from './memory-maintenance.ts';
-export { sharingKeyHolder } from './sharing-keys.ts';
+export { SHARING_KEY_TABLE, sharingKeyHolder } from './sharing-keys.ts';

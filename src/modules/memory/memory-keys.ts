@@ -1,6 +1,14 @@
 import type { MikroORM } from '@mikro-orm/postgresql';
-import { countBelowWith, type KeyProvider, type WrappedKeyHolder, wrappedKeyTableHolder } from '../../keys/index.ts';
+import { countBelowWith, type KeyProvider, type WrappedKeyHolder, type WrappedKeyTable, wrappedKeyTableHolder } from '../../keys/index.ts';
 import { escrowBelow, rewrapEscrow } from './memory.store.ts';
+
+/** Agent memory's data keys: one per agent, the version read from the wrapped form. */
+export const MEMORY_KEY_TABLE: WrappedKeyTable = {
+  table: 'agent_memory_keys',
+  kind: 'agentMemory',
+  idColumn: 'agent_id',
+  functionStem: 'memory_keys',
+};
 
 /**
  * Agent memory's per-agent data keys as a holder of wrapped keys, so KEK rotation rewraps them and
@@ -10,7 +18,7 @@ import { escrowBelow, rewrapEscrow } from './memory.store.ts';
  * crypto-shred (a deleted agent's key row is gone, and stays gone).
  */
 export function memoryKeyHolder(orm: MikroORM, provider: KeyProvider): WrappedKeyHolder {
-  return wrappedKeyTableHolder(orm, provider, { table: 'agent_memory_keys', idColumn: 'agent_id', functionStem: 'memory_keys' });
+  return wrappedKeyTableHolder(orm, provider, MEMORY_KEY_TABLE);
 }
 
 /**

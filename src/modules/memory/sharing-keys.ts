@@ -1,5 +1,5 @@
 import type { MikroORM } from '@mikro-orm/postgresql';
-import { type KeyProvider, type WrappedKeyHolder, wrappedKeyTableHolder } from '../../keys/index.ts';
+import { type KeyProvider, type WrappedKeyHolder, type WrappedKeyTable, wrappedKeyTableHolder } from '../../keys/index.ts';
 import { clientError } from '../../shared/errors.ts';
 import { type MemoryScope, withProvider } from './memory.service.ts';
 import { insertSharingKey, sharingKey } from './memory.store.ts';
@@ -61,10 +61,18 @@ async function createKey(scope: MemoryScope, tenantId: string): Promise<string> 
   return stored;
 }
 
+/** A tenant's sharing key (handoffs and shared files): one per tenant, the version read from the wrapped form. */
+export const SHARING_KEY_TABLE: WrappedKeyTable = {
+  table: 'tenant_sharing_keys',
+  kind: 'sharing',
+  idColumn: 'tenant_id',
+  functionStem: 'sharing_keys',
+};
+
 /**
  * The tenants' sharing keys as a holder of wrapped keys for KEK rotation, listed across tenants by the
  * owner-only `sharing_keys_below_key_version()` (tenant ids only; see wrappedKeyTableHolder).
  */
 export function sharingKeyHolder(orm: MikroORM, provider: KeyProvider): WrappedKeyHolder {
-  return wrappedKeyTableHolder(orm, provider, { table: 'tenant_sharing_keys', idColumn: 'tenant_id', functionStem: 'sharing_keys' });
+  return wrappedKeyTableHolder(orm, provider, SHARING_KEY_TABLE);
 }

@@ -2,16 +2,10 @@ import type { Principal } from '../../auth/principal.ts';
 import { clientError } from '../../shared/errors.ts';
 import type { Logger } from '../../shared/logger.ts';
 import type { TenantPolicies } from '../tenants/tenant-policy-watcher.ts';
+import type { CanaryRun } from './canary-run.ts';
 
 /** What a request that passed the gate may do: everything its principal may, or only the deletion grace fields. */
 export type AccessGrant = 'full' | 'deletion-grace';
-
-/** The last isolation canary run on this replica: when, and what it found (no detail: that goes to logs and audit). */
-export interface CanaryRun {
-  ranAt: Date;
-  /** OK: every probe was refused and the catalog holds; EXPOSED: something leaked (the gateway locked down); ERROR: the run failed. */
-  outcome: 'OK' | 'EXPOSED' | 'ERROR';
-}
 
 /**
  * Fail closed, before anything runs: every request of a tenant principal passes here when its

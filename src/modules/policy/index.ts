@@ -4,9 +4,10 @@
  * Its GraphQL types register from its *.schema.ts files, which src/schema.ts alone
  * imports: importing this face never loads the Pothos builder.
  */
-export { AccessGate, type AccessGrant, type CanaryRun } from './access-gate.ts';
+export { AccessGate, type AccessGrant } from './access-gate.ts';
+export { type CanaryReason, type CanaryRun, replicaNameOf } from './canary-run.ts';
 export { armor, checkTrustedDocument, DEFAULT_MAX_COST, DEFAULT_PAGE_SIZE } from './document-limits.ts';
-export { IsolationCanary } from './isolation-canary.ts';
+export { type CanaryHistoryRetention, IsolationCanary } from './isolation-canary.ts';
 export { RateLimits } from './rate-limits.ts';
 export { type CostLimitOptions, useCostLimit } from './use-cost-limit.ts';
 export { useInputSanitising } from './use-input-sanitising.ts';

@@ -1,13 +1,15 @@
 import type { EntityManager } from '@mikro-orm/postgresql';
 import type pg from 'pg';
 import { z } from 'zod';
-import { parseRows, selectRow } from '../../db/rows.ts';
+import type { PageArgs } from '../../db/pagination.ts';
+import { parseRows, selectRow, selectRows, timestamp } from '../../db/rows.ts';
+import { CANARY_REASONS, type CanaryReason, type StoredCanaryRun } from './canary-run.ts';
 
 /**
  * The policy module's raw SQL: the isolation canary's probes. They run on a plain `pg` client
  * connected as the gateway's role (not through the ORM, whose filter would hide what RLS lets
- * through), inside a transaction the canary rolls back; and its read of an agent's recorded sandbox.
- * The canary runs on a timer, never on a request's path.
+ * through), inside a transaction the canary rolls back; its read of an agent's recorded sandbox;
+ * and its history (below). The canary runs on a timer, never on a request's path.
  */
 
 const roleRow = z.object({ rolsuper: z.boolean(), rolbypassrls: z.boolean() });
@@ -61,4 +63,83 @@ const runtimeRow = z.object({ sandbox_runtime: z.string().nullable() });
 /** The sandbox the API shows for the agent (`agents.sandbox_runtime`, run under its tenant); null when none is recorded or the agent is gone. */
 export async function recordedRuntime(em: EntityManager, agentId: string): Promise<string | null> {
   return (await selectRow(em, runtimeRow, 'select sandbox_runtime from agents where id = ?', [agentId]))?.sandbox_runtime ?? null;
+}
+
+/*
+ * The canary's history (isolation_canary_runs, migrations/0037). The canary writes and prunes it in an
+ * operator transaction of its own; operators list it under the table's operator policy; a tenant's
+ * owners and admins list it through isolation_canary_outcomes() (migrations/functions/canary.sql),
+ * which needs their tenant setting and returns neither replica nor reason.
+ */
+
+/** Appends one run. `em`: an operator transaction (the table's policy admits nothing else). */
+export async function insertCanaryRun(em: EntityManager, run: Omit<StoredCanaryRun, 'replica'> & { replica: string }): Promise<void> {
+  await em.execute('insert into isolation_canary_runs (id, replica, outcome, reason, ran_at, duration_ms) values (?, ?, ?, ?, ?, ?)', [
+    run.id,
+    run.replica,
+    run.outcome,
+    run.reason,
+    run.ranAt,
+    run.durationMs,
+  ]);
+}
+
+/**
+ * Retention, after each run: every replica's runs older than `keepDays` (replicas that are gone too),
+ * and this replica's beyond its newest `keepPerReplica` (which bounds a short canary period). Answers
+ * how many rows went.
+ */
+export async function pruneCanaryRuns(em: EntityManager, replica: string, keep: { days: number; perReplica: number }): Promise<number> {
+  const old = await em.execute<{ id: string }[]>(
+    'delete from isolation_canary_runs where ran_at < now() - make_interval(days => ?) returning id',
+    [keep.days],
+  );
+  const surplus = await em.execute<{ id: string }[]>(
+    `delete from isolation_canary_runs where replica = ? and id < (
+       select id from isolation_canary_runs where replica = ? order by id desc offset ? limit 1
+     ) returning id`,
+    [replica, replica, keep.perReplica - 1],
+  );
+  return old.length + surplus.length;
+}
+
+const storedRunRow = z.object({
+  id: z.string(),
+  replica: z.string().nullable(),
+  outcome: z.enum(['OK', 'EXPOSED', 'ERROR']),
+  reason: z.enum(Object.keys(CANARY_REASONS) as [CanaryReason, ...CanaryReason[]]).nullable(),
+  ran_at: timestamp,
+  duration_ms: z.number(),
+});
+
+function storedRunOf(row: z.output<typeof storedRunRow>): StoredCanaryRun {
+  return { id: row.id, replica: row.replica, outcome: row.outcome, reason: row.reason, ranAt: row.ran_at, durationMs: row.duration_ms };
+}
+
+/**
+ * A page of the history, newest first (oldest first when `page.inverted`, as the connection asks for a
+ * page before a cursor): `after` means older, `before` newer. `em`: an operator's transaction.
+ */
+export async function operatorCanaryRuns(em: EntityManager, page: PageArgs): Promise<StoredCanaryRun[]> {
+  const rows = await selectRows(
+    em,
+    storedRunRow,
+    `select id, replica, outcome, reason, ran_at, duration_ms from isolation_canary_runs
+      where (?::uuid is null or id < ?::uuid) and (?::uuid is null or id > ?::uuid)
+      order by id ${page.inverted ? 'asc' : 'desc'} limit ?`,
+    [page.after ?? null, page.after ?? null, page.before ?? null, page.before ?? null, page.limit],
+  );
+  return rows.map(storedRunOf);
+}
+
+/** The same page as a tenant's owners and admins see it (isolation_canary_outcomes): no replica, no reason. `em`: the tenant's request transaction. */
+export async function tenantCanaryOutcomes(em: EntityManager, page: PageArgs): Promise<StoredCanaryRun[]> {
+  const rows = await selectRows(
+    em,
+    storedRunRow,
+    `select run_id as id, null::text as replica, run_outcome as outcome, null::text as reason, run_ran_at as ran_at,
+            run_duration_ms as duration_ms from isolation_canary_outcomes(?, ?, ?, ?)`,
+    [page.after ?? null, page.before ?? null, page.limit, page.inverted],
+  );
+  return rows.map(storedRunOf);
 }

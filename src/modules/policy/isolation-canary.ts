@@ -6,6 +6,7 @@ import { enterTenant, forkForPrincipal, forkForTenant, TENANT_SETTING } from '..
 import { TENANT_FILTER } from '../../db/tenant-filter.ts';
 import manifest from '../../generated/operations/persisted-documents.json' with { type: 'json' };
 import { encodeGlobalId } from '../../shared/global-id.ts';
+import { newId } from '../../shared/ids.ts';
 import type { Logger } from '../../shared/logger.ts';
 import type { Metrics } from '../../shared/metrics.ts';
 import { Agent, createAgent } from '../agents/index.ts';
@@ -14,7 +15,16 @@ import { type ContainerRuntime, ImageAllowList, loadAgent } from '../provisionin
 import { signUp, Tenant } from '../tenants/index.ts';
 import { User } from '../users/index.ts';
 import type { AccessGate } from './access-gate.ts';
-import { recordedRuntime, roleFlags, tenantTables, tryImplantAgent, visibleAgentsOf } from './isolation-canary.store.ts';
+import type { CanaryReason, CanaryRun } from './canary-run.ts';
+import {
+  insertCanaryRun,
+  pruneCanaryRuns,
+  recordedRuntime,
+  roleFlags,
+  tenantTables,
+  tryImplantAgent,
+  visibleAgentsOf,
+} from './isolation-canary.store.ts';
 
 const CANARY_A = '__canary-a';
 const CANARY_B = '__canary-b';
@@ -30,6 +40,23 @@ interface Canaries {
 export interface CanaryResult {
   exposures: string[];
 }
+
+/** One exposure: its fixed code (stored, shown to operators) and its text (logs, audit, the lockdown reason). */
+interface Finding {
+  code: CanaryReason;
+  detail: string;
+}
+
+/** How long the history keeps runs (pruned by the canary after each of its runs). */
+export interface CanaryHistoryRetention {
+  /** Every replica's runs older than this go (default 30). */
+  days: number;
+  /** This replica's runs beyond its newest so many go: bounds the table under a short canary period. */
+  perReplica: number;
+}
+
+/** 30 days; at most 50,000 runs per replica (30 days at the default period of a minute is 43,200). */
+export const DEFAULT_HISTORY: CanaryHistoryRetention = { days: 30, perReplica: 50_000 };
 
 /**
  * The isolation self-test. Two synthetic tenants; as A it tries to read and write B's agent
@@ -54,6 +81,10 @@ export class IsolationCanary {
       fetch: (url: string, init: RequestInit) => Promise<Response>;
       /** The region's container engine when it runs agents: their sandbox levels are checked too. */
       engine?: ContainerRuntime;
+      /** This replica's name in the history (isolation_canary_runs.replica): operators see it, tenants do not. */
+      replica: string;
+      /** The history's retention; default DEFAULT_HISTORY. */
+      history?: CanaryHistoryRetention;
     },
   ) {
     this.#log = deps.log.child({ component: 'isolation-canary' });
@@ -73,42 +104,76 @@ export class IsolationCanary {
     clearInterval(this.#timer);
   }
 
+  /**
+   * One run: every check in turn, then the outcome kept three ways: this replica's last run (the
+   * gate, `isolationCanary`), the history in the database (isolationCanaryRuns; a failure to write it
+   * is logged and changes nothing else) and the metrics. An exposure locks the gateway down first.
+   */
   async runOnce(): Promise<CanaryResult> {
-    let exposures: string[];
+    const started = performance.now();
+    const ranAt = new Date();
+    let step: CanaryReason = 'SETUP_FAILED';
+    let findings: Finding[];
     try {
       this.#canaries ??= await this.#ensureCanaries();
-      exposures = [
-        ...(await this.#checkCatalog()),
-        ...(await this.#probeDatabase(this.#canaries)),
-        ...(await this.#probeApi(this.#canaries)),
-        ...(await this.#checkSandboxes()),
-      ];
+      const canaries = this.#canaries;
+      step = 'CATALOG_CHECK_FAILED';
+      findings = await this.#checkCatalog();
+      step = 'DATABASE_PROBE_FAILED';
+      findings.push(...(await this.#probeDatabase(canaries)));
+      step = 'API_PROBE_FAILED';
+      findings.push(...(await this.#probeApi(canaries)));
+      step = 'SANDBOX_CHECK_FAILED';
+      findings.push(...(await this.#checkSandboxes()));
     } catch (error) {
-      this.#log.error({ err: error }, 'isolation canary could not run');
+      this.#log.error({ err: error, reason: step }, 'isolation canary could not run');
       this.deps.metrics.canaryRuns.inc({ result: 'error' });
-      this.deps.gate.recordCanaryRun({ ranAt: new Date(), outcome: 'ERROR' });
+      await this.#record({ ranAt, outcome: 'ERROR', reason: step, durationMs: elapsed(started) });
       return { exposures: [] };
     }
-    if (exposures.length === 0) {
+    const exposures = findings.map((finding) => finding.detail);
+    const first = findings[0];
+    if (!first) {
       this.deps.metrics.canaryRuns.inc({ result: 'ok' });
-      this.deps.gate.recordCanaryRun({ ranAt: new Date(), outcome: 'OK' });
+      await this.#record({ ranAt, outcome: 'OK', reason: null, durationMs: elapsed(started) });
       return { exposures };
     }
     this.deps.gate.lockDown(exposures.join('; '));
     this.deps.metrics.canaryRuns.inc({ result: 'exposed' });
-    this.deps.gate.recordCanaryRun({ ranAt: new Date(), outcome: 'EXPOSED' });
+    await this.#record({ ranAt, outcome: 'EXPOSED', reason: first.code, durationMs: elapsed(started) });
     await this.#freezeCanaries(exposures).catch((error: unknown) => this.#log.error({ err: error }, 'could not freeze canary tenants'));
     return { exposures };
   }
 
-  async #checkCatalog(): Promise<string[]> {
+  /**
+   * This replica's last run (the gate), then the history: appended and pruned in one operator
+   * transaction of the canary's own (the table admits operators only), never failing the run.
+   */
+  async #record(run: CanaryRun): Promise<void> {
+    this.deps.gate.recordCanaryRun(run);
+    const operator: Principal = { kind: 'operator', operatorId: 'isolation-canary' };
+    const keep = this.deps.history ?? DEFAULT_HISTORY;
+    try {
+      const pruned = await forkForPrincipal(this.deps.orm, operator).transactional(async (em) => {
+        await insertCanaryRun(em, { ...run, id: newId(), replica: this.deps.replica });
+        return pruneCanaryRuns(em, this.deps.replica, keep);
+      });
+      if (pruned > 0) this.#log.debug({ pruned }, 'isolation canary history pruned');
+    } catch (error) {
+      this.#log.error({ err: error }, 'isolation canary run could not be recorded in the history');
+    }
+  }
+
+  async #checkCatalog(): Promise<Finding[]> {
     return this.#asAppRole(null, async (client) => {
-      const found: string[] = [];
+      const found: Finding[] = [];
       const role = await roleFlags(client);
-      if (role?.rolsuper) found.push('app role is superuser');
-      if (role?.rolbypassrls) found.push('app role bypasses RLS');
+      if (role?.rolsuper) found.push({ code: 'APP_ROLE_SUPERUSER', detail: 'app role is superuser' });
+      if (role?.rolbypassrls) found.push({ code: 'APP_ROLE_BYPASSES_RLS', detail: 'app role bypasses RLS' });
       for (const table of await tenantTables(client)) {
-        if (!table.relrowsecurity || !table.relforcerowsecurity) found.push(`RLS not enabled and forced on ${table.relname}`);
+        if (!table.relrowsecurity || !table.relforcerowsecurity) {
+          found.push({ code: 'RLS_NOT_FORCED', detail: `RLS not enabled and forced on ${table.relname}` });
+        }
       }
       return found;
     });
@@ -121,10 +186,10 @@ export class IsolationCanary {
    * sandbox was swapped or downgraded outside the provisioner, which never does either. A default
    * level is not a requirement (an agent started before runsc was registered keeps RUNC until its restart).
    */
-  async #checkSandboxes(): Promise<string[]> {
+  async #checkSandboxes(): Promise<Finding[]> {
     const engine = this.deps.engine;
     if (!engine) return [];
-    const found: string[] = [];
+    const found: Finding[] = [];
     for (const container of await engine.list()) {
       if (!container.running || !container.tenantId || !container.agentId) continue;
       const [state, agent, recorded] = await Promise.all([
@@ -134,9 +199,15 @@ export class IsolationCanary {
       ]);
       if (!state?.running || !agent) continue;
       if (agent.sandbox && state.sandbox !== agent.sandbox) {
-        found.push(`sandbox: agent ${agent.id} requires ${agent.sandbox} but its container runs under ${state.sandbox}`);
+        found.push({
+          code: 'SANDBOX_DOWNGRADED',
+          detail: `sandbox: agent ${agent.id} requires ${agent.sandbox} but its container runs under ${state.sandbox}`,
+        });
       } else if (recorded && state.sandbox !== recorded) {
-        found.push(`sandbox: agent ${agent.id} runs under ${state.sandbox} but the API shows ${recorded}`);
+        found.push({
+          code: 'SANDBOX_MISREPORTED',
+          detail: `sandbox: agent ${agent.id} runs under ${state.sandbox} but the API shows ${recorded}`,
+        });
       }
     }
     return found;
@@ -146,17 +217,20 @@ export class IsolationCanary {
     return this.#inTenant(tenantId, (em) => recordedRuntime(em, agentId));
   }
 
-  async #probeDatabase({ a, b }: Canaries): Promise<string[]> {
+  async #probeDatabase({ a, b }: Canaries): Promise<Finding[]> {
     return this.#asAppRole(a.tenantId, async (client) => {
-      const found: string[] = [];
-      if ((await visibleAgentsOf(client, b.tenantId, b.agentId)) !== 0) found.push('database: A read B’s agents under A’s RLS setting');
+      const found: Finding[] = [];
+      if ((await visibleAgentsOf(client, b.tenantId, b.agentId)) !== 0) {
+        found.push({ code: 'DATABASE_CROSS_TENANT_READ', detail: 'database: A read B’s agents under A’s RLS setting' });
+      }
       const implant = await tryImplantAgent(client, b.tenantId);
-      if (implant !== '42501') found.push('database: A wrote a row into B under A’s RLS setting');
+      if (implant !== '42501')
+        found.push({ code: 'DATABASE_CROSS_TENANT_WRITE', detail: 'database: A wrote a row into B under A’s RLS setting' });
       return found;
     });
   }
 
-  async #probeApi({ a, b }: Canaries): Promise<string[]> {
+  async #probeApi({ a, b }: Canaries): Promise<Finding[]> {
     const token = (await this.deps.tokens.issue({ kind: 'user', tenantId: a.tenantId, userId: a.ownerId, role: 'OWNER' }, '5m')).reveal();
     const agentB = encodeGlobalId('Agent', b.agentId);
     const call = async (operation: string, variables: Record<string, unknown>) => {
@@ -167,11 +241,14 @@ export class IsolationCanary {
       });
       return JSON.stringify(await response.json());
     };
-    const found: string[] = [];
-    if ((await call('GetAgent', { id: agentB })).includes('__canary-b-agent')) found.push('api: A read B’s agent by id');
-    if ((await call('ListAgents', { first: 100 })).includes(agentB)) found.push('api: A listed B’s agent');
+    const found: Finding[] = [];
+    if ((await call('GetAgent', { id: agentB })).includes('__canary-b-agent')) {
+      found.push({ code: 'API_CROSS_TENANT_READ', detail: 'api: A read B’s agent by id' });
+    }
+    if ((await call('ListAgents', { first: 100 })).includes(agentB))
+      found.push({ code: 'API_CROSS_TENANT_LIST', detail: 'api: A listed B’s agent' });
     if (!(await call('UpdateAgentRecord', { input: { id: agentB, description: 'canary write' } })).includes('NOT_FOUND')) {
-      found.push('api: A’s update of B’s agent was not refused as not found');
+      found.push({ code: 'API_CROSS_TENANT_WRITE', detail: 'api: A’s update of B’s agent was not refused as not found' });
     }
     return found;
   }
@@ -261,4 +338,8 @@ export class IsolationCanary {
       await client.end();
     }
   }
+}
+
+function elapsed(started: number): number {
+  return Math.max(0, Math.round(performance.now() - started));
 }
