@@ -8,12 +8,14 @@ import { join } from 'node:path';
 import { type Client, createClient } from 'graphql-ws';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import WebSocket from 'ws';
-import { startGateway as startReplica } from '../src/gateway.ts';
 import manifest from '../src/generated/operations/persisted-documents.json' with { type: 'json' };
 import type { GraphqlWsSettings } from '../src/request/graphql-ws.ts';
+
+type ReplicaPolicy = NonNullable<Parameters<typeof startSecondReplica>[1]>['policy'];
+
 import { decodeGlobalId, encodeGlobalId } from '../src/shared/global-id.ts';
 import { adminQuery, createTestDatabase } from './support/database.ts';
-import { expectNoErrors, type Gateway, startGateway } from './support/gateway.ts';
+import { expectNoErrors, type Gateway, startGateway, startSecondReplica } from './support/gateway.ts';
 import { DeleteAgent, RevokeApiKey } from './support/operations.ts';
 import { freePorts } from './support/ports.ts';
 import { waitUntil } from './support/wait.ts';
@@ -152,17 +154,7 @@ describe('live updates over WebSocket (graphql-ws)', () => {
     adminQuery(gw.database.adminUrl, 'update agents set status = $1 where id = $2', [status, uuidOf(agentId)]);
 
   /** Another replica on the same database, in process, with its own policy. */
-  const secondReplica = (policy: Parameters<typeof startReplica>[0]['policy']) =>
-    startReplica({
-      appUrl: gw.appUrl,
-      keyring: gw.keyring,
-      log: gw.log,
-      userTokenTtl: '1h',
-      canaryIntervalMs: 0,
-      testing: { withoutCanary: true },
-      watcher: { refreshMs: 1_000, staleAfterMs: 5_000 },
-      policy,
-    });
+  const secondReplica = (policy: ReplicaPolicy) => startSecondReplica(gw, { policy });
 
   beforeAll(async () => {
     gw = await startGateway();

@@ -3,10 +3,9 @@ import { randomBytes, randomUUID } from 'node:crypto';
 import { Redis } from 'ioredis';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
-import { startGateway as startReplica } from '../src/gateway.ts';
 import { decodeGlobalId } from '../src/shared/global-id.ts';
 import { adminQuery } from './support/database.ts';
-import { expectNoErrors, type Gateway, startGateway } from './support/gateway.ts';
+import { expectNoErrors, type Gateway, startGateway, startSecondReplica } from './support/gateway.ts';
 import { RestartAgent } from './support/operations.ts';
 import { freePorts } from './support/ports.ts';
 import { type Replicas, startReplicas } from './support/replicas.ts';
@@ -26,7 +25,7 @@ const statuses = (stream: Subscription) =>
   stream.results.flatMap((result) => (result.data ? [(result.data.agentStatusChanged as { status: string }).status] : []));
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
-type Replica = Awaited<ReturnType<typeof startReplica>>;
+type Replica = Awaited<ReturnType<typeof startSecondReplica>>;
 type Fleetgate = Pick<Replica, 'yoga' | 'live' | 'liveRedis'>;
 
 /** A Redis client of the test's own (a second subscriber, or someone else writing into Redis). */
@@ -41,14 +40,7 @@ const instanceName = () => `test-${randomBytes(6).toString('hex')}`;
 
 /** Another replica on gw's database, with its own Redis client, in process. */
 function secondReplica(gw: Gateway, redis: Redis, instance: string): Promise<Replica> {
-  return startReplica({
-    appUrl: gw.appUrl,
-    keyring: gw.keyring,
-    log: gw.log,
-    userTokenTtl: '1h',
-    canaryIntervalMs: 0,
-    testing: { withoutCanary: true },
-    watcher: { refreshMs: 1_000, staleAfterMs: 5_000 },
+  return startSecondReplica(gw, {
     policy: { mode: 'development', tenantRateLimitPerMinute: 100_000, apiKeyRateLimitPerMinute: 100_000, redis },
     liveRedis: { instance },
   });

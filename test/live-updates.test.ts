@@ -1,11 +1,10 @@
 import { randomUUID } from 'node:crypto';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
-import { startGateway as startReplica } from '../src/gateway.ts';
 import manifest from '../src/generated/operations/persisted-documents.json' with { type: 'json' };
 import { decodeGlobalId, encodeGlobalId } from '../src/shared/global-id.ts';
 import { adminQuery } from './support/database.ts';
-import { expectNoErrors, type Gateway, startGateway } from './support/gateway.ts';
+import { expectNoErrors, type Gateway, startGateway, startSecondReplica } from './support/gateway.ts';
 import { DeleteAgent, RestartAgent, RunTask } from './support/operations.ts';
 import { finalErrorCode, type Subscription, subscribe } from './support/sse.ts';
 import { waitUntil } from './support/wait.ts';
@@ -326,16 +325,7 @@ describe('live updates (subscriptions over SSE)', () => {
 
   /** Another replica on the same database, in process. */
   const secondReplica = (mode: 'development' | 'production' = 'development') =>
-    startReplica({
-      appUrl: gw.appUrl,
-      keyring: gw.keyring,
-      log: gw.log,
-      userTokenTtl: '1h',
-      canaryIntervalMs: 0,
-      testing: { withoutCanary: true },
-      watcher: { refreshMs: 1_000, staleAfterMs: 5_000 },
-      policy: { mode, tenantRateLimitPerMinute: 100_000, apiKeyRateLimitPerMinute: 100_000 },
-    });
+    startSecondReplica(gw, { policy: { mode, tenantRateLimitPerMinute: 100_000, apiKeyRateLimitPerMinute: 100_000 } });
 
   test('a change made through replica 1 reaches a subscriber of replica 2', async () => {
     const replica = await secondReplica();

@@ -1,6 +1,5 @@
 import { afterAll, beforeAll, expect, test } from 'vitest';
-import { startGateway as startReplica } from '../src/gateway.ts';
-import { type Gateway, startGateway } from './support/gateway.ts';
+import { type Gateway, startGateway, startSecondReplica } from './support/gateway.ts';
 import { type Subscription, subscribe } from './support/sse.ts';
 
 const URL = 'http://gateway.test/graphql';
@@ -21,7 +20,7 @@ async function firstCodes(stream: Subscription): Promise<string[]> {
  */
 let gw: Gateway;
 /** A second replica on the same database whose cost limit admits TENANT and not AGENT (sign-up costs more: tenants come from gw). */
-let strict: Awaited<ReturnType<typeof startReplica>>;
+let strict: Awaited<ReturnType<typeof startSecondReplica>>;
 const open: Subscription[] = [];
 const sub = async (query: string, variables: Record<string, unknown>, token: string, on: Pick<Gateway, 'yoga'> = gw) => {
   const stream = await subscribe((url, init) => on.yoga.fetch(url, init), URL, query, variables, token);
@@ -31,13 +30,7 @@ const sub = async (query: string, variables: Record<string, unknown>, token: str
 
 beforeAll(async () => {
   gw = await startGateway({ policy: { tenantRateLimitPerMinute: 3 } });
-  strict = await startReplica({
-    appUrl: gw.appUrl,
-    keyring: gw.keyring,
-    log: gw.log,
-    userTokenTtl: '1h',
-    canaryIntervalMs: 0,
-    testing: { withoutCanary: true },
+  strict = await startSecondReplica(gw, {
     policy: { mode: 'development', tenantRateLimitPerMinute: 100_000, apiKeyRateLimitPerMinute: 100_000, maxCost: 3 },
   });
 });

@@ -239,6 +239,30 @@ export async function startGateway(options: GatewayOptions = {}) {
 
 export type Gateway = Awaited<ReturnType<typeof startGateway>>;
 
+type ReplicaOptions = Parameters<typeof startFleetgate>[0];
+
+/**
+ * Another replica of `gw` in this process: the same database, keyring and log, no canary, a freeze
+ * watcher that reloads every second, development mode and limits no test reaches unless `overrides`
+ * say otherwise (`policy` replaces the default policy whole). Close it in the test.
+ */
+export function startSecondReplica(
+  gw: Gateway,
+  overrides: Partial<Omit<ReplicaOptions, 'appUrl' | 'keyring'>> = {},
+): ReturnType<typeof startFleetgate> {
+  return startFleetgate({
+    appUrl: gw.appUrl,
+    keyring: gw.keyring,
+    log: gw.log,
+    userTokenTtl: '1h',
+    canaryIntervalMs: 0,
+    testing: { withoutCanary: true },
+    watcher: { refreshMs: 1_000, staleAfterMs: 5_000 },
+    policy: { mode: 'development', tenantRateLimitPerMinute: 100_000, apiKeyRateLimitPerMinute: 100_000 },
+    ...overrides,
+  });
+}
+
 /** Fails with the response's errors in the message, so a failing test says why. */
 export function expectNoErrors<T>(response: GraphQLResponse<T>): T {
   if (response.errors?.length || !response.data) {
