@@ -1,11 +1,10 @@
 import { print } from 'graphql';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { loadConfig } from '../src/config.ts';
-import { startGateway as startReplica } from '../src/gateway.ts';
 import { decodeGlobalId } from '../src/shared/global-id.ts';
 import { createLogger } from '../src/shared/logger.ts';
 import { startMetricsListener } from '../src/shared/metrics-listener.ts';
-import { type Gateway, startGateway } from './support/gateway.ts';
+import { type Gateway, startGateway, startSecondReplica } from './support/gateway.ts';
 import { AgentById, Agents } from './support/operations.ts';
 
 /**
@@ -16,7 +15,7 @@ import { AgentById, Agents } from './support/operations.ts';
  */
 describe('tenant labels in the metrics', () => {
   let gw: Gateway;
-  let replica: Awaited<ReturnType<typeof startReplica>>;
+  let replica: Awaited<ReturnType<typeof startSecondReplica>>;
   const listeners: Awaited<ReturnType<typeof startMetricsListener>>[] = [];
   let acme: { id: string; token: string; agent: string };
   let globex: { id: string; token: string; agent: string };
@@ -28,14 +27,8 @@ describe('tenant labels in the metrics', () => {
     [acme, globex] = (await Promise.all(
       seeded.map(async (tenant) => ({ id: decodeGlobalId(tenant.id).id, token: tenant.ownerToken, agent: (await tenant.agent()).id })),
     )) as [typeof acme, typeof globex];
-    replica = await startReplica({
-      appUrl: gw.appUrl,
-      keyring: gw.keyring,
+    replica = await startSecondReplica(gw, {
       log: silent,
-      userTokenTtl: '1h',
-      canaryIntervalMs: 0,
-      testing: { withoutCanary: true },
-      policy: { mode: 'development', tenantRateLimitPerMinute: 100_000, apiKeyRateLimitPerMinute: 100_000 },
       metricsTenantLabels: [acme.id.toUpperCase()], // ids compare case-insensitively, as UUIDs do
     });
   });
@@ -96,16 +89,7 @@ describe('tenant labels in the metrics', () => {
   });
 
   test('METRICS_ENABLED=false (metricsEnabled: false): requests are served and record no metric, nor process metrics', async () => {
-    const off = await startReplica({
-      appUrl: gw.appUrl,
-      keyring: gw.keyring,
-      log: silent,
-      userTokenTtl: '1h',
-      canaryIntervalMs: 0,
-      testing: { withoutCanary: true },
-      policy: { mode: 'development', tenantRateLimitPerMinute: 100_000, apiKeyRateLimitPerMinute: 100_000 },
-      metricsEnabled: false,
-    });
+    const off = await startSecondReplica(gw, { log: silent, metricsEnabled: false });
     try {
       expect((await query(off.yoga, Agents, { first: 5 }, acme.token)).status).toBe(200);
       const text = await scrape(off.metrics.registry);
