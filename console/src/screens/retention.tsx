@@ -1,4 +1,4 @@
-import { useState } from 'preact/hooks';
+import { useEffect, useState } from 'preact/hooks';
 import { request } from '../api.ts';
 import { ErrorNote, SkeletonRows, when } from '../components.tsx';
 import {
@@ -35,13 +35,7 @@ export function Retention() {
         <Fact label="Deleted agents’ memory purged after" value={retention ? `${retention.memoryPurgeDays} days` : undefined} />
         <Fact label="Finished tasks kept" value={retention ? `${retention.taskHistoryDays} days` : undefined} />
       </dl>
-      {role === 'OWNER' && tenant.data ? (
-        <Settings tenant={tenant.data.tenant} reload={tenant.reload} />
-      ) : role ? (
-        <p class="hint" data-testid="retention-read-only">
-          Only owners change how long data is kept; you see the settings read-only.
-        </p>
-      ) : null}
+      <Settings tenant={tenant.data?.tenant} editable={role === 'OWNER'} known={role !== undefined} reload={tenant.reload} />
       <Purges />
       <Deletion tenant={tenant.data?.tenant} reload={tenant.reload} />
     </section>
@@ -94,21 +88,54 @@ const SETTINGS: Setting[] = [
   },
 ];
 
-/** Owners change each retention setting; shortening the audit log's asks for the tenant's name first (it drops events). */
-function Settings({ tenant, reload }: { tenant: Tenant; reload: () => Promise<void> }) {
+/**
+ * Owners change each retention setting; shortening the audit log's asks for the tenant's name first
+ * (it drops events). Every role sees the same rows (read-only but for owners), laid out before the
+ * answers arrive, so nothing moves when they do.
+ */
+function Settings({
+  tenant,
+  editable,
+  known,
+  reload,
+}: {
+  tenant: Tenant | undefined;
+  editable: boolean;
+  known: boolean;
+  reload: () => Promise<void>;
+}) {
   return (
     <div class="settings">
-      <h2>Change retention</h2>
+      <h2>Retention settings</h2>
+      <p class="hint" data-testid={known && !editable ? 'retention-read-only' : undefined}>
+        {!known
+          ? '…'
+          : editable
+            ? 'Within each range. Shortening the audit log’s retention drops events: you will type the tenant’s name first.'
+            : 'Only owners change how long data is kept; you see the settings read-only.'}
+      </p>
       {SETTINGS.map((setting) => (
-        <SettingForm key={setting.name} setting={setting} tenant={tenant} reload={reload} />
+        <SettingForm key={setting.name} setting={setting} tenant={tenant} editable={editable} reload={reload} />
       ))}
     </div>
   );
 }
 
-function SettingForm({ setting, tenant, reload }: { setting: Setting; tenant: Tenant; reload: () => Promise<void> }) {
-  const current = setting.days(tenant.retention);
-  const [value, setValue] = useState(String(current));
+function SettingForm({
+  setting,
+  tenant,
+  editable,
+  reload,
+}: {
+  setting: Setting;
+  tenant: Tenant | undefined;
+  editable: boolean;
+  reload: () => Promise<void>;
+}) {
+  const current = tenant ? setting.days(tenant.retention) : undefined;
+  const [value, setValue] = useState('');
+  // The saved value, whenever it arrives or changes.
+  useEffect(() => setValue(current === undefined ? '' : String(current)), [current]);
   const [typed, setTyped] = useState('');
   const [problem, setProblem] = useState<string>();
   const [saved, setSaved] = useState<string>();
@@ -116,10 +143,11 @@ function SettingForm({ setting, tenant, reload }: { setting: Setting; tenant: Te
   const days = Number(value);
   const valid = /^\d+$/.test(value.trim()) && days >= setting.min && days <= setting.max;
   // Shortening the audit log's retention drops events: the owner types the tenant's name first.
-  const confirming = setting.name === 'audit' && valid && days < current;
+  const confirming = setting.name === 'audit' && valid && current !== undefined && days < current;
   const range = `${setting.min}–${setting.max}`;
   const save = async (event: SubmitEvent) => {
     event.preventDefault();
+    if (!editable) return;
     setSaved(undefined);
     if (!valid) {
       setProblem(`Choose a whole number of days from ${setting.min} to ${setting.max}.`);
@@ -148,6 +176,7 @@ function SettingForm({ setting, tenant, reload }: { setting: Setting; tenant: Te
         step={1}
         required
         value={value}
+        readOnly={!editable}
         aria-describedby={`${id}-range`}
         onInput={(event) => setValue((event.currentTarget as HTMLInputElement).value)}
       />
@@ -156,7 +185,7 @@ function SettingForm({ setting, tenant, reload }: { setting: Setting; tenant: Te
       </span>
       {confirming ? (
         <label class="confirm">
-          Shortening from {current} to {days} days: {setting.shortening} Type the tenant’s name, {tenant.name}, to confirm{' '}
+          Shortening from {current} to {days} days: {setting.shortening} Type the tenant’s name, {tenant?.name}, to confirm{' '}
           <input
             name="confirm"
             autoComplete="off"
@@ -165,9 +194,11 @@ function SettingForm({ setting, tenant, reload }: { setting: Setting; tenant: Te
           />
         </label>
       ) : null}
-      <button type="submit" class={confirming ? 'danger' : ''} disabled={action.busy || (confirming && typed !== tenant.name)}>
-        Save
-      </button>
+      {editable ? (
+        <button type="submit" class={confirming ? 'danger' : ''} disabled={action.busy || (confirming && typed !== tenant?.name)}>
+          Save
+        </button>
+      ) : null}
       {problem ? (
         <p class="error" role="alert">
           {problem}
