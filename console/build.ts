@@ -3,6 +3,8 @@ import { mkdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { basename } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { build } from 'esbuild';
+import { manifestVersion } from '../src/shared/manifest-version.ts';
+import manifest from './src/gql/persisted-documents.json' with { type: 'json' };
 
 /**
  * Builds the console into console/dist (committed: `npm start` serves it with no build step, and
@@ -26,6 +28,8 @@ export async function buildConsole(outdir = fileURLToPath(new URL('dist/', impor
     jsxImportSource: 'preact',
     metafile: true,
     logLevel: 'warning',
+    // The version the gateway publishes this build's operations as: the operator view never offers to retire it.
+    define: { __CONSOLE_VERSION__: JSON.stringify(manifestVersion(manifest)) },
   });
   const outputs = Object.keys(result.metafile.outputs);
   const named = (extension: string) => {

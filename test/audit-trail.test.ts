@@ -168,6 +168,25 @@ describe('auditLog', () => {
     expect(errorCodes(await gw.execute(AuditLog, { first: 2, after: "1'--" }, { token: acme.ownerToken }))).toEqual(['BAD_USER_INPUT']);
   });
 
+  test('filters by target; a period that ends before it starts is refused naming `to` (the console says it in words)', async () => {
+    const acme = await gw.seed.tenant();
+    const member = await acme.member('VIEWER');
+    const byTarget = await log(acme.ownerToken, { targetId: uuidOf(member.id) });
+    expect(byTarget.map((event) => event.action)).toEqual(expect.arrayContaining(['member.add']));
+    expect(byTarget.every((event) => event.targetId === uuidOf(member.id))).toBe(true);
+    const backwards = await gw.execute(
+      AuditLog,
+      { first: 10, filter: { from: '2026-02-01T00:00:00Z', to: '2026-01-01T00:00:00Z' } },
+      { token: acme.ownerToken },
+    );
+    expect(backwards.errors?.map((error) => [error.extensions?.code, error.extensions?.field, error.message])).toEqual([
+      ['BAD_USER_INPUT', 'to', 'Invalid to: must be after from'],
+    ]);
+    // An empty period (from = to) is the same mistake.
+    const empty = { from: '2026-01-01T00:00:00Z', to: '2026-01-01T00:00:00Z' };
+    expect(errorCodes(await gw.execute(AuditLog, { first: 10, filter: empty }, { token: acme.ownerToken }))).toEqual(['BAD_USER_INPUT']);
+  });
+
   test.each([
     ['MEMBER', 'FORBIDDEN'],
     ['VIEWER', 'FORBIDDEN'],

@@ -7,6 +7,12 @@ import { promisify } from 'node:util';
 import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import {
+  ConsoleAddMemberDocument,
+  ConsoleRedeemSignInLinkDocument,
+  ConsoleSetAuditRetentionDocument,
+  ConsoleTenantRetentionDocument,
+} from '../console/src/gql/graphql.ts';
+import {
   ListAgentsDocument,
   MeDocument as Me,
   PublishDocumentsDocument as Publish,
@@ -14,6 +20,23 @@ import {
 } from '../src/generated/operations/graphql.ts';
 import { ARTIFACTS, OwnerSignInLink, serveToBrowser, signIn, tenantWithLink } from './support/console-browser.ts';
 import { errorCodes, expectNoErrors, type Gateway, startGateway } from './support/gateway.ts';
+
+/** Requests as the console app: in production a console session runs the console's published operations only. */
+const asConsole = (token?: string) => ({ ...(token ? { token } : {}), headers: { 'x-graphql-client-name': 'console' } });
+
+/** A console session of the tenant's owner (a fresh owner link, redeemed as the console). */
+async function consoleOwner(tenant: { id: string; name: string }): Promise<string> {
+  const link = expectNoErrors(
+    await gw.execute(OwnerSignInLink, { email: `owner-${tenant.name}@example.com`, tenantId: tenant.id }, { token: operatorToken }),
+  ).createOwnerSignInLink.token;
+  return expectNoErrors(await gw.execute(ConsoleRedeemSignInLinkDocument, { token: link }, asConsole())).redeemSignInLink.accessToken;
+}
+
+/** A member added by the owner (as the console), with its one-time sign-in link. */
+async function addMember(ownerToken: string, input: { email: string; name: string; role: 'ADMIN' | 'MEMBER' | 'VIEWER' }) {
+  const { addMember: added } = expectNoErrors(await gw.execute(ConsoleAddMemberDocument, { input }, asConsole(ownerToken)));
+  return { id: added.member.id, link: added.signInToken ?? '' };
+}
 
 /**
  * The console's team and access, retention and deletion, and audit report screens in a real browser
@@ -66,6 +89,22 @@ async function openTab(viewport = { width: 1280, height: 800 }) {
     return bodies;
   };
   return { context, page, violations, settled };
+}
+
+/** The page's cumulative layout shift so far, leaving out shifts a person's own input caused (as the metric does). */
+function layoutShift(page: Page): Promise<number> {
+  return page.evaluate(
+    () =>
+      new Promise<number>((resolve) => {
+        let total = 0;
+        new PerformanceObserver((list) => {
+          for (const entry of list.getEntries() as (PerformanceEntry & { value: number; hadRecentInput: boolean })[]) {
+            if (!entry.hadRecentInput) total += entry.value;
+          }
+        }).observe({ type: 'layout-shift', buffered: true });
+        setTimeout(() => resolve(total), 300);
+      }),
+  );
 }
 
 const shot = (page: Page, name: string) => page.screenshot({ path: `${ARTIFACTS}/console-${name}.png`, fullPage: true });
@@ -292,4 +331,182 @@ describe('retention and deletion', () => {
       await tab.context.close();
     }
   }, 60_000);
+});
+
+describe('audit filters', () => {
+  test('filter by actor, target and period; the filters live in the URL, a shared link opens the same view, bad periods are said in words', async () => {
+    const acme = await tenantWithLink(gw, operatorToken, `filters-${Date.now()}`);
+    const fay = (await addMember(await consoleOwner(acme), { email: 'fay@example.com', name: 'Fay', role: 'VIEWER' })).id; // a global id, as the API shows it
+    const fayRaw = Buffer.from(fay, 'base64').toString().split(':')[1] ?? '';
+    const tab = await openTab();
+    try {
+      const { page, context } = tab;
+      await signIn(page, origin, acme.link);
+      await page.getByRole('link', { name: 'Audit' }).click();
+      await page.getByRole('cell', { name: 'tenant.signUp' }).waitFor();
+      const filters = page.getByRole('form', { name: 'Filter the audit log' });
+
+      // By target, pasting the member's id as the API gives it: only the events about Fay.
+      await filters.getByLabel('Target id').fill(fay);
+      await filters.getByRole('button', { name: 'Filter' }).click();
+      await page.getByRole('cell', { name: 'tenant.signUp' }).waitFor({ state: 'detached' });
+      await page.getByRole('cell', { name: 'member.add' }).waitFor();
+      expect(new URL(page.url()).searchParams.get('targetId')).toBe(fay);
+      const targets = page.getByRole('button', { name: /^Only events of target / });
+      expect(await targets.count()).toBeGreaterThan(0);
+      for (const name of await targets.evaluateAll((buttons) => buttons.map((button) => button.getAttribute('aria-label')))) {
+        expect(name).toBe(`Only events of target ${fayRaw}`);
+      }
+
+      // A shared link opens the same view in another tab: the form filled in, the same events.
+      const shared = await context.newPage();
+      await shared.goto(page.url());
+      await shared.getByRole('cell', { name: 'member.add' }).waitFor();
+      expect(await layoutShift(shared)).toBeLessThan(0.1); // "good" cumulative layout shift, loading straight into a filtered view
+      expect(await shared.getByRole('form', { name: 'Filter the audit log' }).getByLabel('Target id').inputValue()).toBe(fay);
+      expect(await shared.getByRole('cell', { name: 'tenant.signUp' }).count()).toBe(0);
+      await shared.close();
+
+      // By actor, from an event's own actor id (pressed in the row): the owner's events only.
+      await filters.getByRole('button', { name: 'Show all events' }).click();
+      await page.getByRole('cell', { name: 'tenant.signUp' }).waitFor();
+      const ownerEvent = page.locator('tr').filter({ has: page.getByRole('cell', { name: 'tenant.signUp' }) });
+      await ownerEvent.getByRole('button', { name: /^Only events of actor / }).click();
+      const actorId = new URL(page.url()).searchParams.get('actorId') ?? '';
+      expect(actorId).toMatch(/^[0-9a-f-]{36}$/);
+      expect(await filters.getByLabel('Actor id').inputValue()).toBe(actorId);
+      const actors = await page
+        .getByRole('button', { name: /^Only events of actor / })
+        .evaluateAll((buttons) => buttons.map((button) => button.getAttribute('aria-label')));
+      expect(new Set(actors)).toEqual(new Set([`Only events of actor ${actorId}`]));
+      // Back returns to the unfiltered view, like a page.
+      await page.goBack();
+      await page.waitForURL(`${origin}/console/audit`);
+      expect(await filters.getByLabel('Actor id').inputValue()).toBe('');
+
+      // By period: today's events; the signed report takes the same period.
+      const today = new Date().toISOString().slice(0, 10);
+      const tomorrow = new Date(Date.now() + 86_400_000).toISOString().slice(0, 10);
+      await filters.getByLabel('From', { exact: true }).fill(today);
+      await filters.getByLabel('To', { exact: true }).fill(today);
+      await filters.getByRole('button', { name: 'Filter' }).click();
+      await page.waitForURL(`${origin}/console/audit?from=${today}&to=${today}`);
+      await page.getByRole('cell', { name: 'tenant.signUp' }).waitFor();
+      const report = page.getByRole('form', { name: 'Prepare the signed audit report' });
+      expect([
+        await report.getByLabel('From', { exact: true }).inputValue(),
+        await report.getByLabel('To', { exact: true }).inputValue(),
+      ]).toEqual([today, today]);
+      await shot(page, 'audit-filters');
+
+      // A period that ends before it starts: said in words, nothing asked of the gateway; the same from a hand-made link.
+      await filters.getByLabel('From', { exact: true }).fill(tomorrow);
+      await filters.getByRole('button', { name: 'Filter' }).click();
+      await page.getByTestId('filter-problem').filter({ hasText: 'The period ends before it starts' }).waitFor();
+      await page.getByText('Fix the filter to see events.').waitFor();
+      await page.goto(`${origin}/console/audit?from=${tomorrow}&to=${today}`);
+      await page.getByTestId('filter-problem').filter({ hasText: 'The period ends before it starts' }).waitFor();
+      await page.goto(`${origin}/console/audit?from=yesterday`);
+      await page.getByTestId('filter-problem').filter({ hasText: '“From” is not a date' }).waitFor();
+      expect(tab.violations).toEqual([]);
+    } finally {
+      await tab.context.close();
+    }
+  }, 60_000);
+});
+
+describe('retention settings', () => {
+  test('owners change each setting within its range, shortening the audit log after typing the name; refusals are in words; admins read only', async () => {
+    const acme = await tenantWithLink(gw, operatorToken, `settings-${Date.now()}`);
+    const tab = await openTab();
+    try {
+      const { page } = tab;
+      await signIn(page, origin, acme.link);
+      await page.goto(`${origin}/console/retention`);
+      const settings = (name: string) => page.getByRole('form', { name: `Change: ${name}` });
+      const memory = settings('Deleted agents’ memory purged after');
+      const audit = settings('Audit events kept');
+      const tasks = settings('Finished tasks kept');
+      await memory.getByLabel(/days, 1–3650/).waitFor();
+      await page.getByRole('button', { name: 'Save' }).first().waitFor();
+      expect(await layoutShift(page)).toBeLessThan(0.1); // loading straight into the screen: the rows were laid out before the answers
+      const owner = await consoleOwner(acme);
+      const retention = async () => expectNoErrors(await gw.execute(ConsoleTenantRetentionDocument, {}, asConsole(owner))).tenant.retention;
+      const current = await retention();
+
+      // Out of range: said in words, and not sent.
+      await memory.getByLabel(/days, 1–3650/).fill('0');
+      await memory.getByRole('button', { name: 'Save' }).click();
+      await memory.getByRole('alert').filter({ hasText: 'Choose a whole number of days from 1 to 3650.' }).waitFor();
+      await audit.getByLabel(/days, 30–3650/).fill('29');
+      await audit.getByRole('button', { name: 'Save' }).click();
+      await audit.getByRole('alert').filter({ hasText: 'from 30 to 3650' }).waitFor();
+      expect(await retention()).toEqual(current);
+
+      // Within range: saved, shown, and so on the gateway.
+      await memory.getByLabel(/days, 1–3650/).fill('45');
+      await memory.getByRole('button', { name: 'Save' }).click();
+      await memory.getByRole('status').filter({ hasText: 'Saved' }).waitFor();
+      await tasks.getByLabel(/days, 1–3650/).fill('7');
+      await tasks.getByRole('button', { name: 'Save' }).click();
+      await tasks.getByRole('status').filter({ hasText: 'Saved' }).waitFor();
+      await audit.getByLabel(/days, 30–3650/).fill(String(current.auditDays + 10));
+      expect(await audit.getByLabel(/Type the tenant’s name/).count()).toBe(0); // longer: nothing is dropped, no confirmation
+      await audit.getByRole('button', { name: 'Save' }).click();
+      await audit.getByRole('status').filter({ hasText: 'Saved' }).waitFor();
+
+      // Shorter audit retention drops events: the tenant's name first.
+      await audit.getByLabel(/days, 30–3650/).fill('60');
+      const save = audit.getByRole('button', { name: 'Save' });
+      expect(await save.isDisabled()).toBe(true);
+      await audit.getByLabel(/Type the tenant’s name/).fill('not the name');
+      expect(await save.isDisabled()).toBe(true);
+      await audit.getByLabel(/Type the tenant’s name/).fill(acme.name);
+      await save.click();
+      await audit.getByRole('status').filter({ hasText: 'Saved' }).waitFor();
+      expect(await retention()).toEqual({
+        auditDays: 60,
+        memoryPurgeDays: 45,
+        taskHistoryDays: 7,
+      });
+      await page.getByText('60 days', { exact: true }).waitFor();
+      await shot(page, 'retention-settings');
+      await page.setViewportSize({ width: 390, height: 844 });
+      expect(await page.evaluate(() => document.documentElement.scrollWidth <= innerWidth)).toBe(true);
+      await page.setViewportSize({ width: 1280, height: 800 });
+
+      // The gateway's refusal, in words: the tenant frozen meanwhile.
+      await gw.operator.freeze(acme.id, 'settings test');
+      try {
+        await tasks.getByLabel(/days, 1–3650/).fill('8');
+        await tasks.getByRole('button', { name: 'Save' }).click();
+        await tasks.getByRole('alert').filter({ hasText: 'This tenant is frozen' }).waitFor();
+      } finally {
+        await gw.operator.unfreeze(acme.id);
+      }
+
+      // An admin reads the settings and is offered no form; the gateway refuses an admin anyway.
+      const ari = await addMember(owner, { email: 'ari@example.com', name: 'Ari', role: 'ADMIN' });
+      const admin = await openTab();
+      try {
+        await signIn(admin.page, origin, ari.link);
+        await admin.page.getByRole('link', { name: 'Retention' }).click();
+        await admin.page.getByTestId('retention-read-only').waitFor();
+        await admin.page.getByText('60 days', { exact: true }).waitFor();
+        expect(await admin.page.getByRole('button', { name: 'Save' }).count()).toBe(0);
+      } finally {
+        await admin.context.close();
+      }
+      const ariToken = expectNoErrors(
+        await gw.execute(
+          ConsoleRedeemSignInLinkDocument,
+          { token: (await addMember(owner, { email: 'ari2@example.com', name: 'Ari 2', role: 'ADMIN' })).link },
+          asConsole(),
+        ),
+      ).redeemSignInLink.accessToken;
+      expect(errorCodes(await gw.execute(ConsoleSetAuditRetentionDocument, { days: 90 }, asConsole(ariToken)))).toEqual(['FORBIDDEN']);
+    } finally {
+      await tab.context.close();
+    }
+  }, 90_000);
 });

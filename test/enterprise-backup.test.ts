@@ -180,6 +180,10 @@ describe('through the API', () => {
     expect(restored).toMatchObject({ tenant: { id: s.id, plan: 'STANDARD' }, rows: backup.rows });
     const refused = await gw.execute(RestoreTenant, { backupId: backup.backupId, into: 'SAME' }, { token: operatorToken });
     expect(refused.errors?.map((e) => e.extensions?.code)).toEqual(['CONFLICT']);
+    // A well-formed name of this tenant with no archive behind it: NOT_FOUND (it was a masked internal error).
+    const missing = `${backup.backupId.slice(0, 36)}-20000101T000000000Z.fgbackup`;
+    const none = await gw.execute(RestoreTenant, { backupId: missing, into: 'NEW' }, { token: operatorToken });
+    expect(none.errors?.map((e) => e.extensions?.code)).toEqual(['NOT_FOUND']);
     const { auditLog } = expectNoErrors(await gw.execute(AuditLog, { first: 50 }, { token: s.ownerToken }));
     const actions = auditLog.edges.map((e) => e.node.action);
     expect(actions).toEqual(expect.arrayContaining(['tenant.backup', 'tenant.restore']));

@@ -220,3 +220,79 @@ describe('the owner decides the connections', () => {
       expect(errorCodes(await gw.execute(Register, { input }, { token: acme.ownerToken }))).toEqual(['BAD_USER_INPUT']);
   });
 });
+
+describe('an identity several tenants admit', () => {
+  const Suspend = graphql(`
+    mutation OidcTestSuspendMember($userId: ID!) { suspendMember(userId: $userId) { id status } }
+  `);
+  const unknownTenant = Buffer.from('Tenant:00000000-0000-4000-8000-000000000000').toString('base64');
+  let tenants: Record<'one' | 'two' | 'stranger' | 'suspended' | 'open', Awaited<ReturnType<Gateway['seed']['tenant']>>>;
+
+  beforeAll(async () => {
+    const operatorToken = await gw.operator.token();
+    const seeded = {
+      one: await gw.seed.tenant(`multi-one-${Date.now()}`),
+      // An enterprise tenant keeps its members in its own schema: found all the same.
+      two: await gw.seed.tenant(`multi-two-${Date.now()}`, { enterpriseBy: operatorToken }),
+      stranger: await gw.seed.tenant(`multi-stranger-${Date.now()}`),
+      suspended: await gw.seed.tenant(`multi-suspended-${Date.now()}`),
+      open: await gw.seed.tenant(`multi-open-${Date.now()}`),
+    };
+    for (const [key, tenant] of Object.entries(seeded)) {
+      const input = {
+        issuer: idp.issuer,
+        clientId: CLIENT_ID,
+        allowedDomains: ['multi.example'],
+        ...(key === 'open' ? { jitRole: 'VIEWER' as const } : {}),
+      };
+      expectNoErrors(await gw.execute(Register, { input }, { token: tenant.ownerToken }));
+      if (key === 'stranger' || key === 'open') continue;
+      const { addMember } = expectNoErrors(
+        await gw.execute(AddMember, { input: { email: 'pat@multi.example', name: 'Pat', role: 'MEMBER' } }, { token: tenant.ownerToken }),
+      );
+      if (key === 'suspended') expectNoErrors(await gw.execute(Suspend, { userId: addMember.member.id }, { token: tenant.ownerToken }));
+    }
+    tenants = seeded;
+    idp.accounts.set('pat', { email: 'pat@multi.example', name: 'Pat' });
+  }, 60_000);
+
+  test('is told the tenants where it is an active member, by name, and nothing of the others', async () => {
+    const refused = await signIn(await idp.idToken('pat'));
+    expect(errorCodes(refused)).toEqual(['OIDC_TENANT_REQUIRED']);
+    const extensions = refused.errors?.[0]?.extensions as { tenants: string[]; choices: { id: string; name: string }[] };
+    const expected = [tenants.one, tenants.two]
+      .map((tenant) => ({ id: tenant.id, name: tenant.name }))
+      .sort((a, b) => a.name.localeCompare(b.name));
+    expect(extensions.choices).toEqual(expected);
+    expect(extensions.tenants).toEqual(expected.map((choice) => choice.id));
+    // Not the tenant that would take anyone of the domain just in time, not the one where Pat is
+    // suspended, not the one that trusts the same provider but does not know Pat.
+    const body = JSON.stringify(refused);
+    for (const other of [tenants.stranger, tenants.suspended, tenants.open]) {
+      expect(body).not.toContain(other.id);
+      expect(body).not.toContain(other.name);
+    }
+  });
+
+  test('signs in to the tenant it names, as that tenant’s member', async () => {
+    const signInTo = async (tenant: string) =>
+      expectNoErrors(await gw.execute(SignIn, { input: { idToken: await idp.idToken('pat'), tenant } })).signIn;
+    const inTwo = await signInTo(tenants.two.id);
+    const inOne = await signInTo(tenants.one.id);
+    const meIn = async (token: string) => expectNoErrors(await gw.execute(Me, {}, { token })).me;
+    expect(await meIn(inTwo.accessToken)).toMatchObject({ email: 'pat@multi.example', role: 'MEMBER' });
+    expect((await meIn(inOne.accessToken)).id).not.toBe(inTwo.user.id);
+  });
+
+  test('naming a tenant it does not belong to is refused exactly like naming one that does not exist', async () => {
+    const attempt = async (tenant: string) => {
+      const answer = await gw.execute(SignIn, { input: { idToken: await idp.idToken('pat'), tenant } });
+      return { status: answer.status, errors: answer.errors?.map((error) => ({ message: error.message, extensions: error.extensions })) };
+    };
+    const stranger = await attempt(tenants.stranger.id);
+    expect(stranger).toEqual({ status: 403, errors: [{ message: expect.any(String), extensions: { code: 'OIDC_UNKNOWN_SUBJECT' } }] });
+    expect(await attempt(unknownTenant)).toEqual(stranger);
+    // The tenant where Pat is suspended: no session (its own answer, which says nothing of other tenants).
+    expect((await attempt(tenants.suspended.id)).errors?.[0]?.extensions).toEqual({ code: 'UNAUTHENTICATED' });
+  });
+});

@@ -12,7 +12,9 @@ import {
  * Who the console acts as. The access token lives only here, in memory: a reload forgets it and
  * trades the HttpOnly cookie for a new one (resumeSession); nothing is ever put in localStorage.
  */
-type Credential = { kind: 'member'; accessToken: string; sessionId: string } | { kind: 'operator'; token: string };
+type Credential =
+  | { kind: 'member'; accessToken: string; sessionId: string; canSwitchTenant: boolean }
+  | { kind: 'operator'; token: string };
 
 let credential: Credential | undefined;
 const listeners = new Set<() => void>();
@@ -24,6 +26,11 @@ export function signedInAs(): Credential['kind'] | undefined {
 /** The id of this tab's own session, so the sessions list can mark it. */
 export function currentSessionId(): string | undefined {
   return credential?.kind === 'member' ? credential.sessionId : undefined;
+}
+
+/** Signed in through an identity provider as a person several tenants admit: "Switch tenant" is offered. */
+export function canSwitchTenant(): boolean {
+  return credential?.kind === 'member' && credential.canSwitchTenant;
 }
 
 /** Called whenever the credential or the tenant's frozen state changes. */
@@ -89,9 +96,43 @@ export async function signOut(): Promise<void> {
 }
 
 async function openSession(path: string, body?: object): Promise<void> {
-  const answer = (await post(path, body)) as { accessToken: string; session: { id: string } };
-  credential = { kind: 'member', accessToken: answer.accessToken, sessionId: answer.session.id };
+  const answer = (await post(path, body)) as { accessToken: string; session: { id: string }; canSwitchTenant?: boolean };
+  credential = {
+    kind: 'member',
+    accessToken: answer.accessToken,
+    sessionId: answer.session.id,
+    canSwitchTenant: answer.canSwitchTenant === true,
+  };
   changed();
+}
+
+/** A tenant the person may choose after signing in through its identity provider: only tenants where it is an active member. */
+export interface TenantChoice {
+  id: string;
+  name: string;
+}
+
+/** The tenants offered after a sign-in several tenants admit (kept by the gateway in an HttpOnly cookie for ten minutes). */
+export async function tenantChoices(): Promise<{ issuer: string; clientId: string; tenants: TenantChoice[] }> {
+  return (await post('/console/oidc/choices')) as { issuer: string; clientId: string; tenants: TenantChoice[] };
+}
+
+/**
+ * Signs in to the chosen tenant: a fresh sign-in at the identity provider with the tenant bound into
+ * the flow; the gateway decides there whether the person may enter it (src/console/console-oidc.ts).
+ */
+export function chooseTenant(choices: { issuer: string; clientId: string }, tenant: string) {
+  location.assign(`/console/oidc/start?${new URLSearchParams({ issuer: choices.issuer, client_id: choices.clientId, tenant })}`);
+}
+
+/**
+ * Switches tenant: ends this tenant's session first (a session belongs to one tenant), then signs in
+ * afresh at the same identity provider, which ends at the tenant chooser.
+ */
+export async function switchTenant(): Promise<void> {
+  if (credential?.kind === 'member') await request(ConsoleEndSessionDocument, { id: credential.sessionId }).catch(() => undefined);
+  credential = undefined;
+  location.assign('/console/oidc/switch');
 }
 
 async function withRefreshLock<T>(work: () => Promise<T>): Promise<T> {
@@ -141,7 +182,7 @@ export async function request<R, V>(document: TypedDocumentNode<R, V>, variables
   });
   const body = (await response.json().catch(() => ({}))) as {
     data?: R | null;
-    errors?: { message: string; extensions?: { code?: string; reason?: string | null } }[];
+    errors?: { message: string; extensions?: { code?: string; reason?: string | null; field?: string } }[];
   };
   const error = body.errors?.[0];
   if (!error && body.data) {
@@ -160,7 +201,7 @@ export async function request<R, V>(document: TypedDocumentNode<R, V>, variables
       changed();
     }
   }
-  throw new ApiError(code, error?.message);
+  throw new ApiError(code, error?.message, error?.extensions?.field);
 }
 
 export type AgentRow = ConsoleAgentsQuery['agents']['edges'][number]['node'];

@@ -1,5 +1,19 @@
 import { useEffect, useReducer, useState } from 'preact/hooks';
-import { onChange, resumeSession, signedInAs, signInAsOperator, signInWithLink, signOut, tenantFrozen, watchTenantStatus } from './api.ts';
+import {
+  canSwitchTenant,
+  chooseTenant,
+  onChange,
+  resumeSession,
+  signedInAs,
+  signInAsOperator,
+  signInWithLink,
+  signOut,
+  switchTenant,
+  type TenantChoice,
+  tenantChoices,
+  tenantFrozen,
+  watchTenantStatus,
+} from './api.ts';
 import { ErrorNote, Link } from './components.tsx';
 import { ApiError } from './errors.ts';
 import { type Route, useRoute } from './router.ts';
@@ -14,23 +28,31 @@ import { Team } from './screens/team.tsx';
  * The sign-in link arrives in the URL's fragment (`/console#link=fgl_…`): the fragment is never
  * sent to the server, and the page drops it from the address bar and history before redeeming it.
  */
-function takeFromUrl(): { link?: string; oidcError?: string } {
+function takeFromUrl(): { link?: string; oidcError?: string; choose: boolean } {
   const fragment = new URLSearchParams(location.hash.slice(1));
   const link = fragment.get('link') ?? undefined;
   // A failed identity-provider sign-in comes back as `#oidc_error=<code>` (src/console/console-oidc.ts).
   const oidcError = fragment.get('oidc_error') ?? undefined;
-  if (link !== undefined || oidcError !== undefined) history.replaceState(null, '', location.pathname + location.search);
-  return { link, oidcError };
+  // A sign-in several tenants admit comes back as `#oidc_choose`: the page then asks the gateway for the choices.
+  const choose = fragment.has('oidc_choose');
+  if (link !== undefined || oidcError !== undefined || choose) history.replaceState(null, '', location.pathname + location.search);
+  return { link, oidcError, choose };
 }
 
 export function App() {
   const [, rerender] = useReducer((count: number) => count + 1, 0);
   const [starting, setStarting] = useState(true);
   const [error, setError] = useState<unknown>();
+  const [choosing, setChoosing] = useState(false);
   useEffect(() => onChange(() => rerender(0)), []);
   useEffect(() => {
-    const { link, oidcError } = takeFromUrl();
+    const { link, oidcError, choose } = takeFromUrl();
     if (oidcError) setError(new ApiError(oidcError));
+    if (choose) {
+      setChoosing(true);
+      setStarting(false);
+      return;
+    }
     (link ? signInWithLink(link) : resumeSession()).catch(setError).finally(() => setStarting(false));
   }, []);
   const route = useRoute();
@@ -46,6 +68,11 @@ export function App() {
         </a>
         <span class="brand">Fleetgate console</span>
         {who ? <Nav route={route} who={who} /> : null}
+        {who === 'member' && canSwitchTenant() ? (
+          <button type="button" class="quiet" onClick={() => void switchTenant()}>
+            Switch tenant
+          </button>
+        ) : null}
         {who ? (
           <button type="button" class="quiet" onClick={() => void signOut()}>
             Sign out
@@ -59,7 +86,15 @@ export function App() {
         </p>
       ) : null}
       <main id="main" tabIndex={-1}>
-        {starting ? <p class="placeholder">Signing in…</p> : who ? <Screen route={route} who={who} /> : <SignIn error={error} />}
+        {starting ? (
+          <p class="placeholder">Signing in…</p>
+        ) : who ? (
+          <Screen route={route} who={who} />
+        ) : choosing ? (
+          <TenantChooser />
+        ) : (
+          <SignIn error={error} />
+        )}
       </main>
     </>
   );
@@ -145,6 +180,39 @@ function SignIn({ error }: { error: unknown }) {
         <button type="submit">Open the operator view</button>
       </form>
       <p class="hint">The operator token stays in this tab’s memory only: a reload forgets it.</p>
+    </section>
+  );
+}
+
+/**
+ * After a sign-in through an identity provider that several tenants admit: the tenants where the
+ * person is an active member, by name (the gateway listed them, and nothing else). Choosing one is a
+ * fresh sign-in naming it; the gateway, not this list, decides whether the person may enter.
+ */
+function TenantChooser() {
+  const [offer, setOffer] = useState<{ issuer: string; clientId: string; tenants: TenantChoice[] }>();
+  const [error, setError] = useState<unknown>();
+  useEffect(() => {
+    tenantChoices().then(setOffer, setError);
+  }, []);
+  return (
+    <section aria-labelledby="choose-title" class="sign-in">
+      <h1 id="choose-title">Choose a tenant</h1>
+      <p>You are a member of several tenants here. Which one do you want to work in? You can switch later.</p>
+      {error ? <ErrorNote error={error} words={{ UNAUTHENTICATED: 'The choice has expired: sign in again.' }} /> : null}
+      <ul class="choices" aria-label="Your tenants">
+        {offer === undefined && !error ? <li class="placeholder">…</li> : null}
+        {offer?.tenants.map((tenant) => (
+          <li key={tenant.id}>
+            <button type="button" onClick={() => chooseTenant(offer, tenant.id)}>
+              Sign in to {tenant.name}
+            </button>
+          </li>
+        ))}
+      </ul>
+      <p>
+        <a href="/console">Back to sign-in</a>
+      </p>
     </section>
   );
 }

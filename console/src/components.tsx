@@ -1,5 +1,5 @@
 import type { ComponentChildren } from 'preact';
-import { wordsFor } from './errors.ts';
+import { type Words, wordsFor } from './errors.ts';
 import { follow } from './router.ts';
 
 export function Link({ href, children, current }: { href: string; children: ComponentChildren; current?: boolean }) {
@@ -10,11 +10,11 @@ export function Link({ href, children, current }: { href: string; children: Comp
   );
 }
 
-/** An error in words, announced to screen readers. */
-export function ErrorNote({ error }: { error: unknown }) {
+/** An error in words, announced to screen readers; `words` are the screen's own for some codes (`CODE` or `CODE:field`). */
+export function ErrorNote({ error, words }: { error: unknown; words?: Words }) {
   return (
     <p class="error" role="alert">
-      {wordsFor(error)}
+      {wordsFor(error, words)}
     </p>
   );
 }

@@ -20,24 +20,35 @@ const WORDS: Record<string, string> = {
   OIDC_REFUSED: 'Your identity provider did not sign you in.',
   OIDC_UNKNOWN_SUBJECT: 'Your identity provider signed you in, but no tenant here has you as a member: ask an owner to add you.',
   OIDC_TENANT_REQUIRED:
-    'You belong to several tenants here; signing in through the console to one of them is not supported yet: use a sign-in link.',
+    'Several tenants here would let you in, but you are an active member of none of them: ask an owner to add you, or use a sign-in link.',
 };
+
+/** Words for some codes that say more on one screen than the general ones (a form's own refusals). */
+export type Words = Partial<Record<string, string>>;
 
 export class ApiError extends Error {
   constructor(
     readonly code: string,
     detail?: string,
+    /** The input field a BAD_USER_INPUT names (`extensions.field`), if any. */
+    readonly field?: string,
   ) {
     super(detail ?? code);
   }
 
-  /** What the console shows: the words for the code, and the gateway's own message for bad input. */
-  get words(): string {
+  /** What the console shows: the screen's words for the code (or field), else the general ones, with the gateway's own message for bad input. */
+  wordsWith(own: Words = {}): string {
+    const special = (this.field ? own[`${this.code}:${this.field}`] : undefined) ?? own[this.code];
+    if (special) return special;
     const words = WORDS[this.code] ?? 'Something went wrong on the gateway. Try again; if it persists, tell an operator.';
     return this.code === 'BAD_USER_INPUT' && this.message !== this.code ? `${words} ${this.message}` : words;
   }
+
+  get words(): string {
+    return this.wordsWith();
+  }
 }
 
-export function wordsFor(error: unknown): string {
-  return error instanceof ApiError ? error.words : new ApiError('INTERNAL_SERVER_ERROR').words;
+export function wordsFor(error: unknown, own?: Words): string {
+  return (error instanceof ApiError ? error : new ApiError('INTERNAL_SERVER_ERROR')).wordsWith(own);
 }

@@ -14,6 +14,14 @@ export const SESSION_PATH = '/console/session';
  */
 const COOKIE = 'fleetgate_console_refresh';
 
+/**
+ * The identity provider (issuer and client id, both public) a person whom several tenants admit
+ * signed in through, so the console can offer "Switch tenant" (a fresh sign-in there, see
+ * console-oidc.ts). No credential: HttpOnly all the same, SameSite=Strict, Path=/console (the
+ * session endpoints say whether it is there; /console/oidc/switch reads it), as long as the session.
+ */
+const IDP_COOKIE = 'fleetgate_console_idp';
+
 /** Runs a request through this gateway's own GraphQL pipeline (yoga.fetch): trusted documents, rate limits, audit. */
 export type GraphqlFetch = (request: Request, serverContext: object) => Promise<Response> | Response;
 
@@ -21,6 +29,8 @@ export type GraphqlFetch = (request: Request, serverContext: object) => Promise<
 interface SessionAnswer {
   accessToken: string;
   session: { id: string; expiresAt: string };
+  /** Signed in through an identity provider as a person several tenants admit: the console offers "Switch tenant". */
+  canSwitchTenant: boolean;
 }
 
 export interface SessionPayload extends SessionAnswer {
@@ -32,8 +42,10 @@ export interface SessionPayload extends SessionAnswer {
  * - `/console/session` `{ "link": "fgl_…" }`: redeems a one-time sign-in link;
  * - `/console/session/refresh`: trades the cookie's refresh token for the next one;
  * - `/console/session/end`: forgets the cookie (the page revokes the session first, with its access token).
- * The first two answer `{ accessToken, session }` and set the cookie. The refresh token travels
- * only in Set-Cookie and Cookie headers: it is in no body, no log and no error.
+ * The first two answer `{ accessToken, session, canSwitchTenant }` and set the cookie. The refresh
+ * token travels only in Set-Cookie and Cookie headers: it is in no body, no log and no error.
+ * A link's session forgets the identity provider cookie (a link opens one tenant's session, nothing
+ * to switch); ending the session forgets both.
  */
 export async function handleSession(request: Request, url: URL, serverContext: object, graphql: GraphqlFetch): Promise<Response> {
   if (request.method !== 'POST') return refusal(405, 'BAD_REQUEST', 'Use POST');
@@ -46,21 +58,32 @@ export async function handleSession(request: Request, url: URL, serverContext: o
       const link = await linkOf(request);
       if (link === undefined) return refusal(400, 'BAD_USER_INPUT', 'Send { "link": "fgl_…" }');
       const variables = { token: link, deviceLabel: deviceLabelOf(request) };
-      return answer(await run(graphql, request, url, serverContext, ConsoleRedeemSignInLinkDocument, variables), secure);
+      const response = answer(await run(graphql, request, url, serverContext, ConsoleRedeemSignInLinkDocument, variables), secure);
+      if (identityProviderOf(request)) response.headers.append('set-cookie', identityProviderCookie(undefined, 0, secure));
+      return response;
     }
     case `${SESSION_PATH}/refresh`: {
-      const refreshToken = cookieOf(request);
+      const refreshToken = cookieOf(request, COOKIE);
       if (refreshToken === undefined) return refusal(401, 'UNAUTHENTICATED', 'No console session', clearCookie(secure));
-      return answer(await run(graphql, request, url, serverContext, ConsoleRefreshSessionDocument, { refreshToken }), secure);
+      const outcome = await run(graphql, request, url, serverContext, ConsoleRefreshSessionDocument, { refreshToken });
+      return answer(outcome, secure, identityProviderOf(request) !== undefined);
     }
     case `${SESSION_PATH}/end`:
-      return json(200, { ended: true }, clearCookie(secure));
+      return json(200, { ended: true }, [clearCookie(secure), identityProviderCookie(undefined, 0, secure)]);
     default:
       return refusal(404, 'NOT_FOUND', 'Not found');
   }
 }
 
-export type Outcome = { payload: SessionPayload } | { status: number; errors: { message: string; extensions: { code: string } }[] };
+/** A tenant the person may choose (OIDC_TENANT_REQUIRED's `choices`: only tenants where it is an active member). */
+export interface TenantChoice {
+  id: string;
+  name: string;
+}
+
+export type Outcome =
+  | { payload: SessionPayload }
+  | { status: number; errors: { message: string; extensions: { code: string; choices?: TenantChoice[] } }[] };
 
 /** One of the console's session operations by its hash, as the console app, from the caller's address. */
 export async function run<V>(
@@ -83,15 +106,18 @@ export async function run<V>(
   );
   const body = (await response.json().catch(() => ({}))) as {
     data?: Record<string, SessionPayload | null> | null;
-    errors?: { message?: string; extensions?: { code?: string } }[];
+    errors?: { message?: string; extensions?: { code?: string; choices?: unknown } }[];
   };
   const payload = body.data ? Object.values(body.data)[0] : undefined;
   if (payload && !body.errors?.length) return { payload };
-  // Only the message and code of each error: the gateway's own words, which never carry a token.
-  const errors = (body.errors ?? []).map((error) => ({
-    message: String(error.message ?? 'Sign-in failed'),
-    extensions: { code: String(error.extensions?.code ?? 'INTERNAL_SERVER_ERROR') },
-  }));
+  // Only the message, code and tenant choices of each error: the gateway's own words, which never carry a token.
+  const errors = (body.errors ?? []).map((error) => {
+    const choices = choicesOf(error.extensions?.choices);
+    return {
+      message: String(error.message ?? 'Sign-in failed'),
+      extensions: { code: String(error.extensions?.code ?? 'INTERNAL_SERVER_ERROR'), ...(choices ? { choices } : {}) },
+    };
+  });
   return { status: response.status === 200 ? 401 : response.status, errors };
 }
 
@@ -100,29 +126,70 @@ export async function run<V>(
  * (UNAUTHENTICATED: used, expired, revoked, unknown); a frozen tenant, a rate limit or a busy
  * gateway keeps it, so the member resumes once that passes.
  */
-export function answer(outcome: Outcome, secure: boolean): Response {
+export function answer(outcome: Outcome, secure: boolean, canSwitchTenant = false): Response {
   if ('errors' in outcome) {
     const dead = outcome.errors.some((error) => error.extensions.code === 'UNAUTHENTICATED');
-    return json(outcome.status, { errors: outcome.errors }, dead ? clearCookie(secure) : undefined);
+    const errors = outcome.errors.map(({ message, extensions }) => ({ message, extensions: { code: extensions.code } }));
+    // The identity provider cookie stays: "Switch tenant" ends the session first, and then needs it.
+    return json(outcome.status, { errors }, dead ? [clearCookie(secure)] : undefined);
   }
   const { refreshToken, accessToken, session } = outcome.payload;
-  const body: SessionAnswer = { accessToken, session: { id: session.id, expiresAt: session.expiresAt } };
-  const maxAge = Math.max(0, Math.floor((Date.parse(session.expiresAt) - Date.now()) / 1000));
-  return json(200, body, cookie(refreshToken, maxAge, secure));
+  const body: SessionAnswer = { accessToken, session: { id: session.id, expiresAt: session.expiresAt }, canSwitchTenant };
+  return json(200, body, [cookie(refreshToken, maxAgeOf(session), secure)]);
+}
+
+/** Seconds until the session ends: how long its cookies live. */
+export function maxAgeOf(session: { expiresAt: string }): number {
+  return Math.max(0, Math.floor((Date.parse(session.expiresAt) - Date.now()) / 1000));
 }
 
 export function cookie(value: string, maxAge: number, secure: boolean): string {
   return `${COOKIE}=${value}; Path=${SESSION_PATH}; Max-Age=${maxAge}; HttpOnly; SameSite=Strict${secure ? '; Secure' : ''}`;
 }
 
+/** Sets (or, with no provider, forgets) the identity provider cookie (IDP_COOKIE). */
+export function identityProviderCookie(provider: IdentityProvider | undefined, maxAge: number, secure: boolean): string {
+  const value = provider ? Buffer.from(JSON.stringify(provider)).toString('base64url') : '';
+  return `${IDP_COOKIE}=${value}; Path=/console; Max-Age=${provider ? maxAge : 0}; HttpOnly; SameSite=Strict${secure ? '; Secure' : ''}`;
+}
+
+export interface IdentityProvider {
+  issuer: string;
+  clientId: string;
+}
+
+/** The identity provider cookie's issuer and client id, if the request carries a well-formed one. */
+export function identityProviderOf(request: Request): IdentityProvider | undefined {
+  const value = cookieOf(request, IDP_COOKIE);
+  if (value === undefined) return undefined;
+  try {
+    const parsed = JSON.parse(Buffer.from(value, 'base64url').toString('utf8')) as Partial<IdentityProvider>;
+    return typeof parsed.issuer === 'string' && typeof parsed.clientId === 'string'
+      ? { issuer: parsed.issuer, clientId: parsed.clientId }
+      : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/** OIDC_TENANT_REQUIRED's choices, kept only when they are what the gateway sends: ids and names, as strings. */
+function choicesOf(value: unknown): TenantChoice[] | undefined {
+  if (!Array.isArray(value)) return undefined;
+  const choices = value.filter(
+    (each): each is TenantChoice => typeof each?.id === 'string' && typeof each?.name === 'string' && each.id.length <= 200,
+  );
+  return choices.map(({ id, name }) => ({ id, name }));
+}
+
 function clearCookie(secure: boolean): string {
   return cookie('', 0, secure);
 }
 
-function cookieOf(request: Request): string | undefined {
+/** The value of the request's cookie `name`, if set and not empty. */
+export function cookieOf(request: Request, name: string): string | undefined {
   for (const part of (request.headers.get('cookie') ?? '').split(';')) {
-    const [name, ...value] = part.trim().split('=');
-    if (name === COOKIE && value.length > 0 && value.join('=') !== '') return value.join('=');
+    const [each, ...value] = part.trim().split('=');
+    if (each === name && value.length > 0 && value.join('=') !== '') return value.join('=');
   }
   return undefined;
 }
@@ -170,12 +237,12 @@ export function isSecure(request: Request, url: URL): boolean {
   return url.protocol === 'https:' || request.headers.get('x-forwarded-proto') === 'https';
 }
 
-function refusal(status: number, code: ErrorCode, message: string, setCookie?: string): Response {
-  return json(status, { errors: [{ message, extensions: { code } }] }, setCookie);
+export function refusal(status: number, code: ErrorCode, message: string, setCookie?: string): Response {
+  return json(status, { errors: [{ message, extensions: { code } }] }, setCookie ? [setCookie] : undefined);
 }
 
-function json(status: number, body: unknown, setCookie?: string): Response {
+export function json(status: number, body: unknown, setCookies: string[] = []): Response {
   const headers = new Headers({ 'content-type': 'application/json; charset=utf-8', 'cache-control': 'no-store' });
-  if (setCookie) headers.set('set-cookie', setCookie);
+  for (const setCookie of setCookies) headers.append('set-cookie', setCookie);
   return new Response(JSON.stringify(body), { status, headers });
 }

@@ -144,6 +144,12 @@ export type IsolationCanaryReason =
   /** ERROR: the canary tenants could not be found or created. */
   | 'SETUP_FAILED';
 
+export type RestoreTarget =
+  /** A fresh schema beside the live one, to inspect or compare. */
+  | 'NEW'
+  /** The tenant’s own (enterprise) schema, which must be empty: after a loss. */
+  | 'SAME';
+
 export type RetireDocumentsVersionInput = {
   app: string;
   /** Retire a platform app’s version (operators). */
@@ -258,6 +264,19 @@ export type ConsoleBackupTenantMutationVariables = Exact<{
 
 export type ConsoleBackupTenantMutation = { backupTenant: { backupId: string, bytes: number, sha256: string, rows: Record<string, unknown> } };
 
+export type ConsoleRestoreTenantMutationVariables = Exact<{
+  backupId: string;
+  into: RestoreTarget;
+}>;
+
+
+export type ConsoleRestoreTenantMutation = { restoreTenant: { schema: string, rows: Record<string, unknown>, memoryShreddedAgents: number, memoryShreddedEntries: number, tenant: { id: string, name: string } } };
+
+export type ConsolePlatformClientAppsQueryVariables = Exact<{ [key: string]: never; }>;
+
+
+export type ConsolePlatformClientAppsQuery = { clientApps: Array<{ name: string, platform: boolean, createdAt: string, versions: Array<{ version: string, documentCount: number, publishedAt: string, retiredAt: string | null }> }> };
+
 export type ConsoleTenantRetentionQueryVariables = Exact<{ [key: string]: never; }>;
 
 
@@ -277,6 +296,32 @@ export type ConsoleCancelTenantDeletionMutationVariables = Exact<{ [key: string]
 
 
 export type ConsoleCancelTenantDeletionMutation = { cancelTenantDeletion: { id: string, status: TenantStatus, deletionDueAt: string | null } };
+
+export type ConsoleRetentionRoleQueryVariables = Exact<{ [key: string]: never; }>;
+
+
+export type ConsoleRetentionRoleQuery = { me: { id: string, role: UserRole } };
+
+export type ConsoleSetAuditRetentionMutationVariables = Exact<{
+  days: number;
+}>;
+
+
+export type ConsoleSetAuditRetentionMutation = { setAuditRetention: { tenant: { id: string, retention: { auditDays: number, memoryPurgeDays: number, taskHistoryDays: number } } } };
+
+export type ConsoleSetMemoryRetentionMutationVariables = Exact<{
+  days: number;
+}>;
+
+
+export type ConsoleSetMemoryRetentionMutation = { setMemoryRetention: { memoryRetentionDays: number } };
+
+export type ConsoleSetTaskRetentionMutationVariables = Exact<{
+  days: number;
+}>;
+
+
+export type ConsoleSetTaskRetentionMutation = { setTaskRetention: { tenant: { id: string, retention: { auditDays: number, memoryPurgeDays: number, taskHistoryDays: number } } } };
 
 export type ConsoleRedeemSignInLinkMutationVariables = Exact<{
   token: string;
@@ -490,7 +535,7 @@ export type ConsoleAuditLogQueryVariables = Exact<{
 }>;
 
 
-export type ConsoleAuditLogQuery = { auditLog: { edges: Array<{ node: { id: string, seq: string, action: string, actorType: string, outcome: AuditOutcome, targetId: string | null, createdAt: string } }>, pageInfo: { hasNextPage: boolean, endCursor: string | null } } };
+export type ConsoleAuditLogQuery = { auditLog: { edges: Array<{ node: { id: string, seq: string, action: string, actorType: string, actorId: string, outcome: AuditOutcome, targetType: string | null, targetId: string | null, createdAt: string } }>, pageInfo: { hasNextPage: boolean, endCursor: string | null } } };
 
 export type ConsoleVerifyAuditLogQueryVariables = Exact<{ [key: string]: never; }>;
 
@@ -524,10 +569,16 @@ export const ConsoleUnfreezeTenantDocument = {"__meta__":{"hash":"sha256:e71e608
 export const ConsoleCreateSignUpInviteDocument = {"__meta__":{"hash":"sha256:0c5082cdebfee17a056ac4b6ca9f675ac77f7c9964ba600f15e5b996da77ac55"}} as unknown as DocumentNode<ConsoleCreateSignUpInviteMutation, ConsoleCreateSignUpInviteMutationVariables>;
 export const ConsoleCreateEnterpriseTenantDocument = {"__meta__":{"hash":"sha256:25e5f7025e924b58cd49b25d47ecf7d081e5b15846933aeda0266bcfe574c658"}} as unknown as DocumentNode<ConsoleCreateEnterpriseTenantMutation, ConsoleCreateEnterpriseTenantMutationVariables>;
 export const ConsoleBackupTenantDocument = {"__meta__":{"hash":"sha256:18a7ce69bddd1536543c9b741352c1dc2dc303d957f8655a93e91e97a6c3b73c"}} as unknown as DocumentNode<ConsoleBackupTenantMutation, ConsoleBackupTenantMutationVariables>;
+export const ConsoleRestoreTenantDocument = {"__meta__":{"hash":"sha256:4bfd8ffbaaf0709b46dd7dfc2bd532c50f54dd7c1acc2926426a3359a183f855"}} as unknown as DocumentNode<ConsoleRestoreTenantMutation, ConsoleRestoreTenantMutationVariables>;
+export const ConsolePlatformClientAppsDocument = {"__meta__":{"hash":"sha256:06256575bc52b9c109c9ee00b88b3a697169f1846b2283dc080737b7b4a30f7e"}} as unknown as DocumentNode<ConsolePlatformClientAppsQuery, ConsolePlatformClientAppsQueryVariables>;
 export const ConsoleTenantRetentionDocument = {"__meta__":{"hash":"sha256:2d3b63b0ce35dc413af83b747909a7d250365b59787194698bf8eb2f08a7d2cf"}} as unknown as DocumentNode<ConsoleTenantRetentionQuery, ConsoleTenantRetentionQueryVariables>;
 export const ConsolePendingPurgesDocument = {"__meta__":{"hash":"sha256:5f73510d8352814092cf63d9fa600ce2d30b89fc3593790cdbfae134a015e805"}} as unknown as DocumentNode<ConsolePendingPurgesQuery, ConsolePendingPurgesQueryVariables>;
 export const ConsoleRequestTenantDeletionDocument = {"__meta__":{"hash":"sha256:9ef5d734416ad1b12e0040784c3717f05c6e91c00b7b768d89cccfdc651e7c74"}} as unknown as DocumentNode<ConsoleRequestTenantDeletionMutation, ConsoleRequestTenantDeletionMutationVariables>;
 export const ConsoleCancelTenantDeletionDocument = {"__meta__":{"hash":"sha256:15783513df779327dffc3be001d7285680d93c4075b7b3a58b20ad998d9d1932"}} as unknown as DocumentNode<ConsoleCancelTenantDeletionMutation, ConsoleCancelTenantDeletionMutationVariables>;
+export const ConsoleRetentionRoleDocument = {"__meta__":{"hash":"sha256:de9adf2d05c094c50a9533d557a39ac3e8b45509ae6119837bcda8b79cf09274"}} as unknown as DocumentNode<ConsoleRetentionRoleQuery, ConsoleRetentionRoleQueryVariables>;
+export const ConsoleSetAuditRetentionDocument = {"__meta__":{"hash":"sha256:7343b438d5eda9b3495a21d2f27094a617fc836f4edd67785c47a28b5ce1491f"}} as unknown as DocumentNode<ConsoleSetAuditRetentionMutation, ConsoleSetAuditRetentionMutationVariables>;
+export const ConsoleSetMemoryRetentionDocument = {"__meta__":{"hash":"sha256:4c216dc6dc191aa74c81f847a9adaac4e4291b7a81019dbc9dbecf3fa4071bc3"}} as unknown as DocumentNode<ConsoleSetMemoryRetentionMutation, ConsoleSetMemoryRetentionMutationVariables>;
+export const ConsoleSetTaskRetentionDocument = {"__meta__":{"hash":"sha256:fa57d46047c3ef559f405614e030036c85f6c3364dfcceff53e2595defeb0521"}} as unknown as DocumentNode<ConsoleSetTaskRetentionMutation, ConsoleSetTaskRetentionMutationVariables>;
 export const ConsoleRedeemSignInLinkDocument = {"__meta__":{"hash":"sha256:42201b75b9127894f92cb510db05112466356445683ae172321043a6ccc8b722"}} as unknown as DocumentNode<ConsoleRedeemSignInLinkMutation, ConsoleRedeemSignInLinkMutationVariables>;
 export const ConsoleRefreshSessionDocument = {"__meta__":{"hash":"sha256:001a702868f4d7add9eaeb40ce13331bedf0976756827ac4b879239bc372ceaa"}} as unknown as DocumentNode<ConsoleRefreshSessionMutation, ConsoleRefreshSessionMutationVariables>;
 export const ConsoleEndSessionDocument = {"__meta__":{"hash":"sha256:7181e742c4e8bad62957855fac568e05e9e500e6dcbd9e58ac38ff912146cb0d"}} as unknown as DocumentNode<ConsoleEndSessionMutation, ConsoleEndSessionMutationVariables>;
@@ -559,7 +610,7 @@ export const ConsoleStartAgentDocument = {"__meta__":{"hash":"sha256:535b8358779
 export const ConsoleRestartAgentDocument = {"__meta__":{"hash":"sha256:2266f0b5b5a0ff0b75de6dd6513842f3958b15c2b78f546eac4b9cb4537e654c"}} as unknown as DocumentNode<ConsoleRestartAgentMutation, ConsoleRestartAgentMutationVariables>;
 export const ConsoleAgentStatusDocument = {"__meta__":{"hash":"sha256:fb60ef5ce0c6514c5a9a18931428cd806e5c714c556223d8f53bf686bea8ab9b"}} as unknown as DocumentNode<ConsoleAgentStatusSubscription, ConsoleAgentStatusSubscriptionVariables>;
 export const ConsoleDeleteAgentDocument = {"__meta__":{"hash":"sha256:f3b861abd66c5d96f88cda9092a827664b9c9f9b5361f656d68e3da8eeb59a1b"}} as unknown as DocumentNode<ConsoleDeleteAgentMutation, ConsoleDeleteAgentMutationVariables>;
-export const ConsoleAuditLogDocument = {"__meta__":{"hash":"sha256:68dbb37990b10b172503b2c0fc4a5b232ca215d9e729060ee008c1d8c8e9115b"}} as unknown as DocumentNode<ConsoleAuditLogQuery, ConsoleAuditLogQueryVariables>;
+export const ConsoleAuditLogDocument = {"__meta__":{"hash":"sha256:21b305e566c961aa01e6f83cfae9b200897035ae59f56365524263f8c4d5ddf2"}} as unknown as DocumentNode<ConsoleAuditLogQuery, ConsoleAuditLogQueryVariables>;
 export const ConsoleVerifyAuditLogDocument = {"__meta__":{"hash":"sha256:7d4c649ec144636b95f41218783e8973ecc174836ef724efc3b895b6e1a2de36"}} as unknown as DocumentNode<ConsoleVerifyAuditLogQuery, ConsoleVerifyAuditLogQueryVariables>;
 export const ConsoleAuditReportDocument = {"__meta__":{"hash":"sha256:0591dbdb4dea3114b16bd0c3adec7cd5806f68535243f2571190af8095cb61cd"}} as unknown as DocumentNode<ConsoleAuditReportQuery, ConsoleAuditReportQueryVariables>;
 export const ConsoleAgentsChangedDocument = {"__meta__":{"hash":"sha256:cc5aab87d994a2d75ee754a3c7ba93d0d597084cbba79cc21cf1094f80b57599"}} as unknown as DocumentNode<ConsoleAgentsChangedSubscription, ConsoleAgentsChangedSubscriptionVariables>;

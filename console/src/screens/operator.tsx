@@ -1,18 +1,27 @@
 import { useEffect, useState } from 'preact/hooks';
 import { request } from '../api.ts';
 import { ErrorNote, SkeletonRows, Status, when } from '../components.tsx';
+import type { Words } from '../errors.ts';
 import {
   ConsoleBackupTenantDocument,
   type ConsoleBackupTenantMutation,
   ConsoleCreateEnterpriseTenantDocument,
   ConsoleCreateSignUpInviteDocument,
   ConsoleFreezeTenantDocument,
+  ConsolePlatformClientAppsDocument,
   ConsolePlatformTenantsDocument,
   type ConsolePlatformTenantsQuery,
+  ConsoleRestoreTenantDocument,
+  type ConsoleRestoreTenantMutation,
+  ConsoleRetireVersionDocument,
   ConsoleUnfreezeTenantDocument,
+  type RestoreTarget,
 } from '../gql/graphql.ts';
-import { useAction } from '../hooks.ts';
+import { useAction, useQuery } from '../hooks.ts';
 import { CanaryHistory } from './canary.tsx';
+
+/** The version this build's operations are published as (console/build.ts): the one platform version this page never retires. */
+declare const __CONSOLE_VERSION__: string;
 
 type Tenant = ConsolePlatformTenantsQuery['platformTenants']['edges'][number]['node'];
 
@@ -70,6 +79,8 @@ export function Operator() {
       ) : null}
       <CanaryHistory />
       <Onboarding regions={regions} onCreated={load} />
+      <Restore tenants={tenants} lastBackup={backup?.archive.backupId} onRestored={load} />
+      <PlatformApps />
     </section>
   );
 }
@@ -239,5 +250,181 @@ function TenantRow({
         {backup.error ? <ErrorNote error={backup.error} /> : null}
       </td>
     </tr>
+  );
+}
+
+/** The tenant's id inside its global id (base64 of `Tenant:<uuid>`), which starts an archive's name. */
+function uuidOf(globalId: string): string {
+  try {
+    return atob(globalId).replace(/^Tenant:/, '');
+  } catch {
+    return '';
+  }
+}
+
+const RESTORE_WORDS: Words = {
+  CONFLICT:
+    'The target schema is not empty: this archive was already restored into a new schema, or the tenant’s own schema still holds rows (“its own schema” is for after a loss, and for enterprise tenants only).',
+  BAD_USER_INPUT: 'This is not an archive this gateway can open: check the backup id (damaged, altered, or another gateway’s).',
+  NOT_FOUND: 'No such backup here, or its tenant is gone.',
+};
+
+/**
+ * Restores a tenant from one of its backups (`restoreTenant`, operators only): into a new schema
+ * beside the live one (to inspect or compare), or into the tenant's own, empty, enterprise schema
+ * after a loss. The operator types the tenant's name first. The answer is counts and the schema's
+ * name, never a row; it says how much agent memory did not come back, and why.
+ */
+function Restore({ tenants, lastBackup, onRestored }: { tenants: Tenant[] | undefined; lastBackup?: string; onRestored: () => void }) {
+  const action = useAction();
+  const [backupId, setBackupId] = useState(lastBackup ?? '');
+  const [into, setInto] = useState<RestoreTarget>('NEW');
+  const [typed, setTyped] = useState('');
+  const [result, setResult] = useState<ConsoleRestoreTenantMutation['restoreTenant']>();
+  useEffect(() => {
+    if (lastBackup) setBackupId(lastBackup);
+  }, [lastBackup]);
+  const id = backupId.trim();
+  const tenant = id.length > 36 ? tenants?.find((each) => uuidOf(each.id) === id.slice(0, 36)) : undefined;
+  const restore = async (event: SubmitEvent) => {
+    event.preventDefault();
+    const answer = await action.run(() => request(ConsoleRestoreTenantDocument, { backupId: id, into }));
+    if (answer) {
+      setResult(answer.restoreTenant);
+      setTyped('');
+      onRestored();
+    }
+  };
+  const rows = result ? Object.values(result.rows as Record<string, number>).reduce((sum, count) => sum + count, 0) : 0;
+  return (
+    <>
+      <h2>Restore</h2>
+      <form class="inline-form" onSubmit={restore} aria-label="Restore a tenant from a backup">
+        <label>
+          Backup id{' '}
+          <input
+            name="backupId"
+            required
+            autoComplete="off"
+            spellcheck={false}
+            size={48}
+            value={backupId}
+            onInput={(event) => setBackupId((event.currentTarget as HTMLInputElement).value)}
+          />
+        </label>
+        <label>
+          Into{' '}
+          <select name="into" value={into} onChange={(event) => setInto((event.currentTarget as HTMLSelectElement).value as RestoreTarget)}>
+            <option value="NEW">a new schema beside the live one (to inspect)</option>
+            <option value="SAME">the tenant’s own schema, empty (enterprise, after a loss)</option>
+          </select>
+        </label>
+        <label>
+          {tenant ? `Type the tenant’s name, ${tenant.name}, to restore` : 'Type the tenant’s name to restore'}{' '}
+          <input
+            name="confirm"
+            autoComplete="off"
+            value={typed}
+            onInput={(event) => setTyped((event.currentTarget as HTMLInputElement).value)}
+          />
+        </label>
+        <button type="submit" class="danger" disabled={action.busy || !tenant || typed !== tenant.name}>
+          Restore
+        </button>
+      </form>
+      <p class="hint" data-testid="restore-tenant">
+        {id === ''
+          ? 'An archive’s name starts with its tenant’s id; “Back up” above fills in the newest one.'
+          : tenant
+            ? `This archive is of ${tenant.name}.`
+            : 'This archive names no tenant listed here.'}
+      </p>
+      {action.error ? <ErrorNote error={action.error} words={RESTORE_WORDS} /> : null}
+      {result ? (
+        <div role="status" data-testid="restore">
+          <p>
+            Restored {result.tenant.name} into schema <code>{result.schema}</code>: {rows} rows in {Object.keys(result.rows).length} tables
+            ({(result.rows as Record<string, number>).agents ?? 0} agents). Ids, times and the audit chain are as they were.
+          </p>
+          <p>
+            {result.memoryShreddedAgents > 0
+              ? `Memory of ${result.memoryShreddedAgents} agents (${result.memoryShreddedEntries} entries) was not restored: those agents were deleted, or their memory wiped, after the backup. Their data keys were destroyed then, and no archive ever holds a key, so that memory can never be opened again (crypto-shredding).`
+              : 'Every agent’s memory in the archive was restored: no agent’s key was destroyed since the backup (no archive holds keys; the live ones open the restored rows).'}
+          </p>
+        </div>
+      ) : null}
+    </>
+  );
+}
+
+/**
+ * The platform's client apps (operators): the gateway's own operations (`fleetgate`) and the
+ * console's, by version; retiring a version stops its operations on every replica within a second,
+ * for every tenant. The version this page runs is marked and never offered for retirement.
+ */
+function PlatformApps() {
+  const { data, error, reload } = useQuery(() => request(ConsolePlatformClientAppsDocument, {}));
+  const action = useAction();
+  const apps = data?.clientApps;
+  return (
+    <>
+      <h2>Platform client apps</h2>
+      <p class="hint">A retired version’s operations stop running for every tenant, on every replica, within a second.</p>
+      {error ? <ErrorNote error={error} /> : null}
+      {action.error ? <ErrorNote error={action.error} /> : null}
+      <table>
+        <caption class="visually-hidden">The platform’s client apps and their published versions</caption>
+        <thead>
+          <tr>
+            <th scope="col">App</th>
+            <th scope="col">Version</th>
+            <th scope="col">Operations</th>
+            <th scope="col">Published</th>
+            <th scope="col">State</th>
+          </tr>
+        </thead>
+        <tbody>
+          {apps === undefined && !error ? <SkeletonRows rows={2} columns={5} /> : null}
+          {apps?.flatMap((app) =>
+            app.versions.map((version) => {
+              const running = app.name === 'console' && version.version === __CONSOLE_VERSION__;
+              return (
+                <tr key={`${app.name}@${version.version}`} data-platform-version={`${app.name}@${version.version}`}>
+                  <td>{app.name}</td>
+                  <td>
+                    <code>{version.version}</code>
+                  </td>
+                  <td>{version.documentCount}</td>
+                  <td>{when(version.publishedAt)}</td>
+                  <td>
+                    {version.retiredAt ? (
+                      `retired ${when(version.retiredAt)}`
+                    ) : running ? (
+                      'this console'
+                    ) : (
+                      <button
+                        type="button"
+                        class="danger"
+                        disabled={action.busy}
+                        aria-label={`Retire ${app.name} ${version.version}`}
+                        onClick={async () => {
+                          if (!confirm(`Retire ${app.name} ${version.version} for every tenant? Its operations stop at once.`)) return;
+                          await action.run(() =>
+                            request(ConsoleRetireVersionDocument, { input: { app: app.name, version: version.version, platform: true } }),
+                          );
+                          await reload();
+                        }}
+                      >
+                        Retire
+                      </button>
+                    )}
+                  </td>
+                </tr>
+              );
+            }),
+          )}
+        </tbody>
+      </table>
+    </>
   );
 }

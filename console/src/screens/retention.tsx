@@ -1,10 +1,14 @@
-import { useState } from 'preact/hooks';
+import { useEffect, useState } from 'preact/hooks';
 import { request } from '../api.ts';
 import { ErrorNote, SkeletonRows, when } from '../components.tsx';
 import {
   ConsoleCancelTenantDeletionDocument,
   ConsolePendingPurgesDocument,
   ConsoleRequestTenantDeletionDocument,
+  ConsoleRetentionRoleDocument,
+  ConsoleSetAuditRetentionDocument,
+  ConsoleSetMemoryRetentionDocument,
+  ConsoleSetTaskRetentionDocument,
   ConsoleTenantRetentionDocument,
   type ConsoleTenantRetentionQuery,
 } from '../gql/graphql.ts';
@@ -18,7 +22,10 @@ import { useAction, useQuery } from '../hooks.ts';
  */
 export function Retention() {
   const tenant = useQuery(() => request(ConsoleTenantRetentionDocument, {}));
+  // Refused while a deletion is pending (only `tenant` is readable then): the settings stay read-only.
+  const me = useQuery(() => request(ConsoleRetentionRoleDocument, {}));
   const retention = tenant.data?.tenant.retention;
+  const role = me.data?.me.role;
   return (
     <section aria-labelledby="retention-title">
       <h1 id="retention-title">Retention and deletion</h1>
@@ -28,9 +35,186 @@ export function Retention() {
         <Fact label="Deleted agents’ memory purged after" value={retention ? `${retention.memoryPurgeDays} days` : undefined} />
         <Fact label="Finished tasks kept" value={retention ? `${retention.taskHistoryDays} days` : undefined} />
       </dl>
+      <Settings tenant={tenant.data?.tenant} editable={role === 'OWNER'} known={role !== undefined} reload={tenant.reload} />
       <Purges />
       <Deletion tenant={tenant.data?.tenant} reload={tenant.reload} />
     </section>
+  );
+}
+
+/**
+ * One retention setting an owner may change: its mutation and its range, which the page enforces
+ * before asking (the gateway enforces it again and refuses any other role: `audit.manage`,
+ * `memory.retention`, `task.retention` are owners' actions).
+ */
+interface Setting {
+  name: 'audit' | 'memory' | 'task';
+  label: string;
+  min: number;
+  max: number;
+  days: (retention: Tenant['retention']) => number;
+  save: (days: number) => Promise<unknown>;
+  /** What a shorter value does, for the confirmation. */
+  shortening: string;
+}
+
+const SETTINGS: Setting[] = [
+  {
+    name: 'audit',
+    label: 'Audit events kept',
+    min: 30,
+    max: 3650,
+    days: (retention) => retention.auditDays,
+    save: (days) => request(ConsoleSetAuditRetentionDocument, { days }),
+    shortening: 'Audit events older than that are dropped for good (behind a signed checkpoint, so the chain still verifies).',
+  },
+  {
+    name: 'memory',
+    label: 'Deleted agents’ memory purged after',
+    min: 1,
+    max: 3650,
+    days: (retention) => retention.memoryPurgeDays,
+    save: (days) => request(ConsoleSetMemoryRetentionDocument, { days }),
+    shortening: 'Rows of deleted agents are purged sooner (their keys are destroyed already).',
+  },
+  {
+    name: 'task',
+    label: 'Finished tasks kept',
+    min: 1,
+    max: 3650,
+    days: (retention) => retention.taskHistoryDays,
+    save: (days) => request(ConsoleSetTaskRetentionDocument, { days }),
+    shortening: 'Finished tasks and their results older than that are deleted.',
+  },
+];
+
+/**
+ * Owners change each retention setting; shortening the audit log's asks for the tenant's name first
+ * (it drops events). Every role sees the same rows (read-only but for owners), laid out before the
+ * answers arrive, so nothing moves when they do.
+ */
+function Settings({
+  tenant,
+  editable,
+  known,
+  reload,
+}: {
+  tenant: Tenant | undefined;
+  editable: boolean;
+  known: boolean;
+  reload: () => Promise<void>;
+}) {
+  return (
+    <div class="settings">
+      <h2>Retention settings</h2>
+      <p class="hint" data-testid={known && !editable ? 'retention-read-only' : undefined}>
+        {!known
+          ? '…'
+          : editable
+            ? 'Within each range. Shortening the audit log’s retention drops events: you will type the tenant’s name first.'
+            : 'Only owners change how long data is kept; you see the settings read-only.'}
+      </p>
+      {SETTINGS.map((setting) => (
+        <SettingForm key={setting.name} setting={setting} tenant={tenant} editable={editable} reload={reload} />
+      ))}
+    </div>
+  );
+}
+
+function SettingForm({
+  setting,
+  tenant,
+  editable,
+  reload,
+}: {
+  setting: Setting;
+  tenant: Tenant | undefined;
+  editable: boolean;
+  reload: () => Promise<void>;
+}) {
+  const current = tenant ? setting.days(tenant.retention) : undefined;
+  const [value, setValue] = useState('');
+  // The saved value, whenever it arrives or changes.
+  useEffect(() => setValue(current === undefined ? '' : String(current)), [current]);
+  const [typed, setTyped] = useState('');
+  const [problem, setProblem] = useState<string>();
+  const [saved, setSaved] = useState<string>();
+  const action = useAction();
+  const days = Number(value);
+  const valid = /^\d+$/.test(value.trim()) && days >= setting.min && days <= setting.max;
+  // Shortening the audit log's retention drops events: the owner types the tenant's name first.
+  const confirming = setting.name === 'audit' && valid && current !== undefined && days < current;
+  const range = `${setting.min}–${setting.max}`;
+  const save = async (event: SubmitEvent) => {
+    event.preventDefault();
+    if (!editable) return;
+    setSaved(undefined);
+    if (!valid) {
+      setProblem(`Choose a whole number of days from ${setting.min} to ${setting.max}.`);
+      return;
+    }
+    setProblem(undefined);
+    if (await action.run(() => setting.save(days))) {
+      setTyped('');
+      setSaved(`Saved: ${setting.label.toLowerCase()} ${days} days.`);
+      await reload();
+    }
+  };
+  const id = `retention-${setting.name}`;
+  return (
+    <form onSubmit={save} noValidate aria-label={`Change: ${setting.label}`}>
+      <label for={id}>
+        {setting.label} (days, {range})
+      </label>
+      <input
+        id={id}
+        name="days"
+        type="number"
+        inputMode="numeric"
+        min={setting.min}
+        max={setting.max}
+        step={1}
+        required
+        value={value}
+        readOnly={!editable}
+        aria-describedby={`${id}-range`}
+        onInput={(event) => setValue((event.currentTarget as HTMLInputElement).value)}
+      />
+      <span id={`${id}-range`} class="visually-hidden">
+        from {setting.min} to {setting.max} days
+      </span>
+      {confirming ? (
+        <label class="confirm">
+          Shortening from {current} to {days} days: {setting.shortening} Type the tenant’s name, {tenant?.name}, to confirm{' '}
+          <input
+            name="confirm"
+            autoComplete="off"
+            value={typed}
+            onInput={(event) => setTyped((event.currentTarget as HTMLInputElement).value)}
+          />
+        </label>
+      ) : null}
+      {editable ? (
+        <button type="submit" class={confirming ? 'danger' : ''} disabled={action.busy || (confirming && typed !== tenant?.name)}>
+          Save
+        </button>
+      ) : null}
+      {problem ? (
+        <p class="error" role="alert">
+          {problem}
+        </p>
+      ) : null}
+      {action.error ? (
+        <ErrorNote
+          error={action.error}
+          words={{
+            FORBIDDEN: 'The gateway refused: only owners change retention, and your role no longer allows it.',
+            'BAD_USER_INPUT:days': `The gateway refused that number of days: choose one from ${setting.min} to ${setting.max}.`,
+          }}
+        />
+      ) : null}
+      {saved ? <p role="status">{saved}</p> : null}
+    </form>
   );
 }
 

@@ -82,7 +82,9 @@ const auditFilter = z
     from: z.date(),
     to: z.date(),
   })
-  .partial();
+  .partial()
+  // An empty period is a mistake worth saying (the console shows it in words), not "no events".
+  .refine((range) => !range.from || !range.to || range.from < range.to, { message: 'must be after from', path: ['to'] });
 export type AuditFilter = z.infer<typeof auditFilter>;
 
 /** Keyset pagination over the chain's order (seq); the cursor is the seq. */

@@ -1,5 +1,5 @@
-import { createHash } from 'node:crypto';
 import manifest from '../../generated/operations/persisted-documents.json' with { type: 'json' };
+import { manifestVersion } from '../../shared/manifest-version.ts';
 import { DEFAULT_CLIENT_APP } from '../policy/index.ts';
 
 /** The platform app of the gateway's own operations (schema/operations/), run by requests that name no app. */
@@ -10,14 +10,7 @@ export function gatewayManifest(): { version: string; documents: Record<string, 
   return platformManifest(manifest);
 }
 
-/**
- * A platform app's manifest and the version it is published as: `build-` and the first 12 hex
- * digits of the manifest's SHA-256, so a gateway whose operations changed publishes a new version
- * and an unchanged one publishes nothing.
- */
+/** A platform app's manifest and the version it is published as (manifestVersion). */
 export function platformManifest(documents: Record<string, string>): { version: string; documents: Record<string, string> } {
-  const digest = createHash('sha256')
-    .update(JSON.stringify(Object.entries(documents).sort(([a], [b]) => a.localeCompare(b))))
-    .digest('hex');
-  return { version: `build-${digest.slice(0, 12)}`, documents };
+  return { version: manifestVersion(documents), documents };
 }

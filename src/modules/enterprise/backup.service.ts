@@ -196,7 +196,7 @@ export interface RestoreResult {
 export async function restoreTenant(deps: BackupDeps, principal: Principal, input: unknown): Promise<RestoreResult> {
   assertCan(principal, 'platform.enterprise.manage');
   const { backupId, into } = parseRestoreInput(input);
-  const archive = JSON.parse(await readFile(join(deps.dir, backupId), 'utf8')) as ArchiveFile;
+  const archive = JSON.parse(await readArchive(deps.dir, backupId)) as ArchiveFile;
   if (archive.format !== FORMAT || `${archive.tenantId}-` !== backupId.slice(0, 37)) throw badInput('Not a backup of this gateway');
   const dataKey = await deps.keys.unwrapDataKey(archive.wrappedKey);
   let plaintext: Buffer;
@@ -218,6 +218,16 @@ export async function restoreTenant(deps: BackupDeps, principal: Principal, inpu
   const memoryShredded = report?.memory_shredded ?? { agents: 0, entries: 0 };
   deps.log.info({ tenantId: archive.tenantId, backupId, schema, memoryShredded, ignoredKeyRows }, 'tenant backup restored');
   return { tenantId: archive.tenantId, schema, rows: report?.rows ?? {}, memoryShredded };
+}
+
+/** An archive's text; a name with no archive behind it is NOT_FOUND (it was a masked error before). */
+async function readArchive(dir: string, backupId: string): Promise<string> {
+  try {
+    return await readFile(join(dir, backupId), 'utf8');
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === 'ENOENT') throw notFound('Backup', backupId);
+    throw error;
+  }
 }
 
 function parseRestoreInput(input: unknown) {

@@ -122,7 +122,9 @@ export interface OidcSignInDeps {
  *    A platform connection (operators', for standard tenants without an identity provider) admits
  *    the person only to the standard tenants where it already is a member (platform_oidc_member_tenants:
  *    tenant ids by linked identity or verified email), never just in time.
- * 4. Exactly one tenant must accept; with several, the caller names one (`tenant`).
+ * 4. Exactly one tenant must accept; with several, the caller names one (`tenant`), and the refusal
+ *    (OIDC_TENANT_REQUIRED) offers only the tenants where the person is an active member (choicesOf).
+ *    A named tenant that does not admit the person, or does not exist, is OIDC_UNKNOWN_SUBJECT alike.
  * An ID token signs in once: its hash is kept until it expires and a replay is refused.
  */
 export async function signInWithOidc(
@@ -160,16 +162,23 @@ export async function signInWithOidc(
       }
     }
   }
-  const chosen = input.tenant ? accepting.filter(({ connection }) => connection.tenant_id === input.tenant) : accepting;
-  const admitting: Candidate[] = [];
-  for (const candidate of chosen) if (await admits(candidate, claimed.issuer, claims, email)) admitting.push(candidate);
+  const chosen = onePerTenant(accepting).filter(({ connection }) => !input.tenant || connection.tenant_id === input.tenant);
+  const admitting: Admitted[] = [];
+  for (const candidate of chosen) {
+    const admission = await admissionIn(candidate, claimed.issuer, claims, email);
+    if (admission.known || candidate.connection.jit_role !== null) admitting.push({ ...candidate, admission });
+  }
+  // Naming a tenant that does not exist, that does not trust this issuer, or that does not know the
+  // person: one answer for all three, so a caller learns nothing of tenants it does not belong to.
   if (admitting.length === 0) {
     throw clientError('OIDC_UNKNOWN_SUBJECT', 'No tenant admits this identity; ask an owner to add you', { http: { status: 403 } });
   }
   const [only] = admitting;
   if (admitting.length > 1 || !only) {
+    const choices = choicesOf(admitting);
     throw clientError('OIDC_TENANT_REQUIRED', 'This identity belongs to several tenants; name one with `tenant`', {
-      tenants: admitting.map(({ connection }) => encodeGlobalId('Tenant', connection.tenant_id)),
+      tenants: choices.map((choice) => choice.id),
+      choices,
     });
   }
   const opened = await forkForTenant(only.region.orm, only.connection.tenant_id).transactional(
@@ -188,17 +197,42 @@ export async function signInWithOidc(
   return opened;
 }
 
-/** Whether the candidate tenant would take this person: a linked identity, a member with that email, or just-in-time membership. */
-async function admits(candidate: Candidate, issuer: string, claims: JWTPayload, email: string | undefined): Promise<boolean> {
+interface Admitted extends Candidate {
+  admission: store.Admission;
+}
+
+/**
+ * One candidate per tenant: a standard tenant may trust the issuer through its own connection and
+ * through the platform's; its own comes first (it carries the tenant's role mapping and just-in-time
+ * rule) and wins. Without this the same tenant counted twice and a person could never sign in to it.
+ */
+function onePerTenant(candidates: Candidate[]): Candidate[] {
+  const seen = new Set<string>();
+  return candidates.filter(({ connection }) => !seen.has(connection.tenant_id) && seen.add(connection.tenant_id));
+}
+
+/** What the candidate tenant knows of this person (store.admissionOf), in that tenant's own transaction. */
+async function admissionIn(candidate: Candidate, issuer: string, claims: JWTPayload, email: string | undefined): Promise<store.Admission> {
   const { connection } = candidate;
   return forkForTenant(candidate.region.orm, connection.tenant_id).transactional(
-    async (em) => {
-      const known = await store.knowsPerson(em, connection.tenant_id, issuer, claims.sub, email ?? '');
-      return known || connection.jit_role !== null;
-    },
+    (em) => store.admissionOf(em, connection.tenant_id, issuer, claims.sub, email ?? ''),
     // Its own transaction, so the tenant's settings never outlive it inside the caller's.
     { propagation: TransactionPropagation.REQUIRES_NEW },
   );
+}
+
+/**
+ * The tenants a person who several tenants admit may be offered, by id and name: only those where
+ * the identity already is an ACTIVE member. A tenant that would take the person just in time, or
+ * where the person is suspended, is not named (the person may still name a tenant it knows with
+ * `tenant`): the answer reveals no tenant the person does not already belong to. The person proved
+ * who it is with a verified ID token, so naming its own tenants tells it nothing new.
+ */
+function choicesOf(admitting: Admitted[]): { id: string; name: string }[] {
+  return admitting
+    .filter(({ admission }) => admission.active && admission.tenantName !== null)
+    .map(({ connection, admission }) => ({ id: encodeGlobalId('Tenant', connection.tenant_id), name: admission.tenantName ?? '' }))
+    .sort((a, b) => a.name.localeCompare(b.name));
 }
 
 async function openOidcSession(

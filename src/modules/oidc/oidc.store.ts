@@ -58,24 +58,36 @@ export async function platformMemberTenants(
   return rows.map((row) => row.tenant_id);
 }
 
-const knownRow = z.object({ known: z.boolean() });
+const admissionRow = z.object({ known: z.boolean(), active: z.boolean(), tenant_name: z.string().nullable() });
+export type Admission = { known: boolean; active: boolean; tenantName: string | null };
 
-/** Whether the tenant knows this person: an identity linked to the subject, or a member with the email. */
-export async function knowsPerson(
+/**
+ * What the tenant knows of this person, read inside that tenant's own transaction (its RLS setting
+ * and search_path): `known`, an identity linked to the subject or a member with the email (any
+ * status); `active`, the member a sign-in would open a session for (the linked one, else the one
+ * with the email) is ACTIVE; and the tenant's name, which only a tenant where the person is an
+ * active member may show it (the console's tenant chooser, OIDC_TENANT_REQUIRED's `choices`).
+ */
+export async function admissionOf(
   em: EntityManager,
   tenantId: string,
   issuer: string,
   subject: string | undefined,
   email: string,
-): Promise<boolean> {
+): Promise<Admission> {
   const row = await selectRow(
     em,
-    knownRow,
+    admissionRow,
     `select exists (select 1 from oidc_identities where tenant_id = ? and issuer = ? and subject = ?)
-         or exists (select 1 from users where tenant_id = ? and email = ?) as known`,
-    [tenantId, issuer, subject, tenantId, email],
+         or exists (select 1 from users where tenant_id = ? and email = ?) as known,
+       coalesce((select u.status = 'ACTIVE' from users u
+                  where u.tenant_id = ?
+                    and u.id = coalesce((select i.user_id from oidc_identities i where i.tenant_id = ? and i.issuer = ? and i.subject = ?),
+                                        (select e.id from users e where e.tenant_id = ? and e.email = ?))), false) as active,
+       (select t.name from tenants t where t.id = ?) as tenant_name`,
+    [tenantId, issuer, subject, tenantId, email, tenantId, tenantId, issuer, subject, tenantId, email, tenantId],
   );
-  return row?.known === true;
+  return { known: row?.known === true, active: row?.active === true, tenantName: row?.tenant_name ?? null };
 }
 
 const firstUseRow = z.object({ first: z.boolean() });
