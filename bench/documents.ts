@@ -4,7 +4,8 @@
  * throw-away database of 1,000 tenants; the read `agents(first: 20)` is published once as a platform
  * app version (`bench-app`), then each round sends it either raw (`{query}`) or by hash (`{documentId}`
  * with `x-graphql-client-name: bench-app`). Both reach the same parse/validate caches and the same
- * execution; the difference is the lookup (principal, app, per-replica cache). Rounds alternate
+ * execution; the difference is the lookup (principal, app, per-replica cache). Every tenant is met once
+ * both ways before the rounds, as a deployed replica has met its tenants. Rounds alternate
  * ABBA and are compared in pairs (bench/same-run.ts).
  * Goal: the trusted-document path costs at most 2 % more CPU per request (gateway + Postgres).
  *
@@ -14,7 +15,7 @@
 import { appUrlFor } from '../src/db/database-urls.ts';
 import { benchFixture, type Cleanup } from './fixture.ts';
 import { publishPlatformApp } from './graphql.ts';
-import { AGENTS_QUERY } from './load.ts';
+import { AGENTS_QUERY, meetEveryTenant } from './load.ts';
 import { benchEnv, compareSameRun } from './same-run.ts';
 import { type Fixtures, seedTenants } from './seed.ts';
 import { startServer } from './servers.ts';
@@ -41,12 +42,25 @@ async function main(): Promise<void> {
     `Trusted documents bench on ${db.name}: agents(first: 20) raw vs by hash (${APP}), ${settings.tenants} tenants, ` +
       `concurrency ${settings.concurrency}, ${settings.rounds} rounds of ${settings.durationMs / 1000} s each (${machine})`,
   );
-  // Two views of the one process: only the request differs.
+  // Two views of the one process: only the request differs. Each tenant is met once both ways first,
+  // as in `npm run bench`: the registry's first answer per tenant (one read) is not a per-request cost.
+  const byHash = { ...server, name: 'by-hash', body: JSON.stringify({ documentId: hash }), headers: { 'x-graphql-client-name': APP } };
+  const raw = { ...server, name: 'raw', body: JSON.stringify({ query: AGENTS_QUERY }) };
+  for (const each of [byHash, raw]) {
+    const ms = await meetEveryTenant({
+      port: server.port,
+      fixtures,
+      concurrency: settings.concurrency,
+      body: each.body,
+      headers: each.headers,
+    });
+    console.log(`  ${each.name} met every tenant once in ${Math.round(ms)} ms`);
+  }
   await compareSameRun({
     label: 'Trusted-document lookup',
     goal: MAX_LOOKUP_COST,
-    with: { ...server, name: 'by-hash', body: JSON.stringify({ documentId: hash }), headers: { 'x-graphql-client-name': APP } },
-    without: { ...server, name: 'raw', body: JSON.stringify({ query: AGENTS_QUERY }) },
+    with: byHash,
+    without: raw,
     fixtures,
     settings: { ...settings, database: db.name },
   });
