@@ -16,6 +16,10 @@ describe('the one uuid check', () => {
     for (let i = 1; i < ids.length; i++) expect((ids[i] as string) > (ids[i - 1] as string), `${ids[i - 1]} then ${ids[i]}`).toBe(true);
     expect(new Set(ids).size).toBe(ids.length);
     expect(ids.every((id) => id[14] === '7' && '89ab'.includes(id[19] as string))).toBe(true);
+    // A millisecond's first id seeds the counter with its top bit clear (room to count), as uuid does.
+    const firsts = ids.filter((id, i) => i === 0 || id.slice(0, 13) !== (ids[i - 1] as string).slice(0, 13));
+    expect(firsts.length).toBeGreaterThan(0);
+    expect(firsts.every((id) => '01234567'.includes(id[15] as string))).toBe(true);
   });
 
   test('isUuid takes any case, as Postgres reads it; isCanonicalUuid only the lower-case form Fleetgate writes', () => {
