@@ -3,6 +3,7 @@ import type { ChangeFeed } from '../../db/change-feed.ts';
 import type { Region, Regions } from '../../db/regions.ts';
 import { forkForOperator, forkForTenant } from '../../db/request-scope.ts';
 import type { Logger } from '../../shared/logger.ts';
+import { type MaybePromise, whenSettled } from '../../shared/maybe-promise.ts';
 import type { FoundDocument, TrustedDocumentLookup } from '../policy/index.ts';
 import { type AppOwner, insertVersion, type LiveDocuments, liveDocuments } from './client-app.store.ts';
 
@@ -11,7 +12,7 @@ const CHANNEL = 'fleetgate_documents';
 /** Tenants whose apps one replica remembers at most (the platform's are always kept); the oldest goes first. */
 const MAX_CACHED_TENANTS = 50_000;
 
-type Remembered = LiveDocuments | null | Promise<LiveDocuments | null>;
+type Remembered = MaybePromise<LiveDocuments | null>;
 
 export interface DocumentRegistryOptions {
   regions: Regions;
@@ -86,15 +87,29 @@ export class DocumentRegistry implements TrustedDocumentLookup {
    * `tenantId` may run it: the tenant's own app of that name, else the platform's. Anonymous callers
    * (no tenant) reach platform apps only. Null when no live version of the app holds the hash.
    */
-  async find(tenantId: string | undefined, app: string, version: string | undefined, hash: string): Promise<FoundDocument | null> {
-    if (tenantId !== undefined) {
-      const region = this.#regions.all.length === 1 ? this.#regions.home : await this.#regions.locate(tenantId);
-      if (!region) return null;
-      const own = await this.#documents(region, { kind: 'tenant', tenantId }, app);
-      if (own) return pick(own, app, version, hash, false);
-    }
-    const platform = await this.#documents(this.#regions.home, { kind: 'platform' }, app);
-    return platform ? pick(platform, app, version, hash, true) : null;
+  find(tenantId: string | undefined, app: string, version: string | undefined, hash: string): MaybePromise<FoundDocument | null> {
+    if (tenantId === undefined) return this.#platformFind(app, version, hash);
+    if (this.#regions.all.length === 1) return this.#tenantFind(this.#regions.home, tenantId, app, version, hash);
+    return this.#regions.locate(tenantId).then((region) => (region ? this.#tenantFind(region, tenantId, app, version, hash) : null));
+  }
+
+  /** The tenant's own app of that name if it has one (the platform's is not consulted then), else the platform's. */
+  #tenantFind(
+    region: Region,
+    tenantId: string,
+    app: string,
+    version: string | undefined,
+    hash: string,
+  ): MaybePromise<FoundDocument | null> {
+    return whenSettled(this.#documents(region, { kind: 'tenant', tenantId }, app), (own) =>
+      own ? pick(own, app, version, hash, false) : this.#platformFind(app, version, hash),
+    );
+  }
+
+  #platformFind(app: string, version: string | undefined, hash: string): MaybePromise<FoundDocument | null> {
+    return whenSettled(this.#documents(this.#regions.home, { kind: 'platform' }, app), (platform) =>
+      platform ? pick(platform, app, version, hash, true) : null,
+    );
   }
 
   /**

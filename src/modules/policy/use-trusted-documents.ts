@@ -1,8 +1,9 @@
 import { usePersistedOperations } from '@graphql-yoga/plugin-persisted-operations';
 import type { GraphQLParams } from 'graphql-yoga';
 import { CLIENT_APP_NAME, type Principal, tenantOf } from '../../auth/principal.ts';
-import { type AuthDeps, principalOf } from '../../request/authenticate.ts';
+import { type AuthDeps, principalOf, settledPrincipalOf } from '../../request/authenticate.ts';
 import { clientError } from '../../shared/errors.ts';
+import { type MaybePromise, whenSettled } from '../../shared/maybe-promise.ts';
 
 /** The app a request runs when it names none and its credential is bound to none: the gateway's own operations. */
 export const DEFAULT_CLIENT_APP = 'fleetgate';
@@ -19,8 +20,8 @@ export interface FoundDocument {
 
 /** Where trusted documents are looked up (src/modules/documents/document-registry.ts). */
 export interface TrustedDocumentLookup {
-  /** The document of `hash` in the live versions of `app` as `tenantId` (undefined: anonymous) may run it; null when none. */
-  find(tenantId: string | undefined, app: string, version: string | undefined, hash: string): Promise<FoundDocument | null>;
+  /** The document of `hash` in the live versions of `app` as `tenantId` (undefined: anonymous) may run it; null when none. A value when remembered. */
+  find(tenantId: string | undefined, app: string, version: string | undefined, hash: string): MaybePromise<FoundDocument | null>;
 }
 
 export interface TrustedDocumentsOptions {
@@ -91,24 +92,33 @@ export function sessionClientAppOf(request: Request): string | null {
  * other rule still run on a trusted document: it is parsed and validated like any other.
  */
 export function useTrustedDocuments(options: TrustedDocumentsOptions) {
-  return usePersistedOperations({
-    getPersistedOperation: async (key, request) => {
-      // An invalid credential is refused here with its 401 (UNAUTHENTICATED), before any lookup.
-      const principal = await principalOf(request, options.auth);
-      const { app, version } = clientAppOf(principal, request);
-      if (app === '' || version === '') return null;
-      const document = await options.registry.find(tenantOf(principal), app, version, key);
+  const documentFor = (principal: Principal, request: Request, key: string): MaybePromise<string | null> => {
+    const { app, version } = clientAppOf(principal, request);
+    if (app === '' || version === '') return null;
+    return whenSettled(options.registry.find(tenantOf(principal), app, version, key), (document) => {
       if (!document) return null;
       found.set(request, document);
       return document.document;
+    });
+  };
+  // The principal is settled by now (the server authenticates as soon as the parameters are parsed),
+  // so a remembered document answers without a promise; an invalid credential has no settled
+  // principal, and principalOf refuses it with its 401 (UNAUTHENTICATED) before any lookup.
+  return usePersistedOperations({
+    getPersistedOperation: (key, request) => {
+      const principal = settledPrincipalOf(request);
+      return principal
+        ? documentFor(principal, request, key)
+        : principalOf(request, options.auth).then((p) => documentFor(p, request, key));
     },
     extractPersistedOperationId: documentIdOf,
-    allowArbitraryOperations: async (request) => {
-      try {
-        return mayRunArbitraryOperations(await principalOf(request, options.auth), options.mode);
-      } catch {
-        return true; // an invalid credential is refused with 401 when the context is built
-      }
+    allowArbitraryOperations: (request) => {
+      const principal = settledPrincipalOf(request);
+      if (principal) return mayRunArbitraryOperations(principal, options.mode);
+      return principalOf(request, options.auth).then(
+        (each) => mayRunArbitraryOperations(each, options.mode),
+        () => true, // an invalid credential is refused with 401 when the context is built
+      );
     },
     customErrors: {
       notFound: { message: 'Unknown persisted operation', extensions: { code: 'PERSISTED_QUERY_NOT_IN_LIST' } },
