@@ -3,7 +3,7 @@ import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { ConsoleRetentionRoleDocument } from '../console/src/gql/graphql.ts';
 import { SignUpDocument } from '../src/generated/operations/graphql.ts';
 import { graphql } from './gql/index.ts';
-import { ARTIFACTS, serveToBrowser } from './support/console-browser.ts';
+import { ARTIFACTS, recordResponses, serveToBrowser } from './support/console-browser.ts';
 import { errorCodes, expectNoErrors, type Gateway, startGateway } from './support/gateway.ts';
 import { signingKey, startOpenIdProvider } from './support/oidc-provider.ts';
 import { AddMember } from './support/operations.ts';
@@ -64,22 +64,8 @@ afterAll(async () => {
 async function openTab() {
   const context = await browser.newContext({ viewport: { width: 1280, height: 800 } });
   const page = await context.newPage();
-  const bodies: string[] = [];
-  const reading: Promise<void>[] = [];
-  page.on('response', (response) => {
-    // A subscription's stream never ends while the page is open: not read (test/console-live.test.ts covers it).
-    if ((response.headers()['content-type'] ?? '').startsWith('text/event-stream')) return;
-    reading.push(
-      response.text().then(
-        (body) => void bodies.push(body),
-        () => undefined,
-      ),
-    );
-  });
-  const settled = async () => {
-    await Promise.all(reading);
-    return bodies;
-  };
+  const responses = recordResponses(page);
+  const settled = async () => (await responses()).map((response) => response.body);
   return { context, page, settled };
 }
 

@@ -18,7 +18,7 @@ import {
   PublishDocumentsDocument as Publish,
   RedeemSignInLinkDocument,
 } from '../src/generated/operations/graphql.ts';
-import { ARTIFACTS, OwnerSignInLink, serveToBrowser, signIn, tenantWithLink } from './support/console-browser.ts';
+import { ARTIFACTS, OwnerSignInLink, recordResponses, serveToBrowser, signIn, tenantWithLink } from './support/console-browser.ts';
 import { errorCodes, expectNoErrors, type Gateway, startGateway } from './support/gateway.ts';
 
 /** Requests as the console app: in production a console session runs the console's published operations only. */
@@ -68,26 +68,12 @@ afterAll(async () => {
 async function openTab(viewport = { width: 1280, height: 800 }) {
   const context = await browser.newContext({ viewport, acceptDownloads: true });
   const page = await context.newPage();
-  const bodies: string[] = [];
   const violations: string[] = [];
   page.on('console', (message) => {
     if (/Content Security Policy|Refused to/.test(message.text())) violations.push(message.text());
   });
-  const reading: Promise<void>[] = [];
-  page.on('response', (response) => {
-    // A subscription's stream never ends while the page is open: not read (test/console-live.test.ts covers it).
-    if ((response.headers()['content-type'] ?? '').startsWith('text/event-stream')) return;
-    reading.push(
-      response.text().then(
-        (body) => void bodies.push(body),
-        () => undefined,
-      ),
-    );
-  });
-  const settled = async () => {
-    await Promise.all(reading);
-    return bodies;
-  };
+  const responses = recordResponses(page);
+  const settled = async () => (await responses()).map((response) => response.body);
   return { context, page, violations, settled };
 }
 

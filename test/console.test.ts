@@ -4,7 +4,7 @@ import { forkForTenant } from '../src/db/request-scope.ts';
 import { CreateAgentRecordDocument, RunTaskDocument } from '../src/generated/operations/graphql.ts';
 import { insertSharingKey } from '../src/modules/memory/memory.store.ts';
 import { decodeGlobalId } from '../src/shared/global-id.ts';
-import { ARTIFACTS, serveToBrowser, signIn, tenantWithLink } from './support/console-browser.ts';
+import { ARTIFACTS, recordResponses, serveToBrowser, signIn, tenantWithLink } from './support/console-browser.ts';
 import { expectNoErrors, type Gateway, startGateway } from './support/gateway.ts';
 
 /**
@@ -17,13 +17,6 @@ import { expectNoErrors, type Gateway, startGateway } from './support/gateway.ts
 
 const DESKTOP = { width: 1280, height: 800 };
 const PHONE = { width: 390, height: 844 };
-
-interface Recorded {
-  url: string;
-  status: number;
-  body: string;
-  headers: Record<string, string>;
-}
 
 let gw: Gateway;
 let served: Awaited<ReturnType<typeof serveToBrowser>>;
@@ -47,29 +40,13 @@ afterAll(async () => {
 async function openTab(viewport = DESKTOP) {
   const context = await browser.newContext({ viewport });
   const page = await context.newPage();
-  const responses: Recorded[] = [];
   const violations: string[] = [];
   page.on('console', (message) => {
     if (/Content Security Policy|Refused to/.test(message.text())) violations.push(message.text());
   });
-  const reading: Promise<void>[] = [];
-  page.on('response', (response) => {
-    reading.push(
-      (async () => {
-        // A subscription's stream (the live agents list) never ends while the page is open: its
-        // events are not read here (test/console-live.test.ts checks what they carry, tenant by tenant).
-        const streaming = (response.headers()['content-type'] ?? '').startsWith('text/event-stream');
-        const body = streaming ? '' : await response.text().catch(() => '');
-        responses.push({ url: response.url(), status: response.status(), body, headers: await response.allHeaders() });
-      })(),
-    );
-  });
   /** Every response received so far, its body read. */
-  const settled = async () => {
-    await Promise.all(reading);
-    return responses;
-  };
-  return { context, page, responses, violations, settled };
+  const settled = recordResponses(page);
+  return { context, page, violations, settled };
 }
 
 async function shot(page: Page, name: string) {

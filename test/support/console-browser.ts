@@ -32,6 +32,37 @@ export async function serveToBrowser(gw: Gateway): Promise<{ origin: string; bro
   };
 }
 
+/** A response a tab received, its body read (empty for a subscription's stream). */
+export interface RecordedResponse {
+  url: string;
+  status: number;
+  body: string;
+  headers: Record<string, string>;
+}
+
+/**
+ * Records every response `page` receives, bodies included; a subscription's stream never ends while
+ * the page is open, so its body is not read (test/console-live.test.ts checks what streams carry,
+ * tenant by tenant). The function returned waits for the bodies read so far and answers them all.
+ */
+export function recordResponses(page: Page): () => Promise<RecordedResponse[]> {
+  const responses: RecordedResponse[] = [];
+  const reading: Promise<void>[] = [];
+  page.on('response', (response) => {
+    reading.push(
+      (async () => {
+        const streaming = (response.headers()['content-type'] ?? '').startsWith('text/event-stream');
+        const body = streaming ? '' : await response.text().catch(() => '');
+        responses.push({ url: response.url(), status: response.status(), body, headers: await response.allHeaders() });
+      })(),
+    );
+  });
+  return async () => {
+    await Promise.all(reading);
+    return responses;
+  };
+}
+
 /** A tenant signed up through the gateway's own published operation, and a one-time sign-in link for its owner. */
 export async function tenantWithLink(gw: Gateway, operatorToken: string, name: string) {
   const email = `owner-${name}@example.com`;
