@@ -13,12 +13,12 @@ import {
   type ConsolePlatformTenantsQuery,
   ConsoleRestoreTenantDocument,
   type ConsoleRestoreTenantMutation,
-  ConsoleRetireVersionDocument,
   ConsoleUnfreezeTenantDocument,
   type RestoreTarget,
 } from '../gql/graphql.ts';
 import { useAction, useQuery } from '../hooks.ts';
 import { CanaryHistory } from './canary.tsx';
+import { ClientAppVersions } from './client-app-versions.tsx';
 
 /** The version this build's operations are published as (console/build.ts): the one platform version this page never retires. */
 declare const __CONSOLE_VERSION__: string;
@@ -365,66 +365,19 @@ function Restore({ tenants, lastBackup, onRestored }: { tenants: Tenant[] | unde
 function PlatformApps() {
   const { data, error, reload } = useQuery(() => request(ConsolePlatformClientAppsDocument, {}));
   const action = useAction();
-  const apps = data?.clientApps;
   return (
     <>
       <h2>Platform client apps</h2>
       <p class="hint">A retired version’s operations stop running for every tenant, on every replica, within a second.</p>
-      {error ? <ErrorNote error={error} /> : null}
-      {action.error ? <ErrorNote error={action.error} /> : null}
-      <table>
-        <caption class="visually-hidden">The platform’s client apps and their published versions</caption>
-        <thead>
-          <tr>
-            <th scope="col">App</th>
-            <th scope="col">Version</th>
-            <th scope="col">Operations</th>
-            <th scope="col">Published</th>
-            <th scope="col">State</th>
-          </tr>
-        </thead>
-        <tbody>
-          {apps === undefined && !error ? <SkeletonRows rows={2} columns={5} /> : null}
-          {apps?.flatMap((app) =>
-            app.versions.map((version) => {
-              const running = app.name === 'console' && version.version === __CONSOLE_VERSION__;
-              return (
-                <tr key={`${app.name}@${version.version}`} data-platform-version={`${app.name}@${version.version}`}>
-                  <td>{app.name}</td>
-                  <td>
-                    <code>{version.version}</code>
-                  </td>
-                  <td>{version.documentCount}</td>
-                  <td>{when(version.publishedAt)}</td>
-                  <td>
-                    {version.retiredAt ? (
-                      `retired ${when(version.retiredAt)}`
-                    ) : running ? (
-                      'this console'
-                    ) : (
-                      <button
-                        type="button"
-                        class="danger"
-                        disabled={action.busy}
-                        aria-label={`Retire ${app.name} ${version.version}`}
-                        onClick={async () => {
-                          if (!confirm(`Retire ${app.name} ${version.version} for every tenant? Its operations stop at once.`)) return;
-                          await action.run(() =>
-                            request(ConsoleRetireVersionDocument, { input: { app: app.name, version: version.version, platform: true } }),
-                          );
-                          await reload();
-                        }}
-                      >
-                        Retire
-                      </button>
-                    )}
-                  </td>
-                </tr>
-              );
-            }),
-          )}
-        </tbody>
-      </table>
+      <ClientAppVersions
+        caption="The platform’s client apps and their published versions"
+        apps={data?.clientApps}
+        error={error}
+        action={action}
+        reload={reload}
+        platform
+        kept={(app, version) => (app.name === 'console' && version === __CONSOLE_VERSION__ ? 'this console' : undefined)}
+      />
     </>
   );
 }

@@ -15,7 +15,6 @@ import {
   ConsoleMySessionsDocument,
   ConsoleReinstateMemberDocument,
   ConsoleRemoveMemberDocument,
-  ConsoleRetireVersionDocument,
   ConsoleRevokeApiKeyDocument,
   ConsoleRevokeSupportDocument,
   ConsoleSupportGrantsDocument,
@@ -23,6 +22,7 @@ import {
   type UserRole,
 } from '../gql/graphql.ts';
 import { useAction, useQuery } from '../hooks.ts';
+import { ClientAppVersions } from './client-app-versions.tsx';
 
 /**
  * Team and access: members and their roles, this member's sessions, API keys, client apps and
@@ -472,64 +472,18 @@ function SupportGrants() {
 function ClientApps() {
   const { data, error, reload } = useQuery(() => request(ConsoleClientAppsDocument, {}));
   const action = useAction();
-  const apps = data?.clientApps;
   return (
     <>
       <h2>Client apps</h2>
       <p class="hint">Published documents per app and version; a retired version stops running on every replica within a second.</p>
-      {error ? <ErrorNote error={error} /> : null}
-      {action.error ? <ErrorNote error={action.error} /> : null}
-      <table>
-        <caption class="visually-hidden">The tenant’s client apps and their published versions</caption>
-        <thead>
-          <tr>
-            <th scope="col">App</th>
-            <th scope="col">Version</th>
-            <th scope="col">Documents</th>
-            <th scope="col">Published</th>
-            <th scope="col">Actions</th>
-          </tr>
-        </thead>
-        <tbody>
-          {apps === undefined && !error ? <SkeletonRows rows={1} columns={5} /> : null}
-          {apps?.length === 0 ? (
-            <tr>
-              <td colSpan={5}>No client apps published.</td>
-            </tr>
-          ) : null}
-          {apps?.flatMap((app) =>
-            app.versions.map((version) => (
-              <tr key={`${app.name}@${version.version}`} data-app-version={`${app.name}@${version.version}`}>
-                <td>{app.name}</td>
-                <td>{version.version}</td>
-                <td>{version.documentCount}</td>
-                <td>{when(version.publishedAt)}</td>
-                <td>
-                  {version.retiredAt ? (
-                    `retired ${when(version.retiredAt)}`
-                  ) : app.platform ? (
-                    'platform'
-                  ) : (
-                    <button
-                      type="button"
-                      disabled={action.busy}
-                      onClick={async () => {
-                        if (!confirm(`Retire ${app.name} ${version.version}? Its documents stop running at once.`)) return;
-                        await action.run(() =>
-                          request(ConsoleRetireVersionDocument, { input: { app: app.name, version: version.version } }),
-                        );
-                        await reload();
-                      }}
-                    >
-                      Retire
-                    </button>
-                  )}
-                </td>
-              </tr>
-            )),
-          )}
-        </tbody>
-      </table>
+      <ClientAppVersions
+        caption="The tenant’s client apps and their published versions"
+        apps={data?.clientApps}
+        error={error}
+        action={action}
+        reload={reload}
+        kept={(app) => (app.platform ? 'platform' : undefined)}
+      />
     </>
   );
 }
