@@ -107,8 +107,7 @@ const IDLE = { code: 4000, reason: 'Idle' } as const;
 export function serveGraphqlWs(http: Server, options: GraphqlWsOptions) {
   const log = options.log.child({ component: 'graphql-ws' });
   const wss = new WebSocketServer({ noServer: true, maxPayload: options.maxPayloadBytes });
-  const connections = new Set<Ctx>();
-  /** Each admitted socket's owner (its tenant, or `operator`), and since when it has held no subscription. */
+  /** The admitted sockets: each one's owner (its tenant, or `operator`), and since when it has held no subscription. */
   const admitted = new Map<Ctx, { owner: string; idleSince: number | undefined }>();
   const socketsOf = new Map<string, number>();
   const maxSockets = options.maxSocketsPerTenant ?? DEFAULT_WS_SOCKETS_PER_TENANT;
@@ -132,13 +131,11 @@ export function serveGraphqlWs(http: Server, options: GraphqlWsOptions) {
           log.info({ owner: answer.owner }, 'websocket refused: the tenant holds its most sockets');
           return refuse(ctx as Ctx, TOO_MANY);
         }
-        connections.add(ctx as Ctx);
         admitted.set(ctx as Ctx, { owner: answer.owner, idleSince: Date.now() });
         socketsOf.set(answer.owner, (socketsOf.get(answer.owner) ?? 0) + 1);
         return true;
       },
       onClose: (ctx) => {
-        connections.delete(ctx as Ctx);
         const socket = admitted.get(ctx as Ctx);
         if (!socket) return;
         admitted.delete(ctx as Ctx);
@@ -194,7 +191,7 @@ export function serveGraphqlWs(http: Server, options: GraphqlWsOptions) {
     http.off('upgrade', onUpgrade);
     clearInterval(sweep);
     const deadline = Date.now() + 1_000;
-    while (Date.now() < deadline && [...connections].some((ctx) => Object.keys(ctx.subscriptions).length > 0)) {
+    while (Date.now() < deadline && [...admitted.keys()].some((ctx) => Object.keys(ctx.subscriptions).length > 0)) {
       await new Promise((resolve) => setTimeout(resolve, 20));
     }
     await server.dispose();
