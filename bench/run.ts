@@ -26,6 +26,7 @@
  *                       published as a platform app and sent by id; development: sent as raw queries
  *   BENCH_LOG_LEVEL     Fleetgate's log level (default info, the production default), lines into a file
  *   BENCH_MUTATION      0: skip the write comparison (updateAgent against PostGraphile's, default 1)
+ *   BENCH_READS         0: skip the reads, e.g. to profile the write alone (default 1)
  *
  * Before the rounds at each point every server answers each tenant once (meetEveryTenant), as a
  * long-running replica has: the rounds measure the steady state, and the pass's time is printed.
@@ -60,6 +61,7 @@ const settings = {
   freezes: positiveInt('BENCH_FREEZES', process.env.BENCH_FREEZES ?? '10'),
   production: oneOf('BENCH_MODE', process.env.BENCH_MODE ?? 'production', ['production', 'development']) === 'production',
   mutation: process.env.BENCH_MUTATION !== '0',
+  reads: process.env.BENCH_READS !== '0',
 };
 /** The platform app the bench's operations are published as, in production mode. */
 const BENCH_APP = 'bench';
@@ -132,11 +134,12 @@ async function main(): Promise<void> {
       const ms = await meetEveryTenant({ port: server.port, fixtures, concurrency, body: server.body, headers: server.headers });
       console.log(`  ${server.name} met every tenant once in ${Math.round(ms)} ms`);
     }
+    if (!settings.reads) continue;
     const reads = await measureRounds(servers, tenants, { fixtures, database: db.name });
     measurements.push(...reads.measurements);
     checked += reads.checked;
   }
-  console.log(renderReport(measurements, settings.points));
+  if (settings.reads) console.log(renderReport(measurements, settings.points));
 
   const postgraphile = servers.find((server) => server.name === 'postgraphile');
   if (settings.mutation && postgraphile) {
