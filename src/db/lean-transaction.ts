@@ -1,17 +1,17 @@
 import { createHash } from 'node:crypto';
-import type { Writable } from 'node:stream';
 import type { DocumentNode, FieldNode, OperationDefinitionNode } from 'graphql';
 import type pg from 'pg';
 import type { Principal } from '../auth/principal.ts';
 import type { TokenLiveness } from '../auth/token-liveness.ts';
 import { tenantSearchPath } from './request-scope.ts';
+import { type BatchStatement, sendBatch } from './statement-batch.ts';
 
 type UserPrincipal = Extract<Principal, { kind: 'user' }>;
 
 /** Postgres's answer (enter_user_read, migrations/functions/sessions.sql) when the user's token is no longer live. */
 const NOT_LIVE = 'FGL01';
 
-/** Named statements: `pg` sends each one's Parse once per connection; Postgres plans the page once, then reuses a generic plan. */
+/** Named statements: each one's Parse goes out once per connection (statement-batch.ts); Postgres plans the page once, then reuses a generic plan. */
 const BEGIN = { name: 'fg_begin', text: 'begin' };
 const ENTER_USER_READ = { name: 'fg_enter_user_read', text: 'select enter_user_read($1, $2, $3, $4, $5)' };
 const COMMIT = { name: 'fg_commit', text: 'commit' };
@@ -27,7 +27,7 @@ export class UserTokenNotLive extends Error {}
 
 /**
  * One user's operation on the lean path (issue 24), on one pooled connection, as named prepared
- * statements written together in pipeline mode: `begin`, `enter_user_read(…)` (the RLS settings and
+ * statements sent together in one message with one Sync (src/db/statement-batch.ts): `begin`, `enter_user_read(…)` (the RLS settings and
  * the token's liveness check, migrations/functions/sessions.sql; the settings alone when this
  * replica's TokenLiveness vouches for the token, and a check that passes is remembered there), then
  * the operation's statements. The settings are transaction-local, set by the transaction's first
@@ -35,11 +35,13 @@ export class UserTokenNotLive extends Error {}
  * aborts the transaction before any statement runs. The SQL (its columns, the ORM tenant filter's
  * conditions) is built by the caller: src/db/pagination.ts `leanPageRows`, src/db/lean-update.ts.
  *
- * A read sends its `commit` in the same message: one round trip per statement. A write keeps its
+ * A read sends its `commit` in the same message: one round trip in all. A write keeps its
  * transaction open until the operation's execution is over, like the ORM's request transaction:
  * `end(true)` sends what waits for the commit (`withCommit`: its audit event) with the COMMIT, one
  * more round trip; `end(false)` rolls back. So a result carrying any error keeps nothing, whichever
  * wall refused (the Agent type's scope refuses a foreign row only after the statement returned it).
+ * A statement that fails skips the rest of its message, the COMMIT included: the transaction is
+ * rolled back before the connection goes back to the pool.
  */
 export class LeanTransaction {
   /** Whether the request's entry (settings and liveness) has been sent yet. */
@@ -48,7 +50,7 @@ export class LeanTransaction {
   refused = false;
   /** A write's open transaction: its connection, held until `end`. */
   #open?: { client: pg.PoolClient };
-  readonly #withCommit: pg.QueryConfig[] = [];
+  readonly #withCommit: BatchStatement[] = [];
 
   constructor(
     private readonly pool: pg.Pool,
@@ -84,24 +86,22 @@ export class LeanTransaction {
     const open = this.#open;
     if (!open) return;
     this.#open = undefined;
-    const statements = commit ? [...this.#withCommit, COMMIT] : [ROLLBACK];
-    let broken: Error | undefined;
-    try {
-      const failure = firstFailure(await pipeline(open.client, statements));
-      if (failure && failure.code === undefined) broken = failure;
-      if (failure) throw failure;
-    } finally {
-      open.client.release(broken);
+    if (!commit) {
+      await finish(open.client, () => sendBatch(open.client, [ROLLBACK]));
+      return;
     }
+    // A failed statement skips the COMMIT behind it: the transaction is rolled back before the connection goes back.
+    await finish(open.client, () => sendBatch(open.client, [...this.#withCommit, COMMIT]));
   }
 
   /**
    * A read: `begin`, the entry, `statements` and `commit` in one message, its own transaction.
    * A write: the first call opens the transaction with `begin` and the entry; the connection stays held.
    */
-  async #send(statements: pg.QueryConfig[]): Promise<pg.QueryResult[]> {
+  async #send(statements: BatchStatement[]): Promise<pg.QueryResult[]> {
     const write = this.options.write === true;
-    if (this.#open) return answersOf(await pipeline(this.#open.client, statements), 0, statements.length);
+    const open = this.#open;
+    if (open) return (await sendBatch(open.client, statements)).slice(0, statements.length);
     const { tenantId, userId, tokenVersion, sessionId } = this.principal;
     const vouched = this.options.withoutLivenessCheck === true || this.liveness.vouchesFor(this.principal);
     const generation = this.liveness.generation;
@@ -109,67 +109,48 @@ export class LeanTransaction {
       ? { ...ENTER_USER_SCOPE, values: [tenantId, tenantSearchPath(tenantId)] }
       : { ...ENTER_USER_READ, values: [tenantId, userId, tenantSearchPath(tenantId), tokenVersion ?? 1, sessionId ?? null] };
     const client = await this.pool.connect();
-    if (write) this.#open = { client };
-    let broken: Error | undefined;
-    try {
-      this.entered = true;
-      // After an error Postgres answers a read's COMMIT with a ROLLBACK: the connection goes back clean.
-      const answers = await pipeline(client, [BEGIN, entry, ...statements, ...(write ? [] : [COMMIT])]);
-      if (answers[1]?.status === 'rejected' && (answers[1].reason as { code?: string }).code === NOT_LIVE) {
-        this.refused = true;
-        throw new UserTokenNotLive();
-      }
-      const failure = firstFailure(answers);
-      if (failure) {
-        if (failure.code === undefined) broken = failure;
-        throw failure;
-      }
+    this.entered = true;
+    if (write) {
+      // The connection is held until `end`, which rolls back whatever failed here.
+      this.#open = { client };
+      const answers = await sendBatch(client, [BEGIN, entry, ...statements]).catch((error: unknown) => {
+        throw this.#refusal(error);
+      });
       if (!vouched) this.liveness.remember(this.principal, generation);
-      return answersOf(answers, 2, statements.length);
-    } finally {
-      if (!write || broken) {
-        this.#open = undefined;
-        client.release(broken);
-      }
+      return answers.slice(2);
     }
+    const answers = await finish(client, () => sendBatch(client, [BEGIN, entry, ...statements, COMMIT])).catch((error: unknown) => {
+      throw this.#refusal(error);
+    });
+    if (!vouched) this.liveness.remember(this.principal, generation);
+    return answers.slice(2, 2 + statements.length);
+  }
+
+  /** Postgres's refusal of the token (the entry's FGL01) as UserTokenNotLive; any other error as it is. */
+  #refusal(error: unknown): unknown {
+    if ((error as { code?: string }).code !== NOT_LIVE) return error;
+    this.refused = true;
+    return new UserTokenNotLive();
   }
 }
-
-type Answers = PromiseSettledResult<pg.QueryResult>[];
 
 /**
- * Writes `statements` at once on `client` (pipeline mode for this message only) and waits for every
- * answer. In pipeline mode `pg` writes each query as it is given, one `writev` each; with the socket
- * corked around them they leave in a single write. On loopback a write also runs the receiving side
- * of TCP and wakes the backend: the profile of `npm run bench` put four writes a read at a tenth of
- * the gateway's CPU.
+ * Runs `batch` on `client`, then gives the connection back to the pool: as it is after a batch that
+ * ended its transaction, after a rollback when a statement failed (the statements behind it, a
+ * COMMIT among them, did not run), destroyed when the connection itself failed.
  */
-async function pipeline(client: pg.PoolClient, statements: pg.QueryConfig[]): Promise<Answers> {
-  const pipelined = client as pg.PoolClient & { pipeline: boolean; connection: { stream: Writable } };
-  const socket = pipelined.connection.stream;
-  pipelined.pipeline = true;
-  socket.cork();
+async function finish(client: pg.PoolClient, batch: () => Promise<pg.QueryResult[]>): Promise<pg.QueryResult[]> {
+  let broken: Error | undefined;
   try {
-    // pg submits each query synchronously here (the client is connected and in pipeline mode).
-    const sent = statements.map((statement) => client.query(statement));
-    socket.uncork();
-    return await Promise.allSettled(sent);
+    return await batch();
+  } catch (error) {
+    const failure = error as Error & { code?: string };
+    if (failure.code === undefined) broken = failure;
+    else await sendBatch(client, [ROLLBACK]).catch((rollback: Error) => (broken = rollback));
+    throw error;
   } finally {
-    if (socket.writableCorked > 0) socket.uncork();
-    pipelined.pipeline = false;
+    client.release(broken);
   }
-}
-
-/** The first error among the answers; one without a Postgres error code is the connection's, not a statement's. */
-function firstFailure(answers: Answers): (Error & { code?: string }) | undefined {
-  const failed = answers.find((answer) => answer.status === 'rejected');
-  return failed ? (failed.reason as Error & { code?: string }) : undefined;
-}
-
-function answersOf(answers: Answers, from: number, count: number): pg.QueryResult[] {
-  const failure = firstFailure(answers);
-  if (failure) throw failure;
-  return answers.slice(from, from + count).map((answer) => (answer as PromiseFulfilledResult<pg.QueryResult>).value);
 }
 
 /** One name per distinct SQL text (the shape of the page: columns and conditions), never a value. */
