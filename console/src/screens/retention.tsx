@@ -1,4 +1,5 @@
 import { useEffect, useState } from 'preact/hooks';
+import { RETENTION_DAYS } from '../../../src/shared/retention-days.ts';
 import { request } from '../api.ts';
 import { ErrorNote, SkeletonRows, when } from '../components.tsx';
 import {
@@ -62,8 +63,7 @@ const SETTINGS: Setting[] = [
   {
     name: 'audit',
     label: 'Audit events kept',
-    min: 30,
-    max: 3650,
+    ...RETENTION_DAYS.audit,
     days: (retention) => retention.auditDays,
     save: (days) => request(ConsoleSetAuditRetentionDocument, { days }),
     shortening: 'Audit events older than that are dropped for good (behind a signed checkpoint, so the chain still verifies).',
@@ -71,8 +71,7 @@ const SETTINGS: Setting[] = [
   {
     name: 'memory',
     label: 'Deleted agents’ memory purged after',
-    min: 1,
-    max: 3650,
+    ...RETENTION_DAYS.memory,
     days: (retention) => retention.memoryPurgeDays,
     save: (days) => request(ConsoleSetMemoryRetentionDocument, { days }),
     shortening: 'Rows of deleted agents are purged sooner (their keys are destroyed already).',
@@ -80,8 +79,7 @@ const SETTINGS: Setting[] = [
   {
     name: 'task',
     label: 'Finished tasks kept',
-    min: 1,
-    max: 3650,
+    ...RETENTION_DAYS.task,
     days: (retention) => retention.taskHistoryDays,
     save: (days) => request(ConsoleSetTaskRetentionDocument, { days }),
     shortening: 'Finished tasks and their results older than that are deleted.',

@@ -7,6 +7,7 @@ import type { PageArgs } from '../../db/pagination.ts';
 import type { RequestScope } from '../../request/scope.ts';
 import { badInput, notFound } from '../../shared/errors.ts';
 import { newId } from '../../shared/ids.ts';
+import { RETENTION_DAYS } from '../../shared/retention-days.ts';
 import { escapeUnsafe, escapeUnsafeDeep } from '../../shared/safe-text.ts';
 import { parseInput } from '../../shared/validation.ts';
 import { Tenant } from '../tenants/tenant.entity.ts';
@@ -164,7 +165,7 @@ export async function exportAuditReport(scope: AuditScope, input: unknown): Prom
   return report;
 }
 
-const retentionInput = z.object({ days: z.number().int().min(30).max(3650) });
+const retentionInput = z.object({ days: z.number().int().min(RETENTION_DAYS.audit.min).max(RETENTION_DAYS.audit.max) });
 
 /** Owners choose how long their audit events are kept (30–3650 days; 365 by default). */
 export async function setAuditRetention(scope: RequestScope, input: unknown): Promise<Tenant> {

@@ -8,6 +8,7 @@ import { type KeyProvider, KeyProviderUnavailableError } from '../../keys/index.
 import type { RequestScope } from '../../request/scope.ts';
 import { badInput, clientError, notFound } from '../../shared/errors.ts';
 import { isUuid, newId } from '../../shared/ids.ts';
+import { RETENTION_DAYS } from '../../shared/retention-days.ts';
 import { parseInput } from '../../shared/validation.ts';
 import { recordAudit } from '../audit/index.ts';
 import { changeTenant, type Tenant } from '../tenants/index.ts';
@@ -238,7 +239,7 @@ export async function pendingMemoryPurges(scope: RequestScope): Promise<PendingP
   }));
 }
 
-const retentionInput = z.object({ days: z.number().int().min(1).max(3650) });
+const retentionInput = z.object({ days: z.number().int().min(RETENTION_DAYS.memory.min).max(RETENTION_DAYS.memory.max) });
 
 /**
  * Owners choose how long a deleted agent's memory rows are kept before the purge (1–3650 days, 30 by

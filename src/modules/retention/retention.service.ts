@@ -2,11 +2,12 @@ import { z } from 'zod';
 import { assertCan } from '../../auth/actions.ts';
 import type { RequestScope } from '../../request/scope.ts';
 import { notFound } from '../../shared/errors.ts';
+import { RETENTION_DAYS } from '../../shared/retention-days.ts';
 import { parseInput } from '../../shared/validation.ts';
 import { recordAudit } from '../audit/index.ts';
 import { Tenant } from '../tenants/index.ts';
 
-export const TASK_RETENTION_DAYS = { min: 1, max: 3650, default: 90 } as const;
+export const TASK_RETENTION_DAYS = { ...RETENTION_DAYS.task, default: 90 } as const;
 
 const between = `must be between ${TASK_RETENTION_DAYS.min} and ${TASK_RETENTION_DAYS.max} days`;
 const taskRetentionInput = z.object({
