@@ -12,12 +12,7 @@ import type { RateLimits } from '../modules/policy/rate-limits.ts';
 import type { CostLimitOptions } from '../modules/policy/use-cost-limit.ts';
 import { operationCost } from '../modules/policy/use-cost-limit.ts';
 import { documentLimitError } from '../modules/policy/use-input-sanitising.ts';
-import {
-  clientAppOf,
-  documentIdOf,
-  mayRunArbitraryOperations,
-  type TrustedDocumentLookup,
-} from '../modules/policy/use-trusted-documents.ts';
+import { type TrustedDocumentLookup, trustedDocumentFor } from '../modules/policy/use-trusted-documents.ts';
 import { clientError, internalError, isGraphQLError, refusedBeforeExecution, unauthenticated } from '../shared/errors.ts';
 import type { Logger } from '../shared/logger.ts';
 import type { Metrics } from '../shared/metrics.ts';
@@ -375,25 +370,10 @@ async function prepare(
   };
 }
 
-/**
- * The document a subscribe message runs, decided as useTrustedDocuments decides it for HTTP: a named
- * hash (`documentId`, or `extensions.persistedQuery.sha256Hash`) is looked up in the live versions
- * of the request's client app (clientAppOf: the credential's bound app, else the one named in
- * `connectionParams`, else the gateway's own); an arbitrary document only where
- * mayRunArbitraryOperations allows it (never for API keys; in production, operators only).
- */
+/** The document a subscribe message runs: decided as for HTTP (trustedDocumentFor), the operation it sent when it names no document. */
 async function sourceOf(principal: Principal, request: Request, payload: SubscribePayload, options: GraphqlWsOptions): Promise<string> {
-  const hash = documentIdOf(payload as never);
-  if (hash !== null) {
-    const { app, version } = clientAppOf(principal, request);
-    const found = app === '' || version === '' ? null : await options.documents.find(tenantOf(principal), app, version, hash);
-    if (!found) throw createGraphQLError('Unknown persisted operation', { extensions: { code: 'PERSISTED_QUERY_NOT_IN_LIST' } });
-    return found.document;
-  }
-  if (!mayRunArbitraryOperations(principal, options.mode)) {
-    throw createGraphQLError('This credential may only run persisted operations', { extensions: { code: 'PERSISTED_QUERY_ONLY' } });
-  }
-  return payload.query;
+  const found = await trustedDocumentFor(principal, request, payload, { mode: options.mode, registry: options.documents });
+  return found ? found.document : payload.query;
 }
 
 /** A refusal as the client sees it: the error with its code, or INTERNAL_SERVER_ERROR (logged) for anything unexpected. */

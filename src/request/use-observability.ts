@@ -75,7 +75,7 @@ function observeOperation(
   seconds: number,
 ): void {
   const tenant = metrics.tenantLabel(tenantOf(ctx.principal));
-  const found = trustedDocumentOf(ctx.request);
+  const found = trustedDocumentOf(ctx);
   metrics.operationDuration.observe(
     {
       operation_type: operation?.operation ?? 'unknown',

@@ -27,6 +27,10 @@ export const ERROR_CODES = [
   'TENANT_DELETED',
   'RATE_LIMITED',
   'SERVICE_UNAVAILABLE',
+  /** Trusted documents: the named hash is in no live version of the request's client app. */
+  'PERSISTED_QUERY_NOT_IN_LIST',
+  /** Trusted documents: this credential (an API key; in production every non-operator) runs only published documents. */
+  'PERSISTED_QUERY_ONLY',
   /** Live updates: the tenant has as many open subscriptions on this replica as it may. */
   'SUBSCRIPTION_LIMIT',
   /** Live updates: the server closed the subscription (idle, longest life reached, a client too slow); subscribe again. */

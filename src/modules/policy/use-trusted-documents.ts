@@ -1,5 +1,4 @@
-import { usePersistedOperations } from '@graphql-yoga/plugin-persisted-operations';
-import type { GraphQLParams } from 'graphql-yoga';
+import type { Plugin } from 'graphql-yoga';
 import { CLIENT_APP_NAME, type Principal, tenantOf } from '../../auth/principal.ts';
 import { type AuthDeps, principalOf, settledPrincipalOf } from '../../request/authenticate.ts';
 import { clientError } from '../../shared/errors.ts';
@@ -35,11 +34,12 @@ export interface TrustedDocumentsOptions {
   registry: TrustedDocumentLookup;
 }
 
-const found = new WeakMap<Request, FoundDocument>();
+/** Where a request's context carries the trusted document it runs (a property, not a weak map: no entry per request for the GC). */
+const TRUSTED_DOCUMENT = Symbol('trustedDocument');
 
-/** The trusted document a request runs, and the app and version that published it (metrics); undefined for an arbitrary operation. */
-export function trustedDocumentOf(request: Request): FoundDocument | undefined {
-  return found.get(request);
+/** The trusted document a request's operation runs, and the app and version that published it (metrics); undefined for an arbitrary operation. */
+export function trustedDocumentOf(context: object): FoundDocument | undefined {
+  return (context as { [TRUSTED_DOCUMENT]?: FoundDocument })[TRUSTED_DOCUMENT];
 }
 
 /**
@@ -84,55 +84,75 @@ export function sessionClientAppOf(request: Request): string | null {
   return named !== null && CLIENT_APP_NAME.test(named) ? named : null;
 }
 
+/** The parts of a request's parameters (GraphQL over HTTP, or a graphql-ws subscribe payload) that name its operation. */
+export interface OperationParams {
+  query?: string;
+  documentId?: unknown;
+  extensions?: Readonly<Record<string, unknown>> | null;
+}
+
 /**
- * Trusted documents: requests name an operation by hash, either `documentId: "sha256:<hex>"`
- * (GraphQL over HTTP) or Apollo's `extensions.persistedQuery.sha256Hash`, and the hash is looked up
- * in the live versions of the request's client app (see clientAppOf): the tenant's own app of that
- * name, else the platform app. Another tenant's apps are never consulted. Depth, cost and every
- * other rule still run on a trusted document: it is parsed and validated like any other.
+ * The trusted document a request runs, or null to run the operation it sent (`query`) as it is: one
+ * decision for HTTP (useTrustedDocuments) and graphql-ws. A named hash (`documentId: "sha256:<hex>"`,
+ * or Apollo's `extensions.persistedQuery.sha256Hash`) is looked up in the live versions of the
+ * request's client app (clientAppOf): the tenant's own app of that name, else the platform app;
+ * another tenant's apps are never consulted. Unknown: PERSISTED_QUERY_NOT_IN_LIST. An operation sent
+ * as text runs only where mayRunArbitraryOperations allows it, else PERSISTED_QUERY_ONLY (403). A
+ * remembered document answers without a promise. Depth, cost and every other rule still run on a
+ * trusted document: it is parsed and validated like any other.
  */
-export function useTrustedDocuments(options: TrustedDocumentsOptions) {
-  const documentFor = (principal: Principal, request: Request, key: string): MaybePromise<string | null> => {
-    const { app, version } = clientAppOf(principal, request);
-    if (app === '' || version === '') return null;
-    return whenSettled(options.registry.find(tenantOf(principal), app, version, key), (document) => {
-      if (!document) return null;
-      found.set(request, document);
-      return document.document;
-    });
-  };
-  // The principal is settled by now (the server authenticates as soon as the parameters are parsed),
-  // so a remembered document answers without a promise; an invalid credential has no settled
-  // principal, and principalOf refuses it with its 401 (UNAUTHENTICATED) before any lookup.
-  return usePersistedOperations({
-    getPersistedOperation: (key, request) => {
-      const principal = settledPrincipalOf(request);
-      return principal
-        ? documentFor(principal, request, key)
-        : principalOf(request, options.auth).then((p) => documentFor(p, request, key));
-    },
-    extractPersistedOperationId: documentIdOf,
-    allowArbitraryOperations: (request) => {
-      const principal = settledPrincipalOf(request);
-      if (principal) return mayRunArbitraryOperations(principal, options.mode);
-      return principalOf(request, options.auth).then(
-        (each) => mayRunArbitraryOperations(each, options.mode),
-        () => true, // an invalid credential is refused with 401 when the context is built
-      );
-    },
-    customErrors: {
-      notFound: { message: 'Unknown persisted operation', extensions: { code: 'PERSISTED_QUERY_NOT_IN_LIST' } },
-      persistedQueryOnly: {
-        message: 'This credential may only run persisted operations',
-        extensions: { code: 'PERSISTED_QUERY_ONLY', http: { status: 403 } },
-      },
-    },
+export function trustedDocumentFor(
+  principal: Principal,
+  request: Request,
+  params: OperationParams,
+  options: Pick<TrustedDocumentsOptions, 'mode' | 'registry'>,
+): MaybePromise<FoundDocument | null> {
+  const hash = documentIdOf(params);
+  if (hash === null) {
+    if (!mayRunArbitraryOperations(principal, options.mode)) {
+      throw clientError('PERSISTED_QUERY_ONLY', 'This credential may only run persisted operations', { http: { status: 403 } });
+    }
+    return null;
+  }
+  const { app, version } = clientAppOf(principal, request);
+  const found = app === '' || version === '' ? null : options.registry.find(tenantOf(principal), app, version, hash);
+  return whenSettled(found, (document) => {
+    if (!document) throw clientError('PERSISTED_QUERY_NOT_IN_LIST', 'Unknown persisted operation');
+    return document;
   });
 }
 
+/**
+ * Trusted documents over HTTP: before the operation is parsed, its parameters are replaced by the
+ * trusted document it names (trustedDocumentFor), which its context then carries (trustedDocumentOf).
+ * The principal is settled by now (the server authenticates as soon as the parameters are parsed), so
+ * a remembered document answers without a promise. An invalid credential is refused with its 401
+ * (UNAUTHENTICATED): before the lookup when the request names a document, when its context is built
+ * otherwise.
+ */
+export function useTrustedDocuments(options: TrustedDocumentsOptions): Plugin {
+  return {
+    onParams({ params, request, setParams, context }) {
+      const run = (principal: Principal) =>
+        whenSettled(trustedDocumentFor(principal, request, params, options), (document) => {
+          if (!document) return;
+          (context as { [TRUSTED_DOCUMENT]?: FoundDocument })[TRUSTED_DOCUMENT] = document;
+          // Without `documentId`: yoga's own check of the parameters, after this hook, refuses names it does not know.
+          const { operationName, variables, extensions } = params;
+          setParams({ query: document.document, operationName, variables, extensions });
+        });
+      const principal = settledPrincipalOf(request);
+      if (principal) return run(principal);
+      return principalOf(request, options.auth).then(run, (error: unknown) => {
+        if (documentIdOf(params) !== null) throw error;
+      });
+    },
+  };
+}
+
 /** The trusted document a request names: `documentId` (GraphQL over HTTP) or Apollo's `extensions.persistedQuery.sha256Hash`. */
-export function documentIdOf(params: GraphQLParams): string | null {
-  const documentId = (params as GraphQLParams & { documentId?: unknown }).documentId;
+export function documentIdOf(params: OperationParams): string | null {
+  const documentId = params.documentId;
   if (typeof documentId === 'string') return documentId;
   const hash = (params.extensions?.persistedQuery as { sha256Hash?: unknown } | undefined)?.sha256Hash;
   return typeof hash === 'string' ? `sha256:${hash}` : null;
