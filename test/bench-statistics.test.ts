@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { medianInterval, verdictOf } from '../bench/same-run.ts';
+import { blockCosts, medianInterval, verdictOf } from '../bench/same-run.ts';
 
 // The benches' verdicts (bench/same-run.ts) rest on these two functions.
 describe('the paired statistic of the same-run benches', () => {
@@ -25,5 +25,20 @@ describe('the paired statistic of the same-run benches', () => {
     expect(verdictOf({ median: 0.01, low: -0.01, high: 0.03 }, 0.03)).toBe('PASS');
     expect(verdictOf({ median: 0.05, low: 0.031, high: 0.08 }, 0.03)).toBe('MISS');
     expect(verdictOf({ median: 0.01, low: -0.02, high: 0.04 }, 0.03)).toBe('NOT RESOLVED');
+  });
+});
+
+describe('blockCosts', () => {
+  it('gives one ratio per ABBA block, so the order the sides ran in cancels', () => {
+    // The true cost is +10 % (110 against 100), and the side a round measures first pays 20 % more:
+    // round 1 ran `with` first (132 against 100), round 2 `without` first (110 against 120).
+    // The rounds' own ratios are +32 % and -8 %; the block's is the true +10 %.
+    expect(blockCosts([132, 110], [100, 120]).map((cost) => Math.round(cost * 1000) / 1000)).toEqual([0.1]);
+    expect(blockCosts([110, 110, 105, 105], [100, 100, 100, 100]).map((cost) => Math.round(cost * 100) / 100)).toEqual([0.1, 0.05]);
+  });
+
+  it('leaves out an odd last round, which has no partner', () => {
+    expect(blockCosts([1, 1, 5], [1, 1, 1])).toEqual([0]);
+    expect(blockCosts([2], [1])).toEqual([]);
   });
 });
