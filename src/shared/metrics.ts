@@ -9,6 +9,9 @@ const OPERATION_NAME = /^[A-Za-z_][A-Za-z0-9_]{0,63}$/;
 /** Distinct published (app, version) pairs one registry labels before the rest count as `other`. */
 const MAX_CLIENT_APP_VERSIONS = 200;
 
+type ClientAppLabels = Readonly<{ app: string; version: string }>;
+const OTHER_CLIENT_APP: ClientAppLabels = { app: 'other', version: 'other' };
+
 /** What the state gauges read when scraped; main.ts and the gateway wire them (see Metrics.watch). */
 export interface WatchedState {
   lockedDown: () => boolean;
@@ -46,7 +49,9 @@ export class Metrics {
   readonly #operationNames = new Set<string>();
   /** The allow-listed tenants; undefined: no tenant label at all. */
   readonly #tenants: ReadonlySet<string> | undefined;
-  readonly #clientAppVersions = new Set<string>();
+  /** The label values of each app and version seen, by app then version: one object each, looked up without building a key per request. */
+  readonly #clientAppLabels = new Map<string, Map<string, ClientAppLabels>>();
+  #clientAppVersions = 0;
   #state: WatchedState | undefined;
   readonly operationDuration: Histogram;
   readonly operations: Counter;
@@ -222,12 +227,16 @@ export class Metrics {
    * reach here (never a header as sent), and only the first MAX_CLIENT_APP_VERSIONS pairs; the rest
    * are `other`. They answer "who still runs version 1.2?" without a tenant id in any label.
    */
-  clientAppLabels(app: string, version: string): { app: string; version: string } {
-    const key = `${app}\u0000${version}`;
-    if (this.#clientAppVersions.has(key)) return { app, version };
-    if (this.#clientAppVersions.size >= MAX_CLIENT_APP_VERSIONS) return { app: 'other', version: 'other' };
-    this.#clientAppVersions.add(key);
-    return { app, version };
+  clientAppLabels(app: string, version: string): ClientAppLabels {
+    const versions = this.#clientAppLabels.get(app);
+    const seen = versions?.get(version);
+    if (seen) return seen;
+    if (this.#clientAppVersions >= MAX_CLIENT_APP_VERSIONS) return OTHER_CLIENT_APP;
+    const labels = { app, version };
+    if (versions) versions.set(version, labels);
+    else this.#clientAppLabels.set(app, new Map([[version, labels]]));
+    this.#clientAppVersions += 1;
+    return labels;
   }
 
   #stateGauge(name: string, help: string, read: (state: WatchedState) => boolean): Gauge {

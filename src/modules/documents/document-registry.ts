@@ -12,7 +12,12 @@ const CHANNEL = 'fleetgate_documents';
 /** Tenants whose apps one replica remembers at most (the platform's are always kept); the oldest goes first. */
 const MAX_CACHED_TENANTS = 50_000;
 
-type Remembered = MaybePromise<LiveDocuments | null>;
+/**
+ * An app's live versions as remembered: by version (newest first), then hash, each the FoundDocument a
+ * lookup answers, built once per read (no object made per request; they are shared, never changed).
+ */
+type Published = ReadonlyMap<string, ReadonlyMap<string, FoundDocument>>;
+type Remembered = MaybePromise<Published | null>;
 
 export interface DocumentRegistryOptions {
   regions: Regions;
@@ -102,13 +107,13 @@ export class DocumentRegistry implements TrustedDocumentLookup {
     hash: string,
   ): MaybePromise<FoundDocument | null> {
     return whenSettled(this.#documents(region, { kind: 'tenant', tenantId }, app), (own) =>
-      own ? pick(own, app, version, hash, false) : this.#platformFind(app, version, hash),
+      own ? pick(own, version, hash) : this.#platformFind(app, version, hash),
     );
   }
 
   #platformFind(app: string, version: string | undefined, hash: string): MaybePromise<FoundDocument | null> {
     return whenSettled(this.#documents(this.#regions.home, { kind: 'platform' }, app), (platform) =>
-      platform ? pick(platform, app, version, hash, true) : null,
+      platform ? pick(platform, version, hash) : null,
     );
   }
 
@@ -172,19 +177,28 @@ export class DocumentRegistry implements TrustedDocumentLookup {
   }
 }
 
-function read(orm: MikroORM, owner: AppOwner, app: string): Promise<LiveDocuments | null> {
+function read(orm: MikroORM, owner: AppOwner, app: string): Promise<Published | null> {
   const em = owner.kind === 'tenant' ? forkForTenant(orm, owner.tenantId) : forkForOperator(orm);
-  return em.transactional((tx) => liveDocuments(tx, owner, app));
+  return em
+    .transactional((tx) => liveDocuments(tx, owner, app))
+    .then((documents) => documents && publishedOf(documents, app, owner.kind === 'platform'));
 }
 
-function pick(documents: LiveDocuments, app: string, version: string | undefined, hash: string, platform: boolean): FoundDocument | null {
-  if (version !== undefined) {
-    const document = documents.get(version)?.get(hash);
-    return document === undefined ? null : { document, app, version, platform };
-  }
-  for (const [each, hashes] of documents) {
-    const document = hashes.get(hash);
-    if (document !== undefined) return { document, app, version: each, platform };
+function publishedOf(documents: LiveDocuments, app: string, platform: boolean): Published {
+  return new Map(
+    [...documents].map(([version, texts]) => [
+      version,
+      new Map([...texts].map(([hash, document]) => [hash, { document, app, version, platform }])),
+    ]),
+  );
+}
+
+/** The document of `hash` in `version`, or in the newest live version that holds it. */
+function pick(published: Published, version: string | undefined, hash: string): FoundDocument | null {
+  if (version !== undefined) return published.get(version)?.get(hash) ?? null;
+  for (const documents of published.values()) {
+    const found = documents.get(hash);
+    if (found !== undefined) return found;
   }
   return null;
 }

@@ -8,13 +8,13 @@ import { type MaybePromise, whenSettled } from '../../shared/maybe-promise.ts';
 export const DEFAULT_CLIENT_APP = 'fleetgate';
 const CLIENT_VERSION = /^[A-Za-z0-9][A-Za-z0-9.+_-]{0,63}$/;
 
-/** A trusted document found for a request: the app and version that published it. */
+/** A trusted document found for a request: the app and version that published it (one object per document, shared by its requests). */
 export interface FoundDocument {
-  document: string;
-  app: string;
-  version: string;
+  readonly document: string;
+  readonly app: string;
+  readonly version: string;
   /** A platform app (the gateway's own) rather than the tenant's. */
-  platform: boolean;
+  readonly platform: boolean;
 }
 
 /** Where trusted documents are looked up (src/modules/documents/document-registry.ts). */
