@@ -106,6 +106,10 @@ describe('trusted documents on one production gateway', () => {
     ]);
     // Users still cannot send arbitrary operations in production.
     expect(codes(await post(gw, { query: TENANT_NAME }, { token: acme.token }))).toEqual(['PERSISTED_QUERY_ONLY']);
+    // Nor smuggle one beside a hash: a request naming a hash runs the published document, never its own text.
+    const smuggled = await post(gw, { documentId: own?.[0], query: '{ __schema { types { name } } }' }, { token: acme.token });
+    expect(smuggled.body.errors).toBeUndefined();
+    expect(Object.keys(smuggled.body.data ?? {})).toEqual(['tenant']);
   });
 
   test('an owner publishes an app, runs it by hash with the headers, retires the version, and its hashes stop', async () => {
