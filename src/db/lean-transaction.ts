@@ -27,10 +27,10 @@ export class UserTokenNotLive extends Error {}
 
 /**
  * One user's operation on the lean path (issue 24), on one pooled connection, as named prepared
- * statements sent together in one message with one Sync (src/db/statement-batch.ts): `begin`, `enter_user_read(…)` (the RLS settings and
- * the token's liveness check, migrations/functions/sessions.sql; the settings alone when this
- * replica's TokenLiveness vouches for the token, and a check that passes is remembered there), then
- * the operation's statements. The settings are transaction-local, set by the transaction's first
+ * statements sent together in one message with one Sync (src/db/statement-batch.ts): `begin`,
+ * `enter_user_read(…)` (the RLS settings and the token's liveness check,
+ * migrations/functions/sessions.sql; the settings alone when this replica's TokenLiveness vouches
+ * for the token, and a check that passes is remembered there), then the operation's statements. The settings are transaction-local, set by the transaction's first
  * statement exactly as on the ORM path, so RLS decides as it does there; a token that is not live
  * aborts the transaction before any statement runs. The SQL (its columns, the ORM tenant filter's
  * conditions) is built by the caller: src/db/pagination.ts `leanPageRows`, src/db/lean-update.ts.
@@ -100,8 +100,7 @@ export class LeanTransaction {
    */
   async #send(statements: BatchStatement[]): Promise<pg.QueryResult[]> {
     const write = this.options.write === true;
-    const open = this.#open;
-    if (open) return (await sendBatch(open.client, statements)).slice(0, statements.length);
+    if (this.#open) return sendBatch(this.#open.client, statements);
     const { tenantId, userId, tokenVersion, sessionId } = this.principal;
     const vouched = this.options.withoutLivenessCheck === true || this.liveness.vouchesFor(this.principal);
     const generation = this.liveness.generation;
