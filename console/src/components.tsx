@@ -19,6 +19,34 @@ export function ErrorNote({ error, words }: { error: unknown; words?: Words }) {
   );
 }
 
+/**
+ * A destructive action's confirmation: the person types a name (the tenant's) and the caller enables
+ * its button only when `typed` matches it. `prompt` says what to type and why.
+ */
+export function TypedConfirmation({
+  prompt,
+  typed,
+  onTyped,
+  class: className,
+}: {
+  prompt: ComponentChildren;
+  typed: string;
+  onTyped: (value: string) => void;
+  class?: string;
+}) {
+  return (
+    <label class={className}>
+      {prompt}{' '}
+      <input
+        name="confirm"
+        autoComplete="off"
+        value={typed}
+        onInput={(event) => onTyped((event.currentTarget as HTMLInputElement).value)}
+      />
+    </label>
+  );
+}
+
 /** Placeholder rows of the final rows' height, so nothing moves when the data arrives. */
 export function SkeletonRows({ rows, columns }: { rows: number; columns: number }) {
   return (

@@ -1,6 +1,6 @@
 import { useEffect, useState } from 'preact/hooks';
 import { request } from '../api.ts';
-import { ErrorNote, SkeletonRows, Status, when } from '../components.tsx';
+import { ErrorNote, SkeletonRows, Status, TypedConfirmation, when } from '../components.tsx';
 import type { Words } from '../errors.ts';
 import {
   ConsoleBackupTenantDocument,
@@ -319,15 +319,11 @@ function Restore({ tenants, lastBackup, onRestored }: { tenants: Tenant[] | unde
             <option value="SAME">the tenant’s own schema, empty (enterprise, after a loss)</option>
           </select>
         </label>
-        <label>
-          {tenant ? `Type the tenant’s name, ${tenant.name}, to restore` : 'Type the tenant’s name to restore'}{' '}
-          <input
-            name="confirm"
-            autoComplete="off"
-            value={typed}
-            onInput={(event) => setTyped((event.currentTarget as HTMLInputElement).value)}
-          />
-        </label>
+        <TypedConfirmation
+          prompt={tenant ? `Type the tenant’s name, ${tenant.name}, to restore` : 'Type the tenant’s name to restore'}
+          typed={typed}
+          onTyped={setTyped}
+        />
         <button type="submit" class="danger" disabled={action.busy || !tenant || typed !== tenant.name}>
           Restore
         </button>

@@ -1,7 +1,7 @@
 import { useEffect, useState } from 'preact/hooks';
 import { RETENTION_DAYS } from '../../../src/shared/retention-days.ts';
 import { request } from '../api.ts';
-import { ErrorNote, SkeletonRows, when } from '../components.tsx';
+import { ErrorNote, SkeletonRows, TypedConfirmation, when } from '../components.tsx';
 import {
   ConsoleCancelTenantDeletionDocument,
   ConsolePendingPurgesDocument,
@@ -182,15 +182,16 @@ function SettingForm({
         from {setting.min} to {setting.max} days
       </span>
       {confirming ? (
-        <label class="confirm">
-          Shortening from {current} to {days} days: {setting.shortening} Type the tenant’s name, {tenant?.name}, to confirm{' '}
-          <input
-            name="confirm"
-            autoComplete="off"
-            value={typed}
-            onInput={(event) => setTyped((event.currentTarget as HTMLInputElement).value)}
-          />
-        </label>
+        <TypedConfirmation
+          class="confirm"
+          prompt={
+            <>
+              Shortening from {current} to {days} days: {setting.shortening} Type the tenant’s name, {tenant?.name}, to confirm
+            </>
+          }
+          typed={typed}
+          onTyped={setTyped}
+        />
       ) : null}
       {editable ? (
         <button type="submit" class={confirming ? 'danger' : ''} disabled={action.busy || (confirming && typed !== tenant?.name)}>
@@ -290,15 +291,7 @@ function Deletion({ tenant, reload }: { tenant: Tenant | undefined; reload: () =
       ) : null}
       {tenant && !pending ? (
         <form class="inline-form" onSubmit={requestDeletion} aria-label="Request the tenant’s deletion">
-          <label>
-            Type the tenant’s name, {tenant.name}, to confirm{' '}
-            <input
-              name="confirm"
-              autoComplete="off"
-              value={typed}
-              onInput={(event) => setTyped((event.currentTarget as HTMLInputElement).value)}
-            />
-          </label>
+          <TypedConfirmation prompt={`Type the tenant’s name, ${tenant.name}, to confirm`} typed={typed} onTyped={setTyped} />
           <button type="submit" class="danger" disabled={action.busy || typed !== tenant.name}>
             Request deletion
           </button>
