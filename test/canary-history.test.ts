@@ -2,10 +2,9 @@ import pg from 'pg';
 import { v7 } from 'uuid';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { TENANT_SETTING } from '../src/db/request-scope.ts';
-import { IsolationCanary } from '../src/modules/policy/index.ts';
 import { graphql } from './gql/index.ts';
 import { adminQuery } from './support/database.ts';
-import { errorCodes, expectNoErrors, type Gateway, startGateway } from './support/gateway.ts';
+import { errorCodes, expectNoErrors, type Gateway, replicaCanary, startGateway } from './support/gateway.ts';
 
 /**
  * The isolation canary's history (isolation_canary_runs, migration 0037): every run of every replica
@@ -39,22 +38,6 @@ const TenantAsksReason = graphql(`
 `);
 
 const LastRun = graphql(`query CanaryLastRun { isolationCanary { ranAt outcome durationMs } }`);
-
-/** A second replica's canary on the same database (what another gateway process would run). */
-function replicaCanary(gw: Gateway, replica: string, overrides: Partial<ConstructorParameters<typeof IsolationCanary>[0]> = {}) {
-  const { fleetgate } = gw;
-  return new IsolationCanary({
-    orm: gw.orm,
-    appUrl: gw.appUrl,
-    tokens: gw.tokens,
-    gate: fleetgate.gate,
-    metrics: fleetgate.metrics,
-    log: gw.log,
-    fetch: (url, init) => Promise.resolve(fleetgate.yoga.fetch(url, init)),
-    replica,
-    ...overrides,
-  });
-}
 
 async function storedRuns(gw: Gateway) {
   return (

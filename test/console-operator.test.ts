@@ -6,9 +6,8 @@ import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { ConsoleCreateSignUpInviteDocument as CreateSignUpInvite } from '../console/src/gql/graphql.ts';
 import { PublishDocumentsDocument, SignUpDocument } from '../src/generated/operations/graphql.ts';
-import { IsolationCanary } from '../src/modules/policy/index.ts';
 import { ARTIFACTS, serveToBrowser } from './support/console-browser.ts';
-import { expectNoErrors, type Gateway, startGateway } from './support/gateway.ts';
+import { expectNoErrors, type Gateway, replicaCanary, startGateway } from './support/gateway.ts';
 
 /**
  * The operator view of the console in a real browser (Debian's chromium) against a production-mode
@@ -116,17 +115,7 @@ describe('the operator view', () => {
 
   test('the isolation canary’s history shows per replica, with the reason of a run that was not OK', async () => {
     await gw.fleetgate.canary.runOnce(); // this replica, named after its host
-    const { fleetgate } = gw;
-    await new IsolationCanary({
-      orm: gw.orm,
-      appUrl: gw.appUrl,
-      tokens: gw.tokens,
-      gate: fleetgate.gate,
-      metrics: fleetgate.metrics,
-      log: gw.log,
-      fetch: () => Promise.reject(new Error('the API is unreachable from this replica')),
-      replica: 'replica-b',
-    }).runOnce();
+    await replicaCanary(gw, 'replica-b', { fetch: () => Promise.reject(new Error('the API is unreachable from this replica')) }).runOnce();
     const { context, page } = await operatorTab();
     try {
       const history = page.getByTestId('canary-history');

@@ -8,6 +8,7 @@ import { openKeyring } from '../../src/auth/keyring.ts';
 import { appUrlFor } from '../../src/db/database-urls.ts';
 import { startGateway as startFleetgate } from '../../src/gateway.ts';
 import { type KeyProvider, LocalKeyProvider } from '../../src/keys/index.ts';
+import { IsolationCanary } from '../../src/modules/policy/index.ts';
 import type { AgentRuntimeOptions } from '../../src/modules/provisioning/agent-runtime.ts';
 import { DockerRuntime } from '../../src/modules/provisioning/docker-runtime.ts';
 import type { AllowedImage } from '../../src/modules/provisioning/image-allow-list.ts';
@@ -259,6 +260,22 @@ export function startSecondReplica(
     testing: { withoutCanary: true },
     watcher: { refreshMs: 1_000, staleAfterMs: 5_000 },
     policy: { mode: 'development', tenantRateLimitPerMinute: 100_000, apiKeyRateLimitPerMinute: 100_000 },
+    ...overrides,
+  });
+}
+
+/** A second replica's isolation canary on `gw`'s database (what another gateway process would run), probing through `gw`'s API unless `overrides` say otherwise. */
+export function replicaCanary(gw: Gateway, replica: string, overrides: Partial<ConstructorParameters<typeof IsolationCanary>[0]> = {}) {
+  const { fleetgate } = gw;
+  return new IsolationCanary({
+    orm: gw.orm,
+    appUrl: gw.appUrl,
+    tokens: gw.tokens,
+    gate: fleetgate.gate,
+    metrics: fleetgate.metrics,
+    log: gw.log,
+    fetch: (url, init) => Promise.resolve(fleetgate.yoga.fetch(url, init)),
+    replica,
     ...overrides,
   });
 }
