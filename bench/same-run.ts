@@ -5,8 +5,9 @@
  * in both orders back to back) gives one ratio, which cancels the drift of a shared VM's CPU between
  * windows (tens of percent here, even inside one process) and whatever favours the side measured
  * first or second in a round. The cost is the median of the blocks' ratios, with a distribution-free
- * 95 % interval; the verdict is PASS or MISS only when the whole interval is on one side of the goal. bench/sessions.ts (the session check),
- * bench/documents.ts (trusted documents) and bench/metrics.ts (the metrics) are its uses.
+ * 95 % interval; the verdict is PASS or MISS only when the whole interval is on one side of the
+ * goal. bench/sessions.ts (the session check), bench/documents.ts (trusted documents) and
+ * bench/metrics.ts (the metrics) are its uses.
  */
 import { type LoadResult, percentile, runLoad } from './load.ts';
 import { type BackendCpu, backendCpu, cpuSince } from './postgres-cpu.ts';
