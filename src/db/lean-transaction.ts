@@ -109,16 +109,12 @@ export class LeanTransaction {
       : { ...ENTER_USER_READ, values: [tenantId, userId, tenantSearchPath(tenantId), tokenVersion ?? 1, sessionId ?? null] };
     const client = await this.pool.connect();
     this.entered = true;
-    if (write) {
-      // The connection is held until `end`, which rolls back whatever failed here.
-      this.#open = { client };
-      const answers = await sendBatch(client, [BEGIN, entry, ...statements]).catch((error: unknown) => {
-        throw this.#refusal(error);
-      });
-      if (!vouched) this.liveness.remember(this.principal, generation);
-      return answers.slice(2);
-    }
-    const answers = await finish(client, () => sendBatch(client, [BEGIN, entry, ...statements, COMMIT])).catch((error: unknown) => {
+    // A write's connection is held until `end`, which rolls back whatever failed here; a read's goes back at once.
+    if (write) this.#open = { client };
+    const batch = write
+      ? sendBatch(client, [BEGIN, entry, ...statements])
+      : finish(client, () => sendBatch(client, [BEGIN, entry, ...statements, COMMIT]));
+    const answers = await batch.catch((error: unknown) => {
       throw this.#refusal(error);
     });
     if (!vouched) this.liveness.remember(this.principal, generation);
