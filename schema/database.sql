@@ -956,7 +956,8 @@ BEGIN
     'id', r.id,
     'agentId', agent,
     'status', CASE WHEN TG_OP = 'DELETE' THEN 'DELETED' ELSE r.status::text END,
-    'at', clock_timestamp())::text);
+    'at', clock_timestamp(),
+    'xid', pg_current_xact_id())::text);
   RETURN NULL;
 END
 $$;

@@ -284,9 +284,98 @@ describe('live updates (subscriptions over SSE)', () => {
     await client.query('rollback');
     await client.query("update agents set status = 'STOPPED' where id = $1", [uuidOf(agent.id)]);
     await client.end();
-    await stream.until(() => stream.results.length === 2);
+    await stream.until(() => stream.results.length >= 2);
     await new Promise((resolve) => setTimeout(resolve, 200));
+    // Nor the agent's creation again: its notification may come after the stream's read, which saw it (regression: CI).
     expect(agentEvents(stream).map((event) => event.status)).toEqual(['PROVISIONING', 'STOPPED']);
+  });
+
+  test('a change committed while the subscription reads is sent, after the status the read saw (regression: heard before the stream was registered, it was lost)', async () => {
+    const a = await gw.seed.tenant();
+    const agent = await a.agent();
+    // The read's transaction takes its snapshot at its first statement (the token's check), then waits on the agents table.
+    const holder = new pg.Client({ connectionString: gw.database.adminUrl });
+    await holder.connect();
+    try {
+      await holder.query('begin');
+      await holder.query('lock table agents in access exclusive mode');
+      // The stream answers once its read has ended, so it is awaited after the commit.
+      const opening = sub(AGENT, { agentId: agent.id }, a.ownerToken);
+      const waiting = "select 1 from pg_locks where relation = 'agents'::regclass and not granted";
+      await waitUntil(
+        async () => (await adminQuery(gw.database.adminUrl, waiting)).rows.length > 0,
+        5_000,
+        'the read waiting on the agents table',
+      );
+      await holder.query("update agents set status = 'RUNNING' where id = $1", [uuidOf(agent.id)]);
+      await holder.query('commit');
+      const stream = await opening;
+      await stream.until(() => stream.results.length >= 2);
+      await new Promise((resolve) => setTimeout(resolve, 200));
+      expect(agentEvents(stream).map((event) => event.status)).toEqual(['PROVISIONING', 'RUNNING']);
+    } finally {
+      await holder.end();
+    }
+  });
+
+  test('a change heard while a stream opens is sent if its read did not see it, and never if it did', async () => {
+    const a = await gw.seed.tenant();
+    const agent = await a.agent();
+    const id = uuidOf(agent.id);
+    const live = gw.fleetgate.live;
+    // LiveUpdates alone, with reads written here (an admin connection: this is about order, not authorization).
+    const subscriber = {
+      principal: { kind: 'user' as const, tenantId: uuidOf(a.id), userId: randomUUID(), role: 'OWNER' as const },
+      stillLive: async () => true,
+    };
+    const topic = { topic: `agent:${id}` as const, eventOf: (change: { status: string }) => change.status };
+    // A stream without a snapshot: once it has a change, LiveUpdates has heard it.
+    const watcher = await live.open(subscriber, async () => topic);
+    /** Waits until the watcher has had `status` (the agent's creation may come first, or not: it may have been heard before it opened). */
+    const heard = async (status: string) => {
+      for (let next = await watcher.next(); !next.done; next = await watcher.next()) {
+        if ((next.value as { event: string }).event === status) return;
+      }
+      throw new Error(`the watcher ended before ${status}`);
+    };
+    const reader = new pg.Client({ connectionString: gw.database.adminUrl });
+    await reader.connect();
+    const readAtSnapshot = async () => {
+      await reader.query('begin isolation level repeatable read');
+      const { rows } = await reader.query<{ status: string; snapshot: string }>(
+        'select status, pg_current_snapshot()::text as snapshot from agents where id = $1',
+        [id],
+      );
+      return rows[0] as { status: string; snapshot: string };
+    };
+    try {
+      // Committed after the read's snapshot, heard before its stream is registered: sent, after what the read saw.
+      const unseen = await live.open(subscriber, async () => {
+        const read = await readAtSnapshot();
+        await setStatus(agent.id, 'RUNNING');
+        await heard('RUNNING');
+        await reader.query('commit');
+        return { ...topic, first: read.status, snapshot: read.snapshot };
+      });
+      expect([(await unseen.next()).value, (await unseen.next()).value]).toEqual([{ event: 'PROVISIONING' }, { event: 'RUNNING' }]);
+
+      // Committed and heard before the read's snapshot: the read saw it, it is not sent again; the next change is.
+      const seen = await live.open(subscriber, async () => {
+        await setStatus(agent.id, 'STOPPED');
+        await heard('STOPPED');
+        const read = await readAtSnapshot();
+        await reader.query('commit');
+        return { ...topic, first: read.status, snapshot: read.snapshot };
+      });
+      await setStatus(agent.id, 'FAILED');
+      await heard('FAILED');
+      expect([(await seen.next()).value, (await seen.next()).value]).toEqual([{ event: 'STOPPED' }, { event: 'FAILED' }]);
+      await unseen.return?.();
+      await seen.return?.();
+    } finally {
+      await watcher.return?.();
+      await reader.end();
+    }
   });
 
   test('a tenant past its limit of open subscriptions is refused with SUBSCRIPTION_LIMIT; an idle stream is closed with SUBSCRIPTION_ENDED', async () => {

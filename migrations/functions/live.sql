@@ -6,7 +6,8 @@
 -- One notification per row whose status changed (or that came or went), with the row's own tenant:
 -- each replica checks it against every subscriber's tenant before delivering it. Sent at commit,
 -- never for a rollback, whoever made the change (a request, a job, the agent channel, SQL by hand).
--- TG_ARGV[0] names the kind ('agent' or 'task'). A deleted row says DELETED.
+-- TG_ARGV[0] names the kind ('agent' or 'task'). A deleted row says DELETED. `xid` is the writing
+-- transaction: a stream drops the changes its subscribe-time read already saw (src/db/snapshot.ts).
 CREATE OR REPLACE FUNCTION notify_live_change() RETURNS trigger
   LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp
   AS $$
@@ -27,7 +28,8 @@ BEGIN
     'id', r.id,
     'agentId', agent,
     'status', CASE WHEN TG_OP = 'DELETE' THEN 'DELETED' ELSE r.status::text END,
-    'at', clock_timestamp())::text);
+    'at', clock_timestamp(),
+    'xid', pg_current_xact_id())::text);
   RETURN NULL;
 END
 $$;

@@ -1,4 +1,4 @@
-import type { PostgreSqlConnection } from '@mikro-orm/postgresql';
+import type { IsolationLevel, PostgreSqlConnection } from '@mikro-orm/postgresql';
 import { type DocumentNode, type ExecutionArgs, type GraphQLError, getOperationAST } from 'graphql';
 import type { Plugin } from 'graphql-yoga';
 import type pg from 'pg';
@@ -96,16 +96,18 @@ export function useRequestTransaction(options: RequestTransactionOptions = {}): 
  * A transaction opened like a request's, outside an operation's execution (a subscription's set-up,
  * which useRequestTransaction does not wrap, and its later re-checks): the token's liveness is its
  * first statement, with the RLS settings; a token no longer live is answered UNAUTHENTICATED and
- * `work` never runs.
+ * `work` never runs. `isolationLevel` REPEATABLE_READ makes every statement read the first one's
+ * snapshot.
  */
 export async function inTokenTransaction<T>(
   ctx: Pick<Context, 'em' | 'principal' | 'tokenLiveness'>,
   work: (em: Context['em']) => Promise<T>,
+  options: { isolationLevel?: IsolationLevel } = {},
 ): Promise<T> {
   return ctx.em.transactional(async (em) => {
     if (!(await tokenIsLive(em, ctx))) throw unauthenticated();
     return work(em);
-  });
+  }, options);
 }
 
 /** Whether an execution's result (not a stream: mutations and queries here) carries errors. */

@@ -12,17 +12,19 @@ export interface LiveChange {
   /** The new status; DELETED when the row is gone. */
   status: string;
   at: string;
+  /** The writing transaction (xid8's text): a stream skips what its subscribe-time read already saw. */
+  xid?: string;
 }
 
 /** A notification's text as a LiveChange; undefined when it is not one (whoever wrote it). */
 export function parseLiveChange(payload: string): LiveChange | undefined {
   try {
     const change = JSON.parse(payload) as Partial<LiveChange>;
-    const { kind, tenantId, id, agentId, status, at } = change;
+    const { kind, tenantId, id, agentId, status, at, xid } = change;
     if ((kind !== 'agent' && kind !== 'task') || !isText(tenantId) || !isText(id) || !isText(agentId) || !isText(status) || !isText(at)) {
       return undefined;
     }
-    return { kind, tenantId, id, agentId, status, at };
+    return { kind, tenantId, id, agentId, status, at, ...(isText(xid) ? { xid } : {}) };
   } catch {
     return undefined;
   }

@@ -3,6 +3,7 @@ import type { GraphQLError } from 'graphql';
 import type { Principal } from '../../auth/principal.ts';
 import { USER_LIVENESS_CHANNEL } from '../../auth/token-liveness.ts';
 import type { ChangeFeed } from '../../db/change-feed.ts';
+import { parseSnapshot, type Snapshot, seenBy } from '../../db/snapshot.ts';
 import { clientError, isGraphQLError, unauthenticated } from '../../shared/errors.ts';
 import type { Logger } from '../../shared/logger.ts';
 import type { AccessGate } from '../policy/access-gate.ts';
@@ -56,6 +57,11 @@ export interface LiveTopic<Event> {
   agentId?: string;
   /** The state at subscribe time, sent first, so a client never misses a change between its query and its subscription. */
   first?: Event;
+  /**
+   * The snapshot `first` was read under (`pg_current_snapshot()`'s text): a change it already saw is
+   * not sent again, however late its notification arrives. Without it every change heard is sent.
+   */
+  snapshot?: string;
   /** Turns a change of this topic into the stream's event. */
   eventOf?: (change: LiveChange) => Event | undefined;
   /** Also hand `eventOf` the deletions (status DELETED), which other topics end on instead. */
@@ -71,6 +77,7 @@ interface Stream {
   userId: string | undefined;
   topic: LiveTopic<unknown>;
   queue: MessageQueue<LiveMessage<unknown>>;
+  snapshot: Snapshot | undefined;
   openedAt: number;
   lastEventAt: number;
   /** A tenant stream's last status sent (a limit change moves the policy but not the status). */
@@ -138,6 +145,11 @@ export class LiveUpdates {
   readonly #byTenant = new Map<string, Set<Stream>>();
   readonly #byUser = new Map<string, Set<Stream>>();
   readonly #byAgent = new Map<string, Set<Stream>>();
+  /**
+   * Per tenant, the changes heard while a stream of it is being opened (its read running): handed to
+   * it once registered. As long as a read at most: the request's lock and statement timeouts bound it.
+   */
+  readonly #opening = new Map<string, Set<LiveChange[]>>();
   readonly #onPolicyChange: LiveUpdatesOptions['onPolicyChange'];
   readonly #fanOut: RedisFanOut | undefined;
   readonly #count: StreamCount;
@@ -205,7 +217,9 @@ export class LiveUpdates {
    * Opens a stream for a subscriber: takes a place under the tenant's limit (SUBSCRIPTION_LIMIT past
    * it), follows the tenant's changes (with Redis: its channel subscribed), and only then runs `read`,
    * the subscription's authorization (the object read under the subscriber's tenant), which answers
-   * the topic. So a change committed after the read is heard by the stream.
+   * the topic. The tenant's changes heard during the read are kept and offered to the stream once it
+   * is registered, so a change the read did not see is sent even if it was heard before the read
+   * ended; the read's snapshot drops those it did see (`LiveTopic.snapshot`).
    */
   async open<Event>(subscriber: LiveSubscriber, read: () => Promise<LiveTopic<Event>>): Promise<AsyncIterableIterator<LiveMessage<Event>>> {
     const tenantId = subscriber.principal.tenantId;
@@ -221,15 +235,17 @@ export class LiveUpdates {
       throw clientError('SUBSCRIPTION_LIMIT', `At most ${this.limits.perTenant} open subscriptions per tenant`, { http: { status: 429 } });
     }
     let following = false;
+    const heard: LiveChange[] = [];
     try {
       await this.#fanOut?.follow(tenantId).catch((error: unknown) => {
         this.#log.warn({ err: error, tenantId }, 'could not follow the tenant’s live changes');
         throw unavailable();
       });
       following = true;
-      const topic = await read();
+      addTo(this.#opening, tenantId, heard);
+      const topic = await read().finally(() => removeFrom(this.#opening, tenantId, heard));
       if (this.#losses !== losses || !this.available) throw unavailable();
-      return this.#register(id, subscriber, topic);
+      return this.#register(id, subscriber, topic, heard);
     } catch (error) {
       if (following) this.#fanOut?.unfollow(tenantId);
       this.#count.release(tenantId, id);
@@ -237,7 +253,12 @@ export class LiveUpdates {
     }
   }
 
-  #register<Event>(id: string, subscriber: LiveSubscriber, topic: LiveTopic<Event>): AsyncIterableIterator<LiveMessage<Event>> {
+  #register<Event>(
+    id: string,
+    subscriber: LiveSubscriber,
+    topic: LiveTopic<Event>,
+    heard: readonly LiveChange[],
+  ): AsyncIterableIterator<LiveMessage<Event>> {
     const now = Date.now();
     const stream: Stream = {
       id,
@@ -246,11 +267,13 @@ export class LiveUpdates {
       userId: subscriber.principal.kind === 'user' ? subscriber.principal.userId : undefined,
       topic: topic as LiveTopic<unknown>,
       queue: new MessageQueue<LiveMessage<unknown>>(() => this.#remove(stream)),
+      snapshot: topic.snapshot === undefined ? undefined : parseSnapshot(topic.snapshot),
       openedAt: now,
       lastEventAt: now,
     };
     this.#add(stream);
     if (topic.first !== undefined) stream.queue.push({ event: topic.first });
+    for (const change of heard) this.#offer(stream, change);
     return stream.queue as MessageQueue<LiveMessage<Event>>;
   }
 
@@ -290,28 +313,44 @@ export class LiveUpdates {
     for (const streams of [...this.#byTenant.values()]) for (const stream of [...streams]) this.#end(stream, error());
   }
 
-  /** A committed change of an agent or a task: to the streams of that object whose tenant is the row's own. */
+  /**
+   * A committed change of an agent or a task: to the streams of that object, the `agents:` streams of
+   * the row's tenant, the streams that end with its agent's deletion, and the streams of the row's
+   * tenant being opened (they are offered it once registered).
+   */
   #deliver(payload: string): void {
     const change = parseLiveChange(payload);
     if (!change) {
       this.#log.warn('unreadable live change ignored');
       return;
     }
-    // The object's own streams, and for an agent its tenant's `agents:` streams (keyed by the row's tenant).
-    const topics = [`${change.kind}:${change.id}`, ...(change.kind === 'agent' ? [`agents:${change.tenantId}`] : [])];
-    for (const stream of topics.flatMap((topic) => [...(this.#byTopic.get(topic) ?? [])])) {
-      // The per-event wall: an event reaches only a subscriber of the row's own tenant.
-      if (stream.tenantId !== change.tenantId) {
-        this.#log.error({ tenantId: stream.tenantId, changeTenantId: change.tenantId }, 'live change of another tenant withheld');
-        continue;
-      }
-      const event = change.status === 'DELETED' && !stream.topic.deletions ? undefined : stream.topic.eventOf?.(change);
-      if (event !== undefined) this.#send(stream, event);
+    for (const heard of this.#opening.get(change.tenantId) ?? []) heard.push(change);
+    const streams = new Set(this.#byTopic.get(`${change.kind}:${change.id}`));
+    if (change.kind === 'agent') {
+      for (const stream of this.#byTopic.get(`agents:${change.tenantId}`) ?? []) streams.add(stream);
+      if (change.status === 'DELETED') for (const stream of this.#byAgent.get(change.agentId) ?? []) streams.add(stream);
     }
-    if (change.kind === 'agent' && change.status === 'DELETED') {
-      for (const stream of [...(this.#byAgent.get(change.agentId) ?? [])]) {
-        if (stream.tenantId === change.tenantId) this.#end(stream, clientError('AGENT_DELETED', 'The agent was deleted'));
-      }
+    for (const stream of streams) this.#offer(stream, change);
+  }
+
+  /**
+   * One change to one stream: its event if the change is of the stream's topic, then its end if the
+   * change deleted the stream's agent. Not if the stream's subscribe-time read already saw the
+   * change (its `first` told it), and never to a stream of another tenant: the per-event wall.
+   */
+  #offer(stream: Stream, change: LiveChange): void {
+    if (stream.tenantId !== change.tenantId) {
+      this.#log.error({ tenantId: stream.tenantId, changeTenantId: change.tenantId }, 'live change of another tenant withheld');
+      return;
+    }
+    if (stream.snapshot && change.xid !== undefined && seenBy(stream.snapshot, change.xid)) return;
+    const { topic } = stream;
+    const ofTopic =
+      topic.topic === `${change.kind}:${change.id}` || (change.kind === 'agent' && topic.topic === `agents:${change.tenantId}`);
+    const event = !ofTopic || (change.status === 'DELETED' && !topic.deletions) ? undefined : topic.eventOf?.(change);
+    if (event !== undefined) this.#send(stream, event);
+    if (change.kind === 'agent' && change.status === 'DELETED' && topic.agentId === change.agentId) {
+      this.#end(stream, clientError('AGENT_DELETED', 'The agent was deleted'));
     }
   }
 
@@ -381,18 +420,18 @@ export function tenantStatusOf(gate: AccessGate, tenantId: string): TenantStatus
   return policy === 'unknown' ? undefined : statusOf(policy);
 }
 
-function addTo(index: Map<string, Set<Stream>>, key: string, stream: Stream): void {
-  let streams = index.get(key);
-  if (!streams) {
-    streams = new Set();
-    index.set(key, streams);
+function addTo<T>(index: Map<string, Set<T>>, key: string, entry: T): void {
+  let entries = index.get(key);
+  if (!entries) {
+    entries = new Set();
+    index.set(key, entries);
   }
-  streams.add(stream);
+  entries.add(entry);
 }
 
-function removeFrom(index: Map<string, Set<Stream>>, key: string, stream: Stream): void {
-  const streams = index.get(key);
-  if (!streams) return;
-  streams.delete(stream);
-  if (streams.size === 0) index.delete(key);
+function removeFrom<T>(index: Map<string, Set<T>>, key: string, entry: T): void {
+  const entries = index.get(key);
+  if (!entries) return;
+  entries.delete(entry);
+  if (entries.size === 0) index.delete(key);
 }

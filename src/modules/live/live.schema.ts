@@ -1,3 +1,4 @@
+import { IsolationLevel } from '@mikro-orm/postgresql';
 import type { GraphQLError } from 'graphql';
 import { builder } from '../../builder.ts';
 import { forkForRequest } from '../../db/request-scope.ts';
@@ -99,11 +100,12 @@ builder.subscriptionFields((t) => ({
     args: { agentId: t.arg.globalID({ required: true, for: AgentRef }) },
     subscribe: (_root, { agentId }, ctx) =>
       open<AgentStatusEvent>(ctx, async () => {
-        const agent = await inTokenTransaction(ctx, (em) => getAgent({ ...ctx, em, lean: undefined }, agentId.id));
+        const { value: agent, snapshot } = await readAtSnapshot(ctx, (em) => getAgent({ ...ctx, em, lean: undefined }, agentId.id));
         return {
           topic: `agent:${agent.id}`,
           agentId: agent.id,
           first: { agentId: agent.id, status: agent.status, at: new Date() },
+          snapshot,
           eventOf: (change) => ({ agentId: change.id, status: change.status as AgentStatusName, at: new Date(change.at) }),
         };
       }),
@@ -123,11 +125,12 @@ builder.subscriptionFields((t) => ({
     authScopes: { can: 'agent.read' },
     subscribe: (_root, _args, ctx) =>
       open<TenantAgentEvent>(ctx, async () => {
-        const tenant = await inTokenTransaction(ctx, (em) => getOwnTenant({ ...ctx, em, lean: undefined }));
+        const { value: tenant, snapshot } = await readAtSnapshot(ctx, (em) => getOwnTenant({ ...ctx, em, lean: undefined }));
         return {
           topic: `agents:${tenant.id}`,
           deletions: true,
           first: { agentId: null, status: null, at: new Date() },
+          snapshot,
           eventOf: (change) => ({
             agentId: change.agentId,
             status: change.status === 'DELETED' ? null : (change.status as AgentStatusName),
@@ -145,11 +148,12 @@ builder.subscriptionFields((t) => ({
     args: { taskId: t.arg.globalID({ required: true, for: TaskRef }) },
     subscribe: (_root, { taskId }, ctx) =>
       open<TaskEvent>(ctx, async () => {
-        const task = await inTokenTransaction(ctx, (em) => getTask({ ...ctx, em, lean: undefined }, taskId.id));
+        const { value: task, snapshot } = await readAtSnapshot(ctx, (em) => getTask({ ...ctx, em, lean: undefined }, taskId.id));
         return {
           topic: `task:${task.id}`,
           agentId: task.agentId,
           first: { taskId: task.id, agentId: task.agentId, status: task.status, at: new Date() },
+          snapshot,
           eventOf: (change) => taskEventOf(change),
         };
       }),
@@ -195,6 +199,24 @@ async function open<Event>(ctx: Context, read: () => Promise<LiveTopic<Event>>):
       }),
   };
   return ctx.live.open(subscriber, read);
+}
+
+/**
+ * A subscription's read (its authorization and its first event), in one REPEATABLE READ transaction,
+ * with that transaction's snapshot: the stream then skips the changes the read already saw
+ * (LiveTopic.snapshot), whose notifications can arrive after it.
+ */
+async function readAtSnapshot<T>(ctx: Context, read: (em: Context['em']) => Promise<T>): Promise<{ value: T; snapshot: string }> {
+  return inTokenTransaction(
+    ctx,
+    async (em) => {
+      const value = await read(em);
+      const [row] = await em.execute<{ snapshot: string }[]>('select pg_current_snapshot()::text as snapshot');
+      if (!row) throw new Error('pg_current_snapshot() answered no row');
+      return { value, snapshot: row.snapshot };
+    },
+    { isolationLevel: IsolationLevel.REPEATABLE_READ },
+  );
 }
 
 /** Each message of the stream: its event, or the final error that ends it (an error event with `extensions.code`, then `complete`). */
