@@ -14,6 +14,7 @@ import { TaskRef, TaskStatus } from '../tasks/task.schema.ts';
 import { getTask } from '../tasks/task.service.ts';
 import { TenantStatus } from '../tenants/tenant.schema.ts';
 import { getOwnTenant } from '../tenants/tenant.service.ts';
+import { currentSnapshot } from './live.store.ts';
 import type { LiveChange } from './live-change.ts';
 import type { LiveMessage, LiveSubscriber, LiveTopic, TenantStatusName } from './live-updates.ts';
 
@@ -211,9 +212,7 @@ async function readAtSnapshot<T>(ctx: Context, read: (em: Context['em']) => Prom
     ctx,
     async (em) => {
       const value = await read(em);
-      const [row] = await em.execute<{ snapshot: string }[]>('select pg_current_snapshot()::text as snapshot');
-      if (!row) throw new Error('pg_current_snapshot() answered no row');
-      return { value, snapshot: row.snapshot };
+      return { value, snapshot: await currentSnapshot(em) };
     },
     { isolationLevel: IsolationLevel.REPEATABLE_READ },
   );
