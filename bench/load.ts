@@ -50,6 +50,8 @@ export interface LoadResult {
   serverCpuMsPerRequest: number;
   /** The Postgres backends' CPU time per response completed in the window, in ms (NaN when /proc is not readable). */
   postgresCpuMsPerRequest: number;
+  /** The part of it autovacuum workers used (included above). */
+  autovacuumCpuMsPerRequest: number;
   /** Responses checked, warm-up included. */
   checked: number;
   /** Responses that were not a clean page of the tenant's own agents (HTTP or GraphQL error, wrong size). */
@@ -76,6 +78,7 @@ export async function runLoad(options: LoadOptions): Promise<LoadResult> {
     latenciesMs: [],
     serverCpuMsPerRequest: Number.NaN,
     postgresCpuMsPerRequest: Number.NaN,
+    autovacuumCpuMsPerRequest: Number.NaN,
     checked: 0,
     failed: 0,
     foreignRows: 0,
@@ -122,7 +125,10 @@ export async function runLoad(options: LoadOptions): Promise<LoadResult> {
   }
   result.serverCpuMsPerRequest = ((await cpuAtEnd) - (await cpuAtStart)) / 1000 / completedInWindow;
   const [dbStart, dbEnd] = [await dbAtStart, await dbAtEnd];
-  if (dbStart && dbEnd) result.postgresCpuMsPerRequest = cpuSince(dbStart, dbEnd) / 1000 / completedInWindow;
+  if (dbStart && dbEnd) {
+    result.postgresCpuMsPerRequest = cpuSince(dbStart, dbEnd) / 1000 / completedInWindow;
+    result.autovacuumCpuMsPerRequest = cpuSince(dbStart, dbEnd, 'autovacuum') / 1000 / completedInWindow;
+  }
   return result;
 }
 

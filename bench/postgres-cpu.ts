@@ -1,8 +1,14 @@
 import { readFile } from 'node:fs/promises';
 import { adminQuery } from './seed.ts';
 
-/** CPU time (µs) each Postgres backend serving a database has used so far, by pid. */
-export type BackendCpu = Map<number, number>;
+/**
+ * CPU time (µs) each Postgres backend serving a database has used so far, by pid, and which of
+ * them are autovacuum workers (they work for every server's changes, whichever round they run in).
+ */
+export interface BackendCpu {
+  micros: Map<number, number>;
+  autovacuum: Set<number>;
+}
 
 /**
  * Reads the CPU time of every backend serving `database` from /proc (the benchmark runs beside the
@@ -10,11 +16,13 @@ export type BackendCpu = Map<number, number>;
  */
 export async function backendCpu(adminUrl: string, database: string): Promise<BackendCpu | null> {
   try {
-    const { rows } = await adminQuery(adminUrl, 'select pid from pg_stat_activity where datname = $1', [database]);
-    const cpu: BackendCpu = new Map();
-    for (const { pid } of rows) {
+    const { rows } = await adminQuery(adminUrl, 'select pid, backend_type from pg_stat_activity where datname = $1', [database]);
+    const cpu: BackendCpu = { micros: new Map(), autovacuum: new Set() };
+    for (const { pid, backend_type } of rows) {
       const micros = await processCpuMicros(pid);
-      if (Number.isFinite(micros)) cpu.set(pid, micros);
+      if (!Number.isFinite(micros)) continue;
+      cpu.micros.set(pid, micros);
+      if (backend_type === 'autovacuum worker') cpu.autovacuum.add(pid);
     }
     return cpu;
   } catch {
@@ -40,8 +48,11 @@ async function processCpuMicros(pid: number): Promise<number> {
  * backend that ended in between is not counted, rather than making the sum go negative: pools
  * that close idle connections (another server's, between its rounds) must not skew the window.
  */
-export function cpuSince(start: BackendCpu, end: BackendCpu): number {
+export function cpuSince(start: BackendCpu, end: BackendCpu, only?: 'autovacuum'): number {
   let micros = 0;
-  for (const [pid, used] of end) micros += used - (start.get(pid) ?? 0);
+  for (const [pid, used] of end.micros) {
+    if (only === 'autovacuum' && !end.autovacuum.has(pid)) continue;
+    micros += used - (start.micros.get(pid) ?? 0);
+  }
   return micros;
 }

@@ -62,7 +62,8 @@ export function describeRound(result: LoadResult): string {
   const p99 = fmt(percentile(result.latenciesMs, 99), 1);
   return (
     `${fmt(throughput(result), 0).padStart(6)} req/s  p50 ${p50} ms  p99 ${p99} ms  ` +
-    `gateway ${fmt(result.serverCpuMsPerRequest * 1000, 0)} µs/req  postgres ${fmt(result.postgresCpuMsPerRequest * 1000, 0)} µs/req`
+    `gateway ${fmt(result.serverCpuMsPerRequest * 1000, 0)} µs/req  postgres ${fmt(result.postgresCpuMsPerRequest * 1000, 0)} µs/req` +
+    (result.autovacuumCpuMsPerRequest > 0 ? ` (autovacuum ${fmt(result.autovacuumCpuMsPerRequest * 1000, 0)})` : '')
   );
 }
 

@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import { cpuSince } from '../bench/postgres-cpu.ts';
 import { blockCosts, medianInterval, verdictOf } from '../bench/same-run.ts';
 
 // The benches' verdicts (bench/same-run.ts) rest on these two functions.
@@ -40,5 +41,39 @@ describe('blockCosts', () => {
   it('leaves out an odd last round, which has no partner', () => {
     expect(blockCosts([1, 1, 5], [1, 1, 1])).toEqual([0]);
     expect(blockCosts([2], [1])).toEqual([]);
+  });
+});
+
+describe('cpuSince', () => {
+  const at = (entries: [number, number][], autovacuum: number[] = []) => ({ micros: new Map(entries), autovacuum: new Set(autovacuum) });
+
+  it('counts what each backend alive at the end used since the start, a new one whole, a gone one not at all', () => {
+    const start = at([
+      [1, 100],
+      [2, 50],
+      [3, 70],
+    ]);
+    const end = at([
+      [1, 160],
+      [2, 50],
+      [4, 30],
+    ]);
+    expect(cpuSince(start, end)).toBe(90);
+  });
+
+  it('tells the autovacuum workers’ part apart (they work for every server’s changes)', () => {
+    const start = at([
+      [1, 100],
+      [9, 10],
+    ]);
+    const end = at(
+      [
+        [1, 160],
+        [9, 250],
+      ],
+      [9],
+    );
+    expect(cpuSince(start, end)).toBe(300);
+    expect(cpuSince(start, end, 'autovacuum')).toBe(240);
   });
 });
