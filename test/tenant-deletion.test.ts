@@ -222,6 +222,16 @@ describe('the grace period', () => {
     ]);
   });
 
+  test('the replica that took the request, or the cancel, enforces it from the moment its answer leaves (regression: the console’s next screen was refused after a cancel)', async () => {
+    const acme = await gw.seed.tenant();
+    for (let round = 0; round < 10; round++) {
+      expectNoErrors(await gw.execute(RequestTenantDeletion, {}, { token: acme.ownerToken }));
+      expect(errorCodes(await gw.execute(Me, {}, { token: acme.ownerToken })), `round ${round}`).toEqual(['TENANT_DELETION_PENDING']);
+      expectNoErrors(await gw.execute(CancelTenantDeletion, {}, { token: acme.ownerToken }));
+      expect(errorCodes(await gw.execute(Me, {}, { token: acme.ownerToken })), `round ${round}`).toEqual([]);
+    }
+  });
+
   test('the erasure job leaves a deletion alone until its grace period is over, and the owner can still cancel', async () => {
     const acme = await gw.seed.tenant();
     await acme.agent();

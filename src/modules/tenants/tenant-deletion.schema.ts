@@ -1,6 +1,6 @@
 import { builder } from '../../builder.ts';
 import { inTenantRegion } from '../../request/in-region.ts';
-import { TenantRef } from './tenant.schema.ts';
+import { applyHereAfterCommit, TenantRef } from './tenant.schema.ts';
 import {
   cancelTenantDeletion,
   ERASURE_STEPS,
@@ -59,13 +59,21 @@ builder.mutationFields((t) => ({
     type: TenantRef,
     skipTypeScopes: true,
     authScopes: { can: 'tenant.delete' },
-    resolve: (_root, _args, ctx) => requestTenantDeletion(ctx, ctx.tenantDeletion),
+    resolve: async (_root, _args, ctx) => {
+      const tenant = await requestTenantDeletion(ctx, ctx.tenantDeletion);
+      await applyHereAfterCommit(ctx, tenant);
+      return tenant;
+    },
   }),
   cancelTenantDeletion: t.field({
     description: 'Owners: cancel a pending deletion before its erasure begins; the tenant is ACTIVE again.',
     type: TenantRef,
     skipTypeScopes: true,
     authScopes: { can: 'tenant.delete' },
-    resolve: (_root, _args, ctx) => cancelTenantDeletion(ctx),
+    resolve: async (_root, _args, ctx) => {
+      const tenant = await cancelTenantDeletion(ctx);
+      await applyHereAfterCommit(ctx, tenant);
+      return tenant;
+    },
   }),
 }));

@@ -23,7 +23,8 @@ export { ERASURE_STEPS, type ErasureStep } from './tenant.store.ts';
  * The owner asks for the erasure of the whole tenant. The database (request_tenant_deletion,
  * migrations/functions/deletion.sql) checks again that the caller is an OWNER of the transaction's own ACTIVE tenant,
  * records the request and sets DELETION_PENDING: at commit the policy feed freezes the tenant for
- * users on every replica (see AccessGate.check for what the owner keeps) and its agents are stopped
+ * users on every replica, this one from the moment the answer leaves (the schema's
+ * applyHereAfterCommit; see AccessGate.check for what the owner keeps), and its agents are stopped
  * like a frozen tenant's. Audited in the same transaction.
  */
 export async function requestTenantDeletion(scope: RequestScope, settings: TenantDeletionSettings): Promise<Tenant> {

@@ -210,11 +210,7 @@ interface PolicyRow {
 }
 
 function toPolicy(row: PolicyRow): TenantPolicy {
-  const deletion = row.status === 'DELETION_PENDING' ? 'PENDING' : row.status === 'DELETED' ? 'DELETED' : undefined;
-  return {
-    ...policyOfTenant({ status: row.status, rateLimitPerMinute: row.rate_limit_per_minute, frozenReason: row.frozen_reason }),
-    ...(deletion ? { deletion } : {}),
-  };
+  return policyOfTenant({ status: row.status, rateLimitPerMinute: row.rate_limit_per_minute, frozenReason: row.frozen_reason });
 }
 
 /**
@@ -264,13 +260,15 @@ export function applyAfterCommit(ctx: object, change: { tenantId: string; policy
   PENDING.set(ctx, pending);
 }
 
-/** A tenant row's policy, as the watcher reads it. */
+/** A tenant row's policy, as the watcher reads it (a deletion's status included). */
 export function policyOfTenant(tenant: { status: string; rateLimitPerMinute?: number | null; frozenReason?: string | null }): TenantPolicy {
   const frozenReason = tenant.status === 'FROZEN' ? tenant.frozenReason : null;
+  const deletion = tenant.status === 'DELETION_PENDING' ? 'PENDING' : tenant.status === 'DELETED' ? 'DELETED' : undefined;
   return {
     frozen: tenant.status !== 'ACTIVE',
     rateLimitPerMinute: tenant.rateLimitPerMinute ?? null,
     ...(frozenReason ? { frozenReason } : {}),
+    ...(deletion ? { deletion } : {}),
   };
 }
 

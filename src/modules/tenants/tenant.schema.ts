@@ -181,8 +181,8 @@ builder.mutationFields((t) => ({
   }),
 }));
 
-/** The operator's change is in force on this replica from the moment the answer leaves, not when the feed echoes it. */
-async function applyHereAfterCommit(ctx: Context, tenant: Tenant): Promise<void> {
+/** The change (an operator's, or an owner's deletion request or cancel) is in force on this replica from the moment the answer leaves, not when the feed echoes it. */
+export async function applyHereAfterCommit(ctx: Context, tenant: Tenant): Promise<void> {
   const region = await ctx.regions.locate(tenant.id);
   applyAfterCommit(ctx, { tenantId: tenant.id, policy: policyOfTenant(tenant), region: region?.name });
 }
