@@ -198,7 +198,7 @@ describe.each([
           (
             await adminQuery<{ n: number }>(
               gw.database.adminUrl,
-              "select count(*)::int as n from pg_locks where locktype = 'advisory' and objid = $1 and not granted",
+              "select count(*)::int as n from pg_locks where locktype = 'advisory' and objid = $1 and not granted and database = (select oid from pg_database where datname = current_database())",
               [KEY_VERSION_LOCK],
             )
           ).rows[0]?.n,

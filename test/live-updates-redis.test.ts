@@ -83,7 +83,7 @@ describe('live updates through Redis: two replicas', () => {
     expect(relaysOf(gw.fleetgate, two)).toHaveLength(1);
     const locks = await adminQuery(
       gw.database.adminUrl,
-      "select count(*)::int as n from pg_locks where locktype = 'advisory' and objid = 7364203",
+      "select count(*)::int as n from pg_locks where locktype = 'advisory' and objid = 7364203 and database = (select oid from pg_database where datname = current_database())",
     );
     expect(locks.rows[0]?.n).toBe(1);
     const a = await gw.seed.tenant();

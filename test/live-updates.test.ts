@@ -301,7 +301,9 @@ describe('live updates (subscriptions over SSE)', () => {
       await holder.query('lock table agents in access exclusive mode');
       // The stream answers once its read has ended, so it is awaited after the commit.
       const opening = sub(AGENT, { agentId: agent.id }, a.ownerToken);
-      const waiting = "select 1 from pg_locks where relation = 'agents'::regclass and not granted";
+      // This database's agents table only: the other test files' databases, made from one template, have the same oids.
+      const waiting =
+        "select 1 from pg_locks where database = (select oid from pg_database where datname = current_database()) and relation = 'agents'::regclass and not granted";
       await waitUntil(
         async () => (await adminQuery(gw.database.adminUrl, waiting)).rows.length > 0,
         5_000,
