@@ -30,7 +30,8 @@ export class UserTokenNotLive extends Error {}
  * statements sent together in one message with one Sync (src/db/statement-batch.ts): `begin`,
  * `enter_user_read(…)` (the RLS settings and the token's liveness check,
  * migrations/functions/sessions.sql; the settings alone when this replica's TokenLiveness vouches
- * for the token, and a check that passes is remembered there), then the operation's statements. The settings are transaction-local, set by the transaction's first
+ * for the token, and a check that passes is remembered there), then the operation's statements.
+ * The settings are transaction-local, set by the transaction's first
  * statement exactly as on the ORM path, so RLS decides as it does there; a token that is not live
  * aborts the transaction before any statement runs. The SQL (its columns, the ORM tenant filter's
  * conditions) is built by the caller: src/db/pagination.ts `leanPageRows`, src/db/lean-update.ts.
@@ -86,12 +87,9 @@ export class LeanTransaction {
     const open = this.#open;
     if (!open) return;
     this.#open = undefined;
-    if (!commit) {
-      await finish(open.client, () => sendBatch(open.client, [ROLLBACK]));
-      return;
-    }
-    // A failed statement skips the COMMIT behind it: the transaction is rolled back before the connection goes back.
-    await finish(open.client, () => sendBatch(open.client, [...this.#withCommit, COMMIT]));
+    // A failed statement skips the COMMIT behind it: `finish` rolls the transaction back before the connection goes back.
+    const statements = commit ? [...this.#withCommit, COMMIT] : [ROLLBACK];
+    await finish(open.client, () => sendBatch(open.client, statements));
   }
 
   /**
