@@ -146,14 +146,18 @@ async function main(): Promise<void> {
     const largest = settings.points.at(-1) ?? 0;
     const bodies = renameBodies(fixtures, updateId);
     console.log(`\nThe write at ${largest.toLocaleString('en-US')} tenants: rename an agent (bench/mutation.ts)`);
-    const writes = await measureRounds(
-      [
-        { ...(servers[0] as ServerProcess), body: bodies.fleetgate, check: checkRename },
-        { ...postgraphile, body: bodies.postgraphile, check: checkRename },
-      ],
-      largest,
-      { fixtures, database: db.name },
-    );
+    const writers = [
+      { ...(servers[0] as ServerProcess), body: bodies.fleetgate, check: checkRename },
+      { ...postgraphile, body: bodies.postgraphile, check: checkRename },
+    ];
+    // Every tenant written once first, as on a replica that has served them for a while: the rounds
+    // then measure the steady state (each tenant's audit chain started, its index pages in place),
+    // not a first write per tenant, which was most of the first round's writes at 10,000 tenants.
+    for (const writer of writers) {
+      const ms = await meetEveryTenant({ ...writer, fixtures, concurrency });
+      console.log(`  ${writer.name} wrote to every tenant once in ${Math.round(ms)} ms`);
+    }
+    const writes = await measureRounds(writers, largest, { fixtures, database: db.name });
     checked += writes.checked;
     console.log(renderWriteReport(writes.measurements));
   }

@@ -1,4 +1,4 @@
-import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
+import { hash, randomBytes, timingSafeEqual } from 'node:crypto';
 import { Secret } from '../shared/secret.ts';
 
 /**
@@ -42,7 +42,7 @@ export function secretMatches(stored: Uint8Array, presented: Uint8Array): boolea
 }
 
 function sha256(data: Buffer): Buffer {
-  return createHash('sha256').update(data).digest();
+  return hash('sha256', data, 'buffer');
 }
 
 function uuidBytes(uuid: string): Buffer {

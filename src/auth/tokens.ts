@@ -1,4 +1,4 @@
-import { createHash } from 'node:crypto';
+import { hash } from 'node:crypto';
 import { type JWTPayload, errors as joseErrors, jwtVerify, SignJWT } from 'jose';
 import { isCanonicalUuid } from '../shared/ids.ts';
 import { Secret } from '../shared/secret.ts';
@@ -78,7 +78,7 @@ export class TokenIssuer {
    * cache until its `exp` (the same instant jose refuses it), never after.
    */
   async verify(token: string): Promise<Principal | undefined> {
-    const key = createHash('sha256').update(token).digest('base64');
+    const key = hash('sha256', token, 'base64');
     const known = this.verified.get(key);
     if (known && Date.now() < known.expiresAtMs) return known.principal;
     this.verified.delete(key);
