@@ -1,18 +1,89 @@
 /**
  * The write `npm run bench` compares: rename one of the caller's agents. Fleetgate's `updateAgent`
- * (in the ORM request transaction, with its audit event appended to the tenant's hash chain in the
- * same transaction) against PostGraphile's generated `updateAgentByRowIdAndTenantId` on the same table under
- * the same RLS policy (no audit: PostGraphile has none to write). Every answer is checked: the
- * renamed agent is the one asked for, belongs to the caller's tenant and carries the new name.
+ * (its audit event appended to the tenant's hash chain in the same transaction) against
+ * PostGraphile's generated `updateAgentByRowIdAndTenantId` on the same table under the same RLS
+ * policy, twice: as it comes (no audit: PostGraphile has none to write; the issue's goal) and as a
+ * PostGraphile user who needs the same audit log would run it (`postgraphile-audit`: the trigger
+ * below writes the same event into the same chain). Every answer is checked: the renamed agent is
+ * the one asked for, belongs to the caller's tenant and carries the new name.
  */
+import pg from 'pg';
+import { openKeyring } from '../src/auth/keyring.ts';
+import { verifyTenantChain } from '../src/modules/audit/audit.store.ts';
 import { type AnswerCheck, agentIdOf, type RequestBody } from './load.ts';
-import type { Fixtures, TenantFixture } from './seed.ts';
+import { adminQuery, type Fixtures, type TenantFixture } from './seed.ts';
+
+/** The setting `postgraphile-server.ts --audit` maps the verified JWT's subject to; its trigger's switch. */
+export const PEER_AUDIT_ACTOR = 'bench.audit_actor';
+
+/**
+ * Installs, on the bench database, the audit a PostGraphile user would add to get Fleetgate's log:
+ * an AFTER UPDATE trigger on `agents` that inserts the rename's event into `audit_events`, where
+ * Fleetgate's chain trigger appends it to the tenant's hash chain exactly as it appends Fleetgate's
+ * own (same tier guard, foreign key, indexes and checks). It runs as the app role under the same
+ * RLS. Only a transaction that set PEER_AUDIT_ACTOR fires it (the `WHEN` clause, evaluated without
+ * entering the function): Fleetgate's own updates skip it, and PostGraphile without `--audit` too.
+ */
+export async function installPeerAudit(adminUrl: string): Promise<void> {
+  await adminQuery(
+    adminUrl,
+    `CREATE FUNCTION bench_peer_audit() RETURNS trigger LANGUAGE plpgsql SET search_path = pg_catalog, public, pg_temp AS $$
+     BEGIN
+       INSERT INTO public.audit_events (id, tenant_id, actor_type, actor_id, action, target_type, target_id, outcome, detail)
+       VALUES (gen_random_uuid(), NEW.tenant_id, 'USER', current_setting('${PEER_AUDIT_ACTOR}'), 'agent.update', 'Agent',
+               NEW.id::text, 'SUCCESS', jsonb_build_object('fields', jsonb_build_array('name')));
+       RETURN NULL;
+     END $$;
+     CREATE TRIGGER bench_peer_audit AFTER UPDATE ON agents FOR EACH ROW
+       WHEN (coalesce(current_setting('${PEER_AUDIT_ACTOR}', true), '') <> '') EXECUTE FUNCTION bench_peer_audit();`,
+  );
+}
 
 export const FLEETGATE_UPDATE =
   'mutation BenchRenameAgent($id: ID!, $name: String!) { updateAgent(input: { id: $id, name: $name }) { agent { id name } } }';
 /** The agents table's primary key is `(id, tenant_id)` (Citus-ready), so PostGraphile's mutation by key names both. */
 const POSTGRAPHILE_UPDATE =
   'mutation ($id: UUID!, $tenantId: UUID!, $name: String!) { updateAgentByRowIdAndTenantId(input: { rowId: $id, tenantId: $tenantId, agentPatch: { name: $name } }) { agent { id: rowId name } } }';
+
+/**
+ * After the rounds: the audited peer did write its events (at least one per answer it was counted
+ * for; the rounds' warm-ups wrote more), and the chains of the first `sample` tenants, which both
+ * Fleetgate and the peer appended to, still verify from genesis. Throws otherwise.
+ */
+export async function checkPeerAudit(
+  adminUrl: string,
+  keyringDir: string,
+  fixtures: Fixtures,
+  answered: number,
+  sample = 20,
+): Promise<void> {
+  const { rows } = await adminQuery(
+    adminUrl,
+    `select count(*)::int as n from audit_events where action = 'agent.update' and request_id is null`,
+  );
+  const written = (rows[0] as { n: number }).n;
+  if (written < answered) throw new Error(`postgraphile-audit answered ${answered} renames but wrote ${written} audit events`);
+  const { auditKey } = await openKeyring(keyringDir);
+  const client = new pg.Client({ connectionString: adminUrl });
+  await client.connect();
+  try {
+    const sql = async (text: string, params: unknown[]) => {
+      let index = 0;
+      return (
+        await client.query(
+          text.replace(/\?/g, () => `$${++index}`),
+          params,
+        )
+      ).rows;
+    };
+    for (const { tenantId } of fixtures.tenants.slice(0, sample)) {
+      const result = await verifyTenantChain(sql, tenantId, auditKey.publicKey);
+      if (!result.intact) throw new Error(`tenant ${tenantId}'s audit chain does not verify after the write rounds`);
+    }
+  } finally {
+    await client.end();
+  }
+}
 
 /** Names are unique per tenant: every rename in the run gets a name no other has had. */
 let renames = 0;

@@ -5,6 +5,9 @@
  * to `pgSettings` ({ 'app.tenant_id': tid }), which PostGraphile sets transaction-locally around the
  * request's query. The JWT check is the one the other peers make (jose, EdDSA, issuer, audience,
  * required claims). Only PostGraphile's public API is used; none of its code is copied here.
+ *
+ * `--audit` (the `postgraphile-audit` peer of the write): the token's subject also goes to
+ * PEER_AUDIT_ACTOR, which switches on the audit trigger `installPeerAudit` put on `agents`.
  */
 import { jwtVerify } from 'jose';
 import pg from 'pg';
@@ -14,11 +17,13 @@ import { grafserv } from 'postgraphile/grafserv/node';
 import { PostGraphileAmberPreset } from 'postgraphile/presets/amber';
 import { openKeyring } from '../src/auth/keyring.ts';
 import { childConfig, failChild, serveChild } from './child.ts';
+import { PEER_AUDIT_ACTOR } from './mutation.ts';
 
 async function main() {
   const config = childConfig();
   const keyring = await openKeyring(config.keyringDir);
   const pool = new pg.Pool({ connectionString: config.appUrl, max: config.poolSize });
+  const audit = process.argv.includes('--audit');
   const preset: GraphileConfig.Preset = {
     extends: [PostGraphileAmberPreset],
     pgServices: [makePgService({ pool, schemas: ['public'] })],
@@ -36,7 +41,8 @@ async function main() {
             audience: 'fleetgate-api',
             requiredClaims: ['exp', 'iat', 'sub'],
           });
-          return typeof payload.tid === 'string' ? { pgSettings: { 'app.tenant_id': payload.tid } } : {};
+          if (typeof payload.tid !== 'string') return {};
+          return { pgSettings: { 'app.tenant_id': payload.tid, ...(audit && payload.sub ? { [PEER_AUDIT_ACTOR]: payload.sub } : {}) } };
         } catch {
           return {};
         }

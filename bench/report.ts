@@ -150,6 +150,16 @@ export function renderWriteReport(measurements: readonly Measurement[]): string 
     );
     lines.push(reference('gateway cpu/req fleetgate/postgraphile', gatewayMicros(fleetgate) / gatewayMicros(postgraphile)));
   }
+  // Like for like, no goal: PostGraphile writing the same audit event into the same chain (bench/mutation.ts installPeerAudit).
+  const audited = measurements.find((m) => m.server === 'postgraphile-audit');
+  if (fleetgate && audited) {
+    lines.push('', 'The same work: Fleetgate against PostGraphile with the same audit trigger (no goal)');
+    lines.push(
+      `${reference('req/s fleetgate/postgraphile-audit', rate(fleetgate) / rate(audited))}  (${pairedSpread(fleetgate, audited)})`,
+    );
+    lines.push(reference('postgres cpu/req fleetgate/postgraphile-audit', postgresMicros(fleetgate) / postgresMicros(audited)));
+    lines.push(reference('gateway cpu/req fleetgate/postgraphile-audit', gatewayMicros(fleetgate) / gatewayMicros(audited)));
+  }
   return lines.join('\n');
 }
 
@@ -158,11 +168,11 @@ function table(measurements: readonly Measurement[]): string[] {
   return [
     '',
     'Median of the rounds (req/s, CPU per request); p50/p99 over all rounds',
-    `${'tenants'.padStart(8)}  ${'server'.padEnd(15)}${'req/s'.padStart(8)}${'p50 ms'.padStart(9)}${'p99 ms'.padStart(9)}` +
+    `${'tenants'.padStart(8)}  ${'server'.padEnd(19)}${'req/s'.padStart(8)}${'p50 ms'.padStart(9)}${'p99 ms'.padStart(9)}` +
       `${'gateway µs/req'.padStart(16)}${'postgres µs/req'.padStart(17)}  requests`,
     ...measurements.map(
       (m) =>
-        `${m.tenants.toLocaleString('en-US').padStart(8)}  ${m.server.padEnd(15)}${fmt(rate(m), 0).padStart(8)}` +
+        `${m.tenants.toLocaleString('en-US').padStart(8)}  ${m.server.padEnd(19)}${fmt(rate(m), 0).padStart(8)}` +
         `${fmt(percentile(m.latenciesMs, 50), 1).padStart(9)}${fmt(percentile(m.latenciesMs, 99), 1).padStart(9)}` +
         `${fmt(gatewayMicros(m), 0).padStart(16)}${fmt(postgresMicros(m), 0).padStart(17)}  ${m.requests}`,
     ),

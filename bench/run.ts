@@ -25,7 +25,8 @@
  *   BENCH_MODE          production (default): Fleetgate in FLEETGATE_MODE=production, its operations
  *                       published as a platform app and sent by id; development: sent as raw queries
  *   BENCH_LOG_LEVEL     Fleetgate's log level (default info, the production default), lines into a file
- *   BENCH_MUTATION      0: skip the write comparison (updateAgent against PostGraphile's, default 1)
+ *   BENCH_MUTATION      0: skip the write comparison (updateAgent against PostGraphile's, with and
+ *                       without the same audit, default 1)
  *   BENCH_READS         0: skip the reads, e.g. to profile the write alone (default 1)
  *
  * Before the rounds at each point every server answers each tenant once (meetEveryTenant), as a
@@ -33,8 +34,10 @@
  *
  * Fleetgate runs with the whole policy stack (trusted documents, limits, rate limits, CSRF, audit);
  * `fleetgate-bare` (BENCH_POLICY_COST) runs without it, raw queries in development mode. After the
- * reads, at the largest point: the write of bench/mutation.ts, Fleetgate against PostGraphile, after
- * each has written to every tenant once (each tenant's audit chain started, as on a deployed replica).
+ * reads, at the largest point: the write of bench/mutation.ts, Fleetgate against PostGraphile as it
+ * comes (the goal) and against `postgraphile-audit`, a second PostGraphile process whose renames
+ * write the same audit event into the same chain (like for like, no goal), after each has written
+ * to every tenant once (each tenant's audit chain started, as on a deployed replica).
  */
 import { join, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
@@ -43,7 +46,7 @@ import { benchFixture, type Cleanup } from './fixture.ts';
 import { MAX_FREEZE_PROPAGATION_MS, measureFreezePropagation } from './freeze-propagation.ts';
 import { publishPlatformApp } from './graphql.ts';
 import { AGENTS_QUERY, type LoadResult, meetEveryTenant, runLoad } from './load.ts';
-import { checkRename, FLEETGATE_UPDATE, renameBodies } from './mutation.ts';
+import { checkPeerAudit, checkRename, FLEETGATE_UPDATE, installPeerAudit, renameBodies } from './mutation.ts';
 import { backendCpu } from './postgres-cpu.ts';
 import { describeRound, type Measurement, merge, renderReport, renderWriteReport } from './report.ts';
 import { AGENTS_PER_TENANT, type Fixtures, seedTenants } from './seed.ts';
@@ -86,6 +89,7 @@ async function main(): Promise<void> {
     starting.push(
       startServer('postgraphile', './postgraphile-server.ts', childConfig, [], { body: JSON.stringify({ query: postgraphileQuery }) }),
     );
+    if (settings.mutation) starting.push(startServer('postgraphile-audit', './postgraphile-server.ts', childConfig, ['--audit']));
   }
   if (settings.policyCost) {
     starting.push(startServer('fleetgate-bare', './fleetgate-server.ts', childConfig, ['--without-policies'], logInto('fleetgate-bare')));
@@ -102,6 +106,9 @@ async function main(): Promise<void> {
     if (outcome.status === 'rejected') throw outcome.reason;
     return outcome.value;
   });
+  // The audited PostGraphile serves the write only.
+  const postgraphileAudit = servers.find((server) => server.name === 'postgraphile-audit');
+  if (postgraphileAudit) servers.splice(servers.indexOf(postgraphileAudit), 1);
   const [fleetgate] = servers as [ServerProcess];
   // In production mode users run published documents only: the bench's client publishes its
   // operations as a platform app, then sends them by id, naming the app, as a deployed client does.
@@ -143,13 +150,15 @@ async function main(): Promise<void> {
   if (settings.reads) console.log(renderReport(measurements, settings.points));
 
   const postgraphile = servers.find((server) => server.name === 'postgraphile');
-  if (settings.mutation && postgraphile) {
+  if (settings.mutation && postgraphile && postgraphileAudit) {
+    await installPeerAudit(db.url);
     const largest = settings.points.at(-1) ?? 0;
     const bodies = renameBodies(fixtures, updateId);
     console.log(`\nThe write at ${largest.toLocaleString('en-US')} tenants: rename an agent (bench/mutation.ts)`);
     const writers = [
       { ...(servers[0] as ServerProcess), body: bodies.fleetgate, check: checkRename },
       { ...postgraphile, body: bodies.postgraphile, check: checkRename },
+      { ...postgraphileAudit, body: bodies.postgraphile, check: checkRename },
     ];
     // Every tenant written once first, as on a replica that has served them for a while: the rounds
     // then measure the steady state (each tenant's audit chain started), not a tenant's first audit
@@ -161,6 +170,9 @@ async function main(): Promise<void> {
     const writes = await measureRounds(writers, largest, { fixtures, database: db.name });
     checked += writes.checked;
     console.log(renderWriteReport(writes.measurements));
+    const audited = writes.measurements.find((m) => m.server === 'postgraphile-audit')?.requests ?? 0;
+    await checkPeerAudit(db.url, keyringDir, fixtures, audited);
+    console.log(`  postgraphile-audit wrote an audit event for each of its ${audited} measured answers; 20 tenants' chains verify`);
   }
 
   // Freeze propagation: freeze through one gateway process, measured at another (both LISTEN for
@@ -215,7 +227,7 @@ async function measureRounds(
         check: server.check,
       });
       checked += result.checked;
-      console.log(`  round ${round + 1} ${server.name.padEnd(14)} ${describeRound(result)}`);
+      console.log(`  round ${round + 1} ${server.name.padEnd(18)} ${describeRound(result)}`);
       if (result.failed > 0 || result.foreignRows > 0) {
         throw new BenchFailure(
           `${server.name} at ${tenants} tenants: ${result.foreignRows} foreign row(s), ${result.failed} bad response(s) of ${result.checked}:\n  ` +
