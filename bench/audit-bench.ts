@@ -7,7 +7,7 @@ import { openKeyring } from '../src/auth/keyring.ts';
 import { appUrlFor } from '../src/db/database-urls.ts';
 import { migrate } from '../src/db/migrate.ts';
 import { startGateway } from '../src/gateway.ts';
-import { verifyTenantChain } from '../src/modules/audit/audit.store.ts';
+import { sqlOfClient, verifyTenantChain } from '../src/modules/audit/audit.store.ts';
 import { type ChainEvent, eventHash, GENESIS_HASH } from '../src/modules/audit/chain.ts';
 import { createLogger } from '../src/shared/logger.ts';
 import { benchGraphql } from './graphql.ts';
@@ -314,15 +314,7 @@ async function main() {
     try {
       await client.query('BEGIN');
       await client.query("select set_config('app.tenant_id', $1, true)", [tenantId]);
-      const sql = async (text: string, params: unknown[]) => {
-        let index = 0;
-        return (
-          await client.query(
-            text.replace(/\?/g, () => `$${++index}`),
-            params,
-          )
-        ).rows;
-      };
+      const sql = sqlOfClient(client);
       const rssBefore = process.memoryUsage().rss;
       const started = performance.now();
       const result = await verifyTenantChain(sql, tenantId, keyring.auditKey.publicKey);

@@ -9,7 +9,7 @@
  */
 import pg from 'pg';
 import { openKeyring } from '../src/auth/keyring.ts';
-import { verifyTenantChain } from '../src/modules/audit/audit.store.ts';
+import { sqlOfClient, verifyTenantChain } from '../src/modules/audit/audit.store.ts';
 import { type AnswerCheck, agentIdOf, type RequestBody } from './load.ts';
 import { adminQuery, type Fixtures, type TenantFixture } from './seed.ts';
 
@@ -67,15 +67,7 @@ export async function checkPeerAudit(
   const client = new pg.Client({ connectionString: adminUrl });
   await client.connect();
   try {
-    const sql = async (text: string, params: unknown[]) => {
-      let index = 0;
-      return (
-        await client.query(
-          text.replace(/\?/g, () => `$${++index}`),
-          params,
-        )
-      ).rows;
-    };
+    const sql = sqlOfClient(client);
     for (const { tenantId } of fixtures.tenants.slice(0, sample)) {
       const result = await verifyTenantChain(sql, tenantId, auditKey.publicKey);
       if (!result.intact) throw new Error(`tenant ${tenantId}'s audit chain does not verify after the write rounds`);

@@ -2,7 +2,7 @@ import { readFile } from 'node:fs/promises';
 import pg from 'pg';
 import { afterAll, expect, test } from 'vitest';
 import { migrate } from '../src/db/migrate.ts';
-import { chainEvents } from '../src/modules/audit/audit.store.ts';
+import { chainEvents, sqlOfClient } from '../src/modules/audit/audit.store.ts';
 import { ChainVerifier } from '../src/modules/audit/chain.ts';
 import { createLogger } from '../src/shared/logger.ts';
 import { ADMIN_URL, adminQuery, urlForDatabase } from './support/database.ts';
@@ -45,15 +45,7 @@ test('events written before the chain existed are chained by the migration, per 
   const reader = new pg.Client({ connectionString: url });
   await reader.connect();
   try {
-    const sql = async (text: string, params: unknown[]) => {
-      let index = 0;
-      return (
-        await reader.query(
-          text.replace(/\?/g, () => `$${++index}`),
-          params,
-        )
-      ).rows;
-    };
+    const sql = sqlOfClient(reader);
     for (const tenant of tenants) {
       const chain = new ChainVerifier(tenant);
       const actions: string[] = [];

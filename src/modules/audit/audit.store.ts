@@ -1,8 +1,9 @@
 import type { KeyObject } from 'node:crypto';
 import type { EntityManager as AnyEntityManager, Transaction } from '@mikro-orm/core';
 import type { EntityManager } from '@mikro-orm/postgresql';
-import { escapeLiteral } from 'pg';
+import { type ClientBase, escapeLiteral } from 'pg';
 import { z } from 'zod';
+import { numberedPlaceholders } from '../../db/row-sql.ts';
 import { parseRows } from '../../db/rows.ts';
 import {
   CHAIN_VERSION,
@@ -23,11 +24,16 @@ import {
  * on a busy machine), beside the SHA-256 of its encoding.
  */
 
-/** Runs one SQL statement with `?` placeholders and returns its rows (the request's transaction, or a bench client). */
+/** Runs one SQL statement with `?` placeholders and returns its rows (the request's transaction, or a client of its own: sqlOfClient). */
 export type Sql = (sql: string, params: unknown[]) => Promise<unknown[]>;
 
 export function sqlOf(em: EntityManager): Sql {
   return (sql, params) => em.execute(sql, params) as Promise<unknown[]>;
+}
+
+/** The same on a `pg` client of its own (benchmarks, tests), which numbers its placeholders `$1, $2, …`. */
+export function sqlOfClient(client: ClientBase): Sql {
+  return async (sql, params) => (await client.query(numberedPlaceholders(sql), params)).rows;
 }
 
 /**
