@@ -48,7 +48,8 @@ const POSTGRAPHILE_UPDATE =
 /**
  * After the rounds: the audited peer did write its events (at least one per answer it was counted
  * for; the rounds' warm-ups wrote more), and the chains of the first `sample` tenants, which both
- * Fleetgate and the peer appended to, still verify from genesis. Throws otherwise.
+ * Fleetgate and the peer appended to, still verify from genesis. Throws otherwise; returns how many
+ * events the peer wrote and how many chains were verified.
  */
 export async function checkPeerAudit(
   adminUrl: string,
@@ -56,7 +57,7 @@ export async function checkPeerAudit(
   fixtures: Fixtures,
   answered: number,
   sample = 20,
-): Promise<void> {
+): Promise<{ written: number; verified: number }> {
   const { rows } = await adminQuery(
     adminUrl,
     `select count(*)::int as n from audit_events where action = 'agent.update' and request_id is null`,
@@ -68,10 +69,12 @@ export async function checkPeerAudit(
   await client.connect();
   try {
     const sql = sqlOfClient(client);
-    for (const { tenantId } of fixtures.tenants.slice(0, sample)) {
+    const tenants = fixtures.tenants.slice(0, sample);
+    for (const { tenantId } of tenants) {
       const result = await verifyTenantChain(sql, tenantId, auditKey.publicKey);
       if (!result.intact) throw new Error(`tenant ${tenantId}'s audit chain does not verify after the write rounds`);
     }
+    return { written, verified: tenants.length };
   } finally {
     await client.end();
   }
