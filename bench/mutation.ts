@@ -7,11 +7,10 @@
  * below writes the same event into the same chain). Every answer is checked: the renamed agent is
  * the one asked for, belongs to the caller's tenant and carries the new name.
  */
-import pg from 'pg';
 import { openKeyring } from '../src/auth/keyring.ts';
 import { sqlOfClient, verifyTenantChain } from '../src/modules/audit/audit.store.ts';
 import { type AnswerCheck, agentIdOf, type RequestBody } from './load.ts';
-import { adminQuery, type Fixtures, type TenantFixture } from './seed.ts';
+import { adminQuery, type Fixtures, type TenantFixture, withClient } from './seed.ts';
 
 /** The setting `postgraphile-server.ts --audit` maps the verified JWT's subject to; its trigger's switch. */
 export const PEER_AUDIT_ACTOR = 'bench.audit_actor';
@@ -58,16 +57,13 @@ export async function checkPeerAudit(
   answered: number,
   sample = 20,
 ): Promise<{ written: number; verified: number }> {
-  const { rows } = await adminQuery(
-    adminUrl,
-    `select count(*)::int as n from audit_events where action = 'agent.update' and request_id is null`,
-  );
-  const written = (rows[0] as { n: number }).n;
-  if (written < answered) throw new Error(`postgraphile-audit answered ${answered} renames but wrote ${written} audit events`);
   const { auditKey } = await openKeyring(keyringDir);
-  const client = new pg.Client({ connectionString: adminUrl });
-  await client.connect();
-  try {
+  return withClient(adminUrl, async (client) => {
+    const { rows } = await client.query<{ n: number }>(
+      `select count(*)::int as n from audit_events where action = 'agent.update' and request_id is null`,
+    );
+    const written = rows[0]?.n ?? 0;
+    if (written < answered) throw new Error(`postgraphile-audit answered ${answered} renames but wrote ${written} audit events`);
     const sql = sqlOfClient(client);
     const tenants = fixtures.tenants.slice(0, sample);
     for (const { tenantId } of tenants) {
@@ -75,9 +71,7 @@ export async function checkPeerAudit(
       if (!result.intact) throw new Error(`tenant ${tenantId}'s audit chain does not verify after the write rounds`);
     }
     return { written, verified: tenants.length };
-  } finally {
-    await client.end();
-  }
+  });
 }
 
 /** Names are unique per tenant: every rename in the run gets a name no other has had. */

@@ -100,7 +100,8 @@ export function adminQuery(url: string, sql: string, params: unknown[] = []): Pr
   return withClient(url, (client) => client.query(sql, params));
 }
 
-async function withClient<T>(url: string, run: (client: pg.Client) => Promise<T>): Promise<T> {
+/** One connection of its own for `run`, closed whatever happens. */
+export async function withClient<T>(url: string, run: (client: pg.Client) => Promise<T>): Promise<T> {
   const client = new pg.Client({ connectionString: url });
   await client.connect();
   try {
