@@ -24,11 +24,17 @@ export interface BenchFixture {
 /** Sets the fixture up and pushes what undoes it onto `cleanups` (run them in reverse order). */
 export async function benchFixture(adminUrl: string, cleanups: Cleanup[]): Promise<BenchFixture> {
   const machine = describeMachine(await busyShare());
-  const db = await createBenchDatabase(adminUrl);
-  cleanups.push(db.drop);
-  await migrate(db.url, createLogger({ level: 'warn' }));
+  const db = await migratedDatabase(adminUrl, cleanups);
   const keyringDir = await mkdtemp(join(tmpdir(), 'fleetgate-bench-'));
   cleanups.push(() => rm(keyringDir, { recursive: true, force: true }));
   const tokens = new TokenIssuer(await openKeyring(keyringDir), '1h');
   return { machine, db, keyringDir, tokens };
+}
+
+/** A throw-away database on the server of `adminUrl`, migrated; its drop goes onto `cleanups`. */
+export async function migratedDatabase(adminUrl: string, cleanups: Cleanup[]): Promise<{ name: string; url: string }> {
+  const db = await createBenchDatabase(adminUrl);
+  cleanups.push(db.drop);
+  await migrate(db.url, createLogger({ level: 'warn' }));
+  return db;
 }

@@ -32,6 +32,13 @@
  * Before the rounds at each point every server answers each tenant once (meetEveryTenant), as a
  * long-running replica has: the rounds measure the steady state, and the pass's time is printed.
  *
+ * With two points or more, `fleetgate-small` (a second Fleetgate on a second database seeded to the
+ * first point's size) takes part in every point's read rounds. The 10,000/1,000 goal compares
+ * Fleetgate with itself: measured at the two points minutes apart, the ratio carried the machine's
+ * drift and the process's warm-up (0.65 to 1.27 over five runs of the same code), so it is read
+ * from the largest point's rounds, against `fleetgate-small` in the same ABBA rounds. At the first
+ * point the two are the same size: their ratio there is what one run's noise looks like.
+ *
  * Fleetgate runs with the whole policy stack (trusted documents, limits, rate limits, CSRF, audit);
  * `fleetgate-bare` (BENCH_POLICY_COST) runs without it, raw queries in development mode. After the
  * reads, at the largest point: the write of bench/mutation.ts, Fleetgate against PostGraphile as it
@@ -42,13 +49,13 @@
 import { join, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { appUrlFor } from '../src/db/database-urls.ts';
-import { benchFixture, type Cleanup } from './fixture.ts';
+import { benchFixture, type Cleanup, migratedDatabase } from './fixture.ts';
 import { MAX_FREEZE_PROPAGATION_MS, measureFreezePropagation } from './freeze-propagation.ts';
 import { publishPlatformApp } from './graphql.ts';
 import { AGENTS_QUERY, type LoadResult, meetEveryTenant, runLoad } from './load.ts';
 import { checkPeerAudit, checkRename, FLEETGATE_UPDATE, installPeerAudit, renameBodies } from './mutation.ts';
 import { backendCpu } from './postgres-cpu.ts';
-import { describeRound, type Measurement, merge, renderReport, renderWriteReport } from './report.ts';
+import { describeRound, type Measurement, merge, renderReport, renderWriteReport, SMALL_TWIN } from './report.ts';
 import { AGENTS_PER_TENANT, type Fixtures, seedTenants } from './seed.ts';
 import { type ServerProcess, startServer } from './servers.ts';
 
@@ -82,6 +89,11 @@ async function main(): Promise<void> {
   const logInto = (name: string) => ({ env: { BENCH_LOG_FILE: join(keyringDir, `${name}.log`) } });
   const fleetgateArgs = settings.production ? ['--production'] : [];
   const starting = [startServer('fleetgate', './fleetgate-server.ts', childConfig, fleetgateArgs, logInto('fleetgate'))];
+  const smallDb = settings.reads && settings.points.length > 1 ? await migratedDatabase(settings.adminUrl, cleanups) : undefined;
+  if (smallDb) {
+    const smallConfig = { ...childConfig, appUrl: appUrlFor(smallDb.url) };
+    starting.push(startServer(SMALL_TWIN, './fleetgate-server.ts', smallConfig, fleetgateArgs, logInto(SMALL_TWIN)));
+  }
   if (settings.peers) {
     starting.push(startServer('yoga-pg', './yoga-pg-server.ts', childConfig));
     // PostGraphile's Amber preset names the table's connection `allAgents` and the uuid column `rowId`.
@@ -106,20 +118,27 @@ async function main(): Promise<void> {
     if (outcome.status === 'rejected') throw outcome.reason;
     return outcome.value;
   });
-  // The audited PostGraphile serves the write only.
-  const postgraphileAudit = servers.find((server) => server.name === 'postgraphile-audit');
-  if (postgraphileAudit) servers.splice(servers.indexOf(postgraphileAudit), 1);
+  // The audited PostGraphile serves the write only; fleetgate-small reads on its own data set.
+  const [postgraphileAudit, twin] = ['postgraphile-audit', SMALL_TWIN].map((name) => {
+    const server = servers.find((s) => s.name === name);
+    if (server) servers.splice(servers.indexOf(server), 1);
+    return server;
+  });
   const [fleetgate] = servers as [ServerProcess];
   // In production mode users run published documents only: the bench's client publishes its
   // operations as a platform app, then sends them by id, naming the app, as a deployed client does.
   const [readId, updateId] = settings.production
     ? await publishPlatformApp(fleetgate.port, tokens, BENCH_APP, [AGENTS_QUERY, FLEETGATE_UPDATE])
     : [null, null];
-  // Fleetgate and its baseline (another checkout, same mode) are sent the read by id.
-  if (readId)
-    for (const [i, server] of servers.entries())
-      if (server.name === 'fleetgate' || server.name === 'baseline')
-        servers[i] = { ...server, body: JSON.stringify({ documentId: readId }), headers: { 'x-graphql-client-name': BENCH_APP } };
+  if (twin && settings.production) await publishPlatformApp(twin.port, tokens, BENCH_APP, [AGENTS_QUERY]);
+  // Fleetgate, its twin and its baseline (another checkout, same mode) are sent the read by id.
+  const byId = (server: ServerProcess): ServerProcess =>
+    readId ? { ...server, body: JSON.stringify({ documentId: readId }), headers: { 'x-graphql-client-name': BENCH_APP } } : server;
+  for (const [i, server] of servers.entries()) if (server.name === 'fleetgate' || server.name === 'baseline') servers[i] = byId(server);
+  // fleetgate-small reads its own data set in every point's rounds (see the header).
+  const elsewhere = new Map<ServerProcess, DataSet>();
+  if (twin && smallDb)
+    elsewhere.set(byId(twin), { tenants: settings.points[0] ?? 0, fixtures: { tenants: [], agentOwner: new Map() }, database: smallDb });
 
   const { concurrency, poolSize, warmupMs, durationMs, rounds } = settings;
   console.log(
@@ -132,6 +151,13 @@ async function main(): Promise<void> {
   const fixtures: Fixtures = { tenants: [], agentOwner: new Map() };
   const measurements: Measurement[] = [];
   let checked = 0;
+  for (const [server, on] of elsewhere) {
+    await seedTenants(on.database.url, on.fixtures, on.tenants, tokens);
+    const ms = await meetEveryTenant({ ...server, fixtures: on.fixtures, concurrency });
+    console.log(
+      `${server.name}: ${on.tenants.toLocaleString('en-US')} tenants on a database of its own, each met once in ${Math.round(ms)} ms`,
+    );
+  }
   for (const tenants of settings.points) {
     const seedStart = performance.now();
     await seedTenants(db.url, fixtures, tenants, tokens);
@@ -143,7 +169,7 @@ async function main(): Promise<void> {
       console.log(`  ${server.name} met every tenant once in ${Math.round(ms)} ms`);
     }
     if (!settings.reads) continue;
-    const reads = await measureRounds(servers, tenants, { fixtures, database: db.name });
+    const reads = await measureRounds([...servers, ...elsewhere.keys()], { tenants, fixtures, database: db }, elsewhere);
     measurements.push(...reads.measurements);
     checked += reads.checked;
   }
@@ -167,7 +193,7 @@ async function main(): Promise<void> {
       const ms = await meetEveryTenant({ ...writer, fixtures, concurrency });
       console.log(`  ${writer.name} wrote to every tenant once in ${Math.round(ms)} ms`);
     }
-    const writes = await measureRounds(writers, largest, { fixtures, database: db.name });
+    const writes = await measureRounds(writers, { tenants: largest, fixtures, database: db });
     checked += writes.checked;
     console.log(renderWriteReport(writes.measurements));
     const audited = writes.measurements.find((m) => m.server === 'postgraphile-audit')?.requests ?? 0;
@@ -199,14 +225,22 @@ async function main(): Promise<void> {
   console.log(`\nEvery one of ${checked} responses checked: no foreign rows, no errors.`);
 }
 
+/** A data set the rounds run on: its size, its tenants' tokens and agents, its database. */
+interface DataSet {
+  tenants: number;
+  fixtures: Fixtures;
+  database: { name: string; url: string };
+}
+
 /**
- * `settings.rounds` ABBA rounds of each server at `tenants` on the data set `on`; throws on any
- * wrong answer. Returns a measurement per server and how many answers were checked.
+ * `settings.rounds` ABBA rounds of each server on the data set `point` (or the one `elsewhere` names
+ * for it); throws on any wrong answer. Returns a measurement per server, each at `point.tenants`
+ * (the rounds it was measured in), and how many answers were checked.
  */
 async function measureRounds(
   servers: ServerProcess[],
-  tenants: number,
-  on: { fixtures: Fixtures; database: string },
+  point: DataSet,
+  elsewhere: ReadonlyMap<ServerProcess, DataSet> = new Map(),
 ): Promise<{ measurements: Measurement[]; checked: number }> {
   let checked = 0;
   const results = new Map<ServerProcess, LoadResult[]>(servers.map((server) => [server, []]));
@@ -214,6 +248,7 @@ async function measureRounds(
     // ABBA order (ABBAABBA over rounds), so drift and bursts of other load on the machine do not favour one server.
     const order = round % 2 === 0 ? servers : [...servers].reverse();
     for (const server of order) {
+      const on = elsewhere.get(server) ?? point;
       const result = await runLoad({
         port: server.port,
         fixtures: on.fixtures,
@@ -221,7 +256,7 @@ async function measureRounds(
         warmupMs: settings.warmupMs,
         durationMs: settings.durationMs,
         serverCpuMicros: server.cpuMicros,
-        databaseCpu: () => backendCpu(settings.adminUrl, on.database),
+        databaseCpu: () => backendCpu(settings.adminUrl, on.database.name),
         body: server.body,
         headers: server.headers,
         check: server.check,
@@ -230,14 +265,14 @@ async function measureRounds(
       console.log(`  round ${round + 1} ${server.name.padEnd(18)} ${describeRound(result)}`);
       if (result.failed > 0 || result.foreignRows > 0) {
         throw new BenchFailure(
-          `${server.name} at ${tenants} tenants: ${result.foreignRows} foreign row(s), ${result.failed} bad response(s) of ${result.checked}:\n  ` +
+          `${server.name} at ${on.tenants} tenants: ${result.foreignRows} foreign row(s), ${result.failed} bad response(s) of ${result.checked}:\n  ` +
             result.examples.join('\n  '),
         );
       }
       results.get(server)?.push(result);
     }
   }
-  return { measurements: [...results].map(([server, serverRounds]) => merge(tenants, server.name, serverRounds)), checked };
+  return { measurements: [...results].map(([server, serverRounds]) => merge(point.tenants, server.name, serverRounds)), checked };
 }
 
 async function cleanUp(): Promise<void> {
