@@ -1,6 +1,7 @@
 /**
  * The write `npm run bench` compares: rename one of the caller's agents. Fleetgate's `updateAgent`
- * (its audit event appended to the tenant's hash chain in the same transaction) against
+ * (its audit event appended to the tenant's hash chain in the same transaction) against yoga-pg's
+ * hand-written `updateAgent` (bench/yoga-pg-server.ts, no audit: the gateway CPU goal's peer) and
  * PostGraphile's generated `updateAgentByRowIdAndTenantId` on the same table under the same RLS
  * policy, twice: as it comes (no audit: PostGraphile has none to write; the issue's goal) and as a
  * PostGraphile user who needs the same audit log would run it (`postgraphile-audit`: the trigger
@@ -79,12 +80,12 @@ let renames = 0;
 
 /**
  * Request bodies renaming a random agent of the tenant sent as: Fleetgate's by trusted document
- * (`documentId`, or the raw query when it is null), PostGraphile's raw.
+ * (`documentId`, or the raw query when it is null), yoga-pg's (the same operation) and PostGraphile's raw.
  */
 export function renameBodies(
   fixtures: Fixtures,
   fleetgateDocumentId: string | null,
-): { fleetgate: RequestBody; postgraphile: RequestBody } {
+): { fleetgate: RequestBody; yogaPg: RequestBody; postgraphile: RequestBody } {
   const agentsOf = new Map<string, string[]>();
   for (const [agent, tenant] of fixtures.agentOwner) agentsOf.set(tenant, [...(agentsOf.get(tenant) ?? []), agent]);
   const target = (tenant: TenantFixture) => {
@@ -92,12 +93,18 @@ export function renameBodies(
     renames += 1;
     return { id: agents[Math.floor(Math.random() * agents.length)] ?? '', name: `renamed-${renames}` };
   };
+  const variables = (tenant: TenantFixture) => {
+    const { id, name } = target(tenant);
+    return { id: Buffer.from(`Agent:${id}`).toString('base64'), name };
+  };
   return {
-    fleetgate: (tenant) => {
-      const { id, name } = target(tenant);
-      const variables = { id: Buffer.from(`Agent:${id}`).toString('base64'), name };
-      return JSON.stringify(fleetgateDocumentId ? { documentId: fleetgateDocumentId, variables } : { query: FLEETGATE_UPDATE, variables });
-    },
+    fleetgate: (tenant) =>
+      JSON.stringify(
+        fleetgateDocumentId
+          ? { documentId: fleetgateDocumentId, variables: variables(tenant) }
+          : { query: FLEETGATE_UPDATE, variables: variables(tenant) },
+      ),
+    yogaPg: (tenant) => JSON.stringify({ query: FLEETGATE_UPDATE, variables: variables(tenant) }),
     postgraphile: (tenant) => JSON.stringify({ query: POSTGRAPHILE_UPDATE, variables: { ...target(tenant), tenantId: tenant.tenantId } }),
   };
 }

@@ -151,15 +151,13 @@ export function renderReport(measurements: readonly Measurement[], points: reado
   return lines.join('\n');
 }
 
-/** The write's table and goals (bench/mutation.ts): Fleetgate's updateAgent, audit on, against PostGraphile's mutation. */
+/** The write's table and goals (bench/mutation.ts): Fleetgate's updateAgent, audit on, against yoga-pg's and PostGraphile's renames. */
 export function renderWriteReport(measurements: readonly Measurement[]): string {
   const lines = table(measurements);
-  const [fleetgate, postgraphile] = [
-    measurements.find((m) => m.server === 'fleetgate'),
-    measurements.find((m) => m.server === 'postgraphile'),
-  ];
+  const find = (server: string) => measurements.find((m) => m.server === server);
+  const [fleetgate, yogaPg, postgraphile] = [find('fleetgate'), find('yoga-pg'), find('postgraphile')];
   if (fleetgate && postgraphile) {
-    lines.push('', 'Goals (issue 24): the write, Fleetgate against PostGraphile, same run');
+    lines.push('', 'Goals (issue 24): the write, Fleetgate against its peers, same run');
     const ratio = rate(fleetgate) / rate(postgraphile);
     lines.push(
       `${goal('req/s fleetgate/postgraphile', ratio, `>= ${GOALS.throughputVsPostgraphile}`, ratio >= GOALS.throughputVsPostgraphile)}  (${pairedSpread(fleetgate, postgraphile)})`,
@@ -168,8 +166,13 @@ export function renderWriteReport(measurements: readonly Measurement[]): string 
     lines.push(
       goal('postgres cpu/req fleetgate/postgraphile', pg, `<= ${GOALS.postgresCpuVsPostgraphile}`, pg <= GOALS.postgresCpuVsPostgraphile),
     );
-    lines.push(reference('gateway cpu/req fleetgate/postgraphile', gatewayMicros(fleetgate) / gatewayMicros(postgraphile)));
   }
+  if (fleetgate && yogaPg) {
+    const cpu = gatewayMicros(fleetgate) / gatewayMicros(yogaPg);
+    lines.push(goal('gateway cpu/req fleetgate/yoga-pg', cpu, `<= ${GOALS.gatewayCpuVsYogaPg}`, cpu <= GOALS.gatewayCpuVsYogaPg));
+  }
+  if (fleetgate && postgraphile)
+    lines.push(reference('gateway cpu/req fleetgate/postgraphile', gatewayMicros(fleetgate) / gatewayMicros(postgraphile)));
   // Like for like, no goal: PostGraphile writing the same audit event into the same chain (bench/mutation.ts installPeerAudit).
   const audited = measurements.find((m) => m.server === 'postgraphile-audit');
   if (fleetgate && audited) {

@@ -41,10 +41,11 @@
  *
  * Fleetgate runs with the whole policy stack (trusted documents, limits, rate limits, CSRF, audit);
  * `fleetgate-bare` (BENCH_POLICY_COST) runs without it, raw queries in development mode. After the
- * reads, at the largest point: the write of bench/mutation.ts, Fleetgate against PostGraphile as it
- * comes (the goal) and against `postgraphile-audit`, a second PostGraphile process whose renames
- * write the same audit event into the same chain (like for like, no goal), after each has written
- * to every tenant once (each tenant's audit chain started, as on a deployed replica).
+ * reads, at the largest point: the write of bench/mutation.ts, Fleetgate against yoga-pg's and
+ * PostGraphile's as they come (the goals) and against `postgraphile-audit`, a second PostGraphile
+ * process whose renames write the same audit event into the same chain (like for like, no goal),
+ * after each has written to every tenant once (each tenant's audit chain started, as on a deployed
+ * replica).
  */
 import { join, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
@@ -175,14 +176,15 @@ async function main(): Promise<void> {
   }
   if (settings.reads) console.log(renderReport(measurements, settings.points));
 
-  const postgraphile = servers.find((server) => server.name === 'postgraphile');
-  if (settings.mutation && postgraphile && postgraphileAudit) {
+  const [yogaPg, postgraphile] = ['yoga-pg', 'postgraphile'].map((name) => servers.find((server) => server.name === name));
+  if (settings.mutation && yogaPg && postgraphile && postgraphileAudit) {
     await installPeerAudit(db.url);
     const largest = settings.points.at(-1) ?? 0;
     const bodies = renameBodies(fixtures, updateId);
     console.log(`\nThe write at ${largest.toLocaleString('en-US')} tenants: rename an agent (bench/mutation.ts)`);
     const writers = [
       { ...(servers[0] as ServerProcess), body: bodies.fleetgate, check: checkRename },
+      { ...yogaPg, body: bodies.yogaPg, check: checkRename },
       { ...postgraphile, body: bodies.postgraphile, check: checkRename },
       { ...postgraphileAudit, body: bodies.postgraphile, check: checkRename },
     ];

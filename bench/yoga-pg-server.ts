@@ -1,10 +1,12 @@
 /**
- * Child process: the `yoga-pg` peer. A bare graphql-yoga server with one hand-written resolver for
- * `agents(first)`, the least work that is still correct and isolated: the same JWT check (jose,
- * EdDSA, issuer, audience, required claims), then one `pg` transaction as `fleetgate_app` that sets
- * the RLS setting transaction-locally and reads the page, every statement a named prepared
- * statement (parsed once per connection; Postgres settles on a generic plan after five runs). It
- * reads the three columns the bench asks for. No ORM, no scope plugin, no identity map.
+ * Child process: the `yoga-pg` peer. A bare graphql-yoga server with two hand-written resolvers,
+ * `agents(first)` and the rename `updateAgent(input: { id, name })`, the least work that is still
+ * correct and isolated: the same JWT check (jose, EdDSA, issuer, audience, required claims), then
+ * one `pg` transaction as `fleetgate_app` that sets the RLS setting transaction-locally and reads
+ * the page or renames the agent, every statement a named prepared statement (parsed once per
+ * connection; Postgres settles on a generic plan after five runs). It reads and returns the columns
+ * the bench asks for. No ORM, no scope plugin, no identity map, no audit (the write's database work
+ * is PostGraphile's: the row's update under RLS).
  */
 import { GraphQLError } from 'graphql';
 import { createSchema, createYoga } from 'graphql-yoga';
@@ -44,6 +46,16 @@ const typeDefs = /* GraphQL */ `
     name: String!
     status: String!
   }
+  type Mutation {
+    updateAgent(input: UpdateAgentInput!): UpdateAgentPayload!
+  }
+  input UpdateAgentInput {
+    id: ID!
+    name: String!
+  }
+  type UpdateAgentPayload {
+    agent: Agent!
+  }
 `;
 
 /** Named statements: `pg` sends each one's Parse once per connection, then only Bind and Execute. */
@@ -51,19 +63,26 @@ const BEGIN = { name: 'peer_begin', text: 'BEGIN' };
 const SET_TENANT = { name: 'peer_set_tenant', text: "SELECT set_config('app.tenant_id', $1, true)" };
 /** `limit first + 1` as a Relay connection asks for (to know hasNextPage); `tenant_id = $1` as an application filter would. */
 const PAGE = { name: 'peer_page', text: 'SELECT id, name, status FROM agents WHERE tenant_id = $1 ORDER BY id ASC LIMIT $2' };
+/** The rename, as Fleetgate's lean write sets it: the name and `updated_at`, the tenant as an application filter would. */
+const RENAME = {
+  name: 'peer_rename',
+  text: 'UPDATE agents SET name = $3, updated_at = now() WHERE id = $1 AND tenant_id = $2 RETURNING id, name, status',
+};
 const COMMIT = { name: 'peer_commit', text: 'COMMIT' };
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
 async function main() {
   const config = childConfig();
   const keyring = await openKeyring(config.keyringDir);
   const pool = new pg.Pool({ connectionString: config.appUrl, max: config.poolSize });
 
-  async function listAgents(tenantId: string, limit: number): Promise<AgentRow[]> {
+  /** One statement in a transaction of its own, as the tenant. */
+  async function inTenant(tenantId: string, statement: { name: string; text: string; values: unknown[] }): Promise<AgentRow[]> {
     const client = await pool.connect();
     try {
       await client.query(BEGIN);
       await client.query({ ...SET_TENANT, values: [tenantId] });
-      const { rows } = await client.query<AgentRow>({ ...PAGE, values: [tenantId, limit] });
+      const { rows } = await client.query<AgentRow>(statement);
       await client.query(COMMIT);
       return rows;
     } catch (error) {
@@ -99,12 +118,23 @@ async function main() {
         Query: {
           agents: async (_root: unknown, args: { first?: number | null }, ctx: FloorContext) => {
             const first = Math.min(Math.max(args.first ?? 20, 0), 100);
-            const rows = await listAgents(ctx.tenantId, first + 1);
+            const rows = await inTenant(ctx.tenantId, { ...PAGE, values: [ctx.tenantId, first + 1] });
             const page = rows.slice(0, first);
             return {
               edges: page.map((row) => ({ cursor: row.id, node: row })),
               pageInfo: { hasNextPage: rows.length > first, endCursor: page.at(-1)?.id ?? null },
             };
+          },
+        },
+        Mutation: {
+          updateAgent: async (_root: unknown, { input }: { input: { id: string; name: string } }, ctx: FloorContext) => {
+            const id = Buffer.from(input.id, 'base64')
+              .toString('utf8')
+              .replace(/^Agent:/, '');
+            if (!UUID.test(id)) throw new GraphQLError('No such agent', { extensions: { code: 'NOT_FOUND' } });
+            const [agent] = await inTenant(ctx.tenantId, { ...RENAME, values: [id, ctx.tenantId, input.name] });
+            if (!agent) throw new GraphQLError('No such agent', { extensions: { code: 'NOT_FOUND' } });
+            return { agent };
           },
         },
         // The same Relay global id Fleetgate returns, so one response checker serves both servers.
