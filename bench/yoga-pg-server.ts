@@ -131,9 +131,9 @@ async function main() {
             const id = Buffer.from(input.id, 'base64')
               .toString('utf8')
               .replace(/^Agent:/, '');
-            if (!UUID.test(id)) throw new GraphQLError('No such agent', { extensions: { code: 'NOT_FOUND' } });
+            if (!UUID.test(id)) throw noSuchAgent();
             const [agent] = await inTenant(ctx.tenantId, { ...RENAME, values: [id, ctx.tenantId, input.name] });
-            if (!agent) throw new GraphQLError('No such agent', { extensions: { code: 'NOT_FOUND' } });
+            if (!agent) throw noSuchAgent();
             return { agent };
           },
         },
@@ -143,6 +143,10 @@ async function main() {
     }),
   });
   await serveChild(yoga, () => pool.end());
+}
+
+function noSuchAgent() {
+  return new GraphQLError('No such agent', { extensions: { code: 'NOT_FOUND' } });
 }
 
 function unauthenticated() {
