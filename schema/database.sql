@@ -2987,7 +2987,7 @@ CREATE INDEX agent_memory_tags ON public.agent_memory USING gin (tags);
 -- Name: agents_tenant_page; Type: INDEX; Schema: public; Owner: fleetgate_owner
 --
 
-CREATE INDEX agents_tenant_page ON public.agents USING btree (tenant_id, id);
+CREATE INDEX agents_tenant_page ON public.agents USING btree (tenant_id, id) INCLUDE (name, status);
 
 --
 -- Name: api_keys_tenant_page; Type: INDEX; Schema: public; Owner: fleetgate_owner

@@ -1,7 +1,7 @@
 import type { EntityManager } from '@mikro-orm/postgresql';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import type { Principal } from '../src/auth/principal.ts';
-import { findPageRows } from '../src/db/pagination.ts';
+import { findPageRows, pageStatement } from '../src/db/pagination.ts';
 import { forkForPrincipal } from '../src/db/request-scope.ts';
 import { Agent } from '../src/modules/agents/agent.entity.ts';
 import { listAgents } from '../src/modules/agents/agent.service.ts';
@@ -130,3 +130,77 @@ describe('lean rows carry what the entities carry', () => {
     expect(rows[1]?.startedAt).toBeInstanceOf(Date);
   });
 });
+
+/**
+ * Issue 24: the hot read (a tenant's agents: id, name, status) is answered from agents_tenant_page
+ * alone, which includes those columns (migrations/0038): an index-only scan reads one index page or
+ * two where a plain index scan reads one heap page per agent (a tenant's agents lie on as many pages,
+ * created over time). The plan is Postgres's own, for the statement the lean path sends, as the app
+ * role under the tenant's RLS, on a table as autovacuum leaves it (pages all-visible).
+ */
+describe('the agents page is read from the keyset index alone', () => {
+  let gw: Gateway;
+  let owner: Principal;
+
+  beforeAll(async () => {
+    gw = await startGateway();
+    const a = await gw.seed.tenant();
+    const b = await gw.seed.tenant();
+    const [tenantA, tenantB] = [decodeGlobalId(a.id).id, decodeGlobalId(b.id).id];
+    const users = await adminQuery<{ id: string; tenant_id: string }>(gw.database.adminUrl, 'select id, tenant_id from users');
+    const ownerOf = (tenant: string) => users.rows.find((row) => row.tenant_id === tenant)?.id as string;
+    // Enough rows that the planner reads an index at all: 20 agents of A among 2,000 of B.
+    for (const [tenant, count] of [
+      [tenantA, 20],
+      [tenantB, 2_000],
+    ] as const) {
+      await adminQuery(
+        gw.database.adminUrl,
+        `insert into agents (id, tenant_id, name, image, created_by)
+         select gen_random_uuid(), $1, 'agent-' || n, 'fleetgate/agent:1', 'USER:' || $2 from generate_series(1, $3::int) as n`,
+        [tenant, ownerOf(tenant), count],
+      );
+    }
+    await adminQuery(gw.database.adminUrl, 'vacuum analyze agents');
+    owner = { kind: 'user', tenantId: tenantA, userId: ownerOf(tenantA), role: 'OWNER' };
+  });
+  afterAll(() => gw?.close());
+
+  /** The scan of `agents` in the executed plan of the page's statement for `properties`, and the rows it returned. */
+  async function pageScan(properties: string[]): Promise<{ node: Record<string, unknown>; rows: number }> {
+    return forkForPrincipal(gw.orm, owner).transactional(async (em) => {
+      const statement = await pageStatement(em, Agent, {}, { limit: 21, inverted: false }, properties);
+      const [explained] = await em.execute<{ 'QUERY PLAN': { Plan: PlanNode }[] }[]>(
+        `explain (analyze, costs off, format json) ${statement.sql}`,
+        statement.params,
+      );
+      const found = scanOf(explained?.['QUERY PLAN'][0]?.Plan, 'agents');
+      if (!found) throw new Error(`no scan of agents in ${JSON.stringify(explained)}`);
+      return { node: found, rows: Number(found['Actual Rows']) };
+    });
+  }
+
+  test('id, name and status: an index-only scan of agents_tenant_page that visits no heap page', async () => {
+    const { node, rows } = await pageScan(['id', 'name', 'status']);
+    expect(node).toMatchObject({ 'Node Type': 'Index Only Scan', 'Index Name': 'agents_tenant_page', 'Heap Fetches': 0 });
+    expect(rows).toBe(20);
+  });
+
+  test('control: a field the index does not hold (description) reads the heap, through the same index', async () => {
+    const { node, rows } = await pageScan(['id', 'name', 'description']);
+    expect(node).toMatchObject({ 'Node Type': 'Index Scan', 'Index Name': 'agents_tenant_page' });
+    expect(rows).toBe(20);
+  });
+});
+
+type PlanNode = Record<string, unknown> & { Plans?: PlanNode[] };
+
+function scanOf(node: PlanNode | undefined, relation: string): PlanNode | undefined {
+  if (!node) return undefined;
+  if (node['Relation Name'] === relation) return node;
+  for (const child of node.Plans ?? []) {
+    const found = scanOf(child, relation);
+    if (found) return found;
+  }
+  return undefined;
+}

@@ -71,14 +71,18 @@ export async function leanPageRows<T extends { id: string }>(
   return statement.convert(await read.rows<Record<string, unknown>>(numberedPlaceholders(statement.sql), statement.params));
 }
 
-interface PageStatement<T> {
+export interface PageStatement<T> {
   /** `?` placeholders, as MikroORM's `execute` takes them. */
   sql: string;
   params: unknown[];
   convert: (rows: Record<string, unknown>[]) => { [K in keyof T]: T[K] }[];
 }
 
-async function pageStatement<T extends { id: string }>(
+/**
+ * A page's statement as both paths send it: the selected columns, the ORM filter's conditions, the
+ * keyset order and limit. Exported for test/lean-page.test.ts, which reads its plan.
+ */
+export async function pageStatement<T extends { id: string }>(
   em: EntityManager,
   entity: EntityName<T>,
   where: Record<string, unknown>,
