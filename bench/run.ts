@@ -36,8 +36,10 @@
  * first point's size) takes part in every point's read rounds. The 10,000/1,000 goal compares
  * Fleetgate with itself: measured at the two points minutes apart, the ratio carried the machine's
  * drift and the process's warm-up (0.65 to 1.27 over five runs of the same code), so it is read
- * from the largest point's rounds, against `fleetgate-small` in the same ABBA rounds. At the first
- * point the two are the same size: their ratio there is what one run's noise looks like.
+ * from the largest point's rounds, against `fleetgate-small` in the same ABBA rounds, and decided on
+ * their ABBA blocks as bench/same-run.ts decides a feature's cost (PASS or MISS only when the
+ * median's interval is wholly on one side; more rounds narrow it). At the first point the two are
+ * the same size: their ratio there is what one run's noise looks like.
  *
  * Fleetgate runs with the whole policy stack (trusted documents, limits, rate limits, CSRF, audit);
  * `fleetgate-bare` (BENCH_POLICY_COST) runs without it, raw queries in development mode. After the
