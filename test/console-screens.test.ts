@@ -449,6 +449,8 @@ describe('retention settings', () => {
       // Shorter audit retention drops events: the tenant's name first.
       await audit.getByLabel(/days, 30–3650/).fill('60');
       const save = audit.getByRole('button', { name: 'Save' });
+      // The confirmation and the disabled button come in one render (Preact's is deferred): wait for the one, then read the other.
+      await audit.getByLabel(/Type the tenant’s name/).waitFor();
       expect(await save.isDisabled()).toBe(true);
       await audit.getByLabel(/Type the tenant’s name/).fill('not the name');
       expect(await save.isDisabled()).toBe(true);
