@@ -122,7 +122,7 @@ export function renderReport(measurements: readonly Measurement[], points: reado
     const verdict = ratio.low >= GOALS.largeOverSmall ? 'PASS' : ratio.high < GOALS.largeOverSmall ? 'MISS' : 'NOT RESOLVED';
     lines.push(
       `${reference(`fleetgate req/s ${tenantsLabel(large, small)}, ABBA blocks`, ratio.median)}  (goal >= ${GOALS.largeOverSmall})  ${verdict}` +
-        `  (95 % interval ${fmt(ratio.low, 2)}-${fmt(ratio.high, 2)}, ${blocks.length} block(s))`,
+        `  (${blocks.length >= 6 ? "the median's 95 % interval" : 'the blocks from'} ${fmt(ratio.low, 2)} to ${fmt(ratio.high, 2)}, ${blocks.length} block(s))`,
     );
   }
   for (const tenants of points) {
