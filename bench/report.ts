@@ -1,5 +1,5 @@
 import { type LoadResult, percentile } from './load.ts';
-import { blockCosts, medianInterval } from './same-run.ts';
+import { blockCosts, medianInterval, verdictOf } from './same-run.ts';
 
 /**
  * The peers and the gateway `npm run bench` measures:
@@ -119,7 +119,7 @@ export function renderReport(measurements: readonly Measurement[], points: reado
       twin.rounds.map((r) => r.rate),
     ).map((cost) => 1 + cost);
     const ratio = medianInterval(blocks);
-    const verdict = ratio.low >= GOALS.largeOverSmall ? 'PASS' : ratio.high < GOALS.largeOverSmall ? 'MISS' : 'NOT RESOLVED';
+    const verdict = verdictOf(ratio, GOALS.largeOverSmall, 'at least');
     lines.push(
       `${reference(`fleetgate req/s ${tenantsLabel(large, small)}, ABBA blocks`, ratio.median)}  (goal >= ${GOALS.largeOverSmall})  ${verdict}` +
         `  (${blocks.length >= 6 ? "the median's 95 % interval" : 'the blocks from'} ${fmt(ratio.low, 2)} to ${fmt(ratio.high, 2)}, ${blocks.length} block(s))`,

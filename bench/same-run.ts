@@ -88,10 +88,14 @@ export function blockCosts(withRounds: readonly number[], withoutRounds: readonl
   return costs;
 }
 
-/** PASS or MISS only when the interval is wholly on one side of the goal. */
-export function verdictOf(cost: MedianInterval, goal: number): 'PASS' | 'MISS' | 'NOT RESOLVED' {
-  if (cost.high <= goal) return 'PASS';
-  if (cost.low > goal) return 'MISS';
+/**
+ * PASS or MISS only when the interval is wholly on one side of the goal: a cost must be at most the
+ * goal (the default), a ratio such as 10,000 against 1,000 tenants' req/s at least it.
+ */
+export function verdictOf(value: MedianInterval, goal: number, want: 'at most' | 'at least' = 'at most'): 'PASS' | 'MISS' | 'NOT RESOLVED' {
+  const [pass, miss] = want === 'at most' ? [value.high <= goal, value.low > goal] : [value.low >= goal, value.high < goal];
+  if (pass) return 'PASS';
+  if (miss) return 'MISS';
   return 'NOT RESOLVED';
 }
 

@@ -27,6 +27,12 @@ describe('the paired statistic of the same-run benches', () => {
     expect(verdictOf({ median: 0.05, low: 0.031, high: 0.08 }, 0.03)).toBe('MISS');
     expect(verdictOf({ median: 0.01, low: -0.02, high: 0.04 }, 0.03)).toBe('NOT RESOLVED');
   });
+
+  it('for a ratio that must be at least the goal, the same rule from the other side', () => {
+    expect(verdictOf({ median: 0.93, low: 0.9, high: 1.04 }, 0.9, 'at least')).toBe('PASS');
+    expect(verdictOf({ median: 0.85, low: 0.8, high: 0.89 }, 0.9, 'at least')).toBe('MISS');
+    expect(verdictOf({ median: 0.93, low: 0.85, high: 1.04 }, 0.9, 'at least')).toBe('NOT RESOLVED');
+  });
 });
 
 describe('blockCosts', () => {
