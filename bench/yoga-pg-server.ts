@@ -13,6 +13,7 @@ import { createSchema, createYoga } from 'graphql-yoga';
 import { jwtVerify } from 'jose';
 import pg from 'pg';
 import { openKeyring } from '../src/auth/keyring.ts';
+import { isUuid } from '../src/shared/ids.ts';
 import { childConfig, failChild, serveChild } from './child.ts';
 
 interface FloorContext {
@@ -69,7 +70,6 @@ const RENAME = {
   text: 'UPDATE agents SET name = $3, updated_at = now() WHERE id = $1 AND tenant_id = $2 RETURNING id, name, status',
 };
 const COMMIT = { name: 'peer_commit', text: 'COMMIT' };
-const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
 async function main() {
   const config = childConfig();
@@ -131,7 +131,7 @@ async function main() {
             const id = Buffer.from(input.id, 'base64')
               .toString('utf8')
               .replace(/^Agent:/, '');
-            if (!UUID.test(id)) throw noSuchAgent();
+            if (!isUuid(id)) throw noSuchAgent();
             const [agent] = await inTenant(ctx.tenantId, { ...RENAME, values: [id, ctx.tenantId, input.name] });
             if (!agent) throw noSuchAgent();
             return { agent };
