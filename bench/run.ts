@@ -59,7 +59,7 @@ import { AGENTS_QUERY, type LoadResult, meetEveryTenant, runLoad } from './load.
 import { checkPeerAudit, checkRename, FLEETGATE_UPDATE, installPeerAudit, renameBodies } from './mutation.ts';
 import { backendCpu } from './postgres-cpu.ts';
 import { describeRound, type Measurement, merge, renderReport, renderWriteReport, SMALL_TWIN } from './report.ts';
-import { AGENTS_PER_TENANT, type Fixtures, seedTenants } from './seed.ts';
+import { AGENTS_PER_TENANT, type Fixtures, seedTenants, settle, withClient } from './seed.ts';
 import { type ServerProcess, startServer } from './servers.ts';
 
 const settings = {
@@ -197,6 +197,7 @@ async function main(): Promise<void> {
       const ms = await meetEveryTenant({ ...writer, fixtures, concurrency });
       console.log(`  ${writer.name} wrote to every tenant once in ${Math.round(ms)} ms`);
     }
+    await withClient(db.url, (client) => settle(client, ['agents', 'audit_events']));
     const writes = await measureRounds(writers, { tenants: largest, fixtures, database: db });
     checked += writes.checked;
     console.log(renderWriteReport(writes.measurements));

@@ -39,8 +39,7 @@ export async function createBenchDatabase(adminUrl: string): Promise<{ name: str
  *   would otherwise update each tenant row 21 times; the counts are written directly instead.
  * - Agents are inserted round-robin across tenants (agent 1 of every tenant, then agent 2, …), so a
  *   tenant's agents lie on different heap pages as if created over time, not packed side by side.
- * - VACUUM ANALYZE afterwards gives the planner statistics for the new size and sets hint bits, so
- *   the first server measured does not pay for them.
+ * - `settle` afterwards: the planner's statistics for the new size, hint bits set, pages flushed.
  */
 export async function seedTenants(benchUrl: string, fixtures: Fixtures, targetTenants: number, tokens: TokenIssuer): Promise<void> {
   const from = fixtures.tenants.length + 1;
@@ -78,7 +77,7 @@ export async function seedTenants(benchUrl: string, fixtures: Fixtures, targetTe
       [userRows.map((row) => row.id), userRows.map((row) => row.tenant_id)],
     );
     await client.query('COMMIT');
-    await client.query('VACUUM ANALYZE tenants, users, agents, user_sessions');
+    await settle(client, ['tenants', 'users', 'agents', 'user_sessions']);
     for (const row of agentRows) fixtures.agentOwner.set(row.id, row.tenant_id);
     return sessionRows;
   });
@@ -93,6 +92,16 @@ export async function seedTenants(benchUrl: string, fixtures: Fixtures, targetTe
     });
     fixtures.tenants.push({ tenantId: owner.tenant_id, token: token.reveal() });
   }
+}
+
+/**
+ * VACUUM ANALYZE of the tables a set-up step wrote, then a CHECKPOINT. The step's deferred work
+ * (hint bits, pruning the old row versions, dead index entries, dirty pages to flush) would
+ * otherwise be paid in the first rounds, by the first server measured, not by the step.
+ */
+export async function settle(client: pg.Client, tables: readonly string[]): Promise<void> {
+  await client.query(`VACUUM ANALYZE ${tables.join(', ')}`);
+  await client.query('CHECKPOINT');
 }
 
 /** One statement on a connection of its own (administration: databases, seeding, checks). */
