@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { cpuSince } from '../bench/postgres-cpu.ts';
+import { type Measurement, renderWriteReport } from '../bench/report.ts';
 import { blockCosts, medianInterval, verdictOf } from '../bench/same-run.ts';
 
 // The benches' verdicts (bench/same-run.ts) rest on these two functions.
@@ -81,5 +82,37 @@ describe('cpuSince', () => {
     );
     expect(cpuSince(start, end)).toBe(300);
     expect(cpuSince(start, end, 'autovacuum')).toBe(240);
+  });
+});
+
+describe('the write report', () => {
+  const server = (name: string, rates: number[], postgresMicros: number[]): Measurement => ({
+    tenants: 10_000,
+    server: name,
+    requests: 1,
+    latenciesMs: [1],
+    rounds: rates.map((rate, i) => ({ rate, gatewayMicros: 500, postgresMicros: postgresMicros[i] as number })),
+  });
+  const goalLine = (report: string, label: string) => report.split('\n').find((line) => line.includes(label)) ?? '';
+
+  it('decides each goal on ABBA blocks: NOT RESOLVED while the blocks fall on both sides of it', () => {
+    // Blocks of req/s: (1000+900)/(950+950) = 1.00, (1100+1000)/(1000+1000) = 1.05; Postgres (600+650)/(600+600) = 1.04, (560+600)/(600+600) = 0.97.
+    const report = renderWriteReport([
+      server('fleetgate', [1000, 900, 1100, 1000], [600, 650, 560, 600]),
+      server('yoga-pg', [1200, 1200, 1200, 1200], [400, 400, 400, 400]),
+      server('postgraphile', [950, 950, 1000, 1000], [600, 600, 600, 600]),
+    ]);
+    expect(goalLine(report, 'req/s fleetgate/postgraphile')).toMatch(/PASS {2}\(the blocks from 1\.00 to 1\.05, 2 block\(s\)\)$/);
+    expect(goalLine(report, 'postgres cpu/req fleetgate/postgraphile')).toMatch(/NOT RESOLVED {2}\(the blocks from 0\.97 to 1\.04/);
+    expect(goalLine(report, 'gateway cpu/req fleetgate/yoga-pg')).toMatch(/1\.00 {2}\(goal <= 1\.25\) {2}PASS/);
+  });
+
+  it('misses only when every block is on the wrong side', () => {
+    const report = renderWriteReport([
+      server('fleetgate', [800, 850, 900, 880], [700, 700, 700, 700]),
+      server('postgraphile', [1000, 1000, 1000, 1000], [600, 600, 600, 600]),
+    ]);
+    expect(goalLine(report, 'req/s fleetgate/postgraphile')).toMatch(/0\.86 {2}\(goal >= 1\) {2}MISS/);
+    expect(goalLine(report, 'postgres cpu/req fleetgate/postgraphile')).toMatch(/1\.17 {2}\(goal <= 1\) {2}MISS/);
   });
 });
