@@ -206,9 +206,13 @@ export class DockerRuntime implements ContainerRuntime {
   }
 
   /**
-   * A gVisor sandbox that is still exiting answers a force-remove with 500 "PID … is zombie and can
-   * not be killed" (runsc's sandbox process not yet reaped); it goes in well under a second, so
-   * such a remove is retried a few times before the error stands.
+   * Retried a few times before the error stands, until the container is gone (404), when the engine
+   * answers that it will be soon:
+   * - 500 "PID … is zombie and can not be killed": a gVisor sandbox still exiting (runsc's sandbox
+   *   process not yet reaped), gone in well under a second;
+   * - 409 "removal of container … is already in progress": another remove of the same agent (the
+   *   reconciler, a stop, the tenant's erasure) got there first. Answering it as a failure failed a
+   *   tenant's erasure at its runtime step (seen in CI).
    */
   async #forceRemove(name: string): Promise<void> {
     for (let attempt = 1; ; attempt++) {
@@ -217,7 +221,7 @@ export class DockerRuntime implements ContainerRuntime {
         return;
       } catch (error) {
         if (statusOf(error) === 404) return;
-        if (attempt >= 5 || !/is zombie/.test(String((error as Error).message))) throw error;
+        if (attempt >= 5 || !/is zombie|already in progress/.test(String((error as Error).message))) throw error;
         await new Promise((resolve) => setTimeout(resolve, 200 * attempt));
       }
     }
