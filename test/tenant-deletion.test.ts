@@ -290,7 +290,9 @@ describe('erasure', () => {
     await requestDeletion(enterprise.ownerToken);
     await sleep(GRACE_SECONDS * 1000 + 200);
     const outcomes = await runTenantErasure(erasureDeps());
-    expect(outcomes.map(({ tenantId, status }) => ({ tenantId, status })).sort((a, b) => a.tenantId.localeCompare(b.tenantId))).toEqual(
+    // A failed outcome keeps its step and error, so a red run says why.
+    const summary = outcomes.map((o) => (o.status === 'erased' ? { tenantId: o.tenantId, status: o.status } : o));
+    expect(summary.sort((a, b) => a.tenantId.localeCompare(b.tenantId))).toEqual(
       [standard, enterprise].map(({ tenantId }) => ({ tenantId, status: 'erased' })).sort((a, b) => a.tenantId.localeCompare(b.tenantId)),
     );
   }, 180_000);
