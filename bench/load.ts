@@ -52,6 +52,11 @@ export interface LoadResult {
   postgresCpuMsPerRequest: number;
   /** The part of it autovacuum workers used (included above). */
   autovacuumCpuMsPerRequest: number;
+  /**
+   * This process's CPU time per response completed in the window, in ms: the load generator's own
+   * price (HTTP client and answer checks), paid on the same cores as the server's.
+   */
+  clientCpuMsPerRequest: number;
   /** Responses checked, warm-up included. */
   checked: number;
   /** Responses that were not a clean page of the tenant's own agents (HTTP or GraphQL error, wrong size). */
@@ -79,6 +84,7 @@ export async function runLoad(options: LoadOptions): Promise<LoadResult> {
     serverCpuMsPerRequest: Number.NaN,
     postgresCpuMsPerRequest: Number.NaN,
     autovacuumCpuMsPerRequest: Number.NaN,
+    clientCpuMsPerRequest: Number.NaN,
     checked: 0,
     failed: 0,
     foreignRows: 0,
@@ -91,6 +97,8 @@ export async function runLoad(options: LoadOptions): Promise<LoadResult> {
   const databaseCpu = options.databaseCpu ?? (async () => null);
   const dbAtStart = delay(options.warmupMs).then(databaseCpu);
   const dbAtEnd = delay(options.warmupMs + options.durationMs).then(databaseCpu);
+  const clientAtStart = delay(options.warmupMs).then(() => process.cpuUsage());
+  const clientAtEnd = delay(options.warmupMs + options.durationMs).then(() => process.cpuUsage());
   const requestBody = options.body ?? QUERY;
 
   async function worker() {
@@ -124,6 +132,8 @@ export async function runLoad(options: LoadOptions): Promise<LoadResult> {
     agent.destroy();
   }
   result.serverCpuMsPerRequest = ((await cpuAtEnd) - (await cpuAtStart)) / 1000 / completedInWindow;
+  const [clientStart, clientEnd] = [await clientAtStart, await clientAtEnd];
+  result.clientCpuMsPerRequest = (clientEnd.user + clientEnd.system - clientStart.user - clientStart.system) / 1000 / completedInWindow;
   const [dbStart, dbEnd] = [await dbAtStart, await dbAtEnd];
   if (dbStart && dbEnd) {
     result.postgresCpuMsPerRequest = cpuSince(dbStart, dbEnd) / 1000 / completedInWindow;
