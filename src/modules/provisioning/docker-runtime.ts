@@ -31,6 +31,9 @@ export interface DockerRuntimeOptions {
   workspaceRoot?: string;
 }
 
+/** How long a remove waits for a container the engine is already removing (or still reaping) to be gone. */
+const REMOVAL_WAIT_MS = 30_000;
+
 /**
  * The Docker engine through dockerode. Each engine call is logged before and after with the agent
  * and container ids; a failure is logged and rethrown (connection failures as EngineUnavailableError).
@@ -206,23 +209,24 @@ export class DockerRuntime implements ContainerRuntime {
   }
 
   /**
-   * Retried a few times before the error stands, until the container is gone (404), when the engine
-   * answers that it will be soon:
+   * A force-remove, retried until the container is gone (404) while the engine answers that it will
+   * be soon, for at most REMOVAL_WAIT_MS; any other error, or one past that, stands:
    * - 500 "PID … is zombie and can not be killed": a gVisor sandbox still exiting (runsc's sandbox
    *   process not yet reaped), gone in well under a second;
    * - 409 "removal of container … is already in progress": another remove of the same agent (the
-   *   reconciler, a stop, the tenant's erasure) got there first. Answering it as a failure failed a
-   *   tenant's erasure at its runtime step (seen in CI).
+   *   tenant's freeze, the reconciler) got there first. In CI it failed a tenant's erasure at its
+   *   runtime step, and once outlasted five retries over two seconds.
    */
   async #forceRemove(name: string): Promise<void> {
+    const deadline = Date.now() + REMOVAL_WAIT_MS;
     for (let attempt = 1; ; attempt++) {
       try {
         await this.#docker.getContainer(name).remove({ force: true });
         return;
       } catch (error) {
         if (statusOf(error) === 404) return;
-        if (attempt >= 5 || !/is zombie|already in progress/.test(String((error as Error).message))) throw error;
-        await new Promise((resolve) => setTimeout(resolve, 200 * attempt));
+        if (Date.now() > deadline || !/is zombie|already in progress/.test(String((error as Error).message))) throw error;
+        await new Promise((resolve) => setTimeout(resolve, Math.min(200 * attempt, 1_000)));
       }
     }
   }
