@@ -9,8 +9,8 @@ import { createLogger } from '../src/shared/logger.ts';
 import { docker } from './support/docker.ts';
 
 // Regression (CI, 2026-12-05): a tenant's erasure failed at its runtime step when its remove of an
-// agent's container met another one already under way: the engine answers the second with 409
-// "removal of container … is already in progress".
+// agent's container met another one already under way (a restart job's): the engine answers the
+// second with 409 "removal of container … is already in progress".
 describe('removing an agent container', () => {
   const runtime = new DockerRuntime({ instance: `removal-${randomUUID()}`, log: createLogger({ level: 'silent' }) });
   let home: string;

@@ -260,8 +260,17 @@ describe('erasure', () => {
     const tenantId = uuidOf(tenant.id);
     const agent = await runningAgent(tenant.ownerToken);
     const agentId = uuidOf(agent.id);
+    const container = docker.getContainer(DockerRuntime.containerName(agentId));
+    const first = (await container.inspect()).Id;
     expectNoErrors(
       await gw.execute(SetCredential, { agentId: agent.id, name: 'API_TOKEN', value: 'canary-secret-value' }, { token: tenant.ownerToken }),
+    );
+    // A new credential restarts a running agent (its container recreated) in a job: waited for here, so
+    // no restart is still under way when the erasure runs, or when a bystander's container is checked.
+    await waitFor(
+      () => container.inspect().catch(() => null),
+      (info) => info !== null && info.Id !== first && info.State.Running,
+      60_000,
     );
     const agentToken = await mintAgentToken({ orm: gw.orm, tokens: gw.tokens }, { id: agentId, tenantId });
     expectNoErrors(await gw.execute(PutMemory, { input: { key: 'note', value: '"remember me"' } }, { token: agentToken?.reveal() ?? '' }));
@@ -347,7 +356,10 @@ describe('erasure', () => {
     });
     for (const kept of [bystander, bystanderEnterprise]) {
       expect(await readdir(backupDir)).toContain(kept.backupId);
-      expect((await docker.getContainer(DockerRuntime.containerName(kept.agentId)).inspect()).State.Running).toBe(true);
+      const { State } = await docker.getContainer(DockerRuntime.containerName(kept.agentId)).inspect();
+      expect({ running: State.Running, status: State.Status, exitCode: State.ExitCode, oomKilled: State.OOMKilled }).toMatchObject({
+        running: true,
+      });
       expect(expectNoErrors(await gw.execute(Me, {}, { token: kept.ownerToken })).me).toBeTruthy();
     }
   });

@@ -213,9 +213,10 @@ export class DockerRuntime implements ContainerRuntime {
    * be soon, for at most REMOVAL_WAIT_MS; any other error, or one past that, stands:
    * - 500 "PID … is zombie and can not be killed": a gVisor sandbox still exiting (runsc's sandbox
    *   process not yet reaped), gone in well under a second;
-   * - 409 "removal of container … is already in progress": another remove of the same agent (the
-   *   tenant's freeze, the reconciler) got there first. In CI it failed a tenant's erasure at its
-   *   runtime step, and once outlasted five retries over two seconds.
+   * - 409 "removal of container … is already in progress": another remove of the same agent got
+   *   there first. In CI a restart job (a new credential recreates the container) was removing it
+   *   when the tenant's erasure did: the erasure failed at its runtime step, and once the other
+   *   removal outlasted five retries over two seconds.
    */
   async #forceRemove(name: string): Promise<void> {
     const deadline = Date.now() + REMOVAL_WAIT_MS;
