@@ -10,6 +10,7 @@
  */
 import { openKeyring } from '../src/auth/keyring.ts';
 import { sqlOfClient, verifyTenantChain } from '../src/modules/audit/audit.store.ts';
+import { encodeGlobalId } from '../src/shared/global-id.ts';
 import { type AnswerCheck, agentIdOf, type RequestBody } from './load.ts';
 import { adminQuery, type Fixtures, type TenantFixture, withClient } from './seed.ts';
 
@@ -95,7 +96,7 @@ export function renameBodies(
   };
   const variables = (tenant: TenantFixture) => {
     const { id, name } = target(tenant);
-    return { id: Buffer.from(`Agent:${id}`).toString('base64'), name };
+    return { id: encodeGlobalId('Agent', id), name };
   };
   return {
     fleetgate: (tenant) =>

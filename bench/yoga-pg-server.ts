@@ -13,6 +13,7 @@ import { createSchema, createYoga } from 'graphql-yoga';
 import { jwtVerify } from 'jose';
 import pg from 'pg';
 import { openKeyring } from '../src/auth/keyring.ts';
+import { decodeGlobalId, encodeGlobalId } from '../src/shared/global-id.ts';
 import { isUuid } from '../src/shared/ids.ts';
 import { childConfig, failChild, serveChild } from './child.ts';
 
@@ -128,17 +129,15 @@ async function main() {
         },
         Mutation: {
           updateAgent: async (_root: unknown, { input }: { input: { id: string; name: string } }, ctx: FloorContext) => {
-            const id = Buffer.from(input.id, 'base64')
-              .toString('utf8')
-              .replace(/^Agent:/, '');
-            if (!isUuid(id)) throw noSuchAgent();
+            const { typename, id } = decodeGlobalId(input.id);
+            if (typename !== 'Agent' || !isUuid(id)) throw noSuchAgent();
             const [agent] = await inTenant(ctx.tenantId, { ...RENAME, values: [id, ctx.tenantId, input.name] });
             if (!agent) throw noSuchAgent();
             return { agent };
           },
         },
         // The same Relay global id Fleetgate returns, so one response checker serves both servers.
-        Agent: { id: (row: AgentRow) => Buffer.from(`Agent:${row.id}`).toString('base64') },
+        Agent: { id: (row: AgentRow) => encodeGlobalId('Agent', row.id) },
       },
     }),
   });
