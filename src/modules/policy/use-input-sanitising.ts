@@ -1,5 +1,5 @@
 import type { DirectiveNode, DocumentNode, ExecutionArgs, FieldNode, GraphQLError, SelectionSetNode, ValueNode } from 'graphql';
-import type { Plugin } from 'graphql-yoga';
+import { createGraphQLError, type Plugin } from 'graphql-yoga';
 import type { Context } from '../../request/context.ts';
 import { badInput, clientError } from '../../shared/errors.ts';
 import { escapeUnsafe, type InputRefusal, unsafeCharacterIn } from '../../shared/safe-text.ts';
@@ -58,7 +58,7 @@ export function useInputSanitising(options: InputSanitisingOptions): Plugin {
       }
       setExecuteFn(async (executionArgs) => {
         const result = await executeFn(executionArgs);
-        if (result && 'errors' in result) for (const error of result.errors ?? []) codeRequestError(error);
+        if (result && 'errors' in result && result.errors) return { ...result, errors: result.errors.map(codedRequestError) };
         return result;
       });
     },
@@ -74,14 +74,21 @@ const REASONS: Record<InputRefusal['reason'], string> = {
 /**
  * graphql-js reports variable coercion failures as errors without a path or a code: they are the
  * client's. The scalar's own error inside gets the code too: the gateway's error masking answers
- * with that inner error (its message does not repeat the whole variable).
+ * with that inner error (its message does not repeat the whole variable). The coded error is a
+ * copy: graphql-jit's errors (src/request/use-compiled-reads.ts) have no extensions to add it to.
  */
-function codeRequestError(error: GraphQLError): void {
-  if (error.path !== undefined || error.extensions?.code !== undefined) return;
-  (error.extensions as Record<string, unknown>).code = 'BAD_USER_INPUT';
+function codedRequestError(error: GraphQLError): GraphQLError {
+  if (error.path !== undefined || error.extensions?.code !== undefined) return error;
   const inner = error.originalError as GraphQLError | undefined;
-  if (inner?.name === 'GraphQLError' && inner.extensions?.code === undefined)
+  if (inner?.name === 'GraphQLError' && inner.extensions !== undefined && inner.extensions.code === undefined)
     (inner.extensions as Record<string, unknown>).code = 'BAD_USER_INPUT';
+  return createGraphQLError(error.message, {
+    nodes: error.nodes,
+    source: error.source,
+    positions: error.positions,
+    originalError: error.originalError,
+    extensions: { ...error.extensions, code: 'BAD_USER_INPUT' },
+  });
 }
 
 interface Walk {
