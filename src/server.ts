@@ -24,6 +24,7 @@ import {
 import { useCommittedTenantPolicies, useDeletionGrace } from './modules/tenants/index.ts';
 import { principalOf } from './request/authenticate.ts';
 import { type ContextDeps, createContextFactory, type RequestContext } from './request/context.ts';
+import { useCompiledReads } from './request/use-compiled-reads.ts';
 import { useObservability } from './request/use-observability.ts';
 import { useRequestTransaction } from './request/use-request-transaction.ts';
 import { buildSchema } from './schema.ts';
@@ -136,6 +137,8 @@ export function createServer(deps: ServerDeps) {
       useRequestBodyLimit(deps.policy.maxRequestBytes ?? DEFAULT_MAX_REQUEST_BYTES),
       useOperatorEndpoints({ gate: deps.gate, metrics: deps.metrics, auth, readiness: deps.readiness }),
       useAuthenticateEarly(auth),
+      // First of the plugins around execution: graphql-jit replaces the execute function it is handed, so the others wrap it.
+      useCompiledReads(log),
       useSchemaPrivacy(),
       useDeletionGrace(),
       ...policies,

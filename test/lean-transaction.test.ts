@@ -7,6 +7,7 @@ import { leanOperationOf } from '../src/db/lean-transaction.ts';
 import { findPageRows } from '../src/db/pagination.ts';
 import { forkForPrincipal } from '../src/db/request-scope.ts';
 import { Agent } from '../src/modules/agents/agent.entity.ts';
+import { compiledDocuments } from '../src/request/use-compiled-reads.ts';
 import { decodeGlobalId } from '../src/shared/global-id.ts';
 import { graphql } from './gql/index.ts';
 import { ADMIN_URL, adminQuery } from './support/database.ts';
@@ -16,6 +17,16 @@ import { VerifyAuditLog } from './support/operations.ts';
 const AgentNames = graphql(`
   query AgentNames($first: Int) {
     agents(first: $first) { edges { node { id name status } } }
+  }
+`);
+
+const AgentPage = graphql(`
+  query AgentPage($first: Int, $after: String) {
+    agents(first: $first, after: $after) {
+      __typename
+      edges { cursor agent: node { __typename id label: name status } }
+      pageInfo { hasNextPage hasPreviousPage startCursor endCursor }
+    }
   }
 `);
 
@@ -108,17 +119,41 @@ describe('the one-round-trip read under every wall', () => {
   });
   afterAll(() => gw?.close());
 
-  test('a page of own agents, again and again on the same prepared statements', async () => {
+  test('a page of own agents, again and again on the same prepared statements, its document compiled once', async () => {
+    const compiledBefore = compiledDocuments();
     for (let i = 0; i < 8; i++) {
       const { agents } = expectNoErrors(await gw.execute(AgentNames, { first: 100 }, { token: tokenA }));
       expect(agents.edges.map((edge) => edge.node.name)).toEqual(['a-one', 'a-two']);
     }
     const { agents } = expectNoErrors(await gw.execute(AgentNames, { first: 1 }, { token: tokenA }));
     expect(agents.edges.map((edge) => edge.node.name)).toEqual(['a-one']);
+    expect(compiledDocuments()).toBe(compiledBefore + 1);
   });
 
-  test('a selection the lean path does not serve goes through the ORM transaction and still answers', async () => {
+  test('the compiled read answers a whole page as GraphQL does: cursors, page info, aliases, typenames, variables', async () => {
+    const answer = await gw.execute(AgentPage, { first: 1 }, { token: tokenA });
+    const { agents } = expectNoErrors(answer);
+    const [edge] = agents.edges;
+    expect(agents.__typename).toBe('QueryAgentsConnection');
+    expect(edge).toEqual({
+      cursor: expect.any(String),
+      agent: { __typename: 'Agent', id: expect.any(String), label: 'a-one', status: 'PROVISIONING' },
+    });
+    expect(decodeGlobalId(edge?.agent.id ?? '')).toEqual({ typename: 'Agent', id: expect.any(String) });
+    expect(agents.pageInfo).toEqual({ hasNextPage: true, hasPreviousPage: false, startCursor: edge?.cursor, endCursor: edge?.cursor });
+    const next = expectNoErrors(await gw.execute(AgentPage, { first: 1, after: agents.pageInfo.endCursor }, { token: tokenA }));
+    expect(next.agents.edges.map((each) => each.agent.label)).toEqual(['a-two']);
+    expect(next.agents.pageInfo).toMatchObject({ hasNextPage: false });
+    // A malformed cursor is refused as it is uncompiled, with nothing rendered.
+    const refused = await gw.execute(AgentPage, { first: 1, after: 'not a cursor' }, { token: tokenA });
+    expect(errorCodes(refused)).toEqual(['BAD_USER_INPUT']);
+    expect(JSON.stringify(refused)).not.toContain('a-two');
+  });
+
+  test('a selection the lean path does not serve goes through the ORM transaction, uncompiled, and still answers', async () => {
+    const compiledBefore = compiledDocuments();
     const { agents } = expectNoErrors(await gw.execute(AgentsWithRuntime, { first: 100 }, { token: tokenA }));
+    expect(compiledDocuments()).toBe(compiledBefore);
     expect(agents.edges.map((edge) => [edge.node.name, edge.node.runtime?.memoryMb])).toEqual([
       ['a-one', 64],
       ['a-two', 64],

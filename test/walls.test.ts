@@ -2,6 +2,7 @@ import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { forkForPrincipal, TENANT_SETTING } from '../src/db/request-scope.ts';
 import { Agent } from '../src/modules/agents/agent.entity.ts';
+import { compiledDocuments } from '../src/request/use-compiled-reads.ts';
 import { decodeGlobalId } from '../src/shared/global-id.ts';
 import { ADMIN_URL } from './support/database.ts';
 import { errorCodes, expectNoErrors, type Gateway, startGateway } from './support/gateway.ts';
@@ -70,8 +71,11 @@ describe('wall 1 (scopes) holds without wall 2 (ORM filter) and wall 3 (RLS)', (
     expect(errorCodes(byId)).toEqual(['FORBIDDEN']);
     expect(JSON.stringify(byId)).not.toContain('b-secret-agent');
 
-    // The list now holds B's agent too: the whole field fails closed rather than render it.
+    // The list now holds B's agent too: the whole field fails closed rather than render it. The
+    // list runs compiled (src/request/use-compiled-reads.ts): the scopes decide there as well.
+    const compiledBefore = compiledDocuments();
     const list = await gw.execute(Agents, { first: 100 }, { token: tokenA });
+    expect(compiledDocuments()).toBe(compiledBefore + 1);
     expect(errorCodes(list)).toContain('FORBIDDEN');
     expect(JSON.stringify(list)).not.toContain('b-secret-agent');
   });
