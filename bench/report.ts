@@ -119,15 +119,18 @@ export function renderReport(measurements: readonly Measurement[], points: reado
     if (fleetgate && postgraphile) {
       lines.push(reference(`gateway cpu/req fleetgate/postgraphile at ${at}`, gatewayMicros(fleetgate) / gatewayMicros(postgraphile)));
     }
-    if (fleetgate && baseline) {
-      lines.push(
-        `${reference(`req/s fleetgate/baseline at ${at}`, rate(fleetgate) / rate(baseline))}  (${pairedSpread(fleetgate, baseline)})`,
-      );
-      lines.push(reference(`gateway cpu/req fleetgate/baseline at ${at}`, gatewayMicros(fleetgate) / gatewayMicros(baseline)));
-      lines.push(reference(`postgres cpu/req fleetgate/baseline at ${at}`, postgresMicros(fleetgate) / postgresMicros(baseline)));
-    }
+    if (fleetgate && baseline) lines.push(...beforeAndAfter(fleetgate, baseline, ` at ${at}`));
   }
   return lines.join('\n');
+}
+
+/** Fleetgate against the gateway of another checkout (BENCH_BASELINE) in the same rounds: a change's cost. */
+function beforeAndAfter(fleetgate: Measurement, baseline: Measurement, at: string): string[] {
+  return [
+    `${reference(`req/s fleetgate/baseline${at}`, rate(fleetgate) / rate(baseline))}  (${pairedSpread(fleetgate, baseline)})`,
+    reference(`gateway cpu/req fleetgate/baseline${at}`, gatewayMicros(fleetgate) / gatewayMicros(baseline)),
+    reference(`postgres cpu/req fleetgate/baseline${at}`, postgresMicros(fleetgate) / postgresMicros(baseline)),
+  ];
 }
 
 /** The write's table and goals (bench/mutation.ts): Fleetgate's updateAgent, audit on, against yoga-pg's and PostGraphile's renames. */
@@ -151,6 +154,8 @@ export function renderWriteReport(measurements: readonly Measurement[]): string 
     lines.push(reference('postgres cpu/req fleetgate/postgraphile-audit', postgresMicros(fleetgate) / postgresMicros(audited)));
     lines.push(reference('gateway cpu/req fleetgate/postgraphile-audit', gatewayMicros(fleetgate) / gatewayMicros(audited)));
   }
+  const baseline = find('baseline');
+  if (fleetgate && baseline) lines.push('', 'Before and after (BENCH_BASELINE)', ...beforeAndAfter(fleetgate, baseline, ''));
   return lines.join('\n');
 }
 

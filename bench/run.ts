@@ -21,7 +21,7 @@
  *   BENCH_FREEZES       freeze propagation samples between two gateway replicas (default 10)
  *   BENCH_CPU_PROF      a directory: each server writes <name>.cpuprofile there when it stops
  *   BENCH_BASELINE      another checkout (with node_modules): its gateway runs as `baseline` in the same
- *                       rounds, for a before/after comparison under the same load
+ *                       rounds, the reads' and the write's, for a before/after comparison under the same load
  *   BENCH_MODE          production (default): Fleetgate in FLEETGATE_MODE=production, its operations
  *                       published as a platform app and sent by id; development: sent as raw queries
  *   BENCH_LOG_LEVEL     Fleetgate's log level (default info, the production default), lines into a file
@@ -189,6 +189,8 @@ async function main(): Promise<void> {
       { ...yogaPg, body: bodies.yogaPg, check: checkRename },
       { ...postgraphile, body: bodies.postgraphile, check: checkRename },
       { ...postgraphileAudit, body: bodies.postgraphile, check: checkRename },
+      // Another checkout's gateway writes as Fleetgate does (same database, so the same published documents).
+      ...servers.filter((server) => server.name === 'baseline').map((server) => ({ ...server, body: bodies.fleetgate, check: checkRename })),
     ];
     // Every tenant written once first, as on a replica that has served them for a while: the rounds
     // then measure the steady state (each tenant's audit chain started), not a tenant's first audit

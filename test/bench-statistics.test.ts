@@ -115,4 +115,14 @@ describe('the write report', () => {
     expect(goalLine(report, 'req/s fleetgate/postgraphile')).toMatch(/0\.86 {2}\(goal >= 1\) {2}MISS/);
     expect(goalLine(report, 'postgres cpu/req fleetgate/postgraphile')).toMatch(/1\.17 {2}\(goal <= 1\) {2}MISS/);
   });
+
+  it('sets Fleetgate beside another checkout’s gateway when one took part (BENCH_BASELINE)', () => {
+    const report = renderWriteReport([
+      server('fleetgate', [900, 950, 1000], [660, 660, 660]),
+      server('baseline', [1000, 1000, 1000], [600, 600, 600]),
+    ]);
+    expect(goalLine(report, 'req/s fleetgate/baseline')).toMatch(/0\.95 {2}\(rounds 0\.90-1\.00\)$/);
+    expect(goalLine(report, 'postgres cpu/req fleetgate/baseline')).toMatch(/1\.10$/);
+    expect(renderWriteReport([server('fleetgate', [900], [660])])).not.toContain('baseline');
+  });
 });
