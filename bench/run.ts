@@ -190,7 +190,9 @@ async function main(): Promise<void> {
       { ...postgraphile, body: bodies.postgraphile, check: checkRename },
       { ...postgraphileAudit, body: bodies.postgraphile, check: checkRename },
       // Another checkout's gateway writes as Fleetgate does (same database, so the same published documents).
-      ...servers.filter((server) => server.name === 'baseline').map((server) => ({ ...server, body: bodies.fleetgate, check: checkRename })),
+      ...servers
+        .filter((server) => server.name === 'baseline')
+        .map((server) => ({ ...server, body: bodies.fleetgate, check: checkRename })),
     ];
     // Every tenant written once first, as on a replica that has served them for a while: the rounds
     // then measure the steady state (each tenant's audit chain started), not a tenant's first audit
