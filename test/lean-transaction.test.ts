@@ -144,7 +144,7 @@ describe('the one-round-trip read under every wall', () => {
     const next = expectNoErrors(await gw.execute(AgentPage, { first: 1, after: agents.pageInfo.endCursor }, { token: tokenA }));
     expect(next.agents.edges.map((each) => each.agent.label)).toEqual(['a-two']);
     expect(next.agents.pageInfo).toMatchObject({ hasNextPage: false });
-    // A malformed cursor is refused as it is uncompiled, with nothing rendered.
+    // A malformed cursor is refused, with nothing rendered.
     const refused = await gw.execute(AgentPage, { first: 1, after: 'not a cursor' }, { token: tokenA });
     expect(errorCodes(refused)).toEqual(['BAD_USER_INPUT']);
     expect(JSON.stringify(refused)).not.toContain('a-two');
