@@ -1,10 +1,11 @@
 import { randomUUID } from 'node:crypto';
-import { mkdtemp, rm } from 'node:fs/promises';
+import { mkdtemp, readFile, rm, stat } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { referenceImage } from '../src/modules/provisioning/agent-image.ts';
 import { DockerRuntime } from '../src/modules/provisioning/docker-runtime.ts';
+import { WorkspaceVolumes } from '../src/modules/provisioning/workspace-volume.ts';
 import { createLogger } from '../src/shared/logger.ts';
 import { docker } from './support/docker.ts';
 
@@ -51,3 +52,33 @@ describe('removing an agent container', () => {
     expect(failures).toEqual([]);
   }, 120_000);
 });
+
+// Regression (CI, 2026-12-05): of two removes at once, both saw the workspace mounted; the later
+// one's umount answered "not mounted" and its remove failed, though the workspace was gone.
+describe('removing an agent workspace', () => {
+  let root: string;
+  beforeAll(async () => {
+    root = await mkdtemp(join(tmpdir(), 'fleetgate-workspaces-'));
+  });
+  afterAll(async () => {
+    if (root) await rm(root, { recursive: true, force: true });
+  });
+
+  test('two removes of one mounted workspace at once both succeed, and nothing is left', async () => {
+    const workspaces = new WorkspaceVolumes(root, createLogger({ level: 'silent' }));
+    for (let round = 0; round < 10; round++) {
+      const agentId = randomUUID();
+      const dir = await workspaces.ensure(agentId, 8);
+      expect(await mountedAt(dir)).toBe(true);
+      const outcomes = await Promise.allSettled([workspaces.remove(agentId), workspaces.remove(agentId)]);
+      expect(outcomes.map((outcome) => (outcome.status === 'rejected' ? String(outcome.reason) : 'ok'))).toEqual(['ok', 'ok']);
+      expect(await mountedAt(dir)).toBe(false);
+      await expect(stat(workspaces.imageOf(agentId))).rejects.toThrow(/ENOENT/);
+      await expect(stat(dir)).rejects.toThrow(/ENOENT/);
+    }
+  }, 60_000);
+});
+
+async function mountedAt(dir: string): Promise<boolean> {
+  return (await readFile('/proc/self/mounts', 'utf8')).split('\n').some((line) => line.split(' ')[1] === dir);
+}
