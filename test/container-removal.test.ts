@@ -57,17 +57,22 @@ describe('removing an agent container', () => {
 // one's umount answered "not mounted" and its remove failed, though the workspace was gone.
 describe('removing an agent workspace', () => {
   let root: string;
+  let workspaces: WorkspaceVolumes;
+  const made: string[] = [];
   beforeAll(async () => {
     root = await mkdtemp(join(tmpdir(), 'fleetgate-workspaces-'));
+    workspaces = new WorkspaceVolumes(root, createLogger({ level: 'silent' }));
   });
   afterAll(async () => {
+    // A round that failed may have left its loop mount behind: unmounted before the directory goes.
+    for (const agentId of made) await workspaces.remove(agentId);
     if (root) await rm(root, { recursive: true, force: true });
   });
 
   test('two removes of one mounted workspace at once both succeed, and nothing is left', async () => {
-    const workspaces = new WorkspaceVolumes(root, createLogger({ level: 'silent' }));
     for (let round = 0; round < 10; round++) {
       const agentId = randomUUID();
+      made.push(agentId);
       const dir = await workspaces.ensure(agentId, 8);
       expect(await mountedAt(dir)).toBe(true);
       const outcomes = await Promise.allSettled([workspaces.remove(agentId), workspaces.remove(agentId)]);
