@@ -1,5 +1,6 @@
 import { Agent, request } from 'node:http';
 import { performance } from 'node:perf_hooks';
+import { cpuTicks, idleShare } from './machine.ts';
 import { type BackendCpu, cpuSince } from './postgres-cpu.ts';
 import { AGENTS_PER_TENANT, type Fixtures, type TenantFixture } from './seed.ts';
 
@@ -57,6 +58,12 @@ export interface LoadResult {
    * price (HTTP client and answer checks), paid on the same cores as the server's.
    */
   clientCpuMsPerRequest: number;
+  /**
+   * The share of the machine's CPU left idle in the window (NaN without /proc/stat). A closed loop
+   * that leaves CPU idle on a machine it saturates with other servers waits on something else:
+   * locks, the pool, round trips.
+   */
+  idleShare: number;
   /** Responses checked, warm-up included. */
   checked: number;
   /** Responses that were not a clean page of the tenant's own agents (HTTP or GraphQL error, wrong size). */
@@ -85,6 +92,7 @@ export async function runLoad(options: LoadOptions): Promise<LoadResult> {
     postgresCpuMsPerRequest: Number.NaN,
     autovacuumCpuMsPerRequest: Number.NaN,
     clientCpuMsPerRequest: Number.NaN,
+    idleShare: Number.NaN,
     checked: 0,
     failed: 0,
     foreignRows: 0,
@@ -99,6 +107,8 @@ export async function runLoad(options: LoadOptions): Promise<LoadResult> {
   const dbAtEnd = delay(options.warmupMs + options.durationMs).then(databaseCpu);
   const clientAtStart = delay(options.warmupMs).then(() => process.cpuUsage());
   const clientAtEnd = delay(options.warmupMs + options.durationMs).then(() => process.cpuUsage());
+  const ticksAtStart = delay(options.warmupMs).then(cpuTicks);
+  const ticksAtEnd = delay(options.warmupMs + options.durationMs).then(cpuTicks);
   const requestBody = options.body ?? QUERY;
 
   async function worker() {
@@ -134,6 +144,7 @@ export async function runLoad(options: LoadOptions): Promise<LoadResult> {
   result.serverCpuMsPerRequest = ((await cpuAtEnd) - (await cpuAtStart)) / 1000 / completedInWindow;
   const [clientStart, clientEnd] = [await clientAtStart, await clientAtEnd];
   result.clientCpuMsPerRequest = (clientEnd.user + clientEnd.system - clientStart.user - clientStart.system) / 1000 / completedInWindow;
+  result.idleShare = idleShare(await ticksAtStart, await ticksAtEnd) ?? Number.NaN;
   const [dbStart, dbEnd] = [await dbAtStart, await dbAtEnd];
   if (dbStart && dbEnd) {
     result.postgresCpuMsPerRequest = cpuSince(dbStart, dbEnd) / 1000 / completedInWindow;

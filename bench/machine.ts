@@ -9,9 +9,17 @@ import { availableParallelism } from 'node:os';
 export async function busyShare(sampleMs = 2_000): Promise<number | undefined> {
   const before = await cpuTicks();
   await new Promise((resolve) => setTimeout(resolve, sampleMs));
-  const after = await cpuTicks();
+  const idle = idleShare(before, await cpuTicks());
+  return idle === undefined ? undefined : 1 - idle;
+}
+
+/** The share of the machine's CPU time left idle between two readings of cpuTicks. */
+export function idleShare(
+  before: { idle: number; total: number } | undefined,
+  after: { idle: number; total: number } | undefined,
+): number | undefined {
   if (!before || !after || after.total === before.total) return undefined;
-  return 1 - (after.idle - before.idle) / (after.total - before.total);
+  return (after.idle - before.idle) / (after.total - before.total);
 }
 
 export function describeMachine(busy: number | undefined): string {
@@ -21,7 +29,8 @@ export function describeMachine(busy: number | undefined): string {
   return `${cpus}, ${Math.round(busy * 100)}% busy before start${note}`;
 }
 
-async function cpuTicks(): Promise<{ idle: number; total: number } | undefined> {
+/** The machine's CPU ticks so far, idle (iowait included) and in all, from /proc/stat (undefined elsewhere). */
+export async function cpuTicks(): Promise<{ idle: number; total: number } | undefined> {
   try {
     const line = (await readFile('/proc/stat', 'utf8')).split('\n')[0] ?? '';
     const fields = line.trim().split(/\s+/).slice(1).map(Number);

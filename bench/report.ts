@@ -72,7 +72,8 @@ export function describeRound(result: LoadResult): string {
     `${fmt(throughput(result), 0).padStart(6)} req/s  p50 ${p50} ms  p99 ${p99} ms  ` +
     `gateway ${fmt(result.serverCpuMsPerRequest * 1000, 0)} µs/req  postgres ${fmt(result.postgresCpuMsPerRequest * 1000, 0)} µs/req` +
     (result.autovacuumCpuMsPerRequest > 0 ? ` (autovacuum ${fmt(result.autovacuumCpuMsPerRequest * 1000, 0)})` : '') +
-    `  client ${fmt(result.clientCpuMsPerRequest * 1000, 0)} µs/req`
+    `  client ${fmt(result.clientCpuMsPerRequest * 1000, 0)} µs/req` +
+    (Number.isNaN(result.idleShare) ? '' : `  idle ${fmt(result.idleShare * 100, 0)} %`)
   );
 }
 
