@@ -60,8 +60,8 @@ export interface LoadResult {
   clientCpuMsPerRequest: number;
   /**
    * The share of the machine's CPU left idle in the window (NaN without /proc/stat). A closed loop
-   * that leaves CPU idle on a machine it saturates with other servers waits on something else:
-   * locks, the pool, round trips.
+   * leaves CPU idle when one thread bounds it (a gateway's JavaScript runs on one) or when it waits
+   * on something else: locks, the pool, the WAL's flushes.
    */
   idleShare: number;
   /** Responses checked, warm-up included. */
