@@ -28,8 +28,8 @@ export function durationMs(duration: string): number {
 
 /**
  * Tokens whose verification is remembered, at most; the oldest entry goes first. As many as
- * TokenLiveness remembers users: below the number of live tokens a replica sees, the cache answers
- * only about size/N of them, and each miss is a full Ed25519 check, about 100 times a hit (`npm run
+ * TokenLiveness remembers users: a replica that sees N live tokens, more than this, finds only about
+ * size/N of them here, and each miss is a full Ed25519 check, about 100 times a hit (`npm run
  * bench:tokens`). Each entry takes about 0.4 kB of heap, 40 MB when full.
  */
 export const VERIFIED_CACHE_SIZE = 100_000;
