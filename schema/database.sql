@@ -630,12 +630,16 @@ CREATE FUNCTION public.enter_user_request(p_tenant_id uuid, p_user_id uuid, p_se
 BEGIN
   PERFORM set_config('app.tenant_id', p_tenant_id::text, true),
           set_config('search_path', p_search_path, true);
-  RETURN EXISTS (SELECT 1 FROM users u
-                  WHERE u.id = p_user_id AND u.tenant_id = p_tenant_id AND u.status = 'ACTIVE' AND u.token_version = p_version)
-     AND (p_session_id IS NULL
-          OR EXISTS (SELECT 1 FROM user_sessions s
-                      WHERE s.id = p_session_id AND s.tenant_id = p_tenant_id AND s.user_id = p_user_id
-                        AND s.revoked_at IS NULL AND s.expires_at > now()));
+  IF NOT EXISTS (SELECT 1 FROM users u
+                  WHERE u.id = p_user_id AND u.tenant_id = p_tenant_id AND u.status = 'ACTIVE' AND u.token_version = p_version) THEN
+    RETURN false;
+  END IF;
+  IF p_session_id IS NULL THEN
+    RETURN true;
+  END IF;
+  RETURN EXISTS (SELECT 1 FROM user_sessions s
+                  WHERE s.id = p_session_id AND s.tenant_id = p_tenant_id AND s.user_id = p_user_id
+                    AND s.revoked_at IS NULL AND s.expires_at > now());
 END
 $$;
 
