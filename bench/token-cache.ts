@@ -17,6 +17,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { openKeyring } from '../src/auth/keyring.ts';
 import { TokenIssuer, VERIFIED_CACHE_SIZE } from '../src/auth/tokens.ts';
+import { percentile } from './load.ts';
 
 const BEFORE_SIZE = 10_000;
 const liveTokens = positiveInt('BENCH_LIVE_TOKENS', 30_000);
@@ -62,12 +63,12 @@ async function main(): Promise<void> {
     );
     for (const side of sides) {
       console.log(
-        `  ${side.name.padEnd(30)} ${median(side.us).toFixed(1).padStart(6)} µs per verification (median of rounds), ${side.issuer.cachedTokens.toLocaleString('en-US')} remembered`,
+        `  ${side.name.padEnd(30)} ${percentile(side.us, 50).toFixed(1).padStart(6)} µs per verification (median of rounds), ${side.issuer.cachedTokens.toLocaleString('en-US')} remembered`,
       );
     }
     const ratios = sides[0]?.us.map((before, i) => before / (sides[1]?.us[i] ?? Number.NaN)) ?? [];
     console.log(
-      `  before/shipped, same rounds: ${median(ratios).toFixed(1)}× (rounds ${Math.min(...ratios).toFixed(1)}-${Math.max(...ratios).toFixed(1)})`,
+      `  before/shipped, same rounds: ${percentile(ratios, 50).toFixed(1)}× (rounds ${Math.min(...ratios).toFixed(1)}-${Math.max(...ratios).toFixed(1)})`,
     );
     console.log(`  a full verification ${full.toFixed(1)} µs, a hit ${hit.toFixed(2)} µs`);
     if (heapBefore !== undefined && heapAfter !== undefined)
@@ -99,12 +100,6 @@ function positiveInt(name: string, fallback: number): number {
   const n = Number(process.env[name] ?? fallback);
   if (!Number.isInteger(n) || n <= 0) throw new Error(`${name} must be a positive integer, got ${process.env[name]}`);
   return n;
-}
-
-function median(values: readonly number[]): number {
-  const sorted = [...values].sort((a, b) => a - b);
-  const middle = Math.floor(sorted.length / 2);
-  return sorted.length % 2 ? (sorted[middle] as number) : ((sorted[middle - 1] as number) + (sorted[middle] as number)) / 2;
 }
 
 main().catch((error: unknown) => {
