@@ -330,7 +330,7 @@ async function main() {
       await client.end();
     }
     if (spread > 15) console.log('note: the spread-tenant cost is above the 15 % goal');
-    if (hot > 15) console.log('note: one hot tenant serialises on its chain lock (see docs/architecture.md: Benchmark history, Audit)');
+    if (hot > 15) console.log('note: one hot tenant serialises on its chain lock (see docs/benchmarks.md, Audit)');
   } finally {
     for (const gateway of gateways) await gateway.close();
     await adminQuery(ADMIN_URL, `DROP DATABASE IF EXISTS ${database} WITH (FORCE)`);

@@ -36,8 +36,8 @@ type AgentPrincipal = Extract<Principal, { kind: 'agent' }>;
  * see agentTokenStartSecret).
  *
  * MEMPUT and MEMGET are the agent's hot path and call the memory service directly rather than through
- * GraphQL (a GraphQL request alone costs about what the goal allows for the whole read, docs/architecture.md,
- * Benchmark history, "Agent memory"). They cross the same gates and walls as the `putMemory` and `memoryEntry` fields:
+ * GraphQL (a GraphQL request alone costs about what the goal allows for the whole read, docs/benchmarks.md,
+ * "Agent memory"). They cross the same gates and walls as the `putMemory` and `memoryEntry` fields:
  * - authentication: the token must verify and be this channel's agent's (a token of another agent,
  *   stolen or replayed into this channel, is refused before anything runs); its liveness is checked
  *   by the request's first statement, as on GraphQL;
