@@ -50,7 +50,7 @@ describe('the logger never prints a secret', () => {
   });
 });
 
-describe('a gateway run at trace level logs no token or key it handled', () => {
+describe('the log of a gateway run at trace level', () => {
   let gw: Gateway;
   beforeAll(async () => {
     gw = await startGateway();
@@ -74,5 +74,20 @@ describe('a gateway run at trace level logs no token or key it handled', () => {
       expect(logs).not.toContain(secret);
       expect(logs).not.toContain(secret.slice(-24)); // not even the signature or secret part
     }
+  });
+
+  test('a trusted document sent by its id alone is logged under its operation name, as its metric is labelled', async () => {
+    // The harness sends the gateway's own documents (schema/operations) by id, without an operation name.
+    expect((ListAgents as { __meta__?: { hash?: string } }).__meta__?.hash).toBeTruthy();
+    const acme = await gw.seed.tenant();
+    const requestId = `named-${Math.random().toString(36).slice(2)}`;
+    expectNoErrors(await gw.execute(ListAgents, { first: 1 }, { token: acme.ownerToken, headers: { 'x-request-id': requestId } }));
+    const executed = gw
+      .logs()
+      .split('\n')
+      .filter((line) => line.includes(requestId))
+      .map((line) => JSON.parse(line) as { msg: string; operation?: string })
+      .filter((line) => line.msg === 'operation executed');
+    expect(executed.map((line) => line.operation)).toEqual(['ListAgents']);
   });
 });

@@ -45,14 +45,13 @@ export function useObservability(
           const outcome = codes.length === 0 ? 'ok' : codes.every((code) => DENIALS.has(code)) ? 'denied' : 'error';
           const seconds = (performance.now() - since) / 1000;
           const operation = getOperationAST(args.document, args.operationName);
-          if (record) observeOperation(metrics, ctx, operation, args.operationName, codes, outcome, seconds);
+          // A trusted document sent by its id alone carries its name in the document, not in the request.
+          const name = operation?.name?.value ?? args.operationName ?? undefined;
+          if (record) observeOperation(metrics, ctx, operation, name, codes, outcome, seconds);
           // A successful read is the one line nobody needs at `info`: the metrics count it. Every
           // mutation and every refusal or error stays at `info`.
           const level = outcome === 'ok' && operation?.operation === 'query' ? 'debug' : 'info';
-          ctx.log[level](
-            { operation: args.operationName ?? 'anonymous', errors: codes, ms: Math.round(seconds * 10_000) / 10 },
-            'operation executed',
-          );
+          ctx.log[level]({ operation: name ?? 'anonymous', errors: codes, ms: Math.round(seconds * 10_000) / 10 }, 'operation executed');
         },
       };
     },
@@ -69,7 +68,7 @@ function observeOperation(
   metrics: Metrics,
   ctx: Context,
   operation: OperationDefinitionNode | null | undefined,
-  operationName: string | null | undefined,
+  operationName: string | undefined,
   codes: string[],
   outcome: string,
   seconds: number,
@@ -79,7 +78,7 @@ function observeOperation(
   metrics.operationDuration.observe(
     {
       operation_type: operation?.operation ?? 'unknown',
-      operation_name: metrics.operationLabel(operationName ?? operation?.name?.value),
+      operation_name: metrics.operationLabel(operationName),
       outcome,
       ...(found ? metrics.clientAppLabels(found.app, found.version) : {}),
       ...tenant,
