@@ -161,7 +161,7 @@ describe('memory through the agent token', () => {
         input: { key: 'k', value: JSON.stringify('x'.repeat(200)) },
         message: 'value is too large: 202 bytes, this tenant allows at most 100 bytes per entry',
       },
-      { input: { key: '', value: '1' }, message: 'Invalid key: Too small: expected string to have >=1 characters' },
+      { input: { key: '', value: '1' }, message: 'Invalid key: must not be empty' },
       { input: { key: 'k', value: '1', expiresAt: '2000-01-01T00:00:00.000Z' }, message: 'expiresAt must be in the future' },
     ];
     for (const { input, message } of cases) {
