@@ -25,6 +25,12 @@ describe('service input is refused in the product’s words, naming the field an
       'Invalid name: must be at most 3 characters long',
     ],
     ['a string too short', z.object({ name: z.string().min(5) }), { name: 'abc' }, 'Invalid name: must be at least 5 characters long'],
+    [
+      'a string of the wrong length',
+      z.object({ code: z.string().length(6) }),
+      { code: 'abc' },
+      'Invalid code: must be exactly 6 characters long',
+    ],
     ['a number too large', z.object({ n: z.number().max(10) }), { n: 11 }, 'Invalid n: must be at most 10'],
     ['a number not positive', z.object({ n: z.number().positive() }), { n: 0 }, 'Invalid n: must be more than 0'],
     ['an empty list', z.object({ ids: z.array(z.string()).min(1) }), { ids: [] }, 'Invalid ids: must not be empty'],

@@ -29,10 +29,18 @@ function inProductVoice(issue: z.core.$ZodRawIssue): string | undefined {
     const bound = small ? issue.minimum : issue.maximum;
     const unit = UNITS[issue.origin];
     if (small && unit && Number(bound) === 1 && issue.inclusive !== false) return 'must not be empty';
-    const relation = small ? (issue.inclusive === false ? 'more than' : 'at least') : issue.inclusive === false ? 'less than' : 'at most';
+    const relation = relationOf(issue);
     if (!unit) return `must be ${relation} ${bound}`;
     return issue.origin === 'string' ? `must be ${relation} ${bound} ${unit} long` : `must have ${relation} ${bound} ${unit}`;
   }
   if (issue.code === 'invalid_format' && FORMATS[issue.format]) return `must be ${FORMATS[issue.format]}`;
   return undefined;
+}
+
+type BoundIssue = Extract<z.core.$ZodRawIssue, { code: 'too_small' | 'too_big' }>;
+
+function relationOf(issue: BoundIssue): string {
+  if (issue.exact) return 'exactly';
+  if (issue.code === 'too_small') return issue.inclusive === false ? 'more than' : 'at least';
+  return issue.inclusive === false ? 'less than' : 'at most';
 }
