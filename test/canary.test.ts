@@ -1,4 +1,5 @@
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
+import { CANARY_REQUEST_ID_PREFIX } from '../src/modules/policy/isolation-canary.ts';
 import { graphql } from './gql/index.ts';
 import { adminQuery } from './support/database.ts';
 import { errorCodes, expectNoErrors, type Gateway, startGateway } from './support/gateway.ts';
@@ -20,6 +21,21 @@ describe('isolation canary', () => {
     expect((await gw.yoga.fetch('http://gateway.test/health')).status).toBe(200);
     const { platformTenants } = expectNoErrors(await gw.execute(PlatformTenants, { first: 10 }, { token: operator }));
     expect(platformTenants.edges.map((edge) => edge.node.name)).toEqual(['__canary-a', '__canary-b']);
+  });
+
+  test('the API probes log under one request id that names the canary, with their operations’ names', async () => {
+    const before = gw.logs().length;
+    await gw.fleetgate.canary.runOnce();
+    const probes = gw
+      .logs()
+      .slice(before)
+      .split('\n')
+      .filter((line) => line.includes('"operation executed"'))
+      .map((line) => JSON.parse(line) as { requestId: string; operation: string; errors: string[] })
+      .filter((line) => line.requestId.startsWith(CANARY_REQUEST_ID_PREFIX));
+    expect(probes.map((line) => line.operation).sort()).toEqual(['GetAgent', 'ListAgents', 'UpdateAgentRecord']);
+    expect(new Set(probes.map((line) => line.requestId)).size).toBe(1);
+    expect(probes.find((line) => line.operation === 'UpdateAgentRecord')?.errors).toEqual(['NOT_FOUND']);
   });
 
   test('members read the last run (when and its outcome, nothing more); operators and anonymous callers do not', async () => {

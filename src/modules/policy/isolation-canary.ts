@@ -28,6 +28,8 @@ import {
 
 const CANARY_A = '__canary-a';
 const CANARY_B = '__canary-b';
+/** How the API probes' request ids begin, in their log lines and the canary tenants' audit events. */
+export const CANARY_REQUEST_ID_PREFIX = 'isolation-canary-';
 const documentIds = Object.fromEntries(
   Object.entries(manifest as Record<string, string>).map(([id, text]) => [/^\w+ (\w+)/.exec(text)?.[1] ?? '', id]),
 );
@@ -233,10 +235,12 @@ export class IsolationCanary {
   async #probeApi({ a, b }: Canaries): Promise<Finding[]> {
     const token = (await this.deps.tokens.issue({ kind: 'user', tenantId: a.tenantId, userId: a.ownerId, role: 'OWNER' }, '5m')).reveal();
     const agentB = encodeGlobalId('Agent', b.agentId);
+    // One request id for the run's probes: their log lines (refusals, at info) say whose they are.
+    const requestId = `${CANARY_REQUEST_ID_PREFIX}${newId()}`;
     const call = async (operation: string, variables: Record<string, unknown>) => {
       const response = await this.deps.fetch('http://canary/graphql', {
         method: 'POST',
-        headers: { 'content-type': 'application/json', authorization: `Bearer ${token}` },
+        headers: { 'content-type': 'application/json', authorization: `Bearer ${token}`, 'x-request-id': requestId },
         body: JSON.stringify({ documentId: documentIds[operation], variables }),
       });
       return JSON.stringify(await response.json());
