@@ -28,21 +28,17 @@ import { benchFixture, type Cleanup } from './fixture.ts';
 import { type LoadResult, percentile, runLoad } from './load.ts';
 import { AGENTS_PER_TENANT, type Fixtures, seedTenants } from './seed.ts';
 import { startServer } from './servers.ts';
+import { positiveSetting } from './settings.ts';
 
-const env = (name: string, fallback: number) => {
-  const value = Number(process.env[name] ?? fallback);
-  if (!Number.isInteger(value) || value <= 0) throw new Error(`${name} must be a positive integer`);
-  return value;
-};
 const settings = {
   adminUrl: process.env.BENCH_DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres',
-  tenants: env('BENCH_ENT_TENANTS', 1000),
-  onboardSamples: env('BENCH_ENT_ONBOARD', 10),
-  sampled: env('BENCH_ENT_SAMPLED', 10),
-  concurrency: env('BENCH_CONCURRENCY', 16),
-  warmupMs: env('BENCH_WARMUP_S', 1) * 1000,
-  durationMs: env('BENCH_DURATION_S', 4) * 1000,
-  rounds: env('BENCH_ROUNDS', 3),
+  tenants: positiveSetting('BENCH_ENT_TENANTS', 1000),
+  onboardSamples: positiveSetting('BENCH_ENT_ONBOARD', 10),
+  sampled: positiveSetting('BENCH_ENT_SAMPLED', 10),
+  concurrency: positiveSetting('BENCH_CONCURRENCY', 16),
+  warmupMs: positiveSetting('BENCH_WARMUP_S', 1) * 1000,
+  durationMs: positiveSetting('BENCH_DURATION_S', 4) * 1000,
+  rounds: positiveSetting('BENCH_ROUNDS', 3),
 };
 const ONBOARDING_GOAL_MS = 2_000;
 

@@ -61,18 +61,19 @@ import { backendCpu } from './postgres-cpu.ts';
 import { describeRound, type Measurement, merge, renderReport, renderWriteReport, SMALL_TWIN } from './report.ts';
 import { AGENTS_PER_TENANT, type Fixtures, seedTenants, settle, withClient } from './seed.ts';
 import { type ServerProcess, startServer } from './servers.ts';
+import { positiveNumber, positiveSetting } from './settings.ts';
 
 const settings = {
   adminUrl: process.env.BENCH_DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres',
-  points: (process.env.BENCH_TENANTS ?? '1000,10000').split(',').map((n) => positiveInt('BENCH_TENANTS', n)),
-  concurrency: positiveInt('BENCH_CONCURRENCY', process.env.BENCH_CONCURRENCY ?? '32'),
-  poolSize: positiveInt('BENCH_POOL_SIZE', process.env.BENCH_POOL_SIZE ?? '10'),
-  warmupMs: positiveInt('BENCH_WARMUP_S', process.env.BENCH_WARMUP_S ?? '2') * 1000,
-  durationMs: positiveInt('BENCH_DURATION_S', process.env.BENCH_DURATION_S ?? '6') * 1000,
-  rounds: positiveInt('BENCH_ROUNDS', process.env.BENCH_ROUNDS ?? '4'),
+  points: (process.env.BENCH_TENANTS ?? '1000,10000').split(',').map((n) => positiveNumber('BENCH_TENANTS', n)),
+  concurrency: positiveSetting('BENCH_CONCURRENCY', 32),
+  poolSize: positiveSetting('BENCH_POOL_SIZE', 10),
+  warmupMs: positiveSetting('BENCH_WARMUP_S', 2) * 1000,
+  durationMs: positiveSetting('BENCH_DURATION_S', 6) * 1000,
+  rounds: positiveSetting('BENCH_ROUNDS', 4),
   policyCost: process.env.BENCH_POLICY_COST !== '0',
   peers: process.env.BENCH_PEERS !== '0',
-  freezes: positiveInt('BENCH_FREEZES', process.env.BENCH_FREEZES ?? '10'),
+  freezes: positiveSetting('BENCH_FREEZES', 10),
   production: oneOf('BENCH_MODE', process.env.BENCH_MODE ?? 'production', ['production', 'development']) === 'production',
   mutation: process.env.BENCH_MUTATION !== '0',
   reads: process.env.BENCH_READS !== '0',
@@ -293,12 +294,6 @@ async function cleanUp(): Promise<void> {
 function oneOf(name: string, value: string, allowed: string[]): string {
   if (!allowed.includes(value)) throw new Error(`${name} must be one of ${allowed.join(', ')}, got ${value}`);
   return value;
-}
-
-function positiveInt(name: string, value: string): number {
-  const n = Number(value);
-  if (!Number.isInteger(n) || n <= 0) throw new Error(`${name} must be a positive integer, got ${value}`);
-  return n;
 }
 
 for (const signal of ['SIGINT', 'SIGTERM'] as const) {

@@ -13,6 +13,7 @@ import { type LoadResult, percentile, runLoad } from './load.ts';
 import { type BackendCpu, backendCpu, cpuSince } from './postgres-cpu.ts';
 import type { Fixtures } from './seed.ts';
 import type { ServerProcess } from './servers.ts';
+import { positiveSetting } from './settings.ts';
 
 export interface SameRunSettings {
   adminUrl: string;
@@ -190,19 +191,13 @@ async function measure(server: ServerProcess, fixtures: Fixtures, settings: Same
  * BENCH_POOL_SIZE, BENCH_WARMUP_S and BENCH_DURATION_S (seconds, fractions allowed), BENCH_ROUNDS.
  */
 export function benchEnv(defaults: { tenants: number; rounds: number; warmupS?: number; durationS?: number }) {
-  const env = (name: string, fallback: number, integer = true) => {
-    const value = Number(process.env[name] ?? fallback);
-    if (!(value > 0) || (integer && !Number.isInteger(value)))
-      throw new Error(`${name} must be a positive ${integer ? 'integer' : 'number'}`);
-    return value;
-  };
   return {
     adminUrl: process.env.BENCH_DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres',
-    tenants: env('BENCH_TENANTS', defaults.tenants),
-    concurrency: env('BENCH_CONCURRENCY', 32),
-    poolSize: env('BENCH_POOL_SIZE', 10),
-    warmupMs: env('BENCH_WARMUP_S', defaults.warmupS ?? 2, false) * 1000,
-    durationMs: env('BENCH_DURATION_S', defaults.durationS ?? 5, false) * 1000,
-    rounds: env('BENCH_ROUNDS', defaults.rounds),
+    tenants: positiveSetting('BENCH_TENANTS', defaults.tenants),
+    concurrency: positiveSetting('BENCH_CONCURRENCY', 32),
+    poolSize: positiveSetting('BENCH_POOL_SIZE', 10),
+    warmupMs: positiveSetting('BENCH_WARMUP_S', defaults.warmupS ?? 2, false) * 1000,
+    durationMs: positiveSetting('BENCH_DURATION_S', defaults.durationS ?? 5, false) * 1000,
+    rounds: positiveSetting('BENCH_ROUNDS', defaults.rounds),
   };
 }

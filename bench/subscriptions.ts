@@ -18,17 +18,13 @@ import { benchFixture, type Cleanup } from './fixture.ts';
 import { percentile } from './load.ts';
 import { type Fixtures, seedTenants } from './seed.ts';
 import { startServer } from './servers.ts';
+import { positiveSetting } from './settings.ts';
 
-const env = (name: string, fallback: number) => {
-  const value = Number(process.env[name] ?? fallback);
-  if (!Number.isInteger(value) || value <= 0) throw new Error(`${name} must be a positive integer`);
-  return value;
-};
 const settings = {
   adminUrl: process.env.BENCH_DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres',
-  subscribers: env('BENCH_SUBSCRIBERS', 500),
-  tenants: env('BENCH_TENANTS', 10),
-  rounds: env('BENCH_ROUNDS', 100),
+  subscribers: positiveSetting('BENCH_SUBSCRIBERS', 500),
+  tenants: positiveSetting('BENCH_TENANTS', 10),
+  rounds: positiveSetting('BENCH_ROUNDS', 100),
 };
 const SUBSCRIPTION = 'subscription ($agentId: ID!) { agentStatusChanged(agentId: $agentId) { status } }';
 const STATUSES = ['RUNNING', 'STOPPED'] as const;

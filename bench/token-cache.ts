@@ -18,11 +18,12 @@ import { join } from 'node:path';
 import { openKeyring } from '../src/auth/keyring.ts';
 import { TokenIssuer, VERIFIED_CACHE_SIZE } from '../src/auth/tokens.ts';
 import { percentile } from './load.ts';
+import { positiveSetting } from './settings.ts';
 
 const BEFORE_SIZE = 10_000;
-const liveTokens = positiveInt('BENCH_LIVE_TOKENS', 30_000);
-const rounds = positiveInt('BENCH_ROUNDS', 6);
-const verifies = positiveInt('BENCH_VERIFIES', 30_000);
+const liveTokens = positiveSetting('BENCH_LIVE_TOKENS', 30_000);
+const rounds = positiveSetting('BENCH_ROUNDS', 6);
+const verifies = positiveSetting('BENCH_VERIFIES', 30_000);
 
 async function main(): Promise<void> {
   const dir = await mkdtemp(join(tmpdir(), 'fleetgate-token-cache-'));
@@ -94,12 +95,6 @@ function heapAfterGc(): number | undefined {
   gc();
   gc();
   return process.memoryUsage().heapUsed;
-}
-
-function positiveInt(name: string, fallback: number): number {
-  const n = Number(process.env[name] ?? fallback);
-  if (!Number.isInteger(n) || n <= 0) throw new Error(`${name} must be a positive integer, got ${process.env[name]}`);
-  return n;
 }
 
 main().catch((error: unknown) => {
